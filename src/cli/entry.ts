@@ -1,0 +1,6 @@
+// The process entry point bundled into dist/au.cjs.
+import { main } from './main.js';
+
+void main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

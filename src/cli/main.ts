@@ -1,0 +1,148 @@
+// The `au` command line: parsing and dispatch only. Each command's code is loaded when that
+// command runs, so `au run` does not pay for the others at start-up.
+import { Command, CommanderError, Option } from 'commander';
+import { DEFAULT_AGENT } from '../agents/names.js';
+import { type GlobalOptions, makeContext } from './context.js';
+import { ExitCode, describe, exitCodeFor } from './errors.js';
+import { paint } from './output.js';
+
+declare const __AU_VERSION__: string | undefined;
+const VERSION = typeof __AU_VERSION__ === 'string' ? __AU_VERSION__ : '0.0.0-dev';
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+/** -C and --dry-run are accepted before or after the command name. */
+function withGlobals(command: Command): Command {
+  return command
+    .option('-C, --config <path>', 'config file (default: ~/.config/agent-as-unix-user.toml)')
+    .option('--dry-run', 'print every system command without running it');
+}
+
+const agentOption = (): Option => new Option('-a, --agent <name>', 'agent name').default(DEFAULT_AGENT);
+
+function globalsOf(command: Command): GlobalOptions {
+  const merged: GlobalOptions = {};
+  for (let c: Command | null = command; c; c = c.parent) {
+    const opts = c.opts<GlobalOptions>();
+    merged.config ??= opts.config;
+    merged.dryRun ||= opts.dryRun;
+  }
+  return merged;
+}
+
+function buildProgram(setExit: (code: number) => void): Command {
+  const program = withGlobals(new Command('au'))
+    .description('Run AI coding agents as their own UNIX user.')
+    .version(VERSION, '--version', 'show the version')
+    .helpOption('-h, --help', 'show help')
+    .enablePositionalOptions()
+    .showHelpAfterError('(see au --help)');
+
+  withGlobals(program.command('new'))
+    .description('create an agent: a UNIX user, its group su-as-NAME and its setuid entrypoint')
+    .addOption(agentOption())
+    .option('-y, --yes', 'do not ask for confirmation')
+    .action(async (opts: { agent: string; yes?: boolean }, cmd: Command) => {
+      const { newCommand } = await import('./commands/new.js');
+      newCommand(makeContext(globalsOf(cmd)), opts.agent, Boolean(opts.yes));
+    });
+
+  withGlobals(program.command('run'))
+    .description('run a command as the agent, in its login environment')
+    .usage('[options] [--] COMMAND [ARGS...]')
+    .addOption(agentOption())
+    .option('-e, --env <KEY=VALUE>', 'pass an environment variable (repeatable)', collect, [])
+    .option('-d, --directory <dir>', 'working directory (default: the share matching the current directory, else the agent home)')
+    .option('--no-pty', 'do not give the agent a terminal even when stdin is one')
+    .argument('<command...>', 'the command to run')
+    .passThroughOptions()
+    .action(async (command: string[], opts: { agent: string; env: string[]; directory?: string; pty: boolean }, cmd: Command) => {
+      const { runCommand } = await import('./commands/run.js');
+      setExit(await runCommand(makeContext(globalsOf(cmd)), opts.agent, command, opts));
+    });
+
+  const mount = program.command('mount').description("share folders of yours with an agent (bind-mounted at each run)");
+  withGlobals(mount.command('add'))
+    .description('share SRC (read-only unless --rw) at TGT in the agent home')
+    .addOption(agentOption())
+    .option('--rw', 'let the agent write (grants it ACLs on SRC)')
+    .argument('<source>', 'a folder under your home')
+    .argument('[target]', 'where the agent sees it (default: same path relative to its home)')
+    .action(async (source: string, target: string | undefined, opts: { agent: string; rw?: boolean }, cmd: Command) => {
+      const { mountAddCommand } = await import('./commands/mount.js');
+      mountAddCommand(makeContext(globalsOf(cmd)), opts.agent, source, target, Boolean(opts.rw));
+    });
+  withGlobals(mount.command('remove'))
+    .description('stop sharing a folder (by source or target) and remove its ACLs')
+    .addOption(agentOption())
+    .argument('<path>', 'source or target of the share')
+    .action(async (path: string, opts: { agent: string }, cmd: Command) => {
+      const { mountRemoveCommand } = await import('./commands/mount.js');
+      mountRemoveCommand(makeContext(globalsOf(cmd)), opts.agent, path);
+    });
+  withGlobals(mount.command('list'))
+    .description('list shares as SRC -> TGT [ro|rw]')
+    .addOption(agentOption())
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { agent: string; json?: boolean }, cmd: Command) => {
+      const { mountListCommand } = await import('./commands/mount.js');
+      mountListCommand(makeContext(globalsOf(cmd)), opts.agent, Boolean(opts.json));
+    });
+
+  withGlobals(program.command('info'))
+    .description("show an agent's set-up and health (exit 1 when BROKEN)")
+    .addOption(agentOption())
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { agent: string; json?: boolean }, cmd: Command) => {
+      const { infoCommand } = await import('./commands/info.js');
+      infoCommand(makeContext(globalsOf(cmd)), opts.agent, Boolean(opts.json));
+    });
+
+  withGlobals(program.command('list'))
+    .description('list agents (default marked)')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      const { listCommand } = await import('./commands/list.js');
+      listCommand(makeContext(globalsOf(cmd)), Boolean(opts.json));
+    });
+
+  withGlobals(program.command('delete'))
+    .description('delete an agent: its user, groups, entrypoint and share ACLs')
+    .addOption(agentOption())
+    .option('-H, --delete-home', 'also delete the agent home')
+    .option('-y, --yes', 'do not ask for confirmation')
+    .action(async (opts: { agent: string; deleteHome?: boolean; yes?: boolean }, cmd: Command) => {
+      const { deleteCommand } = await import('./commands/delete.js');
+      deleteCommand(makeContext(globalsOf(cmd)), opts.agent, { deleteHome: Boolean(opts.deleteHome), yes: Boolean(opts.yes) });
+    });
+
+  return program;
+}
+
+function configureErrors(command: Command): void {
+  command.exitOverride();
+  command.configureOutput({
+    writeErr: (text) => process.stderr.write(text),
+    outputError: (text, write) => write(`${paint('au: error:', 'red', process.stderr)} ${text.replace(/^error: /, '')}`),
+  });
+  for (const sub of command.commands) configureErrors(sub);
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  let exitCode = 0;
+  const program = buildProgram((code) => {
+    exitCode = code;
+  });
+  configureErrors(program);
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version exit 0; every parse error is a usage error.
+      return error.exitCode === 0 ? 0 : 2;
+    }
+    if (!(error instanceof ExitCode)) process.stderr.write(`${paint('au: error:', 'red', process.stderr)} ${describe(error)}\n`);
+    return exitCodeFor(error);
+  }
+}

@@ -1,0 +1,142 @@
+// The config file is the seed's `~/.config/agent-as-unix-user.toml`: `[[agents]]` tables with
+// user_name, su_as_agent_group, entrypoint, entrypoint_sha256, bootstrapped and
+// `[[agents.mounts]]`. Keys we add (uid, gid, ...) are optional, and keys we do not know are
+// kept as they were, so the seed's tool and ours can read each other's file.
+
+export interface MountConfig {
+  /** Absolute real path on the human's side, under the human's home. */
+  source: string;
+  /** Absolute path inside the agent's home where the source is bind-mounted. */
+  target: string;
+  readOnly: boolean;
+}
+
+export interface AgentConfig {
+  userName: string;
+  group: string;
+  entrypoint: string;
+  entrypointSha256: string;
+  /** False while `au new` has not finished: the record lets `new` resume or `delete` undo. */
+  bootstrapped: boolean;
+  mounts: MountConfig[];
+  /** Recorded at creation; `delete` refuses to touch a user whose uid differs. */
+  uid?: number;
+  gid?: number;
+  groupGid?: number;
+  /** Keys of this agent's table we do not know, kept verbatim. */
+  extra: Record<string, unknown>;
+}
+
+export interface Config {
+  agents: AgentConfig[];
+  disableHomeAccessCheck: boolean;
+  /** Top-level keys we do not know, kept verbatim. */
+  extra: Record<string, unknown>;
+}
+
+export class ConfigError extends Error {}
+
+type Table = Record<string, unknown>;
+
+const isTable = (value: unknown): value is Table =>
+  typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date);
+
+function requireString(table: Table, key: string, where: string): string {
+  const value = table[key];
+  if (typeof value !== 'string') throw new ConfigError(`${where}: "${key}" must be a string`);
+  return value;
+}
+
+function optionalInt(table: Table, key: string, where: string): number | undefined {
+  const value = table[key];
+  if (value === undefined) return undefined;
+  if (typeof value === 'bigint') return Number(value);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+    throw new ConfigError(`${where}: "${key}" must be a non-negative integer`);
+  }
+  return value;
+}
+
+function without(table: Table, keys: readonly string[]): Table {
+  return Object.fromEntries(Object.entries(table).filter(([key]) => !keys.includes(key)));
+}
+
+const AGENT_KEYS = [
+  'user_name',
+  'su_as_agent_group',
+  'entrypoint',
+  'entrypoint_sha256',
+  'bootstrapped',
+  'mounts',
+  'uid',
+  'gid',
+  'group_gid',
+] as const;
+
+function parseMount(value: unknown, where: string): MountConfig {
+  if (!isTable(value)) throw new ConfigError(`${where}: a mount must be a table`);
+  const readOnly = value.read_only ?? true;
+  if (typeof readOnly !== 'boolean') throw new ConfigError(`${where}: "read_only" must be true or false`);
+  return { source: requireString(value, 'source', where), target: requireString(value, 'target', where), readOnly };
+}
+
+function parseAgent(value: unknown, index: number): AgentConfig {
+  const where = `agents[${index}]`;
+  if (!isTable(value)) throw new ConfigError(`${where} must be a table`);
+  const mounts = value.mounts ?? [];
+  if (!Array.isArray(mounts)) throw new ConfigError(`${where}: "mounts" must be an array of tables`);
+  const bootstrapped = value.bootstrapped ?? false;
+  if (typeof bootstrapped !== 'boolean') throw new ConfigError(`${where}: "bootstrapped" must be true or false`);
+  return {
+    userName: requireString(value, 'user_name', where),
+    group: requireString(value, 'su_as_agent_group', where),
+    entrypoint: requireString(value, 'entrypoint', where),
+    entrypointSha256: typeof value.entrypoint_sha256 === 'string' ? value.entrypoint_sha256 : '',
+    bootstrapped,
+    mounts: mounts.map((mount, i) => parseMount(mount, `${where}.mounts[${i}]`)),
+    uid: optionalInt(value, 'uid', where),
+    gid: optionalInt(value, 'gid', where),
+    groupGid: optionalInt(value, 'group_gid', where),
+    extra: without(value, AGENT_KEYS),
+  };
+}
+
+export function configFromToml(data: Table): Config {
+  const agents = data.agents ?? [];
+  if (!Array.isArray(agents)) throw new ConfigError('"agents" must be an array of tables');
+  const disable = data.disable_home_access_check ?? false;
+  if (typeof disable !== 'boolean') throw new ConfigError('"disable_home_access_check" must be true or false');
+  return {
+    agents: agents.map(parseAgent),
+    disableHomeAccessCheck: disable,
+    extra: without(data, ['agents', 'disable_home_access_check']),
+  };
+}
+
+export function configToToml(config: Config): Table {
+  const table: Table = {};
+  if (config.disableHomeAccessCheck) table.disable_home_access_check = true;
+  Object.assign(table, config.extra);
+  table.agents = config.agents.map((agent) => {
+    const entry: Table = {
+      user_name: agent.userName,
+      su_as_agent_group: agent.group,
+      entrypoint: agent.entrypoint,
+      entrypoint_sha256: agent.entrypointSha256,
+      bootstrapped: agent.bootstrapped,
+    };
+    if (agent.uid !== undefined) entry.uid = agent.uid;
+    if (agent.gid !== undefined) entry.gid = agent.gid;
+    if (agent.groupGid !== undefined) entry.group_gid = agent.groupGid;
+    Object.assign(entry, agent.extra);
+    entry.mounts = agent.mounts.map((m) => ({ source: m.source, target: m.target, read_only: m.readOnly }));
+    return entry;
+  });
+  return table;
+}
+
+export const emptyConfig = (): Config => ({ agents: [], disableHomeAccessCheck: false, extra: {} });
+
+export function findAgent(config: Config, name: string): AgentConfig | undefined {
+  return config.agents.find((agent) => agent.userName === name);
+}

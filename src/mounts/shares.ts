@@ -1,0 +1,52 @@
+// Validating what the human asks to share, before anything is changed.
+import { realpathSync, statSync } from 'node:fs';
+import { isAbsolute, normalize, relative, resolve } from 'node:path';
+import type { AgentConfig, MountConfig } from '../config/schema.js';
+
+export class ShareError extends Error {}
+
+const isStrictlyInside = (path: string, dir: string): boolean => path.startsWith(`${dir}/`) && path.length > dir.length + 1;
+
+/** The real path of SRC, which must be a directory of the human's, strictly inside their home. */
+export function resolveShareSource(input: string, humanHome: string, humanUid: number): string {
+  let source: string;
+  try {
+    source = realpathSync(resolve(input));
+  } catch {
+    throw new ShareError(`source ${input} does not exist`);
+  }
+  const home = realpathSync(humanHome);
+  if (!isStrictlyInside(source, home)) throw new ShareError(`source ${source} is not inside your home directory ${home}`);
+  const st = statSync(source);
+  if (!st.isDirectory()) throw new ShareError(`source ${source} is not a directory (only folders can be shared)`);
+  if (st.uid !== humanUid) throw new ShareError(`source ${source} is not owned by you`);
+  return source;
+}
+
+/**
+ * The absolute mount target inside the agent home: TGT if given (absolute, or relative to the
+ * agent home), else the source's path relative to the human's home. `..` is refused outright
+ * rather than normalised away, so what the human typed is what gets mounted.
+ */
+export function resolveShareTarget(input: string | undefined, source: string, humanHome: string, agentHome: string): string {
+  const raw = input ?? relative(realpathSync(humanHome), source);
+  if (raw.split('/').includes('..')) throw new ShareError(`target ${raw} must not contain '..'`);
+  const target = normalize(isAbsolute(raw) ? raw : `${agentHome}/${raw}`).replace(/\/+$/, '');
+  if (!isStrictlyInside(target, agentHome)) throw new ShareError(`target ${target} is not inside the agent home ${agentHome}`);
+  return target;
+}
+
+export function findConflict(agent: AgentConfig, source: string, target: string): MountConfig | undefined {
+  return agent.mounts.find((m) => m.source === source || m.target === target);
+}
+
+/** The mount whose source or target is PATH (as typed, or resolved). */
+export function findMount(agent: AgentConfig, path: string): MountConfig | undefined {
+  const candidates = new Set([path, resolve(path)]);
+  try {
+    candidates.add(realpathSync(path));
+  } catch {
+    // A source that no longer exists can still be removed by its recorded path.
+  }
+  return agent.mounts.find((m) => candidates.has(m.source) || candidates.has(m.target));
+}

@@ -1,0 +1,33 @@
+// The environment the agent gets: LANG and TERM from the human, plus the pairs given with
+// -e. The entrypoint builds the agent's environment from scratch; we hand it the pairs as
+// AU_ENV_<KEY> variables because glibc strips some names (TMPDIR, LD_*...) from the
+// environment of setuid programs, and argv would show values to every user in `ps`.
+export class EnvError extends Error {}
+
+const KEY_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** The agent's identity variables are set by the entrypoint from the passwd entry. */
+const RESERVED_KEYS = new Set(['HOME', 'USER', 'LOGNAME', 'SHELL']);
+export const ENV_PREFIX = 'AU_ENV_';
+const INHERITED = ['LANG', 'TERM'] as const;
+
+/** Parses `KEY=VALUE` (split on the first `=`, so values may contain `=`). */
+export function parseEnvPair(item: string): [string, string] {
+  const eq = item.indexOf('=');
+  if (eq < 0) throw new EnvError(`invalid --env ${JSON.stringify(item)}: expected KEY=VALUE`);
+  const key = item.slice(0, eq);
+  if (key === '') throw new EnvError(`invalid --env ${JSON.stringify(item)}: the key is empty`);
+  if (!KEY_PATTERN.test(key)) throw new EnvError(`invalid --env key ${JSON.stringify(key)}: use letters, digits and _`);
+  if (RESERVED_KEYS.has(key)) throw new EnvError(`--env cannot set ${key}: the agent's own value is always used`);
+  return [key, item.slice(eq + 1)];
+}
+
+/** The complete environment handed to the entrypoint: nothing else of the human's leaks. */
+export function entrypointEnvironment(pairs: readonly (readonly [string, string])[], from: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const key of INHERITED) {
+    const value = from[key];
+    if (value !== undefined) env[key] = value;
+  }
+  for (const [key, value] of pairs) env[`${ENV_PREFIX}${key}`] = value;
+  return env;
+}

@@ -1,0 +1,139 @@
+// End-to-end test fixtures on the real machine (tests run as root): a real non-root human
+// with sudo, real agents created by `au` as that human, and cleanup of exactly what a test
+// created, even when it fails. Every name is unique: aut-<random>.
+import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export interface Result {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function sh(argv: readonly string[], options: { input?: string; cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Result {
+  const [file, ...args] = argv;
+  if (!file) throw new Error('empty command');
+  const r: SpawnSyncReturns<string> = spawnSync(file, args, {
+    input: options.input ?? '',
+    cwd: options.cwd,
+    env: options.env ?? process.env,
+    encoding: 'utf8',
+    timeout: options.timeoutMs ?? 120_000,
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  if (r.error) throw r.error;
+  return { status: r.status ?? 128 + 9, stdout: r.stdout, stderr: r.stderr };
+}
+
+export function must(argv: readonly string[]): string {
+  const r = sh(argv);
+  if (r.status !== 0) throw new Error(`${argv.join(' ')} failed (${r.status}): ${r.stderr}`);
+  return r.stdout;
+}
+
+export const uniqueName = (prefix = 'aut'): string => `${prefix}-${randomBytes(4).toString('hex')}`;
+
+export const userExists = (name: string): boolean => sh(['getent', 'passwd', name]).status === 0;
+export const groupExists = (name: string): boolean => sh(['getent', 'group', name]).status === 0;
+export const uidOf = (name: string): number => Number(must(['id', '-u', name]).trim());
+
+let installedPackage: string | undefined;
+/**
+ * A copy of the built package that any user can read: the checkout itself may live under a
+ * private directory (root's home), and the human must run `au` from somewhere it can read.
+ */
+export function packageForHumans(): string {
+  if (installedPackage) return installedPackage;
+  const dir = mkdtempSync(join(tmpdir(), 'aut-pkg-'));
+  chmodSync(dir, 0o755);
+  for (const part of ['bin', 'dist', 'package.json']) cpSync(join(REPO, part), join(dir, part), { recursive: true });
+  for (const part of ['package.json', 'lib', 'build/Release']) {
+    cpSync(join(REPO, 'node_modules/node-pty', part), join(dir, 'node_modules/node-pty', part), { recursive: true });
+  }
+  must(['chmod', '-R', 'a+rX', dir]);
+  installedPackage = dir;
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+export const AU_ENV_PATH = '/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin';
+
+export class Human {
+  readonly home: string;
+  readonly uid: number;
+  private readonly agents = new Set<string>();
+
+  constructor(readonly name: string) {
+    this.home = `/home/${name}`;
+    this.uid = uidOf(name);
+  }
+
+  /** The environment a login shell of the human would have (plus `extra`). */
+  env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+    return { HOME: this.home, USER: this.name, LOGNAME: this.name, PATH: AU_ENV_PATH, LANG: 'C.UTF-8', ...extra };
+  }
+
+  /** Runs a command as the human (fresh credentials from the group database, like a login). */
+  run(argv: readonly string[], options: { input?: string; cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Result {
+    return sh(['runuser', '-u', this.name, '--', 'env', '-i', ...Object.entries(this.env(options.env)).map(([k, v]) => `${k}=${v}`), ...argv], {
+      input: options.input,
+      cwd: options.cwd ?? this.home,
+      timeoutMs: options.timeoutMs,
+    });
+  }
+
+  au(args: readonly string[], options: { input?: string; cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Result {
+    return this.run([process.execPath, join(packageForHumans(), 'bin', 'au'), ...args], options);
+  }
+
+  /** `au new` for a fresh unique agent, registered for cleanup. */
+  newAgent(name = uniqueName()): string {
+    this.agents.add(name);
+    const r = this.au(['new', '-y', '-a', name]);
+    if (r.status !== 0) throw new Error(`au new -a ${name} failed (${r.status}): ${r.stderr}`);
+    return name;
+  }
+
+  /** Registers an agent name created some other way, so cleanup removes it. */
+  track(agent: string): void {
+    this.agents.add(agent);
+  }
+
+  /** Deletes every agent this human created, through au and then by force for leftovers. */
+  cleanup(): void {
+    for (const agent of this.agents) {
+      this.au(['delete', '-y', '-H', '-a', agent]);
+      forceRemoveAgent(agent);
+    }
+    sh(['pkill', '-KILL', '-u', this.name]);
+    sh(['userdel', '--remove', this.name]);
+    rmSync(`/etc/sudoers.d/${this.name}`, { force: true });
+  }
+}
+
+/** Removes whatever is left of an agent the test created (only names it generated). */
+export function forceRemoveAgent(agent: string): void {
+  if (!agent.startsWith('aut-')) throw new Error(`refusing to force-remove ${agent}: not a test name`);
+  if (userExists(agent)) {
+    sh(['pkill', '-KILL', '-u', agent]);
+    sh(['userdel', '--remove', agent]);
+  }
+  for (const group of [agent, `su-as-${agent}`]) if (groupExists(group)) sh(['groupdel', group]);
+  rmSync(`/usr/local/libexec/agent-as-unix-user/${agent}`, { recursive: true, force: true });
+  rmSync(`/home/${agent}`, { recursive: true, force: true });
+}
+
+/** A real non-root human with passwordless sudo, as on a developer's machine. */
+export function createHuman(): Human {
+  const name = uniqueName('aut-h');
+  must(['useradd', '--create-home', '--shell', '/bin/bash', name]);
+  chmodSync(`/home/${name}`, 0o750);
+  writeFileSync(`/etc/sudoers.d/${name}`, `${name} ALL=(ALL) NOPASSWD: ALL\n`, { mode: 0o440 });
+  return new Human(name);
+}
