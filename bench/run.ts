@@ -1,0 +1,67 @@
+// npm run bench: start-up cost of `au run`, measured side by side with its reference in one
+// run, on a real agent (needs root to create the throwaway human and agent, like the e2e tests).
+// Each figure is printed next to its reference and target.
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { createHuman, packageForHumans } from '../test/helpers/system.js';
+
+const ROUNDS = Number(process.env.AU_BENCH_ROUNDS ?? 40);
+
+function timeOnce(argv: readonly string[]): number {
+  const [file, ...args] = argv;
+  const start = process.hrtime.bigint();
+  const r = spawnSync(file!, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  if (r.status !== 0) throw new Error(`${argv.join(' ')} exited ${r.status}: ${r.stderr}`);
+  return ms;
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+};
+
+/** Runs the commands interleaved (a, b, a, b, ...) so drift affects them alike; returns medians. */
+function compare(commands: Record<string, readonly string[]>): Record<string, number> {
+  const samples: Record<string, number[]> = Object.fromEntries(Object.keys(commands).map((k) => [k, []]));
+  for (const argv of Object.values(commands)) for (let i = 0; i < 3; i++) timeOnce(argv); // warm-up
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [name, argv] of Object.entries(commands)) samples[name]!.push(timeOnce(argv));
+  }
+  return Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)]));
+}
+
+function main(): void {
+  if (process.getuid?.() !== 0) {
+    console.error('npm run bench needs root: it creates a throwaway human and agent');
+    process.exit(2);
+  }
+  const human = createHuman();
+  try {
+    const agent = human.newAgent();
+    const au = join(packageForHumans(), 'bin', 'au');
+    const entrypoint = `/usr/local/libexec/agent-as-unix-user/${agent}/su_as_agent`;
+    // All commands start as the human through runuser, so its cost is in every figure alike.
+    const asHuman = (argv: readonly string[]): string[] => ['runuser', '-u', human.name, '--', 'env', '-i', `HOME=${human.home}`, 'PATH=/usr/bin:/bin', ...argv];
+
+    const startup = compare({
+      node: asHuman([process.execPath, '-e', '0']),
+      au: asHuman([process.execPath, au, 'run', '-a', agent, '--', 'true']),
+    });
+    const ratio = startup.au! / startup.node!;
+    console.log(`au run -- true: ${startup.au!.toFixed(1)} ms median vs node -e 0: ${startup.node!.toFixed(1)} ms -> ratio ${ratio.toFixed(3)} (target <= 1.15; seed's Python au ~1.2)`);
+
+    const entry = compare({
+      bare: asHuman(['/bin/true']),
+      entrypoint: asHuman([entrypoint, '--', '/bin/true']),
+      login: asHuman([entrypoint, '--', 'bash', '--login', '-c', 'true']),
+    });
+    console.log(`entrypoint alone: +${(entry.entrypoint! - entry.bare!).toFixed(2)} ms over /bin/true (${entry.bare!.toFixed(2)} ms) (target < 5 ms)`);
+    console.log(`agent login shell (bash --login -c true) through the entrypoint: +${(entry.login! - entry.entrypoint!).toFixed(2)} ms`);
+  } finally {
+    human.cleanup();
+  }
+}
+
+main();
