@@ -36,6 +36,10 @@ export class Terminal {
     this.tmux(['send-keys', '-t', 'main', ...names]);
   }
 
+  resize(cols: number, rows: number): void {
+    this.tmux(['resize-window', '-t', 'main', '-x', String(cols), '-y', String(rows)]);
+  }
+
   screen(): string {
     return this.tmux(['capture-pane', '-p', '-t', 'main', '-S', '-200']);
   }
