@@ -43,14 +43,22 @@ function main(): void {
     const au = join(packageForHumans(), 'bin', 'au');
     const entrypoint = `/usr/local/libexec/agent-as-unix-user/${agent}/su_as_agent`;
     // All commands start as the human through runuser, so its cost is in every figure alike.
+    // Two environments: a bare one, and this machine's own (whose NODE_EXTRA_CA_CERTS, when
+    // set, makes every Node start load the CA bundle: node -e 0 pays it as au does).
+    const environments: Record<string, string[]> = {
+      'bare environment': [`HOME=${human.home}`, 'PATH=/usr/bin:/bin'],
+      "this machine's environment": [...Object.entries(process.env).filter(([k]) => !['HOME', 'USER', 'LOGNAME', 'PATH'].includes(k)).map(([k, v]) => `${k}=${v}`), `HOME=${human.home}`, 'PATH=/usr/bin:/bin'],
+    };
+    for (const [label, env] of Object.entries(environments)) {
+      const asHuman = (argv: readonly string[]): string[] => ['runuser', '-u', human.name, '--', 'env', '-i', ...env, ...argv];
+      const startup = compare({
+        node: asHuman([process.execPath, '-e', '0']),
+        au: asHuman([process.execPath, au, 'run', '-a', agent, '--', 'true']),
+      });
+      const ratio = startup.au! / startup.node!;
+      console.log(`au run -- true (${label}): ${startup.au!.toFixed(1)} ms median vs node -e 0: ${startup.node!.toFixed(1)} ms -> ratio ${ratio.toFixed(3)} (target <= 1.15; seed's Python au ~1.2)`);
+    }
     const asHuman = (argv: readonly string[]): string[] => ['runuser', '-u', human.name, '--', 'env', '-i', `HOME=${human.home}`, 'PATH=/usr/bin:/bin', ...argv];
-
-    const startup = compare({
-      node: asHuman([process.execPath, '-e', '0']),
-      au: asHuman([process.execPath, au, 'run', '-a', agent, '--', 'true']),
-    });
-    const ratio = startup.au! / startup.node!;
-    console.log(`au run -- true: ${startup.au!.toFixed(1)} ms median vs node -e 0: ${startup.node!.toFixed(1)} ms -> ratio ${ratio.toFixed(3)} (target <= 1.15; seed's Python au ~1.2)`);
 
     const entry = compare({
       bare: asHuman(['/bin/true']),

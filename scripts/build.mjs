@@ -5,9 +5,7 @@ import { readFileSync } from 'node:fs';
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 
-await build({
-  entryPoints: ['src/cli/entry.ts'],
-  outfile: 'dist/au.cjs',
+const common = {
   bundle: true,
   platform: 'node',
   target: 'node20',
@@ -19,4 +17,10 @@ await build({
   minifyWhitespace: true,
   legalComments: 'none',
   logLevel: 'warning',
-});
+  // lazy-require.ts reads import.meta only when running unbundled (tests).
+  logOverride: { 'empty-import-meta': 'silent' },
+};
+
+await build({ ...common, entryPoints: ['src/cli/entry.ts'], outfile: 'dist/au.cjs' });
+// The lean bundle for `au run`; it requires au.cjs only when it must fall back to the full CLI.
+await build({ ...common, entryPoints: ['src/cli/run-entry.ts'], outfile: 'dist/run.cjs', external: [...common.external, './au.cjs'] });

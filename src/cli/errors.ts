@@ -3,6 +3,7 @@
 import { InvalidNameError } from '../agents/names.js';
 import { EnvError } from '../run/environment.js';
 import { ShareError } from '../mounts/shares.js';
+import { paint } from './output.js';
 
 export class UsageError extends Error {}
 /** Ends the command with an exit code and no message (the message was already printed). */
@@ -21,4 +22,10 @@ export function exitCodeFor(error: unknown): number {
 export function describe(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   return message.split('\n')[0] ?? message;
+}
+
+/** Prints the one-line error (unless already printed) and returns the exit code. */
+export function reportFailure(error: unknown): number {
+  if (!(error instanceof ExitCode)) process.stderr.write(`${paint('au: error:', 'red', process.stderr)} ${describe(error)}\n`);
+  return exitCodeFor(error);
 }

@@ -3,7 +3,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { DEFAULT_AGENT } from '../agents/names.js';
 import { type GlobalOptions, makeContext } from './context.js';
-import { ExitCode, describe, exitCodeFor } from './errors.js';
+import { reportFailure } from './errors.js';
 import { paint } from './output.js';
 
 declare const __AU_VERSION__: string | undefined;
@@ -142,7 +142,6 @@ export async function main(argv: readonly string[]): Promise<number> {
       // Help and version exit 0; every parse error is a usage error.
       return error.exitCode === 0 ? 0 : 2;
     }
-    if (!(error instanceof ExitCode)) process.stderr.write(`${paint('au: error:', 'red', process.stderr)} ${describe(error)}\n`);
-    return exitCodeFor(error);
+    return reportFailure(error);
   }
 }

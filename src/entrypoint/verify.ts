@@ -2,8 +2,9 @@
 // location: every directory above it and the file itself are root-owned and not writable by
 // anyone else, so nobody but root can swap it between this check and the exec. The hash is
 // defence in depth (and catches a root-level mistake).
-import { createHash } from 'node:crypto';
 import { lstatSync, readFileSync } from 'node:fs';
+import { loadNative } from '../run/native.js';
+import { lazyRequire } from '../system/lazy-require.js';
 import { REQUIRED_MODE, ancestorsOf } from './location.js';
 
 export interface EntrypointExpectation {
@@ -15,7 +16,11 @@ export interface EntrypointExpectation {
 
 const octal = (mode: number): string => (mode & 0o7777).toString(8).padStart(4, '0');
 
-export function sha256Of(data: Uint8Array): string {
+/** SHA-256 in hex; through the native addon when built (Node's crypto module is slow to load). */
+export function sha256Of(data: Buffer): string {
+  const native = loadNative();
+  if (native) return native.sha256(data);
+  const { createHash } = lazyRequire('node:crypto') as typeof import('node:crypto');
   return createHash('sha256').update(data).digest('hex');
 }
 

@@ -1,7 +1,7 @@
 // Right after `au new`, the human is in su-as-NAME in the group database but not yet in this
 // shell's credentials (that needs a new login). Only then do we re-run `au` once under
 // `sg su-as-NAME`; every later shell takes the direct path, with no extra process.
-import { spawn } from 'node:child_process';
+import { lazyRequire } from '../system/lazy-require.js';
 import { quoteWord } from '../system/shell-quote.js';
 import { exitStatusOf } from './launch.js';
 import { forwardTerminatingSignals } from './signals.js';
@@ -19,6 +19,7 @@ export function rerunUnderGroup(group: string): Promise<number> | undefined {
   const script = process.argv[1];
   if (!script) return undefined;
   const command = ['exec', process.execPath, script, ...process.argv.slice(2)].map(quoteWord).join(' ');
+  const { spawn } = lazyRequire('node:child_process') as typeof import('node:child_process');
   return new Promise((resolvePromise, reject) => {
     const child = spawn('sg', [group, '-c', command], { stdio: 'inherit', env: { ...process.env, [REEXEC_MARK]: '1' } });
     const stop = forwardTerminatingSignals((signal) => child.kill(signal));

@@ -1,10 +1,17 @@
-// Running without a terminal (pipes, CI): the entrypoint inherits our stdio and starts in
-// its own session (detached), so the human's terminal, if any, is never its controlling tty.
-import { spawn } from 'node:child_process';
+// Running without a terminal (pipes, CI). Normally `au` becomes the entrypoint (execve, same
+// pid and stdio), so signals sent to `au` reach it directly. Without the native addon we
+// spawn it in its own session (detached) and forward signals. Either way the entrypoint puts
+// the agent in a new session, so the human's terminal is never its controlling tty.
 import { exitStatusOf } from './launch.js';
+import { loadNative } from './native.js';
 import { forwardTerminatingSignals } from './signals.js';
 
-export function runWithPipes(entrypoint: string, args: readonly string[], env: Record<string, string>): Promise<number> {
+export async function runWithPipes(entrypoint: string, args: readonly string[], env: Record<string, string>): Promise<number> {
+  const native = loadNative();
+  if (native) {
+    native.execve(entrypoint, [entrypoint, ...args], Object.entries(env).map(([k, v]) => `${k}=${v}`));
+  }
+  const { spawn } = await import('node:child_process');
   return new Promise((resolvePromise, reject) => {
     const child = spawn(entrypoint, args, { stdio: 'inherit', detached: true, env });
     const stopForwarding = forwardTerminatingSignals((signal) => {

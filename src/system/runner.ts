@@ -1,7 +1,7 @@
 // The only way `au` changes the machine: every system-changing command goes through a
 // CommandRunner, which prints it (`$ sudo useradd ...`) on stderr before running it and
 // honours --dry-run. Read-only queries (getent, getfacl) use `query`, which prints nothing.
-import { spawnSync } from 'node:child_process';
+import { lazyRequire } from './lazy-require.js';
 import { shellQuote } from './shell-quote.js';
 
 export interface StepOptions {
@@ -66,6 +66,7 @@ export class ProcessRunner implements CommandRunner {
 function execute(argv: readonly string[], input: string | undefined, showStderr: boolean): StepResult {
   const [file, ...args] = argv;
   if (!file) throw new Error('empty command');
+  const { spawnSync } = lazyRequire('node:child_process') as typeof import('node:child_process');
   const child = spawnSync(file, args, {
     input,
     encoding: 'utf8',

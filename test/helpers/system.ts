@@ -52,7 +52,7 @@ export function packageForHumans(): string {
   if (installedPackage) return installedPackage;
   const dir = mkdtempSync(join(tmpdir(), 'aut-pkg-'));
   chmodSync(dir, 0o755);
-  for (const part of ['bin', 'dist', 'package.json']) cpSync(join(REPO, part), join(dir, part), { recursive: true });
+  for (const part of ['bin', 'dist', 'package.json', 'native/build/Release/au_native.node']) cpSync(join(REPO, part), join(dir, part), { recursive: true });
   for (const part of ['package.json', 'lib', 'build/Release']) {
     cpSync(join(REPO, 'node_modules/node-pty', part), join(dir, 'node_modules/node-pty', part), { recursive: true });
   }

@@ -3,6 +3,7 @@ import { lookupGroup } from '../../system/accounts.js';
 import { holdsGroup, rerunUnderGroup } from '../../run/driver-group.js';
 import { parseEnvPair } from '../../run/environment.js';
 import { startRun } from '../../run/start-run.js';
+import { stdinIsTerminal } from '../../run/native.js';
 import type { Context } from '../context.js';
 import { requireAgent } from './lookup.js';
 
@@ -23,7 +24,7 @@ export async function runCommand(ctx: Context, name: string, command: string[], 
   return startRun(agent, {
     env,
     directory: options.directory,
-    usePty: options.pty && Boolean(process.stdin.isTTY),
+    usePty: options.pty && (await stdinIsTerminal()),
     command,
   });
 }

@@ -1,0 +1,140 @@
+/*
+ * The one syscall `au run` needs that Node 20 lacks: execve. On the pipe path `au run` replaces
+ * itself with the entrypoint once it has verified it, instead of spawning it and waiting: no
+ * child_process machinery at start-up, no Node process left around, and signals sent to `au`
+ * reach the entrypoint directly (same pid), which ends the agent's whole process tree.
+ * Also SHA-256 and isatty, so that the checks before the exec need neither Node's crypto nor
+ * its tty module (each costs milliseconds to load on every `au run`).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <node_api.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* OpenSSL's digest API, exported by Node itself to addons (statically linked or libcrypto). */
+typedef struct evp_md_st EVP_MD;
+typedef struct engine_st ENGINE;
+extern const EVP_MD *EVP_sha256(void);
+extern int EVP_Digest(const void *data, size_t count, unsigned char *md, unsigned int *size, const EVP_MD *type,
+		      ENGINE *impl);
+
+#define CHECK(env, call)                                                        \
+	do {                                                                    \
+		if ((call) != napi_ok) {                                        \
+			napi_throw_error((env), NULL, "au_native: " #call " failed"); \
+			return NULL;                                            \
+		}                                                               \
+	} while (0)
+
+static char *string_arg(napi_env env, napi_value value)
+{
+	size_t len;
+	if (napi_get_value_string_utf8(env, value, NULL, 0, &len) != napi_ok)
+		return NULL;
+	char *s = malloc(len + 1);
+	if (s && napi_get_value_string_utf8(env, value, s, len + 1, &len) != napi_ok) {
+		free(s);
+		return NULL;
+	}
+	if (s && strlen(s) != len) { /* an embedded NUL would silently cut the string */
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* Returns a NULL-terminated vector of the strings in a JS array, or NULL. */
+static char **string_vector(napi_env env, napi_value array)
+{
+	uint32_t n;
+	if (napi_get_array_length(env, array, &n) != napi_ok)
+		return NULL;
+	char **v = calloc((size_t)n + 1, sizeof *v);
+	for (uint32_t i = 0; v && i < n; i++) {
+		napi_value item;
+		if (napi_get_element(env, array, i, &item) != napi_ok || !(v[i] = string_arg(env, item)))
+			return NULL; /* leaked: the caller throws and the process is about to exit or exec */
+	}
+	return v;
+}
+
+/* execve(path, argv, envp): returns only by throwing. */
+static napi_value Execve(napi_env env, napi_callback_info info)
+{
+	size_t argc = 3;
+	napi_value args[3];
+	CHECK(env, napi_get_cb_info(env, info, &argc, args, NULL, NULL));
+	if (argc != 3) {
+		napi_throw_type_error(env, NULL, "execve(path, argv, envp)");
+		return NULL;
+	}
+	char *path = string_arg(env, args[0]);
+	char **argv = string_vector(env, args[1]);
+	char **envp = string_vector(env, args[2]);
+	if (!path || !argv || !envp) {
+		napi_throw_type_error(env, NULL, "execve: arguments must be strings without NUL bytes");
+		return NULL;
+	}
+	/* Node marks its stdio close-on-exec (and may make it non-blocking): hand the new
+	 * program plain, blocking fds 0-2 as any shell would. */
+	for (int fd = 0; fd <= 2; fd++) {
+		int fdflags = fcntl(fd, F_GETFD), flflags = fcntl(fd, F_GETFL);
+		if (fdflags < 0 || flflags < 0 || fcntl(fd, F_SETFD, fdflags & ~FD_CLOEXEC) < 0 ||
+		    ((flflags & O_NONBLOCK) && fcntl(fd, F_SETFL, flflags & ~O_NONBLOCK) < 0)) {
+			napi_throw_error(env, strerror(errno), "execve: cannot prepare fds 0-2");
+			return NULL;
+		}
+	}
+	execve(path, argv, envp);
+	napi_throw_error(env, strerror(errno), "execve failed");
+	return NULL;
+}
+
+static napi_value IsATTY(napi_env env, napi_callback_info info)
+{
+	size_t argc = 1;
+	napi_value arg, result;
+	int32_t fd;
+	CHECK(env, napi_get_cb_info(env, info, &argc, &arg, NULL, NULL));
+	CHECK(env, napi_get_value_int32(env, arg, &fd));
+	CHECK(env, napi_get_boolean(env, isatty(fd) == 1, &result));
+	return result;
+}
+
+/* sha256(buffer): lowercase hex digest. */
+static napi_value Sha256(napi_env env, napi_callback_info info)
+{
+	size_t argc = 1, len;
+	napi_value arg, result;
+	void *data;
+	unsigned char md[32];
+	unsigned int mdlen = 0;
+	char hex[65];
+	CHECK(env, napi_get_cb_info(env, info, &argc, &arg, NULL, NULL));
+	CHECK(env, napi_get_buffer_info(env, arg, &data, &len));
+	if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != sizeof md) {
+		napi_throw_error(env, NULL, "sha256 failed");
+		return NULL;
+	}
+	for (unsigned int i = 0; i < mdlen; i++) {
+		hex[2 * i] = "0123456789abcdef"[md[i] >> 4];
+		hex[2 * i + 1] = "0123456789abcdef"[md[i] & 15];
+	}
+	CHECK(env, napi_create_string_latin1(env, hex, 64, &result));
+	return result;
+}
+
+NAPI_MODULE_INIT()
+{
+	napi_value fn;
+	if (napi_create_function(env, "execve", NAPI_AUTO_LENGTH, Execve, NULL, &fn) != napi_ok ||
+	    napi_set_named_property(env, exports, "execve", fn) != napi_ok ||
+	    napi_create_function(env, "isatty", NAPI_AUTO_LENGTH, IsATTY, NULL, &fn) != napi_ok ||
+	    napi_set_named_property(env, exports, "isatty", fn) != napi_ok ||
+	    napi_create_function(env, "sha256", NAPI_AUTO_LENGTH, Sha256, NULL, &fn) != napi_ok ||
+	    napi_set_named_property(env, exports, "sha256", fn) != napi_ok)
+		return NULL;
+	return exports;
+}

@@ -1,0 +1,9 @@
+{
+  "targets": [
+    {
+      "target_name": "au_native",
+      "sources": ["au_native.c"],
+      "cflags": ["-Wall", "-Wextra", "-Werror", "-O2"]
+    }
+  ]
+}

@@ -1,0 +1,599 @@
+/*
+ * su_as_agent: the setuid-root entrypoint of agent-as-unix-user (au).
+ *
+ * A human of group su-as-NAME runs one command as the (hostile) agent user NAME:
+ *   su_as_agent [--mount-ro SRC TGT]... [--mount-rw SRC TGT]... [--chdir DIR] [--] CMD [ARG]...
+ * Only LANG, TERM and AU_ENV_<KEY>=<VALUE> are read from the environment.  Exit status: CMD's,
+ * 128+N if it died from signal N, 125 for entrypoint errors, 126/127 when exec fails.
+ *
+ * Process structure, and why:
+ *  P0  the process the human started.  Refuses the agent and non-drivers, validates all arguments
+ *      and captures the allowed environment before anything privileged, unshares a mount and a
+ *      pid namespace, forks P1, then drops back to the caller's uid/gid for good.  From then on it
+ *      only forwards SIGTERM/INT/HUP/QUIT to P1 as bytes on the `ctl` pipe and waits for P1.  It
+ *      holds no privilege, and the agent (another uid) can neither signal nor ptrace it.
+ *  P1  pid 1 of the new pid namespace, root in the new mount namespace.  Makes / private, mounts a
+ *      fresh /proc and private /tmp and /dev/shm, has the mount targets created by a child that
+ *      already is the agent (root never creates anything in the agent's home), attaches each
+ *      share with the new mount API onto a directory opened beneath the agent home without
+ *      following symlinks, leaves the caller's session unless on au's own PTY (so the caller's
+ *      terminal is never the agent's controlling tty: no TIOCSTI), drops to the agent and proves
+ *      it, forks P2.  It then stays as the unprivileged init of the namespace: reaps, forwards
+ *      P0's signals with kill(-1), kills everything when P2 ends or when P0 disappears (ctl EOF,
+ *      PDEATHSIG).  Being init of the pid namespace, its exit makes the kernel kill whatever the
+ *      agent started (setsid -f, double fork, ...): nothing outlives the run.
+ *  P2  the command: own process group (the PTY's foreground group on au's PTY), default signal
+ *      dispositions, fds 0-2 only, the scrubbed environment, execvp.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <linux/capability.h>
+#include <poll.h>
+#include <pwd.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#if !defined(AGENT_NAME) || !defined(AGENT_UID) || !defined(AGENT_GID) || !defined(DRIVER_GID) || \
+	!defined(AGENT_HOME)
+#error "build with -DAGENT_NAME=... -DAGENT_UID=... -DAGENT_GID=... -DDRIVER_GID=... -DAGENT_HOME=..."
+#endif
+
+/* For old headers.  These syscall numbers are the same on all architectures (asm-generic table). */
+#ifndef SYS_mount_setattr /* the newest of them (5.12): older headers lack some of the others */
+#undef SYS_open_tree
+#undef SYS_move_mount
+#undef SYS_close_range
+#undef SYS_openat2
+#define SYS_open_tree 428
+#define SYS_move_mount 429
+#define SYS_close_range 436
+#define SYS_openat2 437
+#define SYS_mount_setattr 442
+#endif
+#ifndef MOVE_MOUNT_F_EMPTY_PATH /* glibc < 2.36: none of the new mount API constants */
+#define OPEN_TREE_CLONE 1
+#define OPEN_TREE_CLOEXEC O_CLOEXEC
+#define MOVE_MOUNT_F_EMPTY_PATH 0x04
+#define MOVE_MOUNT_T_EMPTY_PATH 0x40
+#define MOUNT_ATTR_RDONLY 0x1
+#define MOUNT_ATTR_NOSUID 0x2
+#define MOUNT_ATTR_NODEV 0x4
+#endif
+#ifndef RESOLVE_BENEATH /* <linux/openat2.h> */
+#define RESOLVE_NO_MAGICLINKS 0x02
+#define RESOLVE_NO_SYMLINKS 0x04
+#define RESOLVE_BENEATH 0x08
+#endif
+struct au_open_how { uint64_t flags, mode, resolve; };                       /* openat2(2) */
+struct au_mount_attr { uint64_t attr_set, attr_clr, propagation, userns_fd; }; /* mount_setattr(2) */
+
+#define MAX_MOUNTS 64
+#define MAX_ENV 256
+#define P1_GRACE_MS 3000 /* P1: after a forwarded signal, SIGKILL everything after this */
+#define P0_GRACE_S 5     /* P0: after a signal, stop waiting for P1 after this (PDEATHSIG does the rest) */
+#define USAGE "su_as_agent [--mount-ro SRC TGT]... [--mount-rw SRC TGT]... [--chdir DIR] [--] CMD [ARG]..."
+
+struct share { const char *src, *tgt, *rel; int ro; }; /* rel: tgt relative to AGENT_HOME */
+static struct share mounts[MAX_MOUNTS];
+static int nmounts;
+static char *au_env[MAX_ENV]; /* "KEY=VALUE": the caller's AU_ENV_KEY=VALUE without the prefix */
+static int nau_env;
+static char *lang, *term;     /* "LANG=..."/"TERM=..." if the caller had them */
+static char *envv[MAX_ENV + 8]; /* the command's environment, NULL-terminated */
+static int nenv;
+static char e_home[PATH_MAX + 8], e_user[300], e_logname[300], e_shell[PATH_MAX + 8];
+static char e_path[] = "PATH=/usr/local/bin:/usr/bin:/bin";
+static const char *chdir_to = AGENT_HOME;
+static volatile sig_atomic_t first_sig;
+static int ctl_w = -1;
+extern char **environ;
+
+/* Every error: one line "su_as_agent: <what> <path>: <strerror>", exit 125. */
+__attribute__((noreturn)) static void fail(const char *what, const char *path, int err)
+{
+	fprintf(stderr, "su_as_agent: %s %s: %s\n", what, path, strerror(err));
+	_exit(125);
+}
+__attribute__((noreturn)) static void die(const char *what, const char *path) { fail(what, path, errno); }
+static void xclose(int fd) { if (close(fd) < 0) die("close", "fd"); }
+
+/* Absolute and normalised: no empty, "." or ".." component, no trailing slash, < PATH_MAX. */
+static int path_ok(const char *p)
+{
+	size_t n = strnlen(p, PATH_MAX);
+	if (n == 0 || n >= PATH_MAX || p[0] != '/' || p[n - 1] == '/') return 0;
+	for (const char *c = p; *c;) {
+		const char *s = c + 1, *e = strchrnul(s, '/');
+		size_t l = (size_t)(e - s);
+		if (l == 0 || l > NAME_MAX || (l == 1 && s[0] == '.') || (l == 2 && s[0] == '.' && s[1] == '.'))
+			return 0;
+		c = e;
+	}
+	return 1;
+}
+
+/* If p is strictly inside base: the part of p after "base/"; else NULL. */
+static const char *beneath(const char *p, const char *base)
+{
+	size_t n = strlen(base);
+	while (n > 0 && base[n - 1] == '/') n--;
+	if (strncmp(p, base, n) != 0 || p[n] != '/' || p[n + 1] == '\0') return NULL;
+	return p + n + 1;
+}
+
+/* [A-Za-z_][A-Za-z0-9_]*, and not one of the names the entrypoint sets from passwd. */
+static int key_ok(const char *k, size_t n)
+{
+	static const char *const reserved[] = { "HOME", "USER", "LOGNAME", "SHELL" };
+	static const char word[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_";
+	if (n == 0 || (k[0] >= '0' && k[0] <= '9') || strspn(k, word) < n) return 0;
+	for (size_t i = 0; i < sizeof reserved / sizeof *reserved; i++)
+		if (strlen(reserved[i]) == n && memcmp(reserved[i], k, n) == 0) return 0;
+	return 1;
+}
+
+/* Step 1: root, or DRIVER_GID among the caller's real/supplementary groups. */
+static void caller_allowed(uid_t ruid, gid_t rgid)
+{
+	if (ruid == 0 || rgid == DRIVER_GID) return;
+	int n = getgroups(0, NULL);
+	if (n < 0) die("getgroups", "caller");
+	gid_t *g = calloc((size_t)n + 1, sizeof *g);
+	if (!g) die("calloc", "groups");
+	if ((n = getgroups(n, g)) < 0) die("getgroups", "caller");
+	for (int i = 0; i < n; i++)
+		if (g[i] == DRIVER_GID) return;
+	fail("refusing caller: not a member of group", "su-as-" AGENT_NAME, EPERM);
+}
+
+static void set_str(char *dst, size_t size, const char *key, const char *val)
+{
+	int n = snprintf(dst, size, "%s=%s", key, val ? val : "");
+	if (n < 0 || (size_t)n >= size) fail("passwd entry of the agent too long:", key, ENAMETOOLONG);
+}
+
+/* Steps 2-3: parse and validate everything before any privileged action; returns CMD's index. */
+static int parse(int argc, char **argv, uid_t ruid)
+{
+	int i = 1;
+	for (; i < argc; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "--") == 0) {
+			i++;
+			break;
+		} else if (strcmp(a, "--mount-ro") == 0 || strcmp(a, "--mount-rw") == 0) {
+			if (i + 2 >= argc) fail("usage:", USAGE, EINVAL);
+			if (nmounts == MAX_MOUNTS) fail("too many mounts (at most 64), at", argv[i + 2], E2BIG);
+			mounts[nmounts++] = (struct share){ argv[i + 1], argv[i + 2], NULL, a[9] == 'o' };
+			i += 2;
+		} else if (strcmp(a, "--chdir") == 0) {
+			if (i + 1 >= argc) fail("usage:", USAGE, EINVAL);
+			chdir_to = argv[++i];
+			if (chdir_to[0] != '/' || strnlen(chdir_to, PATH_MAX) >= PATH_MAX)
+				fail("invalid --chdir (must be absolute)", chdir_to, EINVAL);
+		} else if (a[0] == '-') {
+			fail("unknown option", a, EINVAL);
+		} else {
+			break;
+		}
+	}
+	if (i >= argc) fail("missing command; usage:", USAGE, EINVAL);
+
+	if (nmounts > 0) {
+		static char home[PATH_MAX];
+		errno = 0;
+		struct passwd *pw = getpwuid(ruid);
+		if (!pw) fail("no passwd entry for", "the caller", errno ? errno : ENOENT);
+		if (!pw->pw_dir || pw->pw_dir[0] != '/') fail("no absolute home for", "the caller", EINVAL);
+		if (strnlen(pw->pw_dir, PATH_MAX) >= PATH_MAX) fail("home too long", "caller", ENAMETOOLONG);
+		strcpy(home, pw->pw_dir);
+		char *rhome = realpath(home, NULL); /* the resolved form of the home is accepted too */
+		for (int m = 0; m < nmounts; m++) {
+			struct share *s = &mounts[m];
+			if (!path_ok(s->src) || !(beneath(s->src, home) || (rhome && beneath(s->src, rhome))))
+				fail("invalid mount source (must be normalised, inside the caller's home)", s->src, EINVAL);
+			if (!path_ok(s->tgt) || !(s->rel = beneath(s->tgt, AGENT_HOME)))
+				fail("invalid mount target (must be normalised, inside " AGENT_HOME ")", s->tgt, EINVAL);
+		}
+		free(rhome);
+	}
+
+	errno = 0;
+	struct passwd *ag = getpwuid(AGENT_UID);
+	if (!ag) fail("no passwd entry for", AGENT_NAME, errno ? errno : ENOENT);
+	if (strcmp(ag->pw_name, AGENT_NAME) != 0) fail("the agent uid's passwd entry is not", AGENT_NAME, EINVAL);
+	set_str(e_home, sizeof e_home, "HOME", ag->pw_dir);
+	set_str(e_user, sizeof e_user, "USER", ag->pw_name);
+	set_str(e_logname, sizeof e_logname, "LOGNAME", ag->pw_name);
+	set_str(e_shell, sizeof e_shell, "SHELL", ag->pw_shell && *ag->pw_shell ? ag->pw_shell : "/bin/sh");
+
+	for (char **e = environ; *e; e++) {
+		if (strncmp(*e, "LANG=", 5) == 0) {
+			lang = *e;
+		} else if (strncmp(*e, "TERM=", 5) == 0) {
+			term = *e;
+		} else if (strncmp(*e, "AU_ENV_", 7) == 0) {
+			char *kv = *e + 7, name[80];
+			size_t k = strcspn(kv, "=");
+			if (kv[k] != '=' || !key_ok(kv, k)) { /* the name only: the value may be a secret */
+				snprintf(name, sizeof name, "AU_ENV_%.*s", (int)(k < 64 ? k : 64), kv);
+				fail("invalid environment variable", name, EINVAL);
+			}
+			if (nau_env == MAX_ENV) fail("too many variables (at most 256):", "AU_ENV_*", E2BIG);
+			au_env[nau_env++] = kv;
+		}
+	}
+	return i;
+}
+
+/* Step 6 (P0).  The write can only fail once P1 is gone, and then waitpid returns anyway. */
+static void on_fwd(int sig)
+{
+	int saved = errno;
+	unsigned char b = (unsigned char)sig;
+	if (write(ctl_w, &b, 1) < 0) { /* nothing to do */ }
+	if (!first_sig) {
+		first_sig = sig;
+		alarm(P0_GRACE_S);
+	}
+	errno = saved;
+}
+static void on_alarm(int sig) { (void)sig; _exit(128 + first_sig); }
+
+__attribute__((noreturn)) static void run_p0(pid_t p1, int ctl[2], uid_t ruid, gid_t rgid)
+{
+	static const int fwd[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT };
+	static const int ign[] = { SIGTTOU, SIGTTIN, SIGTSTP, SIGPIPE };
+	xclose(ctl[0]);
+	ctl_w = ctl[1];
+	if (setresgid(rgid, rgid, rgid) < 0) die("setresgid", "to the caller");
+	if (setresuid(ruid, ruid, ruid) < 0) die("setresuid", "to the caller");
+	struct sigaction sa = { .sa_handler = on_alarm };
+	sigset_t set;
+	sigfillset(&sa.sa_mask);
+	sigemptyset(&set);
+	sigaddset(&set, SIGALRM);
+	if (sigaction(SIGALRM, &sa, NULL) < 0) die("sigaction", "SIGALRM");
+	for (size_t i = 0; i < 4; i++) {
+		sa.sa_handler = on_fwd;
+		if (sigaction(fwd[i], &sa, NULL) < 0) die("sigaction", "forwarded signal");
+		sa.sa_handler = SIG_IGN;
+		if (sigaction(ign[i], &sa, NULL) < 0) die("sigaction", "ignored signal");
+		sigaddset(&set, fwd[i]);
+	}
+	if (sigprocmask(SIG_UNBLOCK, &set, NULL) < 0) die("sigprocmask", "P0");
+	int st;
+	while (waitpid(p1, &st, 0) < 0)
+		if (errno != EINTR) die("waitpid", "namespace init");
+	_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+}
+
+static void become_agent(void)
+{
+	if (setgroups(0, NULL) < 0) die("setgroups", "to none");
+	if (setresgid(AGENT_GID, AGENT_GID, AGENT_GID) < 0) die("setresgid", "to the agent");
+	if (setresuid(AGENT_UID, AGENT_UID, AGENT_UID) < 0) die("setresuid", "to the agent");
+	/* Not dumpable: other agent processes must not ptrace us (our memory holds the caller's env). */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) die("prctl", "PR_SET_DUMPABLE");
+}
+
+/* Step 7g: prove that neither root nor the caller can be regained and that no capability is left. */
+static void prove_agent(uid_t caller)
+{
+	uid_t r, e, s;
+	gid_t gr, ge, gs;
+	if (getresuid(&r, &e, &s) < 0 || getresgid(&gr, &ge, &gs) < 0) die("getresuid", "agent");
+	if (r != AGENT_UID || e != r || s != r || gr != AGENT_GID || ge != gr || gs != gr)
+		fail("privilege drop failed:", "uids/gids are not the agent's", ECANCELED);
+	int ng = getgroups(0, NULL);
+	if (ng != 0) fail("privilege drop failed:", "supplementary groups left", ng < 0 ? errno : ECANCELED);
+	if (setuid(0) == 0 || setresuid((uid_t)-1, 0, (uid_t)-1) == 0 || setgid(0) == 0 ||
+	    (caller != AGENT_UID && setuid(caller) == 0))
+		fail("privilege drop failed:", "uid 0 or the caller's uid can be regained", ECANCELED);
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+	memset(d, 0, sizeof d);
+	if (syscall(SYS_capset, &h, d) < 0) die("capset", "to none"); /* clears the inheritable set too */
+	if (syscall(SYS_capget, &h, d) < 0) die("capget", "agent");
+	for (int i = 0; i < 2; i++)
+		if (d[i].effective || d[i].permitted || d[i].inheritable)
+			fail("privilege drop failed:", "capabilities left", ECANCELED);
+}
+
+/* Open the normalised relative path rel beneath dirfd one component at a time, never following a
+ * symlink (O_PATH|O_DIRECTORY|O_NOFOLLOW on a symlink fails); with create, a missing component is
+ * made with mkdirat(0755).  Returns an O_PATH fd, or -1 with errno set. */
+static int walk(int dirfd, const char *rel, int create)
+{
+	char comp[NAME_MAX + 1];
+	int fd = dirfd;
+	for (const char *s = rel; *s;) {
+		const char *e = strchrnul(s, '/');
+		size_t l = (size_t)(e - s); /* <= NAME_MAX: path_ok */
+		memcpy(comp, s, l);
+		comp[l] = '\0';
+		int nfd = openat(fd, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (nfd < 0 && errno == ENOENT && create) {
+			if (mkdirat(fd, comp, 0755) < 0 && errno != EEXIST) goto out;
+			nfd = openat(fd, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		}
+		if (nfd < 0) goto out;
+		if (fd != dirfd) xclose(fd);
+		fd = nfd;
+		s = *e ? e + 1 : e;
+	}
+	return fd;
+out:
+	if (fd != dirfd) {
+		int err = errno;
+		xclose(fd);
+		errno = err;
+	}
+	return -1;
+}
+
+/* Step 7d: mount targets are created by a child that already is the agent, never by root. */
+static void make_targets(void)
+{
+	pid_t c = fork();
+	if (c < 0) die("fork", "target creator");
+	if (c == 0) {
+		become_agent();
+		int home = open(AGENT_HOME, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (home < 0) die("open", AGENT_HOME);
+		for (int m = 0; m < nmounts; m++) {
+			int fd = walk(home, mounts[m].rel, 1);
+			if (fd < 0) die("creating mount target", mounts[m].tgt);
+			xclose(fd);
+		}
+		_exit(0);
+	}
+	int st;
+	while (waitpid(c, &st, 0) < 0)
+		if (errno != EINTR) die("waitpid", "target creator");
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) _exit(125); /* the child has said why */
+}
+
+/* Step 7e: bind each share, with no path resolution the agent could influence. */
+static void do_mounts(uid_t ruid)
+{
+	struct stat st;
+	int hfd = open(AGENT_HOME, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (hfd < 0) die("open", AGENT_HOME);
+	if (fstat(hfd, &st) < 0) die("fstat", AGENT_HOME);
+	if (st.st_uid != AGENT_UID) fail("agent home not owned by " AGENT_NAME ":", AGENT_HOME, EPERM);
+	for (int m = 0; m < nmounts; m++) {
+		const struct share *s = &mounts[m];
+		char fdpath[64], real[PATH_MAX];
+		/* Source: the opened directory must be exactly SRC (no symlink anywhere) and the caller's. */
+		int sfd = open(s->src, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (sfd < 0) die("opening mount source", s->src);
+		snprintf(fdpath, sizeof fdpath, "/proc/self/fd/%d", sfd);
+		ssize_t n = readlink(fdpath, real, sizeof real);
+		if (n < 0) die("resolving mount source", s->src);
+		if ((size_t)n >= sizeof real) fail("resolving mount source", s->src, ENAMETOOLONG);
+		real[n] = '\0';
+		if (strcmp(real, s->src) != 0) fail("mount source is not its own real path (symlink?)", s->src, ELOOP);
+		if (fstat(sfd, &st) < 0) die("fstat", s->src);
+		if (st.st_uid != ruid) fail("mount source not owned by the caller", s->src, EPERM);
+
+		/* Target: beneath the agent home, no symlink followed. */
+		struct au_open_how how = { O_PATH | O_DIRECTORY | O_CLOEXEC, 0,
+					   RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS };
+		int tfd = (int)syscall(SYS_openat2, hfd, s->rel, &how, sizeof how);
+		if (tfd < 0 && errno == ENOSYS) tfd = walk(hfd, s->rel, 0);
+		if (tfd < 0) die("opening mount target", s->tgt);
+
+		/* Attach fd to fd: clone, set flags on the detached copy, move it onto the target. */
+		int mfd = (int)syscall(SYS_open_tree, sfd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+		if (mfd < 0) die("open_tree (Linux >= 5.12 needed)", s->src);
+		struct au_mount_attr attr = { 0 };
+		attr.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (s->ro ? MOUNT_ATTR_RDONLY : 0);
+		if (syscall(SYS_mount_setattr, mfd, "", AT_EMPTY_PATH, &attr, sizeof attr) < 0)
+			die("mount_setattr (Linux >= 5.12 needed)", s->tgt);
+		if (syscall(SYS_move_mount, mfd, "", tfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+			die("move_mount", s->tgt);
+		xclose(mfd);
+		xclose(tfd);
+		xclose(sfd);
+	}
+	xclose(hfd);
+}
+
+/* Add "KEY=VALUE", replacing an earlier entry with the same KEY. */
+static void env_put(char *kv)
+{
+	if (!kv) return;
+	size_t k = strcspn(kv, "=") + 1;
+	for (int i = 0; i < nenv; i++)
+		if (strncmp(envv[i], kv, k) == 0) {
+			envv[i] = kv;
+			return;
+		}
+	envv[nenv++] = kv;
+}
+
+/* Step 7h (P2): the command. */
+__attribute__((noreturn)) static void run_command(char **cmd, int on_pty)
+{
+	struct sigaction sa = { 0 };
+	sigset_t none;
+	if (setpgid(0, 0) < 0) die("setpgid", "command");
+	sa.sa_handler = SIG_IGN;
+	if (on_pty && (sigaction(SIGTTOU, &sa, NULL) < 0 || tcsetpgrp(0, getpid()) < 0))
+		die("tcsetpgrp", "stdin");
+	sa.sa_handler = SIG_DFL;
+	for (int s = 1; s < NSIG; s++)
+		if (s != SIGKILL && s != SIGSTOP && sigaction(s, &sa, NULL) < 0 && errno != EINVAL)
+			die("sigaction", "reset to default");
+	sigemptyset(&none);
+	if (sigprocmask(SIG_SETMASK, &none, NULL) < 0) die("sigprocmask", "command");
+	if (syscall(SYS_close_range, 3U, ~0U, 0U) < 0) {
+		struct rlimit rl;
+		if (errno != ENOSYS || getrlimit(RLIMIT_NOFILE, &rl) < 0) die("close_range", "3..");
+		int max = rl.rlim_max > (1 << 20) ? (1 << 20) : (int)rl.rlim_max;
+		for (int fd = 3; fd < max; fd++)
+			if (close(fd) < 0 && errno != EBADF) die("close", "fd");
+	}
+	if (chdir(chdir_to) < 0) die("chdir", chdir_to);
+	environ = envv; /* execvp searches the PATH of the new environment */
+	execvp(cmd[0], cmd);
+	int err = errno;
+	fprintf(stderr, "su_as_agent: exec %s: %s\n", cmd[0], strerror(err));
+	_exit(err == ENOENT || err == ENOTDIR ? 127 : 126);
+}
+
+static void kill_all(int sig) /* every process of the namespace but P1 */
+{
+	if (kill(-1, sig) < 0 && errno != ESRCH) die("kill", "namespace");
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0) die("clock_gettime", "monotonic");
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* Step 7i (P1): the unprivileged init and supervisor of the namespace. */
+__attribute__((noreturn)) static void supervise(pid_t p2, int ctl, const sigset_t *sigs)
+{
+	int sfd = signalfd(-1, sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0) die("signalfd", "P1");
+	long deadline = -1; /* after a forwarded signal: SIGKILL everything at this time */
+	int graced = 0;
+	for (;;) {
+		int timeout = -1;
+		if (deadline >= 0) {
+			long left = deadline - now_ms();
+			if (left > 0) {
+				timeout = (int)left;
+			} else { /* grace over */
+				kill_all(SIGKILL);
+				deadline = -1;
+			}
+		}
+		struct pollfd pf[2] = { { sfd, POLLIN, 0 }, { ctl, POLLIN, 0 } };
+		if (poll(pf, 2, timeout) < 0) {
+			if (errno == EINTR) continue;
+			die("poll", "P1");
+		}
+		if (pf[1].revents) {
+			unsigned char b[64];
+			ssize_t n = read(ctl, b, sizeof b);
+			if (n < 0 && errno != EINTR && errno != EAGAIN) die("read", "ctl");
+			if (n == 0 || (pf[1].revents & POLLERR)) { /* P0 is gone: so is everything */
+				kill_all(SIGKILL);
+				_exit(128 + SIGKILL);
+			}
+			for (ssize_t i = 0; i < n; i++)
+				if (b[i] == SIGTERM || b[i] == SIGINT || b[i] == SIGHUP || b[i] == SIGQUIT)
+					kill_all(b[i]);
+			if (n > 0 && !graced) {
+				graced = 1;
+				deadline = now_ms() + P1_GRACE_MS;
+			}
+		}
+		if (pf[0].revents) {
+			struct signalfd_siginfo si; /* only SIGCHLD matters; other signals are drained */
+			while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) { /* drain */ }
+			if (errno != EAGAIN && errno != EINTR) die("read", "signalfd");
+			for (;;) {
+				int st;
+				pid_t w = waitpid(-1, &st, WNOHANG | WUNTRACED);
+				if (w == 0 || (w < 0 && errno == ECHILD)) break;
+				if (w < 0 && errno == EINTR) continue;
+				if (w < 0) die("waitpid", "namespace");
+				if (w != p2) continue; /* an orphan reaped */
+				if (WIFSTOPPED(st)) {
+					if (kill(p2, SIGCONT) < 0) die("kill", "SIGCONT");
+					continue;
+				}
+				/* The kernel kills and reaps what is left when the namespace's init exits. */
+				kill_all(SIGKILL);
+				_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+			}
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	/* Step 1: who is calling. */
+	uid_t ruid = getuid();
+	gid_t rgid = getgid();
+	if (ruid == AGENT_UID) fail("refusing to run for the agent user", AGENT_NAME, EPERM);
+	caller_allowed(ruid, rgid);
+	if (geteuid() != 0) fail("not running as root (must be installed setuid root):", argv[0], EPERM);
+	if (signal(SIGCHLD, SIG_DFL) == SIG_ERR) die("signal", "SIGCHLD"); /* SIG_IGN breaks waitpid */
+
+	/* Steps 2-4. */
+	int cmd = parse(argc, argv, ruid);
+	int on_pty = getsid(0) == getpid() && isatty(0) && tcgetsid(0) == getpid();
+
+	/* Step 5.  These signals stay blocked until P0's handlers are in place, and in P1 for its
+	 * signalfd. */
+	static const int blocked[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGQUIT };
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	for (size_t i = 0; i < sizeof blocked / sizeof *blocked; i++)
+		sigaddset(&sigs, blocked[i]);
+	if (sigprocmask(SIG_BLOCK, &sigs, NULL) < 0) die("sigprocmask", "block");
+	if (unshare(CLONE_NEWNS | CLONE_NEWPID) < 0) die("unshare", "mount+pid namespaces");
+	int ctl[2];
+	if (pipe2(ctl, O_CLOEXEC) < 0) die("pipe2", "ctl");
+	pid_t p1 = fork();
+	if (p1 < 0) die("fork", "namespace init");
+	if (p1 > 0) run_p0(p1, ctl, ruid, rgid);
+
+	/* Step 7: P1, root in the new namespaces. */
+	xclose(ctl[1]);
+	if (chdir("/") < 0) die("chdir", "/");
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) die("making mounts private", "/");
+	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) die("mount", "/proc");
+	if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0) die("mount", "/tmp");
+	if (mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0) die("mount", "/dev/shm");
+	if (nmounts > 0) {
+		make_targets();
+		do_mounts(ruid);
+	}
+	if (!on_pty && setsid() < 0) die("setsid", "agent session");
+
+	become_agent();
+	prove_agent(ruid);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1)
+		die("prctl", "PR_SET_NO_NEW_PRIVS");
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) die("prctl", "PR_SET_PDEATHSIG");
+	struct pollfd pf = { ctl[0], POLLIN, 0 };
+	if (poll(&pf, 1, 0) < 0) die("poll", "ctl");
+	if (pf.revents & (POLLHUP | POLLERR)) _exit(125); /* P0 died before PDEATHSIG was armed */
+
+	/* Step 7h. */
+	char *fixed[] = { lang, term, e_home, e_user, e_logname, e_shell, e_path }; /* AU_ENV_ may override */
+	for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
+		env_put(fixed[i]);
+	for (int i = 0; i < nau_env; i++)
+		env_put(au_env[i]);
+	envv[nenv] = NULL;
+	pid_t p2 = fork();
+	if (p2 < 0) die("fork", "command");
+	if (p2 == 0) run_command(argv + cmd, on_pty);
+	supervise(p2, ctl[0], &sigs);
+}

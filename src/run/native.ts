@@ -1,0 +1,31 @@
+// The small N-API addon (native/au_native.c): execve, isatty and SHA-256 without loading
+// Node's child_process, tty and crypto modules, which cost milliseconds on every `au run`.
+// Optional: when it is not built, callers fall back to Node's own modules.
+import { lazyRequire } from '../system/lazy-require.js';
+
+export interface AuNative {
+  execve(path: string, argv: readonly string[], envp: readonly string[]): never;
+  isatty(fd: number): boolean;
+  sha256(data: Buffer): string;
+}
+
+let cached: AuNative | null | undefined;
+
+export function loadNative(): AuNative | undefined {
+  if (cached === undefined) {
+    try {
+      // Resolved next to the bundle (dist/ -> native/build/Release/).
+      cached = lazyRequire(`${__dirname}/../native/build/Release/au_native.node`) as AuNative;
+    } catch {
+      cached = null;
+    }
+  }
+  return cached ?? undefined;
+}
+
+export async function stdinIsTerminal(): Promise<boolean> {
+  const native = loadNative();
+  if (native) return native.isatty(0);
+  const { isatty } = await import('node:tty');
+  return isatty(0);
+}
