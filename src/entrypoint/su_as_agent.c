@@ -556,7 +556,8 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof blocked / sizeof *blocked; i++)
 		sigaddset(&sigs, blocked[i]);
 	if (sigprocmask(SIG_BLOCK, &sigs, NULL) < 0) die("sigprocmask", "block");
-	if (unshare(CLONE_NEWNS | CLONE_NEWPID) < 0) die("unshare", "mount+pid namespaces");
+	/* IPC too: SysV shared memory and message queues are another shared /tmp (A10). */
+	if (unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC) < 0) die("unshare", "mount+pid+ipc namespaces");
 	int ctl[2];
 	if (pipe2(ctl, O_CLOEXEC) < 0) die("pipe2", "ctl");
 	pid_t p1 = fork();

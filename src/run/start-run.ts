@@ -7,6 +7,7 @@ import { entrypointArguments } from './launch.js';
 import { entrypointEnvironment } from './environment.js';
 import { workingDirectory } from './workdir.js';
 import { runWithPipes } from './pipe-run.js';
+import { shellQuote } from '../system/shell-quote.js';
 
 export class RunError extends Error {}
 
@@ -15,6 +16,8 @@ export interface RunOptions {
   directory?: string;
   usePty: boolean;
   command: readonly string[];
+  /** Print the entrypoint's command line (variable names only, never values) instead of running. */
+  dryRun: boolean;
 }
 
 export async function startRun(agent: AgentConfig, options: RunOptions): Promise<number> {
@@ -30,6 +33,11 @@ export async function startRun(agent: AgentConfig, options: RunOptions): Promise
     interactive: options.usePty,
   });
   const env = entrypointEnvironment(options.env);
+  if (options.dryRun) {
+    const names = Object.keys(env).map((key) => `${key}=...`);
+    process.stderr.write(`$ ${shellQuote(['env', '-i', ...names, agent.entrypoint, ...args])}\n`);
+    return 0;
+  }
   if (options.usePty) {
     const { runOnPty } = await import('./pty-relay.js');
     return runOnPty(agent.entrypoint, args, env);

@@ -564,7 +564,7 @@ test("A7: the agent cannot read the human's home nor another agent's home", () =
   assert.ok(!r.stdout.includes(humanSecret) && !r.stdout.includes(otherSecret), `a secret leaked:\n${r.stdout}`);
 });
 
-test('A8: read-only shares refuse writes, nothing outside shares is writable, shares are nosuid,nodev', () => {
+test('A8: read-only shares refuse writes, nothing outside shares is writable, shares are nosuid,nodev', (t) => {
   const h = theHuman();
   const agent = agentFor('a8');
   const home = `/home/${agent}`;
@@ -628,9 +628,30 @@ test('A8: read-only shares refuse writes, nothing outside shares is writable, sh
   assert.ok(ro && rw, `both shares should be mounted:\n${r.stdout}`);
   for (const option of ['ro', 'nosuid', 'nodev']) assert.ok(ro.options.includes(option), `ro share lacks ${option}: ${ro.options.join(',')}`);
   for (const option of ['rw', 'nosuid', 'nodev']) assert.ok(rw.options.includes(option), `rw share lacks ${option}: ${rw.options.join(',')}`);
+
+  // From a user namespace of its own the agent is "root": the kernel must keep the flags locked.
+  const userns = asAgent(
+    agent,
+    [
+      'unshare -Urm true 2>/dev/null || { echo no-userns; exit 0; }',
+      `unshare -Urm sh -c '
+        mount -o remount,bind,rw ~/ro-share 2>&1; echo x > ~/ro-share/userns-new 2>&1 && echo "LEAKED: wrote into the ro share"
+        mount -o remount,bind,suid,dev ~/rw-share 2>&1; echo "userns-setuid: $(~/rw-share/show-ids)"
+        echo x > ~/rw-share/nulldev 2>&1 && echo "LEAKED: opened a device in a share"
+        echo userns-done'`,
+    ].join('\n'),
+  );
+  if (/^no-userns$/m.test(userns.stdout)) {
+    t.diagnostic('unprivileged user namespaces are disabled here: the remount attacks cannot be tried');
+  } else {
+    assert.match(userns.stdout, /^userns-done$/m, describeResult(userns));
+    assert.doesNotMatch(userns.stdout, /LEAKED/, describeResult(userns));
+    assert.match(userns.stdout, /^userns-setuid: ruid=0 euid=0 suid=0 /m, `a setuid file ran setuid in a user namespace: ${describeResult(userns)}`);
+  }
+  assert.equal(snapshot(`${h.home}/ro-share`), roBefore, 'the read-only share changed');
 });
 
-test('A10: /tmp and /dev/shm are private to the run', () => {
+test('A10: /tmp and /dev/shm are private to the run', (t) => {
   const h = theHuman();
   const agent = agentFor('main');
   const tag = rand();
@@ -654,6 +675,28 @@ test('A10: /tmp and /dev/shm are private to the run', () => {
   for (const p of agentFiles) {
     assert.match(r.stdout, new RegExp(`^wrote ${p}$`, 'm'), `set-up: the agent writes ${p} inside`);
     assert.ok(!existsSync(p), `the agent's ${p} is in the human's namespace`);
+  }
+
+  // Unmounting the private /tmp from a user namespace would reveal the human's: the kernel locks it.
+  const userns = asAgent(
+    agent,
+    [
+      'unshare -Urm true 2>/dev/null || { echo no-userns; exit 0; }',
+      `unshare -Urm sh -c '
+        umount /tmp 2>&1; umount -l /tmp 2>&1; umount -l /dev/shm 2>&1
+        cat ${humanFiles.join(' ')} 2>/dev/null && echo "LEAKED after umount"
+        mkdir -p ~/aut-rootview && mount --rbind / ~/aut-rootview 2>&1 && {
+          cat ~/aut-rootview${humanFiles[0]} 2>/dev/null && echo "LEAKED through rbind"
+          umount -l ~/aut-rootview/tmp 2>&1; cat ~/aut-rootview${humanFiles[0]} 2>/dev/null && echo "LEAKED through rbind + umount"
+        }
+        echo userns-done'`,
+    ].join('\n'),
+  );
+  if (/^no-userns$/m.test(userns.stdout)) {
+    t.diagnostic('unprivileged user namespaces are disabled here: the umount attacks cannot be tried');
+  } else {
+    assert.match(userns.stdout, /^userns-done$/m, describeResult(userns));
+    assert.doesNotMatch(userns.stdout, /LEAKED|human-tmp/, describeResult(userns));
   }
 });
 
@@ -684,6 +727,25 @@ test('A16: the agent cannot execute (nor read) its setuid entrypoint; the entryp
   assert.ok(!existsSync(`${home}/ep-copy`) || statSync(`${home}/ep-copy`).size === 0, 'the agent copied the entrypoint');
   assert.ok(!parseMountinfo(r.stdout).some((m) => m.point === '/etc' || m.point === '/root' || m.point.startsWith(`${home}/`)), r.stdout);
 
+  // The agent's home is setgid su-as-NAME, so its files get that group: a setgid file of that
+  // group would hand the driver group (and so the entrypoint) to whoever runs it.
+  const driverGid = Number(must(['getent', 'group', `su-as-${agent}`]).split(':')[2]);
+  const setgid = asAgent(
+    agent,
+    [
+      'cp /usr/bin/id ~/sg-chmod && chmod 2755 ~/sg-chmod',
+      'install -m 2755 /usr/bin/id ~/sg-install',
+      `python3 -c 'import os; os.close(os.open(os.path.expanduser("~/sg-open"), os.O_CREAT | os.O_WRONLY, 0o2755))'`,
+      'mkdir -p ~/sg-dir && cp /usr/bin/id ~/sg-dir/id && chmod 2755 ~/sg-dir/id',
+      'stat -c "%n %a %G" ~/sg-chmod ~/sg-install ~/sg-open ~/sg-dir/id',
+    ].join('\n'),
+  );
+  for (const name of ['sg-chmod', 'sg-install', 'sg-open', 'sg-dir/id']) {
+    const st = statSync(`${home}/${name}`);
+    assert.equal(st.gid, driverGid, `set-up: ${name} should have inherited su-as-${agent} from the setgid home: ${describeResult(setgid)}`);
+    assert.equal(st.mode & 0o2000, 0, `the agent made a setgid su-as-${agent} file: ${name} (${describeResult(setgid)})`);
+  }
+
   // Defence in depth: even with the driver group (as if the agent had got into it), the
   // entrypoint refuses the agent's uid before anything privileged.
   const inGroup = sh(['runuser', '-u', agent, '-g', `su-as-${agent}`, '--', entrypoint, '--mount-rw', '/etc', `${home}/etc-r`, '--', 'id']);
@@ -702,19 +764,21 @@ test('A17: setsid -f and double-forked processes do not outlive au run', async (
       'setsid -f sleep 1000 </dev/null >/dev/null 2>&1',
       '( sleep 1001 </dev/null >/dev/null 2>&1 & ) &',
       'nohup sleep 1002 </dev/null >/dev/null 2>&1 &',
+      // A pid namespace of its own, inside a user namespace of its own (when the kernel allows them).
+      'if unshare -Urpf true 2>/dev/null; then unshare -Urpf sleep 1003 </dev/null >/dev/null 2>&1 & expected=4; else expected=3; fi',
       'disown -a',
       'sleep 0.3',
-      'echo "running: $(pgrep -c -f "^sleep 100[012]$")"',
+      'echo "running: $(pgrep -c -f "^sleep 100[0123]$") of $expected"',
     ].join('\n'),
     { timeoutMs: 30_000 },
   );
   assert.equal(r.status, 0, describeResult(r));
-  assert.match(r.stdout, /^running: 3$/m, `set-up: the three escapees run inside: ${describeResult(r)}`);
+  assert.match(r.stdout, /^running: (\d) of \1$/m, `set-up: the escapees run inside: ${describeResult(r)}`);
   const gone = await waitUntil(() => agentProcesses(agent) === '', 3000);
   assert.ok(gone, `agent processes outlived the run:\n${agentProcesses(agent)}`);
 });
 
-test('A17: SIGTERM, SIGHUP and SIGINT sent to au end the whole run, with 128+N', async () => {
+test('A17: SIGTERM, SIGHUP and SIGINT sent to au end the whole run, with 128+N', async (t) => {
   const agent = agentFor('main');
   const cases: [NodeJS.Signals, number, boolean][] = [
     ['SIGTERM', 143, false],
@@ -733,6 +797,7 @@ test('A17: SIGTERM, SIGHUP and SIGINT sent to au end the whole run, with 128+N',
     assert.ok(run.child.pid, 'au has a pid');
     process.kill(run.child.pid, signal);
     const end = await within(run.done, 10_000, `au did not exit after ${signal}`);
+    t.diagnostic(`${signal}${stubborn ? ' (agent ignoring signals)' : ''}: au exited with ${end.code ?? end.signal}`);
     if (stubborn) {
       assert.notEqual(end.code, 0, `au must not report success after ${signal}: ${JSON.stringify(end)}`);
     } else {
@@ -823,4 +888,20 @@ test('A18: a symlink planted in a rw share, where a ro share is mounted, does no
   assert.ok(!r.stdout.includes(secret) && !r.stderr.includes(secret), `the private folder was exposed: ${describeResult(r)}`);
   assert.notEqual(r.status, 0, `the run must refuse: ${describeResult(r)}`);
   assert.match(r.stderr, new RegExp(`${h.home}/proj/sub\\b`), `the refusal must name the source: ${describeResult(r)}`);
+});
+
+test('A18: au mount add does not follow a symlink the agent planted in a rw share', () => {
+  const h = theHuman();
+  const agent = agentFor('a18-add');
+  const secret = `private-secret-${rand()}`;
+  mustSucceed(h.run(['sh', '-c', `mkdir -p ~/private2 ~/proj2 && echo ${secret} > ~/private2/secret.txt`]), 'creating the folders');
+  mustSucceed(h.au(['mount', 'add', '-a', agent, '--rw', `${h.home}/proj2`]), 'au mount add --rw ~/proj2');
+  // The agent leaves a "docs" folder in the project that is really a symlink to a private folder.
+  mustSucceed(asAgent(agent, `ln -s ${h.home}/private2 ~/proj2/docs`), 'planting the symlink');
+  assert.match(h.run(['cat', `${h.home}/proj2/docs/secret.txt`]).stdout, new RegExp(secret), "set-up: the symlink leads to the human's private folder");
+
+  // The human shares what looks like a sub-folder of the project, read-only.
+  const add = h.au(['mount', 'add', '-a', agent, `${h.home}/proj2/docs`]);
+  const r = asAgent(agent, `cat ~/proj2/docs/secret.txt ~/private2/secret.txt ~/docs/secret.txt 2>&1; find ~ -name secret.txt -exec cat {} + 2>&1`);
+  assert.ok(!r.stdout.includes(secret), `the human's private folder was exposed (au mount add: ${describeResult(add)}; au mount list: ${h.au(['mount', 'list', '-a', agent]).stdout}): ${describeResult(r)}`);
 });

@@ -77,6 +77,17 @@ describe('agent life cycle', () => {
     const env = human.au(['run', '-a', agent, '-e', 'URL=a=b', '--env', 'EMPTY=', '--', 'sh', '-c', 'printf "%s|%s|%s" "$URL" "${EMPTY-unset}" "$HOME"']);
     assert.equal(env.stdout, `a=b||/home/${agent}`);
     assert.equal(human.au(['run', '-a', agent, '--', 'pwd']).stdout, `/home/${agent}\n`);
+    const mkdir = human.au(['run', '-a', agent, '--', 'mkdir', '-p', 'sub/dir']);
+    assert.equal(mkdir.status, 0, mkdir.stderr);
+    assert.equal(human.au(['run', '-a', agent, '-d', `/home/${agent}/sub/dir`, '--', 'pwd']).stdout, `/home/${agent}/sub/dir\n`);
+    const missingDir = human.au(['run', '-a', agent, '-d', `/home/${agent}/nope`, '--', 'pwd']);
+    assert.equal(missingDir.status, 125);
+    assert.match(missingDir.stderr, /chdir .*nope/);
+    const dry = human.au(['run', '--dry-run', '-a', agent, '-e', 'TOKEN=s3cret-value', '--', 'touch', 'dry-run-ran']);
+    assert.equal(dry.status, 0, dry.stderr);
+    assert.match(dry.stderr, /^\$ env -i .*AU_ENV_TOKEN=\.\.\. .*su_as_agent .* touch dry-run-ran$/m);
+    assert.doesNotMatch(dry.stderr, /s3cret-value/);
+    assert.notEqual(sh(['test', '-e', `/home/${agent}/dry-run-ran`]).status, 0, 'a dry run runs nothing');
     // Arguments reach the command intact, without a second round of shell parsing.
     assert.equal(human.au(['run', '-a', agent, 'printf', '%s\\n', 'a b', '$HOME', '*']).stdout, 'a b\n$HOME\n*\n');
   });

@@ -26,5 +26,6 @@ export async function runCommand(ctx: Context, name: string, command: string[], 
     directory: options.directory,
     usePty: options.pty && (await stdinIsTerminal()),
     command,
+    dryRun: ctx.dryRun,
   });
 }
