@@ -432,6 +432,32 @@ test('A3: a parent component of a nested mount target replaced by a symlink is n
   }
 });
 
+test('A3: a mount target inside a rw share, replaced by a symlink through that share, is never followed', () => {
+  const h = theHuman();
+  const agent = agentFor('a3-share');
+  const home = `/home/${agent}`;
+  const outside = outsideDir();
+  mustSucceed(h.run(['sh', '-c', 'mkdir -p ~/proj3 ~/data3 && echo data3 > ~/data3/file']), 'creating the folders');
+  mustSucceed(h.au(['mount', 'add', '-a', agent, '--rw', `${h.home}/proj3`]), 'au mount add --rw ~/proj3');
+  // Through the rw share, the agent plants ~/proj3/data (the human's own folder) as a symlink...
+  const plant = asAgent(agent, `ln -s ${outside} ~/proj3/data && readlink ~/proj3/data`);
+  assert.equal(plant.stdout.trim(), outside, `planting the symlink (set-up): ${describeResult(plant)}`);
+  // ... where the human then mounts another share: the target resolves inside the human's tree.
+  mustSucceed(h.au(['mount', 'add', '-a', agent, `${h.home}/data3`, `${home}/proj3/data`]), 'au mount add ~/data3 at ~/proj3/data');
+  const outsideBefore = snapshot(outside);
+
+  const r = asAgent(agent, 'cat /proc/self/mountinfo; echo "listing: $(ls ~/proj3/data/)"');
+  assert.equal(snapshot(outside), outsideBefore, 'the outside directory changed');
+  assert.ok(lstatSync(`${h.home}/proj3/data`).isSymbolicLink(), 'the planted symlink was replaced');
+  if (r.status === 0) {
+    for (const m of parseMountinfo(r.stdout)) assert.ok(!m.point.startsWith(outside), `mounted outside the agent home: ${m.point}`);
+    assert.doesNotMatch(r.stdout, /canary/, 'the outside directory is visible at the target');
+  } else {
+    assert.match(r.stderr, new RegExp(`${home}/proj3/data`), `the refusal should name the target: ${describeResult(r)}`);
+    assert.doesNotMatch(r.stdout, /listing:/, 'the command ran although the run failed');
+  }
+});
+
 test("A4: the human's secrets in the environment do not reach the agent; -e pairs do", () => {
   const h = theHuman();
   const agent = agentFor('main');
