@@ -64,4 +64,6 @@ export function installEntrypoint(runner: CommandRunner, identity: EntrypointIde
 
 export function removeEntrypoint(runner: CommandRunner, agentName: string): void {
   runner.change(['rm', '-rf', '--', entrypointDirOf(agentName)], { privileged: true });
+  // The shared parent goes with the last agent.
+  runner.change(['rmdir', '--ignore-fail-on-non-empty', ENTRYPOINT_ROOT], { privileged: true, allowFailure: true });
 }

@@ -2,7 +2,7 @@
  * su_as_agent: the setuid-root entrypoint of agent-as-unix-user (au).
  *
  * A human of group su-as-NAME runs one command as the (hostile) agent user NAME:
- *   su_as_agent [--mount-ro SRC TGT]... [--mount-rw SRC TGT]... [--chdir DIR] [--] CMD [ARG]...
+ *   su_as_agent [--mount-ro SRC TGT]... [--mount-rw SRC TGT]... [--chdir DIR] [--die-with-parent] [--] CMD [ARG]...
  * Only LANG, TERM and AU_ENV_<KEY>=<VALUE> are read from the environment.  Exit status: CMD's,
  * 128+N if it died from signal N, 125 for entrypoint errors, 126/127 when exec fails.
  *
@@ -88,7 +88,7 @@ struct au_mount_attr { uint64_t attr_set, attr_clr, propagation, userns_fd; }; /
 #define MAX_ENV 256
 #define P1_GRACE_MS 3000 /* P1: after a forwarded signal, SIGKILL everything after this */
 #define P0_GRACE_S 5     /* P0: after a signal, stop waiting for P1 after this (PDEATHSIG does the rest) */
-#define USAGE "su_as_agent [--mount-ro SRC TGT]... [--mount-rw SRC TGT]... [--chdir DIR] [--] CMD [ARG]..."
+#define USAGE "su_as_agent [--mount-ro SRC TGT]... [--mount-rw SRC TGT]... [--chdir DIR] [--die-with-parent] [--] CMD [ARG]..."
 
 struct share { const char *src, *tgt, *rel; int ro; }; /* rel: tgt relative to AGENT_HOME */
 static struct share mounts[MAX_MOUNTS];
@@ -101,6 +101,7 @@ static int nenv;
 static char e_home[PATH_MAX + 8], e_user[300], e_logname[300], e_shell[PATH_MAX + 8];
 static char e_path[] = "PATH=/usr/local/bin:/usr/bin:/bin";
 static const char *chdir_to = AGENT_HOME;
+static pid_t die_with_parent;             /* --die-with-parent: the parent whose death ends the run */
 static volatile sig_atomic_t first_sig;
 static int ctl_w = -1;
 extern char **environ;
@@ -183,6 +184,8 @@ static int parse(int argc, char **argv, uid_t ruid)
 			if (nmounts == MAX_MOUNTS) fail("too many mounts (at most 64), at", argv[i + 2], E2BIG);
 			mounts[nmounts++] = (struct share){ argv[i + 1], argv[i + 2], NULL, a[9] == 'o' };
 			i += 2;
+		} else if (strcmp(a, "--die-with-parent") == 0) {
+			die_with_parent = getppid();
 		} else if (strcmp(a, "--chdir") == 0) {
 			if (i + 1 >= argc) fail("usage:", USAGE, EINVAL);
 			chdir_to = argv[++i];
@@ -279,6 +282,12 @@ __attribute__((noreturn)) static void run_p0(pid_t p1, int ctl[2], uid_t ruid, g
 		sigaddset(&set, fwd[i]);
 	}
 	if (sigprocmask(SIG_UNBLOCK, &set, NULL) < 0) die("sigprocmask", "P0");
+	/* When au spawned us (no exec), its death, even by SIGKILL, must end the run too: it arrives
+	 * as a SIGTERM to forward.  Armed after the uid change, which clears it. */
+	if (die_with_parent) {
+		if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) < 0) die("prctl", "PR_SET_PDEATHSIG");
+		if (getppid() != die_with_parent && raise(SIGTERM) != 0) die("raise", "SIGTERM");
+	}
 	int st;
 	while (waitpid(p1, &st, 0) < 0)
 		if (errno != EINTR) die("waitpid", "namespace init");
@@ -569,8 +578,8 @@ int main(int argc, char **argv)
 	if (chdir("/") < 0) die("chdir", "/");
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) die("making mounts private", "/");
 	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) die("mount", "/proc");
-	if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0) die("mount", "/tmp");
-	if (mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0) die("mount", "/dev/shm");
+	if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,uid=0,gid=0") < 0) die("mount", "/tmp");
+	if (mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,uid=0,gid=0") < 0) die("mount", "/dev/shm");
 	if (nmounts > 0) {
 		make_targets();
 		do_mounts(ruid);

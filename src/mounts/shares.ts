@@ -7,15 +7,25 @@ export class ShareError extends Error {}
 
 const isStrictlyInside = (path: string, dir: string): boolean => path.startsWith(`${dir}/`) && path.length > dir.length + 1;
 
-/** The real path of SRC, which must be a directory of the human's, strictly inside their home. */
+/**
+ * The real path of SRC, which must be a directory of the human's, strictly inside their home.
+ * No symlink may stand between the home and SRC: one could have been planted by the agent in
+ * a read-write share to make the human share a private folder (A18). Whoever really means a
+ * symlink's destination can name it.
+ */
 export function resolveShareSource(input: string, humanHome: string, humanUid: number): string {
   let source: string;
+  const typed = resolve(input);
   try {
-    source = realpathSync(resolve(input));
+    source = realpathSync(typed);
   } catch {
     throw new ShareError(`source ${input} does not exist`);
   }
   const home = realpathSync(humanHome);
+  const typedInHome = isStrictlyInside(typed, humanHome) ? home + typed.slice(humanHome.length) : typed;
+  if (source !== typedInHome) {
+    throw new ShareError(`source ${typed} goes through a symlink (to ${source}); name the real folder if you mean it`);
+  }
   if (!isStrictlyInside(source, home)) throw new ShareError(`source ${source} is not inside your home directory ${home}`);
   const st = statSync(source);
   if (!st.isDirectory()) throw new ShareError(`source ${source} is not a directory (only folders can be shared)`);

@@ -13,7 +13,8 @@ export async function runWithPipes(entrypoint: string, args: readonly string[], 
   }
   const { spawn } = await import('node:child_process');
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(entrypoint, args, { stdio: 'inherit', detached: true, env });
+    // Spawned rather than exec'd, the entrypoint must also end when au dies (even by SIGKILL).
+    const child = spawn(entrypoint, ['--die-with-parent', ...args], { stdio: 'inherit', detached: true, env });
     const stopForwarding = forwardTerminatingSignals((signal) => {
       child.kill(signal);
     });

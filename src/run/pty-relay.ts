@@ -11,7 +11,7 @@ export async function runOnPty(entrypoint: string, args: readonly string[], env:
   const pty = await import('node-pty');
   const stdin = process.stdin;
   const stdout = process.stdout;
-  const child: IPty = pty.spawn(entrypoint, [...args], {
+  const child: IPty = pty.spawn(entrypoint, ['--die-with-parent', ...args], {
     name: env.TERM ?? 'xterm-256color',
     cols: stdout.columns || 80,
     rows: stdout.rows || 24,

@@ -62,6 +62,19 @@ export function packageForHumans(): string {
   return dir;
 }
 
+let fallbackPackage: string | undefined;
+/** The same package without the native addon: exercises au's pure-Node fallback paths. */
+export function packageWithoutNative(): string {
+  if (fallbackPackage) return fallbackPackage;
+  const dir = mkdtempSync(join(tmpdir(), 'aut-pkg-nonative-'));
+  chmodSync(dir, 0o755);
+  cpSync(packageForHumans(), dir, { recursive: true });
+  rmSync(join(dir, 'native'), { recursive: true, force: true });
+  fallbackPackage = dir;
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
 export const AU_ENV_PATH = '/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin';
 
 export class Human {
