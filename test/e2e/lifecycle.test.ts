@@ -66,6 +66,34 @@ describe('agent life cycle', () => {
     assert.deepEqual(JSON.parse(human.au(['list', '--json']).stdout), [{ name: agent, default: false, healthy: true }]);
   });
 
+  test('au info says BROKEN (exit 1) when the entrypoint loses its mode, setuid bit or owner', () => {
+    const entry = `${ENTRYPOINT_ROOT}/${agent}/su_as_agent`;
+    const breakages: [string[], RegExp][] = [
+      [['chmod', '4755', entry], /mode 4755, expected 4750/],
+      [['chmod', '0750', entry], /mode 0750, expected 4750/],
+      [['chown', `${human.name}:su-as-${agent}`, entry], /not owned by root/],
+      [['chmod', 'g+w', `${ENTRYPOINT_ROOT}/${agent}`], /writable by group or others/],
+    ];
+    for (const [breakIt, problem] of breakages) {
+      must(breakIt);
+      try {
+        const info = human.au(['info', '-a', agent]);
+        assert.equal(info.status, 1, breakIt.join(' '));
+        assert.match(info.stdout, /BROKEN/);
+        assert.match(info.stdout, problem);
+        assert.match(human.au(['list']).stdout, /BROKEN/);
+        const run = human.au(['run', '-a', agent, '--', 'true']);
+        assert.equal(run.status, 1, `au run must refuse: ${breakIt.join(' ')}`);
+        assert.match(run.stderr, /refusing to run/);
+      } finally {
+        must(['chown', `root:su-as-${agent}`, entry]);
+        must(['chmod', '4750', entry]);
+        must(['chmod', '0755', `${ENTRYPOINT_ROOT}/${agent}`]);
+      }
+    }
+    assert.equal(human.au(['info', '-a', agent]).status, 0);
+  });
+
   test('au run: pipes, exit codes, signals, environment, working directory', () => {
     const cat = human.au(['run', '-a', agent, '--', 'cat'], { input: 'hi\n' });
     assert.equal(cat.status, 0, cat.stderr);
