@@ -60,6 +60,29 @@ function main(): void {
     }
     const asHuman = (argv: readonly string[]): string[] => ['runuser', '-u', human.name, '--', 'env', '-i', `HOME=${human.home}`, 'PATH=/usr/bin:/bin', ...argv];
 
+    // Containment: the same command on a second agent with limits and a deny policy (the
+    // entrypoint writes the cgroup limits and asks the kernel for the nftables table).
+    const contained = human.newAgent();
+    for (const args of [['limit', 'set', '--memory', '1G', '--cpu', '200%', '--pids', '256', '--nofile', '1024'], ['net', 'set', 'deny']]) {
+      const r = human.au([args[0]!, args[1]!, '-a', contained, ...args.slice(2)]);
+      if (r.status !== 0) throw new Error(`au ${args.join(' ')}: ${r.stderr}`);
+    }
+    const containment = compare({
+      plain: asHuman([process.execPath, au, 'run', '-a', agent, '--', 'true']),
+      contained: asHuman([process.execPath, au, 'run', '-a', contained, '--', 'true']),
+    });
+    const signed = (ms: number): string => `${ms >= 0 ? '+' : ''}${ms.toFixed(2)}`;
+    console.log(`au run -- true with limits + a deny policy: ${signed(containment.contained! - containment.plain!)} ms over without (${containment.plain!.toFixed(1)} ms) (target < 3 ms)`);
+    // The same, on the entrypoint alone (less noise): the options au run passes, from --dry-run.
+    const dry = human.au(['run', '--dry-run', '-a', contained, '--', 'true']).stderr;
+    const options = /su_as_agent (.*) --chdir /.exec(dry)?.[1]?.split(' ') ?? [];
+    const containedEntrypoint = `/usr/local/libexec/agent-as-unix-user/${contained}/su_as_agent`;
+    const direct = compare({
+      plain: asHuman([containedEntrypoint, '--', '/bin/true']),
+      contained: asHuman([containedEntrypoint, ...options, '--', '/bin/true']),
+    });
+    console.log(`entrypoint with ${options.join(' ')}: ${signed(direct.contained! - direct.plain!)} ms over without (${direct.plain!.toFixed(2)} ms) (target < 3 ms)`);
+
     const entry = compare({
       bare: asHuman(['/bin/true']),
       entrypoint: asHuman([entrypoint, '--', '/bin/true']),

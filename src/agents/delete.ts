@@ -3,6 +3,9 @@
 import type { AgentConfig } from '../config/schema.js';
 import { removeEntrypoint } from '../entrypoint/install.js';
 import { revokeShareAccess } from '../mounts/acl.js';
+import { removeAgentCgroups } from '../limits/cgroups.js';
+import { removePolicy } from '../net/apply.js';
+import { enforced } from '../net/policy.js';
 import { lookupGroup, lookupUser } from '../system/accounts.js';
 import type { CommandRunner } from '../system/runner.js';
 import { foreignUserReasons } from './identity.js';
@@ -28,6 +31,8 @@ export function deleteAgent(runner: CommandRunner, agent: AgentConfig, options: 
     runner.change(['pkill', '--signal', 'KILL', '--uid', String(user.uid)], { privileged: true, allowFailure: true });
     runner.change(['userdel', ...(options.deleteHome ? ['--remove'] : []), agent.userName], { privileged: true });
   }
+  removeAgentCgroups(runner, agent.userName);
+  if (enforced(agent.net)) removePolicy(runner, agent.userName);
   const ownGroup = lookupGroup(runner, agent.userName);
   if (ownGroup && (agent.gid === undefined || ownGroup.gid === agent.gid)) {
     runner.change(['groupdel', agent.userName], { privileged: true });

@@ -3,6 +3,8 @@
 import { InvalidNameError } from '../agents/names.js';
 import { EnvError } from '../run/environment.js';
 import { ShareError } from '../mounts/shares.js';
+import { LimitError } from '../limits/limits.js';
+import { NetPolicyError } from '../net/policy.js';
 import { paint } from './output.js';
 
 export class UsageError extends Error {}
@@ -15,7 +17,7 @@ export class ExitCode extends Error {
 
 export function exitCodeFor(error: unknown): number {
   if (error instanceof ExitCode) return error.code;
-  if (error instanceof UsageError || error instanceof InvalidNameError || error instanceof EnvError || error instanceof ShareError) return 2;
+  if (error instanceof UsageError || error instanceof InvalidNameError || error instanceof EnvError || error instanceof ShareError || error instanceof LimitError || error instanceof NetPolicyError) return 2;
   return 1;
 }
 

@@ -116,8 +116,96 @@ function buildProgram(setExit: (code: number) => void): Command {
       deleteCommand(makeContext(globalsOf(cmd)), opts.agent, { deleteHome: Boolean(opts.deleteHome), yes: Boolean(opts.yes) });
     });
 
+  registerContainment(program);
   return program;
 }
+
+/** `au limit`, `au net`, `au doctor` (containment). */
+function registerContainment(program: Command): void {
+  const limit = program.command('limit').description("an agent's resource limits, applied on every run");
+  const limitValues = (c: Command): Command =>
+    c
+      .option('--memory <size>', 'memory for all its processes (e.g. 512M, 16G)')
+      .option('--cpu <percent>', 'CPU time, in percent of one CPU (e.g. 150%)')
+      .option('--pids <n>', 'processes and threads')
+      .option('--nofile <n>', 'open files per process');
+  limitValues(withGlobals(limit.command('set')).description('set limits (the others are kept)').addOption(agentOption())).action(
+    async (opts: { agent: string; memory?: string; cpu?: string; pids?: string; nofile?: string }, cmd: Command) => {
+      const { limitSetCommand } = await import('./commands/limit.js');
+      limitSetCommand(makeContext(globalsOf(cmd)), opts.agent, opts);
+    },
+  );
+  withGlobals(limit.command('show'))
+    .description('show limits and what enforces them')
+    .addOption(agentOption())
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { agent: string; json?: boolean }, cmd: Command) => {
+      const { limitShowCommand } = await import('./commands/limit.js');
+      limitShowCommand(makeContext(globalsOf(cmd)), opts.agent, Boolean(opts.json));
+    });
+  withGlobals(limit.command('clear'))
+    .description('remove the given limits (all when none is given)')
+    .addOption(agentOption())
+    .option('--memory', 'the memory limit')
+    .option('--cpu', 'the CPU limit')
+    .option('--pids', 'the process limit')
+    .option('--nofile', 'the open-file limit')
+    .action(async (opts: { agent: string; memory?: boolean; cpu?: boolean; pids?: boolean; nofile?: boolean }, cmd: Command) => {
+      const { limitClearCommand } = await import('./commands/limit.js');
+      limitClearCommand(makeContext(globalsOf(cmd)), opts.agent, opts);
+    });
+
+  const net = program.command('net').description("an agent's network policy (nftables on its uid), checked at every run");
+  withGlobals(net.command('set'))
+    .description('set the policy: allow, deny, allowlist (--allow) or domains (--domain, through a proxy), and load it (sudo)')
+    .addOption(agentOption())
+    .argument('<policy>', 'allow | deny | allowlist | domains')
+    .option('--port <port>', 'a loopback TCP port the agent may connect to (repeatable)', collect, [])
+    .option('--allow <host[:port]|cidr[:port]>', 'an address the agent may reach (repeatable)', collect, [])
+    .option('--domain <name>', 'a domain reachable through the proxy, *.name for subdomains (repeatable)', collect, [])
+    .action(async (policy: string, opts: { agent: string; port: string[]; allow: string[]; domain: string[] }, cmd: Command) => {
+      const { netSetCommand } = await import('./commands/net.js');
+      await netSetCommand(makeContext(globalsOf(cmd)), opts.agent, policy, opts);
+    });
+  withGlobals(net.command('show'))
+    .description('show the policy, whether it is loaded, its rules and the refused packets')
+    .addOption(agentOption())
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { agent: string; json?: boolean }, cmd: Command) => {
+      const { netShowCommand } = await import('./commands/net.js');
+      netShowCommand(makeContext(globalsOf(cmd)), opts.agent, Boolean(opts.json));
+    });
+  withGlobals(net.command('clear'))
+    .description('back to allow: remove the policy and its rules')
+    .addOption(agentOption())
+    .action(async (opts: { agent: string }, cmd: Command) => {
+      const { netClearCommand } = await import('./commands/net.js');
+      netClearCommand(makeContext(globalsOf(cmd)), opts.agent);
+    });
+  withGlobals(net.command('apply'))
+    .description('load the configured policy into the kernel (after a reboot, say)')
+    .addOption(agentOption())
+    .action(async (opts: { agent: string }, cmd: Command) => {
+      const { netApplyCommand } = await import('./commands/net.js');
+      await netApplyCommand(makeContext(globalsOf(cmd)), opts.agent);
+    });
+  withGlobals(net.command('proxy', { hidden: true }))
+    .description('run the HTTP CONNECT proxy of a domains policy (au run starts it)')
+    .addOption(agentOption())
+    .action(async (opts: { agent: string }, cmd: Command) => {
+      const { netProxyCommand } = await import('./commands/net.js');
+      await netProxyCommand(makeContext(globalsOf(cmd)), opts.agent);
+    });
+
+  withGlobals(program.command('doctor'))
+    .description('check this machine and every agent: PASS/WARN/FAIL lines, each with its fix (exit 1 on FAIL)')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      const { doctorCommand } = await import('./commands/doctor.js');
+      await doctorCommand(makeContext(globalsOf(cmd)), Boolean(opts.json));
+    });
+}
+
 
 function configureErrors(command: Command): void {
   command.exitOverride();

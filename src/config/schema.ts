@@ -3,6 +3,9 @@
 // `[[agents.mounts]]`. Keys we add (uid, gid, ...) are optional, and keys we do not know are
 // kept as they were, so the seed's tool and ours can read each other's file.
 
+import { type Limits, LimitError, limitsFromToml, limitsToToml } from '../limits/limits.js';
+import { type NetPolicy, NetPolicyError, netFromToml, netToToml } from '../net/policy.js';
+
 export interface MountConfig {
   /** Absolute real path on the human's side, under the human's home. */
   source: string;
@@ -23,6 +26,10 @@ export interface AgentConfig {
   uid?: number;
   gid?: number;
   groupGid?: number;
+  /** Resource limits (`au limit`), applied by the entrypoint on every run. */
+  limits?: Limits;
+  /** Network policy (`au net`), checked in the kernel by the entrypoint on every run. */
+  net?: NetPolicy;
   /** Keys of this agent's table we do not know, kept verbatim. */
   extra: Record<string, unknown>;
 }
@@ -71,7 +78,22 @@ const AGENT_KEYS = [
   'uid',
   'gid',
   'group_gid',
+  'limits',
+  'net',
 ] as const;
+
+function parseLimits(value: unknown, where: string): Limits | undefined {
+  return parseTable(() => limitsFromToml(value, where));
+}
+
+function parseTable<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    if (error instanceof LimitError || error instanceof NetPolicyError) throw new ConfigError(error.message);
+    throw error;
+  }
+}
 
 function parseMount(value: unknown, where: string): MountConfig {
   if (!isTable(value)) throw new ConfigError(`${where}: a mount must be a table`);
@@ -97,6 +119,8 @@ function parseAgent(value: unknown, index: number): AgentConfig {
     uid: optionalInt(value, 'uid', where),
     gid: optionalInt(value, 'gid', where),
     groupGid: optionalInt(value, 'group_gid', where),
+    limits: parseLimits(value.limits, where),
+    net: parseTable(() => netFromToml(value.net, where)),
     extra: without(value, AGENT_KEYS),
   };
 }
@@ -129,6 +153,8 @@ export function configToToml(config: Config): Table {
     if (agent.gid !== undefined) entry.gid = agent.gid;
     if (agent.groupGid !== undefined) entry.group_gid = agent.groupGid;
     Object.assign(entry, agent.extra);
+    if (agent.net) entry.net = netToToml(agent.net);
+    if (agent.limits && Object.keys(limitsToToml(agent.limits)).length > 0) entry.limits = limitsToToml(agent.limits);
     entry.mounts = agent.mounts.map((m) => ({ source: m.source, target: m.target, read_only: m.readOnly }));
     return entry;
   });

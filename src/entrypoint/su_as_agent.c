@@ -3,6 +3,7 @@
  *
  * A human of group su-as-NAME runs one command as the (hostile) agent user NAME:
  *   su_as_agent [--mount-ro SRC TGT]... [--mount-rw SRC TGT]... [--chdir DIR] [--die-with-parent] [--] CMD [ARG]...
+ *   (limits: [--memory BYTES] [--cpu PERCENT] [--pids N] [--nofile N]; network: [--net-policy ID])
  * Only LANG, TERM and AU_ENV_<KEY>=<VALUE> are read from the environment.  Exit status: CMD's,
  * 128+N if it died from signal N, 125 for entrypoint errors, 126/127 when exec fails.
  *
@@ -24,8 +25,26 @@
  *      agent started (setsid -f, double fork, ...): nothing outlives the run.
  *  P2  the command: own process group (the PTY's foreground group on au's PTY), default signal
  *      dispositions, fds 0-2 only, the scrubbed environment, execvp.
+ *
+ * Limits (only numbers come from the caller; every cgroup path is built here from AGENT_NAME, opened
+ * one component at a time with O_NOFOLLOW, and checked to be on a cgroup filesystem).  P0, still
+ * root, makes the agent's cgroup <root>/agent-as-unix-user/AGENT_NAME (root-owned: the agent cannot
+ * write its limits), writes the limits there (every run, so a cleared limit goes back to "max"),
+ * removes the empty run cgroups of earlier runs, and makes run-<P0 pid> beneath it; P1 moves itself
+ * into that run cgroup before anything else, so every agent process is inside, whatever it does
+ * with sessions and process groups.  cgroup v2 when /sys/fs/cgroup is cgroup2, else the v1
+ * memory, cpu and pids hierarchies (only those a limit needs).  RLIMIT_NOFILE and RLIMIT_NPROC
+ * (= --pids, per uid) are set by P1 before it drops privileges.  When the command is SIGKILLed and
+ * the run cgroup counted an OOM kill, P1 says so.
+ *
+ * Network policy (fail closed): with --net-policy ID, P0 (root) asks the kernel over netlink for
+ * the nftables table "inet au-AGENT_NAME" and refuses to run unless it exists and its comment is
+ * "au-policy:ID" (written by `au net apply`, ID identifying the policy in the config).  Asking the
+ * kernel itself, rather than trusting a marker file, catches a flushed ruleset or a reboot; only
+ * root can read nftables, and this needs no extra process on the run's path.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -42,8 +61,14 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netlink.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -89,6 +114,10 @@ struct au_mount_attr { uint64_t attr_set, attr_clr, propagation, userns_fd; }; /
 #define P1_GRACE_MS 3000 /* P1: after a forwarded signal, SIGKILL everything after this */
 #define P0_GRACE_S 5     /* P0: after a signal, stop waiting for P1 after this (PDEATHSIG does the rest) */
 #define USAGE "su_as_agent [--mount-ro SRC TGT]... [--mount-rw SRC TGT]... [--chdir DIR] [--die-with-parent] [--] CMD [ARG]..."
+#define CGROUP2_MAGIC 0x63677270
+#define CGROUP1_MAGIC 0x27e0eb
+#define TMPFS_MAGIC 0x01021994
+#define CG_TOP "agent-as-unix-user"
 
 struct share { const char *src, *tgt, *rel; int ro; }; /* rel: tgt relative to AGENT_HOME */
 static struct share mounts[MAX_MOUNTS];
@@ -103,6 +132,11 @@ static char e_path[] = "PATH=/usr/local/bin:/usr/bin:/bin";
 static const char *chdir_to = AGENT_HOME;
 static pid_t die_with_parent;             /* --die-with-parent: the parent whose death ends the run */
 static volatile sig_atomic_t first_sig;
+/* Limits from the caller (0: none).  cg_run: the run cgroup of each hierarchy used (-1: none). */
+static unsigned long long lim_memory, lim_cpu, lim_pids, lim_nofile;
+static const char *net_policy; /* --net-policy: [0-9a-z]{1,32} */
+enum { CG_MEM, CG_CPU, CG_PIDS, CG_N };
+static int cg_run[CG_N] = { -1, -1, -1 }, cg_v1, oom_fd = -1;
 static int ctl_w = -1;
 extern char **environ;
 
@@ -170,6 +204,16 @@ static void set_str(char *dst, size_t size, const char *key, const char *val)
 	if (n < 0 || (size_t)n >= size) fail("passwd entry of the agent too long:", key, ENAMETOOLONG);
 }
 
+/* A decimal number in [lo, hi], nothing else. */
+static unsigned long long number(const char *s, unsigned long long lo, unsigned long long hi, const char *opt)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (s[0] < '0' || s[0] > '9' || *end || errno || v < lo || v > hi) fail("invalid value for", opt, EINVAL);
+	return v;
+}
+
 /* Steps 2-3: parse and validate everything before any privileged action; returns CMD's index. */
 static int parse(int argc, char **argv, uid_t ruid)
 {
@@ -191,6 +235,20 @@ static int parse(int argc, char **argv, uid_t ruid)
 			chdir_to = argv[++i];
 			if (chdir_to[0] != '/' || strnlen(chdir_to, PATH_MAX) >= PATH_MAX)
 				fail("invalid --chdir (must be absolute)", chdir_to, EINVAL);
+		} else if (strcmp(a, "--memory") == 0 || strcmp(a, "--cpu") == 0 || strcmp(a, "--pids") == 0 ||
+			   strcmp(a, "--nofile") == 0) {
+			if (i + 1 >= argc) fail("usage:", USAGE, EINVAL);
+			/* memory 1 MiB..1 PiB, cpu 1..100000 (% of one CPU), pids 1..4194304, nofile 8..1048576 */
+			char o = a[2];
+			unsigned long long *dst = o == 'm' ? &lim_memory : o == 'c' ? &lim_cpu : o == 'p' ? &lim_pids : &lim_nofile;
+			*dst = number(argv[++i], o == 'm' ? 1ULL << 20 : o == 'n' ? 8 : 1,
+				      o == 'm' ? 1ULL << 50 : o == 'c' ? 100000 : o == 'p' ? 4194304 : 1048576, a);
+		} else if (strcmp(a, "--net-policy") == 0) {
+			if (i + 1 >= argc) fail("usage:", USAGE, EINVAL);
+			net_policy = argv[++i];
+			size_t n = strlen(net_policy);
+			if (n == 0 || n > 32 || strspn(net_policy, "0123456789abcdefghijklmnopqrstuvwxyz") != n)
+				fail("invalid value for", a, EINVAL);
 		} else if (a[0] == '-') {
 			fail("unknown option", a, EINVAL);
 		} else {
@@ -356,6 +414,204 @@ out:
 		errno = err;
 	}
 	return -1;
+}
+
+/* P0 (root): the agent's nftables table must be loaded with this policy (see top). */
+static void net_check(void)
+{
+	static const char table[] = "au-" AGENT_NAME;
+	char want[48], buf[16384];
+	int found = 0, done = 0, n = snprintf(want, sizeof want, "au-policy:%s", net_policy) + 1; /* with its NUL */
+	struct {
+		struct nlmsghdr nh;
+		struct nfgenmsg nf;
+		struct nlattr na;
+		char name[NLA_ALIGN(sizeof table)];
+	} req;
+	memset(&req, 0, sizeof req);
+	req.nh.nlmsg_len = sizeof req;
+	req.nh.nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETTABLE;
+	req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	req.nh.nlmsg_seq = 1;
+	req.nf.nfgen_family = NFPROTO_INET;
+	req.nf.version = NFNETLINK_V0;
+	req.na.nla_type = NFTA_TABLE_NAME;
+	req.na.nla_len = NLA_HDRLEN + sizeof table;
+	memcpy(req.name, table, sizeof table);
+	int s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
+	if (s < 0) die("socket", "netlink netfilter");
+	if (send(s, &req, sizeof req, 0) != (ssize_t)sizeof req) die("netlink send", table);
+	while (!done) {
+		ssize_t len = recv(s, buf, sizeof buf, 0);
+		if (len < 0 && errno == EINTR) continue;
+		if (len <= 0) die("netlink recv", table);
+		for (struct nlmsghdr *nh = (struct nlmsghdr *)buf; NLMSG_OK(nh, (size_t)len); nh = NLMSG_NEXT(nh, len)) {
+			if (nh->nlmsg_type == NLMSG_ERROR) {
+				int err = -((struct nlmsgerr *)NLMSG_DATA(nh))->error;
+				if (err != 0 && err != ENOENT) fail("netlink query of nftables table", table, err);
+				done = 1;
+			} else if (nh->nlmsg_type == ((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWTABLE)) {
+				char *p = (char *)NLMSG_DATA(nh) + NLMSG_ALIGN(sizeof(struct nfgenmsg)), *end = (char *)nh + nh->nlmsg_len;
+				for (struct nlattr *a = (struct nlattr *)p; p + NLA_HDRLEN <= end && a->nla_len >= NLA_HDRLEN &&
+									     p + a->nla_len <= end;
+				     p += NLA_ALIGN(a->nla_len), a = (struct nlattr *)p)
+					if ((a->nla_type & NLA_TYPE_MASK) == NFTA_TABLE_USERDATA &&
+					    memmem(p + NLA_HDRLEN, a->nla_len - NLA_HDRLEN, want, (size_t)n))
+						found = 1;
+			} else if (nh->nlmsg_type == NLMSG_DONE) {
+				done = 1;
+			}
+		}
+	}
+	xclose(s);
+	if (!found)
+		fail("network policy not in force (run: au net apply -a " AGENT_NAME "): nftables table inet", table, ENOENT);
+}
+
+/* Limits, P0 (root).  Writes s to the file name beneath the cgroup directory dir. */
+static int cg_write(int dir, const char *name, const char *s)
+{
+	int fd = openat(dir, name, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) return -1;
+	ssize_t n = write(fd, s, strlen(s));
+	int err = errno;
+	xclose(fd);
+	errno = err;
+	return n == (ssize_t)strlen(s) ? 0 : -1;
+}
+static void cg_set(int dir, const char *name, const char *s)
+{
+	if (cg_write(dir, name, s) < 0) die("writing cgroup file " CG_TOP "/" AGENT_NAME "/", name);
+}
+
+/* The directory a beneath dir, never through a symlink, on a cgroup filesystem; -1 if missing. */
+static int cg_open(int dir, const char *a, int create)
+{
+	struct statfs sf;
+	int fd = walk(dir, a, create);
+	if (fd < 0 && !create && (errno == ENOENT || errno == ELOOP || errno == ENOTDIR)) return -1;
+	if (fd < 0) die("opening cgroup", a);
+	if (fstatfs(fd, &sf) < 0) die("fstatfs", a);
+	if (sf.f_type != CGROUP2_MAGIC && sf.f_type != CGROUP1_MAGIC) fail("not a cgroup filesystem:", a, EINVAL);
+	return fd;
+}
+
+/* Removes the run cgroups of earlier runs whose P0 is gone (rmdir fails on a populated one). */
+static void cg_sweep(int agent)
+{
+	int fd = openat(agent, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) die("opening cgroup", AGENT_NAME);
+	DIR *d = fdopendir(fd);
+	if (!d) die("fdopendir", AGENT_NAME);
+	for (struct dirent *e; (errno = 0, e = readdir(d));) {
+		char *end;
+		long pid = strncmp(e->d_name, "run-", 4) == 0 ? strtol(e->d_name + 4, &end, 10) : 0;
+		if (pid <= 0 || *end || kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+		if (unlinkat(fd, e->d_name, AT_REMOVEDIR) < 0 && errno != EBUSY && errno != ENOENT)
+			die("removing cgroup", e->d_name);
+	}
+	if (errno) die("readdir", AGENT_NAME);
+	if (closedir(d) < 0) die("closedir", AGENT_NAME);
+}
+
+/* Makes run-<pid> beneath <hierarchy>/agent-as-unix-user/AGENT_NAME with the limits (see top). */
+static void cgroup_setup(void)
+{
+	static const char *const ctrl[CG_N] = { "memory", "cpu", "pids" };
+	unsigned long long want[CG_N] = { lim_memory, lim_cpu, lim_pids };
+	char v[64], run[32];
+	if (!lim_memory && !lim_cpu && !lim_pids) return;
+	int slash = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (slash < 0) die("open", "/");
+	int root = walk(slash, "sys/fs/cgroup", 0); /* cgroup2, or the tmpfs holding the v1 hierarchies */
+	struct statfs sf;
+	if (root < 0) die("opening", "/sys/fs/cgroup");
+	if (fstatfs(root, &sf) < 0) die("fstatfs", "/sys/fs/cgroup");
+	if (sf.f_type != CGROUP2_MAGIC && sf.f_type != TMPFS_MAGIC) fail("no cgroup filesystem at", "/sys/fs/cgroup", EINVAL);
+	int v2 = sf.f_type == CGROUP2_MAGIC;
+	cg_v1 = !v2;
+	snprintf(run, sizeof run, "run-%d", (int)getpid());
+	for (int c = 0; c < CG_N; c++) {
+		/* v1: the hierarchies a limit needs.  v2: every controller, so a cleared limit is "max". */
+		if (!v2 && !want[c]) continue;
+		int h = root;
+		if (!v2 && (h = cg_open(root, ctrl[c], 0)) < 0 && (c != CG_CPU || (h = cg_open(root, "cpu,cpuacct", 0)) < 0))
+			fail("no cgroup v1 hierarchy for", ctrl[c], ENOENT);
+		int top = cg_open(h, CG_TOP, 1), agent = cg_open(top, AGENT_NAME, 1);
+		if (v2) {
+			char plus[16];
+			snprintf(plus, sizeof plus, "+%s", ctrl[c]);
+			if (cg_write(h, "cgroup.subtree_control", plus) < 0 || cg_write(top, "cgroup.subtree_control", plus) < 0 ||
+			    cg_write(agent, "cgroup.subtree_control", plus) < 0) {
+				if (want[c]) die("enabling cgroup v2 controller", ctrl[c]);
+				goto next; /* not available, and not needed */
+			}
+		}
+		if (c == CG_MEM) {
+			snprintf(v, sizeof v, want[c] ? "%llu" : "max", want[c]);
+			if (v2) {
+				cg_set(agent, "memory.max", v);
+				if (cg_write(agent, "memory.swap.max", want[c] ? "0" : "max") < 0 && errno != ENOENT)
+					die("writing cgroup file", "memory.swap.max");
+			} else if (cg_write(agent, "memory.limit_in_bytes", v) < 0) { /* above memsw: raise that first */
+				if (errno != EINVAL) die("writing cgroup file", "memory.limit_in_bytes");
+				cg_set(agent, "memory.memsw.limit_in_bytes", v);
+				cg_set(agent, "memory.limit_in_bytes", v);
+			} else if (cg_write(agent, "memory.memsw.limit_in_bytes", v) < 0 && errno != ENOENT) {
+				die("writing cgroup file", "memory.memsw.limit_in_bytes"); /* no swap beyond the limit */
+			}
+		} else if (c == CG_CPU) {
+			if (v2) snprintf(v, sizeof v, want[c] ? "%llu 100000" : "max 100000", want[c] * 1000);
+			else cg_set(agent, "cpu.cfs_period_us", "100000");
+			if (!v2) snprintf(v, sizeof v, "%llu", want[c] * 1000);
+			cg_set(agent, v2 ? "cpu.max" : "cpu.cfs_quota_us", v);
+		} else {
+			snprintf(v, sizeof v, want[c] ? "%llu" : "max", want[c]);
+			cg_set(agent, "pids.max", v);
+		}
+		if (cg_run[v2 ? 0 : c] < 0) {
+			cg_sweep(agent);
+			cg_run[v2 ? 0 : c] = cg_open(agent, run, 1);
+		}
+		if (c == CG_MEM && want[c] && (oom_fd = openat(cg_run[v2 ? 0 : c], v2 ? "memory.events" : "memory.oom_control",
+							     O_RDONLY | O_CLOEXEC)) < 0)
+			die("opening cgroup file", "memory.events");
+	next:
+		xclose(agent);
+		xclose(top);
+		if (h != root) xclose(h);
+	}
+	xclose(root);
+	xclose(slash);
+}
+
+/* P1, root: join the run cgroups (also for processes started later by the agent), set rlimits.
+ * v1: "0" into "tasks" moves the calling thread, which is all of P1 (single-threaded); unlike
+ * "cgroup.procs" the kernel then skips the global threadgroup lock, whose RCU grace period
+ * would cost every run several milliseconds. */
+static void enter_limits(void)
+{
+	for (int c = 0; c < CG_N; c++)
+		if (cg_run[c] >= 0) {
+			cg_set(cg_run[c], cg_v1 ? "tasks" : "cgroup.procs", "0");
+			xclose(cg_run[c]);
+		}
+	struct rlimit nofile = { lim_nofile, lim_nofile }, nproc = { lim_pids, lim_pids };
+	if (lim_nofile && setrlimit(RLIMIT_NOFILE, &nofile) < 0) die("setrlimit", "RLIMIT_NOFILE");
+	if (lim_pids && setrlimit(RLIMIT_NPROC, &nproc) < 0) die("setrlimit", "RLIMIT_NPROC");
+}
+
+/* P1, at the end: say so when the memory limit killed a process of this run. */
+static void report_oom(void)
+{
+	char buf[512];
+	ssize_t n = oom_fd < 0 ? 0 : pread(oom_fd, buf, sizeof buf - 1, 0);
+	if (n <= 0) return;
+	buf[n] = '\0';
+	char *k = strstr(buf, "\noom_kill ");
+	if (k && strtoul(k + 10, NULL, 10) > 0)
+		fprintf(stderr, "su_as_agent: out of memory: a process of the run was killed (memory limit of %s: %llu bytes)\n",
+			AGENT_NAME, lim_memory);
 }
 
 /* Step 7d: mount targets are created by a child that already is the agent, never by root. */
@@ -537,6 +793,7 @@ __attribute__((noreturn)) static void supervise(pid_t p2, int ctl, const sigset_
 				}
 				/* The kernel kills and reaps what is left when the namespace's init exits. */
 				kill_all(SIGKILL);
+				report_oom();
 				_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
 			}
 		}
@@ -566,6 +823,8 @@ int main(int argc, char **argv)
 		sigaddset(&sigs, blocked[i]);
 	if (sigprocmask(SIG_BLOCK, &sigs, NULL) < 0) die("sigprocmask", "block");
 	/* IPC too: SysV shared memory and message queues are another shared /tmp (A10). */
+	if (net_policy) net_check();
+	cgroup_setup();
 	if (unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC) < 0) die("unshare", "mount+pid+ipc namespaces");
 	int ctl[2];
 	if (pipe2(ctl, O_CLOEXEC) < 0) die("pipe2", "ctl");
@@ -575,6 +834,7 @@ int main(int argc, char **argv)
 
 	/* Step 7: P1, root in the new namespaces. */
 	xclose(ctl[1]);
+	enter_limits();
 	if (chdir("/") < 0) die("chdir", "/");
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) die("making mounts private", "/");
 	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) die("mount", "/proc");

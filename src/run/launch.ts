@@ -1,6 +1,7 @@
 // What `au run` asks the entrypoint to do: the argument vector and environment.
 import { constants } from 'node:os';
 import type { MountConfig } from '../config/schema.js';
+import { type Limits, limitArguments } from '../limits/limits.js';
 
 export interface LaunchRequest {
   mounts: readonly MountConfig[];
@@ -8,6 +9,10 @@ export interface LaunchRequest {
   command: readonly string[];
   /** Interactive runs source ~/.bashrc too (bash -i), as a terminal user expects. */
   interactive: boolean;
+  /** Resource limits: numbers only; the entrypoint builds every cgroup path itself. */
+  limits?: Limits;
+  /** The id of the network policy the entrypoint must find loaded in the kernel. */
+  netPolicy?: string;
 }
 
 /**
@@ -19,6 +24,8 @@ export function entrypointArguments(request: LaunchRequest): string[] {
   for (const mount of request.mounts) {
     args.push(mount.readOnly ? '--mount-ro' : '--mount-rw', mount.source, mount.target);
   }
+  args.push(...limitArguments(request.limits));
+  if (request.netPolicy) args.push('--net-policy', request.netPolicy);
   args.push('--chdir', request.workdir, '--');
   args.push('bash', '--login', ...(request.interactive ? ['-i'] : []), '-c', '"$@"', 'bash', ...request.command);
   return args;

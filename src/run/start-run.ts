@@ -8,6 +8,13 @@ import { entrypointEnvironment } from './environment.js';
 import { workingDirectory } from './workdir.js';
 import { runWithPipes } from './pipe-run.js';
 import { shellQuote } from '../system/shell-quote.js';
+import { enforced, policyId } from '../net/policy.js';
+
+/** domains policy: make sure the agent's CONNECT proxy is listening (started as the human). */
+async function ensureProxy(agentName: string, port: number, configPath: string | undefined): Promise<void> {
+  const { ensureProxyRunning } = await import('../net/proxy-process.js');
+  await ensureProxyRunning(agentName, port, configPath);
+}
 
 export class RunError extends Error {}
 
@@ -18,6 +25,8 @@ export interface RunOptions {
   command: readonly string[];
   /** Print the entrypoint's command line (variable names only, never values) instead of running. */
   dryRun: boolean;
+  /** The config file (the domains proxy re-reads its policy there). */
+  configPath?: string;
 }
 
 export async function startRun(agent: AgentConfig, options: RunOptions): Promise<number> {
@@ -31,8 +40,17 @@ export async function startRun(agent: AgentConfig, options: RunOptions): Promise
     workdir: workingDirectory(options.directory, process.cwd(), agent.mounts, agentHomeOf(agent.userName)),
     command: options.command,
     interactive: options.usePty,
+    limits: agent.limits,
+    netPolicy: enforced(agent.net) ? policyId(agent.net, agent.uid ?? -1) : undefined,
   });
-  const env = entrypointEnvironment(options.env);
+  const pairs = [...options.env];
+  if (agent.net?.policy === 'domains' && agent.net.proxyPort) {
+    // The agent's only way out is the proxy: point the usual variables at it.
+    const url = `http://127.0.0.1:${agent.net.proxyPort}`;
+    for (const key of ['HTTP_PROXY', 'HTTPS_PROXY', 'http_proxy', 'https_proxy']) if (!pairs.some(([k]) => k === key)) pairs.push([key, url]);
+    if (!options.dryRun) await ensureProxy(agent.userName, agent.net.proxyPort, options.configPath);
+  }
+  const env = entrypointEnvironment(pairs);
   if (options.dryRun) {
     const names = Object.keys(env).map((key) => `${key}=...`);
     process.stderr.write(`$ ${shellQuote(['env', '-i', ...names, agent.entrypoint, ...args])}\n`);

@@ -3,7 +3,7 @@
 // created, even when it fails. Every name is unique: aut-<random>.
 import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -140,6 +140,19 @@ export function forceRemoveAgent(agent: string): void {
   for (const group of [agent, `su-as-${agent}`]) if (groupExists(group)) sh(['groupdel', group]);
   rmSync(`/usr/local/libexec/agent-as-unix-user/${agent}`, { recursive: true, force: true });
   rmSync(`/home/${agent}`, { recursive: true, force: true });
+  removeCgroupsOf(agent);
+  if (sh(['nft', 'list', 'table', 'inet', `au-${agent}`]).status === 0) sh(['nft', 'delete', 'table', 'inet', `au-${agent}`]);
+}
+
+/** The agent's cgroups (made by its entrypoint when limits are set), run cgroups first. */
+export function removeCgroupsOf(agent: string): void {
+  for (const hierarchy of ['memory', 'cpu', 'cpu,cpuacct', 'pids', '.']) {
+    const dir = `/sys/fs/cgroup/${hierarchy}/agent-as-unix-user/${agent}`;
+    if (!existsSync(dir)) continue;
+    for (const entry of readdirSync(dir, { withFileTypes: true })) if (entry.isDirectory()) sh(['rmdir', `${dir}/${entry.name}`]);
+    sh(['rmdir', dir]);
+    sh(['rmdir', `/sys/fs/cgroup/${hierarchy}/agent-as-unix-user`]); // fails while other agents have theirs
+  }
 }
 
 /** A real non-root human with passwordless sudo, as on a developer's machine. */

@@ -27,5 +27,6 @@ export async function runCommand(ctx: Context, name: string, command: string[], 
     usePty: options.pty && (await stdinIsTerminal()),
     command,
     dryRun: ctx.dryRun,
+    configPath: ctx.configPath,
   });
 }

@@ -1,0 +1,120 @@
+// `au net set|show|clear|apply` (and the internal `au net proxy`): the agent's network policy,
+// stored in the config, enforced by nftables rules on the agent's uid, checked at every run.
+import { findAgent } from '../../config/schema.js';
+import { loadConfig, updateConfig } from '../../config/store.js';
+import { applyPolicy, listPolicy, loadState, refusedPackets, removePolicy } from '../../net/apply.js';
+import { type NetPolicy, NetPolicyError, POLICIES, type PolicyKind, enforced, parseAllowEntry, parseDomain, parsePort, tableOf } from '../../net/policy.js';
+import type { Context } from '../context.js';
+import { UsageError } from '../errors.js';
+import { printJson, say, warn } from '../output.js';
+import { requireAgent } from './lookup.js';
+
+export interface NetSetInput {
+  port: string[];
+  allow: string[];
+  domain: string[];
+}
+
+const log = (line: string): void => {
+  process.stderr.write(`${line}\n`);
+};
+
+async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen({ host: '127.0.0.1', port: 0 }, () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no free port'))));
+    });
+  });
+}
+
+export async function netSetCommand(ctx: Context, name: string, kind: string, input: NetSetInput): Promise<void> {
+  if (!(POLICIES as readonly string[]).includes(kind)) throw new UsageError(`invalid policy ${JSON.stringify(kind)}: expected one of ${POLICIES.join(', ')}`);
+  const policy: NetPolicy = {
+    policy: kind as PolicyKind,
+    loopbackPorts: [...new Set(input.port.map(parsePort))],
+    allow: input.allow.map((a) => (parseAllowEntry(a), a.trim())),
+    domains: [...new Set(input.domain.map(parseDomain))],
+  };
+  if (kind === 'allow' && (policy.loopbackPorts.length || policy.allow.length || policy.domains.length)) throw new UsageError('policy allow takes no --port, --allow or --domain');
+  if (kind === 'allowlist' && policy.allow.length === 0) throw new UsageError('policy allowlist needs at least one --allow');
+  if (kind === 'domains' && policy.domains.length === 0) throw new UsageError('policy domains needs at least one --domain');
+  if (kind !== 'domains' && policy.domains.length > 0) throw new UsageError('--domain is for the domains policy');
+  if (kind === 'deny' && policy.allow.length > 0) throw new UsageError('--allow is for the allowlist and domains policies');
+  const existingPort = findAgent(loadConfig(ctx.configPath), name)?.net?.proxyPort;
+  if (kind === 'domains') policy.proxyPort = existingPort ?? (await freePort());
+  await updateConfig(ctx.configPath, ctx.dryRun, async (config, save) => {
+    const agent = requireAgent(config, name);
+    agent.net = kind === 'allow' ? undefined : policy;
+    save();
+    await applyPolicy(ctx.runner, agent, log);
+    log(`Network policy of ${name}: ${describe(agent.net)}`);
+  });
+}
+
+function describe(policy: NetPolicy | undefined): string {
+  if (!enforced(policy)) return 'allow (no filtering)';
+  const parts: string[] = [policy.policy];
+  if (policy.loopbackPorts.length) parts.push(`loopback ports ${policy.loopbackPorts.join(', ')}`);
+  if (policy.allow.length) parts.push(`allow ${policy.allow.join(', ')}`);
+  if (policy.domains.length) parts.push(`domains ${policy.domains.join(', ')} through 127.0.0.1:${policy.proxyPort}`);
+  return parts.join('; ');
+}
+
+export async function netApplyCommand(ctx: Context, name: string): Promise<void> {
+  const agent = requireAgent(loadConfig(ctx.configPath), name);
+  await applyPolicy(ctx.runner, agent, log);
+  log(`Network policy of ${name} loaded: ${describe(agent.net)}`);
+}
+
+export function netClearCommand(ctx: Context, name: string): void {
+  updateConfig(ctx.configPath, ctx.dryRun, (config, save) => {
+    const agent = requireAgent(config, name);
+    agent.net = undefined;
+    save();
+    removePolicy(ctx.runner, name);
+    log(`Network policy of ${name}: allow (no filtering)`);
+  });
+}
+
+export function netShowCommand(ctx: Context, name: string, json: boolean): void {
+  const agent = requireAgent(loadConfig(ctx.configPath), name);
+  const listing = enforced(agent.net) ? listPolicy(ctx.runner, name) : undefined;
+  const state = listing ? loadState(agent, listing) : 'loaded';
+  const refused = listing ? refusedPackets(listing) : undefined;
+  if (json) {
+    printJson({
+      name,
+      policy: agent.net?.policy ?? 'allow',
+      loopback_ports: agent.net?.loopbackPorts ?? [],
+      allow: agent.net?.allow ?? [],
+      domains: agent.net?.domains ?? [],
+      proxy: agent.net?.proxyPort ? `127.0.0.1:${agent.net.proxyPort}` : null,
+      table: enforced(agent.net) ? `inet ${tableOf(name)}` : null,
+      state,
+      refused_packets: refused ?? null,
+      rules: listing?.status === 0 ? listing.stdout : null,
+    });
+    return;
+  }
+  say(`policy: ${describe(agent.net)}`);
+  if (!listing) return;
+  say(`table: inet ${tableOf(name)} (${state === 'loaded' ? 'loaded' : state === 'missing' ? 'NOT LOADED' : state === 'outdated' ? 'OUTDATED' : 'cannot read: needs root'})`);
+  if (refused !== undefined) say(`refused: ${refused} packets`);
+  if (listing.status === 0) process.stdout.write(listing.stdout);
+  if (state === 'missing' || state === 'outdated') warn(`au run -a ${name} refuses to start until you run: au net apply -a ${name}`);
+}
+
+/** Internal: the CONNECT proxy of a domains policy, as the human, until idle for 10 minutes. */
+export async function netProxyCommand(ctx: Context, name: string): Promise<void> {
+  const agent = requireAgent(loadConfig(ctx.configPath), name);
+  if (agent.net?.policy !== 'domains' || !agent.net.proxyPort) throw new NetPolicyError(`agent ${name} has no domains policy`);
+  const { startProxy } = await import('../../net/proxy.js');
+  await startProxy(agent.net.proxyPort, () => findAgent(loadConfig(ctx.configPath), name)?.net, {
+    idleExitMs: 10 * 60_000,
+    log: (line) => process.stderr.write(`au net proxy ${name}: ${line}\n`),
+  });
+}

@@ -1,0 +1,101 @@
+// Limits and network policies: parsing, storage, the entrypoint's arguments, the nftables
+// ruleset and the proxy's destination check (pure logic, no system).
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { ConfigError } from '../../src/config/schema.js';
+import { loadConfig, saveConfig } from '../../src/config/store.js';
+import { LimitError, formatLimit, limitArguments, parseCpu, parseCount, parseMemory } from '../../src/limits/limits.js';
+import { limitMechanism } from '../../src/limits/cgroups.js';
+import { NetPolicyError, type NetPolicy, domainAllowed, parseAllowEntry, parseDomain, policyId, renderRuleset } from '../../src/net/policy.js';
+import { checkDestination } from '../../src/net/proxy.js';
+import { entrypointArguments } from '../../src/run/launch.js';
+
+test('limit values: sizes, percentages, counts, and their ranges', () => {
+  assert.equal(parseMemory('64M'), 64 * 2 ** 20);
+  assert.equal(parseMemory('16G'), 16 * 2 ** 30);
+  assert.equal(parseMemory('1.5G'), 1.5 * 2 ** 30);
+  assert.equal(parseMemory('512MiB'), 512 * 2 ** 20);
+  assert.equal(parseMemory('2097152'), 2 ** 21);
+  assert.equal(parseCpu('150%'), 150);
+  assert.equal(parseCpu('50'), 50);
+  assert.equal(parseCount('pids', '512'), 512);
+  for (const bad of ['', 'lots', '-1M', '1K', '2P']) assert.throws(() => parseMemory(bad), LimitError, bad);
+  for (const bad of ['0%', '1.5', '100001']) assert.throws(() => parseCpu(bad), LimitError, bad);
+  assert.throws(() => parseCount('pids', '0'), LimitError);
+  assert.throws(() => parseCount('nofile', '4'), LimitError);
+  assert.throws(() => parseCount('nofile', '1e3'), LimitError);
+  assert.equal(formatLimit('memory', 64 * 2 ** 20), '64M');
+  assert.equal(formatLimit('memory', 1.5 * 2 ** 30), '1536M');
+  assert.equal(formatLimit('cpu', 150), '150%');
+});
+
+test('the entrypoint gets numbers only, before --, and the policy id', () => {
+  const args = entrypointArguments({ mounts: [], workdir: '/home/a', command: ['true'], interactive: false, limits: { memory: 2 ** 26, pids: 64, nofile: 32 }, netPolicy: 'abc' });
+  assert.deepEqual(args.slice(0, args.indexOf('--')), ['--memory', '67108864', '--pids', '64', '--nofile', '32', '--net-policy', 'abc', '--chdir', '/home/a']);
+  assert.deepEqual(limitArguments(undefined), []);
+});
+
+test('limits and the network policy round-trip through the config; bad values are config errors', () => {
+  const path = join(mkdtempSync(join(tmpdir(), 'au-unit-')), 'c.toml');
+  writeFileSync(path, `[[agents]]\nuser_name = "a"\nsu_as_agent_group = "su-as-a"\nentrypoint = "/e"\n[agents.limits]\nmemory = 67108864\npids = 64\n[agents.net]\npolicy = "deny"\nloopback_ports = [8080]\n`);
+  const config = loadConfig(path);
+  assert.deepEqual(config.agents[0]!.limits, { memory: 67108864, pids: 64 });
+  assert.deepEqual(config.agents[0]!.net, { policy: 'deny', loopbackPorts: [8080], allow: [], domains: [] });
+  saveConfig(path, config);
+  assert.deepEqual(loadConfig(path).agents[0], config.agents[0]);
+  writeFileSync(path, readFileSync(path, 'utf8').replace('pids = 64', 'pids = 0'));
+  assert.throws(() => loadConfig(path), ConfigError);
+  writeFileSync(path, readFileSync(path, 'utf8').replace('pids = 0', 'pids = 1').replace('"deny"', '"open"'));
+  assert.throws(() => loadConfig(path), ConfigError);
+});
+
+test('mechanism lines', () => {
+  const v1 = { version: 1 as const, controllers: ['memory', 'cpu', 'pids'], hierarchies: {} };
+  assert.equal(limitMechanism(v1, { memory: 2 ** 30, nofile: 64 }), 'cgroup v1 (memory, cpu, pids) + RLIMIT_NOFILE');
+  assert.equal(limitMechanism(v1, undefined), 'none (no limits set)');
+  assert.equal(limitMechanism(v1, { nofile: 64 }), 'RLIMIT_NOFILE');
+});
+
+test('allowlist entries and domains', () => {
+  assert.deepEqual(parseAllowEntry('10.0.0.0/8'), { host: '10.0.0.0/8', family: 4 });
+  assert.deepEqual(parseAllowEntry('1.2.3.4:443'), { host: '1.2.3.4', family: 4, port: 443 });
+  assert.deepEqual(parseAllowEntry('[2001:db8::1]:443'), { host: '2001:db8::1', family: 6, port: 443 });
+  assert.deepEqual(parseAllowEntry('2001:db8::/32'), { host: '2001:db8::/32', family: 6 });
+  assert.deepEqual(parseAllowEntry('example.com:80'), { host: 'example.com', family: 'name', port: 80 });
+  for (const bad of ['1.2.3.4/33', '1.2.3.4:0', 'a b', '', '1.2.3.4/8/8', 'x;y']) assert.throws(() => parseAllowEntry(bad), NetPolicyError, bad);
+  assert.equal(parseDomain('Example.COM.'), 'example.com');
+  assert.throws(() => parseDomain('bad domain'), NetPolicyError);
+  assert.ok(domainAllowed(['example.com'], 'EXAMPLE.com'));
+  assert.ok(!domainAllowed(['example.com'], 'api.example.com'));
+  assert.ok(domainAllowed(['*.example.com'], 'api.example.com'));
+  assert.ok(!domainAllowed(['*.example.com'], 'example.com'));
+  assert.ok(!domainAllowed(['*.example.com'], 'badexample.com'));
+});
+
+test('the ruleset: only the agent uid, listed loopback ports, counted refusal; the id changes with the policy', () => {
+  const deny: NetPolicy = { policy: 'deny', loopbackPorts: [8080], allow: [], domains: [] };
+  const rules = renderRuleset('a', 1234, deny, []);
+  assert.match(rules, /^    meta skuid 1234 jump agent$/m);
+  assert.match(rules, /^    ip daddr 127\.0\.0\.0\/8 tcp dport \{ 8080 \} accept$/m);
+  assert.match(rules, /^    counter name refused reject with icmpx admin-prohibited$/m);
+  assert.match(rules, new RegExp(`comment "au-policy:${policyId(deny, 1234)}"`));
+  assert.match(policyId(deny, 1234), /^[0-9a-z]{1,32}$/);
+  assert.equal(policyId(deny, 1234), policyId({ ...deny }, 1234));
+  assert.notEqual(policyId(deny, 1234), policyId({ ...deny, loopbackPorts: [8081] }, 1234));
+  assert.notEqual(policyId(deny, 1234), policyId(deny, 1235));
+  const list = renderRuleset('a', 1, { policy: 'allowlist', loopbackPorts: [], allow: ['x'], domains: [] }, [{ addresses: ['10.0.0.0/8'] }, { addresses: ['::1'], port: 443 }]);
+  assert.match(list, /^    ip daddr 10\.0\.0\.0\/8 accept$/m);
+  assert.match(list, /^    ip6 daddr ::1 meta l4proto \{ tcp, udp \} th dport 443 accept$/m);
+});
+
+test('the proxy refuses unlisted names, other ports, and names resolving to loopback unless listed', async () => {
+  const policy: NetPolicy = { policy: 'domains', loopbackPorts: [], allow: [], domains: ['localhost'], proxyPort: 1 };
+  assert.match(JSON.stringify(await checkDestination(policy, 'example.org', 443)), /not a listed domain/);
+  assert.match(JSON.stringify(await checkDestination(policy, 'localhost', 22)), /not HTTP/);
+  assert.match(JSON.stringify(await checkDestination(policy, 'localhost', 80)), /loopback/);
+  const listed = await checkDestination({ ...policy, allow: ['127.0.0.0/8', '::1'] }, 'localhost', 80);
+  assert.ok('address' in listed, JSON.stringify(listed));
+});
