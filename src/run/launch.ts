@@ -8,7 +8,13 @@ export interface LaunchRequest {
   command: readonly string[];
   /** Interactive runs source ~/.bashrc too (bash -i), as a terminal user expects. */
   interactive: boolean;
+  /** When set, a command missing from the agent's PATH prints this and exits 127. */
+  missingHint?: string;
 }
+
+/** Runs "$@"; with a hint (passed as $0), first checks that the program exists for the agent. */
+const RUN_ARGS = '"$@"';
+const RUN_ARGS_OR_HINT = 'command -v -- "$1" >/dev/null 2>&1 || { printf \'au: %s\\n\' "$0" >&2; exit 127; }; "$@"';
 
 /**
  * The agent's command runs in its login environment. Arguments are passed as positional
@@ -20,7 +26,8 @@ export function entrypointArguments(request: LaunchRequest): string[] {
     args.push(mount.readOnly ? '--mount-ro' : '--mount-rw', mount.source, mount.target);
   }
   args.push('--chdir', request.workdir, '--');
-  args.push('bash', '--login', ...(request.interactive ? ['-i'] : []), '-c', '"$@"', 'bash', ...request.command);
+  const script = request.missingHint === undefined ? RUN_ARGS : RUN_ARGS_OR_HINT;
+  args.push('bash', '--login', ...(request.interactive ? ['-i'] : []), '-c', script, request.missingHint ?? 'bash', ...request.command);
   return args;
 }
 

@@ -16,6 +16,8 @@ export interface RunOptions {
   directory?: string;
   usePty: boolean;
   command: readonly string[];
+  /** A profile's install hint, shown (exit 127) when its program is missing for the agent. */
+  missingHint?: string;
   /** Print the entrypoint's command line (variable names only, never values) instead of running. */
   dryRun: boolean;
 }
@@ -31,6 +33,7 @@ export async function startRun(agent: AgentConfig, options: RunOptions): Promise
     workdir: workingDirectory(options.directory, process.cwd(), agent.mounts, agentHomeOf(agent.userName)),
     command: options.command,
     interactive: options.usePty,
+    missingHint: options.missingHint,
   });
   const env = entrypointEnvironment(options.env);
   if (options.dryRun) {
