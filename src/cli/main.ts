@@ -4,6 +4,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { DEFAULT_AGENT } from '../agents/names.js';
 import { COMMAND_NAMES } from '../profiles/resolve.js';
 import { parseRunArguments } from './run-fast-path.js';
+import type { RunCommandOptions } from './commands/run.js';
 import { type GlobalOptions, makeContext } from './context.js';
 import { reportFailure } from './errors.js';
 import { paint } from './output.js';
@@ -57,9 +58,12 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option('-d, --directory <dir>', 'working directory (default: the share matching the current directory, else the agent home)')
     .option('--no-pty', 'do not give the agent a terminal even when stdin is one')
     .option('--profile <name>', 'run a profile (claude, codex, ...): its command, flags and API keys; COMMAND adds arguments')
+    .option('--lockdown', 'untrusted repository: throw-away home, only the current directory (read-only), no network, no secrets')
+    .option('--rw-cwd', 'with --lockdown: share the current directory read-write')
+    .option('--net', 'with --lockdown: keep the network')
     .argument('[command...]', 'the command to run')
     .passThroughOptions()
-    .action(async (command: string[], opts: { agent: string; env: string[]; directory?: string; pty: boolean; profile?: string }, cmd: Command) => {
+    .action(async (command: string[], opts: RunCommandOptions & { agent: string }, cmd: Command) => {
       if (command.length === 0 && opts.profile === undefined) cmd.error("error: missing required argument 'command'");
       const { runCommand } = await import('./commands/run.js');
       setExit(await runCommand(makeContext(globalsOf(cmd)), opts.agent, command, opts));

@@ -30,6 +30,9 @@ const WITH_VALUE: Record<string, Setter> = {
 const FLAGS: Record<string, (inv: RunInvocation) => void> = {
   '--no-pty': (inv) => (inv.options.pty = false),
   '--dry-run': (inv) => (inv.globals.dryRun = true),
+  '--lockdown': (inv) => (inv.options.lockdown = true),
+  '--rw-cwd': (inv) => (inv.options.rwCwd = true),
+  '--net': (inv) => (inv.options.net = true),
 };
 
 /**

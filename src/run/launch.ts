@@ -10,6 +10,10 @@ export interface LaunchRequest {
   interactive: boolean;
   /** When set, a command missing from the agent's PATH prints this and exits 127. */
   missingHint?: string;
+  /** A tmpfs over the agent home for this run only (lockdown). */
+  throwAwayHome?: boolean;
+  /** A network namespace with only its own loopback (lockdown, or a repo's .au.toml). */
+  noNetwork?: boolean;
 }
 
 /** Runs "$@"; with a hint (passed as $0), first checks that the program exists for the agent. */
@@ -22,6 +26,8 @@ const RUN_ARGS_OR_HINT = 'command -v -- "$1" >/dev/null 2>&1 || { printf \'au: %
  */
 export function entrypointArguments(request: LaunchRequest): string[] {
   const args: string[] = [];
+  if (request.throwAwayHome) args.push('--tmp-home');
+  if (request.noNetwork) args.push('--no-network');
   for (const mount of request.mounts) {
     args.push(mount.readOnly ? '--mount-ro' : '--mount-rw', mount.source, mount.target);
   }

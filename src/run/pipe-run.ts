@@ -6,8 +6,13 @@ import { exitStatusOf } from './launch.js';
 import { loadNative } from './native.js';
 import { forwardTerminatingSignals } from './signals.js';
 
-export async function runWithPipes(entrypoint: string, args: readonly string[], env: Record<string, string>): Promise<number> {
-  const native = loadNative();
+export async function runWithPipes(
+  entrypoint: string,
+  args: readonly string[],
+  env: Record<string, string>,
+  { replaceProcess }: { replaceProcess: boolean },
+): Promise<number> {
+  const native = replaceProcess ? loadNative() : undefined;
   if (native) {
     native.execve(entrypoint, [entrypoint, ...args], Object.entries(env).map(([k, v]) => `${k}=${v}`));
   }

@@ -10,12 +10,17 @@ import { startRun } from '../../run/start-run.js';
 import { stdinIsTerminal } from '../../run/native.js';
 import type { Context } from '../context.js';
 import { requireAgent } from './lookup.js';
+import { UsageError } from '../errors.js';
 
 export interface RunCommandOptions {
   env: string[];
   directory?: string;
   pty: boolean;
   profile?: string;
+  /** An untrusted repository: throw-away home, only the current directory, no network, no secrets. */
+  lockdown?: boolean;
+  rwCwd?: boolean;
+  net?: boolean;
 }
 
 type Pair = readonly [string, string];
@@ -41,7 +46,10 @@ function profilePairs(profile: Profile): Pair[] {
 
 export async function runCommand(ctx: Context, name: string, command: string[], options: RunCommandOptions): Promise<number> {
   const config = loadConfig(ctx.configPath);
-  const env = options.env.map((item) => parseEnvPair(item, envLookup(config)));
+  if (!options.lockdown && (options.rwCwd || options.net)) throw new UsageError('--rw-cwd and --net only go with --lockdown');
+  // In lockdown no secret is looked up: only values typed on the command line pass.
+  const lookup = options.lockdown ? () => undefined : envLookup(config);
+  const env = options.env.map((item) => parseEnvPair(item, lookup));
   const agent = requireAgent(config, name);
   const profile = options.profile === undefined ? undefined : findProfile(config, options.profile);
   const groupGid = agent.groupGid ?? lookupGroup(ctx.runner, agent.group)?.gid;
@@ -51,11 +59,14 @@ export async function runCommand(ctx: Context, name: string, command: string[], 
   }
   return startRun(agent, {
     // Explicit -e pairs come last: they override the profile's.
-    env: profile ? [...profilePairs(profile), ...env] : env,
+    env: profile && !options.lockdown ? [...profilePairs(profile), ...env] : env,
     directory: options.directory,
     usePty: options.pty && (await stdinIsTerminal()),
     command: profile ? [...profile.command, ...command] : command,
     missingHint: profile?.installHint.replaceAll('AGENT', name),
     dryRun: ctx.dryRun,
+    lockdown: options.lockdown ? { rwCwd: Boolean(options.rwCwd), network: Boolean(options.net) } : undefined,
+    human: ctx.human,
+    runner: ctx.runner,
   });
 }
