@@ -61,6 +61,7 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option('--lockdown', 'untrusted repository: throw-away home, only the current directory (read-only), no network, no secrets')
     .option('--rw-cwd', 'with --lockdown: share the current directory read-write')
     .option('--net', 'with --lockdown: keep the network')
+    .option('--allow-clipboard', "let the agent write your terminal's clipboard (OSC 52); dropped by default")
     .argument('[command...]', 'the command to run')
     .passThroughOptions()
     .action(async (command: string[], opts: RunCommandOptions & { agent: string }, cmd: Command) => {

@@ -33,6 +33,7 @@ const FLAGS: Record<string, (inv: RunInvocation) => void> = {
   '--lockdown': (inv) => (inv.options.lockdown = true),
   '--rw-cwd': (inv) => (inv.options.rwCwd = true),
   '--net': (inv) => (inv.options.net = true),
+  '--allow-clipboard': (inv) => (inv.options.allowClipboard = true),
 };
 
 /**

@@ -34,6 +34,8 @@ export interface RunOptions {
   dryRun: boolean;
   /** An untrusted repository: throw-away home, only the current directory shared, no network. */
   lockdown?: LockdownOptions;
+  /** Let the agent write the human's clipboard (OSC 52); filtered out by default. */
+  allowClipboard?: boolean;
   human: Human;
   runner: CommandRunner;
 }
@@ -87,7 +89,7 @@ export async function startRun(agent: AgentConfig, options: RunOptions): Promise
   try {
     if (options.usePty) {
       const { runOnPty } = await import('./pty-relay.js');
-      return await runOnPty(agent.entrypoint, args, env);
+      return await runOnPty(agent.entrypoint, args, env, { allowClipboard: Boolean(options.allowClipboard) });
     }
     return await runWithPipes(agent.entrypoint, args, env, { replaceProcess: !temporaryShare });
   } finally {

@@ -21,6 +21,7 @@ export interface RunCommandOptions {
   lockdown?: boolean;
   rwCwd?: boolean;
   net?: boolean;
+  allowClipboard?: boolean;
 }
 
 type Pair = readonly [string, string];
@@ -66,6 +67,7 @@ export async function runCommand(ctx: Context, name: string, command: string[], 
     missingHint: profile?.installHint.replaceAll('AGENT', name),
     dryRun: ctx.dryRun,
     lockdown: options.lockdown ? { rwCwd: Boolean(options.rwCwd), network: Boolean(options.net) } : undefined,
+    allowClipboard: options.allowClipboard,
     human: ctx.human,
     runner: ctx.runner,
   });
