@@ -33,7 +33,7 @@ function globalsOf(command: Command): GlobalOptions {
   return merged;
 }
 
-function buildProgram(setExit: (code: number) => void): Command {
+export function buildProgram(setExit: (code: number) => void = () => {}): Command {
   const program = withGlobals(new Command('au'))
     .description('Run AI coding agents as their own UNIX user.')
     .version(VERSION, '--version', 'show the version')
