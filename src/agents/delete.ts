@@ -21,9 +21,9 @@ export function checkDeletable(runner: CommandRunner, agent: AgentConfig): void 
   }
 }
 
-export function deleteAgent(runner: CommandRunner, agent: AgentConfig, options: { deleteHome: boolean }): void {
+export function deleteAgent(runner: CommandRunner, agent: AgentConfig, options: { deleteHome: boolean; humanUid: number }): void {
   checkDeletable(runner, agent);
-  for (const mount of agent.mounts) revokeShareAccess(runner, agent.userName, mount.source);
+  for (const mount of agent.mounts) revokeShareAccess(runner, agent.userName, options.humanUid, mount.source);
   removeEntrypoint(runner, agent.userName);
   const user = lookupUser(runner, agent.userName);
   if (user) {

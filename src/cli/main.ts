@@ -2,6 +2,9 @@
 // command runs, so `au run` does not pay for the others at start-up.
 import { Command, CommanderError, Option } from 'commander';
 import { DEFAULT_AGENT } from '../agents/names.js';
+import { COMMAND_NAMES } from '../profiles/resolve.js';
+import { parseRunArguments } from './run-fast-path.js';
+import type { RunCommandOptions } from './commands/run.js';
 import { type GlobalOptions, makeContext } from './context.js';
 import { reportFailure } from './errors.js';
 import { paint } from './output.js';
@@ -30,7 +33,7 @@ function globalsOf(command: Command): GlobalOptions {
   return merged;
 }
 
-function buildProgram(setExit: (code: number) => void): Command {
+export function buildProgram(setExit: (code: number) => void = () => {}): Command {
   const program = withGlobals(new Command('au'))
     .description('Run AI coding agents as their own UNIX user.')
     .version(VERSION, '--version', 'show the version')
@@ -54,9 +57,15 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option('-e, --env <KEY=VALUE>', 'pass an environment variable (repeatable)', collect, [])
     .option('-d, --directory <dir>', 'working directory (default: the share matching the current directory, else the agent home)')
     .option('--no-pty', 'do not give the agent a terminal even when stdin is one')
-    .argument('<command...>', 'the command to run')
+    .option('--profile <name>', 'run a profile (claude, codex, ...): its command, flags and API keys; COMMAND adds arguments')
+    .option('--lockdown', 'untrusted repository: throw-away home, only the current directory (read-only), no network, no secrets')
+    .option('--rw-cwd', 'with --lockdown: share the current directory read-write')
+    .option('--net', 'with --lockdown: keep the network')
+    .option('--allow-clipboard', "let the agent write your terminal's clipboard (OSC 52); dropped by default")
+    .argument('[command...]', 'the command to run')
     .passThroughOptions()
-    .action(async (command: string[], opts: { agent: string; env: string[]; directory?: string; pty: boolean }, cmd: Command) => {
+    .action(async (command: string[], opts: RunCommandOptions & { agent: string }, cmd: Command) => {
+      if (command.length === 0 && opts.profile === undefined) cmd.error("error: missing required argument 'command'");
       const { runCommand } = await import('./commands/run.js');
       setExit(await runCommand(makeContext(globalsOf(cmd)), opts.agent, command, opts));
     });
@@ -114,6 +123,55 @@ function buildProgram(setExit: (code: number) => void): Command {
     .action(async (opts: { agent: string; deleteHome?: boolean; yes?: boolean }, cmd: Command) => {
       const { deleteCommand } = await import('./commands/delete.js');
       deleteCommand(makeContext(globalsOf(cmd)), opts.agent, { deleteHome: Boolean(opts.deleteHome), yes: Boolean(opts.yes) });
+    });
+
+  withGlobals(program.command('profiles'))
+    .description('list agent profiles (built-in and from the config)')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      const { profilesCommand } = await import('./commands/profiles.js');
+      profilesCommand(makeContext(globalsOf(cmd)), Boolean(opts.json));
+    });
+
+  const profile = program.command('profile').description('manage what a profile keeps in the agent home');
+  withGlobals(profile.command('import'))
+    .description("copy your settings for PROFILE (not credentials unless asked) into the agent's home, written as the agent")
+    .addOption(agentOption())
+    .option('--with-credentials', 'also copy the credential files')
+    .argument('<profile>', 'profile name')
+    .action(async (name: string, opts: { agent: string; withCredentials?: boolean }, cmd: Command) => {
+      const { profileImportCommand } = await import('./commands/profile-import.js');
+      await profileImportCommand(makeContext(globalsOf(cmd)), opts.agent, name, Boolean(opts.withCredentials));
+    });
+
+  program
+    .command('completions')
+    .description('print a completion script: source <(au completions bash)')
+    .argument('<shell>', 'bash, zsh or fish')
+    .action(async (shell: string) => {
+      const { bashCompletion, zshCompletion, fishCompletion } = await import('./completions.js');
+      const scripts: Record<string, (p: Command) => string> = { bash: bashCompletion, zsh: zshCompletion, fish: fishCompletion };
+      const make = scripts[shell];
+      if (!make) program.error(`error: unsupported shell ${JSON.stringify(shell)}: use bash, zsh or fish`);
+      else process.stdout.write(make(program));
+    });
+
+  const aliases = program.command('aliases').description('short names for the profiles (au-claude, ...)');
+  withGlobals(aliases.command('install'))
+    .description('write wrappers in ~/.local/bin (default) or a marked block in your shell rc file')
+    .option('--mode <mode>', 'wrappers or rc', 'wrappers')
+    .option('--shell <shell>', 'bash, zsh or fish (default: from $SHELL)')
+    .option('--force', 'replace files au did not write')
+    .action(async (opts: { mode: string; shell?: string; force?: boolean }, cmd: Command) => {
+      const { aliasesInstallCommand } = await import('./commands/aliases.js');
+      aliasesInstallCommand(makeContext(globalsOf(cmd)), { mode: opts.mode, shell: opts.shell, force: Boolean(opts.force) });
+    });
+
+  withGlobals(program.command('__complete', { hidden: true }))
+    .argument('<what>', 'agents or profiles')
+    .action(async (what: string, _opts: unknown, cmd: Command) => {
+      const { completionWords } = await import('./commands/complete.js');
+      for (const word of completionWords(makeContext(globalsOf(cmd)), what)) process.stdout.write(`${word}\n`);
     });
 
   registerContainment(program);
@@ -206,6 +264,18 @@ function registerContainment(program: Command): void {
     });
 }
 
+/** `au claude ...` is `au run --profile claude ...` when claude is a profile. */
+async function runProfileShortcut(argv: readonly string[]): Promise<number | undefined> {
+  const [first, ...rest] = argv;
+  if (!first || first.startsWith('-') || (COMMAND_NAMES as readonly string[]).includes(first)) return undefined;
+  const invocation = parseRunArguments(['--profile', first, ...rest], true);
+  if (!invocation) return undefined;
+  const ctx = makeContext(invocation.globals);
+  const { isProfileName } = await import('./commands/complete.js');
+  if (!isProfileName(ctx, first)) return undefined;
+  const { runCommand } = await import('./commands/run.js');
+  return runCommand(ctx, invocation.agent, invocation.command, invocation.options);
+}
 
 function configureErrors(command: Command): void {
   command.exitOverride();
@@ -223,6 +293,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   });
   configureErrors(program);
   try {
+    const shortcut = await runProfileShortcut(argv);
+    if (shortcut !== undefined) return shortcut;
     await program.parseAsync([...argv], { from: 'user' });
     return exitCode;
   } catch (error) {

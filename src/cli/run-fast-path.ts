@@ -24,15 +24,24 @@ const WITH_VALUE: Record<string, Setter> = {
   '--directory': (inv, v) => (inv.options.directory = v),
   '-C': (inv, v) => (inv.globals.config = v),
   '--config': (inv, v) => (inv.globals.config = v),
+  '--profile': (inv, v) => (inv.options.profile = v),
 };
 
 const FLAGS: Record<string, (inv: RunInvocation) => void> = {
   '--no-pty': (inv) => (inv.options.pty = false),
   '--dry-run': (inv) => (inv.globals.dryRun = true),
+  '--lockdown': (inv) => (inv.options.lockdown = true),
+  '--rw-cwd': (inv) => (inv.options.rwCwd = true),
+  '--net': (inv) => (inv.options.net = true),
+  '--allow-clipboard': (inv) => (inv.options.allowClipboard = true),
 };
 
-/** Parses `run [options] [--] COMMAND...` (argv after "run"); undefined when unsure. */
-export function parseRunArguments(argv: readonly string[]): RunInvocation | undefined {
+/**
+ * Parses `run [options] [--] COMMAND...` (argv after "run"); undefined when unsure. As a
+ * profile shortcut (`au claude ...`), the first argument au does not know starts the
+ * program's own arguments, and there may be none.
+ */
+export function parseRunArguments(argv: readonly string[], shortcut = false): RunInvocation | undefined {
   const inv: RunInvocation = { globals: {}, agent: DEFAULT_AGENT, options: { env: [], pty: true }, command: [] };
   let i = 0;
   while (i < argv.length) {
@@ -51,7 +60,10 @@ export function parseRunArguments(argv: readonly string[]): RunInvocation | unde
     const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
     const name = eq > 0 ? arg.slice(0, eq) : arg.startsWith('--') ? arg : arg.slice(0, 2);
     const setter = WITH_VALUE[name];
-    if (!setter) return undefined;
+    if (!setter) {
+      if (shortcut) break;
+      return undefined;
+    }
     let value: string | undefined;
     if (eq > 0) value = arg.slice(eq + 1);
     else if (!arg.startsWith('--') && arg.length > 2) value = arg.slice(2);
@@ -61,5 +73,5 @@ export function parseRunArguments(argv: readonly string[]): RunInvocation | unde
     i++;
   }
   inv.command = argv.slice(i);
-  return inv.command.length > 0 ? inv : undefined;
+  return inv.command.length > 0 || inv.options.profile !== undefined ? inv : undefined;
 }

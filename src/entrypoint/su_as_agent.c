@@ -2,7 +2,8 @@
  * su_as_agent: the setuid-root entrypoint of agent-as-unix-user (au).
  *
  * A human of group su-as-NAME runs one command as the (hostile) agent user NAME:
- *   su_as_agent [--mount-ro SRC TGT]... [--mount-rw SRC TGT]... [--chdir DIR] [--die-with-parent] [--] CMD [ARG]...
+ *   su_as_agent [--mount-ro SRC TGT]... [--mount-rw SRC TGT]... [--chdir DIR] [--tmp-home] [--no-network]
+ *               [--die-with-parent] [--] CMD [ARG]...
  *   (limits: [--memory BYTES] [--cpu PERCENT] [--pids N] [--nofile N]; network: [--net-policy ID])
  * Only LANG, TERM and AU_ENV_<KEY>=<VALUE> are read from the environment.  Exit status: CMD's,
  * 128+N if it died from signal N, 125 for entrypoint errors, 126/127 when exec fails.
@@ -58,7 +59,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <linux/netfilter.h>
@@ -113,7 +117,7 @@ struct au_mount_attr { uint64_t attr_set, attr_clr, propagation, userns_fd; }; /
 #define MAX_ENV 256
 #define P1_GRACE_MS 3000 /* P1: after a forwarded signal, SIGKILL everything after this */
 #define P0_GRACE_S 5     /* P0: after a signal, stop waiting for P1 after this (PDEATHSIG does the rest) */
-#define USAGE "su_as_agent [--mount-ro SRC TGT]... [--mount-rw SRC TGT]... [--chdir DIR] [--die-with-parent] [--] CMD [ARG]..."
+#define USAGE "su_as_agent [--mount-ro SRC TGT]... [--mount-rw SRC TGT]... [--chdir DIR] [--tmp-home] [--no-network] [--die-with-parent] [--] CMD [ARG]..."
 #define CGROUP2_MAGIC 0x63677270
 #define CGROUP1_MAGIC 0x27e0eb
 #define TMPFS_MAGIC 0x01021994
@@ -131,6 +135,7 @@ static char e_home[PATH_MAX + 8], e_user[300], e_logname[300], e_shell[PATH_MAX 
 static char e_path[] = "PATH=/usr/local/bin:/usr/bin:/bin";
 static const char *chdir_to = AGENT_HOME;
 static pid_t die_with_parent;             /* --die-with-parent: the parent whose death ends the run */
+static int tmp_home, no_network;           /* --tmp-home, --no-network: a lockdown run */
 static volatile sig_atomic_t first_sig;
 /* Limits from the caller (0: none).  cg_run: the run cgroup of each hierarchy used (-1: none). */
 static unsigned long long lim_memory, lim_cpu, lim_pids, lim_nofile;
@@ -228,6 +233,10 @@ static int parse(int argc, char **argv, uid_t ruid)
 			if (nmounts == MAX_MOUNTS) fail("too many mounts (at most 64), at", argv[i + 2], E2BIG);
 			mounts[nmounts++] = (struct share){ argv[i + 1], argv[i + 2], NULL, a[9] == 'o' };
 			i += 2;
+		} else if (strcmp(a, "--tmp-home") == 0) {
+			tmp_home = 1;
+		} else if (strcmp(a, "--no-network") == 0) {
+			no_network = 1;
 		} else if (strcmp(a, "--die-with-parent") == 0) {
 			die_with_parent = getppid();
 		} else if (strcmp(a, "--chdir") == 0) {
@@ -350,6 +359,25 @@ __attribute__((noreturn)) static void run_p0(pid_t p1, int ctl[2], uid_t ruid, g
 	while (waitpid(p1, &st, 0) < 0)
 		if (errno != EINTR) die("waitpid", "namespace init");
 	_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+}
+
+/* Lockdown: a throw-away home (dies with the mount namespace) and a network namespace with
+ * nothing but loopback. */
+#define STR2(x) #x
+#define STR(x) STR2(x)
+#define HOME_TMPFS_OPTIONS "mode=0700,uid=" STR(AGENT_UID) ",gid=" STR(AGENT_GID)
+
+static void loopback_up(void)
+{
+	struct ifreq ifr;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) die("socket", "loopback");
+	memset(&ifr, 0, sizeof ifr);
+	memcpy(ifr.ifr_name, "lo", 3);
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0) die("SIOCGIFFLAGS", "lo");
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0) die("SIOCSIFFLAGS", "lo");
+	xclose(fd);
 }
 
 static void become_agent(void)
@@ -822,10 +850,11 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof blocked / sizeof *blocked; i++)
 		sigaddset(&sigs, blocked[i]);
 	if (sigprocmask(SIG_BLOCK, &sigs, NULL) < 0) die("sigprocmask", "block");
-	/* IPC too: SysV shared memory and message queues are another shared /tmp (A10). */
 	if (net_policy) net_check();
 	cgroup_setup();
-	if (unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC) < 0) die("unshare", "mount+pid+ipc namespaces");
+	/* IPC too: SysV shared memory and message queues are another shared /tmp (A10). */
+	if (unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | (no_network ? CLONE_NEWNET : 0)) < 0)
+		die("unshare", "namespaces");
 	int ctl[2];
 	if (pipe2(ctl, O_CLOEXEC) < 0) die("pipe2", "ctl");
 	pid_t p1 = fork();
@@ -840,6 +869,10 @@ int main(int argc, char **argv)
 	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) die("mount", "/proc");
 	if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,uid=0,gid=0") < 0) die("mount", "/tmp");
 	if (mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,uid=0,gid=0") < 0) die("mount", "/dev/shm");
+	if (tmp_home && mount("tmpfs", AGENT_HOME, "tmpfs", MS_NOSUID | MS_NODEV, HOME_TMPFS_OPTIONS) < 0)
+		die("mount", AGENT_HOME);
+	if (no_network)
+		loopback_up();
 	if (nmounts > 0) {
 		make_targets();
 		do_mounts(ruid);

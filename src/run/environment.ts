@@ -10,15 +10,27 @@ const RESERVED_KEYS = new Set(['HOME', 'USER', 'LOGNAME', 'SHELL']);
 export const ENV_PREFIX = 'AU_ENV_';
 const INHERITED = ['LANG', 'TERM'] as const;
 
-/** Parses `KEY=VALUE` (split on the first `=`, so values may contain `=`). */
-export function parseEnvPair(item: string): [string, string] {
+/**
+ * Parses `KEY=VALUE` (split on the first `=`, so values may contain `=`), or `KEY` alone, whose
+ * value `lookup` provides (the human's environment, or a configured secret source).
+ */
+export function parseEnvPair(item: string, lookup?: (key: string) => string | undefined): [string, string] {
   const eq = item.indexOf('=');
-  if (eq < 0) throw new EnvError(`invalid --env ${JSON.stringify(item)}: expected KEY=VALUE`);
+  if (eq < 0) {
+    checkKey(item, item);
+    const value = lookup?.(item);
+    if (value === undefined) throw new EnvError(`invalid --env ${JSON.stringify(item)}: expected KEY=VALUE, or a KEY set in your environment`);
+    return [item, value];
+  }
   const key = item.slice(0, eq);
+  checkKey(key, item);
+  return [key, item.slice(eq + 1)];
+}
+
+function checkKey(key: string, item: string): void {
   if (key === '') throw new EnvError(`invalid --env ${JSON.stringify(item)}: the key is empty`);
   if (!KEY_PATTERN.test(key)) throw new EnvError(`invalid --env key ${JSON.stringify(key)}: use letters, digits and _`);
   if (RESERVED_KEYS.has(key)) throw new EnvError(`--env cannot set ${key}: the agent's own value is always used`);
-  return [key, item.slice(eq + 1)];
 }
 
 /** The complete environment handed to the entrypoint: nothing else of the human's leaks. */

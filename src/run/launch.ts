@@ -13,7 +13,17 @@ export interface LaunchRequest {
   limits?: Limits;
   /** The id of the network policy the entrypoint must find loaded in the kernel. */
   netPolicy?: string;
+  /** When set, a command missing from the agent's PATH prints this and exits 127. */
+  missingHint?: string;
+  /** A tmpfs over the agent home for this run only (lockdown). */
+  throwAwayHome?: boolean;
+  /** A network namespace with only its own loopback (lockdown, or a repo's .au.toml). */
+  noNetwork?: boolean;
 }
+
+/** Runs "$@"; with a hint (passed as $0), first checks that the program exists for the agent. */
+const RUN_ARGS = '"$@"';
+const RUN_ARGS_OR_HINT = 'command -v -- "$1" >/dev/null 2>&1 || { printf \'au: %s\\n\' "$0" >&2; exit 127; }; "$@"';
 
 /**
  * The agent's command runs in its login environment. Arguments are passed as positional
@@ -21,13 +31,16 @@ export interface LaunchRequest {
  */
 export function entrypointArguments(request: LaunchRequest): string[] {
   const args: string[] = [];
+  if (request.throwAwayHome) args.push('--tmp-home');
+  if (request.noNetwork) args.push('--no-network');
   for (const mount of request.mounts) {
     args.push(mount.readOnly ? '--mount-ro' : '--mount-rw', mount.source, mount.target);
   }
   args.push(...limitArguments(request.limits));
   if (request.netPolicy) args.push('--net-policy', request.netPolicy);
   args.push('--chdir', request.workdir, '--');
-  args.push('bash', '--login', ...(request.interactive ? ['-i'] : []), '-c', '"$@"', 'bash', ...request.command);
+  const script = request.missingHint === undefined ? RUN_ARGS : RUN_ARGS_OR_HINT;
+  args.push('bash', '--login', ...(request.interactive ? ['-i'] : []), '-c', script, request.missingHint ?? 'bash', ...request.command);
   return args;
 }
 

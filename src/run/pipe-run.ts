@@ -6,8 +6,13 @@ import { exitStatusOf } from './launch.js';
 import { loadNative } from './native.js';
 import { forwardTerminatingSignals } from './signals.js';
 
-export async function runWithPipes(entrypoint: string, args: readonly string[], env: Record<string, string>): Promise<number> {
-  const native = loadNative();
+export async function runWithPipes(
+  entrypoint: string,
+  args: readonly string[],
+  env: Record<string, string>,
+  { replaceProcess }: { replaceProcess: boolean },
+): Promise<number> {
+  const native = replaceProcess ? loadNative() : undefined;
   if (native) {
     native.execve(entrypoint, [entrypoint, ...args], Object.entries(env).map(([k, v]) => `${k}=${v}`));
   }
@@ -26,5 +31,16 @@ export async function runWithPipes(entrypoint: string, args: readonly string[], 
       stopForwarding();
       resolvePromise(exitStatusOf(code, signal));
     });
+  });
+}
+
+/** Runs the entrypoint with `input` (a stream) as its stdin; used to hand data to the agent. */
+export async function runFeeding(entrypoint: string, args: readonly string[], env: Record<string, string>, input: NodeJS.ReadableStream): Promise<number> {
+  const { spawn } = await import('node:child_process');
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(entrypoint, ['--die-with-parent', ...args], { stdio: ['pipe', 'inherit', 'inherit'], env });
+    input.pipe(child.stdin);
+    child.once('error', reject);
+    child.once('exit', (code, signal) => resolvePromise(exitStatusOf(code, signal)));
   });
 }

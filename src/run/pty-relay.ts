@@ -3,10 +3,16 @@
 // terminal to turn into SIGINT). The agent never holds the human's terminal, so it cannot
 // push keystrokes into it with TIOCSTI.
 import type { IPty } from 'node-pty';
+import { ClipboardWriteFilter } from './clipboard-filter.js';
 import { exitStatusOf } from './launch.js';
 import { forwardTerminatingSignals } from './signals.js';
 
-export async function runOnPty(entrypoint: string, args: readonly string[], env: Record<string, string>): Promise<number> {
+export async function runOnPty(
+  entrypoint: string,
+  args: readonly string[],
+  env: Record<string, string>,
+  options: { allowClipboard: boolean },
+): Promise<number> {
   // Loaded only here: the native addon costs start-up time that pipe runs do not need.
   const pty = await import('node-pty');
   const stdin = process.stdin;
@@ -33,14 +39,26 @@ export async function runOnPty(entrypoint: string, args: readonly string[], env:
   const onResize = (): void => child.resize(stdout.columns || 80, stdout.rows || 24);
   stdin.on('data', onInput);
   stdout.on('resize', onResize);
+  // The agent's output reaches the human's terminal without its clipboard writes (A19).
+  const filter = options.allowClipboard ? undefined : new ClipboardWriteFilter();
+  let flushTimer: NodeJS.Timeout | undefined;
   child.onData((data: string | Buffer) => {
-    stdout.write(data);
+    if (!filter) {
+      stdout.write(data);
+      return;
+    }
+    const safe = filter.push(Buffer.isBuffer(data) ? data : Buffer.from(data));
+    if (safe.length > 0) stdout.write(safe);
+    clearTimeout(flushTimer);
+    if (filter.holding) flushTimer = setTimeout(() => stdout.write(filter.flush()), 20);
   });
   const stopForwarding = forwardTerminatingSignals((signal) => child.kill(signal));
 
   return new Promise((resolvePromise) => {
     child.onExit(({ exitCode, signal }) => {
       stopForwarding();
+      clearTimeout(flushTimer);
+      if (filter) stdout.write(filter.flush());
       stdin.off('data', onInput);
       stdout.off('resize', onResize);
       restoreTerminal();

@@ -1,10 +1,15 @@
 // `au run`: check the entrypoint, then start the agent's command through it, on a PTY of its
 // own when we have a terminal, with plain pipes otherwise.
-import type { AgentConfig } from '../config/schema.js';
+import type { AgentConfig, MountConfig } from '../config/schema.js';
 import { entrypointProblems } from '../entrypoint/verify.js';
 import { agentHomeOf } from '../agents/names.js';
+import { grantShareAccess, revokeShareAccess } from '../mounts/acl.js';
+import { resolveShareSource, resolveShareTarget } from '../mounts/shares.js';
+import type { Human } from '../system/human.js';
+import type { CommandRunner } from '../system/runner.js';
 import { entrypointArguments } from './launch.js';
 import { entrypointEnvironment } from './environment.js';
+import { findRepoPolicy, narrowShares, readRepoPolicy } from './repo-policy.js';
 import { workingDirectory } from './workdir.js';
 import { runWithPipes } from './pipe-run.js';
 import { shellQuote } from '../system/shell-quote.js';
@@ -18,15 +23,51 @@ async function ensureProxy(agentName: string, port: number, configPath: string |
 
 export class RunError extends Error {}
 
+export interface LockdownOptions {
+  /** Share the current directory read-write instead of read-only. */
+  rwCwd: boolean;
+  /** Keep the network (default: none). */
+  network: boolean;
+}
+
 export interface RunOptions {
   env: readonly (readonly [string, string])[];
   directory?: string;
   usePty: boolean;
   command: readonly string[];
+  /** A profile's install hint, shown (exit 127) when its program is missing for the agent. */
+  missingHint?: string;
   /** Print the entrypoint's command line (variable names only, never values) instead of running. */
   dryRun: boolean;
   /** The config file (the domains proxy re-reads its policy there). */
   configPath?: string;
+  /** An untrusted repository: throw-away home, only the current directory shared, no network. */
+  lockdown?: LockdownOptions;
+  /** Let the agent write the human's clipboard (OSC 52); filtered out by default. */
+  allowClipboard?: boolean;
+  human: Human;
+  runner: CommandRunner;
+}
+
+interface Placement {
+  mounts: MountConfig[];
+  workdir: string;
+  noNetwork: boolean;
+}
+
+/** Where the agent runs and what it sees: lockdown, else the config narrowed by .au.toml. */
+function placement(agent: AgentConfig, options: RunOptions): Placement {
+  const cwd = process.cwd();
+  const home = agentHomeOf(agent.userName);
+  if (options.lockdown) {
+    const source = resolveShareSource(cwd, options.human.home, options.human.uid);
+    const target = resolveShareTarget(undefined, source, options.human.home, home);
+    return { mounts: [{ source, target, readOnly: !options.lockdown.rwCwd }], workdir: target, noNetwork: !options.lockdown.network };
+  }
+  const policyPath = findRepoPolicy(cwd, options.human.home);
+  const policy = policyPath ? readRepoPolicy(policyPath) : undefined;
+  const mounts = policy ? narrowShares(agent.mounts, policy) : agent.mounts;
+  return { mounts, workdir: workingDirectory(options.directory, cwd, mounts, home), noNetwork: Boolean(policy?.noNetwork) };
 }
 
 export async function startRun(agent: AgentConfig, options: RunOptions): Promise<number> {
@@ -35,13 +76,17 @@ export async function startRun(agent: AgentConfig, options: RunOptions): Promise
   }
   const problems = entrypointProblems({ path: agent.entrypoint, sha256: agent.entrypointSha256, groupGid: agent.groupGid });
   if (problems.length > 0) throw new RunError(`refusing to run: ${problems.join('; ')}`);
+  const place = placement(agent, options);
   const args = entrypointArguments({
-    mounts: agent.mounts,
-    workdir: workingDirectory(options.directory, process.cwd(), agent.mounts, agentHomeOf(agent.userName)),
+    mounts: place.mounts,
+    workdir: place.workdir,
     command: options.command,
     interactive: options.usePty,
     limits: agent.limits,
     netPolicy: enforced(agent.net) ? policyId(agent.net, agent.uid ?? -1) : undefined,
+    missingHint: options.missingHint,
+    throwAwayHome: Boolean(options.lockdown),
+    noNetwork: place.noNetwork,
   });
   const pairs = [...options.env];
   if (agent.net?.policy === 'domains' && agent.net.proxyPort) {
@@ -56,9 +101,16 @@ export async function startRun(agent: AgentConfig, options: RunOptions): Promise
     process.stderr.write(`$ ${shellQuote(['env', '-i', ...names, agent.entrypoint, ...args])}\n`);
     return 0;
   }
-  if (options.usePty) {
-    const { runOnPty } = await import('./pty-relay.js');
-    return runOnPty(agent.entrypoint, args, env);
+  // A lockdown share that is not already configured gets its ACLs for this run only.
+  const temporaryShare = options.lockdown && place.mounts[0] && !agent.mounts.some((m) => m.source === place.mounts[0]!.source) ? place.mounts[0] : undefined;
+  if (temporaryShare) grantShareAccess(options.runner, agent.userName, options.human, temporaryShare.source, !temporaryShare.readOnly);
+  try {
+    if (options.usePty) {
+      const { runOnPty } = await import('./pty-relay.js');
+      return await runOnPty(agent.entrypoint, args, env, { allowClipboard: Boolean(options.allowClipboard) });
+    }
+    return await runWithPipes(agent.entrypoint, args, env, { replaceProcess: !temporaryShare });
+  } finally {
+    if (temporaryShare) revokeShareAccess(options.runner, agent.userName, options.human.uid, temporaryShare.source);
   }
-  return runWithPipes(agent.entrypoint, args, env);
 }

@@ -72,4 +72,17 @@ describe('au run on a terminal', () => {
     assert.match(screen, /au-rc=3/);
     assert.equal(readFileSync(`/home/${agent}/vi-test.txt`, 'utf8'), 'written in vi\n');
   });
+  test('A19: the agent cannot write the clipboard of the human terminal (OSC 52)', async () => {
+    terminal.control(['set-option', '-g', 'set-clipboard', 'on']);
+    const osc52 = (text: string): string => String.raw`printf '\033]52;c;%s\007' "$(printf '${text}' | base64)"`;
+    // Control: the same bytes written by the human's own shell do reach tmux's clipboard.
+    terminal.type(`clear; ${osc52('human-clip')}; echo control-done`);
+    await terminal.waitFor(/control-done/);
+    assert.match(terminal.control(['show-buffer']), /human-clip/);
+    terminal.control(['delete-buffer']);
+    terminal.type(`clear; ${au} run -a ${agent} -- sh -c "${osc52('rm -rf ~').replaceAll('"', '\\"')}; echo agent-done"`);
+    await terminal.waitFor(/agent-done/);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(terminal.control(['list-buffers']).trim(), '', 'the agent wrote the clipboard');
+  });
 });

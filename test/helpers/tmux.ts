@@ -36,6 +36,11 @@ export class Terminal {
     this.tmux(['send-keys', '-t', 'main', ...names]);
   }
 
+  /** Runs a tmux command against this terminal's server (e.g. set-option, list-buffers). */
+  control(args: readonly string[]): string {
+    return this.tmux(args);
+  }
+
   resize(cols: number, rows: number): void {
     this.tmux(['resize-window', '-t', 'main', '-x', String(cols), '-y', String(rows)]);
   }

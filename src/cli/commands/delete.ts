@@ -11,7 +11,7 @@ export function deleteCommand(ctx: Context, name: string, options: { deleteHome:
     checkDeletable(ctx.runner, agent);
     const what = options.deleteHome ? `user, groups, entrypoint and home /home/${name}` : 'user, groups and entrypoint (the home is kept)';
     if (!confirm(`Delete agent ${name} (${what})?`, options.yes || ctx.dryRun)) throw new AgentSetupError('cancelled');
-    deleteAgent(ctx.runner, agent, options);
+    deleteAgent(ctx.runner, agent, { deleteHome: options.deleteHome, humanUid: ctx.human.uid });
     config.agents = config.agents.filter((a) => a !== agent);
     save();
   });

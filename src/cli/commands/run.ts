@@ -1,4 +1,8 @@
 import { loadConfig } from '../../config/store.js';
+import type { Config } from '../../config/schema.js';
+import { configuredSecrets, findProfile } from '../../profiles/resolve.js';
+import type { Profile } from '../../profiles/builtin.js';
+import { readSecret } from '../../secrets/sources.js';
 import { lookupGroup } from '../../system/accounts.js';
 import { holdsGroup, rerunUnderGroup } from '../../run/driver-group.js';
 import { parseEnvPair } from '../../run/environment.js';
@@ -6,27 +10,66 @@ import { startRun } from '../../run/start-run.js';
 import { stdinIsTerminal } from '../../run/native.js';
 import type { Context } from '../context.js';
 import { requireAgent } from './lookup.js';
+import { UsageError } from '../errors.js';
 
 export interface RunCommandOptions {
   env: string[];
   directory?: string;
   pty: boolean;
+  profile?: string;
+  /** An untrusted repository: throw-away home, only the current directory, no network, no secrets. */
+  lockdown?: boolean;
+  rwCwd?: boolean;
+  net?: boolean;
+  allowClipboard?: boolean;
+}
+
+type Pair = readonly [string, string];
+
+/** `-e NAME` without a value: a configured secret source, else the human's environment. */
+function envLookup(config: Config): (key: string) => string | undefined {
+  return (key) => {
+    const source = configuredSecrets(config)[key];
+    return source ? readSecret(key, source) : process.env[key];
+  };
+}
+
+/** The profile's variables: API keys from the human's environment when set, then its secrets. */
+function profilePairs(profile: Profile): Pair[] {
+  const pairs: Pair[] = [];
+  for (const key of profile.env) {
+    const value = process.env[key];
+    if (value !== undefined) pairs.push([key, value]);
+  }
+  for (const [key, source] of Object.entries(profile.secrets)) pairs.push([key, readSecret(key, source)]);
+  return pairs;
 }
 
 export async function runCommand(ctx: Context, name: string, command: string[], options: RunCommandOptions): Promise<number> {
-  const env = options.env.map(parseEnvPair);
-  const agent = requireAgent(loadConfig(ctx.configPath), name);
+  const config = loadConfig(ctx.configPath);
+  if (!options.lockdown && (options.rwCwd || options.net)) throw new UsageError('--rw-cwd and --net only go with --lockdown');
+  // In lockdown no secret is looked up: only values typed on the command line pass.
+  const lookup = options.lockdown ? () => undefined : envLookup(config);
+  const env = options.env.map((item) => parseEnvPair(item, lookup));
+  const agent = requireAgent(config, name);
+  const profile = options.profile === undefined ? undefined : findProfile(config, options.profile);
   const groupGid = agent.groupGid ?? lookupGroup(ctx.runner, agent.group)?.gid;
   if (groupGid !== undefined && !holdsGroup(groupGid)) {
     const rerun = rerunUnderGroup(agent.group);
     if (rerun) return rerun;
   }
   return startRun(agent, {
-    env,
+    // Explicit -e pairs come last: they override the profile's.
+    env: profile && !options.lockdown ? [...profilePairs(profile), ...env] : env,
     directory: options.directory,
     usePty: options.pty && (await stdinIsTerminal()),
-    command,
+    command: profile ? [...profile.command, ...command] : command,
+    missingHint: profile?.installHint.replaceAll('AGENT', name),
     dryRun: ctx.dryRun,
     configPath: ctx.configPath,
+    lockdown: options.lockdown ? { rwCwd: Boolean(options.rwCwd), network: Boolean(options.net) } : undefined,
+    allowClipboard: options.allowClipboard,
+    human: ctx.human,
+    runner: ctx.runner,
   });
 }
