@@ -380,6 +380,18 @@ static void loopback_up(void)
 	xclose(fd);
 }
 
+/* Closes every fd above 2. */
+static void close_from_3(void)
+{
+	if (syscall(SYS_close_range, 3U, ~0U, 0U) < 0) {
+		struct rlimit rl;
+		if (errno != ENOSYS || getrlimit(RLIMIT_NOFILE, &rl) < 0) die("close_range", "3..");
+		int max = rl.rlim_max > (1 << 20) ? (1 << 20) : (int)rl.rlim_max;
+		for (int fd = 3; fd < max; fd++)
+			if (close(fd) < 0 && errno != EBADF) die("close", "fd");
+	}
+}
+
 static void become_agent(void)
 {
 	if (setgroups(0, NULL) < 0) die("setgroups", "to none");
@@ -738,13 +750,7 @@ __attribute__((noreturn)) static void run_command(char **cmd, int on_pty)
 			die("sigaction", "reset to default");
 	sigemptyset(&none);
 	if (sigprocmask(SIG_SETMASK, &none, NULL) < 0) die("sigprocmask", "command");
-	if (syscall(SYS_close_range, 3U, ~0U, 0U) < 0) {
-		struct rlimit rl;
-		if (errno != ENOSYS || getrlimit(RLIMIT_NOFILE, &rl) < 0) die("close_range", "3..");
-		int max = rl.rlim_max > (1 << 20) ? (1 << 20) : (int)rl.rlim_max;
-		for (int fd = 3; fd < max; fd++)
-			if (close(fd) < 0 && errno != EBADF) die("close", "fd");
-	}
+	close_from_3();
 	if (chdir(chdir_to) < 0) die("chdir", chdir_to);
 	environ = envv; /* execvp searches the PATH of the new environment */
 	execvp(cmd[0], cmd);
@@ -841,6 +847,9 @@ int main(int argc, char **argv)
 	/* Steps 2-4. */
 	int cmd = parse(argc, argv, ruid);
 	int on_pty = getsid(0) == getpid() && isatty(0) && tcgetsid(0) == getpid();
+	/* Whatever the caller leaked to us (its other PTYs, sockets) must never reach P1, which
+	 * becomes the agent: from here on we hold only what we open ourselves. */
+	close_from_3();
 
 	/* Step 5.  These signals stay blocked until P0's handlers are in place, and in P1 for its
 	 * signalfd. */

@@ -1,8 +1,10 @@
 // Each command's happy path and each bad input, end to end, as a real non-root human.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { lstatSync, mkdirSync, readFileSync, statSync, writeFileSync, chownSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type Human, createHuman, forceRemoveAgent, groupExists, must, sh, uniqueName, userExists } from '../helpers/system.js';
+import { type Human, createHuman, forceRemoveAgent, groupExists, must, packageForHumans, sh, uniqueName, userExists } from '../helpers/system.js';
 
 const ENTRYPOINT_ROOT = '/usr/local/libexec/agent-as-unix-user';
 
@@ -118,6 +120,29 @@ describe('agent life cycle', () => {
     assert.notEqual(sh(['test', '-e', `/home/${agent}/dry-run-ran`]).status, 0, 'a dry run runs nothing');
     // Arguments reach the command intact, without a second round of shell parsing.
     assert.equal(human.au(['run', '-a', agent, 'printf', '%s\\n', 'a b', '$HOME', '*']).stdout, 'a b\n$HOME\n*\n');
+  });
+
+  test('an fd the caller leaks to au run never reaches the processes that become the agent', async () => {
+    const secret = `${human.home}/leaked-secret.txt`;
+    writeFileSync(secret, 'private\n', { mode: 0o600 });
+    chownSync(secret, human.uid, human.uid);
+    // The human's shell holds the file open on fd 200 when it starts au (a leak au must not pass on).
+    const au = `${process.execPath} ${join(packageForHumans(), 'bin', 'au')}`;
+    const run = spawn('runuser', ['-u', human.name, '--', 'bash', '-c', `exec 200<${secret}; exec ${au} run -a ${agent} -- sleep 30`], { stdio: 'ignore' });
+    try {
+      let agentPids: string[] = [];
+      for (let i = 0; i < 100 && agentPids.length === 0; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        agentPids = sh(['pgrep', '-u', agent]).stdout.split('\n').filter(Boolean);
+      }
+      assert.ok(agentPids.length > 0, 'set-up: the agent is running');
+      for (const pid of agentPids) {
+        const fds = sh(['ls', '-l', `/proc/${pid}/fd`]).stdout;
+        assert.doesNotMatch(fds, /leaked-secret/, `agent process ${pid} holds the leaked fd:\n${fds}`);
+      }
+    } finally {
+      run.kill('SIGTERM');
+    }
   });
 
   test('au mount add/list/remove: read-only and read-write shares with ACLs', () => {
