@@ -5,12 +5,18 @@
  * reach the entrypoint directly (same pid), which ends the agent's whole process tree.
  * Also SHA-256 and isatty, so that the checks before the exec need neither Node's crypto nor
  * its tty module (each costs milliseconds to load on every `au run`).
+ * For the session server: SO_PEERCRED (who is on the other end of a Unix socket) and marking
+ * every fd close-on-exec before it starts an agent.
  */
+#define _GNU_SOURCE /* struct ucred */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <node_api.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 /* OpenSSL's digest API, exported by Node itself to addons (statically linked or libcrypto). */
@@ -126,6 +132,78 @@ static napi_value Sha256(napi_env env, napi_callback_info info)
 	return result;
 }
 
+/*
+ * peerCredentials(fd): {pid, uid, gid} of the process at the other end of a connected Unix
+ * socket, as the kernel recorded them at connect() (SO_PEERCRED); they cannot be forged by
+ * the peer. The session server's roles rest on this.
+ */
+static napi_value PeerCredentials(napi_env env, napi_callback_info info)
+{
+	size_t argc = 1;
+	napi_value arg, result, value;
+	int32_t fd;
+	struct ucred cred;
+	socklen_t len = sizeof cred;
+	CHECK(env, napi_get_cb_info(env, info, &argc, &arg, NULL, NULL));
+	CHECK(env, napi_get_value_int32(env, arg, &fd));
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || len != sizeof cred) {
+		napi_throw_error(env, NULL, "getsockopt(SO_PEERCRED) failed");
+		return NULL;
+	}
+	CHECK(env, napi_create_object(env, &result));
+	CHECK(env, napi_create_int64(env, (int64_t)cred.pid, &value));
+	CHECK(env, napi_set_named_property(env, result, "pid", value));
+	CHECK(env, napi_create_int64(env, (int64_t)cred.uid, &value));
+	CHECK(env, napi_set_named_property(env, result, "uid", value));
+	CHECK(env, napi_create_int64(env, (int64_t)cred.gid, &value));
+	CHECK(env, napi_set_named_property(env, result, "gid", value));
+	return result;
+}
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+
+/*
+ * closeOnExecFrom(fd): marks every descriptor >= fd close-on-exec, so that no program this
+ * process starts inherits one (node-pty's PTY master is not close-on-exec; neither is what a
+ * parent may have leaked to us). close_range(CLOSE_RANGE_CLOEXEC), else /proc/self/fd.
+ */
+static napi_value CloseOnExecFrom(napi_env env, napi_callback_info info)
+{
+	size_t argc = 1;
+	napi_value arg;
+	int32_t from;
+	CHECK(env, napi_get_cb_info(env, info, &argc, &arg, NULL, NULL));
+	CHECK(env, napi_get_value_int32(env, arg, &from));
+	if (from < 0) {
+		napi_throw_range_error(env, NULL, "closeOnExecFrom: negative fd");
+		return NULL;
+	}
+	if (syscall(SYS_close_range, (unsigned int)from, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
+		return NULL;
+	DIR *dir = opendir("/proc/self/fd");
+	if (!dir) {
+		napi_throw_error(env, NULL, "closeOnExecFrom: cannot open /proc/self/fd");
+		return NULL;
+	}
+	struct dirent *entry;
+	while ((entry = readdir(dir))) {
+		char *end;
+		long fd = strtol(entry->d_name, &end, 10);
+		if (*end != '\0' || end == entry->d_name || fd < from || fd == dirfd(dir))
+			continue;
+		int flags = fcntl((int)fd, F_GETFD);
+		if (flags >= 0)
+			fcntl((int)fd, F_SETFD, flags | FD_CLOEXEC);
+	}
+	closedir(dir);
+	return NULL;
+}
+
 NAPI_MODULE_INIT()
 {
 	napi_value fn;
@@ -134,7 +212,11 @@ NAPI_MODULE_INIT()
 	    napi_create_function(env, "isatty", NAPI_AUTO_LENGTH, IsATTY, NULL, &fn) != napi_ok ||
 	    napi_set_named_property(env, exports, "isatty", fn) != napi_ok ||
 	    napi_create_function(env, "sha256", NAPI_AUTO_LENGTH, Sha256, NULL, &fn) != napi_ok ||
-	    napi_set_named_property(env, exports, "sha256", fn) != napi_ok)
+	    napi_set_named_property(env, exports, "sha256", fn) != napi_ok ||
+	    napi_create_function(env, "peerCredentials", NAPI_AUTO_LENGTH, PeerCredentials, NULL, &fn) != napi_ok ||
+	    napi_set_named_property(env, exports, "peerCredentials", fn) != napi_ok ||
+	    napi_create_function(env, "closeOnExecFrom", NAPI_AUTO_LENGTH, CloseOnExecFrom, NULL, &fn) != napi_ok ||
+	    napi_set_named_property(env, exports, "closeOnExecFrom", fn) != napi_ok)
 		return NULL;
 	return exports;
 }

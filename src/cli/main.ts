@@ -175,6 +175,7 @@ export function buildProgram(setExit: (code: number) => void = () => {}): Comman
     });
 
   registerContainment(program);
+  registerSessions(program, setExit);
   return program;
 }
 
@@ -275,6 +276,88 @@ async function runProfileShortcut(argv: readonly string[]): Promise<number | und
   if (!isProfileName(ctx, first)) return undefined;
   const { runCommand } = await import('./commands/run.js');
   return runCommand(ctx, invocation.agent, invocation.command, invocation.options);
+}
+
+/** `au server`, `au attach`, `au sessions` (the session server). */
+function registerSessions(program: Command, setExit: (code: number) => void): void {
+  const socketOptions = (c: Command): Command =>
+    c.option('-s, --socket <path>', 'the server socket (default: $XDG_RUNTIME_DIR/agent-as-unix-user/server.sock)').option('--of <user>', "the shared server of this user (see au server init)");
+  const server = program.command('server').description('the session server: agents in shared PTY sessions');
+  withGlobals(server.command('run'))
+    .description('run the session server (foreground unless -d)')
+    .option('-s, --socket <path>', 'socket path (default: $XDG_RUNTIME_DIR/agent-as-unix-user/server.sock)')
+    .option('--shared', 'listen on the shared socket directory made by au server init')
+    .option('-d, --daemon', 'start in the background and return once it listens')
+    .action(async (opts: { socket?: string; shared?: boolean; daemon?: boolean }, cmd: Command) => {
+      const { serverRunCommand } = await import('./commands/server.js');
+      setExit(await serverRunCommand(makeContext(globalsOf(cmd)), opts));
+    });
+  withGlobals(server.command('init'))
+    .description('one-time root set-up: a group and a socket directory so other humans can reach your server')
+    .option('-g, --group <name>', 'group of the humans who may connect (default: au-sessions)')
+    .option('--dir <path>', 'shared socket directory (default: /run/agent-as-unix-user)')
+    .argument('[users...]', 'humans to add to the group')
+    .action(async (users: string[], opts: { group?: string; dir?: string }, cmd: Command) => {
+      const { serverInitCommand } = await import('./commands/server.js');
+      serverInitCommand(makeContext(globalsOf(cmd)), { ...opts, users });
+    });
+  withGlobals(server.command('allow'))
+    .description('give users or @groups a role on your sessions')
+    .option('--operator', 'may type and resize')
+    .option('--observer', 'read-only')
+    .argument('<names...>', 'user names or @group names')
+    .action(async (names: string[], opts: { operator?: boolean; observer?: boolean }, cmd: Command) => {
+      const { serverAllowCommand } = await import('./commands/server.js');
+      const { UsageError } = await import('./errors.js');
+      if (opts.operator && opts.observer) throw new UsageError('give --operator or --observer, not both');
+      serverAllowCommand(makeContext(globalsOf(cmd)), opts.operator ? 'operators' : opts.observer ? 'observers' : undefined, names);
+    });
+  withGlobals(server.command('deny'))
+    .description('remove the role of users or @groups')
+    .argument('<names...>', 'user names or @group names')
+    .action(async (names: string[], _opts: unknown, cmd: Command) => {
+      const { serverDenyCommand } = await import('./commands/server.js');
+      serverDenyCommand(makeContext(globalsOf(cmd)), names);
+    });
+
+  socketOptions(withGlobals(program.command('attach')))
+    .description('start a session, or join one (-n); detach with Ctrl-] d')
+    .usage('[options] [-- COMMAND [ARGS...]]')
+    .option('-a, --agent <name>', 'agent of a new session', DEFAULT_AGENT)
+    .option('-n, --name <session>', 'join this session (or start it under this id)')
+    .option('-r, --read-only', 'join as an observer')
+    .option('-p, --program <program>', 'program of a new session (default: bash)')
+    .argument('[command...]', 'command of a new session')
+    .passThroughOptions()
+    .action(async (command: string[], opts: { agent?: string; name?: string; readOnly?: boolean; program?: string; socket?: string; of?: string }, cmd: Command) => {
+      const { attachCommand } = await import('./commands/attach.js');
+      setExit(await attachCommand(makeContext(globalsOf(cmd)), opts, command));
+    });
+
+  const sessions = program.command('sessions').description('list, kill and replay sessions');
+  socketOptions(withGlobals(sessions.command('list')))
+    .description('list the sessions of a server')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { json?: boolean; socket?: string; of?: string }, cmd: Command) => {
+      const { sessionsListCommand } = await import('./commands/sessions.js');
+      await sessionsListCommand(makeContext(globalsOf(cmd)), opts);
+    });
+  socketOptions(withGlobals(sessions.command('kill')))
+    .description("end a session and its agent's whole process tree")
+    .argument('<id>', 'session id')
+    .action(async (id: string, opts: { socket?: string; of?: string }, cmd: Command) => {
+      const { sessionsKillCommand } = await import('./commands/sessions.js');
+      await sessionsKillCommand(makeContext(globalsOf(cmd)), id, opts);
+    });
+  withGlobals(sessions.command('replay'))
+    .description("play a session's recording (asciicast v2) in the terminal")
+    .argument('<id>', 'session id')
+    .option('--speed <factor>', 'playback speed', '1')
+    .option('--file <path>', 'play this .cast file instead')
+    .action(async (id: string, opts: { speed?: string; file?: string }, cmd: Command) => {
+      const { sessionsReplayCommand } = await import('./commands/sessions.js');
+      await sessionsReplayCommand(makeContext(globalsOf(cmd)), id, opts);
+    });
 }
 
 function configureErrors(command: Command): void {

@@ -77,3 +77,27 @@ function partialPrefixLength(data: Buffer): number {
   }
   return 0;
 }
+
+/**
+ * Writes an output stream through the filter. Bytes held back because they might start a
+ * clipboard write are shown after a short pause if nothing completes them.
+ */
+export class FilteredOutput {
+  private readonly filter = new ClipboardWriteFilter();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly sink: (data: Buffer) => void) {}
+
+  write(chunk: Buffer): void {
+    const safe = this.filter.push(chunk);
+    if (safe.length > 0) this.sink(safe);
+    clearTimeout(this.timer);
+    if (this.filter.holding) this.timer = setTimeout(() => this.sink(this.filter.flush()), 20);
+  }
+
+  end(): void {
+    clearTimeout(this.timer);
+    const rest = this.filter.flush();
+    if (rest.length > 0) this.sink(rest);
+  }
+}

@@ -7,6 +7,10 @@ export interface AuNative {
   execve(path: string, argv: readonly string[], envp: readonly string[]): never;
   isatty(fd: number): boolean;
   sha256(data: Buffer): string;
+  /** SO_PEERCRED of a connected Unix socket (the session server's roles rest on it). */
+  peerCredentials(fd: number): { pid: number; uid: number; gid: number };
+  /** Marks every fd >= `fd` close-on-exec (the session server, before it starts an agent). */
+  closeOnExecFrom(fd: number): void;
 }
 
 let cached: AuNative | null | undefined;

@@ -3,7 +3,7 @@
 // terminal to turn into SIGINT). The agent never holds the human's terminal, so it cannot
 // push keystrokes into it with TIOCSTI.
 import type { IPty } from 'node-pty';
-import { ClipboardWriteFilter } from './clipboard-filter.js';
+import { FilteredOutput } from './clipboard-filter.js';
 import { exitStatusOf } from './launch.js';
 import { forwardTerminatingSignals } from './signals.js';
 
@@ -40,25 +40,17 @@ export async function runOnPty(
   stdin.on('data', onInput);
   stdout.on('resize', onResize);
   // The agent's output reaches the human's terminal without its clipboard writes (A19).
-  const filter = options.allowClipboard ? undefined : new ClipboardWriteFilter();
-  let flushTimer: NodeJS.Timeout | undefined;
+  const output = options.allowClipboard ? undefined : new FilteredOutput((data) => stdout.write(data));
   child.onData((data: string | Buffer) => {
-    if (!filter) {
-      stdout.write(data);
-      return;
-    }
-    const safe = filter.push(Buffer.isBuffer(data) ? data : Buffer.from(data));
-    if (safe.length > 0) stdout.write(safe);
-    clearTimeout(flushTimer);
-    if (filter.holding) flushTimer = setTimeout(() => stdout.write(filter.flush()), 20);
+    if (output) output.write(Buffer.isBuffer(data) ? data : Buffer.from(data));
+    else stdout.write(data);
   });
   const stopForwarding = forwardTerminatingSignals((signal) => child.kill(signal));
 
   return new Promise((resolvePromise) => {
     child.onExit(({ exitCode, signal }) => {
       stopForwarding();
-      clearTimeout(flushTimer);
-      if (filter) stdout.write(filter.flush());
+      output?.end();
       stdin.off('data', onInput);
       stdout.off('resize', onResize);
       restoreTerminal();

@@ -1,0 +1,155 @@
+import { spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { dirname, join } from 'node:path';
+import { updateConfig } from '../../config/store.js';
+import { DEFAULT_SHARING_GROUP, SHARED_SOCKET_DIR, defaultSocketPath, sharedSocketPath, stateDir } from '../../server/paths.js';
+import { setUpSharing } from '../../server/sharing.js';
+import type { Context } from '../context.js';
+import { UsageError } from '../errors.js';
+import { say } from '../output.js';
+
+export interface SocketChoice {
+  socket?: string;
+  /** The shared socket of this user (`au server init`). */
+  of?: string;
+}
+
+export function socketPathOf(choice: SocketChoice): string {
+  if (choice.socket && choice.of) throw new UsageError('give either -s SOCKET or --of USER');
+  if (choice.socket) return choice.socket.startsWith('/') ? choice.socket : join(process.cwd(), choice.socket);
+  if (choice.of) {
+    if (!/^[a-z_][a-z0-9_.-]*\$?$/i.test(choice.of)) throw new UsageError(`invalid user name ${JSON.stringify(choice.of)}`);
+    return sharedSocketPath(choice.of);
+  }
+  return defaultSocketPath();
+}
+
+export interface ServerRunOptions {
+  socket?: string;
+  shared?: boolean;
+  daemon?: boolean;
+}
+
+export async function serverRunCommand(ctx: Context, options: ServerRunOptions): Promise<number> {
+  if (options.shared && options.socket) throw new UsageError('give either -s SOCKET or --shared');
+  const socketPath = options.shared ? sharedSocketPath(ctx.human.name) : socketPathOf({ socket: options.socket });
+  if (options.daemon) return daemonize(ctx, socketPath);
+  const { SessionServer } = await import('../../server/server.js');
+  const server = new SessionServer({ socketPath, configPath: ctx.configPath });
+  await server.start();
+  return new Promise((resolve) => {
+    const stop = (signal: NodeJS.Signals): void => {
+      // Whatever handle is left (a client that does not close), the server is done.
+      void server.stop(signal).then(() => {
+        resolve(0);
+        setTimeout(() => process.exit(0), 100).unref();
+      });
+    };
+    for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.once(signal, stop);
+  });
+}
+
+/** Starts the server in the background, detached from this terminal, and returns once it listens. */
+async function daemonize(ctx: Context, socketPath: string): Promise<number> {
+  const logPath = join(stateDir(), 'server.log');
+  mkdirSync(dirname(logPath), { recursive: true, mode: 0o700 });
+  const log = openSync(logPath, 'a', 0o600);
+  const script = process.argv[1];
+  if (!script) throw new Error('cannot find the au script to start');
+  const child = spawn(process.execPath, [script, 'server', 'run', '-s', socketPath, '-C', ctx.configPath], {
+    detached: true,
+    stdio: ['ignore', log, log],
+    cwd: '/',
+  });
+  closeSync(log);
+  let exited: number | null | undefined;
+  child.once('exit', (code) => {
+    exited = code;
+  });
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    if (exited !== undefined) throw new Error(`the server exited (${exited}) before listening; see ${logPath}: ${lastLine(logPath)}`);
+    if (readPid(socketPath) === child.pid && (await canConnect(socketPath))) break;
+    if (Date.now() > deadline) throw new Error(`the server did not start listening on ${socketPath}; see ${logPath}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  child.unref();
+  say(`au: session server started (pid ${child.pid}) on ${socketPath}; log: ${logPath}`);
+  return 0;
+}
+
+function lastLine(path: string): string {
+  try {
+    return readFileSync(path, 'utf8').trim().split('\n').pop() ?? '';
+  } catch {
+    return '';
+  }
+}
+
+function readPid(socketPath: string): number | undefined {
+  try {
+    return Number(readFileSync(`${socketPath}.pid`, 'utf8').trim());
+  } catch {
+    return undefined;
+  }
+}
+
+function canConnect(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(path);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+export function serverInitCommand(ctx: Context, options: { group?: string; dir?: string; users: string[] }): void {
+  const group = options.group ?? DEFAULT_SHARING_GROUP;
+  const dir = options.dir ?? SHARED_SOCKET_DIR;
+  if (!/^[a-z_][a-z0-9_-]*$/.test(group)) throw new UsageError(`invalid group name ${JSON.stringify(group)}`);
+  if (!dir.startsWith('/') || dir.includes('..')) throw new UsageError(`the socket directory must be an absolute path: ${dir}`);
+  for (const user of options.users) if (!/^[a-z_][a-z0-9_.-]*\$?$/.test(user)) throw new UsageError(`invalid user name ${JSON.stringify(user)}`);
+  const users = [...new Set([ctx.human.name, ...options.users])].filter((u) => u !== 'root');
+  setUpSharing(ctx.runner, { group, dir, users });
+  if (ctx.dryRun) {
+    say('Dry run: nothing was changed.');
+    return;
+  }
+  say(`Shared socket directory ${dir} (group ${group}) is ready.`);
+  say(`1. Start your server there: au server run --shared   (socket ${join(dir, `${ctx.human.name}.sock`)})`);
+  say(`2. Grant roles: au server allow --observer NAME|@GROUP, au server allow --operator NAME|@GROUP`);
+  say(`3. Colleagues (in group ${group}; a new login picks the group up) attach with: au attach --of ${ctx.human.name} -n SESSION [-r]`);
+}
+
+const ROLE_ENTRY = /^@?[a-z_][a-z0-9_.-]*\$?$/;
+
+export function serverAllowCommand(ctx: Context, role: 'operators' | 'observers' | undefined, names: string[]): void {
+  if (!role) throw new UsageError('give --operator or --observer');
+  for (const name of names) if (!ROLE_ENTRY.test(name)) throw new UsageError(`invalid user or @group ${JSON.stringify(name)}`);
+  updateConfig(ctx.configPath, ctx.dryRun, (config, save) => {
+    const table = (typeof config.extra.server === 'object' && config.extra.server !== null ? config.extra.server : {}) as Record<string, unknown>;
+    const other = role === 'operators' ? 'observers' : 'operators';
+    const list = (key: string): string[] => (Array.isArray(table[key]) ? (table[key] as unknown[]).filter((v): v is string => typeof v === 'string') : []);
+    table[role] = [...new Set([...list(role), ...names])];
+    table[other] = list(other).filter((n) => !names.includes(n));
+    config.extra.server = table;
+    save();
+  });
+  say(`${names.join(', ')}: ${role === 'operators' ? 'operator (may type and resize)' : 'observer (read-only)'}${ctx.dryRun ? ' (dry run: nothing written)' : ''}`);
+}
+
+export function serverDenyCommand(ctx: Context, names: string[]): void {
+  updateConfig(ctx.configPath, ctx.dryRun, (config, save) => {
+    const table = config.extra.server;
+    if (typeof table !== 'object' || table === null) return;
+    const record = table as Record<string, unknown>;
+    for (const key of ['operators', 'observers']) {
+      if (Array.isArray(record[key])) record[key] = (record[key] as unknown[]).filter((v) => !names.includes(v as string));
+    }
+    save();
+  });
+  say(`${names.join(', ')}: no role (refused)`);
+}

@@ -1,0 +1,55 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { SessionSummary } from '../../server/protocol/messages.js';
+import type { Context } from '../context.js';
+import { UsageError } from '../errors.js';
+import { printJson, say } from '../output.js';
+import { type SocketChoice, socketPathOf } from './server.js';
+
+export async function sessionsListCommand(_ctx: Context, options: SocketChoice & { json?: boolean }): Promise<void> {
+  const { request } = await import('../../server/client.js');
+  const result = await request(socketPathOf(options), { action: 'list' });
+  const sessions = (result.sessions ?? []) as SessionSummary[];
+  if (options.json) return printJson(sessions);
+  if (sessions.length === 0) return say('No sessions.');
+  for (const s of sessions) {
+    const clients = s.clients.map((c) => `${c.user}:${c.role}`).join(',') || '-';
+    say(`${s.id}  agent=${s.agent}  pid=${s.pid}  started=${s.startedAt}  clients=${clients}  ${s.command.join(' ')}`);
+  }
+}
+
+export async function sessionsKillCommand(_ctx: Context, id: string, options: SocketChoice): Promise<void> {
+  const { request } = await import('../../server/client.js');
+  await request(socketPathOf(options), { action: 'kill', session: id });
+  say(`killed session ${id}`);
+}
+
+export async function sessionsReplayCommand(_ctx: Context, id: string, options: { speed?: string; file?: string }): Promise<void> {
+  const speed = options.speed === undefined ? 1 : Number(options.speed);
+  if (!Number.isFinite(speed) || speed <= 0) throw new UsageError(`invalid --speed ${JSON.stringify(options.speed)}`);
+  const { recordingsDir } = await import('../../server/paths.js');
+  const { readRecording } = await import('../../server/recording.js');
+  let path = options.file;
+  if (!path) {
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(id)) throw new UsageError(`invalid session id ${JSON.stringify(id)}`);
+    const dir = recordingsDir();
+    let names: string[] = [];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      /* none yet */
+    }
+    // Recordings are named YYYYMMDDTHHMMSS-ID.cast: the latest session of that id.
+    const match = names.filter((n) => n.endsWith(`-${id}.cast`) && n.length === `YYYYMMDDTHHMMSS-${id}.cast`.length).sort().pop();
+    if (!match) throw new Error(`no recording of session ${id} in ${dir}`);
+    path = join(dir, match);
+  }
+  const { events } = readRecording(path);
+  let previous = 0;
+  for (const event of events) {
+    const wait = Math.min(event.time - previous, 2) / speed;
+    previous = event.time;
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait * 1000));
+    if (event.type === 'o') process.stdout.write(event.data);
+  }
+}

@@ -1,0 +1,137 @@
+// `au attach`'s terminal side: relays the human's terminal to a session over the protocol.
+// The detach key is Ctrl-] followed by d; Ctrl-] twice sends one Ctrl-] to the agent. Every
+// other byte (Ctrl-A, Ctrl-C...) goes to the agent as typed. Server errors and notices are
+// shown on the terminal between brackets; the session's end shows its exit code. OSC 52
+// clipboard writes in the agent's output are removed before they reach the terminal.
+import { type Frame, FrameType, decodeJson, encodeChunked, encodeFrame, encodeResize } from './protocol/frames.js';
+import { type OpenConnection, openConnection } from './client.js';
+import type { Welcome } from './protocol/messages.js';
+import { FilteredOutput } from '../run/clipboard-filter.js';
+
+export const DETACH_PREFIX = 0x1d; // Ctrl-]
+export const DETACH_KEY = 'Ctrl-] d';
+
+/** Splits typed bytes into what goes to the agent and whether the user asked to detach. */
+export class DetachKeyFilter {
+  private sawPrefix = false;
+
+  feed(data: Buffer): { send: Buffer; detach: boolean } {
+    const out: number[] = [];
+    for (const byte of data) {
+      if (this.sawPrefix) {
+        this.sawPrefix = false;
+        if (byte === 0x64 /* d */ || byte === 0x44) return { send: Buffer.from(out), detach: true };
+        if (byte === DETACH_PREFIX) out.push(DETACH_PREFIX);
+        else out.push(DETACH_PREFIX, byte);
+      } else if (byte === DETACH_PREFIX) {
+        this.sawPrefix = true;
+      } else {
+        out.push(byte);
+      }
+    }
+    return { send: Buffer.from(out), detach: false };
+  }
+}
+
+export interface AttachRequest {
+  socketPath: string;
+  session?: string;
+  agent?: string;
+  command?: string[];
+  readOnly: boolean;
+}
+
+export interface AttachOutcome {
+  /** The session's exit code when it ended while attached; undefined when detached. */
+  exitCode?: number;
+  detached: boolean;
+}
+
+export async function attachTerminal(request: AttachRequest, announce: (welcome: Welcome) => void): Promise<AttachOutcome> {
+  const stdin = process.stdin;
+  const stdout = process.stdout;
+  const conn: OpenConnection = await openConnection(request.socketPath, {
+    action: 'attach',
+    session: request.session,
+    agent: request.agent,
+    command: request.command,
+    cwd: process.cwd(),
+    readOnly: request.readOnly,
+    cols: stdout.columns || 80,
+    rows: stdout.rows || 24,
+  });
+  const welcome = conn.answer as unknown as Welcome;
+  announce(welcome);
+  const socket = conn.socket;
+  const wasRaw = stdin.isTTY ? stdin.isRaw : false;
+  const restore = (): void => {
+    if (stdin.isTTY) stdin.setRawMode(wasRaw);
+  };
+  process.on('exit', restore);
+  if (stdin.isTTY) stdin.setRawMode(true);
+  const filter = new DetachKeyFilter();
+  const output = new FilteredOutput((data) => stdout.write(data));
+  const canResize = welcome.role !== 'observer';
+
+  return new Promise((resolve) => {
+    let outcome: AttachOutcome | undefined;
+    const finish = (result: AttachOutcome, message?: string): void => {
+      if (outcome) return;
+      outcome = result;
+      stdin.off('data', onInput);
+      stdout.off('resize', onResize);
+      restore();
+      stdin.pause();
+      output.end();
+      if (message) stdout.write(`\r\n[au: ${message}]\r\n`);
+      socket.end();
+      resolve(result);
+    };
+    const onInput = (data: Buffer): void => {
+      const { send, detach } = stdin.isTTY ? filter.feed(data) : { send: data, detach: false };
+      if (send.length > 0) for (const frame of encodeChunked(FrameType.Input, send)) socket.write(frame);
+      if (detach) {
+        socket.write(encodeFrame(FrameType.Detach));
+        finish({ detached: true }, `detached from session ${welcome.session}; it goes on (au attach -n ${welcome.session})`);
+      }
+    };
+    const onResize = (): void => {
+      if (canResize) socket.write(encodeResize(stdout.columns || 80, stdout.rows || 24));
+    };
+    const onFrame = (frame: Frame): void => {
+      switch (frame.type) {
+        case FrameType.Output:
+          output.write(frame.payload);
+          return;
+        case FrameType.Error:
+        case FrameType.Notice:
+          stdout.write(`\r\n[au: ${String(decodeJson(frame).message)}]\r\n`);
+          return;
+        case FrameType.End: {
+          const end = decodeJson(frame);
+          const exitCode = typeof end.exitCode === 'number' ? end.exitCode : 1;
+          finish({ exitCode, detached: false }, `session ${welcome.session} ended: ${String(end.reason)}, exit code ${exitCode}`);
+          return;
+        }
+        case FrameType.Ping:
+          socket.write(encodeFrame(FrameType.Pong, frame.payload));
+          return;
+        default:
+          return;
+      }
+    };
+    for (const frame of conn.early) onFrame(frame);
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        for (const frame of conn.decoder.push(chunk)) onFrame(frame);
+      } catch (error) {
+        finish({ exitCode: 1, detached: false }, `protocol error from the server: ${(error as Error).message}`);
+      }
+    });
+    socket.on('error', () => undefined);
+    socket.on('close', () => finish({ exitCode: 1, detached: false }, 'connection to the server lost'));
+    stdin.on('data', onInput);
+    stdin.resume();
+    stdout.on('resize', onResize);
+  });
+}

@@ -1,0 +1,413 @@
+// The session server: listens on a Unix socket, admits each connection by its kernel
+// credentials, speaks the framed protocol, and owns the sessions. It runs as the human (never
+// root), holds a lock next to its socket so only one server uses it, and on SIGTERM ends every
+// session's process tree, tells the clients, and removes its socket.
+import { randomBytes } from 'node:crypto';
+import { chmodSync, chownSync, closeSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { type Server, type Socket, createServer } from 'node:net';
+import { spawnSync } from 'node:child_process';
+import { dirname } from 'node:path';
+import { loadConfig } from '../config/store.js';
+import { findAgent } from '../config/schema.js';
+import { DEFAULT_AGENT } from '../agents/names.js';
+import { entrypointProblems } from '../entrypoint/verify.js';
+import { holdsGroup } from '../run/driver-group.js';
+import { AuditLog } from './audit.js';
+import { type Peer, type Role, agentUidsOf, decideRole, peerOf, userNameOf } from './auth.js';
+import {
+  CLIENT_FRAME_TYPES,
+  type Frame,
+  FrameDecoder,
+  FrameType,
+  PROTOCOL_VERSION,
+  ProtocolError,
+  decodeJson,
+  decodeResize,
+  encodeFrame,
+  encodeJson,
+} from './protocol/frames.js';
+import { type Hello, parseHello } from './protocol/messages.js';
+import { recordingPath } from './paths.js';
+import { Session, type SessionClient } from './session.js';
+
+export class ServerError extends Error {}
+
+/** Bounds: whatever clients do, the server's memory stays within these. */
+export const LIMITS = {
+  handshakeMs: 5000,
+  /** Bytes queued to one client before it is dropped as too slow. */
+  clientQueueBytes: 4 * 1024 * 1024,
+  connections: 2000,
+  sessions: 200,
+  clientsPerSession: 64,
+};
+
+export interface ServerOptions {
+  socketPath: string;
+  configPath: string;
+  audit?: AuditLog;
+  log?: (line: string) => void;
+}
+
+class Connection implements SessionClient {
+  readonly user: string;
+  readonly uid: number;
+  role: Role;
+  session: Session | undefined;
+  private closed = false;
+
+  constructor(
+    readonly socket: Socket,
+    readonly peer: Peer,
+    role: Role,
+    private readonly onDrop: (connection: Connection, reason: string) => void,
+  ) {
+    this.user = peer.user;
+    this.uid = peer.uid;
+    this.role = role;
+  }
+
+  send(frames: readonly Buffer[]): void {
+    if (this.closed) return;
+    if (frames.length > 1) this.socket.cork();
+    for (const frame of frames) this.socket.write(frame);
+    if (frames.length > 1) this.socket.uncork();
+    if (this.socket.writableLength > LIMITS.clientQueueBytes) {
+      this.close(encodeJson(FrameType.Error, { message: `dropped: more than ${LIMITS.clientQueueBytes} bytes of output waiting for you (not reading fast enough)` }), true);
+      this.onDrop(this, 'too slow: send queue full');
+    }
+  }
+
+  finish(frame: Buffer): void {
+    this.close(frame);
+  }
+
+  /** Sends a last frame (best effort) and closes; `now` discards whatever is still queued. */
+  close(frame?: Buffer, now = false): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (now) {
+      this.socket.destroy();
+      return;
+    }
+    if (frame) this.socket.end(frame);
+    else this.socket.end();
+    // A client that does not read its last frame does not keep the socket open.
+    setTimeout(() => this.socket.destroy(), 2000).unref();
+  }
+
+  get isClosed(): boolean {
+    return this.closed || this.socket.destroyed;
+  }
+}
+
+export class SessionServer {
+  readonly sessions = new Map<string, Session>();
+  private readonly listener: Server;
+  private readonly audit: AuditLog;
+  private readonly ownerUid = process.getuid!();
+  private readonly ownerName: string;
+  private readonly log: (line: string) => void;
+  private connections = 0;
+  private lockFd: number | undefined;
+  private stopping: Promise<void> | undefined;
+  private ptyModule: typeof import('node-pty') | undefined;
+
+  constructor(private readonly options: ServerOptions) {
+    if (this.ownerUid === 0) throw new ServerError('the session server runs as a human, never as root');
+    this.ownerName = userNameOf(this.ownerUid) ?? `uid ${this.ownerUid}`;
+    this.audit = options.audit ?? new AuditLog();
+    this.log = options.log ?? ((line) => process.stderr.write(`${line}\n`));
+    this.listener = createServer({ pauseOnConnect: false }, (socket) => this.accept(socket));
+    this.listener.maxConnections = LIMITS.connections;
+  }
+
+  get socketPath(): string {
+    return this.options.socketPath;
+  }
+
+  /** Takes the lock, removes a stale socket, listens, sets the socket's mode. */
+  async start(): Promise<void> {
+    const path = this.options.socketPath;
+    const dir = dirname(path);
+    const ownDir = this.prepareDirectory(dir);
+    this.lockFd = openSync(`${path}.lock`, 'a', 0o600);
+    const lock = spawnSync('flock', ['--exclusive', '--nonblock', '3'], { stdio: ['ignore', 'ignore', 'pipe', this.lockFd] });
+    if (lock.status !== 0) {
+      closeSync(this.lockFd);
+      this.lockFd = undefined;
+      let pid = '?';
+      try {
+        pid = readFileSync(`${path}.pid`, 'utf8').trim();
+      } catch {
+        /* no pid file */
+      }
+      throw new ServerError(`a server is already running on ${path} (pid ${pid})`);
+    }
+    // We hold the lock: a socket file left there is from a server that died.
+    try {
+      unlinkSync(path);
+    } catch {
+      /* none */
+    }
+    this.ptyModule = await import('node-pty');
+    const previousMask = process.umask(0o177);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        this.listener.once('error', reject);
+        this.listener.listen(path, () => {
+          this.listener.off('error', reject);
+          resolve();
+        });
+      });
+    } finally {
+      process.umask(previousMask);
+    }
+    if (!ownDir) {
+      // A shared directory (au server init): the socket is for the directory's group.
+      const { gid } = statSync(dir);
+      chownSync(path, this.ownerUid, gid);
+      chmodSync(path, 0o660);
+    }
+    writeFileSync(`${path}.pid`, `${process.pid}\n`, { mode: 0o644 });
+    this.audit.record({ event: 'server-start', pid: process.pid, socket: path, user: this.ownerName });
+    this.log(`au: session server of ${this.ownerName} listening on ${path} (pid ${process.pid})`);
+  }
+
+  /** Our own directory is made private (0700); a directory of someone else must be a shared one (sticky). */
+  private prepareDirectory(dir: string): boolean {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const st = statSync(dir);
+    if (st.uid === this.ownerUid) {
+      if ((st.mode & 0o077) !== 0) chmodSync(dir, 0o700);
+      return true;
+    }
+    if (st.uid !== 0 || (st.mode & 0o1000) === 0 || (st.mode & 0o002) !== 0) {
+      throw new ServerError(`${dir} is not yours and not a shared socket directory made by \`au server init\` (root-owned, sticky, not world-writable)`);
+    }
+    return false;
+  }
+
+  private accept(socket: Socket): void {
+    socket.on('error', () => socket.destroy());
+    let peer: Peer;
+    try {
+      peer = peerOf(socket);
+    } catch (error) {
+      this.log(`au: refusing a connection: ${(error as Error).message}`);
+      socket.destroy();
+      return;
+    }
+    let role: Role | undefined;
+    let reason: string;
+    try {
+      ({ role, reason } = decideRole(peer, this.ownerUid, loadConfig(this.options.configPath)));
+    } catch (error) {
+      reason = `cannot read the roles: ${(error as Error).message}`;
+    }
+    if (!role || this.stopping) {
+      if (this.stopping) reason = 'the server is stopping';
+      this.audit.record({ event: 'refused', uid: peer.uid, pid: peer.pid, user: peer.user, reason });
+      socket.end(encodeJson(FrameType.Error, { message: `refused: ${reason}` }));
+      setTimeout(() => socket.destroy(), 1000).unref();
+      return;
+    }
+    this.connections++;
+    socket.once('close', () => this.connections--);
+    const connection = new Connection(socket, peer, role, (c, why) => this.dropped(c, why));
+    const decoder = new FrameDecoder(CLIENT_FRAME_TYPES);
+    let greeted = false;
+    const handshakeTimer = setTimeout(() => this.protocolError(connection, `no handshake within ${LIMITS.handshakeMs} ms`), LIMITS.handshakeMs);
+    socket.on('close', () => {
+      clearTimeout(handshakeTimer);
+      if (connection.session) connection.session.leave(connection, connection.isClosed ? 'closed' : 'disconnected');
+      connection.session = undefined;
+    });
+    socket.on('data', (chunk: Buffer) => {
+      if (connection.isClosed) return;
+      let frames: Frame[];
+      try {
+        frames = decoder.push(chunk);
+      } catch (error) {
+        this.protocolError(connection, (error as Error).message);
+        return;
+      }
+      for (const frame of frames) {
+        if (connection.isClosed) return;
+        try {
+          if (!greeted) {
+            if (frame.type !== FrameType.Hello) throw new ProtocolError('the first frame must be HELLO');
+            greeted = true;
+            clearTimeout(handshakeTimer);
+            this.hello(connection, parseHello(decodeJson(frame)));
+          } else {
+            this.frame(connection, frame);
+          }
+        } catch (error) {
+          if (error instanceof ProtocolError) this.protocolError(connection, error.message);
+          else this.protocolError(connection, `internal error: ${(error as Error).message}`);
+          return;
+        }
+      }
+    });
+  }
+
+  private protocolError(connection: Connection, message: string): void {
+    if (connection.isClosed) return;
+    this.audit.record({ event: 'protocol-error', uid: connection.uid, user: connection.user, reason: message });
+    connection.close(encodeJson(FrameType.Error, { message: `protocol error: ${message}` }));
+  }
+
+  private dropped(connection: Connection, reason: string): void {
+    const session = connection.session;
+    connection.session = undefined;
+    session?.leave(connection, reason);
+  }
+
+  private hello(connection: Connection, hello: Hello): void {
+    switch (hello.action) {
+      case 'list':
+        connection.close(encodeJson(FrameType.Result, { sessions: [...this.sessions.values()].map((s) => s.summary()) }));
+        return;
+      case 'status': {
+        const session = this.sessions.get(hello.session);
+        if (!session) return connection.close(encodeJson(FrameType.Error, { message: `no session ${hello.session}` }));
+        connection.close(encodeJson(FrameType.Result, { session: session.summary(), screen: session.screenText() }));
+        return;
+      }
+      case 'kill': {
+        const session = this.sessions.get(hello.session);
+        if (!session) return connection.close(encodeJson(FrameType.Error, { message: `no session ${hello.session}` }));
+        if (connection.role !== 'owner') return connection.close(encodeJson(FrameType.Error, { message: `refused: only the owner may kill a session (you are an ${connection.role})` }));
+        session.kill(connection.user);
+        void session.whenEnded().then(() => connection.close(encodeJson(FrameType.Result, { killed: session.id })));
+        return;
+      }
+      case 'attach':
+        this.attach(connection, hello);
+        return;
+    }
+  }
+
+  private attach(connection: Connection, hello: Extract<Hello, { action: 'attach' }>): void {
+    let session = hello.session ? this.sessions.get(hello.session) : undefined;
+    let created = false;
+    if (!session) {
+      if (connection.role !== 'owner') {
+        return connection.close(encodeJson(FrameType.Error, { message: hello.session ? `no session ${hello.session}` : 'refused: only the owner may start sessions' }));
+      }
+      if (hello.readOnly) return connection.close(encodeJson(FrameType.Error, { message: `no session ${hello.session ?? ''} to observe`.trim() }));
+      try {
+        session = this.create(connection, hello);
+      } catch (error) {
+        return connection.close(encodeJson(FrameType.Error, { message: (error as Error).message }));
+      }
+      created = true;
+    }
+    if (session.agentUid === connection.uid) return connection.close(encodeJson(FrameType.Error, { message: 'refused: agents are never admitted' }));
+    if (session.summary().clients.length >= LIMITS.clientsPerSession) return connection.close(encodeJson(FrameType.Error, { message: `session ${session.id} is full` }));
+    if (hello.readOnly) connection.role = 'observer';
+    const summary = session.summary();
+    connection.socket.write(
+      encodeJson(FrameType.Welcome, { protocol: PROTOCOL_VERSION, session: session.id, role: connection.role, created, agent: session.agent, cols: summary.cols, rows: summary.rows }),
+    );
+    connection.session = session;
+    session.join(connection);
+    if (created) session.resize(connection, hello.cols, hello.rows);
+  }
+
+  private create(connection: Connection, hello: Extract<Hello, { action: 'attach' }>): Session {
+    if (this.sessions.size >= LIMITS.sessions) throw new ServerError(`too many sessions (${LIMITS.sessions})`);
+    const config = loadConfig(this.options.configPath);
+    const name = hello.agent ?? DEFAULT_AGENT;
+    const agent = findAgent(config, name);
+    if (!agent) throw new ServerError(`no agent ${name} in ${this.options.configPath}`);
+    if (!agent.bootstrapped) throw new ServerError(`agent ${name} is not fully set up: run \`au new -a ${name}\``);
+    const problems = entrypointProblems({ path: agent.entrypoint, sha256: agent.entrypointSha256, groupGid: agent.groupGid });
+    if (problems.length > 0) throw new ServerError(`refusing to start: ${problems.join('; ')}`);
+    if (agent.groupGid !== undefined && !holdsGroup(agent.groupGid)) {
+      throw new ServerError(`the server does not hold group ${agent.group} yet (added by au new): restart it from a new login`);
+    }
+    const agentUid = [...agentUidsOf({ ...config, agents: [agent] })][0] ?? agent.uid ?? -1;
+    let id = hello.session;
+    while (!id || this.sessions.has(id)) id = randomBytes(3).toString('hex');
+    const session = new Session(this.ptyModule!, {
+      id,
+      agent,
+      agentUid,
+      command: hello.command ?? ['bash'],
+      owner: connection.user,
+      cols: hello.cols,
+      rows: hello.rows,
+      cwd: hello.cwd,
+      recordingPath: recordingPath(`${new Date().toISOString().slice(0, 19).replace(/[-:]/g, '')}-${id}`),
+      audit: this.audit,
+    });
+    this.sessions.set(id, session);
+    session.onEnd = () => this.sessions.delete(id!);
+    this.log(`au: session ${id} started: agent ${agent.userName}, ${session.command.join(' ')} (pid ${session.pid})`);
+    return session;
+  }
+
+  private frame(connection: Connection, frame: Frame): void {
+    const session = connection.session;
+    switch (frame.type) {
+      case FrameType.Ping:
+        connection.send([encodeFrame(FrameType.Pong, frame.payload)]);
+        return;
+      case FrameType.Pong:
+        return;
+      case FrameType.Detach:
+        connection.session = undefined;
+        session?.leave(connection, 'detached');
+        connection.close();
+        return;
+      case FrameType.Status:
+        if (session) connection.send([encodeJson(FrameType.Result, { session: session.summary() })]);
+        return;
+      case FrameType.Kill:
+        if (!session) return;
+        if (connection.role !== 'owner') {
+          connection.send([encodeJson(FrameType.Error, { message: `refused: only the owner may kill the session (you are an ${connection.role})` })]);
+          return;
+        }
+        session.kill(connection.user);
+        return;
+      case FrameType.Input:
+        session?.input(connection, frame.payload);
+        return;
+      case FrameType.Resize: {
+        const { cols, rows } = decodeResize(frame.payload);
+        session?.resize(connection, cols, rows);
+        return;
+      }
+      default:
+        throw new ProtocolError(`frame type 0x${frame.type.toString(16)} is not allowed after the handshake`);
+    }
+  }
+
+  /** Ends every session (whole process trees), tells the clients, removes the socket. */
+  stop(reason: string): Promise<void> {
+    this.stopping ??= (async () => {
+      this.log(`au: stopping (${reason})`);
+      this.listener.close();
+      const sessions = [...this.sessions.values()];
+      for (const session of sessions) session.kill('server', `the server stopped (${reason})`);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.all(sessions.map((s) => s.whenEnded())), new Promise((r) => (timer = setTimeout(r, 8000)))]);
+      clearTimeout(timer);
+      const path = this.options.socketPath;
+      for (const file of [path, `${path}.pid`]) {
+        try {
+          unlinkSync(file);
+        } catch {
+          /* gone */
+        }
+      }
+      this.audit.record({ event: 'server-stop', pid: process.pid, reason });
+      this.audit.close();
+      if (this.lockFd !== undefined) closeSync(this.lockFd);
+    })();
+    return this.stopping;
+  }
+}

@@ -1,0 +1,242 @@
+// One session: an agent command on a PTY made here, started through the agent's setuid
+// entrypoint exactly as `au run` starts it; a headless screen for late joiners; an asciicast
+// recording; and the clients attached to it. The session never waits for a client: output is
+// handed to each client's bounded queue (the connection drops a client that falls behind).
+import type { IPty } from 'node-pty';
+import type { AgentConfig } from '../config/schema.js';
+import { loadNative } from '../run/native.js';
+import { agentHomeOf } from '../agents/names.js';
+import { entrypointArguments, exitStatusOf } from '../run/launch.js';
+import { entrypointEnvironment } from '../run/environment.js';
+import { workingDirectory } from '../run/workdir.js';
+import { type AuditLog, escapeBytes } from './audit.js';
+import type { Role } from './auth.js';
+import { FrameType, encodeChunked, encodeJson, outputFrames } from './protocol/frames.js';
+import type { SessionSummary } from './protocol/messages.js';
+import { Recording } from './recording.js';
+import { ScreenModel } from './screen.js';
+
+/** A connected client as the session sees it. */
+export interface SessionClient {
+  readonly user: string;
+  readonly uid: number;
+  readonly role: Role;
+  readonly isClosed: boolean;
+  /** Queues frames (or frame parts, written back to back); the connection drops the client when its queue passes its bound. */
+  send(frames: readonly Buffer[]): void;
+  /** Sends a last frame and closes. */
+  finish(frame: Buffer): void;
+}
+
+export interface SessionStart {
+  id: string;
+  agent: AgentConfig;
+  agentUid: number;
+  command: string[];
+  owner: string;
+  cols: number;
+  rows: number;
+  /** The client's working directory: the session starts in the matching share, else the agent home. */
+  cwd?: string;
+  recordingPath: string;
+  audit: AuditLog;
+}
+
+const KILL_GRACE_MS = 5000;
+/** Input waiting for an agent that does not read it: beyond this, input is refused. */
+const MAX_PENDING_INPUT_BYTES = 1024 * 1024;
+const REFUSAL_NOTICE_INTERVAL_MS = 2000;
+
+export class Session {
+  readonly id: string;
+  readonly agent: string;
+  readonly agentUid: number;
+  readonly command: string[];
+  readonly owner: string;
+  readonly startedAt = new Date();
+  readonly pid: number;
+  private readonly pty: IPty;
+  private readonly screen: ScreenModel;
+  private readonly recording: Recording;
+  private readonly audit: AuditLog;
+  private readonly clients = new Set<SessionClient>();
+  private readonly lastRefusal = new Map<SessionClient, number>();
+  private cols: number;
+  private rows: number;
+  private endReason = 'the agent command exited';
+  private killTimer: NodeJS.Timeout | undefined;
+  private ended = false;
+  private readonly endWaiters: (() => void)[] = [];
+  onEnd: (() => void) | undefined;
+
+  constructor(pty: typeof import('node-pty'), start: SessionStart) {
+    this.id = start.id;
+    this.agent = start.agent.userName;
+    this.agentUid = start.agentUid;
+    this.command = start.command;
+    this.owner = start.owner;
+    this.cols = start.cols;
+    this.rows = start.rows;
+    this.audit = start.audit;
+    const home = agentHomeOf(start.agent.userName);
+    const args = entrypointArguments({
+      mounts: start.agent.mounts,
+      workdir: workingDirectory(undefined, start.cwd ?? home, start.agent.mounts, home),
+      command: start.command,
+      interactive: true,
+      limits: start.agent.limits,
+    });
+    const env = { ...entrypointEnvironment([]), TERM: 'xterm-256color' };
+    this.recording = new Recording(start.recordingPath, { cols: this.cols, rows: this.rows, command: start.command.join(' '), title: `au session ${this.id} (${this.agent})` });
+    this.screen = new ScreenModel(this.cols, this.rows);
+    // No fd of the server reaches the entrypoint (and so its init, which runs as the agent):
+    // node-pty's PTY masters are not close-on-exec, nor is what the server's parent leaked.
+    const native = loadNative();
+    if (!native) throw new Error('the native addon (au_native.node) is missing: cannot close the server fds before starting the agent');
+    native.closeOnExecFrom(3);
+    this.pty = pty.spawn(start.agent.entrypoint, args, { name: 'xterm-256color', cols: this.cols, rows: this.rows, cwd: '/', env, encoding: null });
+    this.pid = this.pty.pid;
+    this.audit.record({ event: 'start', session: this.id, owner: this.owner, agent: this.agent, command: this.command, pid: this.pid });
+    this.pty.onData((data: string | Buffer) => this.output(typeof data === 'string' ? Buffer.from(data) : data));
+    this.pty.onExit(({ exitCode, signal }) => this.finish(exitStatusOf(signal ? null : exitCode, signal ? signal : null)));
+  }
+
+  private output(data: Buffer): void {
+    this.screen.write(data);
+    this.recording.output(data);
+    if (this.clients.size === 0) return;
+    const frames = outputFrames(data);
+    for (const client of this.clients) client.send(frames);
+  }
+
+  /** Adds a client: it gets the current screen at once, then live output. */
+  join(client: SessionClient): void {
+    this.audit.record({ event: 'join', session: this.id, user: client.user, uid: client.uid, role: client.role });
+    this.screen.snapshot((snapshot) => {
+      if (this.ended || client.isClosed) return;
+      client.send([...encodeChunked(FrameType.Output, Buffer.from(snapshot.screen)), ...encodeChunked(FrameType.Output, snapshot.follow)]);
+      this.clients.add(client);
+    });
+    this.notify(`${client.user} joined as ${client.role}`, client);
+  }
+
+  leave(client: SessionClient, reason: string): void {
+    if (!this.clients.delete(client) && this.ended) return;
+    this.lastRefusal.delete(client);
+    this.audit.record({ event: 'leave', session: this.id, user: client.user, uid: client.uid, role: client.role, reason });
+    if (!this.ended) this.notify(`${client.user} left (${reason})`, client);
+  }
+
+  private notify(message: string, except?: SessionClient): void {
+    const frame = encodeJson(FrameType.Notice, { message });
+    for (const other of this.clients) if (other !== except) other.send([frame]);
+  }
+
+  private refuse(client: SessionClient, what: string, bytes: number): void {
+    const now = Date.now();
+    const last = this.lastRefusal.get(client) ?? 0;
+    if (now - last < REFUSAL_NOTICE_INTERVAL_MS) return;
+    this.lastRefusal.set(client, now);
+    this.audit.record({ event: 'input-refused', session: this.id, user: client.user, bytes, reason: `${client.role} may not ${what}` });
+    client.send([encodeJson(FrameType.Error, { message: `read-only: you are an ${client.role} of session ${this.id}; your ${what === 'type' ? 'input was' : 'resize was'} not sent to the agent` })]);
+  }
+
+  input(client: SessionClient, data: Buffer): void {
+    if (this.ended) return;
+    if (client.role === 'observer') return this.refuse(client, 'type', data.length);
+    if (this.pendingInputBytes() + data.length > MAX_PENDING_INPUT_BYTES) {
+      this.audit.record({ event: 'input-refused', session: this.id, user: client.user, bytes: data.length, reason: 'the agent is not reading its input' });
+      client.send([encodeJson(FrameType.Error, { message: `input dropped: the agent is not reading its input (over ${MAX_PENDING_INPUT_BYTES} bytes waiting)` })]);
+      return;
+    }
+    this.audit.record({ event: 'input', session: this.id, user: client.user, bytes: data.length, data: escapeBytes(data) });
+    this.pty.write(data as unknown as string);
+  }
+
+  /**
+   * Bytes node-pty still holds for the PTY (it queues what the kernel does not take yet, without
+   * a bound of its own). Read from its write queue, an internal of node-pty 1.x: when that
+   * changes, the e2e test of this bound fails.
+   */
+  private pendingInputBytes(): number {
+    const stream = (this.pty as unknown as { _writeStream?: { _writeQueue?: { buffer: Buffer; offset: number }[] } })._writeStream;
+    const queue = stream?._writeQueue;
+    if (!Array.isArray(queue)) return 0;
+    let bytes = 0;
+    for (const task of queue) bytes += task.buffer.length - task.offset;
+    return bytes;
+  }
+
+  resize(client: SessionClient, cols: number, rows: number): void {
+    if (this.ended) return;
+    if (client.role === 'observer') return this.refuse(client, 'resize', 0);
+    if (cols === this.cols && rows === this.rows) return;
+    this.cols = cols;
+    this.rows = rows;
+    this.pty.resize(cols, rows);
+    this.screen.resize(cols, rows);
+    this.recording.resize(cols, rows);
+    this.audit.record({ event: 'resize', session: this.id, user: client.user, cols, rows });
+  }
+
+  /** Ends the whole agent process tree: SIGTERM to the entrypoint (which ends its pid namespace), SIGKILL after a grace period. */
+  kill(by: string, reason = `killed by ${by}`): void {
+    if (this.ended || this.killTimer) return;
+    this.endReason = reason;
+    this.audit.record({ event: 'kill', session: this.id, by });
+    try {
+      process.kill(this.pid, 'SIGTERM');
+    } catch {
+      /* already gone */
+    }
+    this.killTimer = setTimeout(() => {
+      try {
+        process.kill(this.pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }, KILL_GRACE_MS);
+  }
+
+  private finish(exitCode: number): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (this.killTimer) clearTimeout(this.killTimer);
+    const durationMs = Date.now() - this.startedAt.getTime();
+    this.recording.close();
+    this.screen.dispose();
+    this.audit.record({ event: 'end', session: this.id, exitCode, durationMs, reason: this.endReason });
+    const frame = encodeJson(FrameType.End, { session: this.id, exitCode, reason: this.endReason });
+    for (const client of this.clients) client.finish(frame);
+    this.clients.clear();
+    this.onEnd?.();
+    for (const waiter of this.endWaiters.splice(0)) waiter();
+  }
+
+  get isEnded(): boolean {
+    return this.ended;
+  }
+
+  whenEnded(): Promise<void> {
+    return this.ended ? Promise.resolve() : new Promise((resolve) => this.endWaiters.push(resolve));
+  }
+
+  /** The visible screen text (status, tests). */
+  screenText(): string {
+    return this.screen.text();
+  }
+
+  summary(): SessionSummary {
+    return {
+      id: this.id,
+      agent: this.agent,
+      command: this.command,
+      owner: this.owner,
+      pid: this.pid,
+      startedAt: this.startedAt.toISOString(),
+      cols: this.cols,
+      rows: this.rows,
+      clients: [...this.clients].map((c) => ({ user: c.user, role: c.role })),
+    };
+  }
+}
