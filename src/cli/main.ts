@@ -326,7 +326,7 @@ function registerSessions(program: Command, setExit: (code: number) => void): vo
     .option('-a, --agent <name>', 'agent of a new session', DEFAULT_AGENT)
     .option('-n, --name <session>', 'join this session (or start it under this id)')
     .option('-r, --read-only', 'join as an observer')
-    .option('-p, --program <program>', 'program of a new session (default: bash)')
+    .option('-p, --program <program|profile>', 'program of a new session, or a profile (claude, codex, ...; default: bash)')
     .argument('[command...]', 'command of a new session')
     .passThroughOptions()
     .action(async (command: string[], opts: { agent?: string; name?: string; readOnly?: boolean; program?: string; socket?: string; of?: string }, cmd: Command) => {

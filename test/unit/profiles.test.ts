@@ -35,3 +35,13 @@ test('a repo policy only narrows the shares', () => {
   assert.deepEqual(narrowShares(mounts, { path: 'x', shares: ['/home/h/p'], readOnly: true }), [{ source: '/home/h/p', target: '/home/a/p', readOnly: true }]);
   assert.throws(() => narrowShares(mounts, { path: 'x', shares: ['/home/h/secret'] }), /would add the share/);
 });
+
+test('au attach -p takes a profile (command and no-prompt flags) or a program', async () => {
+  const { sessionCommand } = await import('../../src/cli/commands/attach.js');
+  const config = emptyConfig();
+  assert.deepEqual(sessionCommand(config, 'claude', ['--resume']), ['claude', '--dangerously-skip-permissions', '--resume']);
+  assert.deepEqual(sessionCommand(config, 'htop', []), ['htop']);
+  assert.deepEqual(sessionCommand(config, undefined, ['vim', 'x']), ['vim', 'x']);
+  assert.equal(sessionCommand(config, undefined, []), undefined);
+  assert.throws(() => sessionCommand(config, 'htop', ['x']), /either -p PROGRAM or a command/);
+});

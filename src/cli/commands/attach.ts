@@ -1,4 +1,7 @@
 import { DEFAULT_AGENT } from '../../agents/names.js';
+import type { Config } from '../../config/schema.js';
+import { loadConfig } from '../../config/store.js';
+import { allProfiles } from '../../profiles/resolve.js';
 import type { Context } from '../context.js';
 import { UsageError } from '../errors.js';
 import { type SocketChoice, socketPathOf } from './server.js';
@@ -10,15 +13,27 @@ export interface AttachOptions extends SocketChoice {
   program?: string;
 }
 
-export async function attachCommand(_ctx: Context, options: AttachOptions, command: string[]): Promise<number> {
-  if (options.program && command.length > 0) throw new UsageError('give either -p PROGRAM or a command after --');
+/**
+ * What a new session runs: `-p PROFILE` (claude, codex, ...: its command and no-prompt flags,
+ * then the arguments after --), `-p PROGRAM`, or the command after --.
+ */
+export function sessionCommand(config: Config, program: string | undefined, command: string[]): string[] | undefined {
+  if (program === undefined) return command.length > 0 ? command : undefined;
+  const profile = allProfiles(config).find((p) => p.name === program);
+  if (profile) return [...profile.command, ...command];
+  if (command.length > 0) throw new UsageError('give either -p PROGRAM or a command after --');
+  return [program];
+}
+
+export async function attachCommand(ctx: Context, options: AttachOptions, command: string[]): Promise<number> {
+  const sessionArgv = sessionCommand(loadConfig(ctx.configPath), options.program, command);
   const { attachTerminal, DETACH_KEY } = await import('../../server/attach.js');
   const outcome = await attachTerminal(
     {
       socketPath: socketPathOf(options),
       session: options.name,
       agent: options.agent ?? DEFAULT_AGENT,
-      command: options.program ? [options.program] : command.length > 0 ? command : undefined,
+      command: sessionArgv,
       readOnly: Boolean(options.readOnly),
     },
     (welcome) => {
