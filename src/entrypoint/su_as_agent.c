@@ -2,7 +2,7 @@
  * su_as_agent: the setuid-root entrypoint of agent-as-unix-user (au).
  *
  * A human of group su-as-NAME runs one command as the (hostile) agent user NAME:
- *   su_as_agent [--mount-ro SRC TGT]... [--mount-rw SRC TGT]... [--chdir DIR] [--tmp-home] [--no-network]
+ *   su_as_agent [--mount-ro SRC TGT]... [--mount-rw SRC TGT]... [--chdir DIR] [--tmp-home [--seed REL]...] [--no-network]
  *               [--die-with-parent] [--] CMD [ARG]...
  *   (limits: [--memory BYTES] [--cpu PERCENT] [--pids N] [--nofile N]; network: [--net-policy ID])
  * Only LANG, TERM and AU_ENV_<KEY>=<VALUE> are read from the environment.  Exit status: CMD's,
@@ -15,8 +15,10 @@
  *      only forwards SIGTERM/INT/HUP/QUIT to P1 as bytes on the `ctl` pipe and waits for P1.  It
  *      holds no privilege, and the agent (another uid) can neither signal nor ptrace it.
  *  P1  pid 1 of the new pid namespace, root in the new mount namespace.  Makes / private, mounts a
- *      fresh /proc and private /tmp and /dev/shm, has the mount targets created by a child that
- *      already is the agent (root never creates anything in the agent's home), attaches each
+ *      fresh /proc and private /tmp and /dev/shm (and, in lockdown, a tmpfs over the agent home,
+ *      and an empty network namespace), has the mount targets created, and the lockdown home
+ *      seeded, by a child that already is the agent (root never creates anything in the agent's
+ *      home), attaches each
  *      share with the new mount API onto a directory opened beneath the agent home without
  *      following symlinks, leaves the caller's session unless on au's own PTY (so the caller's
  *      terminal is never the agent's controlling tty: no TIOCSTI), drops to the agent and proves
@@ -117,7 +119,7 @@ struct au_mount_attr { uint64_t attr_set, attr_clr, propagation, userns_fd; }; /
 #define MAX_ENV 256
 #define P1_GRACE_MS 3000 /* P1: after a forwarded signal, SIGKILL everything after this */
 #define P0_GRACE_S 5     /* P0: after a signal, stop waiting for P1 after this (PDEATHSIG does the rest) */
-#define USAGE "su_as_agent [--mount-ro SRC TGT]... [--mount-rw SRC TGT]... [--chdir DIR] [--tmp-home] [--no-network] [--die-with-parent] [--] CMD [ARG]..."
+#define USAGE "su_as_agent [--mount-ro SRC TGT]... [--mount-rw SRC TGT]... [--chdir DIR] [--tmp-home [--seed REL]...] [--no-network] [--die-with-parent] [--] CMD [ARG]..."
 #define CGROUP2_MAGIC 0x63677270
 #define CGROUP1_MAGIC 0x27e0eb
 #define TMPFS_MAGIC 0x01021994
@@ -136,6 +138,8 @@ static char e_path[] = "PATH=/usr/local/bin:/usr/bin:/bin";
 static const char *chdir_to = AGENT_HOME;
 static pid_t die_with_parent;             /* --die-with-parent: the parent whose death ends the run */
 static int tmp_home, no_network;           /* --tmp-home, --no-network: a lockdown run */
+static const char *seeds[MAX_MOUNTS];       /* --seed REL: copied from the real home into the tmpfs one */
+static int nseeds, real_home = -1;
 static volatile sig_atomic_t first_sig;
 /* Limits from the caller (0: none).  cg_run: the run cgroup of each hierarchy used (-1: none). */
 static unsigned long long lim_memory, lim_cpu, lim_pids, lim_nofile;
@@ -235,6 +239,10 @@ static int parse(int argc, char **argv, uid_t ruid)
 			i += 2;
 		} else if (strcmp(a, "--tmp-home") == 0) {
 			tmp_home = 1;
+		} else if (strcmp(a, "--seed") == 0) {
+			if (i + 1 >= argc) fail("usage:", USAGE, EINVAL);
+			if (nseeds == MAX_MOUNTS) fail("too many --seed (at most 64), at", argv[i + 1], E2BIG);
+			seeds[nseeds++] = argv[++i];
 		} else if (strcmp(a, "--no-network") == 0) {
 			no_network = 1;
 		} else if (strcmp(a, "--die-with-parent") == 0) {
@@ -266,6 +274,12 @@ static int parse(int argc, char **argv, uid_t ruid)
 	}
 	if (i >= argc) fail("missing command; usage:", USAGE, EINVAL);
 
+	for (int k = 0; k < nseeds; k++) {
+		char abs[PATH_MAX];
+		int n = snprintf(abs, sizeof abs, "%s/%s", AGENT_HOME, seeds[k]);
+		if (!tmp_home || n < 0 || (size_t)n >= sizeof abs || !path_ok(abs) || !beneath(abs, AGENT_HOME))
+			fail("invalid --seed (a normalised path in the home, with --tmp-home)", seeds[k], EINVAL);
+	}
 	if (nmounts > 0) {
 		static char home[PATH_MAX];
 		errno = 0;
@@ -654,6 +668,72 @@ static void report_oom(void)
 			AGENT_NAME, lim_memory);
 }
 
+/* Lockdown seeding, as the agent: copies regular files and directories (not symlinks, nor
+ * anything else) from the real home into the throw-away one, bounded in depth and size. */
+#define SEED_MAX_BYTES (64LL << 20)
+static long long seeded;
+static void copy_tree(int from, int to, const char *name, int depth);
+
+static void copy_file(int src, int dirfd, const char *name, mode_t mode)
+{
+	char buf[65536];
+	int dst = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode & 0700);
+	if (dst < 0) die("seeding", name);
+	for (ssize_t n; (n = read(src, buf, sizeof buf)) != 0;) {
+		if (n < 0 && errno == EINTR) continue;
+		if (n < 0 || (seeded += n) > SEED_MAX_BYTES) fail("seeding (read, or over 64 MiB)", name, n < 0 ? errno : EFBIG);
+		if (write(dst, buf, (size_t)n) != n) die("seeding", name);
+	}
+	xclose(dst);
+}
+
+/* Copies the entry name of directory from into directory to. */
+static void copy_tree(int from, int to, const char *name, int depth)
+{
+	struct stat st;
+	int src = openat(from, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (src < 0) return; /* gone, a symlink, or unreadable: not seeded */
+	if (fstat(src, &st) < 0) die("fstat", name);
+	if (S_ISREG(st.st_mode)) {
+		copy_file(src, to, name, st.st_mode);
+	} else if (S_ISDIR(st.st_mode) && depth < 16) {
+		if (mkdirat(to, name, 0700) < 0 && errno != EEXIST) die("seeding", name);
+		int dst = openat(to, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int list = dup(src);
+		DIR *d = list < 0 ? NULL : fdopendir(list);
+		if (dst < 0 || !d) die("seeding", name);
+		for (struct dirent *e; (errno = 0, e = readdir(d));)
+			if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) copy_tree(src, dst, e->d_name, depth + 1);
+		if (errno) die("readdir", name);
+		if (closedir(d) < 0) die("closedir", name);
+		xclose(dst);
+	}
+	xclose(src);
+}
+
+/* Each seed: its parents made in the tmpfs home, then the entry copied from the real home. */
+static void seed_home(int home)
+{
+	for (int k = 0; k < nseeds; k++) {
+		char rel[PATH_MAX];
+		snprintf(rel, sizeof rel, "%s", seeds[k]); /* validated: fits */
+		char *base = strrchr(rel, '/');
+		const char *leaf = base ? base + 1 : rel;
+		if (base) *base = '\0';
+		struct au_open_how how = { O_PATH | O_DIRECTORY | O_CLOEXEC, 0, RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS };
+		int from = base ? (int)syscall(SYS_openat2, real_home, rel, &how, sizeof how) : dup(real_home);
+		if (from < 0) continue; /* no such folder in the real home: nothing to seed */
+		int to = base ? walk(home, rel, 1) : dup(home);
+		if (to < 0) die("seeding", seeds[k]);
+		int fromdir = openat(from, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fromdir < 0) die("seeding", seeds[k]);
+		copy_tree(fromdir, to, leaf, 0);
+		xclose(fromdir);
+		xclose(from);
+		xclose(to);
+	}
+}
+
 /* Step 7d: mount targets are created by a child that already is the agent, never by root. */
 static void make_targets(void)
 {
@@ -663,6 +743,7 @@ static void make_targets(void)
 		become_agent();
 		int home = open(AGENT_HOME, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (home < 0) die("open", AGENT_HOME);
+		seed_home(home);
 		for (int m = 0; m < nmounts; m++) {
 			int fd = walk(home, mounts[m].rel, 1);
 			if (fd < 0) die("creating mount target", mounts[m].tgt);
@@ -878,14 +959,19 @@ int main(int argc, char **argv)
 	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) die("mount", "/proc");
 	if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,uid=0,gid=0") < 0) die("mount", "/tmp");
 	if (mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,uid=0,gid=0") < 0) die("mount", "/dev/shm");
+	if (nseeds > 0) { /* the real home, for seeding, before the tmpfs hides it */
+		struct stat st;
+		real_home = open(AGENT_HOME, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (real_home < 0 || fstat(real_home, &st) < 0) die("open", AGENT_HOME);
+		if (st.st_uid != AGENT_UID) fail("agent home not owned by", AGENT_NAME, EPERM);
+	}
 	if (tmp_home && mount("tmpfs", AGENT_HOME, "tmpfs", MS_NOSUID | MS_NODEV, HOME_TMPFS_OPTIONS) < 0)
 		die("mount", AGENT_HOME);
 	if (no_network)
 		loopback_up();
-	if (nmounts > 0) {
-		make_targets();
-		do_mounts(ruid);
-	}
+	if (nmounts > 0 || nseeds > 0) make_targets();
+	if (real_home >= 0) xclose(real_home);
+	if (nmounts > 0) do_mounts(ruid);
 	if (!on_pty && setsid() < 0) die("setsid", "agent session");
 
 	become_agent();

@@ -17,6 +17,8 @@ export interface LaunchRequest {
   missingHint?: string;
   /** A tmpfs over the agent home for this run only (lockdown). */
   throwAwayHome?: boolean;
+  /** Paths copied (by the agent) from its real home into the throw-away one. */
+  seeds?: readonly string[];
   /** A network namespace with only its own loopback (lockdown, or a repo's .au.toml). */
   noNetwork?: boolean;
 }
@@ -31,7 +33,7 @@ const RUN_ARGS_OR_HINT = 'command -v -- "$1" >/dev/null 2>&1 || { printf \'au: %
  */
 export function entrypointArguments(request: LaunchRequest): string[] {
   const args: string[] = [];
-  if (request.throwAwayHome) args.push('--tmp-home');
+  if (request.throwAwayHome) args.push('--tmp-home', ...(request.seeds ?? []).flatMap((rel) => ['--seed', rel]));
   if (request.noNetwork) args.push('--no-network');
   for (const mount of request.mounts) {
     args.push(mount.readOnly ? '--mount-ro' : '--mount-rw', mount.source, mount.target);

@@ -28,6 +28,8 @@ export interface LockdownOptions {
   rwCwd: boolean;
   /** Keep the network (default: none). */
   network: boolean;
+  /** The profile's allowed files, copied from the agent's real home into the throw-away one. */
+  seeds: readonly string[];
 }
 
 export interface RunOptions {
@@ -86,6 +88,7 @@ export async function startRun(agent: AgentConfig, options: RunOptions): Promise
     netPolicy: enforced(agent.net) ? policyId(agent.net, agent.uid ?? -1) : undefined,
     missingHint: options.missingHint,
     throwAwayHome: Boolean(options.lockdown),
+    seeds: options.lockdown?.seeds,
     noNetwork: place.noNetwork,
   });
   const pairs = [...options.env];

@@ -62,6 +62,18 @@ describe('lockdown and .au.toml', () => {
     assert.equal(locked.stdout, '', 'not in lockdown');
   });
 
+  test("lockdown seeds the throw-away home with the profile's allowed files only, copied as the agent", () => {
+    // The agent's real home: settings (allowed), credentials (not), and a planted symlink.
+    must(['runuser', '-u', agent, '--', 'sh', '-c',
+      `mkdir -p ~/.seedtool/agents && echo seeded > ~/.seedtool/settings.json && echo sub > ~/.seedtool/agents/a.md && echo secret > ~/.seedtool/creds.json && ln -s ${human.home}/.bashrc ~/.seedtool/agents/link`]);
+    must(['sh', '-c', `printf '[profiles.seedtool]\\ncommand = ["sh", "-c"]\\nsettings_files = [".seedtool/settings.json", ".seedtool/agents", ".missing"]\\ncredential_files = [".seedtool/creds.json"]\\n' >> ${human.home}/.config/agent-as-unix-user.toml`]);
+    const script = 'cat ~/.seedtool/settings.json ~/.seedtool/agents/a.md; test -e ~/.seedtool/creds.json || echo no-creds; test -e ~/.seedtool/agents/link || echo no-link; echo changed > ~/.seedtool/settings.json';
+    const r = human.au(['seedtool', '-a', agent, '--lockdown', script], { cwd: repo });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, 'seeded\nsub\nno-creds\nno-link\n');
+    assert.equal(must(['cat', `/home/${agent}/.seedtool/settings.json`]), 'seeded\n', 'the real file is untouched');
+  });
+
   test('lockdown --rw-cwd: writes reach the repo, and the temporary ACL is removed afterwards', () => {
     const r = human.au(['run', '-a', agent, '--lockdown', '--rw-cwd', '--', 'sh', '-c', 'echo from-agent > out.txt'], { cwd: repo });
     assert.equal(r.status, 0, r.stderr);
