@@ -93,6 +93,9 @@ describe('profiles, secrets and shell integration', () => {
     for (const text of [dry.stdout, dry.stderr, readFileSync(config, 'utf8')]) {
       assert.doesNotMatch(text, new RegExp(`${SECRET_FROM_ENV}|${SECRET_FROM_COMMAND}`));
     }
+    // Nor anywhere in the human's state (audit logs, recordings) or config directories.
+    const leaks = sh(['grep', '-rlE', `${SECRET_FROM_ENV}|${SECRET_FROM_COMMAND}`, `${human.home}/.config`, `${human.home}/.local/state`]);
+    assert.equal(leaks.stdout, '', `secret written to: ${leaks.stdout}`);
     writeConfigExtra(`[profiles.claude.secrets]\nANTHROPIC_API_KEY = { command = ["${human.home}/bin/failing-secret-tool"] }\n`);
     const failing = human.au(['claude', '-a', agent]);
     assert.equal(failing.status, 1);
