@@ -1,15 +1,21 @@
 // The web observer end to end: a real server of a real human (au server run -d --web), a
-// session started by `au attach` in tmux, and clients over the WebSocket.
+// session started by `au attach` in tmux, clients over the WebSocket, and a real browser
+// (Debian's chromium, driven by playwright-core; never downloaded) for the page: an observer
+// sees the session and cannot type, an operator types into it.
+// Screenshots go to test-artifacts/.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { type Browser, type Page, chromium } from 'playwright-core';
 import { WebSocket } from 'ws';
 import { FrameType } from '../../src/server/protocol/frames.js';
-import { type Human, createHuman, packageForHumans, sh } from '../helpers/system.js';
+import { type Human, REPO, createHuman, packageForHumans, sh } from '../helpers/system.js';
 import { eventually } from '../helpers/session-server.js';
 import { Terminal } from '../helpers/tmux.js';
 
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = join(REPO, 'test-artifacts');
 
 const frame = (type: number, payload: Buffer): Buffer => {
   const header = Buffer.alloc(5);
@@ -76,6 +82,7 @@ describe('web observer', () => {
   let tokens: { observer: string; operator: string };
   const terminals: Terminal[] = [];
   const probes: Probe[] = [];
+  let browser: Browser | undefined;
 
   const audit = (): Record<string, any>[] => {
     const lines: Record<string, any>[] = [];
@@ -122,10 +129,12 @@ describe('web observer', () => {
     assert.equal(mode, `600 ${owner.name}`);
     const log = readFileSync(join(stateDir, 'server.log'), 'utf8');
     assert.ok(log.includes(`${url}#token=${tokens.observer}`), 'the server prints the observer link');
+    mkdirSync(ARTIFACTS, { recursive: true });
   });
 
   after(async () => {
     for (const p of probes) p.close();
+    await Promise.race([browser?.close(), new Promise((r) => setTimeout(r, 10_000))]).catch(() => undefined);
     for (const t of terminals) t.close();
     const pid = serverPid();
     if (pid > 0) sh(['kill', '-TERM', String(pid)]);
@@ -189,5 +198,73 @@ describe('web observer', () => {
     tmux.type('exit');
     await tmux.waitFor(/session wsprobe ended/);
     await eventually(() => observer.messages(FrameType.End).length === 1, 'the observer is told the session ended');
+  });
+
+  test('in a browser: observer watches, cannot type; operator types', async () => {
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      // Playwright gives every launch a fresh, temporary --user-data-dir of its own.
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      timeout: 30_000,
+    });
+    const tmux = terminal();
+    tmux.type(`${au} attach -a ${agent} -n browsed`);
+    await tmux.waitFor(/session browsed \(started/);
+    tmux.type('PS1="agent$ "; clear');
+    const text = (page: Page): Promise<string> => page.evaluate(() => (window as unknown as { auTerminalText: () => string }).auTerminalText());
+    const waitText = async (page: Page, pattern: RegExp, what: string): Promise<void> => {
+      const deadline = Date.now() + 15_000;
+      for (;;) {
+        const shown = await text(page);
+        if (pattern.test(shown)) return;
+        if (Date.now() > deadline) throw new Error(`timed out: ${what}; the page shows:\n${shown}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+
+    // Observer.
+    const observerContext = await browser.newContext({ viewport: { width: 1280, height: 760 } });
+    const observerPage = await observerContext.newPage();
+    await observerPage.goto(`${url}#token=${tokens.observer}`);
+    await observerPage.locator(`#agents li[data-agent="${agent}"]`).filter({ hasText: 'healthy' }).waitFor();
+    await observerPage.locator('#sessions li[data-session="browsed"] button').click();
+    await observerPage.locator('#view-title').filter({ hasText: 'you are observer, read-only' }).waitFor();
+    tmux.type('echo typed-by-the-operator-$((2+3))');
+    await waitText(observerPage, /^typed-by-the-operator-5/m, 'the observer sees what the tmux client typed');
+    await observerPage.locator('#terminal').click();
+    await observerPage.keyboard.type('echo observer-browser-typed');
+    await observerPage.keyboard.press('Enter');
+    await observerPage.locator('#messages').filter({ hasText: 'read-only: you are an observer of session browsed' }).waitFor();
+    await new Promise((r) => setTimeout(r, 500));
+    assert.doesNotMatch(tmux.screen(), /observer-browser-typed/);
+    assert.ok(audit().some((e) => e.event === 'input-refused' && e.session === 'browsed' && /^web observer@/.test(e.user)));
+    tmux.type('ls -la --color=always / | head -12; echo "watched from the browser"');
+    await waitText(observerPage, /^watched from the browser/m, 'the observer sees live output');
+    await observerPage.screenshot({ path: join(ARTIFACTS, 'web-observer-session.png') });
+    await observerPage.locator('#side').screenshot({ path: join(ARTIFACTS, 'web-observer-agents.png') });
+
+    // Operator.
+    const operatorContext = await browser.newContext({ viewport: { width: 1100, height: 700 } });
+    const operatorPage = await operatorContext.newPage();
+    await operatorPage.goto(`${url}#token=${tokens.operator}`);
+    await operatorPage.locator('#sessions li[data-session="browsed"] button').click();
+    await operatorPage.locator('#view-title').filter({ hasText: 'you are operator' }).waitFor();
+    await waitText(operatorPage, /watched from the browser/, 'the operator gets the current screen');
+    await operatorPage.locator('#terminal').click();
+    await operatorPage.keyboard.type('echo from-browser');
+    await operatorPage.keyboard.press('Enter');
+    await tmux.waitFor(/^from-browser\s*$/m);
+    await waitText(observerPage, /^from-browser\s*$/m, 'the observer sees what the browser operator typed');
+    // The operator's page sized the session to its window.
+    const size = audit().filter((e) => e.event === 'resize' && e.session === 'browsed' && /^web operator@/.test(e.user));
+    assert.ok(size.length > 0, 'the operator page resized the session');
+    await operatorPage.screenshot({ path: join(ARTIFACTS, 'web-operator-session.png') });
+
+    tmux.type('exit');
+    await tmux.waitFor(/session browsed ended/);
+    await observerPage.locator('#messages').filter({ hasText: 'session browsed ended' }).waitFor();
+    await browser.close();
+    browser = undefined;
   });
 });
