@@ -1,6 +1,6 @@
-// The web observer's page: lists the agents (with health) and the live sessions; shows a live
-// session in xterm.js over a WebSocket (the session server's framed protocol, carried in
-// binary messages). The
+// The web observer's page: lists the agents (with health), the live sessions and the
+// recordings; shows a live session in xterm.js over a WebSocket (the session server's framed
+// protocol, carried in binary messages), and replays a recording with play/pause/seek. The
 // page sends what is typed whatever its role: the server decides (observers get an error).
 import { Terminal } from '@xterm/xterm';
 import { FitAddon } from '@xterm/addon-fit';
@@ -46,7 +46,7 @@ term.loadAddon(fit);
 term.open($('terminal'));
 let role: State['role'] | undefined;
 let state: State | undefined;
-let current: { kind: 'live'; id: string } | undefined;
+let current: { kind: 'live'; id: string } | { kind: 'replay'; name: string } | undefined;
 
 function message(text: string, error = false): void {
   const box = $('messages');
@@ -101,6 +101,22 @@ function render(): void {
     });
   }
   if (state.sessions.length === 0) empty(sessions, 'no live session');
+  const recordings = $('recordings');
+  recordings.replaceChildren();
+  for (const r of state.recordings.filter((x) => !x.live)) {
+    item(recordings, (li) => {
+      li.dataset.recording = r.name;
+      li.dataset.session = r.session;
+      if (current?.kind === 'replay' && current.name === r.name) li.className = 'current';
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.appendChild(span(r.session));
+      button.appendChild(span(new Date(r.startedAt).toLocaleString(), 'meta'));
+      button.onclick = () => void replay(r.name, r.session);
+      li.appendChild(button);
+    });
+  }
+  if (!state.recordings.some((x) => !x.live)) empty(recordings, 'no finished session yet');
 }
 
 async function refresh(): Promise<void> {
@@ -225,8 +241,10 @@ function closeLive(): void {
 }
 
 function watch(id: string): void {
+  stopReplay();
   closeLive();
   current = { kind: 'live', id };
+  $('player').hidden = true;
   message('');
   term.reset();
   render();
@@ -252,6 +270,127 @@ new ResizeObserver(() => {
   clearTimeout(resizeTimer);
   resizeTimer = window.setTimeout(fitLive, 100);
 }).observe($('terminal'));
+
+// ---- Replay -----------------------------------------------------------------------------------
+
+interface Cast {
+  width: number;
+  height: number;
+  events: [number, string, string][];
+}
+let cast: Cast | undefined;
+let position = 0;
+let applied = 0;
+let playing: { wallStart: number; from: number } | undefined;
+let timer: number | undefined;
+
+function parseCast(text: string): Cast {
+  const lines = text.split('\n').filter((l) => l.trim() !== '');
+  const header = JSON.parse(lines[0] ?? '{}') as { version?: number; width?: number; height?: number };
+  if (header.version !== 2) throw new Error('not an asciicast v2 recording');
+  return { width: header.width ?? 80, height: header.height ?? 24, events: lines.slice(1).map((l) => JSON.parse(l) as [number, string, string]) };
+}
+
+const duration = (): number => (cast && cast.events.length > 0 ? cast.events[cast.events.length - 1]![0] : 0);
+
+function showClock(): void {
+  ($('seek') as HTMLInputElement).value = String(position);
+  $('clock').textContent = `${position.toFixed(1)} / ${duration().toFixed(1)} s`;
+}
+
+/** Applies the events up to `position` (from the start when seeking back). */
+function applyTo(target: number): void {
+  if (!cast) return;
+  if (target < position || applied === 0) {
+    term.reset();
+    term.resize(cast.width, cast.height);
+    applied = 0;
+  }
+  let out = '';
+  while (applied < cast.events.length && cast.events[applied]![0] <= target) {
+    const [, kind, data] = cast.events[applied++]!;
+    if (kind === 'o') out += data;
+    else if (kind === 'r') {
+      if (out) term.write(out);
+      out = '';
+      const [cols, rows] = data.split('x').map(Number);
+      if (cols && rows) term.resize(cols, rows);
+    }
+  }
+  if (out) term.write(out);
+  position = target;
+  showClock();
+}
+
+function tick(): void {
+  if (!playing) return;
+  const speed = Number(($('speed') as HTMLSelectElement).value) || 1;
+  const target = Math.min(duration(), playing.from + ((performance.now() - playing.wallStart) / 1000) * speed);
+  applyTo(target);
+  if (target >= duration()) {
+    pause();
+    $('status').textContent = 'replay finished';
+    return;
+  }
+  timer = window.setTimeout(tick, 30);
+}
+
+function play(): void {
+  if (!cast) return;
+  if (position >= duration()) {
+    applied = 0;
+    position = 0;
+    applyTo(0);
+  }
+  playing = { wallStart: performance.now(), from: position };
+  $('play').textContent = 'Pause';
+  $('status').textContent = 'playing';
+  tick();
+}
+
+function pause(): void {
+  playing = undefined;
+  clearTimeout(timer);
+  $('play').textContent = 'Play';
+  if ($('status').textContent === 'playing') $('status').textContent = 'paused';
+}
+
+function stopReplay(): void {
+  pause();
+  cast = undefined;
+}
+
+async function replay(name: string, session: string): Promise<void> {
+  closeLive();
+  stopReplay();
+  current = { kind: 'replay', name };
+  render();
+  message('');
+  const response = await fetch(`/api/recordings/${encodeURIComponent(name)}`, { headers: { Authorization: `Bearer ${token}` }, cache: 'no-store' });
+  if (!response.ok) {
+    message(`cannot load the recording (${response.status})`, true);
+    return;
+  }
+  cast = parseCast(await response.text());
+  position = 0;
+  applied = 0;
+  $('view-title').textContent = `replay of session ${session}`;
+  $('player').hidden = false;
+  ($('seek') as HTMLInputElement).max = String(duration());
+  applyTo(0);
+  play();
+}
+
+$('play').onclick = () => (playing ? pause() : play());
+$('seek').oninput = () => {
+  const wasPlaying = playing !== undefined;
+  pause();
+  applyTo(Number(($('seek') as HTMLInputElement).value));
+  if (wasPlaying) play();
+};
+$('speed').onchange = () => {
+  if (playing) play();
+};
 
 // For tests and scripts: the terminal's text as shown.
 (window as unknown as { auTerminalText: () => string }).auTerminalText = () => {

@@ -1,7 +1,7 @@
 // The web observer end to end: a real server of a real human (au server run -d --web), a
 // session started by `au attach` in tmux, clients over the WebSocket, and a real browser
 // (Debian's chromium, driven by playwright-core; never downloaded) for the page: an observer
-// sees the session and cannot type, an operator types into it.
+// sees the session and cannot type, an operator types into it, a finished session replays.
 // Screenshots go to test-artifacts/.
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
@@ -200,7 +200,7 @@ describe('web observer', () => {
     await eventually(() => observer.messages(FrameType.End).length === 1, 'the observer is told the session ended');
   });
 
-  test('in a browser: observer watches, cannot type; operator types', async () => {
+  test('in a browser: observer watches, cannot type; operator types; a finished session replays', async () => {
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
@@ -261,9 +261,41 @@ describe('web observer', () => {
     assert.ok(size.length > 0, 'the operator page resized the session');
     await operatorPage.screenshot({ path: join(ARTIFACTS, 'web-operator-session.png') });
 
+    // Replay once it ended.
     tmux.type('exit');
     await tmux.waitFor(/session browsed ended/);
     await observerPage.locator('#messages').filter({ hasText: 'session browsed ended' }).waitFor();
+    const recording = observerPage.locator('#recordings li[data-session="browsed"] button');
+    await recording.waitFor({ timeout: 10_000 });
+    await recording.click();
+    await observerPage.locator('#view-title').filter({ hasText: 'replay of session browsed' }).waitFor();
+    await observerPage.locator('#speed').selectOption('4');
+    await observerPage.locator('#play').filter({ hasText: 'Play' }).waitFor({ timeout: 30_000 });
+    await waitText(observerPage, /^from-browser\s*$/m, 'the replay reaches the end');
+    // Seek to the start: the screen is as it was then; seek to the end: all of it again.
+    await observerPage.locator('#seek').evaluate((el: HTMLInputElement) => {
+      el.value = '0';
+      el.dispatchEvent(new Event('input'));
+    });
+    await eventually(() => true, '');
+    const atStart = await text(observerPage);
+    assert.doesNotMatch(atStart, /from-browser/, atStart);
+    await observerPage.locator('#seek').evaluate((el: HTMLInputElement) => {
+      el.value = el.max;
+      el.dispatchEvent(new Event('input'));
+    });
+    await waitText(observerPage, /^from-browser\s*$/m, 'seeking to the end shows the end');
+    assert.match(await observerPage.locator('#clock').innerText(), /^(\d+\.\d) \/ \1 s$/);
+    // Play from the middle, then pause.
+    await observerPage.locator('#seek').evaluate((el: HTMLInputElement) => {
+      el.value = String(Number(el.max) / 2);
+      el.dispatchEvent(new Event('input'));
+    });
+    await observerPage.locator('#play').click();
+    await observerPage.locator('#play').filter({ hasText: 'Pause' }).waitFor();
+    await observerPage.locator('#play').click();
+    await observerPage.locator('#play').filter({ hasText: 'Play' }).waitFor();
+    await observerPage.screenshot({ path: join(ARTIFACTS, 'web-observer-replay.png') });
     await browser.close();
     browser = undefined;
   });
