@@ -288,9 +288,21 @@ function registerSessions(program: Command, setExit: (code: number) => void): vo
     .option('-s, --socket <path>', 'socket path (default: $XDG_RUNTIME_DIR/agent-as-unix-user/server.sock)')
     .option('--shared', 'listen on the shared socket directory made by au server init')
     .option('-d, --daemon', 'start in the background and return once it listens')
-    .action(async (opts: { socket?: string; shared?: boolean; daemon?: boolean }, cmd: Command) => {
+    .option('--web <[addr:]port>', 'also serve the web observer (a page to watch and steer sessions) on this address (default 127.0.0.1)')
+    .option('--web-public', 'allow --web on a non-loopback address (plain HTTP: prefer an SSH tunnel)')
+    .action(async (opts: { socket?: string; shared?: boolean; daemon?: boolean; web?: string; webPublic?: boolean }, cmd: Command) => {
       const { serverRunCommand } = await import('./commands/server.js');
       setExit(await serverRunCommand(makeContext(globalsOf(cmd)), opts));
+    });
+  withGlobals(server.command('token'))
+    .description("print the web observer's links with their tokens (observer: read-only; operator: may type)")
+    .option('--json', 'as JSON')
+    .option('--observer', 'print only the observer token')
+    .option('--operator', 'print only the operator token')
+    .option('--rotate', 'make new tokens (a running server keeps the old ones until it restarts)')
+    .action(async (opts: { json?: boolean; observer?: boolean; operator?: boolean; rotate?: boolean }) => {
+      const { serverTokenCommand } = await import('./commands/server.js');
+      await serverTokenCommand(opts);
     });
   withGlobals(server.command('init'))
     .description('one-time root set-up: a group and a socket directory so other humans can reach your server')

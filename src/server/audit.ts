@@ -16,7 +16,9 @@ export type AuditEvent =
   | { event: 'kill'; session: string; by: string }
   | { event: 'end'; session: string; exitCode: number; durationMs: number; reason: string }
   | { event: 'refused'; uid: number; pid: number; user: string; reason: string }
-  | { event: 'protocol-error'; uid: number; user: string; reason: string };
+  | { event: 'protocol-error'; uid: number; user: string; reason: string }
+  | { event: 'web-start'; url: string; host: string; port: number }
+  | { event: 'web-refused'; remote: string; path: string; status: number; reason: string };
 
 /** Bytes as text: printable ASCII as is, everything else (and backslash) as \xNN. */
 export function escapeBytes(data: Buffer): string {

@@ -106,7 +106,7 @@ export class SessionServer {
   private readonly listener: Server;
   private readonly audit: AuditLog;
   private readonly ownerUid = process.getuid!();
-  private readonly ownerName: string;
+  readonly ownerName: string;
   private readonly log: (line: string) => void;
   private connections = 0;
   private lockFd: number | undefined;
@@ -121,6 +121,20 @@ export class SessionServer {
     this.listener = createServer({ pauseOnConnect: false }, (socket) => this.accept(socket));
     this.listener.maxConnections = LIMITS.connections;
   }
+
+  get auditLog(): AuditLog {
+    return this.audit;
+  }
+
+  get configPath(): string {
+    return this.options.configPath;
+  }
+
+  readonly clientQueueBytes = LIMITS.clientQueueBytes;
+  readonly clientsPerSession = LIMITS.clientsPerSession;
+
+  /** Runs on stop once the sessions ended, before the audit log closes (the web observer closes there). */
+  beforeStop: (() => Promise<void>) | undefined;
 
   get socketPath(): string {
     return this.options.socketPath;
@@ -396,6 +410,7 @@ export class SessionServer {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([Promise.all(sessions.map((s) => s.whenEnded())), new Promise((r) => (timer = setTimeout(r, 8000)))]);
       clearTimeout(timer);
+      await this.beforeStop?.().catch(() => undefined);
       const path = this.options.socketPath;
       for (const file of [path, `${path}.pid`]) {
         try {

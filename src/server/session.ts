@@ -2,6 +2,7 @@
 // entrypoint exactly as `au run` starts it; a headless screen for late joiners; an asciicast
 // recording; and the clients attached to it. The session never waits for a client: output is
 // handed to each client's bounded queue (the connection drops a client that falls behind).
+import { basename } from 'node:path';
 import type { IPty } from 'node-pty';
 import type { AgentConfig } from '../config/schema.js';
 import { loadNative } from '../run/native.js';
@@ -55,6 +56,8 @@ export class Session {
   readonly owner: string;
   readonly startedAt = new Date();
   readonly pid: number;
+  /** The recording's file name (in the recordings directory). */
+  readonly recordingName: string;
   private readonly pty: IPty;
   private readonly screen: ScreenModel;
   private readonly recording: Recording;
@@ -87,6 +90,7 @@ export class Session {
       limits: start.agent.limits,
     });
     const env = { ...entrypointEnvironment([]), TERM: 'xterm-256color' };
+    this.recordingName = basename(start.recordingPath);
     this.recording = new Recording(start.recordingPath, { cols: this.cols, rows: this.rows, command: start.command.join(' '), title: `au session ${this.id} (${this.agent})` });
     this.screen = new ScreenModel(this.cols, this.rows);
     // No fd of the server reaches the entrypoint (and so its init, which runs as the agent):

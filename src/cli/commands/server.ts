@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { updateConfig } from '../../config/store.js';
 import { DEFAULT_SHARING_GROUP, SHARED_SOCKET_DIR, defaultSocketPath, sharedSocketPath, stateDir } from '../../server/paths.js';
 import { setUpSharing } from '../../server/sharing.js';
+import { type WebAddress, parseWebAddress } from '../../server/web/address.js';
 import type { Context } from '../context.js';
 import { UsageError } from '../errors.js';
 import { say } from '../output.js';
@@ -29,15 +30,44 @@ export interface ServerRunOptions {
   socket?: string;
   shared?: boolean;
   daemon?: boolean;
+  /** [ADDR:]PORT of the web observer. */
+  web?: string;
+  /** Allow a non-loopback --web address. */
+  webPublic?: boolean;
+}
+
+/** Checks --web before anything starts: loopback only unless --web-public. */
+function webAddressOf(options: ServerRunOptions): WebAddress | undefined {
+  if (options.webPublic && !options.web) throw new UsageError('--web-public needs --web ADDR:PORT');
+  if (!options.web) return undefined;
+  let address: WebAddress;
+  try {
+    address = parseWebAddress(options.web);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  if (!address.loopback && !options.webPublic) {
+    throw new UsageError(`--web ${options.web} is not a loopback address: anyone who can reach it may try tokens; add --web-public to mean it`);
+  }
+  return address;
 }
 
 export async function serverRunCommand(ctx: Context, options: ServerRunOptions): Promise<number> {
   if (options.shared && options.socket) throw new UsageError('give either -s SOCKET or --shared');
   const socketPath = options.shared ? sharedSocketPath(ctx.human.name) : socketPathOf({ socket: options.socket });
-  if (options.daemon) return daemonize(ctx, socketPath);
+  const webAddress = webAddressOf(options);
+  if (options.daemon) return daemonize(ctx, socketPath, options);
   const { SessionServer } = await import('../../server/server.js');
   const server = new SessionServer({ socketPath, configPath: ctx.configPath });
   await server.start();
+  if (webAddress) {
+    try {
+      await startWeb(server, webAddress);
+    } catch (error) {
+      await server.stop('the web observer could not start');
+      throw error;
+    }
+  }
   return new Promise((resolve) => {
     const stop = (signal: NodeJS.Signals): void => {
       // Whatever handle is left (a client that does not close), the server is done.
@@ -50,14 +80,52 @@ export async function serverRunCommand(ctx: Context, options: ServerRunOptions):
   });
 }
 
+async function startWeb(server: import('../../server/server.js').SessionServer, address: WebAddress): Promise<void> {
+  const { WebServer } = await import('../../server/web/web-server.js');
+  const { loadOrCreateTokens } = await import('../../server/web/tokens.js');
+  const tokens = loadOrCreateTokens();
+  const web = new WebServer({ address, tokens, host: server });
+  await web.start();
+  loadOrCreateTokens({ url: web.url });
+  server.beforeStop = () => web.close();
+  server.auditLog.record({ event: 'web-start', url: web.url, host: address.host, port: Number(new URL(web.url).port) });
+  if (!address.loopback) {
+    process.stderr.write(
+      `au: WARNING: the web observer listens on ${address.host} (not loopback): anyone who can reach this machine can try tokens, and HTTP is not encrypted (tokens and terminal output travel in clear text)\n`,
+    );
+  }
+  // The token goes in the URL fragment: browsers never send it in a request line or a Referer.
+  process.stderr.write(`au: web observer on ${web.url}\n`);
+  process.stderr.write(`au:   observer (read-only): ${web.url}#token=${tokens.observer}\n`);
+  process.stderr.write(`au:   operator (may type):  ${web.url}#token=${tokens.operator}\n`);
+  process.stderr.write(`au:   (au server token prints these again)\n`);
+}
+
+/** `au server token`: the web observer's links (or bare tokens). */
+export async function serverTokenCommand(options: { json?: boolean; operator?: boolean; observer?: boolean; rotate?: boolean }): Promise<void> {
+  const { loadOrCreateTokens, readTokens, webTokensPath } = await import('../../server/web/tokens.js');
+  const tokens = options.rotate ? loadOrCreateTokens({ rotate: true }) : readTokens();
+  if (!tokens) throw new UsageError(`no web observer tokens yet (${webTokensPath()}): start the server with au server run --web PORT`);
+  if (options.rotate) process.stderr.write('au: new tokens written; a running server keeps the old ones until it restarts\n');
+  const link = (token: string): string => (tokens.url ? `${tokens.url}#token=${token}` : token);
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify({ url: tokens.url ?? null, observer: tokens.observer, operator: tokens.operator })}\n`);
+  } else if (options.operator || options.observer) {
+    process.stdout.write(`${options.operator ? tokens.operator : tokens.observer}\n`);
+  } else {
+    process.stdout.write(`observer ${link(tokens.observer)}\noperator ${link(tokens.operator)}\n`);
+  }
+}
+
 /** Starts the server in the background, detached from this terminal, and returns once it listens. */
-async function daemonize(ctx: Context, socketPath: string): Promise<number> {
+async function daemonize(ctx: Context, socketPath: string, options: ServerRunOptions): Promise<number> {
   const logPath = join(stateDir(), 'server.log');
   mkdirSync(dirname(logPath), { recursive: true, mode: 0o700 });
   const log = openSync(logPath, 'a', 0o600);
   const script = process.argv[1];
   if (!script) throw new Error('cannot find the au script to start');
-  const child = spawn(process.execPath, [script, 'server', 'run', '-s', socketPath, '-C', ctx.configPath], {
+  const web = options.web ? ['--web', options.web, ...(options.webPublic ? ['--web-public'] : [])] : [];
+  const child = spawn(process.execPath, [script, 'server', 'run', '-s', socketPath, '-C', ctx.configPath, ...web], {
     detached: true,
     stdio: ['ignore', log, log],
     cwd: '/',
@@ -70,13 +138,25 @@ async function daemonize(ctx: Context, socketPath: string): Promise<number> {
   const deadline = Date.now() + 15_000;
   for (;;) {
     if (exited !== undefined) throw new Error(`the server exited (${exited}) before listening; see ${logPath}: ${lastLine(logPath)}`);
-    if (readPid(socketPath) === child.pid && (await canConnect(socketPath))) break;
+    if (readPid(socketPath) === child.pid && (await canConnect(socketPath)) && (!options.web || webStarted(logPath, child.pid))) break;
     if (Date.now() > deadline) throw new Error(`the server did not start listening on ${socketPath}; see ${logPath}`);
     await new Promise((r) => setTimeout(r, 50));
   }
   child.unref();
   say(`au: session server started (pid ${child.pid}) on ${socketPath}; log: ${logPath}`);
+  if (options.web) say('au: web observer links (with their tokens): au server token');
   return 0;
+}
+
+/** Whether the daemon's log says its web observer listens (the log is appended to, so it is the last line of this pid's start). */
+function webStarted(logPath: string, pid: number | undefined): boolean {
+  try {
+    const text = readFileSync(logPath, 'utf8');
+    const start = text.lastIndexOf(`(pid ${pid})`);
+    return start >= 0 && text.indexOf('au: web observer on ', start) > start;
+  } catch {
+    return false;
+  }
 }
 
 function lastLine(path: string): string {

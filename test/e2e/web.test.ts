@@ -1,0 +1,302 @@
+// The web observer end to end: a real server of a real human (au server run -d --web), a
+// session started by `au attach` in tmux, clients over the WebSocket, and a real browser
+// (Debian's chromium, driven by playwright-core; never downloaded) for the page: an observer
+// sees the session and cannot type, an operator types into it, a finished session replays.
+// Screenshots go to test-artifacts/.
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { type Browser, type Page, chromium } from 'playwright-core';
+import { WebSocket } from 'ws';
+import { FrameType } from '../../src/server/protocol/frames.js';
+import { type Human, REPO, createHuman, packageForHumans, sh } from '../helpers/system.js';
+import { eventually } from '../helpers/session-server.js';
+import { Terminal } from '../helpers/tmux.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = join(REPO, 'test-artifacts');
+
+const frame = (type: number, payload: Buffer): Buffer => {
+  const header = Buffer.alloc(5);
+  header.writeUInt8(type, 0);
+  header.writeUInt32BE(payload.length, 1);
+  return Buffer.concat([header, payload]);
+};
+
+/** A WebSocket client of the server: every frame it got, decoded. */
+class Probe {
+  readonly frames: { type: number; payload: Buffer }[] = [];
+  private pending = Buffer.alloc(0);
+  readonly ws: WebSocket;
+  readonly opened: Promise<void>;
+
+  constructor(url: string, token: string, session: string) {
+    const origin = url.replace(/\/$/, '');
+    this.ws = new WebSocket(`${origin.replace('http', 'ws')}/ws?session=${session}&token=${token}`, { headers: { Origin: origin } });
+    this.ws.on('message', (data: Buffer) => {
+      let buffer = Buffer.concat([this.pending, data]);
+      while (buffer.length >= 5 && buffer.length >= 5 + buffer.readUInt32BE(1)) {
+        const length = buffer.readUInt32BE(1);
+        this.frames.push({ type: buffer[0]!, payload: buffer.subarray(5, 5 + length) });
+        buffer = buffer.subarray(5 + length);
+      }
+      this.pending = buffer;
+    });
+    this.opened = new Promise((resolve, reject) => {
+      this.ws.once('open', () => resolve());
+      this.ws.once('error', reject);
+    });
+  }
+
+  output(): string {
+    return Buffer.concat(this.frames.filter((f) => f.type === FrameType.Output).map((f) => f.payload)).toString();
+  }
+
+  messages(type: number): string[] {
+    return this.frames.filter((f) => f.type === type).map((f) => f.payload.toString());
+  }
+
+  type(text: string): void {
+    this.ws.send(frame(FrameType.Input, Buffer.from(text)));
+  }
+
+  resize(cols: number, rows: number): void {
+    const payload = Buffer.alloc(4);
+    payload.writeUInt16BE(cols, 0);
+    payload.writeUInt16BE(rows, 2);
+    this.ws.send(frame(FrameType.Resize, payload));
+  }
+
+  close(): void {
+    this.ws.terminate();
+  }
+}
+
+describe('web observer', () => {
+  let owner: Human;
+  let agent: string;
+  let au: string;
+  let stateDir: string;
+  let url: string;
+  let tokens: { observer: string; operator: string };
+  const terminals: Terminal[] = [];
+  const probes: Probe[] = [];
+  let browser: Browser | undefined;
+
+  const audit = (): Record<string, any>[] => {
+    const lines: Record<string, any>[] = [];
+    for (const name of readdirSync(stateDir).filter((n) => n.startsWith('audit-')).sort()) {
+      for (const line of readFileSync(join(stateDir, name), 'utf8').split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, any>);
+    }
+    return lines;
+  };
+  const serverPid = (): number => {
+    try {
+      return Number(readFileSync(join(stateDir, 'server.sock.pid'), 'utf8').trim());
+    } catch {
+      return 0;
+    }
+  };
+  const terminal = (): Terminal => {
+    const t = new Terminal(owner, 120, 36);
+    terminals.push(t);
+    return t;
+  };
+  const probe = async (token: string, session: string): Promise<Probe> => {
+    const p = new Probe(url, token, session);
+    probes.push(p);
+    await p.opened;
+    return p;
+  };
+
+  before(() => {
+    owner = createHuman();
+    agent = owner.newAgent();
+    au = `${process.execPath} ${join(packageForHumans(), 'bin', 'au')}`;
+    stateDir = join(owner.home, '.local/state/agent-as-unix-user');
+    const refused = owner.au(['server', 'run', '--web', '0.0.0.0:0']);
+    assert.equal(refused.status, 2, refused.stderr);
+    assert.match(refused.stderr, /not a loopback address.*--web-public/);
+    const started = owner.au(['server', 'run', '-d', '--web', '127.0.0.1:0']);
+    assert.equal(started.status, 0, started.stderr);
+    assert.match(started.stdout + started.stderr, /au server token/);
+    const printed = owner.au(['server', 'token', '--json']);
+    assert.equal(printed.status, 0, printed.stderr);
+    ({ url, ...tokens } = JSON.parse(printed.stdout) as { url: string; observer: string; operator: string });
+    assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
+    const mode = sh(['stat', '-c', '%a %U', join(stateDir, 'web-tokens.json')]).stdout.trim();
+    assert.equal(mode, `600 ${owner.name}`);
+    const log = readFileSync(join(stateDir, 'server.log'), 'utf8');
+    assert.ok(log.includes(`${url}#token=${tokens.observer}`), 'the server prints the observer link');
+    mkdirSync(ARTIFACTS, { recursive: true });
+  });
+
+  after(async () => {
+    for (const p of probes) p.close();
+    await Promise.race([browser?.close(), new Promise((r) => setTimeout(r, 10_000))]).catch(() => undefined);
+    for (const t of terminals) t.close();
+    const pid = serverPid();
+    if (pid > 0) sh(['kill', '-TERM', String(pid)]);
+    await eventually(() => pid <= 0 || !existsSync(`/proc/${pid}`), 'the server stops').catch(() => undefined);
+    owner?.cleanup();
+  });
+
+  test('refusals: no token, a wrong token (401) and a foreign Origin (403) are refused and audited', async () => {
+    const origin = url.replace(/\/$/, '');
+    assert.equal((await fetch(`${origin}/api/state`)).status, 401);
+    assert.equal((await fetch(`${origin}/api/state`, { headers: { Authorization: 'Bearer not-the-token' } })).status, 401);
+    assert.equal((await fetch(`${origin}/api/state?token=${tokens.observer}`, { headers: { Origin: 'http://attacker.example' } })).status, 403);
+    const status = (query: string, headers: Record<string, string>): Promise<number> =>
+      new Promise((resolve) => {
+        const ws = new WebSocket(`${origin.replace('http', 'ws')}/ws${query}`, { headers });
+        ws.once('unexpected-response', (_req, res) => {
+          resolve(res.statusCode ?? 0);
+          ws.terminate();
+        });
+        ws.once('open', () => {
+          resolve(101);
+          ws.terminate();
+        });
+        ws.once('error', () => resolve(-1));
+      });
+    assert.equal(await status('?session=x', { Origin: origin }), 401);
+    assert.equal(await status('?session=x&token=wrong', { Origin: origin }), 401);
+    assert.equal(await status(`?session=x&token=${tokens.operator}`, { Origin: 'http://attacker.example' }), 403);
+    assert.equal(await status(`?session=x&token=${tokens.operator}`, { Origin: origin }), 101);
+    const refused = audit().filter((e) => e.event === 'web-refused');
+    assert.ok(refused.filter((e) => e.status === 401 && e.reason === 'no token').length >= 2, JSON.stringify(refused));
+    assert.ok(refused.some((e) => e.status === 401 && e.reason === 'wrong token' && e.path === '/ws'));
+    assert.ok(refused.some((e) => e.status === 403 && /attacker\.example/.test(e.reason) && e.path === '/ws'));
+    const text = readdirSync(stateDir).filter((n) => n.startsWith('audit-')).map((n) => readFileSync(join(stateDir, n), 'utf8')).join('');
+    assert.ok(!text.includes(tokens.operator) && !text.includes(tokens.observer), 'tokens never reach the audit');
+  });
+
+  test('over the WebSocket: an observer sees the session and cannot type or resize; an operator types into it', async () => {
+    const tmux = terminal();
+    tmux.type(`${au} attach -a ${agent} -n wsprobe`);
+    await tmux.waitFor(/session wsprobe \(started/);
+    tmux.type('PS1="agent$ "; echo ready-$((40+2))');
+    await tmux.waitFor(/^ready-42/m);
+    const observer = await probe(tokens.observer, 'wsprobe');
+    await eventually(() => /ready-42/.test(observer.output()), () => `the observer gets the current screen: ${observer.output()}`);
+    const welcome = JSON.parse(observer.messages(FrameType.Welcome)[0] ?? '{}') as Record<string, unknown>;
+    assert.equal(welcome.role, 'observer');
+    observer.type('echo observer-ws-typed\r');
+    observer.resize(50, 10);
+    await eventually(() => observer.messages(FrameType.Error).some((m) => /read-only: you are an observer of session wsprobe/.test(m)), 'the observer is told it is read-only');
+    const operator = await probe(tokens.operator, 'wsprobe');
+    operator.type('echo from-ws-$((6*7))\r');
+    await tmux.waitFor(/^from-ws-42/m);
+    await eventually(() => /from-ws-42/.test(observer.output()), 'the observer sees what the operator typed');
+    assert.doesNotMatch(tmux.screen(), /observer-ws-typed/);
+    const events = audit().filter((e) => e.session === 'wsprobe');
+    assert.ok(events.some((e) => e.event === 'join' && e.role === 'observer' && /^web observer@/.test(e.user)));
+    assert.ok(events.some((e) => e.event === 'input-refused' && /^web observer@/.test(e.user)));
+    assert.ok(events.some((e) => e.event === 'input' && /^web operator@/.test(e.user) && /from-ws/.test(e.data)));
+    assert.ok(!events.some((e) => e.event === 'resize' && /^web observer@/.test(e.user)));
+    tmux.type('exit');
+    await tmux.waitFor(/session wsprobe ended/);
+    await eventually(() => observer.messages(FrameType.End).length === 1, 'the observer is told the session ended');
+  });
+
+  test('in a browser: observer watches, cannot type; operator types; a finished session replays', async () => {
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      // Playwright gives every launch a fresh, temporary --user-data-dir of its own.
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      timeout: 30_000,
+    });
+    const tmux = terminal();
+    tmux.type(`${au} attach -a ${agent} -n browsed`);
+    await tmux.waitFor(/session browsed \(started/);
+    tmux.type('PS1="agent$ "; clear');
+    const text = (page: Page): Promise<string> => page.evaluate(() => (window as unknown as { auTerminalText: () => string }).auTerminalText());
+    const waitText = async (page: Page, pattern: RegExp, what: string): Promise<void> => {
+      const deadline = Date.now() + 15_000;
+      for (;;) {
+        const shown = await text(page);
+        if (pattern.test(shown)) return;
+        if (Date.now() > deadline) throw new Error(`timed out: ${what}; the page shows:\n${shown}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+
+    // Observer.
+    const observerContext = await browser.newContext({ viewport: { width: 1280, height: 760 } });
+    const observerPage = await observerContext.newPage();
+    await observerPage.goto(`${url}#token=${tokens.observer}`);
+    await observerPage.locator(`#agents li[data-agent="${agent}"]`).filter({ hasText: 'healthy' }).waitFor();
+    await observerPage.locator('#sessions li[data-session="browsed"] button').click();
+    await observerPage.locator('#view-title').filter({ hasText: 'you are observer, read-only' }).waitFor();
+    tmux.type('echo typed-by-the-operator-$((2+3))');
+    await waitText(observerPage, /^typed-by-the-operator-5/m, 'the observer sees what the tmux client typed');
+    await observerPage.locator('#terminal').click();
+    await observerPage.keyboard.type('echo observer-browser-typed');
+    await observerPage.keyboard.press('Enter');
+    await observerPage.locator('#messages').filter({ hasText: 'read-only: you are an observer of session browsed' }).waitFor();
+    await new Promise((r) => setTimeout(r, 500));
+    assert.doesNotMatch(tmux.screen(), /observer-browser-typed/);
+    assert.ok(audit().some((e) => e.event === 'input-refused' && e.session === 'browsed' && /^web observer@/.test(e.user)));
+    tmux.type('ls -la --color=always / | head -12; echo "watched from the browser"');
+    await waitText(observerPage, /^watched from the browser/m, 'the observer sees live output');
+    await observerPage.screenshot({ path: join(ARTIFACTS, 'web-observer-session.png') });
+    await observerPage.locator('#side').screenshot({ path: join(ARTIFACTS, 'web-observer-agents.png') });
+
+    // Operator.
+    const operatorContext = await browser.newContext({ viewport: { width: 1100, height: 700 } });
+    const operatorPage = await operatorContext.newPage();
+    await operatorPage.goto(`${url}#token=${tokens.operator}`);
+    await operatorPage.locator('#sessions li[data-session="browsed"] button').click();
+    await operatorPage.locator('#view-title').filter({ hasText: 'you are operator' }).waitFor();
+    await waitText(operatorPage, /watched from the browser/, 'the operator gets the current screen');
+    await operatorPage.locator('#terminal').click();
+    await operatorPage.keyboard.type('echo from-browser');
+    await operatorPage.keyboard.press('Enter');
+    await tmux.waitFor(/^from-browser\s*$/m);
+    await waitText(observerPage, /^from-browser\s*$/m, 'the observer sees what the browser operator typed');
+    // The operator's page sized the session to its window.
+    const size = audit().filter((e) => e.event === 'resize' && e.session === 'browsed' && /^web operator@/.test(e.user));
+    assert.ok(size.length > 0, 'the operator page resized the session');
+    await operatorPage.screenshot({ path: join(ARTIFACTS, 'web-operator-session.png') });
+
+    // Replay once it ended.
+    tmux.type('exit');
+    await tmux.waitFor(/session browsed ended/);
+    await observerPage.locator('#messages').filter({ hasText: 'session browsed ended' }).waitFor();
+    const recording = observerPage.locator('#recordings li[data-session="browsed"] button');
+    await recording.waitFor({ timeout: 10_000 });
+    await recording.click();
+    await observerPage.locator('#view-title').filter({ hasText: 'replay of session browsed' }).waitFor();
+    await observerPage.locator('#speed').selectOption('4');
+    await observerPage.locator('#play').filter({ hasText: 'Play' }).waitFor({ timeout: 30_000 });
+    await waitText(observerPage, /^from-browser\s*$/m, 'the replay reaches the end');
+    // Seek to the start: the screen is as it was then; seek to the end: all of it again.
+    await observerPage.locator('#seek').evaluate((el: HTMLInputElement) => {
+      el.value = '0';
+      el.dispatchEvent(new Event('input'));
+    });
+    await eventually(() => true, '');
+    const atStart = await text(observerPage);
+    assert.doesNotMatch(atStart, /from-browser/, atStart);
+    await observerPage.locator('#seek').evaluate((el: HTMLInputElement) => {
+      el.value = el.max;
+      el.dispatchEvent(new Event('input'));
+    });
+    await waitText(observerPage, /^from-browser\s*$/m, 'seeking to the end shows the end');
+    assert.match(await observerPage.locator('#clock').innerText(), /^(\d+\.\d) \/ \1 s$/);
+    // Play from the middle, then pause.
+    await observerPage.locator('#seek').evaluate((el: HTMLInputElement) => {
+      el.value = String(Number(el.max) / 2);
+      el.dispatchEvent(new Event('input'));
+    });
+    await observerPage.locator('#play').click();
+    await observerPage.locator('#play').filter({ hasText: 'Pause' }).waitFor();
+    await observerPage.locator('#play').click();
+    await observerPage.locator('#play').filter({ hasText: 'Play' }).waitFor();
+    await observerPage.screenshot({ path: join(ARTIFACTS, 'web-observer-replay.png') });
+    await browser.close();
+    browser = undefined;
+  });
+});
