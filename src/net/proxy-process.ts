@@ -1,9 +1,11 @@
 // `au run` under a domains policy: the proxy must be listening before the agent starts. If
 // nothing answers on its port, start it as the human (detached, `au net proxy`), then wait.
-import { connect } from 'node:net';
+import { lazyRequire } from '../system/lazy-require.js';
 
 const probe = (port: number): Promise<boolean> =>
   new Promise((resolve) => {
+    // node:net costs milliseconds to load: only runs with a domains policy pay for it.
+    const { connect } = lazyRequire('node:net') as typeof import('node:net');
     const s = connect({ host: '127.0.0.1', port });
     s.once('connect', () => {
       s.destroy();
