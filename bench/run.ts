@@ -3,7 +3,8 @@
 // Each figure is printed next to its reference and target.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { createHuman, packageForHumans } from '../test/helpers/system.js';
+import { packageForHumans } from '../test/helpers/system.js';
+import { withBenchAgent } from './fixture.js';
 
 const ROUNDS = Number(process.env.AU_BENCH_ROUNDS ?? 40);
 
@@ -32,14 +33,8 @@ function compare(commands: Record<string, readonly string[]>): Record<string, nu
   return Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)]));
 }
 
-function main(): void {
-  if (process.getuid?.() !== 0) {
-    console.error('npm run bench needs root: it creates a throwaway human and agent');
-    process.exit(2);
-  }
-  const human = createHuman();
-  try {
-    const agent = human.newAgent();
+async function main(): Promise<void> {
+  await withBenchAgent(async (human, agent) => {
     const au = join(packageForHumans(), 'bin', 'au');
     const entrypoint = `/usr/local/libexec/agent-as-unix-user/${agent}/su_as_agent`;
     // All commands start as the human through runuser, so its cost is in every figure alike.
@@ -90,9 +85,10 @@ function main(): void {
     });
     console.log(`entrypoint alone: +${(entry.entrypoint! - entry.bare!).toFixed(2)} ms over /bin/true (${entry.bare!.toFixed(2)} ms) (target < 5 ms)`);
     console.log(`agent login shell (bash --login -c true) through the entrypoint: +${(entry.login! - entry.entrypoint!).toFixed(2)} ms`);
-  } finally {
-    human.cleanup();
-  }
+  });
 }
 
-main();
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -5,20 +5,14 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createHuman } from '../test/helpers/system.js';
+import { withBenchAgent } from './fixture.js';
 import { probe, probeAsync } from '../test/helpers/session-server.js';
 
 const FLOOD_MB = Number(process.env.AU_BENCH_FLOOD_MB ?? 20);
 const rssMb = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 
 async function main(): Promise<void> {
-  if (process.getuid?.() !== 0) {
-    console.error('npm run bench needs root: it creates a throwaway human and agent');
-    process.exit(2);
-  }
-  const human = createHuman();
-  try {
-    const agent = human.newAgent();
+  await withBenchAgent(async (human, agent) => {
     const socket = join(human.home, '.local/state/agent-as-unix-user/bench.sock');
     const started = human.au(['server', 'run', '-d', '-s', socket]);
     if (started.status !== 0) throw new Error(`au server run -d failed: ${started.stderr}`);
@@ -83,9 +77,7 @@ async function main(): Promise<void> {
     );
     spawnSync('kill', ['-TERM', String(serverPid)]);
     await new Promise((r) => setTimeout(r, 3000));
-  } finally {
-    human.cleanup();
-  }
+  });
 }
 
 async function waitForSession(user: string, socket: string, id: string): Promise<void> {
