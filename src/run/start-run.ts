@@ -13,13 +13,7 @@ import { findRepoPolicy, narrowShares, readRepoPolicy } from './repo-policy.js';
 import { workingDirectory } from './workdir.js';
 import { runWithPipes } from './pipe-run.js';
 import { shellQuote } from '../system/shell-quote.js';
-import { enforced, policyId } from '../net/policy.js';
-
-/** domains policy: make sure the agent's CONNECT proxy is listening (started as the human). */
-async function ensureProxy(agentName: string, port: number, configPath: string | undefined): Promise<void> {
-  const { ensureProxyRunning } = await import('../net/proxy-process.js');
-  await ensureProxyRunning(agentName, port, configPath);
-}
+import { containmentArguments, ensureAgentProxy, withProxyVariables } from './agent-policy.js';
 
 export class RunError extends Error {}
 
@@ -84,21 +78,14 @@ export async function startRun(agent: AgentConfig, options: RunOptions): Promise
     workdir: place.workdir,
     command: options.command,
     interactive: options.usePty,
-    limits: agent.limits,
-    netPolicy: enforced(agent.net) ? policyId(agent.net, agent.uid ?? -1) : undefined,
+    ...containmentArguments(agent),
     missingHint: options.missingHint,
     throwAwayHome: Boolean(options.lockdown),
     seeds: options.lockdown?.seeds,
     noNetwork: place.noNetwork,
   });
-  const pairs = [...options.env];
-  if (agent.net?.policy === 'domains' && agent.net.proxyPort) {
-    // The agent's only way out is the proxy: point the usual variables at it.
-    const url = `http://127.0.0.1:${agent.net.proxyPort}`;
-    for (const key of ['HTTP_PROXY', 'HTTPS_PROXY', 'http_proxy', 'https_proxy']) if (!pairs.some(([k]) => k === key)) pairs.push([key, url]);
-    if (!options.dryRun) await ensureProxy(agent.userName, agent.net.proxyPort, options.configPath);
-  }
-  const env = entrypointEnvironment(pairs);
+  if (!options.dryRun) await ensureAgentProxy(agent, options.configPath);
+  const env = entrypointEnvironment(withProxyVariables(agent, options.env));
   if (options.dryRun) {
     const names = Object.keys(env).map((key) => `${key}=...`);
     process.stderr.write(`$ ${shellQuote(['env', '-i', ...names, agent.entrypoint, ...args])}\n`);

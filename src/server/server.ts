@@ -11,6 +11,7 @@ import { loadConfig } from '../config/store.js';
 import { findAgent } from '../config/schema.js';
 import { DEFAULT_AGENT } from '../agents/names.js';
 import { entrypointProblems } from '../entrypoint/verify.js';
+import { ensureAgentProxy } from '../run/agent-policy.js';
 import { holdsGroup } from '../run/driver-group.js';
 import { AuditLog } from './audit.js';
 import { type Peer, type Role, agentUidsOf, decideRole, peerOf, userNameOf } from './auth.js';
@@ -343,6 +344,9 @@ export class SessionServer {
       throw new ServerError(`the server does not hold group ${agent.group} yet (added by au new): restart it from a new login`);
     }
     const agentUid = [...agentUidsOf({ ...config, agents: [agent] })][0] ?? agent.uid ?? -1;
+    // A domains policy needs its proxy. Not awaited (sessions start synchronously, so two
+    // attaches cannot race for one id): until it listens, the agent's web requests just fail.
+    ensureAgentProxy(agent, this.options.configPath).catch((error: unknown) => this.log(`au: ${(error as Error).message}`));
     let id = hello.session;
     while (!id || this.sessions.has(id)) id = randomBytes(3).toString('hex');
     const session = new Session(this.ptyModule!, {

@@ -10,6 +10,7 @@ import { agentHomeOf } from '../agents/names.js';
 import { entrypointArguments, exitStatusOf } from '../run/launch.js';
 import { entrypointEnvironment } from '../run/environment.js';
 import { workingDirectory } from '../run/workdir.js';
+import { containmentArguments, withProxyVariables } from '../run/agent-policy.js';
 import { type AuditLog, escapeBytes } from './audit.js';
 import type { Role } from './auth.js';
 import { FrameType, encodeChunked, encodeJson, outputFrames } from './protocol/frames.js';
@@ -87,9 +88,10 @@ export class Session {
       workdir: workingDirectory(undefined, start.cwd ?? home, start.agent.mounts, home),
       command: start.command,
       interactive: true,
-      limits: start.agent.limits,
+      // The same containment as `au run`: limits, and the network policy checked fail-closed.
+      ...containmentArguments(start.agent),
     });
-    const env = { ...entrypointEnvironment([]), TERM: 'xterm-256color' };
+    const env = { ...entrypointEnvironment(withProxyVariables(start.agent, [])), TERM: 'xterm-256color' };
     this.recordingName = basename(start.recordingPath);
     this.recording = new Recording(start.recordingPath, { cols: this.cols, rows: this.rows, command: start.command.join(' '), title: `au session ${this.id} (${this.agent})` });
     this.screen = new ScreenModel(this.cols, this.rows);

@@ -187,4 +187,22 @@ describe('session server', () => {
     assert.equal(s.owner.au(['sessions', 'list', '-s', s.socket]).status, 0);
     assert.ok(uidOf(s.owner.name) > 0);
   });
+  test("sessions get the agent's network policy, checked fail-closed like au run", async () => {
+    const net = s.owner.au(['net', 'set', '-a', s.agent, 'deny']);
+    assert.equal(net.status, 0, net.stderr);
+    try {
+      const ownerTerm = terminal(s.owner);
+      ownerTerm.type(`${s.au} attach -s ${s.socket} -a ${s.agent} -n netok -- sh -c 'echo policy-loaded-ran; exit 4'`);
+      await ownerTerm.waitFor(/policy-loaded-ran[\s\S]*session netok ended: .*exit code 4/);
+      // Unloaded by hand (a reboot, nft flush): a new session must not start without it.
+      sh(['nft', 'delete', 'table', 'inet', `au-${s.agent}`]);
+      ownerTerm.type(`clear; ${s.au} attach -s ${s.socket} -a ${s.agent} -n netgone -- sh -c 'echo should-not-run'`);
+      const screen = await ownerTerm.waitFor(/session netgone ended: .*exit code \d+/);
+      assert.match(screen, /network policy not in force \(run: au net apply -a /);
+      assert.match(screen, /exit code 125/);
+      assert.doesNotMatch(screen, /^should-not-run/m);
+    } finally {
+      s.owner.au(['net', 'clear', '-a', s.agent]);
+    }
+  });
 });
