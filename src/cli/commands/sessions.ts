@@ -4,11 +4,11 @@ import type { SessionSummary } from '../../server/protocol/messages.js';
 import type { Context } from '../context.js';
 import { UsageError } from '../errors.js';
 import { printJson, say } from '../output.js';
-import { type SocketChoice, socketPathOf } from './server.js';
+import { type SocketChoice, serverTargetOf } from './server.js';
 
-export async function sessionsListCommand(_ctx: Context, options: SocketChoice & { json?: boolean }): Promise<void> {
+export async function sessionsListCommand(ctx: Context, options: SocketChoice & { json?: boolean }): Promise<void> {
   const { request } = await import('../../server/client.js');
-  const result = await request(socketPathOf(options), { action: 'list' });
+  const result = await request(serverTargetOf(ctx, options), { action: 'list' });
   const sessions = (result.sessions ?? []) as SessionSummary[];
   if (options.json) return printJson(sessions);
   if (sessions.length === 0) return say('No sessions.');
@@ -18,9 +18,9 @@ export async function sessionsListCommand(_ctx: Context, options: SocketChoice &
   }
 }
 
-export async function sessionsKillCommand(_ctx: Context, id: string, options: SocketChoice): Promise<void> {
+export async function sessionsKillCommand(ctx: Context, id: string, options: SocketChoice): Promise<void> {
   const { request } = await import('../../server/client.js');
-  await request(socketPathOf(options), { action: 'kill', session: id });
+  await request(serverTargetOf(ctx, options), { action: 'kill', session: id });
   say(`killed session ${id}`);
 }
 
