@@ -4,6 +4,7 @@
 // the owner in the [server] table, per user or per group (group database membership, not the
 // peer's process groups). Agent users are never admitted, even when configured.
 import { spawnSync } from 'node:child_process';
+import { statSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import type { Config } from '../config/schema.js';
 import { loadNative } from '../run/native.js';
@@ -31,9 +32,49 @@ export function peerOf(socket: Socket): Peer {
   return { ...credentials, user: userNameOf(credentials.uid) ?? `uid ${credentials.uid}` };
 }
 
+/**
+ * Answers of the user and group databases, cached: a flood of connections must not cost a
+ * process (getent, id) each. Dropped when /etc/passwd or /etc/group changes, and after
+ * LOOKUP_TTL_MS at most (for users from LDAP/sssd, whose changes no local file shows).
+ */
+const LOOKUP_TTL_MS = 30_000;
+const MAX_CACHED = 4096;
+const lookups = new Map<string, string | undefined>();
+let lookupStamp = '';
+let lookupsSince = 0;
+
+function databaseStamp(): string {
+  return ['/etc/passwd', '/etc/group']
+    .map((file) => {
+      try {
+        const st = statSync(file);
+        return `${st.ino}:${st.size}:${st.mtimeMs}`;
+      } catch {
+        return '-';
+      }
+    })
+    .join('/');
+}
+
+function cachedQuery(argv: string[]): string | undefined {
+  const stamp = databaseStamp();
+  const now = Date.now();
+  if (stamp !== lookupStamp || now - lookupsSince > LOOKUP_TTL_MS || lookups.size > MAX_CACHED) {
+    lookups.clear();
+    lookupStamp = stamp;
+    lookupsSince = now;
+  }
+  const key = argv.join('\0');
+  if (lookups.has(key)) return lookups.get(key);
+  const [command, ...args] = argv as [string, ...string[]];
+  const r = spawnSync(command, args, { encoding: 'utf8', timeout: 5000 });
+  const answer = r.status === 0 ? r.stdout : undefined;
+  lookups.set(key, answer);
+  return answer;
+}
+
 function getent(args: string[]): string | undefined {
-  const r = spawnSync('getent', args, { encoding: 'utf8', timeout: 5000 });
-  return r.status === 0 ? r.stdout : undefined;
+  return cachedQuery(['getent', ...args]);
 }
 
 export function userNameOf(uid: number): string | undefined {
@@ -42,8 +83,7 @@ export function userNameOf(uid: number): string | undefined {
 
 /** Names of the groups the user belongs to in the group database (primary included). */
 export function groupsOf(user: string): string[] {
-  const r = spawnSync('id', ['-Gn', '--', user], { encoding: 'utf8', timeout: 5000 });
-  return r.status === 0 ? r.stdout.trim().split(/\s+/).filter(Boolean) : [];
+  return cachedQuery(['id', '-Gn', '--', user])?.trim().split(/\s+/).filter(Boolean) ?? [];
 }
 
 export interface ServerRoles {

@@ -13,7 +13,7 @@ export type OpenMode = 'append' | 'create-new' | 'lock';
 
 const FLAGS: Record<OpenMode, number> = {
   append: O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW,
-  'create-new': O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW,
+  'create-new': O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW,
   lock: O_RDWR | O_CREAT | O_NOFOLLOW,
 };
 

@@ -249,7 +249,7 @@ export class SessionServer {
     }
     if (!role || this.stopping) {
       if (this.stopping) reason = 'the server is stopping';
-      this.audit.record({ event: 'refused', uid: peer.uid, pid: peer.pid, user: peer.user, reason });
+      this.audit.refused(`uid ${peer.uid}`, { event: 'refused', uid: peer.uid, pid: peer.pid, user: peer.user, reason });
       socket.end(encodeJson(FrameType.Error, { message: `refused: ${reason}` }));
       setTimeout(() => socket.destroy(), 1000).unref();
       return;
@@ -309,7 +309,7 @@ export class SessionServer {
   private hello(connection: Connection, hello: Hello): void {
     switch (hello.action) {
       case 'list':
-        connection.close(encodeJson(FrameType.Result, { sessions: [...this.sessions.values()].map((s) => s.summary()) }));
+        connection.close(encodeJson(FrameType.Result, { sessions: [...this.sessions.values()].map((s) => ({ ...s.summary(), recordingLoss: s.recordingLoss })), audit: this.audit.loss }));
         return;
       case 'status': {
         const session = this.sessions.get(hello.session);
@@ -389,7 +389,12 @@ export class SessionServer {
       audit: this.audit,
     });
     this.sessions.set(id, session);
-    session.onEnd = () => this.sessions.delete(id!);
+    session.onEnd = () => {
+      this.sessions.delete(id!);
+      // The record says the recording is incomplete (au doctor reads it), whether or not its own gap marker could be written.
+      const loss = session.recordingLoss;
+      if (loss.lostBytes > 0) this.audit.record({ event: 'record-incomplete', session: id!, recording: session.recordingName, lostBytes: loss.lostBytes, error: loss.error ?? '?' });
+    };
     this.log(`au: session ${id} started: agent ${agent.userName}, ${session.command.join(' ')} (pid ${session.pid})`);
     return session;
   }

@@ -71,6 +71,11 @@ export async function serverRunCommand(ctx: Context, options: ServerRunOptions):
   const webAddress = webAddressOf(options);
   if (options.daemon) return daemonize(ctx, socketPath, options);
   const { SessionServer } = await import('../../server/server.js');
+  // A full disk must not end the server (and every session with it): a log line that cannot be
+  // written to server.log is dropped, and a file size limit makes writes fail (EFBIG) instead of
+  // killing the process (SIGXFSZ). The record itself marks its gaps (audit.ts, recording.ts).
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
+  process.on('SIGXFSZ', () => undefined);
   const server = new SessionServer({ socketPath, configPath: ctx.configPath });
   await server.start();
   if (webAddress) {
