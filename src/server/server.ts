@@ -3,7 +3,7 @@
 // root), holds a lock next to its socket so only one server uses it, and on SIGTERM ends every
 // session's process tree, tells the clients, and removes its socket.
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, lstatSync, mkdirSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { type Stats, chmodSync, closeSync, lstatSync, mkdirSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { type Server, type Socket, createServer } from 'node:net';
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -14,7 +14,7 @@ import { entrypointProblems } from '../entrypoint/verify.js';
 import { ensureAgentProxy } from '../run/agent-policy.js';
 import { holdsGroup } from '../run/driver-group.js';
 import { AuditLog } from './audit.js';
-import { type Peer, type Role, agentUidsOf, decideRole, peerOf, userNameOf } from './auth.js';
+import { type Peer, type Role, agentUidsOf, decideRole, namedPeer, peerCredentialsOf, userNameOf } from './auth.js';
 import {
   CLIENT_FRAME_TYPES,
   type Frame,
@@ -211,17 +211,28 @@ export class SessionServer {
    * sharing group, mode 2750): returns whether it is shared.
    */
   private prepareDirectory(dir: string): boolean {
+    const oldLayout = (path: string, st: Stats): ServerError | undefined =>
+      st.uid === 0 && (st.mode & 0o1000) !== 0 && (st.mode & 0o020) !== 0
+        ? new ServerError(
+            `${path} is a shared socket directory of the old layout, where any member of its group can take your socket's name (and pose as your server): run \`au server init\` again (it gives you ${join(path, this.ownerName)}/, yours alone), then \`au server run --shared\``,
+          )
+        : undefined;
     let st = directoryStat(dir);
     if (!st) {
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      const parent = directoryStat(dirname(dir));
+      const old = parent && oldLayout(dirname(dir), parent);
+      if (old) throw old;
+      try {
+        mkdirSync(dir, { recursive: true, mode: 0o700 });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EACCES') throw error;
+        throw new ServerError(`cannot create ${dir} (permission denied): a shared server's directory is made by \`au server init\``);
+      }
       st = directoryStat(dir)!;
     }
     if (st.uid !== this.ownerUid) {
-      if (st.uid === 0 && (st.mode & 0o1000) !== 0 && (st.mode & 0o020) !== 0) {
-        throw new ServerError(
-          `${dir} is a shared socket directory of the old layout, where any member of its group can take your socket's name (and pose as your server): run \`au server init\` again (it gives you ${join(dir, this.ownerName)}/, yours alone), then \`au server run --shared\``,
-        );
-      }
+      const old = oldLayout(dir, st);
+      if (old) throw old;
       throw new ServerError(`${dir} is not yours (owner uid ${st.uid}): a server's socket goes in a directory of its own owner (see \`au server init\` for a shared one)`);
     }
     const shared = (st.mode & 0o2000) !== 0 && directoryStat(dirname(dir))?.uid === 0;
@@ -232,21 +243,29 @@ export class SessionServer {
 
   private accept(socket: Socket): void {
     socket.on('error', () => socket.destroy());
-    let peer: Peer;
+    let credentials: { pid: number; uid: number; gid: number };
     try {
-      peer = peerOf(socket);
+      credentials = peerCredentialsOf(socket);
     } catch (error) {
       this.log(`au: refusing a connection: ${(error as Error).message}`);
       socket.destroy();
       return;
     }
+    // The name and role lookups do not block the server; what the client sends meanwhile waits
+    // in the socket's buffer (nothing reads it before the decision).
+    void this.admit(socket, credentials).catch(() => socket.destroy());
+  }
+
+  private async admit(socket: Socket, credentials: { pid: number; uid: number; gid: number }): Promise<void> {
+    const peer = await namedPeer(credentials);
     let role: Role | undefined;
     let reason: string;
     try {
-      ({ role, reason } = decideRole(peer, this.ownerUid, loadConfig(this.options.configPath)));
+      ({ role, reason } = await decideRole(peer, this.ownerUid, loadConfig(this.options.configPath)));
     } catch (error) {
       reason = `cannot read the roles: ${(error as Error).message}`;
     }
+    if (socket.destroyed) return;
     if (!role || this.stopping) {
       if (this.stopping) reason = 'the server is stopping';
       this.audit.refused(`uid ${peer.uid}`, { event: 'refused', uid: peer.uid, pid: peer.pid, user: peer.user, reason });

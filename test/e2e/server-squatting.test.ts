@@ -131,6 +131,11 @@ describe('sharing socket: a colleague cannot squat or impersonate the owner\'s s
       const r = owner.au(['server', 'run', '-s', join(old, `${owner.name}.sock`)], { timeoutMs: 20_000 });
       assert.equal(r.status, 1);
       assert.match(r.stderr, /is a shared socket directory of the old layout, where any member of its group can take your socket's name .*run `au server init` again/);
+      // Where `--shared` puts the socket now (the owner's own directory, not made there yet): the same.
+      const shared = owner.au(['server', 'run', '-s', join(old, owner.name, 'server.sock')], { timeoutMs: 20_000 });
+      assert.equal(shared.status, 1);
+      assert.match(shared.stderr, /is a shared socket directory of the old layout/);
+      assert.equal(existsSync(join(old, owner.name)), false);
       assert.equal(readFileSync(precious(), 'utf8'), 'the owner wrote this\n');
     } finally {
       rmSync(old, { recursive: true, force: true });
