@@ -42,7 +42,9 @@ export function recordChecks(env: NodeJS.ProcessEnv = process.env): Check[] {
     if (recordings.length > 0) gaps.push(`${name}: recordings with lost output: ${recordings.slice(0, 5).join(', ')}${recordings.length > 5 ? ', ...' : ''}`);
   }
   const checks: Check[] = [];
-  if (gaps.length > 0) checks.push({ status: 'WARN', check: 'session record', detail: `the record is incomplete (the disk was full): ${gaps.join('; ')}` });
+  if (gaps.length > 0) {
+    checks.push({ status: 'WARN', check: 'session record', detail: `the record is incomplete (the disk was full): ${gaps.join('; ')}`, fix: `df -h ${dir}   # keep space free there; the gaps stay marked in the record` });
+  }
   else checks.push({ status: 'PASS', check: 'session record', detail: `no gaps in the audit log of the last ${DAYS} days` });
   try {
     const fs = statfsSync(dir);

@@ -53,7 +53,6 @@ export class Recording {
       env: { TERM: 'xterm-256color', SHELL: '/bin/bash' },
     };
     this.header = `${JSON.stringify(line)}\n`;
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     this.open();
     this.flush();
   }
@@ -61,6 +60,7 @@ export class Recording {
   /** A file of our own, new (never through a planted name); on a full disk, tried again at the next flush. */
   private open(): string | undefined {
     try {
+      mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
       this.fd = openOwnFile(this.path, 'create-new', 0o600);
       return undefined;
     } catch (error) {
