@@ -396,16 +396,14 @@ __attribute__((noreturn)) static void run_p0(pid_t p1, int ctl[2])
 	if (setresuid(caller_uid, caller_uid, caller_uid) < 0) die("setresuid", "to the caller");
 	struct sigaction sa = { .sa_handler = on_alarm };
 	sigset_t set;
-	sigfillset(&sa.sa_mask);
-	sigemptyset(&set);
-	sigaddset(&set, SIGALRM);
+	if (sigfillset(&sa.sa_mask) < 0 || sigemptyset(&set) < 0 || sigaddset(&set, SIGALRM) < 0) die("sigset", "P0");
 	if (sigaction(SIGALRM, &sa, NULL) < 0) die("sigaction", "SIGALRM");
 	for (size_t i = 0; i < 4; i++) {
 		sa.sa_handler = on_fwd;
 		if (sigaction(fwd[i], &sa, NULL) < 0) die("sigaction", "forwarded signal");
 		sa.sa_handler = SIG_IGN;
 		if (sigaction(ign[i], &sa, NULL) < 0) die("sigaction", "ignored signal");
-		sigaddset(&set, fwd[i]);
+		if (sigaddset(&set, fwd[i]) < 0) die("sigaddset", "P0");
 	}
 	if (sigprocmask(SIG_UNBLOCK, &set, NULL) < 0) die("sigprocmask", "P0");
 	/* When au spawned us (no exec), its death, even by SIGKILL, must end the run too: it arrives
@@ -946,7 +944,7 @@ __attribute__((noreturn)) static void run_command(char **cmd, int on_pty)
 	for (int s = 1; s < NSIG; s++)
 		if (s != SIGKILL && s != SIGSTOP && sigaction(s, &sa, NULL) < 0 && errno != EINVAL)
 			die("sigaction", "reset to default");
-	sigemptyset(&none);
+	if (sigemptyset(&none) < 0) die("sigemptyset", "command");
 	if (sigprocmask(SIG_SETMASK, &none, NULL) < 0) die("sigprocmask", "command");
 	close_from_3();
 	if (chdir(chdir_to) < 0) die("chdir", chdir_to);

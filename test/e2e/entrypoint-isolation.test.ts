@@ -136,6 +136,18 @@ describe('entrypoint: kernel state and per-run places', () => {
     const next = asAgent(agentFiles.map((f) => `test -e ${f} && echo "still there: ${f}"`).concat('echo checked').join('\n'));
     assert.match(next.stdout, /^checked$/m, describeResult(next));
     assert.doesNotMatch(next.stdout, /still there/, 'what one run left, the next one sees');
+
+    // Unmounting them from a user namespace would reveal the host's: the kernel locks them.
+    const userns = asAgent(
+      [
+        'unshare -Urm true 2>/dev/null || { echo no-userns; exit 0; }',
+        `unshare -Urm sh -c 'for p in ${places.join(' ')}; do umount $p || umount -l $p; done 2>/dev/null; for f in ${humanFiles.join(' ')}; do test -e $f && echo "LEAKED $f"; done; echo userns-done'`,
+      ].join('\n'),
+    );
+    if (!/^no-userns$/m.test(userns.stdout)) {
+      assert.match(userns.stdout, /^userns-done$/m, describeResult(userns));
+      assert.doesNotMatch(userns.stdout, /LEAKED/, describeResult(userns));
+    }
   });
 
   test('each run has its own XDG_RUNTIME_DIR: a tmpfs directory of the agent, 0700, private to the run, gone after it; no lingering', async () => {
@@ -194,6 +206,24 @@ describe('entrypoint: kernel state and per-run places', () => {
       assert.equal(set.status, 2, `-e cannot set SHELL\n${describeResult(set)}`);
     } finally {
       must(['usermod', '--shell', '/bin/bash', agent]);
+    }
+  });
+
+  test("a share source is resolved with the caller's filesystem identity: one the human cannot reach is refused, though root could", () => {
+    const entrypoint = `/usr/local/libexec/agent-as-unix-user/${agent}/su_as_agent`;
+    const source = `${human.home}/fence/proj`;
+    const made = human.run(['sh', '-c', 'mkdir -p ~/fence/proj && echo behind-the-fence > ~/fence/proj/file && chmod 000 ~/fence']);
+    assert.equal(made.status, 0, describeResult(made));
+    try {
+      assert.notEqual(human.run(['ls', source]).status, 0, 'set-up: the human cannot reach the source');
+      assert.equal(must(['cat', `${source}/file`]), 'behind-the-fence\n', 'set-up: root can');
+      // The entrypoint called directly, as au would, with a source only root could open.
+      const r = human.run([entrypoint, '--mount-ro', source, `/home/${agent}/fenced`, '--', 'cat', `/home/${agent}/fenced/file`]);
+      assert.equal(r.status, 125, describeResult(r));
+      assert.match(r.stderr, new RegExp(`^su_as_agent: opening mount source ${source}: Permission denied$`, 'm'));
+      assert.doesNotMatch(r.stdout, /behind-the-fence/);
+    } finally {
+      must(['chmod', '755', `${human.home}/fence`]);
     }
   });
 
