@@ -90,18 +90,18 @@ interface Placement {
 function placement(request: LaunchRequest, facts: LaunchFacts): Placement {
   const { agent, lockdown } = request;
   const policy = facts.repoPolicy;
-  // Checked against the configured shares for every launch, whatever it uses: a file that would
-  // add a share is refused everywhere, never silently ignored by one caller.
-  const configured = policy ? narrowShares(agent.mounts, policy) : agent.mounts;
   const repoNoNetwork = Boolean(policy?.noNetwork);
   if (lockdown) {
     if (facts.lockdownSource === undefined || facts.lockdownTarget === undefined) throw new LaunchError('lockdown: the current directory was not resolved as a share');
-    // `shares = [...]` selects among the configured shares; the lockdown share is the current
-    // directory only, so what applies to it is `read_only` and `network`.
+    // `shares = [...]` selects among the configured shares, none of which a lockdown run uses
+    // (its only share is the current directory): what applies to it is `read_only` and `network`.
     const share = { source: facts.lockdownSource, target: facts.lockdownTarget, readOnly: !lockdown.rwCwd || Boolean(policy?.readOnly) };
     const temporaryShare = agent.mounts.some((m) => m.source === share.source) ? undefined : share;
     return { mounts: [share], noNetwork: !lockdown.network || repoNoNetwork, temporaryShare };
   }
+  // Checked against the configured shares even by a launch that uses none (a helper run): a
+  // file that would add a share is refused, never silently ignored by one caller.
+  const configured = policy ? narrowShares(agent.mounts, policy) : agent.mounts;
   return { mounts: request.shares === 'none' ? [] : configured, noNetwork: repoNoNetwork };
 }
 
