@@ -11,7 +11,7 @@ import { LimitError, formatLimit, limitArguments, parseCpu, parseCount, parseMem
 import { limitMechanism } from '../../src/limits/cgroups.js';
 import { NetPolicyError, type NetPolicy, domainAllowed, parseAllowEntry, parseDomain, policyId, renderRuleset } from '../../src/net/policy.js';
 import { checkDestination } from '../../src/net/proxy.js';
-import { entrypointArguments } from '../../src/run/launch.js';
+import { entrypointArguments } from '../../src/launch/arguments.js';
 
 test('limit values: sizes, percentages, counts, and their ranges', () => {
   assert.equal(parseMemory('64M'), 64 * 2 ** 20);
@@ -33,7 +33,7 @@ test('limit values: sizes, percentages, counts, and their ranges', () => {
 });
 
 test('the entrypoint gets numbers only, before --, and the policy id', () => {
-  const args = entrypointArguments({ mounts: [], workdir: '/home/a', command: ['true'], interactive: false, limits: { memory: 2 ** 26, pids: 64, nofile: 32 }, netPolicy: 'abc' });
+  const args = entrypointArguments({ mounts: [], workdir: '/home/a', command: ['true'], via: 'login-shell', interactive: false, limits: { memory: 2 ** 26, pids: 64, nofile: 32 }, netPolicy: 'abc' });
   assert.deepEqual(args.slice(0, args.indexOf('--')), ['--memory', '67108864', '--pids', '64', '--nofile', '32', '--net-policy', 'abc', '--chdir', '/home/a']);
   assert.deepEqual(limitArguments(undefined), []);
 });
