@@ -164,6 +164,16 @@ export function buildProgram(setExit: (code: number) => void = () => {}): Comman
       setExit(await installCommand(makeContext(globalsOf(cmd)), opts.agent, names, { update: true, all: opts.all, force: opts.force }));
     });
 
+  withGlobals(program.command('keys'))
+    .description("the agent's own SSH keys for git (authentication and commit signing), made in its home if missing")
+    .addOption(agentOption())
+    .option('--rotate', 'replace both keys with new ones')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { agent: string; rotate?: boolean; json?: boolean }, cmd: Command) => {
+      const { keysCommand } = await import('./commands/keys.js');
+      keysCommand(makeContext(globalsOf(cmd)), opts.agent, { json: Boolean(opts.json), rotate: Boolean(opts.rotate) });
+    });
+
   program
     .command('completions')
     .description('print a completion script: source <(au completions bash)')

@@ -1,8 +1,8 @@
 // Limits and network policies: parsing, storage, the entrypoint's arguments, the nftables
 // ruleset and the proxy's destination check (pure logic, no system).
+import { tempDir } from '../helpers/temp.js';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ConfigError } from '../../src/config/schema.js';
@@ -39,7 +39,7 @@ test('the entrypoint gets numbers only, before --, and the policy id', () => {
 });
 
 test('limits and the network policy round-trip through the config; bad values are config errors', () => {
-  const path = join(mkdtempSync(join(tmpdir(), 'au-unit-')), 'c.toml');
+  const path = join(tempDir(), 'c.toml');
   writeFileSync(path, `[[agents]]\nuser_name = "a"\nsu_as_agent_group = "su-as-a"\nentrypoint = "/e"\n[agents.limits]\nmemory = 67108864\npids = 64\n[agents.net]\npolicy = "deny"\nloopback_ports = [8080]\n`);
   const config = loadConfig(path);
   assert.deepEqual(config.agents[0]!.limits, { memory: 67108864, pids: 64 });
