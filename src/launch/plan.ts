@@ -114,6 +114,16 @@ function withProxy(pairs: LaunchRequest['env'], proxyPort: number | undefined): 
   return all;
 }
 
+/**
+ * Git refuses a repository owned by another user ("dubious ownership"), and every share is the
+ * human's: the agent's git is told to trust them (as command-line config, the only scope besides
+ * its own global config that git honours for this), unless the caller configures git itself.
+ */
+function withGitTrust(pairs: (readonly [string, string])[], hasShares: boolean): (readonly [string, string])[] {
+  if (!hasShares || pairs.some(([k]) => k.startsWith('GIT_CONFIG_'))) return pairs;
+  return [...pairs, ['GIT_CONFIG_COUNT', '1'], ['GIT_CONFIG_KEY_0', 'safe.directory'], ['GIT_CONFIG_VALUE_0', '*']];
+}
+
 export function planLaunch(request: LaunchRequest, facts: LaunchFacts): LaunchPlan {
   const { agent } = request;
   if (request.via === 'program' && request.missingHint !== undefined) throw new LaunchError('an install hint needs the login shell');
@@ -122,7 +132,7 @@ export function planLaunch(request: LaunchRequest, facts: LaunchFacts): LaunchPl
   const place = placement(request, facts);
   const workdir = request.lockdown ? place.mounts[0]!.target : workingDirectory(request.directory, request.cwd, place.mounts, home);
   const proxyPort = agent.net?.policy === 'domains' && agent.net.proxyPort && !place.noNetwork ? agent.net.proxyPort : undefined;
-  const env = entrypointEnvironment(withProxy(request.env, proxyPort), { LANG: facts.humanEnv.LANG, TERM: request.term ?? facts.humanEnv.TERM });
+  const env = entrypointEnvironment(withGitTrust(withProxy(request.env, proxyPort), place.mounts.length > 0), { LANG: facts.humanEnv.LANG, TERM: request.term ?? facts.humanEnv.TERM });
   const seeds = request.lockdown?.seeds ?? [];
   const refusals = entrypointRefusals({ mounts: place.mounts, seeds, envVariables: Object.keys(env).filter((key) => key.startsWith(ENV_PREFIX)).length, workdir, humanHomes: facts.humanHomes, agentHome: home });
   if (refusals.length > 0) throw new LaunchError(`the entrypoint would refuse this run: ${refusals.join('; ')}`);

@@ -42,7 +42,7 @@ describe('au keys: the agent\'s own git keys', () => {
 
   test('the agent\'s commits in a share are signed, and verify with the printed signing key', () => {
     const commit = human.au(['run', '-a', agent, '-d', `/home/${agent}/project`, '--', 'bash', '-c',
-      'git init -q && git -c safe.directory=* -c user.name=bot -c user.email=bot@example.invalid commit -q --allow-empty -m signed']);
+      'git init -q && git -c user.name=bot -c user.email=bot@example.invalid commit -q --allow-empty -m signed']);
     assert.equal(commit.status, 0, commit.stderr);
     const signers = `${human.home}/allowed_signers`;
     writeFileSync(signers, `bot@example.invalid namespaces="git" ${printed.signing_key.split(' ').slice(0, 2).join(' ')}\n`);

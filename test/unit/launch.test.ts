@@ -160,7 +160,7 @@ test('a config the entrypoint would refuse is refused before it runs, and report
   assert.match(problems, /share source \/home\/other\/x is not a normalised path inside your home/);
   assert.match(problems, /share target \/home\/a\/\.\.\/etc/);
   const env = Array.from({ length: MAX_ENV_VARIABLES + 1 }, (_, i) => [`K${i}`, 'v'] as const);
-  assert.throws(() => planLaunch({ ...WAYS[0]!.request(agent({ net: undefined })), env }, facts()), /257 variables for the agent, at most 256/);
+  assert.throws(() => planLaunch({ ...WAYS[0]!.request(agent({ net: undefined })), env }, facts()), /\d+ variables for the agent, at most 256/);
   assert.deepEqual(entrypointRefusals({ mounts: [], seeds: [], envVariables: 0, workdir: 'rel', humanHomes: ['/home/h'], agentHome: '/home/a' }), ['working directory rel is not an absolute path']);
   for (const good of ['/a', '/a/b.c', '/home/h/..x']) assert.ok(isNormalisedPath(good), good);
   for (const bad of ['', 'a', '/a/', '/a//b', '/a/./b', '/a/../b', `/${'x'.repeat(256)}`]) assert.ok(!isNormalisedPath(bad), bad);
@@ -168,4 +168,14 @@ test('a config the entrypoint would refuse is refused before it runs, and report
 
 test('agent output printed by a helper run: printable ASCII only', () => {
   assert.equal(visibleText(Buffer.from('ok\n\x1b]52;c;eA==\x07\\ é')), 'ok\n\\x1b]52;c;eA==\\x07\\x5c \\xc3\\xa9');
+});
+
+test('an agent with shares trusts them in git (they are the human\'s, git would call them dubious); a caller\'s own git config wins', () => {
+  const plan = planLaunch(WAYS[0]!.request(agent({})), facts());
+  assert.ok(plan.mounts.length > 0);
+  assert.equal(plan.env.AU_ENV_GIT_CONFIG_KEY_0, 'safe.directory');
+  assert.equal(plan.env.AU_ENV_GIT_CONFIG_VALUE_0, '*');
+  const own = planLaunch({ ...WAYS[0]!.request(agent({})), env: [['GIT_CONFIG_COUNT', '0']] }, facts());
+  assert.equal(own.env.AU_ENV_GIT_CONFIG_COUNT, '0');
+  assert.equal(own.env.AU_ENV_GIT_CONFIG_KEY_0, undefined);
 });
