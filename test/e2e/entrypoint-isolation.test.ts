@@ -1,6 +1,7 @@
 // What each run gets from the entrypoint besides its mounts, tried as the hostile agent on the
 // real machine: no kernel keyring of the human (A20), private /var/tmp, /run/lock and
-// /dev/mqueue (A26), a runtime directory of its own, SHELL that is bash whatever passwd says.
+// /dev/mqueue (A26), a runtime directory of its own, SHELL that is bash whatever passwd says;
+// share sources opened with the human's filesystem identity; the installed binary hardened.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
@@ -23,7 +24,7 @@ describe('entrypoint: kernel state and per-run places', () => {
   const undo: (() => void)[] = [];
   const au = (): string => `${process.execPath} ${join(packageForHumans(), 'bin', 'au')}`;
   /** A shell script as the agent through `au run` (pipes). */
-  const asAgent = (script: string, auArgs: string[] = []): Result => human.au(['run', '-a', agent, ...auArgs, '--', 'bash', '-c', script]);
+  const asAgent = (script: string): Result => human.au(['run', '-a', agent, '--', 'bash', '-c', script]);
 
   before(() => {
     assert.equal(process.getuid?.(), 0, 'these tests run as root (they create users and setuid files)');
