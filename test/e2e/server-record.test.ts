@@ -128,6 +128,10 @@ describe('the record: bounded refusals, and a full disk', () => {
       list = s.owner.au(['sessions', 'list', '-s', s.socket]);
       return /The record is incomplete/.test(list.stdout) && /record incomplete/.test(list.stdout);
     }, () => `au sessions list says the record is incomplete: ${list.stdout} ${list.stderr}`, 30_000);
+    // A new session starts too (its recording begins in a gap).
+    const fresh = probe(s.owner.name, s.socket, 'run', { session: 'full2', agent: s.agent, command: ['bash', '-c', 'echo started-while-full; exec sleep 1000'], until: 'started-while-full', detach: true });
+    assert.equal(fresh.welcome?.created, true, JSON.stringify(fresh));
+    assert.equal(s.owner.au(['sessions', 'kill', 'full2', '-s', s.socket]).status, 0);
     assert.equal(list.status, 0, list.stderr);
     assert.match(list.stdout, /The record is incomplete: \d+ audit events could not be written \(ENOSPC.*\), and writing still fails/);
     assert.match(list.stdout, /full .*record incomplete: \d+ bytes of the recording lost \(ENOSPC/);
