@@ -44,7 +44,10 @@
  * the nftables table "inet au-AGENT_NAME" and refuses to run unless it exists and its comment is
  * "au-policy:ID" (written by `au net apply`, ID identifying the policy in the config).  Asking the
  * kernel itself, rather than trusting a marker file, catches a flushed ruleset or a reboot; only
- * root can read nftables, and this needs no extra process on the run's path.
+ * root can read nftables, and this needs no extra process on the run's path.  The table's input
+ * rules know the agent's sockets by its cgroup v2 (<v2 root>/agent-as-unix-user/AGENT_NAME, made
+ * by `au net apply`; /sys/fs/cgroup/unified on hybrid hosts): P0 makes run-<pid> there as well and
+ * P1 joins it with the limit cgroups.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -145,7 +148,7 @@ static volatile sig_atomic_t first_sig;
 static unsigned long long lim_memory, lim_cpu, lim_pids, lim_nofile;
 static const char *net_policy; /* --net-policy: [0-9a-z]{1,32} */
 enum { CG_MEM, CG_CPU, CG_PIDS, CG_N };
-static int cg_run[CG_N] = { -1, -1, -1 }, cg_v1, oom_fd = -1;
+static int cg_run[CG_N] = { -1, -1, -1 }, cg_v1, oom_fd = -1, cg_net = -1;
 static int ctl_w = -1;
 extern char **environ;
 
@@ -639,6 +642,33 @@ static void cgroup_setup(void)
 	xclose(slash);
 }
 
+/* Network policy, P0 (root): the nftables input rules know the agent's sockets by its cgroup v2
+ * (made by `au net apply`, never here: a new one would have an id the rules do not know), so the
+ * run gets run-<pid> there too; cgroup v2 limits already put it there. */
+static void net_cgroup(void)
+{
+	if (cg_run[0] >= 0 && !cg_v1) return;
+	struct statfs sf;
+	int slash = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (slash < 0) die("open", "/");
+	int root = walk(slash, "sys/fs/cgroup", 0);
+	if (root < 0) die("opening", "/sys/fs/cgroup");
+	if (fstatfs(root, &sf) < 0) die("fstatfs", "/sys/fs/cgroup");
+	int v2 = sf.f_type == CGROUP2_MAGIC ? root : cg_open(root, "unified", 0); /* hybrid hosts */
+	if (v2 < 0 || fstatfs(v2, &sf) < 0 || sf.f_type != CGROUP2_MAGIC) fail("network policy: no cgroup v2 at", "/sys/fs/cgroup", ENOENT);
+	int top = cg_open(v2, CG_TOP, 0), agent = top < 0 ? -1 : cg_open(top, AGENT_NAME, 0);
+	if (agent < 0) fail("network policy not in force (run: au net apply -a " AGENT_NAME "): no cgroup", CG_TOP "/" AGENT_NAME, ENOENT);
+	char run[32];
+	snprintf(run, sizeof run, "run-%d", (int)getpid());
+	cg_sweep(agent);
+	cg_net = cg_open(agent, run, 1);
+	xclose(agent);
+	xclose(top);
+	if (v2 != root) xclose(v2);
+	xclose(root);
+	xclose(slash);
+}
+
 /* P1, root: join the run cgroups (also for processes started later by the agent), set rlimits.
  * v1: "0" into "tasks" moves the calling thread, which is all of P1 (single-threaded); unlike
  * "cgroup.procs" the kernel then skips the global threadgroup lock, whose RCU grace period
@@ -650,6 +680,10 @@ static void enter_limits(void)
 			cg_set(cg_run[c], cg_v1 ? "tasks" : "cgroup.procs", "0");
 			xclose(cg_run[c]);
 		}
+	if (cg_net >= 0) {
+		cg_set(cg_net, "cgroup.procs", "0");
+		xclose(cg_net);
+	}
 	struct rlimit nofile = { lim_nofile, lim_nofile }, nproc = { lim_pids, lim_pids };
 	if (lim_nofile && setrlimit(RLIMIT_NOFILE, &nofile) < 0) die("setrlimit", "RLIMIT_NOFILE");
 	if (lim_pids && setrlimit(RLIMIT_NPROC, &nproc) < 0) die("setrlimit", "RLIMIT_NPROC");
@@ -942,6 +976,7 @@ int main(int argc, char **argv)
 	if (sigprocmask(SIG_BLOCK, &sigs, NULL) < 0) die("sigprocmask", "block");
 	if (net_policy) net_check();
 	cgroup_setup();
+	if (net_policy) net_cgroup();
 	/* IPC too: SysV shared memory and message queues are another shared /tmp (A10). */
 	if (unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | (no_network ? CLONE_NEWNET : 0)) < 0)
 		die("unshare", "namespaces");

@@ -2,7 +2,8 @@
 // loads are printed, with the ruleset, before they run; reading needs root too).
 import type { AgentConfig } from '../config/schema.js';
 import type { CommandRunner, StepResult } from '../system/runner.js';
-import { type NetPolicy, NetPolicyError, type ResolvedAllow, enforced, parseAllowEntry, policyId, renderRuleset, tableOf } from './policy.js';
+import { agentCgroup, agentCgroupId, expectedPolicyId } from './cgroup.js';
+import { type NetPolicy, NetPolicyError, type ResolvedAllow, enforced, parseAllowEntry, renderRuleset, tableOf } from './policy.js';
 
 /** Host names in the allowlist are resolved now: the kernel matches addresses. */
 export async function resolveAllow(policy: NetPolicy): Promise<ResolvedAllow[]> {
@@ -34,7 +35,13 @@ export async function applyPolicy(runner: CommandRunner, agent: AgentConfig, log
     removePolicy(runner, agent.userName);
     return;
   }
-  const ruleset = renderRuleset(agent.userName, uidOf(agent), agent.net, await resolveAllow(agent.net));
+  const uid = uidOf(agent);
+  const allow = await resolveAllow(agent.net);
+  // The input rules know the agent's sockets by its cgroup v2, which must exist to be named.
+  const cgroup = agentCgroup(agent.userName);
+  if (!cgroup) throw new NetPolicyError('no cgroup v2 hierarchy (/sys/fs/cgroup or /sys/fs/cgroup/unified): the inbound rules of a network policy need one');
+  runner.change(['mkdir', '-p', cgroup.dir], { privileged: true });
+  const ruleset = renderRuleset(agent.userName, uid, agent.net, allow, { ...cgroup, id: agentCgroupId(agent.userName) });
   for (const line of ruleset.trimEnd().split('\n')) log(`  | ${line}`);
   runner.change(['nft', '-f', '-'], { privileged: true, input: ruleset });
 }
@@ -58,7 +65,7 @@ export function loadState(agent: AgentConfig, listing: StepResult): LoadState {
   if (!enforced(agent.net)) return 'loaded';
   if (listing.status !== 0) return /No such file|does not exist/i.test(listing.stderr) ? 'missing' : 'unknown';
   const id = /comment "au-policy:([0-9a-z]+)"/.exec(listing.stdout)?.[1];
-  return id === policyId(agent.net, agent.uid ?? -1) ? 'loaded' : 'outdated';
+  return id === expectedPolicyId({ ...agent, net: agent.net }) ? 'loaded' : 'outdated';
 }
 
 /** Packets the policy refused, from the table's `refused` counter. */

@@ -2,11 +2,12 @@
 // starts it (`au run` or the session server): the limits and the network policy the
 // entrypoint must find loaded (fail closed), and, for a domains policy, the proxy variables.
 import type { AgentConfig } from '../config/schema.js';
-import { enforced, policyId } from '../net/policy.js';
+import { expectedPolicyId } from '../net/cgroup.js';
+import { enforced } from '../net/policy.js';
 import type { LaunchRequest } from './launch.js';
 
 export function containmentArguments(agent: AgentConfig): Pick<LaunchRequest, 'limits' | 'netPolicy'> {
-  return { limits: agent.limits, netPolicy: enforced(agent.net) ? policyId(agent.net, agent.uid ?? -1) : undefined };
+  return { limits: agent.limits, netPolicy: enforced(agent.net) ? expectedPolicyId({ ...agent, net: agent.net }) : undefined };
 }
 
 /** The pairs plus HTTP(S)_PROXY pointing at the agent's proxy under a domains policy. */
