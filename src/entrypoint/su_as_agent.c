@@ -669,6 +669,27 @@ static void net_cgroup(void)
 	xclose(slash);
 }
 
+/* P0: forks P1, straight into the network policy's run cgroup when there is one: clone3 with
+ * CLONE_INTO_CGROUP does not take the kernel's threadgroup lock for writing as a later write to
+ * cgroup.procs would (an RCU grace period, ~7 ms a run).  Kernels before 5.7: fork, and P1 joins
+ * in enter_limits. */
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+static pid_t fork_p1(void)
+{
+	if (cg_net < 0) return fork();
+	struct {
+		uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup;
+	} ca = { .flags = CLONE_INTO_CGROUP, .exit_signal = SIGCHLD, .cgroup = (uint64_t)cg_net };
+	long p = syscall(SYS_clone3, &ca, sizeof ca);
+	if (p < 0 && errno != ENOSYS && errno != E2BIG && errno != EINVAL) return -1;
+	if (p < 0) return fork();
+	xclose(cg_net); /* both sides: P1 is inside already */
+	cg_net = -1;
+	return (pid_t)p;
+}
+
 /* P1, root: join the run cgroups (also for processes started later by the agent), set rlimits.
  * v1: "0" into "tasks" moves the calling thread, which is all of P1 (single-threaded); unlike
  * "cgroup.procs" the kernel then skips the global threadgroup lock, whose RCU grace period
@@ -982,7 +1003,7 @@ int main(int argc, char **argv)
 		die("unshare", "namespaces");
 	int ctl[2];
 	if (pipe2(ctl, O_CLOEXEC) < 0) die("pipe2", "ctl");
-	pid_t p1 = fork();
+	pid_t p1 = fork_p1();
 	if (p1 < 0) die("fork", "namespace init");
 	if (p1 > 0) run_p0(p1, ctl, ruid, rgid);
 

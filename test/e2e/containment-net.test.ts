@@ -44,6 +44,7 @@ async function until(check: () => boolean): Promise<void> {
 /** A command started without waiting: its output so far, and a stop that kills its process group. */
 function background(argv: string[], cwd = '/'): { output: () => string; stop: () => Promise<string> } {
   const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], detached: true, cwd });
+  servers.push(child); // killed in after() if a test fails first
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -70,8 +71,9 @@ for p in sys.argv[1:]:
     s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind(('::', int(p)))
-    s.listen(16)
+    s.listen(0)  # a backlog of 0: the second SYN already gets a SYN cookie, answered without the listening socket
     ss.append(s)
+print('cgroup', [l for l in open('/proc/self/cgroup').read().split('\\n') if l.startswith('0::')][0], flush=True)
 print('listening', flush=True)
 while True:
     for s in select.select(ss, [], [])[0]:
@@ -318,13 +320,19 @@ describe('network policies (au net)', () => {
       const show = human.au(['net', 'show', '-a', agent]);
       assert.match(show.stdout, new RegExp(`^inbound: TCP ports ${LISTEN_PORT} from loopback only; nothing else$`, 'm'));
       const server = background(['runuser', '-u', human.name, '--', 'env', '-i', ...Object.entries(human.env()).map(([k, v]) => `${k}=${v}`), process.execPath, join(packageForHumans(), 'bin', 'au'), 'run', '-a', agent, '--', 'python3', '-c', LISTENER, String(INBOUND_PORT), String(LISTEN_PORT)], human.home);
-      await until(() => server.output().includes('listening'));
-      assert.match(server.output(), /listening/);
-      const outside = must(['ip', 'netns', 'exec', NS, ...clientsScript([[`${SUBNET}.1`, INBOUND_PORT], [`${SUBNET}.1`, LISTEN_PORT]])]).trim().split('\n');
-      assert.match(outside[0]!, /^failed/, 'from the outside host');
-      assert.match(outside[1]!, /^failed/, 'a listed port is for loopback only');
-      const local = other.run(clientsScript([['127.0.0.1', INBOUND_PORT], ['::1', INBOUND_PORT], [`${SUBNET}.1`, INBOUND_PORT], ['127.0.0.1', LISTEN_PORT], ['::1', LISTEN_PORT]])).stdout.trim().split('\n');
-      assert.deepEqual(local.map((l) => l.replace(/^failed .*/, 'failed')), ['failed', 'failed', 'failed', 'reply pong', 'reply pong'], 'another local user: only the listed port, on loopback');
+      try {
+        await until(() => server.output().includes('listening'));
+        assert.match(server.output(), new RegExp(`^cgroup 0::/agent-as-unix-user/${agent}/run-\\d+$`, 'm'), 'the run is in the cgroup the input rules match');
+        // Several at once: beyond the backlog, the kernel answers with SYN cookies (no socket owns those SYN-ACKs).
+        const outside = must(['ip', 'netns', 'exec', NS, ...clientsScript([[`${SUBNET}.1`, LISTEN_PORT], ...Array.from({ length: 4 }, () => [`${SUBNET}.1`, INBOUND_PORT] as const)])]).trim().split('\n');
+        assert.match(outside[0]!, /^failed/, 'a listed port is for loopback only');
+        assert.deepEqual(outside.slice(1).filter((l) => !l.startsWith('failed')), [], 'from the outside host');
+        const local = other.run(clientsScript([['127.0.0.1', INBOUND_PORT], ['::1', INBOUND_PORT], [`${SUBNET}.1`, INBOUND_PORT], ['127.0.0.1', LISTEN_PORT], ['::1', LISTEN_PORT]])).stdout.trim().split('\n');
+        assert.deepEqual(local.map((l) => l.replace(/^failed .*/, 'failed')), ['failed', 'failed', 'failed', 'reply pong', 'reply pong'], 'another local user: only the listed port, on loopback');
+      } catch (error) {
+        await server.stop();
+        throw error;
+      }
       const out = await server.stop();
       assert.doesNotMatch(out, new RegExp(`(accepted|got) ${INBOUND_PORT}`), out);
       assert.equal(out.match(new RegExp(`got ${LISTEN_PORT} ping`, 'g'))?.length, 2, out);
