@@ -1,5 +1,6 @@
 // Loading, removing and reading an agent's nftables table (all through the CommandRunner: the
 // loads are printed, with the ruleset, before they run; reading needs root too).
+import { existsSync, readdirSync } from 'node:fs';
 import type { AgentConfig } from '../config/schema.js';
 import type { CommandRunner, StepResult } from '../system/runner.js';
 import { agentCgroup, agentCgroupId, expectedPolicyId } from './cgroup.js';
@@ -46,10 +47,23 @@ export async function applyPolicy(runner: CommandRunner, agent: AgentConfig, log
   runner.change(['nft', '-f', '-'], { privileged: true, input: ruleset });
 }
 
-/** Removes the agent's table if present (idempotent: one transaction that creates then deletes). */
+/**
+ * Removes the agent's table if present (idempotent: one transaction that creates then deletes),
+ * then its policy cgroup v2 if unused (a limit cgroup on cgroup2 hosts: the entrypoint makes it
+ * again at the next run with limits).
+ */
 export function removePolicy(runner: CommandRunner, agentName: string): void {
   const table = tableOf(agentName);
   runner.change(['nft', '-f', '-'], { privileged: true, input: `table inet ${table}\ndelete table inet ${table}\n` });
+  const cgroup = agentCgroup(agentName);
+  if (!cgroup || !existsSync(cgroup.dir)) return;
+  let runs: string[] = [];
+  try {
+    runs = readdirSync(cgroup.dir, { withFileTypes: true }).filter((e) => e.isDirectory() && e.name.startsWith('run-')).map((e) => `${cgroup.dir}/${e.name}`);
+  } catch {
+    // gone meanwhile
+  }
+  runner.change(['rmdir', ...runs, cgroup.dir], { privileged: true, allowFailure: true });
 }
 
 /** `nft list table` of the agent (root; sudo -n when not root, so it never prompts). */
