@@ -112,7 +112,7 @@ function tunnel(client: Duplex, head: Buffer, address: string, port: number, idl
 export function proxyServer(policy: () => NetPolicy | undefined, options: ProxyOptions = {}): Server {
   const log = options.log ?? (() => {});
   const idleMs = options.idleTimeoutMs ?? 10 * 60_000;
-  const server = createServer({ headersTimeout: options.headersTimeoutMs ?? 10_000, requestTimeout: options.headersTimeoutMs ?? 10_000, maxHeaderSize: 16 * 1024, connectionsCheckingInterval: Math.min(options.headersTimeoutMs ?? 10_000, 1000) });
+  const server = createServer({ insecureHTTPParser: false, headersTimeout: options.headersTimeoutMs ?? 10_000, requestTimeout: options.headersTimeoutMs ?? 10_000, maxHeaderSize: 16 * 1024, connectionsCheckingInterval: Math.min(options.headersTimeoutMs ?? 10_000, 1000) });
   server.keepAliveTimeout = 1000;
   server.on('connection', (socket: Socket) => {
     socket.setTimeout(idleMs, () => socket.destroy());

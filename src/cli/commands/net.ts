@@ -54,7 +54,7 @@ export async function netSetCommand(ctx: Context, name: string, kind: string, in
     agent.net = kind === 'allow' ? undefined : policy;
     save();
     await applyPolicy(ctx.runner, agent, log);
-    log(`Network policy of ${name}: ${describe(agent.net)}`);
+    log(`Network policy of ${name}: ${describe(agent.net)}; inbound: ${describeInbound(agent.net)}`);
   });
 }
 
