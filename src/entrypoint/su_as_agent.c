@@ -146,7 +146,7 @@ static int nseeds, real_home = -1;
 static volatile sig_atomic_t first_sig;
 /* Limits from the caller (0: none).  cg_run: the run cgroup of each hierarchy used (-1: none). */
 static unsigned long long lim_memory, lim_cpu, lim_pids, lim_nofile;
-static const char *net_policy; /* --net-policy: [0-9a-z]{1,32} */
+static const char *net_policy; /* --net-policy: [0-9a-z-]{1,32} */
 enum { CG_MEM, CG_CPU, CG_PIDS, CG_N };
 static int cg_run[CG_N] = { -1, -1, -1 }, cg_v1, oom_fd = -1, cg_net = -1;
 static int ctl_w = -1;
@@ -267,7 +267,7 @@ static int parse(int argc, char **argv, uid_t ruid)
 			if (i + 1 >= argc) fail("usage:", USAGE, EINVAL);
 			net_policy = argv[++i];
 			size_t n = strlen(net_policy);
-			if (n == 0 || n > 32 || strspn(net_policy, "0123456789abcdefghijklmnopqrstuvwxyz") != n)
+			if (n == 0 || n > 32 || strspn(net_policy, "0123456789abcdefghijklmnopqrstuvwxyz-") != n)
 				fail("invalid value for", a, EINVAL);
 		} else if (a[0] == '-') {
 			fail("unknown option", a, EINVAL);

@@ -78,7 +78,7 @@ export type LoadState = 'loaded' | 'missing' | 'outdated' | 'unknown';
 export function loadState(agent: AgentConfig, listing: StepResult): LoadState {
   if (!enforced(agent.net)) return 'loaded';
   if (listing.status !== 0) return /No such file|does not exist/i.test(listing.stderr) ? 'missing' : 'unknown';
-  const id = /comment "au-policy:([0-9a-z]+)"/.exec(listing.stdout)?.[1];
+  const id = /comment "au-policy:([0-9a-z-]+)"/.exec(listing.stdout)?.[1];
   return id === expectedPolicyId({ ...agent, net: agent.net }) ? 'loaded' : 'outdated';
 }
 

@@ -87,11 +87,12 @@ const sortedPorts = (ports: readonly number[] | undefined): number[] => [...new 
 
 /**
  * A short id of the policy, the uid it applies to and the agent's cgroup id (see cgroup.ts):
- * what the entrypoint checks in the kernel. v2: the rules cover both directions (an older table
- * does not, so it no longer passes for this one).
+ * what the entrypoint checks in the kernel. `2-`: the rules cover both directions, so an older
+ * table no longer passes, and an entrypoint older than the inbound rules (which would not put the
+ * run in the cgroup they match) refuses the id (it allowed no `-`): recreate such an agent.
  */
 export function policyId(policy: NetPolicy, uid: number, cgroupId: number): string {
-  const canonical = JSON.stringify(['v2', uid, cgroupId, policy.policy, sortedPorts(policy.loopbackPorts), [...policy.allow].sort(), [...policy.domains].sort(), policy.proxyPort ?? 0, sortedPorts(policy.listenPorts)]);
+  const canonical = JSON.stringify([uid, cgroupId, policy.policy, sortedPorts(policy.loopbackPorts), [...policy.allow].sort(), [...policy.domains].sort(), policy.proxyPort ?? 0, sortedPorts(policy.listenPorts)]);
   // cyrb53: a consistency check, not a security boundary (only root can load a table).
   let h1 = 0xdeadbeef;
   let h2 = 0x41c6ce57;
@@ -102,7 +103,7 @@ export function policyId(policy: NetPolicy, uid: number, cgroupId: number): stri
   }
   h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
   h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  return (4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(36);
+  return `2-${(4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(36)}`;
 }
 
 export const enforced = (policy: NetPolicy | undefined): policy is NetPolicy => policy !== undefined && policy.policy !== 'allow';

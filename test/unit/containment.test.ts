@@ -86,7 +86,7 @@ test('the ruleset: only the agent uid, listed loopback ports, counted refusal; t
   assert.match(rules, /^    ip daddr 127\.0\.0\.0\/8 tcp dport \{ 8080 \} accept$/m);
   assert.match(rules, /^    counter name refused reject with icmpx admin-prohibited$/m);
   assert.match(rules, new RegExp(`comment "au-policy:${policyId(deny, 1234, 77)}"`));
-  assert.match(policyId(deny, 1234, 77), /^[0-9a-z]{1,32}$/);
+  assert.match(policyId(deny, 1234, 77), /^2-[0-9a-z]{1,30}$/, 'an entrypoint without the inbound rules refuses a `-`');
   assert.equal(policyId(deny, 1234, 77), policyId({ ...deny }, 1234, 77));
   assert.notEqual(policyId(deny, 1234, 77), policyId({ ...deny, loopbackPorts: [8081] }, 1234, 77));
   assert.notEqual(policyId(deny, 1234, 77), policyId(deny, 1235, 77));

@@ -100,3 +100,22 @@ test('listeners on the proxy port: IPv4 and IPv6, any address; another uid is re
   assert.match(squatted(listenersOn(3128, (p) => (p.endsWith('6') ? tcp6 : tcp.split('\n').filter((l) => !l.includes(' 1001 ')).join('\n'))), 1000) ?? '', /uid 1003 .*IPv6/);
   assert.equal(squatted(listenersOn(3129, read), 1002), undefined);
 });
+
+test('the proxy does not exit when idle while a run of the agent is live, and does once none is', async () => {
+  let live = true;
+  let asked = 0;
+  const idle = proxyServer(() => policy, { idleExitMs: 20, busy: () => (asked++, live) });
+  await new Promise<void>((resolve) => idle.listen({ host: '127.0.0.1', port: 0 }, () => resolve()));
+  const closed = new Promise<void>((resolve) => idle.once('close', () => resolve()));
+  while (asked < 3) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(idle.listening, true, 'asked three times whether a run is live, and stayed');
+  live = false;
+  await closed;
+  assert.equal(idle.listening, false);
+});
+
+test('a uid with processes is live; one without is not', async () => {
+  const { uidHasProcesses } = await import('../../src/net/agent-alive.js');
+  assert.equal(uidHasProcesses(process.getuid!()), true);
+  assert.equal(uidHasProcesses(2147483000), false);
+});
