@@ -48,7 +48,12 @@ export async function netSetCommand(ctx: Context, name: string, kind: string, in
   if (kind !== 'domains' && policy.domains.length > 0) throw new UsageError('--domain is for the domains policy');
   if (kind === 'deny' && policy.allow.length > 0) throw new UsageError('--allow is for the allowlist and domains policies');
   const existingPort = findAgent(loadConfig(ctx.configPath), name)?.net?.proxyPort;
-  if (kind === 'domains') policy.proxyPort = existingPort ?? (await freePort());
+  if (kind === 'domains') {
+    // The port stays, unless another user listens on it (then `au run` would refuse): a new one.
+    const { listenersOn, squatted } = await import('../../net/proxy-process.js');
+    const keep = existingPort !== undefined && squatted(listenersOn(existingPort), process.getuid?.() ?? -1) === undefined;
+    policy.proxyPort = keep ? existingPort : await freePort();
+  }
   await updateConfig(ctx.configPath, ctx.dryRun, async (config, save) => {
     const agent = requireAgent(config, name);
     agent.net = kind === 'allow' ? undefined : policy;
