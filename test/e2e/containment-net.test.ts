@@ -16,6 +16,7 @@ const VETH_HOST = `auh${tag}`;
 const VETH_NS = `aup${tag}`;
 const SUBNET = `10.213.${parseInt(tag.slice(0, 2), 16)}`;
 const OUTSIDE = `${SUBNET}.2`;
+const SUBNET6 = `fd00:a5:${tag.slice(0, 4)}::`;
 const HOSTS_TAG = `# au test ${tag}`;
 const WORLD = `aut-${tag}.test`;
 const WORLD_LO = `aut-${tag}-lo.test`;
@@ -74,9 +75,15 @@ for p in sys.argv[1:]:
     s.listen(0)  # a backlog of 0: the second SYN already gets a SYN cookie, answered without the listening socket
     ss.append(s)
 print('cgroup', [l for l in open('/proc/self/cgroup').read().split('\\n') if l.startswith('0::')][0], flush=True)
+u = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+u.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+u.bind(('::', int(sys.argv[1])))
 print('listening', flush=True)
 while True:
-    for s in select.select(ss, [], [])[0]:
+    for s in select.select(ss + [u], [], [])[0]:
+        if s is u:
+            print('udp got', u.recvfrom(100), flush=True)
+            continue
         c, a = s.accept()
         port = s.getsockname()[1]
         print('accepted', port, flush=True)
@@ -125,6 +132,8 @@ describe('network policies (au net)', () => {
     must(['ip', '-n', NS, 'addr', 'add', `${OUTSIDE}/30`, 'dev', VETH_NS]);
     must(['ip', '-n', NS, 'link', 'set', VETH_NS, 'up']);
     must(['ip', '-n', NS, 'link', 'set', 'lo', 'up']);
+    must(['ip', '-6', 'addr', 'add', `${SUBNET6}1/64`, 'dev', VETH_HOST, 'nodad']);
+    must(['ip', '-n', NS, '-6', 'addr', 'add', `${SUBNET6}2/64`, 'dev', VETH_NS, 'nodad']);
     for (const port of ['80', '443']) serve(['ip', 'netns', 'exec', NS, 'python3', '-m', 'http.server', port, '--bind', OUTSIDE, '--directory', site]);
     // A name server of the outside host that only writes down what reaches it (UDP and TCP 53).
     const dns = `import socket, threading\nlog = open('${DNS_LOG}', 'a', buffering=1)\nu = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nu.bind(('${OUTSIDE}', 53))\nt = socket.socket()\nt.bind(('${OUTSIDE}', 53))\nt.listen(4)\ndef tcp():\n  while True:\n    c, a = t.accept()\n    log.write('tcp\\n')\n    c.close()\nthreading.Thread(target=tcp, daemon=True).start()\nprint('ready', flush=True)\nwhile True:\n  u.recvfrom(512)\n  log.write('udp\\n')\n`;
@@ -326,9 +335,13 @@ describe('network policies (au net)', () => {
         await until(() => server.output().includes('listening'));
         assert.match(server.output(), new RegExp(`^cgroup 0::/agent-as-unix-user/${agent}/run-\\d+$`, 'm'), 'the run is in the cgroup the input rules match');
         // Several at once: beyond the backlog, the kernel answers with SYN cookies (no socket owns those SYN-ACKs).
-        const outside = must(['ip', 'netns', 'exec', NS, ...clientsScript([[`${SUBNET}.1`, LISTEN_PORT], ...Array.from({ length: 4 }, () => [`${SUBNET}.1`, INBOUND_PORT] as const)])]).trim().split('\n');
+        // A datagram first (the TCP attempts below give it time to arrive, were it let in).
+        must(['ip', 'netns', 'exec', NS, 'python3', '-c', `import socket\nfor a in ('${SUBNET}.1', '${SUBNET6}1'):\n  socket.socket(socket.AF_INET6 if ':' in a else socket.AF_INET, socket.SOCK_DGRAM).sendto(b'udp-ping', (a, ${INBOUND_PORT}))`]);
+        const targets: [string, number][] = [[`${SUBNET}.1`, LISTEN_PORT], [`${SUBNET6}1`, LISTEN_PORT], [`${SUBNET6}1`, INBOUND_PORT], ...Array.from({ length: 4 }, (): [string, number] => [`${SUBNET}.1`, INBOUND_PORT])];
+        const outside = must(['ip', 'netns', 'exec', NS, ...clientsScript(targets)]).trim().split('\n');
         assert.match(outside[0]!, /^failed/, 'a listed port is for loopback only');
-        assert.deepEqual(outside.slice(1).filter((l) => !l.startsWith('failed')), [], 'from the outside host');
+        assert.match(outside[1]!, /^failed/, 'a listed port is for loopback only (IPv6)');
+        assert.deepEqual(outside.slice(2).filter((l) => !l.startsWith('failed')), [], 'from the outside host, IPv4 and IPv6');
         const local = other.run(clientsScript([['127.0.0.1', INBOUND_PORT], ['::1', INBOUND_PORT], [`${SUBNET}.1`, INBOUND_PORT], ['127.0.0.1', LISTEN_PORT], ['::1', LISTEN_PORT]])).stdout.trim().split('\n');
         assert.deepEqual(local.map((l) => l.replace(/^failed .*/, 'failed')), ['failed', 'failed', 'failed', 'reply pong', 'reply pong'], 'another local user: only the listed port, on loopback');
       } catch (error) {
@@ -336,7 +349,7 @@ describe('network policies (au net)', () => {
         throw error;
       }
       const out = await server.stop();
-      assert.doesNotMatch(out, new RegExp(`(accepted|got) ${INBOUND_PORT}`), out);
+      assert.doesNotMatch(out, new RegExp(`(accepted|got) ${INBOUND_PORT}|udp got`), out);
       assert.equal(out.match(new RegExp(`got ${LISTEN_PORT} ping`, 'g'))?.length, 2, out);
     });
   }
