@@ -108,11 +108,13 @@ export class Session {
   }
 
   private output(data: Buffer): void {
-    this.screen.write(data);
+    // The recording first: nothing the agent printed is lost, whatever fails downstream.
     this.recording.output(data);
-    if (this.clients.size === 0) return;
-    const frames = outputFrames(data);
-    for (const client of this.clients) client.send(frames);
+    if (this.clients.size > 0) {
+      const frames = outputFrames(data);
+      for (const client of this.clients) client.send(frames);
+    }
+    this.screen.write(data);
   }
 
   /** Adds a client: it gets the current screen at once, then live output. */
@@ -217,6 +219,26 @@ export class Session {
     this.clients.clear();
     this.onEnd?.();
     for (const waiter of this.endWaiters.splice(0)) waiter();
+  }
+
+  /**
+   * The server is dying (last-resort handler): the recording is flushed, the end recorded, the
+   * agent's process tree told to end. Synchronous, and never throws: it runs for every session.
+   */
+  abandon(reason: string): void {
+    if (this.ended) return;
+    this.ended = true;
+    for (const step of [
+      () => this.recording.close(),
+      () => this.audit.record({ event: 'end', session: this.id, exitCode: -1, durationMs: Date.now() - this.startedAt.getTime(), reason }),
+      () => process.kill(this.pid, 'SIGTERM'),
+    ]) {
+      try {
+        step();
+      } catch {
+        /* the next step still runs */
+      }
+    }
   }
 
   get isEnded(): boolean {
