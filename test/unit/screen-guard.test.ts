@@ -6,6 +6,7 @@ import { describe, test } from 'node:test';
 import xtermHeadless from '@xterm/headless';
 import { MAX_MARKS_PER_CELL, ScreenGuard, isZeroWidth } from '../../src/server/screen-guard.js';
 import { SNAPSHOT_BYTES, ScreenModel, type Snapshot } from '../../src/server/screen.js';
+import { REPEAT_BLOCK, REPEAT_CRASH, hostileStream } from '../helpers/hostile-output.js';
 
 const bytes = (text: string): Uint8Array => Buffer.from(text, 'latin1');
 const utf8 = (text: string): Uint8Array => Buffer.from(text, 'utf8');
@@ -21,51 +22,6 @@ function filterAll(guard: ScreenGuard, chunks: Uint8Array[]): string {
   return show(Buffer.concat(out));
 }
 const once = (input: Uint8Array, cols = 80, rows = 24): string => filterAll(new ScreenGuard(cols, rows), [input]);
-
-/** A deterministic generator, so a failing fuzz case can be replayed. */
-function random(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 2 ** 32;
-  };
-}
-
-/** Hostile output: CSI sequences with huge counts, floods of combining marks, strings, broken UTF-8. */
-function hostileStream(seed: number, pieces: number): Uint8Array {
-  const next = random(seed);
-  const pick = <T>(list: readonly T[]): T => list[Math.floor(next() * list.length)]!;
-  const parts: Uint8Array[] = [];
-  for (let i = 0; i < pieces; i++) {
-    switch (pick(['csi', 'marks', 'text', 'string', 'junk', 'esc'] as const)) {
-      case 'csi': {
-        const count = pick(['2147483647', '4294967295', '99999999999999999999', '0', '', '65535', '1000000']);
-        const final = pick([...'b@LMSTIZXPCDEFGABHfrde`a']);
-        const middle = pick(['', '', '?', ' ', "'", '1;', ':']);
-        parts.push(bytes(`${pick(['a', 'x', '', 'é'])}\x1b[${middle}${count}${final}`));
-        break;
-      }
-      case 'marks':
-        parts.push(utf8(`a${'\u0301'.repeat(1 + Math.floor(next() * 50))}`));
-        break;
-      case 'text':
-        parts.push(utf8(pick(['hello ', '漢字', '\r\n', '\t', 'é\u0302\u0303', '\x1b[31mred\x1b[0m'])));
-        break;
-      case 'string':
-        parts.push(bytes(pick(['\x1b]8;;http://evil/\x07link\x1b]8;;\x07', '\x1b]52;c;AAAA\x1b\\', '\x1bPq#0;2;0;0;0\x1b\\', '\x1b]0;title'])));
-        break;
-      case 'junk':
-        parts.push(Uint8Array.from({ length: 1 + Math.floor(next() * 8) }, () => Math.floor(next() * 256)));
-        break;
-      case 'esc':
-        parts.push(bytes(pick(['\x1bc', '\x1b#8', '\x1b(0', '\x1bM', '\x1b7', '\x1b8', '\x1b'])));
-        break;
-    }
-  }
-  return Buffer.concat(parts);
-}
 
 describe('screen guard', () => {
   test('counts are clamped to the screen: REP to a line, IL/DL/SU/SD to the rows, cursor motions and erasures too', () => {
@@ -159,11 +115,12 @@ describe('screen model behind the guard', () => {
 
   test('the 22-byte and 14-byte sequences and a fuzzed stream: the model survives and shows the clamped result', { timeout: 120_000 }, async () => {
     const model = new ScreenModel(80, 24);
-    model.write(Buffer.from('a\xcc\x81\xcc\x81\xcc\x81\xcc\x81\x1b[2147483647b', 'latin1'));
+    model.write(REPEAT_CRASH);
     await settled(model);
     assert.equal(model.failures, 0);
     assert.equal(model.text().split('\n')[0], 'a\u0301\u0301\u0301\u0301'.repeat(80));
-    model.write(Buffer.from('\x1b[H\x1b[2Ja\x1b[2147483647b', 'latin1'));
+    model.write(Buffer.from('\x1b[H\x1b[2J'));
+    model.write(REPEAT_BLOCK);
     await settled(model);
     assert.equal(model.text().split('\n')[0], 'a'.repeat(80));
     for (let seed = 1; seed <= 20; seed++) model.write(Buffer.from(hostileStream(seed, 2000)));
