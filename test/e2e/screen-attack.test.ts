@@ -4,7 +4,7 @@
 // session runs. The server stays up, B is unaffected, A's recording holds every byte A printed,
 // a late joiner of A gets its screen, the audit has every end, the server's RSS stays bounded.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { agentHomeOf } from '../../src/agents/names.js';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -105,6 +105,46 @@ describe('hostile output against the session server', () => {
       for (const e of audit.filter((x) => x.event === 'start')) assert.ok(audit.some((x) => x.event === 'end' && x.session === e.session), `end of ${e.session}`);
     } finally {
       clearInterval(sampler);
+    }
+  });
+
+  test('a server that dies of an error nothing caught still records every end and its stop; recordings are flushed, agents told to end', { timeout: 120_000 }, async () => {
+    // The injected failure: a module loaded into the server (NODE_OPTIONS) that throws from a
+    // callback when the server gets SIGUSR2, as a bug in any event handler would.
+    const dir = mkdtempSync('/tmp/aut-crash-');
+    chmodSync(dir, 0o755);
+    const injector = join(dir, 'throw-on-usr2.cjs');
+    writeFileSync(injector, "process.on('SIGUSR2', () => setImmediate(() => { throw new Error('injected failure'); }));\n", { mode: 0o644 });
+    try {
+      const old = s.serverPid();
+      s.stop();
+      await eventually(() => !existsSync(`/proc/${old}`), 'the server stops');
+      const started = s.owner.au(['server', 'run', '-d', '-s', s.socket], { env: { NODE_OPTIONS: `--require ${injector}` } });
+      assert.equal(started.status, 0, started.stderr);
+      const pid = s.serverPid();
+      const a = probe(s.owner.name, s.socket, 'run', { session: 'doomed-a', agent: s.agent, command: ['bash', '-c', 'echo last-words-$((6*7)); exec sleep 1000'], until: 'last-words-42', detach: true });
+      assert.equal(a.welcome?.created, true, JSON.stringify(a));
+      const b = probe(s.owner.name, s.socket, 'run', { session: 'doomed-b', agent: agentB, command: ['bash'], until: '', detach: true });
+      assert.equal(b.welcome?.created, true, JSON.stringify(b));
+      process.kill(pid, 'SIGUSR2');
+      await eventually(() => !existsSync(`/proc/${pid}`), 'the server exits');
+      const audit = s.audit();
+      for (const session of ['doomed-a', 'doomed-b']) {
+        const end = audit.find((e) => e.event === 'end' && e.session === session);
+        assert.ok(end, `end of ${session}`);
+        assert.match(String(end.reason), /the server crashed \(injected failure\)/);
+      }
+      const stop = audit.filter((e) => e.event === 'server-stop' && e.pid === pid);
+      assert.equal(stop.length, 1, JSON.stringify(stop));
+      assert.match(String(stop[0]!.reason), /^crashed: injected failure/);
+      // What the agent printed in the last moments is in the recording (flushed, not lost with the batch).
+      const name = readdirSync(join(s.stateDir, 'recordings')).find((n) => n.endsWith('-doomed-a.cast'));
+      assert.ok(name);
+      assert.match(readFileSync(join(s.stateDir, 'recordings', name), 'utf8'), /last-words-42/);
+      await eventually(() => s.agentProcesses().length === 0, () => `agent processes left: ${s.agentProcesses().join(' ')}`);
+      assert.ok(!existsSync(s.socket), 'the socket is removed');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
