@@ -210,7 +210,11 @@ export class ScreenModel {
     }
     this.createTerminal();
     this.guard.reset();
-    this.onFailure?.(error);
+    try {
+      this.onFailure?.(error);
+    } catch {
+      /* telling about it must not fail in turn */
+    }
   }
 
   private snapshotNow(): Snapshot {

@@ -90,6 +90,7 @@ export class Session {
     this.recordingName = basename(start.recordingPath);
     this.recording = new Recording(start.recordingPath, { cols: this.cols, rows: this.rows, command: start.command.join(' '), title: `au session ${this.id} (${this.agent})` });
     this.screen = new ScreenModel(this.cols, this.rows);
+    this.screen.onFailure = () => this.notify(`the server's screen of session ${this.id} failed on the agent's output and was reset (live output goes on)`);
     // No fd of the server reaches the entrypoint (and so its init, which runs as the agent):
     // node-pty's PTY masters are not close-on-exec, nor is what the server's parent leaked.
     const native = loadNative();
