@@ -5,7 +5,7 @@
 // The model must never slow the agent nor the server: xterm parses about 10 MB/s, and shares
 // the server's one thread with every session's relay. So output is parsed in batches, every
 // PARSE_INTERVAL_MS, synchronously and in slices of bounded work, at most PARSE_BUDGET_MS per
-// batch; when more than SKIP_TAIL bytes wait, only their last SKIP_TAIL bytes are parsed (the
+// batch (and all models together at most SHARED_BUDGET_MS per SHARED_WINDOW_MS); when more than SKIP_TAIL bytes wait, only their last SKIP_TAIL bytes are parsed (the
 // screen a joiner then gets is rebuilt from that tail: exact for line output, approximate only
 // for a full-screen program that redraws less than that). A failure inside the terminal costs
 // only this model: it is replaced by a blank one and the session goes on.
@@ -28,6 +28,17 @@ const PARSE_INTERVAL_MS = 25;
 const FLOOD_PARSE_INTERVAL_MS = 100;
 /** Time one batch may take; the rest waits for the next batch. */
 const PARSE_BUDGET_MS = 8;
+/** All models together parse at most SHARED_BUDGET_MS per SHARED_WINDOW_MS: many hostile sessions cannot take the server's thread either. */
+const SHARED_BUDGET_MS = 40;
+const SHARED_WINDOW_MS = 100;
+const shared = { windowStart: 0, spent: 0 };
+function sharedBudgetLeft(now: number): number {
+  if (now - shared.windowStart >= SHARED_WINDOW_MS) {
+    shared.windowStart = now;
+    shared.spent = 0;
+  }
+  return SHARED_BUDGET_MS - shared.spent;
+}
 /** Estimated cells of work per slice handed to the terminal (a few ms at worst). */
 const SLICE_WORK = 20_000;
 const SKIP_TAIL = 64 * 1024;
@@ -184,8 +195,9 @@ export class ScreenModel {
   /** Hands `data` to the terminal through the guard, in slices, until done or `budgetMs` passed; returns the bytes consumed. */
   private parseWithin(data: Buffer, budgetMs: number): number {
     const started = performance.now();
+    const budget = Math.min(budgetMs, sharedBudgetLeft(started));
     let at = 0;
-    while (at < data.length) {
+    while (at < data.length && budget > 0) {
       const { output, consumed } = this.guard.filter(data.subarray(at), SLICE_WORK);
       at += consumed;
       if (output.length > 0) {
@@ -195,8 +207,9 @@ export class ScreenModel {
           this.fail(error);
         }
       }
-      if (performance.now() - started > budgetMs) break;
+      if (performance.now() - started > budget) break;
     }
+    shared.spent += performance.now() - started;
     return at;
   }
 

@@ -131,6 +131,19 @@ describe('screen model behind the guard', () => {
     model.dispose();
   });
 
+  test('many flooded models share the parse budget and each still ends on its right screen', { timeout: 120_000 }, async () => {
+    const models = Array.from({ length: 10 }, () => new ScreenModel(80, 24));
+    for (const [i, model] of models.entries()) {
+      for (let seed = 1; seed <= 3; seed++) model.write(Buffer.from(hostileStream(seed * 100 + i, 3000)));
+      model.write(Buffer.from(`\x1bc model-${i}`));
+    }
+    await Promise.all(models.map((model) => settled(model)));
+    for (const [i, model] of models.entries()) {
+      assert.equal(model.text().split('\n')[0], ` model-${i}`);
+      model.dispose();
+    }
+  });
+
   test('a terminal that throws is replaced; the session goes on with the next output', async () => {
     const model = new ScreenModel(80, 24);
     const inner = (model as unknown as { terminal: InstanceType<typeof xtermHeadless.Terminal> }).terminal;
