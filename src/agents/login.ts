@@ -70,9 +70,10 @@ function supplementaryGroups(runner: CommandRunner, name: string, gid: number): 
  * warnings about what au leaves to the administrator.
  */
 export function lockLogins(runner: CommandRunner, name: string): string[] {
-  const user = lookupUser(runner, name);
-  if (!user) return []; // only in a dry run: the useradd that was printed sets all of it
   const read = sudoQuery(runner);
+  const user = lookupUser(runner, name);
+  // Only in a dry run: the printed useradd sets the shell, lock and expiry; the denials still show.
+  if (!user) return runner.dryRun ? denyJobs(runner, read, name) : [];
   const flags: string[] = [];
   if (!refusesLogin(user.shell)) flags.push('--shell', nologinShell());
   const shadow = readShadow(read, name);

@@ -396,18 +396,20 @@ describe('delete and recreate: no silent uid reuse (A28)', () => {
   });
 });
 
-/** Kept for the other deny-file users on this machine: a line au did not write survives au new and au delete. */
-test("au new and au delete -H never drop other lines of /etc/cron.deny", (t) => {
+test("au new and au delete -H never drop other lines of /etc/cron.deny, nor change the deny files' owner or mode", (t) => {
   if (!existsSync('/usr/bin/crontab')) return t.skip('cron is not installed');
   const human = createHuman();
   const foreign = `aut-x-${randomBytes(3).toString('hex')}`;
+  const modeOf = (path: string): string => (existsSync(path) ? must(['stat', '-c', '%U:%G %a', path]) : 'missing');
   try {
     must(['sh', '-c', `echo ${foreign} >> /etc/cron.deny`]);
+    const modes = [modeOf('/etc/cron.deny'), modeOf('/etc/at.deny')];
     const agent = human.newAgent();
     assert.ok(linesOf('/etc/cron.deny').includes(agent));
     assert.equal(human.au(['delete', '-y', '-H', '-a', agent]).status, 0);
     assert.ok(linesOf('/etc/cron.deny').includes(foreign));
     assert.ok(!linesOf('/etc/cron.deny').includes(agent));
+    assert.deepEqual([modeOf('/etc/cron.deny'), modeOf('/etc/at.deny')], modes, 'owner and mode of the deny files are kept');
   } finally {
     human.cleanup();
     sh(['sed', '-i', `/^${foreign}$/d`, '/etc/cron.deny']);
