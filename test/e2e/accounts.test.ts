@@ -302,7 +302,15 @@ describe('delete and recreate: no silent uid reuse (A28)', () => {
     return r.status === 0 ? r.stdout.split(':')[0] : undefined;
   };
 
-  test('au delete keeps the account locked while its files exist, says so, and gives the agent\'s share files to the human', async () => {
+  test('au delete keeps the account locked while its files exist, says so, and gives the agent\'s share files to the human', async (t) => {
+    // A line of someone else's in /etc/cron.deny, to see that au new and au delete -H leave it.
+    const foreign = `aut-x-${randomBytes(3).toString('hex')}`;
+    if (existsSync('/usr/bin/crontab')) {
+      must(['sh', '-c', `echo ${foreign} >> /etc/cron.deny`]);
+      t.after(() => sh(['sed', '-i', `/^${foreign}$/d`, '/etc/cron.deny']));
+    }
+    const modeOf = (path: string): string => (existsSync(path) ? must(['stat', '-c', '%U:%G %a', path]) : 'missing');
+    const modes = [modeOf('/etc/cron.deny'), modeOf('/etc/at.deny')];
     const agent = human.newAgent();
     const uid = uidOf(agent);
     const share = `${human.home}/proj`;
@@ -348,6 +356,14 @@ describe('delete and recreate: no silent uid reuse (A28)', () => {
     assert.deepEqual(doctor.filter((c) => c.check.startsWith(`kept ${agent}`) && c.status !== 'PASS'), []);
     assert.doesNotMatch(JSON.stringify(doctor), new RegExp(`may drive su-as-${agent}`), 'the kept group is not a stray group');
 
+    // au new takes back only what au delete left.
+    must(['usermod', '--comment', 'someone else', agent]);
+    const forged = human.au(['new', '-y', '-a', agent]);
+    assert.equal(forged.status, 1);
+    assert.match(forged.stderr, /is not the account au delete kept: it lacks au's marker/);
+    assert.doesNotMatch(forged.stderr, /^\$ /m, 'nothing was run');
+    must(['usermod', '--comment', 'agent-as-unix-user agent', agent]);
+
     // A second delete without -H says what to do; -H removes it all, and the deny lines with it.
     const again = human.au(['delete', '-y', '-a', agent]);
     assert.equal(again.status, 1);
@@ -357,6 +373,8 @@ describe('delete and recreate: no silent uid reuse (A28)', () => {
     assert.equal(userExists(agent), false);
     assert.equal(existsSync(`/home/${agent}`), false);
     for (const file of ['/etc/cron.deny', '/etc/at.deny']) assert.ok(!linesOf(file).includes(agent), `${file} no longer lists ${agent}`);
+    if (existsSync('/usr/bin/crontab')) assert.ok(linesOf('/etc/cron.deny').includes(foreign), "someone else's line is still there");
+    assert.deepEqual([modeOf('/etc/cron.deny'), modeOf('/etc/at.deny')], modes, 'owner and mode of the deny files are kept');
   });
 
   test('in the same login shell as au new: au delete -y && au new -y takes the account back, files and uid included', () => {
@@ -382,36 +400,4 @@ describe('delete and recreate: no silent uid reuse (A28)', () => {
     assert.match(must(['getent', 'passwd', agent]), /:\/usr\/sbin\/nologin\n$/);
     assert.equal(human.au(['delete', '-y', '-H', '-a', agent]).status, 0);
   });
-
-  test('au new does not take back a kept account that is no longer what au delete left', () => {
-    const agent = human.newAgent();
-    assert.equal(human.au(['delete', '-y', '-a', agent]).status, 0);
-    must(['usermod', '--comment', 'someone else', agent]);
-    const r = human.au(['new', '-y', '-a', agent]);
-    assert.equal(r.status, 1);
-    assert.match(r.stderr, /is not the account au delete kept: it lacks au's marker/);
-    assert.doesNotMatch(r.stderr, /^\$ /m, 'nothing was run');
-    must(['usermod', '--comment', 'agent-as-unix-user agent', agent]);
-    assert.equal(human.au(['delete', '-y', '-H', '-a', agent]).status, 0);
-  });
-});
-
-test("au new and au delete -H never drop other lines of /etc/cron.deny, nor change the deny files' owner or mode", (t) => {
-  if (!existsSync('/usr/bin/crontab')) return t.skip('cron is not installed');
-  const human = createHuman();
-  const foreign = `aut-x-${randomBytes(3).toString('hex')}`;
-  const modeOf = (path: string): string => (existsSync(path) ? must(['stat', '-c', '%U:%G %a', path]) : 'missing');
-  try {
-    must(['sh', '-c', `echo ${foreign} >> /etc/cron.deny`]);
-    const modes = [modeOf('/etc/cron.deny'), modeOf('/etc/at.deny')];
-    const agent = human.newAgent();
-    assert.ok(linesOf('/etc/cron.deny').includes(agent));
-    assert.equal(human.au(['delete', '-y', '-H', '-a', agent]).status, 0);
-    assert.ok(linesOf('/etc/cron.deny').includes(foreign));
-    assert.ok(!linesOf('/etc/cron.deny').includes(agent));
-    assert.deepEqual([modeOf('/etc/cron.deny'), modeOf('/etc/at.deny')], modes, 'owner and mode of the deny files are kept');
-  } finally {
-    human.cleanup();
-    sh(['sed', '-i', `/^${foreign}$/d`, '/etc/cron.deny']);
-  }
 });
