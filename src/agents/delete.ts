@@ -75,6 +75,17 @@ function handOverShare(runner: CommandRunner, source: string, uid: number, gid: 
   return { source, files: result.stdout.length };
 }
 
+/** A kept home is open to its drivers only, whatever mode the agent gave it (sshd wants 755, say). */
+function closeHome(runner: CommandRunner, home: string): void {
+  let st;
+  try {
+    st = lstatSync(home);
+  } catch {
+    return;
+  }
+  if (st.isDirectory() && (st.mode & 0o7777) !== 0o2770) runner.change(['chmod', '2770', home], { privileged: true });
+}
+
 interface AccountIds {
   userName: string;
   group: string;
@@ -108,6 +119,7 @@ export function deleteAgent(runner: CommandRunner, agent: AgentConfig, options: 
   let warnings: string[] = [];
   if (user && !options.deleteHome) {
     warnings = lockLogins(runner, agent.userName);
+    closeHome(runner, agentHomeOf(agent.userName));
     kept = { userName: agent.userName, uid: user.uid, gid: user.gid, group: agent.group, groupGid: agent.groupGid ?? lookupGroup(runner, agent.group)?.gid };
   } else {
     removeAccount(runner, agent, options.deleteHome);

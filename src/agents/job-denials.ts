@@ -64,8 +64,8 @@ export function jobAccess(read: RootQuery, service: JobService, name: string): J
 
 /** The command that denies `name` (printed by `au doctor` as the fix, run by `au new`). */
 export const denyCommand = (service: JobService, name: string, sudo: string): string => `echo ${name} | ${sudo}tee -a ${service.deny}`;
-/** Removes exactly the line `name` (names are validated: no regex metacharacters but `-`). */
-const removeLineScript = (name: string): string => `/^${name}$/d`;
+/** A sed script that removes exactly the line `name` (escaped, though au's names have no metacharacters). */
+const removeLineScript = (name: string): string => `/^${name.replace(/[.[\]*^$\\/]/g, '\\$&')}$/d`;
 export const removeFromAllowCommand = (service: JobService, name: string, sudo: string): string =>
   `${sudo}sed -i '${removeLineScript(name)}' ${service.allow}`;
 

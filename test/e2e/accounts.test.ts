@@ -318,7 +318,7 @@ describe('delete and recreate: no silent uid reuse (A28)', () => {
     chownSync(share, human.uid, human.uid);
     assert.equal(human.au(['mount', 'add', '-a', agent, '--rw', share]).status, 0);
     const work = human.au(['run', '-a', agent, '--', 'sh', '-c',
-      'mkdir -p ~/.claude && echo state > ~/.claude/state && echo mine > ~/proj/by-agent && cp /bin/true ~/proj/tool && chmod 4755 ~/proj/tool']);
+      'mkdir -p ~/.claude && echo state > ~/.claude/state && echo mine > ~/proj/by-agent && cp /bin/true ~/proj/tool && chmod 4755 ~/proj/tool && chmod 777 ~']);
     assert.equal(work.status, 0, work.stderr);
     // A run still going when the human deletes the agent.
     const running = spawn('runuser', ['-u', human.name, '--', process.execPath, join(packageForHumans(), 'bin', 'au'), 'run', '-a', agent, '--', 'sleep', '60'], { stdio: 'ignore' });
@@ -341,6 +341,7 @@ describe('delete and recreate: no silent uid reuse (A28)', () => {
     assert.match(must(['getent', 'passwd', agent]), /:\/usr\/sbin\/nologin\n$/);
     assert.equal(shadowOf(agent)[7], '1');
     assert.equal(existsSync(`/usr/local/libexec/agent-as-unix-user/${agent}`), false, 'no entrypoint: nobody can become the agent');
+    assert.equal(statSync(`/home/${agent}`).mode & 0o7777, 0o2770, 'the kept home is closed again, whatever mode the agent gave it');
     // Every file of the deleted agent belongs to an account: its own (kept) or the human.
     for (const owner of ownersUnder(`/home/${agent}`)) assert.ok(accountOf(owner), `uid ${owner} in the kept home has an account`);
     assert.deepEqual([...ownersUnder(share)], [human.uid], 'the share holds only the human\'s files');
