@@ -340,6 +340,8 @@ describe('delete and recreate: no silent uid reuse (A28)', () => {
     assert.ok(userExists(agent) && uidOf(agent) === uid, 'the account is kept with its uid');
     assert.match(must(['getent', 'passwd', agent]), /:\/usr\/sbin\/nologin\n$/);
     assert.equal(shadowOf(agent)[7], '1');
+    assert.match(shadowOf(agent)[1]!, /^[!*]/);
+    assert.equal(must(['id', '-G', agent]).trim(), String(gidOf(agent)), 'no supplementary groups');
     assert.equal(existsSync(`/usr/local/libexec/agent-as-unix-user/${agent}`), false, 'no entrypoint: nobody can become the agent');
     assert.equal(statSync(`/home/${agent}`).mode & 0o7777, 0o2770, 'the kept home is closed again, whatever mode the agent gave it');
     // Every file of the deleted agent belongs to an account: its own (kept) or the human.
