@@ -69,7 +69,7 @@ describe('agent accounts are not login accounts (A30)', () => {
     human.cleanup();
   });
 
-  test('au new: login shell nologin, password locked, account expired, denied by cron and at, no lingering; au doctor PASSes each', () => {
+  test('au new: login shell nologin (runs still get SHELL=/bin/bash), password locked, account expired, denied by cron and at, no lingering; au doctor PASSes each', () => {
     assert.match(must(['getent', 'passwd', agent]), /:\/usr\/sbin\/nologin\n$/);
     const shadow = shadowOf(agent);
     assert.match(shadow[1]!, /^[!*]/, 'password locked');
@@ -78,6 +78,8 @@ describe('agent accounts are not login accounts (A30)', () => {
     if (existsSync('/usr/bin/crontab')) assert.ok(linesOf('/etc/cron.deny').includes(agent), 'listed in /etc/cron.deny');
     if (existsSync('/usr/bin/at')) assert.ok(linesOf('/etc/at.deny').includes(agent), 'listed in /etc/at.deny');
     assert.equal(existsSync(`/var/lib/systemd/linger/${agent}`), false);
+    // Runs never use the passwd shell: the agent's programs still get bash.
+    assert.equal(human.au(['run', '-a', agent, '--', 'sh', '-c', 'echo "$SHELL"']).stdout, '/bin/bash\n');
     const checks = JSON.parse(human.au(['doctor', '--json']).stdout) as { status: string; check: string; detail: string }[];
     for (const item of ['login shell', 'password', 'expiry', 'cron', 'at', 'linger']) {
       const line = checks.find((c) => c.check === `agent ${agent} ${item}`);
