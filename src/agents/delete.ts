@@ -89,6 +89,7 @@ function closeHome(runner: CommandRunner, home: string): void {
 interface AccountIds {
   userName: string;
   group: string;
+  uid?: number;
   gid?: number;
   groupGid?: number;
 }
@@ -98,6 +99,11 @@ function removeAccount(runner: CommandRunner, ids: AccountIds, withHome: boolean
   if (lookupUser(runner, ids.userName)) {
     disableLinger(runner, ids.userName);
     runner.change(['userdel', ...(withHome ? ['--remove'] : []), ids.userName], { privileged: true });
+  } else if (withHome && ids.uid !== undefined) {
+    // The account was removed by someone else, but its home is still there, owned by the old uid.
+    const home = agentHomeOf(ids.userName);
+    const st = existsSync(home) ? lstatSync(home) : undefined;
+    if (st?.isDirectory() && st.uid === ids.uid) runner.change(['rm', '-rf', '--one-file-system', home], { privileged: true });
   }
   const ownGroup = lookupGroup(runner, ids.userName);
   if (ownGroup && (ids.gid === undefined || ownGroup.gid === ids.gid)) runner.change(['groupdel', ids.userName], { privileged: true });
@@ -135,10 +141,4 @@ export function removeKept(runner: CommandRunner, kept: KeptAccount): void {
   const user = lookupUser(runner, kept.userName);
   if (user) endProcesses(runner, user.uid);
   removeAccount(runner, kept, true);
-  // The account was removed by someone else but its home is still there, owned by the old uid.
-  const home = agentHomeOf(kept.userName);
-  if (!user && existsSync(home)) {
-    const st = lstatSync(home);
-    if (st.isDirectory() && st.uid === kept.uid) runner.change(['rm', '-rf', '--one-file-system', home], { privileged: true });
-  }
 }

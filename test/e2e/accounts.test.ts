@@ -403,6 +403,17 @@ describe('delete and recreate: no silent uid reuse (A28)', () => {
     const info = human.au(['info', '-a', agent]);
     assert.equal(info.status, 0, info.stdout);
     assert.match(must(['getent', 'passwd', agent]), /:\/usr\/sbin\/nologin\n$/);
-    assert.equal(human.au(['delete', '-y', '-H', '-a', agent]).status, 0);
+
+    // An administrator removes the kept account by hand, leaving its home to a uid without an
+    // account: au new refuses it, and au delete -H removes what is left.
+    assert.equal(human.au(['delete', '-y', '-a', agent]).status, 0);
+    must(['userdel', agent]);
+    const refused = human.au(['new', '-y', '-a', agent]);
+    assert.equal(refused.status, 1);
+    assert.match(refused.stderr, /no longer exists; `au delete -H -a .*` removes what is left of it/);
+    const cleanup = human.au(['delete', '-y', '-H', '-a', agent]);
+    assert.equal(cleanup.status, 0, cleanup.stderr);
+    assert.match(cleanup.stderr, new RegExp(`^\\$ sudo rm -rf --one-file-system /home/${agent}$`, 'm'));
+    assert.equal(existsSync(`/home/${agent}`), false);
   });
 });
