@@ -23,7 +23,8 @@ export function checkDeletable(runner: CommandRunner, agent: AgentConfig): void 
 
 export function deleteAgent(runner: CommandRunner, agent: AgentConfig, options: { deleteHome: boolean; humanUid: number }): void {
   checkDeletable(runner, agent);
-  for (const mount of agent.mounts) revokeShareAccess(runner, agent.userName, options.humanUid, mount.source);
+  const human = { name: lookupUser(runner, String(options.humanUid))?.name ?? String(options.humanUid), uid: options.humanUid };
+  for (const mount of agent.mounts) for (const problem of revokeShareAccess(runner, agent, human, mount.source)) process.stderr.write(`au: warning: ${problem}\n`);
   removeEntrypoint(runner, agent.userName);
   const user = lookupUser(runner, agent.userName);
   if (user) {

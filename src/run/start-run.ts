@@ -93,7 +93,7 @@ export async function startRun(agent: AgentConfig, options: RunOptions): Promise
   }
   // A lockdown share that is not already configured gets its ACLs for this run only.
   const temporaryShare = options.lockdown && place.mounts[0] && !agent.mounts.some((m) => m.source === place.mounts[0]!.source) ? place.mounts[0] : undefined;
-  if (temporaryShare) grantShareAccess(options.runner, agent.userName, options.human, temporaryShare.source, !temporaryShare.readOnly);
+  if (temporaryShare) grantShareAccess(options.runner, agent, options.human, temporaryShare.source, !temporaryShare.readOnly);
   try {
     if (options.usePty) {
       const { runOnPty } = await import('./pty-relay.js');
@@ -101,6 +101,6 @@ export async function startRun(agent: AgentConfig, options: RunOptions): Promise
     }
     return await runWithPipes(agent.entrypoint, args, env, { replaceProcess: !temporaryShare });
   } finally {
-    if (temporaryShare) revokeShareAccess(options.runner, agent.userName, options.human.uid, temporaryShare.source);
+    if (temporaryShare) for (const problem of revokeShareAccess(options.runner, agent, options.human, temporaryShare.source)) process.stderr.write(`au: warning: ${problem}\n`);
   }
 }

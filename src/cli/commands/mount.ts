@@ -16,7 +16,7 @@ export function mountAddCommand(ctx: Context, name: string, sourceInput: string,
     if (readWrite) {
       warn(`${name} may write anything in ${source}: code it writes there runs as you if you run it (scripts, git hooks, node_modules)`);
     }
-    grantShareAccess(ctx.runner, name, ctx.human, source, readWrite);
+    grantShareAccess(ctx.runner, agent, ctx.human, source, readWrite);
     agent.mounts.push({ source, target, readOnly: !readWrite });
     save();
     process.stderr.write(`Added ${name} ${readWrite ? 'read-write' : 'read-only'} access to ${source} (mounted at ${target})\n`);
@@ -28,10 +28,11 @@ export function mountRemoveCommand(ctx: Context, name: string, path: string): vo
     const agent = requireAgent(config, name);
     const mount = findMount(agent, path);
     if (!mount) throw new ShareError(`agent ${name} has no share with source or target ${path}`);
-    revokeShareAccess(ctx.runner, name, ctx.human.uid, mount.source);
+    const left = revokeShareAccess(ctx.runner, agent, ctx.human, mount.source);
     agent.mounts = agent.mounts.filter((m) => m !== mount);
     save();
-    process.stderr.write(`Removed ${name} access ${mount.source} -> ${mount.target}\n`);
+    for (const problem of left) warn(problem);
+    process.stderr.write(`Removed ${name} access ${mount.source} -> ${mount.target}${left.length > 0 ? ' (see the warnings: not all of it could be revoked)' : ''}\n`);
   });
 }
 
