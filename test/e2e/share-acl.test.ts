@@ -1,0 +1,189 @@
+// Share ACLs against a live hostile agent (A21, A27). The agent already writes ~/proj (a rw
+// share) from a running session; the human shares a folder inside it (`au mount add --rw`, or
+// the temporary share of `au run --lockdown` started there). Timed by inotify on the first ACL
+// change, the agent swaps the entries still waiting to be changed for symlinks to the human's
+// home, a private file of the human's and /etc, round after round: no ACL entry of the agent
+// may appear outside the share. Then the hard link kept in a folder of the agent's own after
+// the human moved the file away (A27): after `au mount remove`, the agent cannot reach it, or au
+// named the folder it could not revoke in.
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, lstatSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { type Human, type Result, createHuman, must, packageForHumans, sh } from '../helpers/system.js';
+
+const ROUNDS = 4;
+const ENTRIES = 150;
+
+/**
+ * The agent's racer (python3, inotify through ctypes). For each round N it waits for
+ * BASE/go-N, watches BASE/sub-N, and on the first ACL change of the folder or of a
+ * sub-folder, or when the last sub-folder is opened (a walk that lists first and changes later
+ * has just listed them all), swaps every sub-folder, in reverse listing order (the order a walk
+ * reaches them last), for a symlink to the human's home or /etc; on the first ACL change of a
+ * file, every file for a symlink to the human's secret file or /etc/hostname. Writes the swap
+ * count to BASE/done-N.
+ */
+const RACER = String.raw`
+import ctypes, os, select, struct, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+IN_ATTRIB, IN_OPEN = 0x4, 0x20
+base, home, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
+ino = libc.inotify_init1(os.O_CLOEXEC)
+assert ino >= 0
+def swap(sub, names, targets):
+    n = 0
+    for i, name in enumerate(names):
+        try:
+            os.rename(f'{sub}/{name}', f'{sub}/{name}.old')
+            os.symlink(targets[i % len(targets)], f'{sub}/{name}')
+            n += 1
+        except OSError:
+            pass
+    return n
+for r in range(rounds):
+    while not os.path.exists(f'{base}/go-{r}'):
+        time.sleep(0.005)
+    sub = f'{base}/sub-{r}'
+    listed = os.listdir(sub)
+    dirs = [e for e in listed if e.startswith('d')][::-1]
+    files = [e for e in listed if e.startswith('f')][::-1]
+    wd = libc.inotify_add_watch(ino, sub.encode(), IN_ATTRIB | IN_OPEN)
+    assert wd >= 0
+    open(f'{base}/ready-{r}', 'w').close()
+    count, dirs_done, files_done = 0, False, False
+    deadline = time.time() + 60
+    while not (dirs_done and files_done) and time.time() < deadline and not os.path.exists(f'{base}/stop-{r}'):
+        if not select.select([ino], [], [], 0.05)[0]:
+            continue
+        buf = os.read(ino, 65536)
+        at = 0
+        while at < len(buf):
+            _, mask, _, length = struct.unpack_from('iIII', buf, at)
+            name = buf[at + 16:at + 16 + length].rstrip(b'\0').decode()
+            at += 16 + length
+            changed = mask & IN_ATTRIB
+            if not dirs_done and ((changed and (name == '' or name.startswith('d'))) or (mask & IN_OPEN and dirs and name == dirs[0])):
+                count += swap(sub, dirs, [home, '/etc'])
+                dirs_done = True
+            if not files_done and changed and name.startswith('f'):
+                count += swap(sub, files, [f'{home}/secret.txt', '/etc/hostname'])
+                files_done = True
+    libc.inotify_rm_watch(ino, wd)
+    with open(f'{base}/done-{r}', 'w') as f:
+        f.write(str(count))
+`;
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function waitFor(check: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+    await sleep(20);
+  }
+}
+
+const describeResult = (r: Result): string => `exit ${r.status}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
+
+/** Paths (as root, recursively, not following symlinks) whose ACLs name USER, from getfacl. */
+function pathsWithEntryOf(user: string, root: string): string[] {
+  const r = sh(['getfacl', '-R', '-P', '-p', '-s', root]);
+  const found: string[] = [];
+  let current = '';
+  for (const line of r.stdout.split('\n')) {
+    if (line.startsWith('# file: ')) current = line.slice('# file: '.length);
+    else if (line.startsWith(`user:${user}:`) || line.startsWith(`default:user:${user}:`)) {
+      if (found.at(-1) !== current) found.push(current);
+    }
+  }
+  return found;
+}
+
+describe('share ACLs against a live agent', () => {
+  let human: Human;
+  let agent: string;
+  let proj: string;
+  let racer: ChildProcess | undefined;
+
+  before(() => {
+    human = createHuman();
+    agent = human.newAgent();
+    proj = `${human.home}/proj`;
+    const setup = human.run(['sh', '-c', 'mkdir ~/proj ~/private && echo secret > ~/secret.txt && chmod 600 ~/secret.txt && echo private > ~/private/notes.txt']);
+    assert.equal(setup.status, 0, setup.stderr);
+    const add = human.au(['mount', 'add', '-a', agent, '--rw', proj]);
+    assert.equal(add.status, 0, add.stderr);
+  });
+  after(() => {
+    racer?.kill('SIGKILL');
+    human.cleanup();
+  });
+
+  /** Outside ~/proj (the share the agent has anyway), nothing of the human's and nothing in /etc names the agent. */
+  function assertNoEntryOutsideShare(context: string): void {
+    const leaks = [...pathsWithEntryOf(agent, human.home), ...pathsWithEntryOf(agent, '/etc')].filter((p) => p !== proj && !p.startsWith(`${proj}/`));
+    assert.deepEqual(leaks, [], `${context}: the agent got ACL entries outside the share`);
+  }
+
+  /** Rounds of: a fresh folder ~/proj/sub-N, the racer armed, then SHARE (the human's command) run on it. */
+  async function race(prefix: string, share: (sub: string) => Result, unshare: (sub: string) => void): Promise<number> {
+    const base = `/home/${agent}/proj/${prefix}`;
+    must(['runuser', '-u', human.name, '--', 'mkdir', `${proj}/${prefix}`]);
+    const child = spawn(
+      'runuser',
+      ['-u', human.name, '--', 'env', '-i', ...Object.entries(human.env()).map(([k, v]) => `${k}=${v}`), process.execPath, join(packageForHumans(), 'bin', 'au'),
+        'run', '-a', agent, '--', 'python3', '-c', RACER, base, human.home, String(ROUNDS)],
+      { cwd: human.home, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    racer = child;
+    let output = '';
+    child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+    const ended = new Promise<void>((resolve) => child.once('close', () => resolve()));
+    let swaps = 0;
+    try {
+      for (let round = 0; round < ROUNDS; round++) {
+        const sub = `${proj}/${prefix}/sub-${round}`;
+        const make = human.run(['sh', '-c', `mkdir ${sub} && cd ${sub} && for i in $(seq ${ENTRIES}); do mkdir d$i; echo x > f$i; done`]);
+        assert.equal(make.status, 0, make.stderr);
+        must(['runuser', '-u', human.name, '--', 'touch', `${proj}/${prefix}/go-${round}`]);
+        await waitFor(() => existsSync(`${proj}/${prefix}/ready-${round}`), `the racer is ready (round ${round}): ${output}`);
+        const r = share(sub);
+        must(['runuser', '-u', human.name, '--', 'touch', `${proj}/${prefix}/stop-${round}`]);
+        await waitFor(() => existsSync(`${proj}/${prefix}/done-${round}`), `the racer finished round ${round}: ${output}`);
+        const swapped = Number(readFileSync(`${proj}/${prefix}/done-${round}`, 'utf8'));
+        assert.ok(swapped > 0, `set-up: the agent swapped entries in round ${round} (${describeResult(r)})`);
+        assert.ok(readdirSync(sub).some((e) => lstatSync(`${sub}/${e}`).isSymbolicLink()), 'set-up: symlinks stand in the shared folder');
+        swaps += swapped;
+        assertNoEntryOutsideShare(`round ${round} (${describeResult(r)})`);
+        unshare(sub);
+        assertNoEntryOutsideShare(`round ${round}, after unsharing`);
+      }
+      await ended;
+    } finally {
+      child.kill('SIGKILL');
+    }
+    return swaps;
+  }
+
+  test('A21: au mount add --rw, raced by the agent swapping folders and files for symlinks, grants nothing outside the share', async () => {
+    assertNoEntryOutsideShare('before');
+    const swaps = await race(
+      'add',
+      (sub) => human.au(['mount', 'add', '-a', agent, '--rw', sub, `/home/${agent}/shared-${sub.split('-').pop()}`]),
+      (sub) => assert.equal(human.au(['mount', 'remove', '-a', agent, sub]).status, 0),
+    );
+    assert.ok(swaps >= ROUNDS, `the agent swapped ${swaps} entries`);
+  });
+
+  test('A21: the temporary share of au run --lockdown in a sub-folder, raced the same way, grants nothing outside it', async () => {
+    const swaps = await race(
+      'lockdown',
+      (sub) => human.au(['run', '-a', agent, '--lockdown', '--rw-cwd', '--', 'true'], { cwd: sub }),
+      () => undefined,
+    );
+    assert.ok(swaps >= ROUNDS, `the agent swapped ${swaps} entries`);
+  });
+});
