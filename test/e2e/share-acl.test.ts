@@ -8,7 +8,7 @@
 // named the folder it could not revoke in.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, lstatSync, readFileSync, readdirSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type Human, type Result, createHuman, must, packageForHumans, sh } from '../helpers/system.js';
@@ -185,5 +185,33 @@ describe('share ACLs against a live agent', () => {
       () => undefined,
     );
     assert.ok(swaps >= ROUNDS, `the agent swapped ${swaps} entries`);
+  });
+
+  test('A27: after au mount remove, a file the agent hard-linked into its own folders is no longer its, or au names the folder it could not look into', () => {
+    // Homes are often 755: then the agent reaches ~/proj2 by its path once the share is gone.
+    chmodSync(human.home, 0o755);
+    const proj2 = `${human.home}/proj2`;
+    const setup = human.run(['sh', '-c', 'mkdir ~/proj2 && chmod 755 ~/proj2 && echo hidden-secret > ~/proj2/hidden.txt && echo open-secret > ~/proj2/open.txt && chmod 600 ~/proj2/*.txt']);
+    assert.equal(setup.status, 0, setup.stderr);
+    assert.equal(human.au(['mount', 'add', '-a', agent, '--rw', proj2]).status, 0);
+    const links = human.au(['run', '-a', agent, '--', 'sh', '-c',
+      'cd ~/proj2 && mkdir mine open && chmod 700 mine && chmod 755 open && ln hidden.txt mine/link && ln open.txt open/link && echo linked']);
+    assert.match(links.stdout, /linked/, `set-up: the agent hard-links the human's files: ${describeResult(links)}`);
+    // The human moves the files somewhere private, then ends the share.
+    const move = human.run(['sh', '-c', 'mv ~/proj2/hidden.txt ~/proj2/open.txt ~/private/']);
+    assert.equal(move.status, 0, move.stderr);
+    const removed = human.au(['mount', 'remove', '-a', agent, proj2]);
+    assert.equal(removed.status, 0, removed.stderr);
+
+    const attempt = human.au(['run', '-a', agent, '--', 'sh', '-c', `cat ${proj2}/open/link; cat ${proj2}/mine/link`]);
+    assert.doesNotMatch(attempt.stdout, /open-secret/, 'a link in a folder the human can list is revoked');
+    if (attempt.stdout.includes('hidden-secret')) {
+      assert.match(removed.stderr, new RegExp(`warning: .*cannot look inside ${proj2}/mine\\b`), `au must name the folder it could not revoke in: ${describeResult(removed)}`);
+    }
+    // Exactly: every file of the human's that still names the agent is linked from a folder au named.
+    const named = [...removed.stderr.matchAll(new RegExp(`${proj2}/[^ ,]+`, 'g'))].map((m) => m[0]);
+    const reachable = new Set(named.flatMap((dir) => must(['find', dir, '-type', 'f', '-printf', '%i\\n']).split('\n').filter(Boolean)));
+    const unrevoked = [...pathsWithEntryOf(agent, human.home)].filter((p) => p !== proj && !p.startsWith(`${proj}/`) && statSync(p).uid === human.uid);
+    for (const path of unrevoked) assert.ok(reachable.has(String(statSync(path).ino)), `${path} keeps the agent's entry and au did not report it: ${describeResult(removed)}`);
   });
 });
