@@ -127,6 +127,25 @@ describe('share ACLs against a live agent', () => {
     assert.deepEqual(leaks, [], `${context}: the agent got ACL entries outside the share`);
   }
 
+  /** `au mount add --rw SOURCE` as the human, SIGKILLed once it prints its ACL step; its stderr. */
+  async function addKilledOnStep(source: string): Promise<string> {
+    // setpriv execs au itself (runuser would stay its parent), so the kill reaches au.
+    const child = spawn(
+      'setpriv',
+      ['--reuid', String(human.uid), '--regid', must(['id', '-g', human.name]).trim(), '--init-groups', '--', 'env', '-i',
+        ...Object.entries(human.env()).map(([k, v]) => `${k}=${v}`), process.execPath, join(packageForHumans(), 'bin', 'au'), 'mount', 'add', '-a', agent, '--rw', source],
+      { cwd: human.home, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let stderr = '';
+    const ended = new Promise<void>((resolve) => child.once('close', () => resolve()));
+    child.stderr?.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (stderr.includes('$ setfacl-by-fd')) child.kill('SIGKILL');
+    });
+    await ended;
+    return stderr;
+  }
+
   /** Rounds of: a fresh folder ~/proj/sub-N, the racer armed, then SHARE (the human's command) run on it. */
   async function race(prefix: string, share: (sub: string) => Result, unshare: (sub: string) => void): Promise<number> {
     const base = `/home/${agent}/proj/${prefix}`;
@@ -213,5 +232,27 @@ describe('share ACLs against a live agent', () => {
     const reachable = new Set(named.flatMap((dir) => must(['find', dir, '-type', 'f', '-printf', '%i\\n']).split('\n').filter(Boolean)));
     const unrevoked = [...pathsWithEntryOf(agent, human.home)].filter((p) => p !== proj && !p.startsWith(`${proj}/`) && statSync(p).uid === human.uid);
     for (const path of unrevoked) assert.ok(reachable.has(String(statSync(path).ino)), `${path} keeps the agent's entry and au did not report it: ${describeResult(removed)}`);
+  });
+
+  test('issue 13: au mount add --rw killed while it sets ACLs leaves a record, and au mount remove then leaves no ACL of the agent', async () => {
+    const big = `${human.home}/big`;
+    const make = human.run(['bash', '-c', `mkdir ${big} && cd ${big} && mkdir d{1..4000} && touch d{1..4000}/f`]);
+    assert.equal(make.status, 0, make.stderr);
+    // Killed on its printed step, while the ACLs are being set. Should the kill land after the
+    // walk and the final record (a window of microseconds against one of milliseconds), again.
+    let recorded: { source: string; pending?: string } | undefined;
+    for (let attempt = 0; attempt < 3 && recorded?.pending === undefined; attempt++) {
+      if (recorded) assert.equal(human.au(['mount', 'remove', '-a', agent, big]).status, 0);
+      const stderr = await addKilledOnStep(big);
+      const list = human.au(['mount', 'list', '--json', '-a', agent]);
+      recorded = (JSON.parse(list.stdout) as { source: string; pending?: string }[]).find((m) => m.source === big);
+      assert.ok(recorded, `killed after its step, the share is recorded: ${list.stdout} (au: ${stderr})`);
+    }
+    assert.equal(recorded?.pending, 'add', 'the share is recorded as unfinished');
+    assert.match(human.au(['mount', 'list', '-a', agent]).stdout, new RegExp(`${big} .*did not finish`));
+    const removed = human.au(['mount', 'remove', '-a', agent, big]);
+    assert.equal(removed.status, 0, describeResult(removed));
+    assert.deepEqual(pathsWithEntryOf(agent, big), [], 'no ACL entry of the agent is left');
+    assert.ok(!human.au(['mount', 'list', '-a', agent]).stdout.includes(big));
   });
 });
