@@ -144,6 +144,36 @@ export function buildProgram(setExit: (code: number) => void = () => {}): Comman
       await profileImportCommand(makeContext(globalsOf(cmd)), opts.agent, name, Boolean(opts.withCredentials));
     });
 
+  withGlobals(program.command('install'))
+    .description("install each profile's program for the agent (npm, as the agent, in its own ~/.local)")
+    .addOption(agentOption())
+    .option('--force', "install even when the agent's Node.js is older than the program needs")
+    .argument('<profile...>', 'profile names (claude, codex, gemini, opencode, pi, ...)')
+    .action(async (names: string[], opts: { agent: string; force?: boolean }, cmd: Command) => {
+      const { installCommand } = await import('./commands/install.js');
+      setExit(await installCommand(makeContext(globalsOf(cmd)), opts.agent, names, { update: false, force: opts.force }));
+    });
+  withGlobals(program.command('update'))
+    .description("update each profile's program for the agent to its newest release")
+    .addOption(agentOption())
+    .option('--all', 'every profile that names a package')
+    .option('--force', "update even when the agent's Node.js is older than the program needs")
+    .argument('[profile...]', 'profile names')
+    .action(async (names: string[], opts: { agent: string; all?: boolean; force?: boolean }, cmd: Command) => {
+      const { installCommand } = await import('./commands/install.js');
+      setExit(await installCommand(makeContext(globalsOf(cmd)), opts.agent, names, { update: true, all: opts.all, force: opts.force }));
+    });
+
+  withGlobals(program.command('keys'))
+    .description("the agent's own SSH keys for git (authentication and commit signing), made in its home if missing")
+    .addOption(agentOption())
+    .option('--rotate', 'replace both keys with new ones')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { agent: string; rotate?: boolean; json?: boolean }, cmd: Command) => {
+      const { keysCommand } = await import('./commands/keys.js');
+      keysCommand(makeContext(globalsOf(cmd)), opts.agent, { json: Boolean(opts.json), rotate: Boolean(opts.rotate) });
+    });
+
   program
     .command('completions')
     .description('print a completion script: source <(au completions bash)')

@@ -3,6 +3,7 @@ import type { MountConfig } from '../../config/schema.js';
 import { loadConfig, updateConfig } from '../../config/store.js';
 import { grantShareAccess, revokeShareAccess } from '../../mounts/acl.js';
 import { ShareError, findConflict, findMount, resolveShareSource, resolveShareTarget } from '../../mounts/shares.js';
+import { MAX_SHARES } from '../../launch/entrypoint-limits.js';
 import type { Context } from '../context.js';
 import { printJson, say, warn } from '../output.js';
 import { requireAgent } from './lookup.js';
@@ -13,6 +14,8 @@ const unfinishedHint = (m: MountConfig): string =>
 export function mountAddCommand(ctx: Context, name: string, sourceInput: string, targetInput: string | undefined, readWrite: boolean): void {
   updateConfig(ctx.configPath, ctx.dryRun, (config, save) => {
     const agent = requireAgent(config, name);
+    // The entrypoint mounts at most MAX_SHARES in a run: one more would make every run fail.
+    if (agent.mounts.length >= MAX_SHARES) throw new ShareError(`agent ${name} already has ${agent.mounts.length} shares, the most one run can mount (${MAX_SHARES}): remove one first (au mount remove)`);
     const source = resolveShareSource(sourceInput, ctx.human.home, ctx.human.uid);
     const target = resolveShareTarget(targetInput, source, ctx.human.home, agentHomeOf(name));
     const unfinished = agent.mounts.find((m) => m.pending === 'add' && m.source === source && m.target === target && m.readOnly === !readWrite);
