@@ -124,7 +124,7 @@ static int acl_write(const struct target *t, const char *name, const struct acl 
 static struct entry *acl_find(struct acl *acl, uint16_t tag, uint32_t id)
 {
 	for (size_t k = 0; k < acl->n; k++)
-		if (acl->e[k].tag == tag && (tag != TAG_USER || acl->e[k].id == id))
+		if (acl->e[k].tag == tag && ((tag != TAG_USER && tag != TAG_GROUP) || acl->e[k].id == id))
 			return &acl->e[k];
 	return NULL;
 }
@@ -172,6 +172,11 @@ static int acl_apply(struct acl *acl, const struct acl_request *req, int is_defa
 	for (size_t r = 0; r < req->n_remove; r++) {
 		struct entry *e;
 		while ((e = acl_find(acl, TAG_USER, req->remove[r])))
+			*e = acl->e[--acl->n];
+	}
+	for (size_t r = 0; r < req->n_remove_groups; r++) {
+		struct entry *e;
+		while ((e = acl_find(acl, TAG_GROUP, req->remove_groups[r])))
 			*e = acl->e[--acl->n];
 	}
 	for (size_t s = 0; s < req->n_set; s++) {
@@ -267,6 +272,22 @@ static void change_acls(struct walk *w, const struct target *t, const struct sta
 
 static void walk_dir(struct walk *w, int dfd, const struct stat *st);
 
+/* An inode of the owner's in group regroup_from moves to regroup_to; a folder loses setgid. */
+static void regroup(struct walk *w, int fd, int is_dir)
+{
+	struct stat st;
+	if (!w->req->regroup || fstat(fd, &st) != 0 || st.st_gid != w->req->regroup_from)
+		return;
+	if (fchownat(fd, "", (uid_t)-1, w->req->regroup_to, AT_EMPTY_PATH) != 0) {
+		note(w->report, 1, w->path, errno);
+		return;
+	}
+	/* fstat again: the ACL change may have moved the group bits (the mask). */
+	if (is_dir && fstat(fd, &st) == 0 && (st.st_mode & S_ISGID) && fchmod(fd, st.st_mode & 07777 & ~(mode_t)S_ISGID) != 0)
+		note(w->report, 1, w->path, errno);
+	w->report->regrouped++;
+}
+
 /* One entry of a directory, by name relative to the directory's fd. */
 static void walk_entry(struct walk *w, int parent, const char *name)
 {
@@ -295,6 +316,7 @@ static void walk_entry(struct walk *w, int parent, const char *name)
 		struct target t = {fd, 1, ""};
 		snprintf(t.proc, sizeof t.proc, "/proc/self/fd/%d", fd);
 		change_acls(w, &t, &st);
+		regroup(w, fd, 0);
 		w->report->files++;
 	}
 	if (fd >= 0)
@@ -307,6 +329,7 @@ static void walk_dir(struct walk *w, int dfd, const struct stat *st)
 	if (st->st_uid == w->req->owner) {
 		struct target t = {dfd, 0, ""};
 		change_acls(w, &t, st);
+		regroup(w, dfd, 1);
 		w->report->directories++;
 	}
 	int listfd = dup(dfd); /* closedir closes its fd; ours stays for the openat calls */

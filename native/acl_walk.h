@@ -21,10 +21,16 @@ struct acl_request {
 	size_t n_set;
 	uint32_t remove[ACL_MAX_GRANTS]; /* user entries removed from access and default ACLs */
 	size_t n_remove;
+	uint32_t remove_groups[ACL_MAX_GRANTS]; /* group entries removed from access and default ACLs */
+	size_t n_remove_groups;
+	/* When set: inodes in group regroup_from move to regroup_to, and such folders lose setgid
+	 * (the Python tool's shares: group su-as-NAME, setgid folders). */
+	int regroup;
+	uint32_t regroup_from, regroup_to;
 };
 
 struct acl_report {
-	size_t directories, files, changed;
+	size_t directories, files, changed, regrouped;
 	/* Directories that could not be listed (EACCES), and anything else that failed. */
 	size_t n_unreadable, n_failed;
 	char unreadable[ACL_REPORT_MAX][ACL_REPORT_LINE];

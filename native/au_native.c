@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <node_api.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -248,8 +249,9 @@ static int set_count(napi_env env, napi_value obj, const char *name, size_t n)
 }
 
 /*
- * aclWalk(root, {owner, set: [{uid, perm, isDefault}], remove: [uid]}): the walk of acl_walk.c.
- * Returns {directories, files, changed, unreadable, unreadableCount, failed, failedCount};
+ * aclWalk(root, {owner, set: [{uid, perm, isDefault}], remove: [uid], removeGroups: [gid],
+ * regroup?: {from, to}}): the walk of acl_walk.c.
+ * Returns {directories, files, changed, regrouped, unreadable, unreadableCount, failed, failedCount};
  * throws an Error with `code` (ELOOP, ENOENT, EPERM, ...) when ROOT cannot be opened safely.
  */
 static napi_value AclWalk(napi_env env, napi_callback_info info)
@@ -277,9 +279,21 @@ static napi_value AclWalk(napi_env env, napi_callback_info info)
 		ok = napi_get_element(env, list, i, &item) == napi_ok && napi_get_value_uint32(env, item, &req.remove[i]) == napi_ok;
 		req.n_remove = i + 1;
 	}
+	ok = ok && napi_get_named_property(env, args[1], "removeGroups", &list) == napi_ok && napi_get_array_length(env, list, &n) == napi_ok && n <= ACL_MAX_GRANTS;
+	for (uint32_t i = 0; ok && i < n; i++) {
+		ok = napi_get_element(env, list, i, &item) == napi_ok && napi_get_value_uint32(env, item, &req.remove_groups[i]) == napi_ok;
+		req.n_remove_groups = i + 1;
+	}
+	bool has_regroup = false;
+	ok = ok && napi_has_named_property(env, args[1], "regroup", &has_regroup) == napi_ok;
+	if (ok && has_regroup) {
+		ok = napi_get_named_property(env, args[1], "regroup", &item) == napi_ok && uint32_prop(env, item, "from", &req.regroup_from) &&
+		     uint32_prop(env, item, "to", &req.regroup_to);
+		req.regroup = 1;
+	}
 	if (!ok) {
 		free(root);
-		napi_throw_type_error(env, NULL, "aclWalk(root, {owner, set: [{uid, perm, isDefault}], remove: [uid]})");
+		napi_throw_type_error(env, NULL, "aclWalk(root, {owner, set: [{uid, perm, isDefault}], remove: [uid], removeGroups: [gid], regroup?: {from, to}})");
 		return NULL;
 	}
 	int rc = acl_walk(root, &req, &report);
@@ -295,7 +309,7 @@ static napi_value AclWalk(napi_env env, napi_callback_info info)
 	}
 	CHECK(env, napi_create_object(env, &result));
 	if (!set_count(env, result, "directories", report.directories) || !set_count(env, result, "files", report.files) ||
-	    !set_count(env, result, "changed", report.changed) || !set_count(env, result, "unreadableCount", report.n_unreadable) ||
+	    !set_count(env, result, "changed", report.changed) || !set_count(env, result, "regrouped", report.regrouped) || !set_count(env, result, "unreadableCount", report.n_unreadable) ||
 	    !set_count(env, result, "failedCount", report.n_failed) || !(value = string_list(env, report.unreadable, report.n_unreadable)) ||
 	    napi_set_named_property(env, result, "unreadable", value) != napi_ok ||
 	    !(value = string_list(env, report.failed, report.n_failed)) || napi_set_named_property(env, result, "failed", value) != napi_ok) {

@@ -23,7 +23,8 @@ export function checkDeletable(runner: CommandRunner, agent: AgentConfig): void 
 
 export function deleteAgent(runner: CommandRunner, agent: AgentConfig, options: { deleteHome: boolean; humanUid: number }): void {
   checkDeletable(runner, agent);
-  const human = { name: lookupUser(runner, String(options.humanUid))?.name ?? String(options.humanUid), uid: options.humanUid };
+  const humanEntry = lookupUser(runner, String(options.humanUid));
+  const human = { name: humanEntry?.name ?? String(options.humanUid), uid: options.humanUid, gid: humanEntry?.gid ?? -1 };
   for (const mount of agent.mounts) for (const problem of revokeShareAccess(runner, agent, human, mount.source)) process.stderr.write(`au: warning: ${problem}\n`);
   removeEntrypoint(runner, agent.userName);
   const user = lookupUser(runner, agent.userName);

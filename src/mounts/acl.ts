@@ -6,7 +6,7 @@
 // It is printed as `setfacl-by-fd`, the command line it is equivalent to (see README).
 import type { AgentConfig } from '../config/schema.js';
 import { type AclWalkReport, type AclWalkRequest, loadNative } from '../run/native.js';
-import { lookupUser } from '../system/accounts.js';
+import { lookupGroup, lookupUser } from '../system/accounts.js';
 import type { CommandRunner } from '../system/runner.js';
 
 export class ShareAclError extends Error {}
@@ -14,6 +14,11 @@ export class ShareAclError extends Error {}
 export interface Account {
   name: string;
   uid: number;
+}
+
+/** The human as the walk needs it: the primary group is where files leave su-as-NAME for. */
+export interface HumanAccount extends Account {
+  gid: number;
 }
 
 /**
@@ -69,24 +74,33 @@ export function grantShareAccess(runner: CommandRunner, agentConfig: AgentConfig
   ];
   const mode = readWrite ? 'rwX' : 'rX';
   const modify = [`user:${agent.name}:${mode}`, `default:user:${agent.name}:${mode}`, ...(readWrite ? [`default:user:${human.name}:rwX`] : [])];
-  const report = walk(runner, ['--physical', '--owner', human.name, '--modify', modify.join(',')], source, { owner: human.uid, set, remove: [] });
+  const report = walk(runner, ['--physical', '--owner', human.name, '--modify', modify.join(',')], source, { owner: human.uid, set, remove: [], removeGroups: [] });
   const problems = report ? failures(report) : [];
   if (problems.length > 0) throw new ShareAclError(`granting ${agent.name} access to ${source}: ${problems.join('; ')}`);
 }
 
 /**
- * Removes the agent's entries from everything of the human's under SOURCE. Returns what could
- * not be revoked, each with what to do (empty when nothing is left).
+ * Removes the agent's entries from everything of the human's under SOURCE. Shares made by the
+ * Python tool also carry `group:su-as-NAME` entries, files in that group (the Python agent's
+ * primary group) and setgid folders: those entries go too, such files and folders return to the
+ * human's primary group and the folders lose setgid. Returns what could not be revoked, each
+ * with what to do (empty when nothing is left).
  */
-export function revokeShareAccess(runner: CommandRunner, agentConfig: AgentConfig, human: Account, source: string): string[] {
+export function revokeShareAccess(runner: CommandRunner, agentConfig: AgentConfig, human: HumanAccount, source: string): string[] {
   const agent = agentAccount(runner, agentConfig);
   if (!agent) return [`the uid of ${agentConfig.userName} is unknown (no such user, none recorded): ACL entries of a former ${agentConfig.userName} may remain under ${source} as a bare uid (\`getfacl -R -p --skip-base ${source}\`)`];
+  const driverGid = agentConfig.groupGid ?? lookupGroup(runner, agentConfig.group)?.gid;
+  const groupParts = driverGid === undefined ? [] : [`group:${agentConfig.group}`, `default:group:${agentConfig.group}`];
+  const regroupArgs = driverGid === undefined || driverGid === human.gid || human.gid < 0 ? [] : ['--regroup', `${agentConfig.group}:${human.gid}`, '--clear-setgid-of-regrouped'];
   let report: AclWalkReport | undefined;
   try {
-    report = walk(runner, ['--physical', '--owner', human.name, '--remove', `user:${agent.name},default:user:${agent.name}`], source, {
+    const printed = ['--physical', '--owner', human.name, '--remove', [`user:${agent.name}`, `default:user:${agent.name}`, ...groupParts].join(','), ...regroupArgs];
+    report = walk(runner, printed, source, {
       owner: human.uid,
       set: [],
       remove: [agent.uid],
+      removeGroups: driverGid === undefined ? [] : [driverGid],
+      ...(driverGid === undefined || driverGid === human.gid || human.gid < 0 ? {} : { regroup: { from: driverGid, to: human.gid } }),
     });
   } catch (error) {
     if (!(error instanceof ShareAclError)) throw error;

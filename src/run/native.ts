@@ -23,12 +23,17 @@ export interface AclWalkRequest {
   set: readonly { uid: number; perm: number; isDefault: 0 | 1 }[];
   /** Named-user entries removed from access and default ACLs. */
   remove: readonly number[];
+  /** Named-group entries removed from access and default ACLs. */
+  removeGroups: readonly number[];
+  /** Inodes in group `from` move to group `to`, and such folders lose their setgid bit. */
+  regroup?: { from: number; to: number };
 }
 
 export interface AclWalkReport {
   directories: number;
   files: number;
   changed: number;
+  regrouped: number;
   /** Directories the walk could not list (at most 64 named; the count is exact). */
   unreadable: string[];
   unreadableCount: number;

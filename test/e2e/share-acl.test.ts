@@ -255,4 +255,28 @@ describe('share ACLs against a live agent', () => {
     assert.deepEqual(pathsWithEntryOf(agent, big), [], 'no ACL entry of the agent is left');
     assert.ok(!human.au(['mount', 'list', '-a', agent]).stdout.includes(big));
   });
+
+  test("issue 13: au mount remove of a share in the Python tool's layout removes its group ACLs and setgid, and the files leave su-as-NAME", () => {
+    const py = `${human.home}/pyshare`;
+    const group = `su-as-${agent}`;
+    assert.equal(human.run(['sh', '-c', 'mkdir -p ~/pyshare/sub && echo a > ~/pyshare/a.txt && echo b > ~/pyshare/sub/b.txt']).status, 0);
+    assert.equal(human.au(['mount', 'add', '-a', agent, '--rw', py]).status, 0);
+    // What the Python tool leaves on a share: the folder tree in group su-as-NAME, setgid folders,
+    // group:su-as-NAME ACL entries (access and default).
+    const python = human.run(['sh', '-c',
+      `chgrp -R ${group} ${py} && find ${py} -type d -exec chmod g+s {} + && find ${py} -type d -exec setfacl -m group:${group}:rwx,default:group:${group}:rwx {} + && find ${py} -type f -exec setfacl -m group:${group}:rw {} +`]);
+    assert.equal(python.status, 0, `set-up: the Python layout: ${describeResult(python)}`);
+    assert.match(must(['getfacl', '-p', py]), new RegExp(`^group:${group}:rwx$`, 'm'), 'set-up: group entry');
+    assert.ok((statSync(py).mode & 0o2000) !== 0, 'set-up: setgid');
+
+    const removed = human.au(['mount', 'remove', '-a', agent, py]);
+    assert.equal(removed.status, 0, describeResult(removed));
+    const humanGid = Number(must(['id', '-g', human.name]).trim());
+    for (const path of [py, `${py}/sub`, `${py}/a.txt`, `${py}/sub/b.txt`]) {
+      const acl = must(['getfacl', '-p', path]);
+      assert.doesNotMatch(acl, new RegExp(`(user:${agent}|group:${group}):`), `${path}: no entry of the agent or its group: ${acl}`);
+      assert.equal(statSync(path).gid, humanGid, `${path} is back in the human's group`);
+      assert.equal(statSync(path).mode & 0o2000, 0, `${path} has no setgid bit`);
+    }
+  });
 });
