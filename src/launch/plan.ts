@@ -90,9 +90,10 @@ interface Placement {
 function placement(request: LaunchRequest, facts: LaunchFacts): Placement {
   const { agent, lockdown } = request;
   const policy = facts.repoPolicy;
+  const shares = agent.mounts.filter((m) => m.pending !== 'remove'); // a share being removed is not mounted again
   // Checked against the configured shares for every launch, whatever it uses: a file that would
   // add a share is refused everywhere, never silently ignored by one caller.
-  const configured = policy ? narrowShares(agent.mounts, policy) : agent.mounts;
+  const configured = policy ? narrowShares(shares, policy) : shares;
   const repoNoNetwork = Boolean(policy?.noNetwork);
   if (lockdown) {
     if (facts.lockdownSource === undefined || facts.lockdownTarget === undefined) throw new LaunchError('lockdown: the current directory was not resolved as a share');

@@ -23,7 +23,7 @@ const ENTRIES = 150;
  * has just listed them all), swaps every sub-folder, in reverse listing order (the order a walk
  * reaches them last), for a symlink to the human's home or /etc; on the first ACL change of a
  * file, every file for a symlink to the human's secret file or /etc/hostname. Writes the swap
- * count to BASE/done-N.
+ * count to BASE/done-N. Ends once BASE/end exists (its session runs until then).
  */
 const RACER = String.raw`
 import ctypes, os, select, struct, sys, time
@@ -73,6 +73,8 @@ for r in range(rounds):
     libc.inotify_rm_watch(ino, wd)
     with open(f'{base}/done-{r}', 'w') as f:
         f.write(str(count))
+while not os.path.exists(f'{base}/end'):
+    time.sleep(0.01)
 `;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -180,6 +182,7 @@ describe('share ACLs against a live agent', () => {
         unshare(sub);
         assertNoEntryOutsideShare(`round ${round}, after unsharing`);
       }
+      must(['runuser', '-u', human.name, '--', 'touch', `${proj}/${prefix}/end`]);
       await ended;
     } finally {
       child.kill('SIGKILL');
@@ -189,12 +192,27 @@ describe('share ACLs against a live agent', () => {
 
   test('A21: au mount add --rw, raced by the agent swapping folders and files for symlinks, grants nothing outside the share', async () => {
     assertNoEntryOutsideShare('before');
+    const unshared: string[] = [];
     const swaps = await race(
       'add',
       (sub) => human.au(['mount', 'add', '-a', agent, '--rw', sub, `/home/${agent}/shared-${sub.split('-').pop()}`]),
-      (sub) => assert.equal(human.au(['mount', 'remove', '-a', agent, sub]).status, 0),
+      (sub) => {
+        // The racer's session still runs: the share is revoked but stays recorded as being removed.
+        const r = human.au(['mount', 'remove', '-a', agent, sub]);
+        assert.equal(r.status, 0, describeResult(r));
+        assert.match(r.stderr, /has processes running/, describeResult(r));
+        unshared.push(sub);
+      },
     );
     assert.ok(swaps >= ROUNDS, `the agent swapped ${swaps} entries`);
+    const list = human.au(['mount', 'list', '-a', agent]).stdout;
+    for (const sub of unshared) assert.match(list, new RegExp(`^${sub} .*remove did not finish`, 'm'), list);
+    await waitFor(() => sh(['pgrep', '--uid', agent]).status !== 0, 'the racer session ended');
+    for (const sub of unshared) {
+      const r = human.au(['mount', 'remove', '-a', agent, sub]);
+      assert.match(r.stderr, /^Removed /m, describeResult(r));
+    }
+    assertNoEntryOutsideShare('after the shares were removed');
   });
 
   test('A21: the temporary share of au run --lockdown in a sub-folder, raced the same way, grants nothing outside it', async () => {

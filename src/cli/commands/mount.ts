@@ -1,7 +1,7 @@
 import { agentHomeOf } from '../../agents/names.js';
-import type { MountConfig } from '../../config/schema.js';
+import type { AgentConfig, MountConfig } from '../../config/schema.js';
 import { loadConfig, updateConfig } from '../../config/store.js';
-import { grantShareAccess, revokeShareAccess } from '../../mounts/acl.js';
+import { agentAccount, grantShareAccess, revokeShareAccess } from '../../mounts/acl.js';
 import { ShareError, findConflict, findMount, resolveShareSource, resolveShareTarget } from '../../mounts/shares.js';
 import { MAX_SHARES } from '../../launch/entrypoint-limits.js';
 import type { Context } from '../context.js';
@@ -14,11 +14,11 @@ const unfinishedHint = (m: MountConfig): string =>
 export function mountAddCommand(ctx: Context, name: string, sourceInput: string, targetInput: string | undefined, readWrite: boolean): void {
   updateConfig(ctx.configPath, ctx.dryRun, (config, save) => {
     const agent = requireAgent(config, name);
-    // The entrypoint mounts at most MAX_SHARES in a run: one more would make every run fail.
-    if (agent.mounts.length >= MAX_SHARES) throw new ShareError(`agent ${name} already has ${agent.mounts.length} shares, the most one run can mount (${MAX_SHARES}): remove one first (au mount remove)`);
     const source = resolveShareSource(sourceInput, ctx.human.home, ctx.human.uid);
     const target = resolveShareTarget(targetInput, source, ctx.human.home, agentHomeOf(name));
     const unfinished = agent.mounts.find((m) => m.pending === 'add' && m.source === source && m.target === target && m.readOnly === !readWrite);
+    // The entrypoint mounts at most MAX_SHARES in a run: one more would make every run fail.
+    if (!unfinished && agent.mounts.length >= MAX_SHARES) throw new ShareError(`agent ${name} already has ${agent.mounts.length} shares, the most one run can mount (${MAX_SHARES}): remove one first (au mount remove)`);
     const conflict = unfinished ? undefined : findConflict(agent, source, target);
     if (conflict) {
       throw new ShareError(`${source} -> ${target} conflicts with the existing share ${conflict.source} -> ${conflict.target}${unfinishedHint(conflict)}`);
@@ -48,6 +48,12 @@ export function mountAddCommand(ctx: Context, name: string, sourceInput: string,
   });
 }
 
+/** Whether any process runs as the agent (a running session keeps its mounts). */
+function agentIsRunning(ctx: Context, agent: AgentConfig): boolean {
+  const uid = agentAccount(ctx.runner, agent)?.uid;
+  return uid !== undefined && ctx.runner.query(['pgrep', '--uid', String(uid)]).status === 0;
+}
+
 export function mountRemoveCommand(ctx: Context, name: string, path: string): void {
   updateConfig(ctx.configPath, ctx.dryRun, (config, save) => {
     const agent = requireAgent(config, name);
@@ -56,9 +62,17 @@ export function mountRemoveCommand(ctx: Context, name: string, path: string): vo
     mount.pending = 'remove';
     save();
     const left = revokeShareAccess(ctx.runner, agent, ctx.human, mount.source);
+    for (const problem of left) warn(problem);
+    if (agentIsRunning(ctx, agent)) {
+      // Its running sessions keep the mount, and a live agent can move files from folders the
+      // walk has yet to reach to folders it has passed: the record stays (new runs do not mount
+      // a share being removed) until a walk with no agent process running.
+      warn(`${name} has processes running: they keep ${mount.target} mounted until they end, and can move files out of the walk's way`);
+      process.stderr.write(`New runs of ${name} no longer get ${mount.source}; once its processes ended, run \`au mount remove -a ${name} ${mount.source}\` again to finish\n`);
+      return;
+    }
     agent.mounts = agent.mounts.filter((m) => m !== mount);
     save();
-    for (const problem of left) warn(problem);
     process.stderr.write(`Removed ${name} access ${mount.source} -> ${mount.target}${left.length > 0 ? ' (see the warnings: not all of it could be revoked)' : ''}\n`);
   });
 }
