@@ -159,6 +159,15 @@ static void acl_recompute_mask(struct acl *acl)
 	qsort(acl->e, acl->n, sizeof acl->e[0], entry_order);
 }
 
+/* setfacl's test for X: some entry of the file's ACL, as it was, grants execute. */
+static int acl_any_execute(const struct acl *acl)
+{
+	for (size_t k = 0; k < acl->n; k++)
+		if (acl->e[k].perm & 1)
+			return 1;
+	return 0;
+}
+
 static int acl_equal(const struct acl *a, const struct acl *b)
 {
 	return a->n == b->n && memcmp(a->e, b->e, a->n * sizeof a->e[0]) == 0;
@@ -258,7 +267,7 @@ static void change_acls(struct walk *w, const struct target *t, const struct sta
 			}
 		}
 	}
-	if (acl_apply(&access, w->req, 0, is_dir || (st->st_mode & 0111))) {
+	if (acl_apply(&access, w->req, 0, is_dir || acl_any_execute(&access))) {
 		/* An access ACL of base entries only is stored by the kernel as the mode alone. */
 		if (acl_write(t, ACCESS, &access) != 0) {
 			note(w->report, 1, w->path, errno);

@@ -8,10 +8,11 @@
 // named the folder it could not revoke in.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, existsSync, lstatSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type Human, type Result, createHuman, must, packageForHumans, sh } from '../helpers/system.js';
+import { type Human, REPO, type Result, createHuman, must, packageForHumans, sh } from '../helpers/system.js';
 
 const ROUNDS = 4;
 const ENTRIES = 150;
@@ -296,5 +297,64 @@ describe('share ACLs against a live agent', () => {
       assert.equal(statSync(path).gid, humanGid, `${path} is back in the human's group`);
       assert.equal(statSync(path).mode & 0o2000, 0, `${path} has no setgid bit`);
     }
+  });
+});
+
+describe('setfacl-by-fd does what the setfacl command line it prints does', () => {
+  interface Walker {
+    aclWalk(root: string, request: { owner: number; set: { uid: number; perm: number; isDefault: 0 | 1 }[]; remove: number[]; removeGroups: number[] }): { failedCount: number };
+  }
+  const native = createRequire(import.meta.url)(join(REPO, 'native', 'build', 'Release', 'au_native.node')) as Walker;
+  const AGENT = 43_210;
+  const HUMAN = 0; // the test runs as root: root plays the human, owner of the tree
+  let scratch = '';
+  before(() => {
+    scratch = mkdtempSync('/var/tmp/aut-aclwalk-');
+  });
+  after(() => rmSync(scratch, { recursive: true, force: true }));
+
+  /** A tree with what a real folder holds: modes, executables, existing ACLs, a FIFO, a symlink, a stranger's files. */
+  function makeTree(root: string): void {
+    must(['sh', '-c', [
+      `mkdir -p ${root}/a/b ${root}/acl ${root}/dflt ${root}/stranger`,
+      `echo x > ${root}/a/plain && chmod 644 ${root}/a/plain`,
+      `echo x > ${root}/a/tool && chmod 750 ${root}/a/tool`,
+      `echo x > ${root}/a/b/private && chmod 600 ${root}/a/b/private`,
+      `echo x > ${root}/acl/shared && setfacl -m u:4444:rw,g:4445:r ${root}/acl/shared ${root}/acl`,
+      `setfacl -m d:u:4444:rwx ${root}/dflt && echo x > ${root}/dflt/inherits`,
+      `mkfifo ${root}/a/fifo && ln -s /etc ${root}/a/link`,
+      `echo x > ${root}/stranger/file && chown -R 4446 ${root}/stranger`,
+    ].join(' && ')]);
+  }
+
+  /** getfacl of every path, with a mask that no named entry needs (same permissions) left out. */
+  function acls(root: string): string {
+    const out = must(['getfacl', '-R', '-P', '-p', root]).replaceAll(root, 'ROOT');
+    return out.split('\n\n').map((block) => {
+      const lines = block.split('\n');
+      const named = (prefix: string) => lines.some((l) => new RegExp(`^${prefix}(user|group):[^:]+:`).test(l));
+      return lines.filter((l) => !(l.startsWith('mask::') && !named('')) && !(l.startsWith('default:mask::') && !named('default:'))).join('\n');
+    }).sort().join('\n\n');
+  }
+
+  test('grant --rw, then remove: the same ACLs as find -P ... -exec setfacl --modify / --remove', () => {
+    const byFd = `${scratch}/by-fd`;
+    const bySetfacl = `${scratch}/by-setfacl`;
+    makeTree(byFd);
+    makeTree(bySetfacl);
+    const rwX = 4 | 2 | 8;
+    let report = native.aclWalk(byFd, { owner: HUMAN, set: [{ uid: AGENT, perm: rwX, isDefault: 0 }, { uid: AGENT, perm: rwX, isDefault: 1 }, { uid: HUMAN, perm: rwX, isDefault: 1 }], remove: [], removeGroups: [] });
+    assert.equal(report.failedCount, 0);
+    must(['find', '-P', bySetfacl, '-user', '0', '-type', 'd', '-exec', 'setfacl', '--modify', `user:${AGENT}:rwX,default:user:${AGENT}:rwX,default:user:0:rwX`, '{}', '+']);
+    must(['find', '-P', bySetfacl, '-user', '0', '-type', 'f', '-exec', 'setfacl', '--modify', `user:${AGENT}:rwX`, '{}', '+']);
+    assert.equal(acls(byFd).replaceAll('by-fd', 'X'), acls(bySetfacl).replaceAll('by-setfacl', 'X'));
+    assert.equal(lstatSync(`${byFd}/a/fifo`).isFIFO() && lstatSync(`${byFd}/a/link`).isSymbolicLink(), true);
+
+    report = native.aclWalk(byFd, { owner: HUMAN, set: [], remove: [AGENT], removeGroups: [] });
+    assert.equal(report.failedCount, 0);
+    must(['find', '-P', bySetfacl, '-user', '0', '-type', 'd', '-exec', 'setfacl', '--remove', `user:${AGENT},default:user:${AGENT}`, '{}', '+']);
+    must(['find', '-P', bySetfacl, '-user', '0', '-type', 'f', '-exec', 'setfacl', '--remove', `user:${AGENT}`, '{}', '+']);
+    assert.equal(acls(byFd).replaceAll('by-fd', 'X'), acls(bySetfacl).replaceAll('by-setfacl', 'X'));
+    assert.doesNotMatch(must(['getfacl', '-R', '-P', byFd]), new RegExp(`user:${AGENT}:`));
   });
 });
