@@ -80,18 +80,30 @@ export function grantShareAccess(runner: CommandRunner, agentConfig: AgentConfig
 }
 
 /**
- * Removes the agent's entries from everything of the human's under SOURCE. Shares made by the
- * Python tool also carry `group:su-as-NAME` entries, files in that group (the Python agent's
- * primary group) and setgid folders: those entries go too, such files and folders return to the
- * human's primary group and the folders lose setgid. Returns what could not be revoked, each
- * with what to do (empty when nothing is left).
+ * The gid of su-as-NAME when it is also the agent's primary group: the Python tool's layout,
+ * where a share's files are put in that group (setgid folders, `group:su-as-NAME` entries) and
+ * so reach the agent. In au's layout the agent has a group of its own, and su-as-NAME entries or
+ * files (the humans') are none of the agent's: left alone.
+ */
+function pythonLayoutGroup(runner: CommandRunner, agent: AgentConfig): number | undefined {
+  const driverGid = agent.groupGid ?? lookupGroup(runner, agent.group)?.gid;
+  const primaryGid = lookupUser(runner, agent.userName)?.gid ?? agent.gid;
+  return driverGid !== undefined && (primaryGid === undefined || primaryGid === driverGid) ? driverGid : undefined;
+}
+
+/**
+ * Removes the agent's entries from everything of the human's under SOURCE (for the Python
+ * tool's layout also the `group:su-as-NAME` entries, and its files and setgid folders return to
+ * the human's primary group, the folders without setgid). Returns what could not be revoked,
+ * each with what to do (empty when nothing is left).
  */
 export function revokeShareAccess(runner: CommandRunner, agentConfig: AgentConfig, human: HumanAccount, source: string): string[] {
   const agent = agentAccount(runner, agentConfig);
   if (!agent) return [`the uid of ${agentConfig.userName} is unknown (no such user, none recorded): ACL entries of a former ${agentConfig.userName} may remain under ${source} as a bare uid (\`getfacl -R -p --skip-base ${source}\`)`];
-  const driverGid = agentConfig.groupGid ?? lookupGroup(runner, agentConfig.group)?.gid;
-  const groupParts = driverGid === undefined ? [] : [`group:${agentConfig.group}`, `default:group:${agentConfig.group}`];
-  const regroupArgs = driverGid === undefined || driverGid === human.gid || human.gid < 0 ? [] : ['--regroup', `${agentConfig.group}:${human.gid}`, '--clear-setgid-of-regrouped'];
+  const groupGid = pythonLayoutGroup(runner, agentConfig);
+  const regroup = groupGid !== undefined && groupGid !== human.gid && human.gid >= 0;
+  const groupParts = groupGid === undefined ? [] : [`group:${agentConfig.group}`, `default:group:${agentConfig.group}`];
+  const regroupArgs = regroup ? ['--regroup', `${agentConfig.group}:${human.gid}`, '--clear-setgid-of-regrouped'] : [];
   let report: AclWalkReport | undefined;
   try {
     const printed = ['--physical', '--owner', human.name, '--remove', [`user:${agent.name}`, `default:user:${agent.name}`, ...groupParts].join(','), ...regroupArgs];
@@ -99,8 +111,8 @@ export function revokeShareAccess(runner: CommandRunner, agentConfig: AgentConfi
       owner: human.uid,
       set: [],
       remove: [agent.uid],
-      removeGroups: driverGid === undefined ? [] : [driverGid],
-      ...(driverGid === undefined || driverGid === human.gid || human.gid < 0 ? {} : { regroup: { from: driverGid, to: human.gid } }),
+      removeGroups: groupGid === undefined ? [] : [groupGid],
+      ...(regroup ? { regroup: { from: groupGid, to: human.gid } } : {}),
     });
   } catch (error) {
     if (!(error instanceof ShareAclError)) throw error;

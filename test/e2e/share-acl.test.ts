@@ -276,6 +276,14 @@ describe('share ACLs against a live agent', () => {
   });
 
   test("issue 13: au mount remove of a share in the Python tool's layout removes its group ACLs and setgid, and the files leave su-as-NAME", () => {
+    // In au's layout su-as-NAME is the humans' group, none of the agent's: left alone.
+    const ours = `${human.home}/ours`;
+    assert.equal(human.run(['sh', '-c', `mkdir ~/ours && chgrp su-as-${agent} ~/ours && chmod g+s ~/ours && setfacl -m group:su-as-${agent}:rwx ~/ours`]).status, 0);
+    assert.equal(human.au(['mount', 'add', '-a', agent, ours]).status, 0);
+    assert.equal(human.au(['mount', 'remove', '-a', agent, ours]).status, 0);
+    assert.match(must(['getfacl', '-p', ours]), new RegExp(`^group:su-as-${agent}:rwx$`, 'm'), "au's layout: the humans' group entry stays");
+    assert.ok((statSync(ours).mode & 0o2000) !== 0, "au's layout: the human's setgid stays");
+
     const py = `${human.home}/pyshare`;
     const group = `su-as-${agent}`;
     assert.equal(human.run(['sh', '-c', 'mkdir -p ~/pyshare/sub && echo a > ~/pyshare/a.txt && echo b > ~/pyshare/sub/b.txt']).status, 0);
@@ -288,7 +296,14 @@ describe('share ACLs against a live agent', () => {
     assert.match(must(['getfacl', '-p', py]), new RegExp(`^group:${group}:rwx$`, 'm'), 'set-up: group entry');
     assert.ok((statSync(py).mode & 0o2000) !== 0, 'set-up: setgid');
 
-    const removed = human.au(['mount', 'remove', '-a', agent, py]);
+    // The Python tool's agent has su-as-NAME as its primary group (put back after, for au delete).
+    must(['usermod', '-g', group, agent]);
+    let removed: Result;
+    try {
+      removed = human.au(['mount', 'remove', '-a', agent, py]);
+    } finally {
+      must(['usermod', '-g', agent, agent]);
+    }
     assert.equal(removed.status, 0, describeResult(removed));
     const humanGid = Number(must(['id', '-g', human.name]).trim());
     for (const path of [py, `${py}/sub`, `${py}/a.txt`, `${py}/sub/b.txt`]) {
