@@ -282,8 +282,9 @@ static void change_acls(struct walk *w, const struct target *t, const struct sta
 static void walk_dir(struct walk *w, int dfd, const struct stat *st);
 
 /* An inode of the owner's in group regroup_from moves to regroup_to; a folder loses setgid. */
-static void regroup(struct walk *w, int fd, int is_dir)
+static void regroup(struct walk *w, const struct target *t, int is_dir)
 {
+	int fd = t->fd;
 	struct stat st;
 	if (!w->req->regroup || fstat(fd, &st) != 0 || st.st_gid != w->req->regroup_from)
 		return;
@@ -292,8 +293,11 @@ static void regroup(struct walk *w, int fd, int is_dir)
 		return;
 	}
 	/* fstat again: the ACL change may have moved the group bits (the mask). */
-	if (is_dir && fstat(fd, &st) == 0 && (st.st_mode & S_ISGID) && fchmod(fd, st.st_mode & 07777 & ~(mode_t)S_ISGID) != 0)
-		note(w->report, 1, w->path, errno);
+	if (is_dir && fstat(fd, &st) == 0 && (st.st_mode & S_ISGID)) {
+		mode_t mode = st.st_mode & 07777 & ~(mode_t)S_ISGID;
+		if ((t->by_proc ? chmod(t->proc, mode) : fchmod(fd, mode)) != 0)
+			note(w->report, 1, w->path, errno);
+	}
 	w->report->regrouped++;
 }
 
@@ -315,17 +319,28 @@ static void walk_entry(struct walk *w, int parent, const char *name)
 		note(w->report, 1, w->path, errno);
 	} else if (S_ISDIR(st.st_mode)) {
 		int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (dfd < 0)
-			note(w->report, errno != EACCES, w->path, errno);
-		else {
+		if (dfd >= 0) {
+			close(fd); /* one fd per level while descending */
+			fd = -1;
 			walk_dir(w, dfd, &st);
 			close(dfd);
-		}
+		} else if (errno == EACCES) {
+			/* Not listable: its own ACL is still changed (by its link), what is inside is reported. */
+			note(w->report, 0, w->path, errno);
+			if (st.st_uid == w->req->owner) {
+				struct target t = {fd, 1, ""};
+				snprintf(t.proc, sizeof t.proc, "/proc/self/fd/%d", fd);
+				change_acls(w, &t, &st);
+				regroup(w, &t, 1);
+				w->report->directories++;
+			}
+		} else
+			note(w->report, 1, w->path, errno);
 	} else if (S_ISREG(st.st_mode) && st.st_uid == w->req->owner) {
 		struct target t = {fd, 1, ""};
 		snprintf(t.proc, sizeof t.proc, "/proc/self/fd/%d", fd);
 		change_acls(w, &t, &st);
-		regroup(w, fd, 0);
+		regroup(w, &t, 0);
 		w->report->files++;
 	}
 	if (fd >= 0)
@@ -338,7 +353,7 @@ static void walk_dir(struct walk *w, int dfd, const struct stat *st)
 	if (st->st_uid == w->req->owner) {
 		struct target t = {dfd, 0, ""};
 		change_acls(w, &t, st);
-		regroup(w, dfd, 1);
+		regroup(w, &t, 1);
 		w->report->directories++;
 	}
 	int listfd = dup(dfd); /* closedir closes its fd; ours stays for the openat calls */

@@ -123,8 +123,8 @@ export function revokeShareAccess(runner: CommandRunner, agentConfig: AgentConfi
   if (report.unreadableCount > 0) {
     const named = report.unreadable.join(', ') + (report.unreadableCount > report.unreadable.length ? ` and ${report.unreadableCount - report.unreadable.length} more` : '');
     left.push(
-      `cannot look inside ${named} (not readable by you, likely ${agent.name}'s own): a file of yours hard-linked in there keeps ${agent.name}'s access, ` +
-        `even if you moved it out of ${source}. Remove those folders (\`sudo rm -rf -- DIR\`), or \`au delete\` the agent`,
+      `cannot look inside ${named} (not readable by you): a file of yours in there, or hard-linked in there by ${agent.name}, keeps ${agent.name}'s access, even if you moved it out of ${source}. ` +
+        `For a folder of yours: \`chmod u+rx DIR && setfacl -R -x user:${agent.name} DIR\`; for one of ${agent.name}'s: remove it (\`sudo rm -rf -- DIR\`), or \`au delete\` the agent`,
     );
   }
   return left;

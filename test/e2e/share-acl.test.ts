@@ -235,16 +235,20 @@ describe('share ACLs against a live agent', () => {
     const links = human.au(['run', '-a', agent, '--', 'sh', '-c',
       'cd ~/proj2 && mkdir mine open && chmod 700 mine && chmod 755 open && ln hidden.txt mine/link && ln open.txt open/link && echo linked']);
     assert.match(links.stdout, /linked/, `set-up: the agent hard-links the human's files: ${describeResult(links)}`);
+    // A folder of the human's own that the human made unlistable (its files inherited the share's ACL).
+    assert.equal(human.run(['sh', '-c', 'mkdir ~/proj2/locked && echo x > ~/proj2/locked/f && chmod 300 ~/proj2/locked']).status, 0);
     // The human moves the files somewhere private, then ends the share.
     const move = human.run(['sh', '-c', 'mv ~/proj2/hidden.txt ~/proj2/open.txt ~/private/']);
     assert.equal(move.status, 0, move.stderr);
     const removed = human.au(['mount', 'remove', '-a', agent, proj2]);
     assert.equal(removed.status, 0, removed.stderr);
 
+    assert.doesNotMatch(must(['getfacl', '-p', `${proj2}/locked`]), new RegExp(`user:${agent}:`), "an unlistable folder's own entry is removed");
+    assert.match(removed.stderr, new RegExp(`cannot look inside .*${proj2}/locked\\b`), describeResult(removed));
     const attempt = human.au(['run', '-a', agent, '--', 'sh', '-c', `cat ${proj2}/open/link; cat ${proj2}/mine/link`]);
     assert.doesNotMatch(attempt.stdout, /open-secret/, 'a link in a folder the human can list is revoked');
     if (attempt.stdout.includes('hidden-secret')) {
-      assert.match(removed.stderr, new RegExp(`warning: .*cannot look inside ${proj2}/mine\\b`), `au must name the folder it could not revoke in: ${describeResult(removed)}`);
+      assert.match(removed.stderr, new RegExp(`warning: .*cannot look inside .*${proj2}/mine\\b`), `au must name the folder it could not revoke in: ${describeResult(removed)}`);
     }
     // Exactly: every file of the human's that still names the agent is linked from a folder au named.
     const named = [...removed.stderr.matchAll(new RegExp(`${proj2}/[^ ,]+`, 'g'))].map((m) => m[0]);
