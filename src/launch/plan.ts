@@ -60,6 +60,8 @@ export interface LaunchFacts {
   lockdownSource?: string;
   /** Lockdown: where that directory appears for the agent. */
   lockdownTarget?: string;
+  /** The id of the agent's cgroup v2, which its policy's inbound rules name (0: none; src/net/cgroup.ts). */
+  agentCgroupId?: number;
 }
 
 export interface LaunchPlan {
@@ -90,19 +92,19 @@ interface Placement {
 function placement(request: LaunchRequest, facts: LaunchFacts): Placement {
   const { agent, lockdown } = request;
   const policy = facts.repoPolicy;
-  const shares = agent.mounts.filter((m) => m.pending !== 'remove'); // a share being removed is not mounted again
-  // Checked against the configured shares for every launch, whatever it uses: a file that would
-  // add a share is refused everywhere, never silently ignored by one caller.
-  const configured = policy ? narrowShares(shares, policy) : shares;
   const repoNoNetwork = Boolean(policy?.noNetwork);
   if (lockdown) {
     if (facts.lockdownSource === undefined || facts.lockdownTarget === undefined) throw new LaunchError('lockdown: the current directory was not resolved as a share');
-    // `shares = [...]` selects among the configured shares; the lockdown share is the current
-    // directory only, so what applies to it is `read_only` and `network`.
+    // `shares = [...]` selects among the configured shares, none of which a lockdown run uses
+    // (its only share is the current directory): what applies to it is `read_only` and `network`.
     const share = { source: facts.lockdownSource, target: facts.lockdownTarget, readOnly: !lockdown.rwCwd || Boolean(policy?.readOnly) };
     const temporaryShare = agent.mounts.some((m) => m.source === share.source) ? undefined : share;
     return { mounts: [share], noNetwork: !lockdown.network || repoNoNetwork, temporaryShare };
   }
+  // Checked against the configured shares even by a launch that uses none (a helper run): a
+  // file that would add a share is refused, never silently ignored by one caller.
+  const shares = agent.mounts.filter((m) => m.pending !== 'remove'); // a share being removed is not mounted again
+  const configured = policy ? narrowShares(shares, policy) : shares;
   return { mounts: request.shares === 'none' ? [] : configured, noNetwork: repoNoNetwork };
 }
 
@@ -146,7 +148,7 @@ export function planLaunch(request: LaunchRequest, facts: LaunchFacts): LaunchPl
     limits: agent.limits,
     // Checked whatever the run's network: a policy the config has but the kernel lost means
     // something is wrong with this machine, and no run starts until `au net apply` says so.
-    netPolicy: enforced(agent.net) ? policyId(agent.net, agent.uid ?? -1) : undefined,
+    netPolicy: enforced(agent.net) ? policyId(agent.net, agent.uid ?? -1, facts.agentCgroupId ?? 0) : undefined,
     missingHint: request.missingHint,
     throwAwayHome: Boolean(request.lockdown),
     seeds,
