@@ -1,6 +1,6 @@
 /*
  * The one walk au makes over a tree the agent may write: granting and revoking the ACL entries
- * of a share (A21). It never follows a symlink and never acts on a name twice:
+ * of a share (A21). It never follows a symlink and never looks a name up twice:
  *  - the share root is opened one component at a time from "/" with O_NOFOLLOW, each checked
  *    to be a directory by fstat, so a component swapped for a symlink stops the walk;
  *  - every entry below is opened relative to its parent's fd with O_PATH|O_NOFOLLOW (no open

@@ -55,8 +55,12 @@ for r in range(rounds):
     open(f'{base}/ready-{r}', 'w').close()
     count, dirs_done, files_done = 0, False, False
     deadline = time.time() + 60
-    while not (dirs_done and files_done) and time.time() < deadline and not os.path.exists(f'{base}/stop-{r}'):
+    # Events already queued are handled before the stop file is honoured (on a busy machine the
+    # racer may wake only after the walk).
+    while not (dirs_done and files_done) and time.time() < deadline:
         if not select.select([ino], [], [], 0.05)[0]:
+            if os.path.exists(f'{base}/stop-{r}'):
+                break
             continue
         buf = os.read(ino, 65536)
         at = 0
