@@ -7,6 +7,7 @@ import { lookupGroup } from '../../system/accounts.js';
 import { holdsGroup, rerunUnderGroup } from '../../run/driver-group.js';
 import { parseEnvPair } from '../../run/environment.js';
 import { startRun } from '../../run/start-run.js';
+import type { RunShareRequest } from '../../launch/plan.js';
 import { stdinIsTerminal } from '../../run/native.js';
 import type { Context } from '../context.js';
 import { requireAgent } from './lookup.js';
@@ -22,6 +23,16 @@ export interface RunCommandOptions {
   rwCwd?: boolean;
   net?: boolean;
   allowClipboard?: boolean;
+  /** `--share DIR[:rw]` (repeatable): folders shared for this run only. */
+  share?: string[];
+}
+
+/** `DIR` or `DIR:rw` (`DIR:ro` too); a folder whose name ends in `:rw` is named `DIR:rw:ro`. */
+export function parseRunShare(item: string): RunShareRequest {
+  const m = /^(.*):(rw|ro)$/.exec(item);
+  const path = m ? m[1]! : item;
+  if (path === '') throw new UsageError(`invalid --share ${JSON.stringify(item)}: expected DIR or DIR:rw`);
+  return { path, readWrite: m?.[2] === 'rw' };
 }
 
 type Pair = readonly [string, string];
@@ -51,6 +62,8 @@ export async function runCommand(ctx: Context, name: string, command: string[], 
   // In lockdown no secret is looked up: only values typed on the command line pass.
   const lookup = options.lockdown ? () => undefined : envLookup(config);
   const env = options.env.map((item) => parseEnvPair(item, lookup));
+  const runShares = (options.share ?? []).map(parseRunShare);
+  if (options.lockdown && runShares.length > 0) throw new UsageError('--share and --lockdown do not go together: a lockdown run shares the current directory only');
   const agent = requireAgent(config, name);
   const profile = options.profile === undefined ? undefined : findProfile(config, options.profile);
   const groupGid = agent.groupGid ?? lookupGroup(ctx.runner, agent.group)?.gid;
@@ -69,6 +82,7 @@ export async function runCommand(ctx: Context, name: string, command: string[], 
     configPath: ctx.configPath,
     lockdown: options.lockdown ? { rwCwd: Boolean(options.rwCwd), network: Boolean(options.net), seeds: profile?.settingsFiles ?? [] } : undefined,
     allowClipboard: options.allowClipboard,
+    runShares: (options.share ?? []).map(parseRunShare),
     human: ctx.human,
     runner: ctx.runner,
   });
