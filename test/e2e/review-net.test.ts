@@ -148,7 +148,7 @@ describe('review: attacks on the two-way network policies and the domains proxy'
     other.cleanup();
   });
 
-  test('cgroup: the agent cannot leave its run cgroup, make a sub-cgroup, or move through a cgroup namespace of its own', () => {
+  test('cgroup: the agent cannot leave its run cgroup (cgroup.procs, clone3 CLONE_INTO_CGROUP), make a sub-cgroup, or move through a cgroup namespace of its own', () => {
     setPolicy('deny');
     const code = `import os, subprocess
 def cg(): return [l for l in open('/proc/self/cgroup').read().split('\\n') if l.startswith('0::')][0]
@@ -162,6 +162,19 @@ for d in [run + '/escape', os.path.dirname(run) + '/escape', '/sys/fs/cgroup/uni
   try:
     os.mkdir(d); print('MADE', d)
   except OSError as e: print('refused', e.errno)
+import ctypes, struct
+libc = ctypes.CDLL(None, use_errno=True)
+for d in ['/sys/fs/cgroup/unified', os.path.dirname(run)]:
+  fd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
+  args = ctypes.create_string_buffer(struct.pack('11Q', 0x200000000, 0, 0, 0, 17, 0, 0, 0, 0, 0, fd), 88)
+  r, w = os.pipe()
+  pid = libc.syscall(435, args, 88)
+  if pid == 0:
+    os.write(w, open('/proc/self/cgroup').read().encode()); os._exit(0)
+  if pid < 0: print('refused clone3', ctypes.get_errno())
+  else:
+    os.waitpid(pid, 0); print('CLONED', os.read(r, 1000).decode().split())
+  os.close(fd)
 m = os.path.expanduser('~/cg-%d' % os.getpid()); os.makedirs(m, exist_ok=True)
 r = subprocess.run(['unshare', '-Urmc', 'sh', '-c', 'mount -t cgroup2 none %s && echo 0 > %s/cgroup.procs && echo MOVED || echo refused' % (m, m)], capture_output=True, text=True)
 print('userns', r.stdout.strip() or 'refused')
@@ -171,7 +184,8 @@ print('end', cg())`;
     assert.equal(r.status, 0, r.stderr);
     const start = /^start (.*)$/m.exec(r.stdout)?.[1];
     assert.match(start ?? '', new RegExp(`^0::/agent-as-unix-user/${agent}/run-\\d+$`), r.stdout);
-    assert.doesNotMatch(r.stdout, /WROTE|MADE|MOVED/, r.stdout);
+    assert.doesNotMatch(r.stdout, /WROTE|MADE|MOVED|CLONED/, r.stdout);
+    assert.equal(r.stdout.match(/^refused/gm)?.length, 10, r.stdout);
     assert.equal(/^end (.*)$/m.exec(r.stdout)?.[1], start, r.stdout);
   });
 
