@@ -56,7 +56,7 @@ export function buildProgram(setExit: (code: number) => void = () => {}): Comman
     .addOption(agentOption())
     .option('-e, --env <KEY=VALUE>', 'pass an environment variable (repeatable)', collect, [])
     .option('-d, --directory <dir>', 'working directory (default: the share matching the current directory, else the agent home)')
-    .option('--no-pty', 'do not give the agent a terminal even when stdin is one')
+    .option('--no-pty', 'relay your terminal through pipes instead of a PTY (the agent never gets your terminal either way)')
     .option('--profile <name>', 'run a profile (claude, codex, ...): its command, flags and API keys; COMMAND adds arguments')
     .option('--lockdown', 'untrusted repository: throw-away home, only the current directory (read-only), no network, no secrets')
     .option('--rw-cwd', 'with --lockdown: share the current directory read-write')

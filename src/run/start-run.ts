@@ -1,5 +1,5 @@
 // `au run`: check the entrypoint, then start the agent's command through it, on a PTY of its
-// own when we have a terminal, with plain pipes otherwise.
+// own for the fds that are the human's terminal, with plain pipes otherwise.
 import type { AgentConfig, MountConfig } from '../config/schema.js';
 import { entrypointProblems } from '../entrypoint/verify.js';
 import { agentHomeOf } from '../agents/names.js';
@@ -12,6 +12,7 @@ import { entrypointEnvironment } from './environment.js';
 import { findRepoPolicy, narrowShares, readRepoPolicy } from './repo-policy.js';
 import { workingDirectory } from './workdir.js';
 import { runWithPipes } from './pipe-run.js';
+import type { TerminalFds } from './pty-relay.js';
 import { shellQuote } from '../system/shell-quote.js';
 import { containmentArguments, ensureAgentProxy, withProxyVariables } from './agent-policy.js';
 
@@ -29,7 +30,10 @@ export interface LockdownOptions {
 export interface RunOptions {
   env: readonly (readonly [string, string])[];
   directory?: string;
+  /** Allowed to relay the human's terminal through a PTY (`--no-pty`: through pipes). */
   usePty: boolean;
+  /** Which of the human's fds 0-2 are terminals: those never reach the agent (pty-relay.ts). */
+  terminalFds: TerminalFds;
   command: readonly string[];
   /** A profile's install hint, shown (exit 127) when its program is missing for the agent. */
   missingHint?: string;
@@ -77,7 +81,7 @@ export async function startRun(agent: AgentConfig, options: RunOptions): Promise
     mounts: place.mounts,
     workdir: place.workdir,
     command: options.command,
-    interactive: options.usePty,
+    interactive: options.usePty && options.terminalFds[0],
     ...containmentArguments(agent),
     missingHint: options.missingHint,
     throwAwayHome: Boolean(options.lockdown),
@@ -95,9 +99,9 @@ export async function startRun(agent: AgentConfig, options: RunOptions): Promise
   const temporaryShare = options.lockdown && place.mounts[0] && !agent.mounts.some((m) => m.source === place.mounts[0]!.source) ? place.mounts[0] : undefined;
   if (temporaryShare) grantShareAccess(options.runner, agent.userName, options.human, temporaryShare.source, !temporaryShare.readOnly);
   try {
-    if (options.usePty) {
-      const { runOnPty } = await import('./pty-relay.js');
-      return await runOnPty(agent.entrypoint, args, env, { allowClipboard: Boolean(options.allowClipboard) });
+    if (options.terminalFds.some(Boolean)) {
+      const { runOnTerminal } = await import('./pty-relay.js');
+      return await runOnTerminal(agent.entrypoint, args, env, { allowClipboard: Boolean(options.allowClipboard), terminalFds: options.terminalFds, usePty: options.usePty });
     }
     return await runWithPipes(agent.entrypoint, args, env, { replaceProcess: !temporaryShare });
   } finally {
