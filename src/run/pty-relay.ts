@@ -11,9 +11,8 @@
 //
 // `--no-pty` (pipes instead of a PTY) keeps the rule: the terminal fds become pipes that au
 // relays, filtered; the agent still never holds the human's terminal.
-import { spawn, type StdioOptions } from 'node:child_process';
+import type { StdioOptions } from 'node:child_process';
 import { closeSync } from 'node:fs';
-import { ReadStream } from 'node:tty';
 import { HumanTerminal } from '../terminal/human-terminal.js';
 import { exitStatusOf } from './launch.js';
 import { forwardTerminatingSignals } from './signals.js';
@@ -40,6 +39,9 @@ export async function runOnTerminal(
   env: Record<string, string>,
   options: { allowClipboard: boolean; terminalFds: TerminalFds; usePty: boolean },
 ): Promise<number> {
+  // Loaded here, not at start-up: au run's bundle loads only cheap modules before it knows it needs them.
+  const { spawn } = await import('node:child_process');
+  const { ReadStream } = await import('node:tty');
   const [ttyIn, ttyOut] = options.terminalFds;
   const output = ttyOut ? process.stdout : process.stderr;
   const terminal = new HumanTerminal({ output, input: ttyIn && options.usePty ? process.stdin : undefined, filter: { allowClipboard: options.allowClipboard, answerQueries: true } });
