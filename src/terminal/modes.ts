@@ -54,6 +54,10 @@ export class ModeTracker {
     this.sgrDirty = !(params === '' || params === '0');
   }
 
+  sgrSet(dirty: boolean): void {
+    this.sgrDirty = dirty;
+  }
+
   setScrollRegion(params: string): void {
     this.scrollRegion = params !== '';
   }

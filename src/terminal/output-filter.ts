@@ -71,6 +71,8 @@ for (const b of [BEL, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f]) PLAIN[b] 
 const PASSED_PRIVATE_MODES: ReadonlySet<number> = new Set([...TRACKED_PRIVATE_MODES, 7, 25, 12, 2027]);
 /** CSI finals without prefix or intermediate that only move, erase, insert or scroll. */
 const PLAIN_CSI_FINALS = new Set('@ABCDEFGHIJKLMPSTXZ`abdefg'.split(''));
+const PLAIN_CSI_FINAL_BYTES = new Uint8Array(256);
+for (const final of PLAIN_CSI_FINALS) PLAIN_CSI_FINAL_BYTES[final.charCodeAt(0)] = 1;
 
 export class TerminalOutputFilter {
   readonly modes = new ModeTracker();
@@ -118,7 +120,7 @@ export class TerminalOutputFilter {
       let j = i;
       let length = 0;
       for (;;) {
-        while (j < n && PLAIN[chunk[j]!] === 1) j++;
+        j = skipPlain(chunk, j, n);
         if (j >= n) break;
         const lead = chunk[j]!;
         if (lead < 0xc2 || lead > 0xf4 || (lead === 0xc2 && chunk[j + 1]! < 0xa0)) break;
@@ -147,6 +149,13 @@ export class TerminalOutputFilter {
         }
         continue;
       }
+      if (b === ESC && chunk[i + 1] === 0x5b) {
+        const end = this.plainCsi(chunk, i);
+        if (end > 0) {
+          i = end;
+          continue;
+        }
+      }
       if (b >= 0x80 && b < 0xa0) this.c1(b);
       else if (b >= 0x80) this.emitBytes(REPLACEMENT);
       else if (b === ESC) this.state = State.Escape;
@@ -156,6 +165,41 @@ export class TerminalOutputFilter {
     const result = this.o.subarray(0, this.op);
     this.o = EMPTY;
     return result;
+  }
+
+  /**
+   * The common case, decided in place: a whole CSI in this chunk with digits, ';' and ':' only,
+   * no count to clamp, and a final that moves, erases or sets colours. Its bytes are copied as
+   * they are (they are already canonical). Returns the index after it, or -1 for the parser.
+   */
+  private plainCsi(chunk: Buffer, start: number): number {
+    const n = chunk.length;
+    let j = start + 2;
+    let digits = 0;
+    for (; j < n; j++) {
+      const c = chunk[j]!;
+      if (c >= 0x30 && c <= 0x39) {
+        if (++digits > 4) return -1;
+      } else if (c === 0x3b || c === 0x3a) {
+        digits = 0;
+      } else {
+        break;
+      }
+      if (j - start > MAX_CSI_PARAMS) return -1;
+    }
+    if (j >= n) return -1;
+    const final = chunk[j]!;
+    if (final === 0x6d) {
+      // SGR: anything but a plain reset leaves attributes set.
+      const length = j - start - 2;
+      this.modes.sgrSet(!(length === 0 || (length === 1 && chunk[start + 2] === 0x30)));
+    } else if (PLAIN_CSI_FINAL_BYTES[final] !== 1) {
+      return -1;
+    } else if (final === 0x54 && chunk.indexOf(0x3b, start) < j && chunk.indexOf(0x3b, start) >= 0) {
+      return -1;
+    }
+    this.copy(chunk, start, j + 1);
+    return j + 1;
   }
 
   /** The agent is gone: an unfinished sequence is dropped. */
@@ -180,7 +224,10 @@ export class TerminalOutputFilter {
       chunk.copy(this.o, this.op, start, end);
       this.op += end - start;
     } else {
-      for (let k = start; k < end; k++) this.o[this.op++] = chunk[k]!;
+      const o = this.o;
+      let op = this.op;
+      for (let k = start; k < end; k++) o[op++] = chunk[k]!;
+      this.op = op;
     }
   }
 
@@ -541,6 +588,16 @@ export class TerminalOutputFilter {
         return;
     }
   }
+}
+
+/** The index of the first byte at or after j that is not plain (printable ASCII, BEL, BS..SI). */
+function skipPlain(chunk: Buffer, j: number, n: number): number {
+  while (j < n) {
+    const c = chunk[j]!;
+    if (c >= 0x20 ? c >= 0x7f : c < 0x07 || c > 0x0f || c === 0x1b) return j;
+    j++;
+  }
+  return n;
 }
 
 /**
