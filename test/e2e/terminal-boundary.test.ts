@@ -4,10 +4,10 @@
 // no answer; the agent never holds the human's terminal, whatever its fds are; pipes and
 // redirects behave as without au; a real TUI (vim) draws the same through au as directly.
 import assert from 'node:assert/strict';
-import { chownSync, readFileSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { join } from 'node:path';
-import { type Human, createHuman, packageForHumans, uidOf } from '../helpers/system.js';
+import { type Human, createHuman, must, packageForHumans, uidOf } from '../helpers/system.js';
 import { Terminal } from '../helpers/tmux.js';
 
 const B64 = Buffer.from('echo owned').toString('base64');
@@ -114,6 +114,24 @@ describe('the terminal boundary (tmux, set-clipboard on)', () => {
     assert.match(readFileSync(join(agentHome, 'fds-pipe.txt'), 'utf8'), /fd0=pipe:.*\nfd1=\/dev\/pts\/\d+/);
     assert.match(readFileSync(join(agentHome, 'fds-nopty.txt'), 'utf8'), /fd0=(pipe|socket):.*\nfd1=(pipe|socket):/);
     assert.equal(clipboard(), '', 'the agent wrote the clipboard');
+  });
+
+  test('A23: au profile import runs the agent\'s hostile ~/.bash_profile without the human terminal, filtered', async () => {
+    mkdirSync(join(human.home, '.claude'), { recursive: true });
+    writeFileSync(join(human.home, '.claude', 'settings.json'), '{}\n');
+    must(['chown', '-R', `${human.name}:`, join(human.home, '.claude')]);
+    const profile = "exec 3> ~/fds-import.txt; for fd in 0 1 2; do echo \"fd$fd=$(readlink /proc/$$/fd/$fd)\" >&3; done; exec 3>&-; printf '\\033]52;c;%s\\007' aGk=; printf '\\033]052;c;%s\\007' aGk= >&2\n";
+    agentFile('.bash_profile', profile);
+    try {
+      terminal.type(`clear; ${au} profile import -a ${agent} claude; echo import-done`);
+      await terminal.waitFor(/import-done/);
+      const fds = readFileSync(join(agentHome, 'fds-import.txt'), 'utf8');
+      assert.match(fds, /fd2=/, fds);
+      assert.ok(!fds.includes(`${humanTty}\n`), `the agent holds the human terminal ${humanTty}:\n${fds}`);
+      assert.equal(clipboard(), '', 'the agent wrote the clipboard');
+    } finally {
+      rmSync(join(agentHome, '.bash_profile'), { force: true });
+    }
   });
 
   test('pipes and redirects from the terminal behave as without au; EPIPE ends au with 141 and nothing on stderr', async () => {
