@@ -38,8 +38,15 @@ describe('au attach on a real terminal', () => {
     s?.cleanup();
   });
 
-  test('clipboard writes are dropped, notices wait outside the TUI, and detach restores every mode', async () => {
-    const tui = String.raw`cat ~/attacks.bin; printf '\033[?1049h\033[?25l\033[?1000h\033[?1006h\033[?2004h\033[?1004h\033='; echo tui-ready; sleep 1000`;
+  test('A22: clipboard writes and queries in the session output never reach tmux', async () => {
+    owner.type(`clear; ${s.au} attach -s ${s.socket} -a ${s.agent} -n clip -- bash -c 'cat ~/attacks.bin; echo; echo clip-done'`);
+    await owner.waitFor(/session clip ended/);
+    assert.match(owner.screen(), /clip-end/);
+    assert.equal(owner.control(['list-buffers']).trim(), '', 'the agent wrote the clipboard');
+  });
+
+  test('notices wait while the TUI draws, and detach restores every mode the agent set', async () => {
+    const tui = String.raw`printf '\033[?1049h\033[?25l\033[?1000h\033[?1006h\033[?2004h\033[?1004h\033='; echo tui-ready; sleep 1000`;
     owner.type(`clear; ${s.au} attach -s ${s.socket} -a ${s.agent} -n modes -- bash -c "${tui}"`);
     await owner.waitFor(/tui-ready/);
     const flags = (): string => owner.control(['display', '-p', '-t', 'main', '#{alternate_on} #{cursor_flag} #{mouse_any_flag} #{keypad_flag}']).trim();
@@ -56,7 +63,6 @@ describe('au attach on a real terminal', () => {
     const screen = await owner.waitFor(/detached from session modes/);
     assert.equal(flags(), '0 1 0 0', 'modes left set after detach');
     assert.match(screen, /joined as operator/, 'the held notices are shown after the TUI');
-    assert.equal(owner.control(['list-buffers']).trim(), '', 'the agent wrote the clipboard');
     s.owner.au(['sessions', 'kill', '-s', s.socket, 'modes']);
   });
 });

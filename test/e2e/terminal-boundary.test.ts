@@ -5,7 +5,7 @@
 // redirects behave as without au; a real TUI (vim) draws the same through au as directly.
 import assert from 'node:assert/strict';
 import { chownSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { after, before, describe, test } from 'node:test';
+import { after, before, beforeEach, describe, test } from 'node:test';
 import { join } from 'node:path';
 import { type Human, createHuman, must, packageForHumans, uidOf } from '../helpers/system.js';
 import { Terminal } from '../helpers/tmux.js';
@@ -48,6 +48,8 @@ describe('the terminal boundary (tmux, set-clipboard on)', () => {
     terminal.control(['set-option', '-g', 'set-clipboard', 'on']);
     agentFile('attacks.bin', Buffer.from(`before${ATTACKS}after\n`, 'latin1'));
   });
+  // Each test starts on an empty command line, whatever an earlier failure left typed there.
+  beforeEach(() => terminal?.keys('C-c'));
   after(() => {
     terminal.close();
     human.cleanup();
