@@ -2,7 +2,9 @@
 // command runs, so `au run` does not pay for the others at start-up.
 import { Command, CommanderError, Option } from 'commander';
 import { DEFAULT_AGENT } from '../agents/names.js';
-import { COMMAND_NAMES } from '../profiles/resolve.js';
+import { BUILTIN_PROFILES } from '../profiles/builtin.js';
+import { COMMAND_NAMES, allProfiles } from '../profiles/resolve.js';
+import { defaultConfigPath, loadConfig } from '../config/store.js';
 import { parseRunArguments } from './run-fast-path.js';
 import type { RunCommandOptions } from './commands/run.js';
 import { type GlobalOptions, makeContext } from './context.js';
@@ -39,7 +41,8 @@ export function buildProgram(setExit: (code: number) => void = () => {}): Comman
     .version(VERSION, '--version', 'show the version')
     .helpOption('-h, --help', 'show help')
     .enablePositionalOptions()
-    .showHelpAfterError('(see au --help)');
+    .showHelpAfterError('(see au --help)')
+    .addHelpText('after', () => profileHelp());
 
   withGlobals(program.command('new'))
     .description('create an agent: a UNIX user, its group su-as-NAME and its setuid entrypoint')
@@ -142,6 +145,36 @@ export function buildProgram(setExit: (code: number) => void = () => {}): Comman
     .action(async (name: string, opts: { agent: string; withCredentials?: boolean }, cmd: Command) => {
       const { profileImportCommand } = await import('./commands/profile-import.js');
       await profileImportCommand(makeContext(globalsOf(cmd)), opts.agent, name, Boolean(opts.withCredentials));
+    });
+
+  withGlobals(program.command('install'))
+    .description("install each profile's program for the agent (npm, as the agent, in its own ~/.local)")
+    .addOption(agentOption())
+    .option('--force', "install even when the agent's Node.js is older than the program needs")
+    .argument('<profile...>', 'profile names (claude, codex, gemini, opencode, pi, ...)')
+    .action(async (names: string[], opts: { agent: string; force?: boolean }, cmd: Command) => {
+      const { installCommand } = await import('./commands/install.js');
+      setExit(await installCommand(makeContext(globalsOf(cmd)), opts.agent, names, { update: false, force: opts.force }));
+    });
+  withGlobals(program.command('update'))
+    .description("update each profile's program for the agent to its newest release")
+    .addOption(agentOption())
+    .option('--all', 'every profile that names a package')
+    .option('--force', "update even when the agent's Node.js is older than the program needs")
+    .argument('[profile...]', 'profile names')
+    .action(async (names: string[], opts: { agent: string; all?: boolean; force?: boolean }, cmd: Command) => {
+      const { installCommand } = await import('./commands/install.js');
+      setExit(await installCommand(makeContext(globalsOf(cmd)), opts.agent, names, { update: true, all: opts.all, force: opts.force }));
+    });
+
+  withGlobals(program.command('keys'))
+    .description("the agent's own SSH keys for git (authentication and commit signing), made in its home if missing")
+    .addOption(agentOption())
+    .option('--rotate', 'replace both keys with new ones')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { agent: string; rotate?: boolean; json?: boolean }, cmd: Command) => {
+      const { keysCommand } = await import('./commands/keys.js');
+      keysCommand(makeContext(globalsOf(cmd)), opts.agent, { json: Boolean(opts.json), rotate: Boolean(opts.rotate) });
     });
 
   program
@@ -265,6 +298,17 @@ function registerContainment(program: Command): void {
     });
 }
 
+/** The profile shortcuts, for `au --help`: they are not commands, so commander cannot list them. */
+function profileHelp(): string {
+  let names: string[] = [];
+  try {
+    names = allProfiles(loadConfig(defaultConfigPath())).map((p) => p.name);
+  } catch {
+    names = BUILTIN_PROFILES.map((p) => p.name);
+  }
+  return `\nProfile shortcuts (au PROFILE [ARGS] = au run --profile PROFILE -- ARGS):\n  ${names.join(', ')}\n`;
+}
+
 /** `au claude ...` is `au run --profile claude ...` when claude is a profile. */
 async function runProfileShortcut(argv: readonly string[]): Promise<number | undefined> {
   const [first, ...rest] = argv;
@@ -272,8 +316,18 @@ async function runProfileShortcut(argv: readonly string[]): Promise<number | und
   const invocation = parseRunArguments(['--profile', first, ...rest], true);
   if (!invocation) return undefined;
   const ctx = makeContext(invocation.globals);
-  const { isProfileName } = await import('./commands/complete.js');
-  if (!isProfileName(ctx, first)) return undefined;
+  const { isProfileName, completionWords } = await import('./commands/complete.js');
+  if (!isProfileName(ctx, first)) {
+    if (/^[a-z][a-z0-9_-]*$/.test(first)) {
+      const { closest } = await import('./suggest.js');
+      const meant = closest(first, [...COMMAND_NAMES, ...completionWords(ctx, 'profiles')]);
+      if (meant !== undefined) {
+        process.stderr.write(`au: error: unknown command or profile '${first}': did you mean '${meant}'?\n(see au --help)\n`);
+        return 2;
+      }
+    }
+    return undefined;
+  }
   const { runCommand } = await import('./commands/run.js');
   return runCommand(ctx, invocation.agent, invocation.command, invocation.options);
 }

@@ -13,6 +13,10 @@ export interface Profile {
   secrets: Record<string, SecretSource>;
   /** Shown when the program is missing from the agent's PATH. */
   installHint: string;
+  /** The npm package `au install` / `au update` install for the agent (its own prefix, ~/.local). */
+  package?: string;
+  /** The oldest Node.js major version the package's current release runs on. */
+  nodeMajor?: number;
   /** Where the program keeps its state: in the agent's own home, never the human's. */
   stateDirs: string[];
   /** Settings files `au profile import` copies from the human's home (no credentials). */
@@ -21,8 +25,8 @@ export interface Profile {
   credentialFiles: string[];
 }
 
-const npmHint = (pkg: string, bin: string): string =>
-  `${bin} is not installed for the agent; install it as the agent with: au run -a AGENT -- npm install -g --prefix ~/.local ${pkg}`;
+/** The hint works as pasted: `au install` runs npm as the agent, with the agent's own prefix. */
+const installHint = (profile: string, bin: string): string => `${bin} is not installed for the agent; install it with: au install -a AGENT ${profile}`;
 
 export const BUILTIN_PROFILES: readonly Profile[] = [
   {
@@ -30,7 +34,9 @@ export const BUILTIN_PROFILES: readonly Profile[] = [
     command: ['claude', '--dangerously-skip-permissions'],
     env: ['ANTHROPIC_API_KEY', 'CLAUDE_CODE_OAUTH_TOKEN'],
     secrets: {},
-    installHint: npmHint('@anthropic-ai/claude-code', 'claude'),
+    installHint: installHint('claude', 'claude'),
+    package: '@anthropic-ai/claude-code',
+    nodeMajor: 22,
     stateDirs: ['.claude', '.claude.json'],
     settingsFiles: ['.claude/settings.json', '.claude/CLAUDE.md', '.claude/agents', '.claude/commands'],
     credentialFiles: ['.claude/.credentials.json'],
@@ -40,7 +46,8 @@ export const BUILTIN_PROFILES: readonly Profile[] = [
     command: ['codex', '--dangerously-bypass-approvals-and-sandbox'],
     env: ['OPENAI_API_KEY'],
     secrets: {},
-    installHint: npmHint('@openai/codex', 'codex'),
+    installHint: installHint('codex', 'codex'),
+    package: '@openai/codex',
     stateDirs: ['.codex'],
     settingsFiles: ['.codex/config.toml', '.codex/AGENTS.md'],
     credentialFiles: ['.codex/auth.json'],
@@ -50,7 +57,9 @@ export const BUILTIN_PROFILES: readonly Profile[] = [
     command: ['gemini', '--yolo'],
     env: ['GEMINI_API_KEY', 'GOOGLE_API_KEY'],
     secrets: {},
-    installHint: npmHint('@google/gemini-cli', 'gemini'),
+    installHint: installHint('gemini', 'gemini'),
+    package: '@google/gemini-cli',
+    nodeMajor: 20,
     stateDirs: ['.gemini'],
     settingsFiles: ['.gemini/settings.json', '.gemini/GEMINI.md'],
     credentialFiles: ['.gemini/oauth_creds.json'],
@@ -60,7 +69,8 @@ export const BUILTIN_PROFILES: readonly Profile[] = [
     command: ['opencode'],
     env: ['ANTHROPIC_API_KEY', 'OPENAI_API_KEY', 'GEMINI_API_KEY', 'OPENROUTER_API_KEY'],
     secrets: {},
-    installHint: npmHint('opencode-ai', 'opencode'),
+    installHint: installHint('opencode', 'opencode'),
+    package: 'opencode-ai',
     stateDirs: ['.config/opencode', '.local/share/opencode'],
     settingsFiles: ['.config/opencode/opencode.json', '.config/opencode/AGENTS.md'],
     credentialFiles: ['.local/share/opencode/auth.json'],
@@ -70,7 +80,9 @@ export const BUILTIN_PROFILES: readonly Profile[] = [
     command: ['pi'],
     env: ['ANTHROPIC_API_KEY', 'OPENAI_API_KEY', 'GEMINI_API_KEY'],
     secrets: {},
-    installHint: npmHint('@mariozechner/pi-coding-agent', 'pi'),
+    installHint: installHint('pi', 'pi'),
+    package: '@mariozechner/pi-coding-agent',
+    nodeMajor: 20,
     stateDirs: ['.pi'],
     settingsFiles: ['.pi/agent/settings.json', '.pi/agent/AGENTS.md'],
     credentialFiles: ['.pi/agent/auth.json'],

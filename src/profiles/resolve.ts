@@ -8,7 +8,7 @@ import { BUILTIN_PROFILES, type Profile } from './builtin.js';
 
 export const COMMAND_NAMES = [
   'new', 'run', 'mount', 'info', 'list', 'delete', 'doctor', 'limit', 'net', 'server', 'attach', 'sessions',
-  'completions', 'profiles', 'profile', 'aliases', 'help',
+  'completions', 'profiles', 'profile', 'aliases', 'install', 'update', 'keys', 'help',
 ] as const;
 
 const PROFILE_NAME = /^[a-z][a-z0-9_-]*$/;
@@ -50,6 +50,14 @@ function overlay(base: Profile, table: Table, where: string): Profile {
   if (table.install_hint !== undefined) {
     if (typeof table.install_hint !== 'string') throw new ConfigError(`${where}.install_hint must be a string`);
     profile.installHint = table.install_hint;
+  }
+  if (table.package !== undefined) {
+    if (typeof table.package !== 'string' || table.package === '') throw new ConfigError(`${where}.package must be an npm package name (or a tarball path)`);
+    profile.package = table.package;
+  }
+  if (table.node_major !== undefined) {
+    if (typeof table.node_major !== 'number' || !Number.isInteger(table.node_major)) throw new ConfigError(`${where}.node_major must be a whole number`);
+    profile.nodeMajor = table.node_major;
   }
   if (table.state_dirs !== undefined) profile.stateDirs = stringList(table.state_dirs, `${where}.state_dirs`);
   if (table.settings_files !== undefined) profile.settingsFiles = stringList(table.settings_files, `${where}.settings_files`);

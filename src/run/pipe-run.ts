@@ -33,27 +33,3 @@ export async function runWithPipes(
     });
   });
 }
-
-/**
- * Runs the entrypoint with `input` (a stream) as its stdin; used to hand data to the agent. The
- * agent's output is captured, never given the human's terminal (A23): it is shown filtered
- * when that is a terminal (the agent's own login files run here), passed as is otherwise.
- */
-export async function runFeeding(entrypoint: string, args: readonly string[], env: Record<string, string>, input: NodeJS.ReadableStream): Promise<number> {
-  const { spawn } = await import('node:child_process');
-  const { isatty } = await import('node:tty');
-  const { TerminalOutputFilter } = await import('../terminal/output-filter.js');
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(entrypoint, ['--die-with-parent', ...args], { stdio: ['pipe', 'pipe', 'pipe'], env });
-    input.pipe(child.stdin);
-    const relay = (from: NodeJS.ReadableStream, to: NodeJS.WriteStream, fd: number): void => {
-      // No queries: nothing reads the terminal's answers for the agent here.
-      const filter = isatty(fd) ? new TerminalOutputFilter({ answerQueries: false }) : undefined;
-      from.on('data', (data: Buffer) => to.write(filter ? filter.push(data) : data));
-    };
-    relay(child.stdout, process.stdout, 1);
-    relay(child.stderr, process.stderr, 2);
-    child.once('error', reject);
-    child.once('close', (code, signal) => resolvePromise(exitStatusOf(code, signal)));
-  });
-}

@@ -2,12 +2,14 @@
 // config grants (fewer shares, all read-only, no network), never more. The agent can usually
 // write that file (it lives in a shared folder), so anything that would widen access, or that
 // we do not understand, is refused rather than ignored (THREAT-MODEL A9).
-import { lstatSync, readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { parse } from 'smol-toml';
 import type { MountConfig } from '../config/schema.js';
 
 export const REPO_FILE = '.au.toml';
+/** Far more than the three keys need; a bigger file is refused unread. */
+const MAX_BYTES = 64 * 1024;
 const KEYS = ['shares', 'read_only', 'network'];
 
 export class RepoPolicyError extends Error {}
@@ -35,16 +37,41 @@ export function findRepoPolicy(cwd: string, humanHome: string): string | undefin
   return undefined;
 }
 
+/**
+ * The file's text, read through one descriptor: never through a symlink, never blocking on a
+ * FIFO the agent swapped in (the session server reads it on its only thread), regular-file and
+ * size checked on what was opened, not on a path that can change in between.
+ */
+function readSmallFile(path: string, refuse: (why: string) => never): string {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY);
+  } catch (error) {
+    return refuse((error as NodeJS.ErrnoException).code === 'ELOOP' ? 'it is a symlink' : `it cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) refuse('it is not a regular file');
+    if (st.size > MAX_BYTES) refuse(`it is larger than ${MAX_BYTES} bytes`);
+    const buffer = Buffer.alloc(MAX_BYTES + 1);
+    let length = 0;
+    for (let n; length <= MAX_BYTES && (n = readSync(fd, buffer, length, buffer.length - length, null)) > 0; ) length += n;
+    if (length > MAX_BYTES) refuse(`it is larger than ${MAX_BYTES} bytes`);
+    return buffer.subarray(0, length).toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export function readRepoPolicy(path: string): RepoPolicy {
   const refuse = (why: string): never => {
     throw new RepoPolicyError(`refusing ${path}: ${why} (a repo-local ${REPO_FILE} may only narrow access: shares, read_only = true, network = "none")`);
   };
-  const st = lstatSync(path);
-  if (!st.isFile()) refuse('it is not a regular file');
   let data: Record<string, unknown>;
   try {
-    data = parse(readFileSync(path, 'utf8'));
-  } catch {
+    data = parse(readSmallFile(path, refuse));
+  } catch (error) {
+    if (error instanceof RepoPolicyError) throw error;
     return refuse('it is not valid TOML');
   }
   const policy: RepoPolicy = { path };

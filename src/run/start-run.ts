@@ -1,31 +1,17 @@
-// `au run`: check the entrypoint, then start the agent's command through it, on a PTY of its
-// own for the fds that are the human's terminal, with plain pipes otherwise.
-import type { AgentConfig, MountConfig } from '../config/schema.js';
-import { entrypointProblems } from '../entrypoint/verify.js';
-import { agentHomeOf } from '../agents/names.js';
+// `au run`: the launch planned (src/launch/: entrypoint checked, shares, limits, network policy,
+// .au.toml, environment), then the agent's command started through the entrypoint, on a PTY of
+// its own for the fds that are the human's terminal (pty-relay.ts), with plain pipes otherwise.
+import type { AgentConfig } from '../config/schema.js';
 import { grantShareAccess, revokeShareAccess } from '../mounts/acl.js';
-import { resolveShareSource, resolveShareTarget } from '../mounts/shares.js';
 import type { Human } from '../system/human.js';
 import type { CommandRunner } from '../system/runner.js';
-import { entrypointArguments } from './launch.js';
-import { entrypointEnvironment } from './environment.js';
-import { findRepoPolicy, narrowShares, readRepoPolicy } from './repo-policy.js';
-import { workingDirectory } from './workdir.js';
 import { runWithPipes } from './pipe-run.js';
 import type { TerminalFds } from './pty-relay.js';
 import { shellQuote } from '../system/shell-quote.js';
-import { containmentArguments, ensureAgentProxy, withProxyVariables } from './agent-policy.js';
+import type { LockdownOptions } from '../launch/plan.js';
+import { ensurePlanProxy, prepareLaunch } from '../launch/prepare.js';
 
-export class RunError extends Error {}
-
-export interface LockdownOptions {
-  /** Share the current directory read-write instead of read-only. */
-  rwCwd: boolean;
-  /** Keep the network (default: none). */
-  network: boolean;
-  /** The profile's allowed files, copied from the agent's real home into the throw-away one. */
-  seeds: readonly string[];
-}
+export type { LockdownOptions } from '../launch/plan.js';
 
 export interface RunOptions {
   env: readonly (readonly [string, string])[];
@@ -49,54 +35,32 @@ export interface RunOptions {
   runner: CommandRunner;
 }
 
-interface Placement {
-  mounts: MountConfig[];
-  workdir: string;
-  noNetwork: boolean;
-}
-
-/** Where the agent runs and what it sees: lockdown, else the config narrowed by .au.toml. */
-function placement(agent: AgentConfig, options: RunOptions): Placement {
-  const cwd = process.cwd();
-  const home = agentHomeOf(agent.userName);
-  if (options.lockdown) {
-    const source = resolveShareSource(cwd, options.human.home, options.human.uid);
-    const target = resolveShareTarget(undefined, source, options.human.home, home);
-    return { mounts: [{ source, target, readOnly: !options.lockdown.rwCwd }], workdir: target, noNetwork: !options.lockdown.network };
-  }
-  const policyPath = findRepoPolicy(cwd, options.human.home);
-  const policy = policyPath ? readRepoPolicy(policyPath) : undefined;
-  const mounts = policy ? narrowShares(agent.mounts, policy) : agent.mounts;
-  return { mounts, workdir: workingDirectory(options.directory, cwd, mounts, home), noNetwork: Boolean(policy?.noNetwork) };
-}
-
 export async function startRun(agent: AgentConfig, options: RunOptions): Promise<number> {
-  if (!agent.bootstrapped) {
-    throw new RunError(`agent ${agent.userName} is not fully set up: run \`au new -a ${agent.userName}\` to finish (or \`au delete\`)`);
-  }
-  const problems = entrypointProblems({ path: agent.entrypoint, sha256: agent.entrypointSha256, groupGid: agent.groupGid });
-  if (problems.length > 0) throw new RunError(`refusing to run: ${problems.join('; ')}`);
-  const place = placement(agent, options);
-  const args = entrypointArguments({
-    mounts: place.mounts,
-    workdir: place.workdir,
-    command: options.command,
-    interactive: options.usePty && options.terminalFds[0],
-    ...containmentArguments(agent),
-    missingHint: options.missingHint,
-    throwAwayHome: Boolean(options.lockdown),
-    seeds: options.lockdown?.seeds,
-    noNetwork: place.noNetwork,
-  });
-  if (!options.dryRun) await ensureAgentProxy(agent, options.configPath);
-  const env = entrypointEnvironment(withProxyVariables(agent, options.env));
+  const plan = prepareLaunch(
+    {
+      agent,
+      command: options.command,
+      via: 'login-shell',
+      interactive: options.usePty && options.terminalFds[0],
+      missingHint: options.missingHint,
+      cwd: process.cwd(),
+      directory: options.directory,
+      shares: 'configured',
+      lockdown: options.lockdown,
+      env: options.env,
+    },
+    options.human,
+  );
+  const args = plan.args;
+  const env = plan.env;
   if (options.dryRun) {
     const names = Object.keys(env).map((key) => `${key}=...`);
     process.stderr.write(`$ ${shellQuote(['env', '-i', ...names, agent.entrypoint, ...args])}\n`);
     return 0;
   }
+  await ensurePlanProxy(plan, agent, options.configPath);
   // A lockdown share that is not already configured gets its ACLs for this run only.
-  const temporaryShare = options.lockdown && place.mounts[0] && !agent.mounts.some((m) => m.source === place.mounts[0]!.source) ? place.mounts[0] : undefined;
+  const temporaryShare = plan.temporaryShare;
   if (temporaryShare) grantShareAccess(options.runner, agent.userName, options.human, temporaryShare.source, !temporaryShare.readOnly);
   try {
     if (options.terminalFds.some(Boolean)) {

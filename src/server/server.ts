@@ -11,7 +11,7 @@ import { loadConfig } from '../config/store.js';
 import { findAgent } from '../config/schema.js';
 import { DEFAULT_AGENT } from '../agents/names.js';
 import { entrypointProblems } from '../entrypoint/verify.js';
-import { ensureAgentProxy } from '../run/agent-policy.js';
+import { ensureAgentProxy } from '../launch/prepare.js';
 import { holdsGroup } from '../run/driver-group.js';
 import { AuditLog } from './audit.js';
 import { type Peer, type Role, agentUidsOf, decideRole, peerOf, userNameOf } from './auth.js';

@@ -6,11 +6,9 @@ import { basename } from 'node:path';
 import type { IPty } from 'node-pty';
 import type { AgentConfig } from '../config/schema.js';
 import { loadNative } from '../run/native.js';
-import { agentHomeOf } from '../agents/names.js';
-import { entrypointArguments, exitStatusOf } from '../run/launch.js';
-import { entrypointEnvironment } from '../run/environment.js';
-import { workingDirectory } from '../run/workdir.js';
-import { containmentArguments, withProxyVariables } from '../run/agent-policy.js';
+import { exitStatusOf } from '../run/launch.js';
+import { prepareLaunch } from '../launch/prepare.js';
+import { currentHuman } from '../system/human.js';
 import { type AuditLog, escapeBytes } from './audit.js';
 import type { Role } from './auth.js';
 import { FrameType, encodeChunked, encodeJson, outputFrames } from './protocol/frames.js';
@@ -82,16 +80,13 @@ export class Session {
     this.cols = start.cols;
     this.rows = start.rows;
     this.audit = start.audit;
-    const home = agentHomeOf(start.agent.userName);
-    const args = entrypointArguments({
-      mounts: start.agent.mounts,
-      workdir: workingDirectory(undefined, start.cwd ?? home, start.agent.mounts, home),
-      command: start.command,
-      interactive: true,
-      // The same containment as `au run`: limits, and the network policy checked fail-closed.
-      ...containmentArguments(start.agent),
-    });
-    const env = { ...entrypointEnvironment(withProxyVariables(start.agent, [])), TERM: 'xterm-256color' };
+    // The same launch as `au run`: limits, the network policy checked fail-closed, the repo's
+    // .au.toml of the client's directory, the environment rules (TERM is the server's PTY's).
+    const human = currentHuman();
+    const { args, env } = prepareLaunch(
+      { agent: start.agent, command: start.command, via: 'login-shell', interactive: true, cwd: start.cwd ?? human.home, shares: 'configured', env: [], term: 'xterm-256color' },
+      human,
+    );
     this.recordingName = basename(start.recordingPath);
     this.recording = new Recording(start.recordingPath, { cols: this.cols, rows: this.rows, command: start.command.join(' '), title: `au session ${this.id} (${this.agent})` });
     this.screen = new ScreenModel(this.cols, this.rows);

@@ -56,7 +56,7 @@ describe('profiles, secrets and shell integration', () => {
     const r = human.au(['codex', '-a', agent]);
     assert.equal(r.status, 127, r.stderr);
     assert.match(r.stderr, /codex is not installed for the agent/);
-    assert.match(r.stderr, new RegExp(`au run -a ${agent} -- npm install -g --prefix ~/.local @openai/codex`));
+    assert.match(r.stderr, new RegExp(`au install -a ${agent} codex`));
   });
 
   test('au profiles lists built-ins and the human own, which cannot shadow commands', () => {

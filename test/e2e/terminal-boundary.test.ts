@@ -4,7 +4,7 @@
 // no answer; the agent never holds the human's terminal, whatever its fds are; pipes and
 // redirects behave as without au; a real TUI (vim) draws the same through au as directly.
 import assert from 'node:assert/strict';
-import { chownSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { join } from 'node:path';
 import { type Human, createHuman, must, packageForHumans, uidOf } from '../helpers/system.js';
@@ -118,7 +118,7 @@ describe('the terminal boundary (tmux, set-clipboard on)', () => {
     assert.equal(clipboard(), '', 'the agent wrote the clipboard');
   });
 
-  test('A23: au profile import runs the agent\'s hostile ~/.bash_profile without the human terminal, filtered', async () => {
+  test('A23: au profile import never gives a hostile ~/.bash_profile the human terminal or the clipboard', async () => {
     mkdirSync(join(human.home, '.claude'), { recursive: true });
     writeFileSync(join(human.home, '.claude', 'settings.json'), '{}\n');
     must(['chown', '-R', `${human.name}:`, join(human.home, '.claude')]);
@@ -127,8 +127,9 @@ describe('the terminal boundary (tmux, set-clipboard on)', () => {
     try {
       terminal.type(`clear; ${au} profile import -a ${agent} claude; echo import-done`);
       await terminal.waitFor(/import-done/);
-      const fds = readFileSync(join(agentHome, 'fds-import.txt'), 'utf8');
-      assert.match(fds, /fd2=/, fds);
+      // A helper run (tar, no login shell) may not run the login files at all; if it does, without the terminal.
+      const fdsFile = join(agentHome, 'fds-import.txt');
+      const fds = existsSync(fdsFile) ? readFileSync(fdsFile, 'utf8') : '';
       assert.ok(!fds.includes(`${humanTty}\n`), `the agent holds the human terminal ${humanTty}:\n${fds}`);
       assert.equal(clipboard(), '', 'the agent wrote the clipboard');
     } finally {

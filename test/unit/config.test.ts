@@ -1,6 +1,6 @@
+import { tempDir } from '../helpers/temp.js';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadConfig, saveConfig, updateConfig } from '../../src/config/store.js';
@@ -21,7 +21,7 @@ read_only = false
 `;
 
 const tempConfig = (text?: string): string => {
-  const path = join(mkdtempSync(join(tmpdir(), 'au-unit-')), 'agent-as-unix-user.toml');
+  const path = join(tempDir(), 'agent-as-unix-user.toml');
   if (text !== undefined) writeFileSync(path, text);
   return path;
 };

@@ -1,8 +1,8 @@
 // Limits and network policies: parsing, storage, the entrypoint's arguments, the nftables
 // ruleset and the proxy's destination check (pure logic, no system).
+import { tempDir } from '../helpers/temp.js';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ConfigError } from '../../src/config/schema.js';
@@ -11,7 +11,7 @@ import { LimitError, formatLimit, limitArguments, parseCpu, parseCount, parseMem
 import { limitMechanism } from '../../src/limits/cgroups.js';
 import { NetPolicyError, type NetPolicy, domainAllowed, parseAllowEntry, parseDomain, policyId, renderRuleset } from '../../src/net/policy.js';
 import { checkDestination } from '../../src/net/proxy.js';
-import { entrypointArguments } from '../../src/run/launch.js';
+import { entrypointArguments } from '../../src/launch/arguments.js';
 
 test('limit values: sizes, percentages, counts, and their ranges', () => {
   assert.equal(parseMemory('64M'), 64 * 2 ** 20);
@@ -33,13 +33,13 @@ test('limit values: sizes, percentages, counts, and their ranges', () => {
 });
 
 test('the entrypoint gets numbers only, before --, and the policy id', () => {
-  const args = entrypointArguments({ mounts: [], workdir: '/home/a', command: ['true'], interactive: false, limits: { memory: 2 ** 26, pids: 64, nofile: 32 }, netPolicy: 'abc' });
+  const args = entrypointArguments({ mounts: [], workdir: '/home/a', command: ['true'], via: 'login-shell', interactive: false, limits: { memory: 2 ** 26, pids: 64, nofile: 32 }, netPolicy: 'abc' });
   assert.deepEqual(args.slice(0, args.indexOf('--')), ['--memory', '67108864', '--pids', '64', '--nofile', '32', '--net-policy', 'abc', '--chdir', '/home/a']);
   assert.deepEqual(limitArguments(undefined), []);
 });
 
 test('limits and the network policy round-trip through the config; bad values are config errors', () => {
-  const path = join(mkdtempSync(join(tmpdir(), 'au-unit-')), 'c.toml');
+  const path = join(tempDir(), 'c.toml');
   writeFileSync(path, `[[agents]]\nuser_name = "a"\nsu_as_agent_group = "su-as-a"\nentrypoint = "/e"\n[agents.limits]\nmemory = 67108864\npids = 64\n[agents.net]\npolicy = "deny"\nloopback_ports = [8080]\n`);
   const config = loadConfig(path);
   assert.deepEqual(config.agents[0]!.limits, { memory: 67108864, pids: 64 });

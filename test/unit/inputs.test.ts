@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { validateAgentName } from '../../src/agents/names.js';
 import { entrypointEnvironment, parseEnvPair } from '../../src/run/environment.js';
-import { entrypointArguments, exitStatusOf } from '../../src/run/launch.js';
+import { entrypointArguments } from '../../src/launch/arguments.js';
+import { exitStatusOf } from '../../src/run/launch.js';
 import { mapThroughShares, workingDirectory } from '../../src/run/workdir.js';
 import { shellQuote } from '../../src/system/shell-quote.js';
 
@@ -51,6 +52,7 @@ test('the command is passed as "$@" of a login shell, never re-quoted', () => {
     mounts: [{ source: '/home/h/p', target: '/home/a/p', readOnly: true }],
     workdir: '/home/a',
     command: ['echo', 'a b', '$HOME'],
+    via: 'login-shell',
     interactive: false,
   });
   assert.deepEqual(args, ['--mount-ro', '/home/h/p', '/home/a/p', '--chdir', '/home/a', '--', 'bash', '--login', '-c', '"$@"', 'bash', 'echo', 'a b', '$HOME']);

@@ -8,12 +8,14 @@ import { detectCgroups, limitMechanism, limitProblems } from '../../limits/cgrou
 import { LIMIT_KEYS, formatLimit } from '../../limits/limits.js';
 import { listPolicy, loadState } from '../../net/apply.js';
 import { enforced } from '../../net/policy.js';
+import { launchProblems } from '../../launch/prepare.js';
 
 export function infoCommand(ctx: Context, name: string, json: boolean): void {
   const agent = requireAgent(loadConfig(ctx.configPath), name);
   const health = checkHealth(ctx.runner, agent, ctx.human);
   const support = detectCgroups();
   health.problems.push(...limitProblems(support, agent.limits));
+  health.problems.push(...launchProblems(agent, ctx.human));
   const limitsText = LIMIT_KEYS.filter((k) => agent.limits?.[k] !== undefined).map((k) => `${k} ${formatLimit(k, agent.limits![k]!)}`).join(', ') || 'none';
   const netState = enforced(agent.net) ? loadState(agent, listPolicy(ctx.runner, agent.userName)) : 'loaded';
   if (netState === 'missing' || netState === 'outdated') {

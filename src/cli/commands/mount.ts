@@ -2,6 +2,7 @@ import { agentHomeOf } from '../../agents/names.js';
 import { loadConfig, updateConfig } from '../../config/store.js';
 import { grantShareAccess, revokeShareAccess } from '../../mounts/acl.js';
 import { ShareError, findConflict, findMount, resolveShareSource, resolveShareTarget } from '../../mounts/shares.js';
+import { MAX_SHARES } from '../../launch/entrypoint-limits.js';
 import type { Context } from '../context.js';
 import { printJson, say, warn } from '../output.js';
 import { requireAgent } from './lookup.js';
@@ -9,6 +10,8 @@ import { requireAgent } from './lookup.js';
 export function mountAddCommand(ctx: Context, name: string, sourceInput: string, targetInput: string | undefined, readWrite: boolean): void {
   updateConfig(ctx.configPath, ctx.dryRun, (config, save) => {
     const agent = requireAgent(config, name);
+    // The entrypoint mounts at most MAX_SHARES in a run: one more would make every run fail.
+    if (agent.mounts.length >= MAX_SHARES) throw new ShareError(`agent ${name} already has ${agent.mounts.length} shares, the most one run can mount (${MAX_SHARES}): remove one first (au mount remove)`);
     const source = resolveShareSource(sourceInput, ctx.human.home, ctx.human.uid);
     const target = resolveShareTarget(targetInput, source, ctx.human.home, agentHomeOf(name));
     const conflict = findConflict(agent, source, target);
