@@ -123,6 +123,14 @@ export class TerminalOutputFilter {
         j = skipPlain(chunk, j, n);
         if (j >= n) break;
         const lead = chunk[j]!;
+        if (lead === ESC) {
+          // A common CSI that passes unchanged stays in the run (one copy for the whole run).
+          if (chunk[j + 1] !== 0x5b) break;
+          const end = this.plainCsi(chunk, j);
+          if (end < 0) break;
+          j = end;
+          continue;
+        }
         if (lead < 0xc2 || lead > 0xf4 || (lead === 0xc2 && chunk[j + 1]! < 0xa0)) break;
         length = utf8Length(chunk, j);
         if (length <= 0) break;
@@ -149,13 +157,6 @@ export class TerminalOutputFilter {
         }
         continue;
       }
-      if (b === ESC && chunk[i + 1] === 0x5b) {
-        const end = this.plainCsi(chunk, i);
-        if (end > 0) {
-          i = end;
-          continue;
-        }
-      }
       if (b >= 0x80 && b < 0xa0) this.c1(b);
       else if (b >= 0x80) this.emitBytes(REPLACEMENT);
       else if (b === ESC) this.state = State.Escape;
@@ -169,8 +170,8 @@ export class TerminalOutputFilter {
 
   /**
    * The common case, decided in place: a whole CSI in this chunk with digits, ';' and ':' only,
-   * no count to clamp, and a final that moves, erases or sets colours. Its bytes are copied as
-   * they are (they are already canonical). Returns the index after it, or -1 for the parser.
+   * no count to clamp, and a final that moves, erases or sets colours. Its bytes pass as they
+   * are (they are already canonical). Returns the index after it, or -1 for the parser.
    */
   private plainCsi(chunk: Buffer, start: number): number {
     const n = chunk.length;
@@ -198,7 +199,6 @@ export class TerminalOutputFilter {
     } else if (final === 0x54 && chunk.indexOf(0x3b, start) < j && chunk.indexOf(0x3b, start) >= 0) {
       return -1;
     }
-    this.copy(chunk, start, j + 1);
     return j + 1;
   }
 
