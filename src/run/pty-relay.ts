@@ -105,10 +105,12 @@ export async function runOnTerminal(
         settled = true;
         stopResize();
         process.stdin.off('data', onKeys);
-        if (ttyIn) process.stdin.pause();
         master?.destroy();
-        terminal.restore();
-        resolvePromise(exitStatusOf(code, signal));
+        void terminal.discardLateAnswers().then(() => {
+          if (ttyIn) process.stdin.pause();
+          terminal.restore();
+          resolvePromise(exitStatusOf(code, signal));
+        });
       };
       const timer = setTimeout(settle, 500);
       void outputDone.then(() => {

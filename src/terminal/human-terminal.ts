@@ -70,6 +70,19 @@ export class HumanTerminal {
     for (const line of this.pendingNotices.splice(0)) this.output.write(`\r\n[au: ${line}]\r\n`);
   }
 
+  /**
+   * The agent is gone, but the answer to a query it just sent may still arrive: read and drop
+   * it while the terminal is raw, so it is not typed at the human's prompt once au has exited.
+   */
+  async discardLateAnswers(): Promise<void> {
+    if (!this.active || !this.input || Date.now() - this.filter.lastQueryAt > 1000) return;
+    const drop = (): void => undefined;
+    this.input.on('data', drop);
+    this.input.resume();
+    await new Promise((resolveWait) => setTimeout(resolveWait, 100));
+    this.input.off('data', drop);
+  }
+
   get columns(): number {
     return this.output.columns || 80;
   }

@@ -30,6 +30,8 @@ export class ModeTracker {
   private scrollRegion = false;
   private cursorStyle = false;
   private kittyPushes = 0;
+  /** Flags changed in place (`CSI = flags u`), not pushed: undone by setting them to 0. */
+  private kittySet = false;
   private modifyOtherKeys = false;
   private charsetChanged = false;
   private shiftedOut = false;
@@ -66,8 +68,9 @@ export class ModeTracker {
     this.cursorStyle = true;
   }
 
-  kittyKeyboard(kind: 'push' | 'pop'): void {
-    this.kittyPushes = kind === 'push' ? Math.min(this.kittyPushes + 1, 64) : Math.max(this.kittyPushes - 1, 0);
+  kittyKeyboard(kind: 'push' | 'pop' | 'set'): void {
+    if (kind === 'set') this.kittySet = true;
+    else this.kittyPushes = kind === 'push' ? Math.min(this.kittyPushes + 1, 64) : Math.max(this.kittyPushes - 1, 0);
   }
 
   setModifyOtherKeys(): void {
@@ -88,6 +91,7 @@ export class ModeTracker {
     this.off.clear();
     this.keypad = this.sgrDirty = this.scrollRegion = this.cursorStyle = this.modifyOtherKeys = this.charsetChanged = this.shiftedOut = false;
     this.kittyPushes = 0;
+    this.kittySet = false;
   }
 
   /** The bytes that undo what is still set; empty when the agent left the terminal as it found it. */
@@ -100,6 +104,7 @@ export class ModeTracker {
     }
     if (this.keypad) out += '\x1b>';
     if (this.kittyPushes > 0) out += `\x1b[<${this.kittyPushes}u`;
+    else if (this.kittySet) out += '\x1b[=0u';
     if (this.modifyOtherKeys) out += '\x1b[>4m';
     if (this.shiftedOut) out += '\x0f';
     if (this.charsetChanged) out += '\x1b(B';

@@ -76,6 +76,8 @@ for (const final of PLAIN_CSI_FINALS) PLAIN_CSI_FINAL_BYTES[final.charCodeAt(0)]
 
 export class TerminalOutputFilter {
   readonly modes = new ModeTracker();
+  /** When a query last passed (its answer may still be on its way to the keyboard side). */
+  lastQueryAt = 0;
   private readonly allowClipboard: boolean;
   private readonly answerQueries: boolean;
   private state: State = State.Ground;
@@ -409,6 +411,7 @@ export class TerminalOutputFilter {
   private csi(prefix: string, rawParams: string, intermediates: string, final: string): void {
     const params = clampParams(rawParams);
     const verdict = this.csiVerdict(prefix, params, intermediates, final);
+    if (verdict === Verdict.Query && this.answerQueries) this.lastQueryAt = Date.now();
     if (verdict === Verdict.Pass || (verdict === Verdict.Query && this.answerQueries)) this.emit(`\x1b[${prefix}${params}${intermediates}${final}`);
   }
 
@@ -482,8 +485,7 @@ export class TerminalOutputFilter {
         }
       }
       if (final === 'u' && (prefix === '<' || prefix === '=')) {
-        if (prefix === '<') this.modes.kittyKeyboard('pop');
-        else this.modes.kittyKeyboard('push');
+        this.modes.kittyKeyboard(prefix === '<' ? 'pop' : 'set');
         return Verdict.Pass;
       }
       return Verdict.Drop;
@@ -576,7 +578,10 @@ export class TerminalOutputFilter {
       case 11:
       case 12:
         // The terminal's own colours (colour changes never pass, so the agent chose nothing in them).
-        if (rest === '?' && this.answerQueries) this.emit(`\x1b]${command};?\x1b\\`);
+        if (rest === '?' && this.answerQueries) {
+          this.lastQueryAt = Date.now();
+          this.emit(`\x1b]${command};?\x1b\\`);
+        }
         return;
       case 52: {
         // Writes only, and only when the human asked for them; a query ("?") never passes.

@@ -88,6 +88,12 @@ describe('the terminal boundary (tmux, set-clipboard on)', () => {
     terminal.control(['delete-buffer']);
   });
 
+  test('the answer to a query the agent sent just before it ended is not typed at the human prompt', async () => {
+    terminal.type(String.raw`clear; ${au} run -a ${agent} -- printf '\033[c\033[6n\033[>c'; IFS= read -r -t 1 -n 100 late; echo; printf 'late=[%q]\n' "$late"`);
+    const screen = await terminal.waitFor(/late=\[.*\]/);
+    assert.match(screen, /late=\[''\]/);
+  });
+
   test('A22: au sessions replay filters the recording and re-sends no query', async () => {
     const cast = [
       JSON.stringify({ version: 2, width: 100, height: 30 }),

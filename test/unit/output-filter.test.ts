@@ -146,3 +146,13 @@ test('the modes an agent leaves set are undone, and only those', () => {
   g.push(bytes('\x1b[?1049h\x1b[?25l\x1b[?1049l\x1b[?25h\x1b[31m\x1b[0m'));
   assert.equal(g.modes.restoreSequence(), '');
 });
+
+test('keyboard protocol changes are undone: pushes popped, flags set in place reset', () => {
+  const f = new TerminalOutputFilter();
+  f.push(bytes('\x1b[>1u\x1b[>3u\x1b[<u'));
+  assert.equal(f.modes.restoreSequence(), '\x1b[<1u');
+  const g = new TerminalOutputFilter();
+  g.push(bytes('\x1b[=5;1u'));
+  assert.equal(g.modes.restoreSequence(), '\x1b[=0u');
+});
+
