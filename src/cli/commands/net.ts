@@ -13,6 +13,7 @@ export interface NetSetInput {
   port: string[];
   allow: string[];
   domain: string[];
+  listen?: string[];
 }
 
 const log = (line: string): void => {
@@ -39,19 +40,26 @@ export async function netSetCommand(ctx: Context, name: string, kind: string, in
     allow: input.allow.map((a) => (parseAllowEntry(a), a.trim())),
     domains: [...new Set(input.domain.map(parseDomain))],
   };
-  if (kind === 'allow' && (policy.loopbackPorts.length || policy.allow.length || policy.domains.length)) throw new UsageError('policy allow takes no --port, --allow or --domain');
+  const listen = [...new Set((input.listen ?? []).map(parsePort))];
+  if (listen.length) policy.listenPorts = listen;
+  if (kind === 'allow' && (policy.loopbackPorts.length || policy.allow.length || policy.domains.length || listen.length)) throw new UsageError('policy allow takes no --port, --allow, --domain or --listen');
   if (kind === 'allowlist' && policy.allow.length === 0) throw new UsageError('policy allowlist needs at least one --allow');
   if (kind === 'domains' && policy.domains.length === 0) throw new UsageError('policy domains needs at least one --domain');
   if (kind !== 'domains' && policy.domains.length > 0) throw new UsageError('--domain is for the domains policy');
   if (kind === 'deny' && policy.allow.length > 0) throw new UsageError('--allow is for the allowlist and domains policies');
   const existingPort = findAgent(loadConfig(ctx.configPath), name)?.net?.proxyPort;
-  if (kind === 'domains') policy.proxyPort = existingPort ?? (await freePort());
+  if (kind === 'domains') {
+    // The port stays, unless another user listens on it (then `au run` would refuse): a new one.
+    const { listenersOn, squatted } = await import('../../net/proxy-process.js');
+    const keep = existingPort !== undefined && squatted(listenersOn(existingPort), process.getuid?.() ?? -1) === undefined;
+    policy.proxyPort = keep ? existingPort : await freePort();
+  }
   await updateConfig(ctx.configPath, ctx.dryRun, async (config, save) => {
     const agent = requireAgent(config, name);
     agent.net = kind === 'allow' ? undefined : policy;
     save();
     await applyPolicy(ctx.runner, agent, log);
-    log(`Network policy of ${name}: ${describe(agent.net)}`);
+    log(`Network policy of ${name}: ${describe(agent.net)}; inbound: ${describeInbound(agent.net)}`);
   });
 }
 
@@ -62,6 +70,13 @@ function describe(policy: NetPolicy | undefined): string {
   if (policy.allow.length) parts.push(`allow ${policy.allow.join(', ')}`);
   if (policy.domains.length) parts.push(`domains ${policy.domains.join(', ')} through 127.0.0.1:${policy.proxyPort}`);
   return parts.join('; ');
+}
+
+/** What may connect to the agent. */
+function describeInbound(policy: NetPolicy | undefined): string {
+  if (!enforced(policy)) return 'anything (no filtering)';
+  const ports = policy.listenPorts ?? [];
+  return ports.length ? `TCP ports ${ports.join(', ')} from loopback only; nothing else` : 'nothing (no connection to the agent, from anywhere)';
 }
 
 export async function netApplyCommand(ctx: Context, name: string): Promise<void> {
@@ -93,6 +108,8 @@ export function netShowCommand(ctx: Context, name: string, json: boolean): void 
       allow: agent.net?.allow ?? [],
       domains: agent.net?.domains ?? [],
       proxy: agent.net?.proxyPort ? `127.0.0.1:${agent.net.proxyPort}` : null,
+      listen_ports: agent.net?.listenPorts ?? [],
+      inbound: describeInbound(agent.net),
       table: enforced(agent.net) ? `inet ${tableOf(name)}` : null,
       state,
       refused_packets: refused ?? null,
@@ -101,6 +118,7 @@ export function netShowCommand(ctx: Context, name: string, json: boolean): void 
     return;
   }
   say(`policy: ${describe(agent.net)}`);
+  say(`inbound: ${describeInbound(agent.net)}`);
   if (!listing) return;
   say(`table: inet ${tableOf(name)} (${state === 'loaded' ? 'loaded' : state === 'missing' ? 'NOT LOADED' : state === 'outdated' ? 'OUTDATED' : 'cannot read: needs root'})`);
   if (refused !== undefined) say(`refused: ${refused} packets`);
@@ -108,13 +126,19 @@ export function netShowCommand(ctx: Context, name: string, json: boolean): void 
   if (state === 'missing' || state === 'outdated') warn(`au run -a ${name} refuses to start until you run: au net apply -a ${name}`);
 }
 
-/** Internal: the CONNECT proxy of a domains policy, as the human, until idle for 10 minutes. */
+/**
+ * Internal: the CONNECT proxy of a domains policy, as the human, until idle for 10 minutes with
+ * no process of the agent alive (while a run lives, the port stays held: see proxy-process.ts).
+ */
 export async function netProxyCommand(ctx: Context, name: string): Promise<void> {
   const agent = requireAgent(loadConfig(ctx.configPath), name);
   if (agent.net?.policy !== 'domains' || !agent.net.proxyPort) throw new NetPolicyError(`agent ${name} has no domains policy`);
   const { startProxy } = await import('../../net/proxy.js');
+  const { uidHasProcesses } = await import('../../net/agent-alive.js');
+  const uid = agent.uid;
   await startProxy(agent.net.proxyPort, () => findAgent(loadConfig(ctx.configPath), name)?.net, {
     idleExitMs: 10 * 60_000,
+    busy: () => uid === undefined || uidHasProcesses(uid),
     log: (line) => process.stderr.write(`au net proxy ${name}: ${line}\n`),
   });
 }
