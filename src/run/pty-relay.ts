@@ -61,6 +61,7 @@ export async function runOnTerminal(
   terminal.start();
   const show = (data: Buffer): void => terminal.show(data);
   const onKeys = (data: Buffer): void => {
+    terminal.noteInput(data);
     if (master) master.write(data);
     else child.stdin?.write(data);
   };

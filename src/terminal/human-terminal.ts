@@ -21,6 +21,7 @@ export class HumanTerminal {
   private wasRaw = false;
   private active = false;
   private readonly pendingNotices: string[] = [];
+  private answersSeen = 0;
   private readonly onExit = (): void => this.restore();
   private readonly onContinue = (): void => {
     // Resumed after a stop (`fg`): the shell put the terminal back in its own mode.
@@ -71,16 +72,36 @@ export class HumanTerminal {
   }
 
   /**
-   * The agent is gone, but the answer to a query it just sent may still arrive: read and drop
-   * it while the terminal is raw, so it is not typed at the human's prompt once au has exited.
+   * The human's keys as they arrive (before they go to the agent): terminal answers among them
+   * are counted, so that at the end au knows whether answers are still on their way.
+   */
+  noteInput(data: Buffer): void {
+    if (this.filter.queriesPassed === 0 || data[0] !== 0x1b) return;
+    this.answersSeen += countAnswers(data.toString('latin1'));
+  }
+
+  /**
+   * The agent is gone, but the answer to a query it sent may still be on its way: read and drop
+   * it while the terminal is raw (for at most 200 ms), so it is not typed at the human's prompt
+   * once au has exited. Nothing is read when every query was answered already (type-ahead stays).
    */
   async discardLateAnswers(): Promise<void> {
-    if (!this.active || !this.input || Date.now() - this.filter.lastQueryAt > 1000) return;
-    const drop = (): void => undefined;
-    this.input.on('data', drop);
-    this.input.resume();
-    await new Promise((resolveWait) => setTimeout(resolveWait, 100));
-    this.input.off('data', drop);
+    if (!this.active || !this.input || this.answersSeen >= this.filter.queriesPassed) return;
+    const input = this.input;
+    await new Promise<void>((resolveWait) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        input.off('data', drop);
+        resolveWait();
+      };
+      const drop = (data: Buffer): void => {
+        this.answersSeen += countAnswers(data.toString('latin1'));
+        if (this.answersSeen >= this.filter.queriesPassed) done();
+      };
+      const timer = setTimeout(done, 200);
+      input.on('data', drop);
+      input.resume();
+    });
   }
 
   get columns(): number {
@@ -137,3 +158,14 @@ function sanitizeNotice(text: string): string {
   }
   return out.slice(0, 500);
 }
+
+/**
+ * Terminal answers in typed input: CSI reports ending in c (DA), R (CPR), n (DSR), y (DECRQM),
+ * u (keyboard flags), and OSC colour reports. A key that looks like one only makes au wait less.
+ */
+const ANSWER = /\x1b\[[?>=]?[\d;]*(?:\$y|[cRnu])|\x1b\][\d;]*rgb:[^\x07\x1b]*(?:\x07|\x1b\\)/g;
+
+function countAnswers(text: string): number {
+  return text.match(ANSWER)?.length ?? 0;
+}
+

@@ -76,8 +76,8 @@ for (const final of PLAIN_CSI_FINALS) PLAIN_CSI_FINAL_BYTES[final.charCodeAt(0)]
 
 export class TerminalOutputFilter {
   readonly modes = new ModeTracker();
-  /** When a query last passed (its answer may still be on its way to the keyboard side). */
-  lastQueryAt = 0;
+  /** How many queries passed (each has an answer on its way to the keyboard side). */
+  queriesPassed = 0;
   private readonly allowClipboard: boolean;
   private readonly answerQueries: boolean;
   private state: State = State.Ground;
@@ -411,7 +411,7 @@ export class TerminalOutputFilter {
   private csi(prefix: string, rawParams: string, intermediates: string, final: string): void {
     const params = clampParams(rawParams);
     const verdict = this.csiVerdict(prefix, params, intermediates, final);
-    if (verdict === Verdict.Query && this.answerQueries) this.lastQueryAt = Date.now();
+    if (verdict === Verdict.Query && this.answerQueries) this.queriesPassed++;
     if (verdict === Verdict.Pass || (verdict === Verdict.Query && this.answerQueries)) this.emit(`\x1b[${prefix}${params}${intermediates}${final}`);
   }
 
@@ -579,7 +579,7 @@ export class TerminalOutputFilter {
       case 12:
         // The terminal's own colours (colour changes never pass, so the agent chose nothing in them).
         if (rest === '?' && this.answerQueries) {
-          this.lastQueryAt = Date.now();
+          this.queriesPassed++;
           this.emit(`\x1b]${command};?\x1b\\`);
         }
         return;
