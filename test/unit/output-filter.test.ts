@@ -156,3 +156,34 @@ test('keyboard protocol changes are undone: pushes popped, flags set in place re
   assert.equal(g.modes.restoreSequence(), '\x1b[=0u');
 });
 
+
+test('fuzz: whatever the agent prints, only allowlisted, canonical sequences come out, at any split', () => {
+  // Tokens a hostile agent would mix: introducers in every form, numbers, separators, C0, C1, UTF-8.
+  const tokens = ['\x1b', '[', ']', 'P', '_', '^', 'X', '\\', '\x07', '\x9b', '\x9d', '\x90', '\x9c', '\xc2\x9b', '\xc2\x9d', '\xc2\x9c', '\xc2', '\xe2\x80', '\x9c',
+    '52', '052', '5\x012', ';', 'c', '?', ':', '0', '2', '8', '11', '1049', 'h', 'l', 'm', 't', 'q', '$', 'tmux;', 'Zm9v', '\x18', '\x1a', '\x05', '\x00', 'a', ' ', '\x7f', '\xff', 'é', '2147483647', 'b', 'u', '>', '='];
+  let seed = 42;
+  const random = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  for (let round = 0; round < 400; round++) {
+    let text = '';
+    for (let k = 0; k < 40; k++) text += tokens[random(tokens.length)];
+    const input = bytes(text);
+    for (const answerQueries of [false, true]) {
+      const out = whole(input, { answerQueries });
+      const cut = random(input.length);
+      assert.deepEqual(pieces([input.subarray(0, cut), input.subarray(cut)], { answerQueries }), out, JSON.stringify(text));
+      assert.deepEqual(whole(out, { answerQueries }), out, `not canonical: ${JSON.stringify(text)}`);
+      const shown = out.toString('latin1');
+      // No string introducer but titles, links (and colour queries for a live agent).
+      for (const m of shown.matchAll(/\x1b\](\d*)/g)) assert.ok(['0', '1', '2', '8', ...(answerQueries ? ['10', '11', '12'] : [])].includes(m[1]!), `OSC ${m[1]} from ${JSON.stringify(text)}`);
+      assert.doesNotMatch(shown, /\x1b[P_^X]/, `string from ${JSON.stringify(text)}`);
+      // No C1 control, raw or in UTF-8, and only valid UTF-8.
+      const decoded = out.toString('utf8');
+      assert.deepEqual(Buffer.from(decoded, 'utf8'), out, `invalid UTF-8 from ${JSON.stringify(text)}`);
+      assert.doesNotMatch(decoded, /[\u0080-\u009f]/, `C1 from ${JSON.stringify(text)}`);
+      assert.doesNotMatch(shown, /\x1b\[\d*(;\d*)*[0-9]{5}/, `unclamped count from ${JSON.stringify(text)}`);
+    }
+  }
+});
