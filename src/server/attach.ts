@@ -5,7 +5,7 @@
 // session's end shows its exit code. The human's terminal is the one unit of src/terminal:
 // the agent's output is filtered, and the modes it set are undone on detach or connection loss.
 import { type Frame, FrameType, decodeJson, encodeChunked, encodeFrame, encodeResize } from './protocol/frames.js';
-import { type OpenConnection, openConnection } from './client.js';
+import { type OpenConnection, type ServerTarget, openConnection } from './client.js';
 import type { Welcome } from './protocol/messages.js';
 import { HumanTerminal } from '../terminal/human-terminal.js';
 
@@ -35,7 +35,8 @@ export class DetachKeyFilter {
 }
 
 export interface AttachRequest {
-  socketPath: string;
+  /** The socket, and who must be running the server on it (checked before a byte is sent). */
+  server: ServerTarget;
   session?: string;
   agent?: string;
   command?: string[];
@@ -51,7 +52,7 @@ export interface AttachOutcome {
 export async function attachTerminal(request: AttachRequest, announce: (welcome: Welcome) => void): Promise<AttachOutcome> {
   const stdin = process.stdin;
   const stdout = process.stdout;
-  const conn: OpenConnection = await openConnection(request.socketPath, {
+  const conn: OpenConnection = await openConnection(request.server, {
     action: 'attach',
     session: request.session,
     agent: request.agent,
