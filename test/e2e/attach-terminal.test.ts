@@ -52,7 +52,7 @@ describe('au attach on a real terminal', () => {
     const flags = (): string => owner.control(['display', '-p', '-t', 'main', '#{alternate_on} #{cursor_flag} #{mouse_any_flag} #{keypad_flag}']).trim();
     assert.equal(flags(), '1 0 1 1', 'the TUI set its modes');
 
-    operator.type(`${s.au} attach -s ${s.socket} -n modes`);
+    operator.type(`${s.au} attach -s ${s.socket} --of ${s.owner.name} -n modes`);
     await operator.waitFor(/you are operator/);
     operator.keys('C-]', 'd');
     await operator.waitFor(/detached from session modes/);
