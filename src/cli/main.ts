@@ -416,6 +416,13 @@ function registerSessions(program: Command, setExit: (code: number) => void): vo
       const { sessionsKillCommand } = await import('./commands/sessions.js');
       await sessionsKillCommand(makeContext(globalsOf(cmd)), id, opts);
     });
+  withGlobals(sessions.command('prune'))
+    .description('remove audit logs and recordings older than [server] keep_days (default 30)')
+    .option('--older-than <days>', 'another age, in days')
+    .action(async (opts: { olderThan?: string }, cmd: Command) => {
+      const { sessionsPruneCommand } = await import('./commands/sessions.js');
+      await sessionsPruneCommand(makeContext(globalsOf(cmd)), opts);
+    });
   withGlobals(sessions.command('replay'))
     .description("play a session's recording (asciicast v2) in the terminal")
     .argument('<id>', 'session id')

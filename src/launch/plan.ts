@@ -103,7 +103,8 @@ function placement(request: LaunchRequest, facts: LaunchFacts): Placement {
   }
   // Checked against the configured shares even by a launch that uses none (a helper run): a
   // file that would add a share is refused, never silently ignored by one caller.
-  const configured = policy ? narrowShares(agent.mounts, policy) : agent.mounts;
+  const shares = agent.mounts.filter((m) => m.pending !== 'remove'); // a share being removed is not mounted again
+  const configured = policy ? narrowShares(shares, policy) : shares;
   return { mounts: request.shares === 'none' ? [] : configured, noNetwork: repoNoNetwork };
 }
 

@@ -61,7 +61,7 @@ export async function startRun(agent: AgentConfig, options: RunOptions): Promise
   await ensurePlanProxy(plan, agent, options.configPath);
   // A lockdown share that is not already configured gets its ACLs for this run only.
   const temporaryShare = plan.temporaryShare;
-  if (temporaryShare) grantShareAccess(options.runner, agent.userName, options.human, temporaryShare.source, !temporaryShare.readOnly);
+  if (temporaryShare) grantShareAccess(options.runner, agent, options.human, temporaryShare.source, !temporaryShare.readOnly);
   try {
     if (options.terminalFds.some(Boolean)) {
       const { runOnTerminal } = await import('./pty-relay.js');
@@ -69,6 +69,6 @@ export async function startRun(agent: AgentConfig, options: RunOptions): Promise
     }
     return await runWithPipes(agent.entrypoint, args, env, { replaceProcess: !temporaryShare });
   } finally {
-    if (temporaryShare) revokeShareAccess(options.runner, agent.userName, options.human.uid, temporaryShare.source);
+    if (temporaryShare) for (const problem of revokeShareAccess(options.runner, agent, options.human, temporaryShare.source)) process.stderr.write(`au: warning: ${problem}\n`);
   }
 }
