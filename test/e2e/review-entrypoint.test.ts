@@ -236,6 +236,25 @@ describe('review: attacks on the entrypoint and the launch path', () => {
     },
   );
 
+  test(
+    "abstract unix sockets: the agent cannot squat a name that the human's client then connects to (as X11 clients do with @/tmp/.X11-unix/X<n> before the file socket)",
+    { todo: 'ATTACK SUCCEEDS: the agent binds any free abstract name in the host network namespace; a client of the human connecting to it talks to the agent (what a private /tmp prevents for file sockets)' },
+    async () => {
+      const name = `aut-squat-${rand()}`;
+      const agentRun = spawn('runuser', ['-u', human.name, '--', 'env', '-i', ...humanAuArgv(), 'run', '-a', agent, '--', 'python3', '-c',
+        `import socket\ns=socket.socket(socket.AF_UNIX)\ns.bind('\\0${name}')\ns.listen(1)\nprint('squatting',flush=True)\nc,_=s.accept()\nprint('AGENT GOT: '+c.recv(100).decode(),flush=True)`], { cwd: '/', stdio: ['ignore', 'pipe', 'inherit'] });
+      undo.push(() => agentRun.kill('SIGKILL'));
+      let out = '';
+      agentRun.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+      for (let i = 0; i < 100 && !/squatting/.test(out); i++) await sleep(100);
+      assert.match(out, /squatting/, 'set-up: the agent run started');
+      const client = human.run(['python3', '-c', `import socket\ns=socket.socket(socket.AF_UNIX)\ntry:\n  s.connect('\\0${name}'); s.sendall(b'human-cookie')\nexcept OSError as e: print('refused', e)`]);
+      for (let i = 0; i < 30 && !/AGENT GOT/.test(out); i++) await sleep(100);
+      agentRun.kill('SIGTERM');
+      assert.doesNotMatch(out, /AGENT GOT: human-cookie/, `the human's client reached the agent's socket\n${out}\n${describeResult(client)}`);
+    },
+  );
+
   test('abstract unix sockets: a lockdown run (its own network namespace) cannot reach them', async () => {
     const name = `aut-h-${rand()}`;
     const secret = `abstract-secret-${rand()}`;
@@ -408,7 +427,7 @@ print('pts-done')`;
     for (let i = 0; i < 8; i++) {
       const r = await new Promise<Result>((resolve) => {
         const c = spawn('runuser', ['-u', human.name, '--', 'env', '-i', `HOME=${human.home}`, 'PATH=/usr/bin:/bin', ...humanAuArgv(), 'run', '-a', agent, '--', 'bash', '-c',
-          `cat ${tgt}/marker 2>/dev/null; test -e ${tgt}/passwd && echo THROUGH-ETC; grep ' /etc ' /proc/self/mountinfo | grep -c race`], { cwd: human.home, stdio: ['ignore', 'pipe', 'pipe'] });
+          `cat ${tgt}/marker 2>/dev/null; test -e /etc/marker && echo SHARE-ON-ETC; awk '$5 ~ /race-/ || $5 ~ /^\\/etc/ {print "mounted-at", $5}' /proc/self/mountinfo | grep -v '^mounted-at /etc$' ; awk '$5 == "/etc" {print "SHARE-ON-ETC mount"}' /proc/self/mountinfo; true`], { cwd: human.home, stdio: ['ignore', 'pipe', 'pipe'] });
         let out = '';
         let err = '';
         c.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -420,7 +439,7 @@ print('pts-done')`;
     await racerDone;
     process.stderr.write(`race outcomes:\n${seen.join('\n')}\n`);
     assert.match(racerOut, /racer-done/, 'set-up: the racer ran');
-    for (const line of seen) assert.doesNotMatch(line, /THROUGH-ETC|^0: share-marker 1/, seen.join('\n'));
+    for (const line of seen) assert.doesNotMatch(line, /SHARE-ON-ETC|mounted-at (?!\/home\/)/, seen.join('\n'));
     assert.ok(!existsSync('/etc/marker'), 'the share was mounted on the host /etc');
     human.au(['mount', 'remove', '-a', agent, src]);
   });
@@ -479,18 +498,18 @@ print('pts-done')`;
       const r = asAgent(
         [
           TRY,
-          'cg=/sys/fs/cgroup$(sed -n "s/^0:://p" /proc/self/cgroup)',
+          'if [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ]; then cg=/sys/fs/cgroup$(sed -n "s/^0:://p" /proc/self/cgroup); mcg=$cg; mem=memory.max; top=/sys/fs/cgroup',
+          'else cg=/sys/fs/cgroup/pids$(sed -n "s/^[0-9]*:pids://p" /proc/self/cgroup); mcg=/sys/fs/cgroup/memory$(sed -n "s/^[0-9]*:memory://p" /proc/self/cgroup); mem=memory.limit_in_bytes; top=/sys/fs/cgroup/pids; fi',
           'echo "cgroup: $cg"',
-          'try sh -c "echo \\$\\$ > /sys/fs/cgroup/cgroup.procs"',
-          'try sh -c "echo \\$\\$ > $cg/../cgroup.procs"',
-          'try sh -c "echo \\$\\$ > $cg/../../cgroup.procs"',
+          'for f in cgroup.procs tasks; do try sh -c "echo \\$\\$ > $top/$f"; try sh -c "echo \\$\\$ > $cg/../$f"; try sh -c "echo \\$\\$ > $cg/../../$f"; done',
           'try sh -c "echo max > $cg/pids.max"',
           'try sh -c "echo max > $cg/../pids.max"',
-          'try sh -c "echo max > $cg/../memory.max"',
+          'try sh -c "echo -1 > $mcg/../$mem"',
+          'try sh -c "echo 0 > $cg/../notify_on_release"',
           'try mkdir $cg/escape',
           'try prlimit --pid $$ --nproc=unlimited:unlimited',
           'try prlimit --pid 1 --nproc=unlimited:unlimited',
-          'echo "limits: $(cat $cg/../pids.max) $(cat $cg/../memory.max)"',
+          'echo "limits: $(cat $cg/../pids.max) $(cat $mcg/../$mem)"',
         ].join('\n'),
       );
       assert.equal(r.status, 0, describeResult(r));
