@@ -351,6 +351,33 @@ describe('review: attacks on the entrypoint and the launch path', () => {
     }
   });
 
+  test(
+    "lockdown: the throw-away run cannot read the agent's user or persistent keyring of its normal runs, nor leave keys there for them",
+    { todo: "ATTACK SUCCEEDS: the fresh session keyring does not cut the uid's user keyring (@u) nor its persistent keyring: a lockdown run reads what normal runs stored there and plants keys the next normal run finds" },
+    () => {
+      const tag = rand();
+      const stored = asAgent(`keyctl add user aut-real-${tag} real-home-token-${tag} @u >/dev/null && keyctl add user aut-pers-${tag} persistent-token-${tag} $(keyctl get_persistent @s) >/dev/null && echo stored`);
+      assert.match(stored.stdout, /^stored$/m, `set-up: a normal run stores keys\n${describeResult(stored)}`);
+      const repo = `${human.home}/repo-keys`;
+      must(['runuser', '-u', human.name, '--', 'mkdir', '-p', repo]);
+      const r = asAgent(
+        [
+          TRY,
+          `try sh -c 'keyctl print $(keyctl search @u user aut-real-${tag})'`,
+          `try sh -c 'keyctl link @u @s && keyctl print $(keyctl search @u user aut-real-${tag})'`,
+          `try sh -c 'keyctl print $(keyctl search $(keyctl get_persistent @s) user aut-pers-${tag})'`,
+          `keyctl add user aut-planted-${tag} from-lockdown @u >/dev/null 2>&1 && echo planted`,
+        ].join('\n'),
+        { cwd: repo, auArgs: ['--lockdown'] },
+      );
+      const next = asAgent(`keyctl search @u user aut-planted-${tag} >/dev/null 2>&1 && echo "SUCCEEDED: the lockdown run's key is in the normal run"; echo next-done`);
+      asAgent(`for k in aut-real-${tag} aut-pers-${tag} aut-planted-${tag}; do keyctl purge user $k; done >/dev/null 2>&1; true`);
+      assert.equal(r.status, 0, describeResult(r));
+      assert.match(next.stdout, /next-done/, describeResult(next));
+      assert.deepEqual([...lines(r.stdout, 'SUCCEEDED'), ...lines(next.stdout, 'SUCCEEDED')], [], `${r.stdout}\n${next.stdout}`);
+    },
+  );
+
   test("keyrings by name: the agent cannot join the human's named session keyring", () => {
     const tag = rand();
     const ring = `aut-ses-${tag}`;
