@@ -145,7 +145,8 @@ describe('review: attacks on the entrypoint and the launch path', () => {
     const r = asAgent(script);
     assert.equal(r.status, 0, describeResult(r));
     assert.deepEqual(lines(r.stdout, 'SUCCEEDED'), [], r.stdout);
-    if (!/^no-userns$/m.test(r.stdout)) {
+    if (/^no-userns$/m.test(r.stdout)) process.stderr.write('no user namespaces for the agent here: the userns part was not tried\n');
+    else {
       assert.match(r.stdout, /^userns-done$/m, describeResult(r));
       assert.match(r.stdout, /^open_tree-done$/m, describeResult(r));
       assert.doesNotMatch(r.stdout, /LEAKED/, describeResult(r));
@@ -180,7 +181,8 @@ describe('review: attacks on the entrypoint and the launch path', () => {
     const r = asAgent(script, { cwd: repo, auArgs: ['--lockdown'] });
     assert.equal(r.status, 0, describeResult(r));
     assert.deepEqual(lines(r.stdout, 'SUCCEEDED'), [], r.stdout);
-    if (!/^no-userns$/m.test(r.stdout)) {
+    if (/^no-userns$/m.test(r.stdout)) process.stderr.write('no user namespaces for the agent here: the userns part was not tried\n');
+    else {
       assert.match(r.stdout, /^userns-done$/m, describeResult(r));
       assert.match(r.stdout, /^open_tree-done$/m, describeResult(r));
       assert.doesNotMatch(r.stdout, /LEAKED/, describeResult(r));
@@ -381,7 +383,7 @@ describe('review: attacks on the entrypoint and the launch path', () => {
   test("keyrings by name: the agent cannot join the human's named session keyring", () => {
     const tag = rand();
     const ring = `aut-ses-${tag}`;
-    const attack = `keyctl session ${ring} sh -c 'keyctl search @s user aut-named-${tag} >/dev/null 2>&1 && echo "SUCCEEDED: joined"; keyctl rdescribe @s; echo joined-checked'`;
+    const attack = `keyctl get_persistent @s ${human.uid} >/dev/null 2>&1 && echo "SUCCEEDED: the human's persistent keyring"; keyctl session ${ring} sh -c 'keyctl search @s user aut-named-${tag} >/dev/null 2>&1 && echo "SUCCEEDED: joined"; keyctl rdescribe @s; echo joined-checked'`;
     const r = sh(
       [
         'runuser',
