@@ -66,7 +66,7 @@ export function parseAllowEntry(input: string): AllowEntry {
     const max = family === 4 ? 32 : family === 6 ? 128 : bad();
     if (!/^\d{1,3}$/.test(len) || Number(len) > (max as number)) bad();
   }
-  return { host, family: family as AllowEntry['family'], ...(p === undefined ? {} : { port: p }) };
+  return { host, family: family, ...(p === undefined ? {} : { port: p }) };
 }
 
 /** A domain of the policy: a DNS name as `canonicalName` reads it, `*.name` for its subdomains. */
@@ -216,7 +216,7 @@ export function netFromToml(value: unknown, where: string): NetPolicy | undefine
     }),
     domains: list('domains').map((d) => parseDomain(String(d))),
   };
-  if (t.proxy_port !== undefined) policy.proxyPort = parsePort(String(t.proxy_port));
+  if (t.proxy_port !== undefined) policy.proxyPort = parsePort(typeof t.proxy_port === 'number' || typeof t.proxy_port === 'string' ? String(t.proxy_port) : '');
   const listen = list('listen_ports').map((p) => parsePort(String(p)));
   if (listen.length) policy.listenPorts = listen;
   return policy;

@@ -18,7 +18,7 @@ const isTable = (v: unknown): v is Table => typeof v === 'object' && v !== null 
 
 function stringList(value: unknown, where: string): string[] {
   if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) throw new ConfigError(`${where} must be a list of strings`);
-  return value as string[];
+  return value;
 }
 
 export function parseSecretSource(value: unknown, where: string): SecretSource {

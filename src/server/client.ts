@@ -82,7 +82,7 @@ export function openConnection(target: ServerTarget, hello: Record<string, unkno
       const frame = frames[index]!;
       const answer = decodeJson(frame);
       if (frame.type === FrameType.Error) {
-        fail(String(answer.message ?? 'refused'));
+        fail(typeof answer.message === 'string' ? answer.message : 'refused');
         return;
       }
       done = true;

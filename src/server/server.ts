@@ -425,10 +425,10 @@ export class SessionServer {
     });
     this.sessions.set(id, session);
     session.onEnd = () => {
-      this.sessions.delete(id!);
+      this.sessions.delete(id);
       // The record says the recording is incomplete (au doctor reads it), whether or not its own gap marker could be written.
       const loss = session.recordingLoss;
-      if (loss.lostBytes > 0) this.audit.record({ event: 'record-incomplete', session: id!, recording: session.recordingName, lostBytes: loss.lostBytes, error: loss.error ?? '?' });
+      if (loss.lostBytes > 0) this.audit.record({ event: 'record-incomplete', session: id, recording: session.recordingName, lostBytes: loss.lostBytes, error: loss.error ?? '?' });
     };
     this.log(`au: session ${id} started: agent ${agent.userName}, ${session.command.join(' ')} (pid ${session.pid})`);
     return session;
