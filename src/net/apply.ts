@@ -1,8 +1,9 @@
 // Loading, removing and reading an agent's nftables table (all through the CommandRunner: the
 // loads are printed, with the ruleset, before they run; reading needs root too).
 import type { AgentConfig } from '../config/schema.js';
+import { AuError } from '../errors.js';
 import type { CommandRunner, StepResult } from '../system/runner.js';
-import { type NetPolicy, NetPolicyError, type ResolvedAllow, enforced, parseAllowEntry, policyId, renderRuleset, tableOf } from './policy.js';
+import { type NetPolicy, type ResolvedAllow, enforced, parseAllowEntry, policyId, renderRuleset, tableOf } from './policy.js';
 
 /** Host names in the allowlist are resolved now: the kernel matches addresses. */
 export async function resolveAllow(policy: NetPolicy): Promise<ResolvedAllow[]> {
@@ -15,7 +16,7 @@ export async function resolveAllow(policy: NetPolicy): Promise<ResolvedAllow[]> 
       try {
         addresses = [...new Set((await lookup(entry.host, { all: true })).map((a) => a.address))];
       } catch (error) {
-        throw new NetPolicyError(`cannot resolve ${entry.host} (allowlist): ${(error as Error).message}`);
+        throw new AuError(`cannot resolve ${entry.host} (allowlist): ${(error as Error).message}`, { operation: 'resolve the allowlist', hint: 'check the name and your DNS, or allow its address instead' });
       }
     }
     out.push({ addresses, ...(entry.port === undefined ? {} : { port: entry.port }) });
@@ -24,7 +25,7 @@ export async function resolveAllow(policy: NetPolicy): Promise<ResolvedAllow[]> 
 }
 
 function uidOf(agent: AgentConfig): number {
-  if (agent.uid === undefined) throw new NetPolicyError(`agent ${agent.userName} has no recorded uid: run \`au new -a ${agent.userName}\``);
+  if (agent.uid === undefined) throw new AuError(`agent ${agent.userName} has no recorded uid: run \`au new -a ${agent.userName}\``);
   return agent.uid;
 }
 

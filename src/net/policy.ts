@@ -2,6 +2,7 @@
 // that enforces it (matching the agent's uid, `meta skuid`), and the id `au run` hands the
 // entrypoint so it can check that exactly this policy is loaded in the kernel (fail closed).
 // Pure and small: `au run` loads it.
+import { AuUsageError } from '../errors.js';
 
 export const POLICIES = ['allow', 'deny', 'allowlist', 'domains'] as const;
 export type PolicyKind = (typeof POLICIES)[number];
@@ -18,7 +19,7 @@ export interface NetPolicy {
   proxyPort?: number;
 }
 
-export class NetPolicyError extends Error {}
+export class NetPolicyError extends AuUsageError {}
 
 export const tableOf = (agentName: string): string => `au-${agentName}`;
 

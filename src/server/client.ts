@@ -1,9 +1,10 @@
 // The client side of the protocol: connect to a server, say HELLO, read its answer. Used by
 // `au attach` and `au sessions`, and by the tests.
+import { AuError } from '../errors.js';
 import { type Socket, connect } from 'node:net';
 import { type Frame, FrameDecoder, FrameType, PROTOCOL_VERSION, SERVER_FRAME_TYPES, decodeJson, encodeJson } from './protocol/frames.js';
 
-export class ClientError extends Error {}
+export class ClientError extends AuError {}
 
 export interface OpenConnection {
   socket: Socket;

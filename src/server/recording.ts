@@ -3,6 +3,7 @@
 // [seconds, "r", "COLSxROWS"] per resize. Output is decoded as a UTF-8 stream so a character
 // split across chunks is not mangled. Lines are written in batches (at most RECORDING_FLUSH_MS
 // late, or RECORDING_BATCH_BYTES at a time): one write per PTY chunk would cost throughput.
+import { AuError } from '../errors.js';
 import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
@@ -80,7 +81,7 @@ export interface CastEvent {
   data: string;
 }
 
-export class RecordingError extends Error {}
+export class RecordingError extends AuError {}
 
 /** Reads an asciicast v2 file: the header and its events. */
 export function readRecording(path: string): { header: Record<string, unknown>; events: CastEvent[] } {

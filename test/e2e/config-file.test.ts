@@ -1,0 +1,109 @@
+// The config file as other writers and an unlucky disk leave it: the Python `au` (a real second
+// process locking and rewriting the file in place, as that tool does) writing at the same time
+// as `au mount add`, a read-only config, a full filesystem under the config.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { parse } from 'smol-toml';
+import { type Human, REPO, createHuman, must, sh, uniqueName } from '../helpers/system.js';
+
+const ROUNDS = 50;
+
+function humanDir(human: Human, relative: string): string {
+  const path = `${human.home}/${relative}`;
+  mkdirSync(path, { recursive: true });
+  must(['chown', '-R', `${human.name}:${human.name}`, path]);
+  return path;
+}
+
+interface TomlAgent {
+  user_name: string;
+  mounts?: { source: string }[];
+}
+const agentsIn = (path: string): TomlAgent[] => (parse(readFileSync(path, 'utf8')) as { agents?: TomlAgent[] }).agents ?? [];
+
+describe('the config file shared with the Python au', () => {
+  let human: Human;
+  let agent: string;
+  let config: string;
+
+  before(() => {
+    human = createHuman();
+    agent = human.newAgent(uniqueName());
+    config = `${human.home}/.config/agent-as-unix-user.toml`;
+  });
+  after(() => human.cleanup());
+
+  test(`the Python au and au mount add writing at once, ${ROUNDS} times each: no update is lost`, async () => {
+    const sources = Array.from({ length: ROUNDS }, (_, i) => humanDir(human, `race/p${i}`));
+    const writer = join(tmpdir(), `aut-pywriter-${process.pid}.py`);
+    writeFileSync(writer, readFileSync(join(REPO, 'test/helpers/python-au-writer.py')));
+    chmodSync(writer, 0o644);
+    const python = spawn('runuser', ['-u', human.name, '--', 'python3', writer, config, String(ROUNDS), 'py-'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let pythonErrors = '';
+    python.stderr.on('data', (chunk: Buffer) => (pythonErrors += chunk.toString()));
+    const pythonDone = new Promise<number>((resolve) => python.on('exit', (code) => resolve(code ?? 1)));
+    try {
+      for (const source of sources) {
+        const r = human.au(['mount', 'add', '-a', agent, source]);
+        assert.equal(r.status, 0, r.stderr);
+      }
+      assert.equal(await pythonDone, 0, `the Python writer failed (it read a torn file?): ${pythonErrors}`);
+    } finally {
+      python.kill();
+      rmSync(writer, { force: true });
+    }
+    const agents = agentsIn(config);
+    const names = agents.map((a) => a.user_name);
+    for (let i = 0; i < ROUNDS; i++) assert.ok(names.includes(`py-${i}`), `the Python tool's agent py-${i} was lost`);
+    const ours = agents.find((a) => a.user_name === agent);
+    assert.deepEqual(ours?.mounts?.map((m) => m.source).sort(), [...sources].sort(), 'a share au added was lost');
+    // Leave a config au's own cleanup can use.
+    writeFileSync(config, readFileSync(config, 'utf8').split('\n\n[[agents]]\nuser_name = "py-')[0] + '\n');
+  });
+
+  test('a read-only config is refused before anything changes, with the fix', () => {
+    const source = humanDir(human, 'ro-config-share');
+    const before = readFileSync(config, 'utf8');
+    chmodSync(config, 0o444);
+    try {
+      const r = human.au(['mount', 'add', '-a', agent, source]);
+      assert.equal(r.status, 1, r.stderr);
+      assert.match(r.stderr, /read-only \(mode 0444\).*chmod u\+w/);
+      assert.equal(readFileSync(config, 'utf8'), before);
+      assert.doesNotMatch(must(['getfacl', '-p', source]), new RegExp(`user:${agent}:`), 'no ACL granted for a share that cannot be recorded');
+    } finally {
+      chmodSync(config, 0o600);
+    }
+  });
+
+  test('a full filesystem under the config: au says which file and what to do, and the file stays whole', () => {
+    const mountPoint = mkdtempSync(join(tmpdir(), 'aut-fullfs-'));
+    must(['mount', '-t', 'tmpfs', '-o', `size=64k,mode=0700,uid=${human.uid}`, 'tmpfs', mountPoint]);
+    try {
+      const small = join(mountPoint, 'agent-as-unix-user.toml');
+      writeFileSync(small, readFileSync(config));
+      must(['chown', human.name, small]);
+      chmodSync(small, 0o600);
+      const before = readFileSync(small, 'utf8');
+      sh(['dd', 'if=/dev/zero', `of=${join(mountPoint, 'filler')}`, 'bs=4k']); // fails when full, as meant
+      const source = humanDir(human, 'fullfs-share');
+      const r = human.au(['-C', small, 'mount', 'add', '-a', agent, source]);
+      assert.equal(r.status, 1, r.stderr);
+      assert.match(r.stderr, new RegExp(`${mountPoint}.*ENOSPC.*disk is full`));
+      assert.equal(readFileSync(small, 'utf8'), before, 'the config is whole');
+      assert.deepEqual(readdirSync(mountPoint).sort(), ['agent-as-unix-user.toml', 'agent-as-unix-user.toml.lock', 'filler'], 'no journal or temp file left');
+      rmSync(join(mountPoint, 'filler'));
+      const again = human.au(['-C', small, 'mount', 'add', '-a', agent, source]);
+      assert.equal(again.status, 0, again.stderr);
+      assert.ok(agentsIn(small).find((a) => a.user_name === agent)?.mounts?.some((m) => m.source === source));
+      assert.ok(existsSync(small));
+    } finally {
+      sh(['umount', mountPoint]);
+      rmSync(mountPoint, { recursive: true, force: true });
+    }
+  });
+});
