@@ -1,15 +1,17 @@
 # A stand-in for the Python `au` writing its config, exactly as that tool does: open the TOML
 # file "r+", flock(LOCK_EX) on it (polling LOCK_NB), read and parse it, then rewrite it in
 # place (seek 0, truncate, write, fsync). Each round adds one agent table, as its `new` does.
-# Usage: python3 python-au-writer.py CONFIG ROUNDS PREFIX
+# It goes on until STOPFILE exists (and at least MIN_ROUNDS were made), then prints the count.
+# Usage: python3 python-au-writer.py CONFIG PREFIX STOPFILE MIN_ROUNDS
 import fcntl
 import os
 import sys
 import time
 import tomllib
 
-path, rounds, prefix = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-for i in range(rounds):
+path, prefix, stop, min_rounds = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+i = 0
+while i < min_rounds or not os.path.exists(stop):
     with open(path, "r+", encoding="utf-8") as fh:
         while True:
             try:
@@ -31,4 +33,6 @@ for i in range(rounds):
         fh.flush()
         os.fsync(fh.fileno())
         fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-    time.sleep(0.001 * (i % 3))
+    i += 1
+    time.sleep(0.005 * (i % 4))
+print(i)

@@ -1,9 +1,14 @@
 // `au net set|show|clear|apply` (and the internal `au net proxy`): the agent's network policy,
 // stored in the config, enforced by nftables rules on the agent's uid, checked at every run.
-import { findAgent } from '../../config/schema.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type AgentConfig, findAgent } from '../../config/schema.js';
+import { AuError } from '../../errors.js';
 import { loadConfig, updateConfig } from '../../config/store.js';
-import { applyPolicy, listPolicy, loadState, refusedPackets, removePolicy } from '../../net/apply.js';
-import { type NetPolicy, NetPolicyError, POLICIES, type PolicyKind, enforced, parseAllowEntry, parseDomain, parsePort, tableOf } from '../../net/policy.js';
+import { applyPolicy, listPolicy, loadState, refusedPackets, removePolicy, resolveAllow } from '../../net/apply.js';
+import { type NetPolicy, POLICIES, type PolicyKind, enforced, parseAllowEntry, parseDomain, parsePort, renderRuleset, tableOf } from '../../net/policy.js';
 import type { Context } from '../context.js';
 import { UsageError } from '../errors.js';
 import { printJson, say, warn } from '../output.js';
@@ -31,12 +36,39 @@ async function freePort(): Promise<number> {
   });
 }
 
+/** An allowlist entry, with its IP address checked by node's own parser (`:::` is not one). */
+function checkAddress(text: string): void {
+  const entry = parseAllowEntry(text);
+  if (entry.family === 'name') return;
+  const address = entry.host.split('/')[0]!;
+  if (isIP(address) !== entry.family) throw new UsageError(`invalid address ${JSON.stringify(text)}: ${address} is not an IPv${entry.family} address`);
+}
+
+/** `nft --check` of the ruleset the policy makes: nothing is saved that nft would refuse. */
+async function checkRuleset(ctx: Context, agent: AgentConfig): Promise<void> {
+  if (!enforced(agent.net)) return;
+  if (agent.uid === undefined) throw new AuError(`agent ${agent.userName} has no recorded uid: run \`au new -a ${agent.userName}\``);
+  const ruleset = renderRuleset(agent.userName, agent.uid, agent.net, await resolveAllow(agent.net));
+  const dir = mkdtempSync(join(tmpdir(), 'au-nft-check-'));
+  try {
+    const file = join(dir, 'ruleset.nft');
+    writeFileSync(file, ruleset, { mode: 0o644 });
+    const r = ctx.runner.query(['nft', '--check', '-f', file], { privileged: true });
+    if (r.status !== 0) {
+      const why = r.stderr.trim().split('\n').find((line) => /error/i.test(line)) ?? r.stderr.trim().split('\n')[0] ?? `exit ${r.status}`;
+      throw new AuError(`nft refused the network policy of ${agent.userName}: ${why}`, { operation: 'check the network policy', hint: 'nothing was saved; fix the addresses or ports and run au net set again' });
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 export async function netSetCommand(ctx: Context, name: string, kind: string, input: NetSetInput): Promise<void> {
   if (!(POLICIES as readonly string[]).includes(kind)) throw new UsageError(`invalid policy ${JSON.stringify(kind)}: expected one of ${POLICIES.join(', ')}`);
   const policy: NetPolicy = {
     policy: kind as PolicyKind,
     loopbackPorts: [...new Set(input.port.map(parsePort))],
-    allow: input.allow.map((a) => (parseAllowEntry(a), a.trim())),
+    allow: input.allow.map((a) => (checkAddress(a), a.trim())),
     domains: [...new Set(input.domain.map(parseDomain))],
   };
   if (kind === 'allow' && (policy.loopbackPorts.length || policy.allow.length || policy.domains.length)) throw new UsageError('policy allow takes no --port, --allow or --domain');
@@ -48,7 +80,10 @@ export async function netSetCommand(ctx: Context, name: string, kind: string, in
   if (kind === 'domains') policy.proxyPort = existingPort ?? (await freePort());
   await updateConfig(ctx.configPath, ctx.dryRun, async (config, save) => {
     const agent = requireAgent(config, name);
-    agent.net = kind === 'allow' ? undefined : policy;
+    const net = kind === 'allow' ? undefined : policy;
+    // nft must accept the policy before the config records it.
+    if (!ctx.dryRun) await checkRuleset(ctx, { ...agent, net });
+    agent.net = net;
     save();
     await applyPolicy(ctx.runner, agent, log);
     log(`Network policy of ${name}: ${describe(agent.net)}`);
@@ -111,7 +146,7 @@ export function netShowCommand(ctx: Context, name: string, json: boolean): void 
 /** Internal: the CONNECT proxy of a domains policy, as the human, until idle for 10 minutes. */
 export async function netProxyCommand(ctx: Context, name: string): Promise<void> {
   const agent = requireAgent(loadConfig(ctx.configPath), name);
-  if (agent.net?.policy !== 'domains' || !agent.net.proxyPort) throw new NetPolicyError(`agent ${name} has no domains policy`);
+  if (agent.net?.policy !== 'domains' || !agent.net.proxyPort) throw new AuError(`agent ${name} has no domains policy`);
   const { startProxy } = await import('../../net/proxy.js');
   await startProxy(agent.net.proxyPort, () => findAgent(loadConfig(ctx.configPath), name)?.net, {
     idleExitMs: 10 * 60_000,
