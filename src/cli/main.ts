@@ -2,7 +2,9 @@
 // command runs, so `au run` does not pay for the others at start-up.
 import { Command, CommanderError, Option } from 'commander';
 import { DEFAULT_AGENT } from '../agents/names.js';
-import { COMMAND_NAMES } from '../profiles/resolve.js';
+import { BUILTIN_PROFILES } from '../profiles/builtin.js';
+import { COMMAND_NAMES, allProfiles } from '../profiles/resolve.js';
+import { defaultConfigPath, loadConfig } from '../config/store.js';
 import { parseRunArguments } from './run-fast-path.js';
 import type { RunCommandOptions } from './commands/run.js';
 import { type GlobalOptions, makeContext } from './context.js';
@@ -39,7 +41,8 @@ export function buildProgram(setExit: (code: number) => void = () => {}): Comman
     .version(VERSION, '--version', 'show the version')
     .helpOption('-h, --help', 'show help')
     .enablePositionalOptions()
-    .showHelpAfterError('(see au --help)');
+    .showHelpAfterError('(see au --help)')
+    .addHelpText('after', () => profileHelp());
 
   withGlobals(program.command('new'))
     .description('create an agent: a UNIX user, its group su-as-NAME and its setuid entrypoint')
@@ -295,6 +298,17 @@ function registerContainment(program: Command): void {
     });
 }
 
+/** The profile shortcuts, for `au --help`: they are not commands, so commander cannot list them. */
+function profileHelp(): string {
+  let names: string[] = [];
+  try {
+    names = allProfiles(loadConfig(defaultConfigPath())).map((p) => p.name);
+  } catch {
+    names = BUILTIN_PROFILES.map((p) => p.name);
+  }
+  return `\nProfile shortcuts (au PROFILE [ARGS] = au run --profile PROFILE -- ARGS):\n  ${names.join(', ')}\n`;
+}
+
 /** `au claude ...` is `au run --profile claude ...` when claude is a profile. */
 async function runProfileShortcut(argv: readonly string[]): Promise<number | undefined> {
   const [first, ...rest] = argv;
@@ -302,8 +316,18 @@ async function runProfileShortcut(argv: readonly string[]): Promise<number | und
   const invocation = parseRunArguments(['--profile', first, ...rest], true);
   if (!invocation) return undefined;
   const ctx = makeContext(invocation.globals);
-  const { isProfileName } = await import('./commands/complete.js');
-  if (!isProfileName(ctx, first)) return undefined;
+  const { isProfileName, completionWords } = await import('./commands/complete.js');
+  if (!isProfileName(ctx, first)) {
+    if (/^[a-z][a-z0-9_-]*$/.test(first)) {
+      const { closest } = await import('./suggest.js');
+      const meant = closest(first, [...COMMAND_NAMES, ...completionWords(ctx, 'profiles')]);
+      if (meant !== undefined) {
+        process.stderr.write(`au: error: unknown command or profile '${first}': did you mean '${meant}'?\n(see au --help)\n`);
+        return 2;
+      }
+    }
+    return undefined;
+  }
   const { runCommand } = await import('./commands/run.js');
   return runCommand(ctx, invocation.agent, invocation.command, invocation.options);
 }

@@ -2,30 +2,36 @@
  * su_as_agent: the setuid-root entrypoint of agent-as-unix-user (au).
  *
  * A human of group su-as-NAME runs one command as the (hostile) agent user NAME:
- *   su_as_agent [--mount-ro SRC TGT]... [--mount-rw SRC TGT]... [--chdir DIR] [--tmp-home [--seed REL]...] [--no-network]
- *               [--die-with-parent] [--] CMD [ARG]...
- *   (limits: [--memory BYTES] [--cpu PERCENT] [--pids N] [--nofile N]; network: [--net-policy ID])
- * Only LANG, TERM and AU_ENV_<KEY>=<VALUE> are read from the environment.  Exit status: CMD's,
- * 128+N if it died from signal N, 125 for entrypoint errors, 126/127 when exec fails.
+ *   su_as_agent [OPTION]... [--] CMD [ARG]...        (USAGE below lists every option)
+ * Only LANG, TERM and AU_ENV_<KEY>=<VALUE> are read from the environment.  The command gets those,
+ * the agent's HOME, USER, LOGNAME from passwd, SHELL=/bin/bash (never the passwd shell: agent
+ * accounts have nologin there), a fixed PATH and XDG_RUNTIME_DIR=/run/user/AGENT_UID.  Exit status:
+ * CMD's, 128+N if it died from signal N, 125 for entrypoint errors, 126/127 when exec fails.
+ * main() at the bottom is the list of phases; each phase's functions say which process runs them.
  *
  * Process structure, and why:
- *  P0  the process the human started.  Refuses the agent and non-drivers, validates all arguments
- *      and captures the allowed environment before anything privileged, unshares a mount and a
- *      pid namespace, forks P1, then drops back to the caller's uid/gid for good.  From then on it
- *      only forwards SIGTERM/INT/HUP/QUIT to P1 as bytes on the `ctl` pipe and waits for P1.  It
- *      holds no privilege, and the agent (another uid) can neither signal nor ptrace it.
+ *  P0  the process the human started.  Sets no_new_privs first, refuses the agent and non-drivers,
+ *      validates all arguments and captures the allowed environment before anything privileged
+ *      (resolving caller-supplied paths with the caller's filesystem identity, not root's),
+ *      unshares mount, pid and IPC namespaces, forks P1, then drops back to the caller's uid/gid
+ *      for good.  From then on it only forwards SIGTERM/INT/HUP/QUIT to P1 as bytes on the `ctl`
+ *      pipe and waits for P1.  It holds no privilege, and the agent (another uid) can neither
+ *      signal nor ptrace it.
  *  P1  pid 1 of the new pid namespace, root in the new mount namespace.  Makes / private, mounts a
- *      fresh /proc and private /tmp and /dev/shm (and, in lockdown, a tmpfs over the agent home,
- *      and an empty network namespace), has the mount targets created, and the lockdown home
- *      seeded, by a child that already is the agent (root never creates anything in the agent's
- *      home), attaches each
- *      share with the new mount API onto a directory opened beneath the agent home without
- *      following symlinks, leaves the caller's session unless on au's own PTY (so the caller's
- *      terminal is never the agent's controlling tty: no TIOCSTI), drops to the agent and proves
- *      it, forks P2.  It then stays as the unprivileged init of the namespace: reaps, forwards
- *      P0's signals with kill(-1), kills everything when P2 ends or when P0 disappears (ctl EOF,
- *      PDEATHSIG).  Being init of the pid namespace, its exit makes the kernel kill whatever the
- *      agent started (setsid -f, double fork, ...): nothing outlives the run.
+ *      fresh /proc, mqueue, and tmpfs on every shared writable place (/tmp, /dev/shm, /var/tmp,
+ *      /run/lock, /run/user holding the agent's runtime directory) and, in lockdown, over the agent
+ *      home, with an empty network namespace.  The mount targets are created, and the lockdown
+ *      home seeded, by a child that already is the agent (root never creates anything in the
+ *      agent's home); each share is attached with the new mount API onto a directory opened
+ *      beneath the agent home without following symlinks.  P1 leaves the caller's session unless
+ *      on au's own PTY (so the caller's terminal is never the agent's controlling tty: no
+ *      TIOCSTI), becomes the agent, joins a fresh session keyring of its own (the caller's, and
+ *      the caller's user keyring linked in it, are inherited through the setuid exec and would
+ *      stay possessed), proves all of it, forks P2.  It then stays as the unprivileged init of
+ *      the namespace: reaps, forwards P0's signals with kill(-1), kills everything when P2 ends
+ *      or when P0 disappears (ctl EOF, PDEATHSIG).  Being init of the pid namespace, its exit
+ *      makes the kernel kill whatever the agent started (setsid -f, double fork, ...): nothing
+ *      outlives the run, and every private place dies with the namespaces.
  *  P2  the command: own process group (the PTY's foreground group on au's PTY), default signal
  *      dispositions, fds 0-2 only, the scrubbed environment, execvp.
  *
@@ -53,6 +59,7 @@
 #include <grp.h>
 #include <limits.h>
 #include <linux/capability.h>
+#include <linux/keyctl.h>
 #include <poll.h>
 #include <pwd.h>
 #include <sched.h>
@@ -62,9 +69,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <net/if.h>
+#include <sys/fsuid.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
-#include <sys/socket.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <linux/netfilter.h>
@@ -119,7 +126,10 @@ struct au_mount_attr { uint64_t attr_set, attr_clr, propagation, userns_fd; }; /
 #define MAX_ENV 256
 #define P1_GRACE_MS 3000 /* P1: after a forwarded signal, SIGKILL everything after this */
 #define P0_GRACE_S 5     /* P0: after a signal, stop waiting for P1 after this (PDEATHSIG does the rest) */
-#define USAGE "su_as_agent [--mount-ro SRC TGT]... [--mount-rw SRC TGT]... [--chdir DIR] [--tmp-home [--seed REL]...] [--no-network] [--die-with-parent] [--] CMD [ARG]..."
+#define USAGE                                                                                              \
+	"su_as_agent [--mount-ro SRC TGT]... [--mount-rw SRC TGT]... [--chdir DIR] [--tmp-home [--seed REL]...] " \
+	"[--no-network] [--memory BYTES] [--cpu PERCENT] [--pids N] [--nofile N] [--net-policy ID] "            \
+	"[--die-with-parent] [--] CMD [ARG]..."
 #define CGROUP2_MAGIC 0x63677270
 #define CGROUP1_MAGIC 0x27e0eb
 #define TMPFS_MAGIC 0x01021994
@@ -133,8 +143,13 @@ static int nau_env;
 static char *lang, *term;     /* "LANG=..."/"TERM=..." if the caller had them */
 static char *envv[MAX_ENV + 8]; /* the command's environment, NULL-terminated */
 static int nenv;
-static char e_home[PATH_MAX + 8], e_user[300], e_logname[300], e_shell[PATH_MAX + 8];
+static char e_home[PATH_MAX + 8], e_user[300], e_logname[300];
 static char e_path[] = "PATH=/usr/local/bin:/usr/bin:/bin";
+static char e_shell[] = "SHELL=/bin/bash"; /* what au runs; the passwd shell is nologin */
+#define STR2(x) #x
+#define STR(x) STR2(x)
+#define RUNTIME_DIR "/run/user/" STR(AGENT_UID) /* a tmpfs of the run, the agent's, 0700 */
+static char e_runtime[] = "XDG_RUNTIME_DIR=" RUNTIME_DIR;
 static const char *chdir_to = AGENT_HOME;
 static pid_t die_with_parent;             /* --die-with-parent: the parent whose death ends the run */
 static int tmp_home, no_network;           /* --tmp-home, --no-network: a lockdown run */
@@ -147,6 +162,9 @@ static const char *net_policy; /* --net-policy: [0-9a-z]{1,32} */
 enum { CG_MEM, CG_CPU, CG_PIDS, CG_N };
 static int cg_run[CG_N] = { -1, -1, -1 }, cg_v1, oom_fd = -1;
 static int ctl_w = -1;
+static uid_t caller_uid; /* the real uid and gid of whoever ran us */
+static gid_t caller_gid;
+static long caller_keyrings[2]; /* the caller's session and user keyring (0: none), see keyrings */
 extern char **environ;
 
 /* Every error: one line "su_as_agent: <what> <path>: <strerror>", exit 125. */
@@ -185,7 +203,7 @@ static const char *beneath(const char *p, const char *base)
 /* [A-Za-z_][A-Za-z0-9_]*, and not one of the names the entrypoint sets from passwd. */
 static int key_ok(const char *k, size_t n)
 {
-	static const char *const reserved[] = { "HOME", "USER", "LOGNAME", "SHELL" };
+	static const char *const reserved[] = { "HOME", "USER", "LOGNAME", "SHELL", "XDG_RUNTIME_DIR" };
 	static const char word[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_";
 	if (n == 0 || (k[0] >= '0' && k[0] <= '9') || strspn(k, word) < n) return 0;
 	for (size_t i = 0; i < sizeof reserved / sizeof *reserved; i++)
@@ -193,10 +211,23 @@ static int key_ok(const char *k, size_t n)
 	return 1;
 }
 
-/* Step 1: root, or DRIVER_GID among the caller's real/supplementary groups. */
-static void caller_allowed(uid_t ruid, gid_t rgid)
+/* Phase 1 (P0): the no_new_privs bit, inherited by everything we fork: nothing the run executes
+ * (setuid programs, file capabilities) can gain privileges.  It does not restrict what this
+ * process does with the privileges it already has. */
+static void no_new_privs(void)
 {
-	if (ruid == 0 || rgid == DRIVER_GID) return;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) die("prctl", "PR_SET_NO_NEW_PRIVS");
+}
+
+/* Phase 2 (P0): not the agent; root, or DRIVER_GID among the caller's real/supplementary groups. */
+static void identify_caller(const char *self)
+{
+	caller_uid = getuid();
+	caller_gid = getgid();
+	if (caller_uid == AGENT_UID) fail("refusing to run for the agent user", AGENT_NAME, EPERM);
+	if (geteuid() != 0) fail("not running as root (must be installed setuid root):", self, EPERM);
+	if (signal(SIGCHLD, SIG_DFL) == SIG_ERR) die("signal", "SIGCHLD"); /* SIG_IGN breaks waitpid */
+	if (caller_uid == 0 || caller_gid == DRIVER_GID) return;
 	int n = getgroups(0, NULL);
 	if (n < 0) die("getgroups", "caller");
 	gid_t *g = calloc((size_t)n + 1, sizeof *g);
@@ -205,6 +236,17 @@ static void caller_allowed(uid_t ruid, gid_t rgid)
 	for (int i = 0; i < n; i++)
 		if (g[i] == DRIVER_GID) return;
 	fail("refusing caller: not a member of group", "su-as-" AGENT_NAME, EPERM);
+}
+
+/* The identity the kernel checks file access with.  Paths the caller chose are resolved as the
+ * caller (like bubblewrap does), so root's rights never reach anything the caller could not;
+ * everything else as root.  setfsuid reports no error: the identity is read back instead. */
+static void fs_identity(uid_t uid, gid_t gid)
+{
+	setfsgid(gid);
+	setfsuid(uid);
+	if ((uid_t)setfsuid((uid_t)-1) != uid || (gid_t)setfsgid((gid_t)-1) != gid)
+		fail("setfsuid/setfsgid to", uid ? "the caller" : "root", EPERM);
 }
 
 static void set_str(char *dst, size_t size, const char *key, const char *val)
@@ -223,8 +265,8 @@ static unsigned long long number(const char *s, unsigned long long lo, unsigned 
 	return v;
 }
 
-/* Steps 2-3: parse and validate everything before any privileged action; returns CMD's index. */
-static int parse(int argc, char **argv, uid_t ruid)
+/* Phase 3 (P0): parse and validate everything before any privileged action; returns CMD's index. */
+static int parse(int argc, char **argv)
 {
 	int i = 1;
 	for (; i < argc; i++) {
@@ -283,12 +325,14 @@ static int parse(int argc, char **argv, uid_t ruid)
 	if (nmounts > 0) {
 		static char home[PATH_MAX];
 		errno = 0;
-		struct passwd *pw = getpwuid(ruid);
+		struct passwd *pw = getpwuid(caller_uid);
 		if (!pw) fail("no passwd entry for", "the caller", errno ? errno : ENOENT);
 		if (!pw->pw_dir || pw->pw_dir[0] != '/') fail("no absolute home for", "the caller", EINVAL);
 		if (strnlen(pw->pw_dir, PATH_MAX) >= PATH_MAX) fail("home too long", "caller", ENAMETOOLONG);
 		strcpy(home, pw->pw_dir);
+		fs_identity(caller_uid, caller_gid);
 		char *rhome = realpath(home, NULL); /* the resolved form of the home is accepted too */
+		fs_identity(0, 0);
 		for (int m = 0; m < nmounts; m++) {
 			struct share *s = &mounts[m];
 			if (!path_ok(s->src) || !(beneath(s->src, home) || (rhome && beneath(s->src, rhome))))
@@ -306,7 +350,6 @@ static int parse(int argc, char **argv, uid_t ruid)
 	set_str(e_home, sizeof e_home, "HOME", ag->pw_dir);
 	set_str(e_user, sizeof e_user, "USER", ag->pw_name);
 	set_str(e_logname, sizeof e_logname, "LOGNAME", ag->pw_name);
-	set_str(e_shell, sizeof e_shell, "SHELL", ag->pw_shell && *ag->pw_shell ? ag->pw_shell : "/bin/sh");
 
 	for (char **e = environ; *e; e++) {
 		if (strncmp(*e, "LANG=", 5) == 0) {
@@ -327,7 +370,8 @@ static int parse(int argc, char **argv, uid_t ruid)
 	return i;
 }
 
-/* Step 6 (P0).  The write can only fail once P1 is gone, and then waitpid returns anyway. */
+/* Phase 6 (P0): signals forwarded to P1.  The write can only fail once P1 is gone, and then
+ * waitpid returns anyway. */
 static void on_fwd(int sig)
 {
 	int saved = errno;
@@ -341,26 +385,25 @@ static void on_fwd(int sig)
 }
 static void on_alarm(int sig) { (void)sig; _exit(128 + first_sig); }
 
-__attribute__((noreturn)) static void run_p0(pid_t p1, int ctl[2], uid_t ruid, gid_t rgid)
+/* Phase 6 (P0): the caller again, for good; forwards signals and waits for P1. */
+__attribute__((noreturn)) static void run_p0(pid_t p1, int ctl[2])
 {
 	static const int fwd[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT };
 	static const int ign[] = { SIGTTOU, SIGTTIN, SIGTSTP, SIGPIPE };
 	xclose(ctl[0]);
 	ctl_w = ctl[1];
-	if (setresgid(rgid, rgid, rgid) < 0) die("setresgid", "to the caller");
-	if (setresuid(ruid, ruid, ruid) < 0) die("setresuid", "to the caller");
+	if (setresgid(caller_gid, caller_gid, caller_gid) < 0) die("setresgid", "to the caller");
+	if (setresuid(caller_uid, caller_uid, caller_uid) < 0) die("setresuid", "to the caller");
 	struct sigaction sa = { .sa_handler = on_alarm };
 	sigset_t set;
-	sigfillset(&sa.sa_mask);
-	sigemptyset(&set);
-	sigaddset(&set, SIGALRM);
+	if (sigfillset(&sa.sa_mask) < 0 || sigemptyset(&set) < 0 || sigaddset(&set, SIGALRM) < 0) die("sigset", "P0");
 	if (sigaction(SIGALRM, &sa, NULL) < 0) die("sigaction", "SIGALRM");
 	for (size_t i = 0; i < 4; i++) {
 		sa.sa_handler = on_fwd;
 		if (sigaction(fwd[i], &sa, NULL) < 0) die("sigaction", "forwarded signal");
 		sa.sa_handler = SIG_IGN;
 		if (sigaction(ign[i], &sa, NULL) < 0) die("sigaction", "ignored signal");
-		sigaddset(&set, fwd[i]);
+		if (sigaddset(&set, fwd[i]) < 0) die("sigaddset", "P0");
 	}
 	if (sigprocmask(SIG_UNBLOCK, &set, NULL) < 0) die("sigprocmask", "P0");
 	/* When au spawned us (no exec), its death, even by SIGKILL, must end the run too: it arrives
@@ -377,8 +420,6 @@ __attribute__((noreturn)) static void run_p0(pid_t p1, int ctl[2], uid_t ruid, g
 
 /* Lockdown: a throw-away home (dies with the mount namespace) and a network namespace with
  * nothing but loopback. */
-#define STR2(x) #x
-#define STR(x) STR2(x)
 #define HOME_TMPFS_OPTIONS "mode=0700,uid=" STR(AGENT_UID) ",gid=" STR(AGENT_GID)
 
 static void loopback_up(void)
@@ -406,17 +447,74 @@ static void close_from_3(void)
 	}
 }
 
+/* Phase 7 (P1, root): every place the host shares for writing gets a fresh instance of the run,
+ * gone with its mount namespace: /tmp, /dev/shm, /var/tmp, /run/lock, the mqueue filesystem of
+ * the run's own IPC namespace, and /run/user (hiding the humans' runtime directories) with the
+ * agent's runtime directory in it.  A host without /var/tmp, /run/lock or /dev/mqueue shares
+ * nothing there; /run/user is made (root's, 0755, as logind makes it) where it is missing.
+ * Root may create RUNTIME_DIR by path: the tmpfs is new and no other process is in this
+ * namespace yet. */
+static void private_places(void)
+{
+	static const struct place {
+		const char *path, *type, *data;
+		unsigned long flags;
+		int optional;
+	} places[] = {
+		{ "/proc", "proc", NULL, MS_NOSUID | MS_NODEV | MS_NOEXEC, 0 },
+		{ "/tmp", "tmpfs", "mode=1777,uid=0,gid=0", MS_NOSUID | MS_NODEV, 0 },
+		{ "/dev/shm", "tmpfs", "mode=1777,uid=0,gid=0", MS_NOSUID | MS_NODEV, 0 },
+		{ "/var/tmp", "tmpfs", "mode=1777,uid=0,gid=0", MS_NOSUID | MS_NODEV, 1 },
+		{ "/run/lock", "tmpfs", "mode=1777,uid=0,gid=0", MS_NOSUID | MS_NODEV | MS_NOEXEC, 1 },
+		{ "/dev/mqueue", "mqueue", NULL, MS_NOSUID | MS_NODEV | MS_NOEXEC, 1 },
+		{ "/run/user", "tmpfs", "mode=0755,uid=0,gid=0", MS_NOSUID | MS_NODEV, 0 },
+	};
+	if (mkdir("/run/user", 0755) < 0 && errno != EEXIST) die("mkdir", "/run/user");
+	for (size_t i = 0; i < sizeof places / sizeof *places; i++) {
+		const struct place *p = &places[i];
+		if (mount(p->type, p->path, p->type, p->flags, p->data) < 0 && !(p->optional && errno == ENOENT))
+			die("mount", p->path);
+	}
+	if (mkdir(RUNTIME_DIR, 0700) < 0 || fchownat(AT_FDCWD, RUNTIME_DIR, AGENT_UID, AGENT_GID, AT_SYMLINK_NOFOLLOW) < 0)
+		die("making the runtime directory", RUNTIME_DIR);
+}
+
+/* Keyrings.  Rights to a keyring come with possessing it, whatever the uid: P1 inherited the
+ * caller's session keyring through the setuid exec, and through it the caller's user keyring
+ * (pam_keyinit links it in).  Phase 8 records their serials while P1 still has them (a lookup
+ * that creates no session keyring: without one the kernel reports the caller's user-session
+ * keyring), then the agent joins a new anonymous session keyring of its own, and the proof
+ * requires that it can neither describe nor read either.  Nothing to possess: no keyrings in
+ * the kernel (ENOSYS), or a revoked or expired one (the caller's login session ended, as when a
+ * tmux server outlives it), which the kernel opens to nobody. */
+static long keyring_id(int spec)
+{
+	long id = syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, spec, 0);
+	if (id < 0 && errno != ENOSYS && errno != ENOKEY && errno != EKEYREVOKED && errno != EKEYEXPIRED)
+		die("keyctl", "looking up a keyring");
+	return id < 0 ? 0 : id;
+}
+static void record_caller_keyrings(void)
+{
+	caller_keyrings[0] = keyring_id(KEY_SPEC_SESSION_KEYRING);
+	caller_keyrings[1] = keyring_id(KEY_SPEC_USER_KEYRING);
+}
+
 static void become_agent(void)
 {
 	if (setgroups(0, NULL) < 0) die("setgroups", "to none");
 	if (setresgid(AGENT_GID, AGENT_GID, AGENT_GID) < 0) die("setresgid", "to the agent");
 	if (setresuid(AGENT_UID, AGENT_UID, AGENT_UID) < 0) die("setresuid", "to the agent");
+	/* Owned by the agent, as it is made after the switch; inherited by everything forked later. */
+	if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL) < 0 && errno != ENOSYS)
+		die("keyctl", "joining a new session keyring");
 	/* Not dumpable: other agent processes must not ptrace us (our memory holds the caller's env). */
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) die("prctl", "PR_SET_DUMPABLE");
 }
 
-/* Step 7g: prove that neither root nor the caller can be regained and that no capability is left. */
-static void prove_agent(uid_t caller)
+/* Phase 8 (P1, the agent): prove that neither root nor the caller can be regained, that no
+ * capability is left, that no_new_privs is set, and that no keyring of the caller is reachable. */
+static void prove_agent(void)
 {
 	uid_t r, e, s;
 	gid_t gr, ge, gs;
@@ -426,7 +524,7 @@ static void prove_agent(uid_t caller)
 	int ng = getgroups(0, NULL);
 	if (ng != 0) fail("privilege drop failed:", "supplementary groups left", ng < 0 ? errno : ECANCELED);
 	if (setuid(0) == 0 || setresuid((uid_t)-1, 0, (uid_t)-1) == 0 || setgid(0) == 0 ||
-	    (caller != AGENT_UID && setuid(caller) == 0))
+	    setuid(caller_uid) == 0)
 		fail("privilege drop failed:", "uid 0 or the caller's uid can be regained", ECANCELED);
 	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct d[2];
@@ -436,6 +534,15 @@ static void prove_agent(uid_t caller)
 	for (int i = 0; i < 2; i++)
 		if (d[i].effective || d[i].permitted || d[i].inheritable)
 			fail("privilege drop failed:", "capabilities left", ECANCELED);
+	if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1) fail("privilege drop failed:", "no_new_privs not set", ECANCELED);
+	char buf[256];
+	long own = keyring_id(KEY_SPEC_SESSION_KEYRING);
+	for (int i = 0; i < 2; i++) {
+		long k = caller_keyrings[i];
+		if (k && (own == k || syscall(SYS_keyctl, KEYCTL_DESCRIBE, k, buf, sizeof buf) >= 0 ||
+			  syscall(SYS_keyctl, KEYCTL_READ, k, buf, sizeof buf) >= 0))
+			fail("privilege drop failed:", "a keyring of the caller is still reachable", ECANCELED);
+	}
 }
 
 /* Open the normalised relative path rel beneath dirfd one component at a time, never following a
@@ -470,7 +577,11 @@ out:
 	return -1;
 }
 
-/* P0 (root): the agent's nftables table must be loaded with this policy (see top). */
+/* Netlink attribute alignment, unsigned (the header's NLA_ALIGN mixes int and size_t). */
+#define NL_ALIGN(n) (((n) + 3U) & ~3U)
+#define NL_ATTR_HDR NL_ALIGN(sizeof(struct nlattr))
+
+/* Phase 5 (P0, root): the agent's nftables table must be loaded with this policy (see top). */
 static void net_check(void)
 {
 	static const char table[] = "au-" AGENT_NAME;
@@ -480,7 +591,7 @@ static void net_check(void)
 		struct nlmsghdr nh;
 		struct nfgenmsg nf;
 		struct nlattr na;
-		char name[NLA_ALIGN(sizeof table)];
+		char name[NL_ALIGN(sizeof table)];
 	} req;
 	memset(&req, 0, sizeof req);
 	req.nh.nlmsg_len = sizeof req;
@@ -490,7 +601,7 @@ static void net_check(void)
 	req.nf.nfgen_family = NFPROTO_INET;
 	req.nf.version = NFNETLINK_V0;
 	req.na.nla_type = NFTA_TABLE_NAME;
-	req.na.nla_len = NLA_HDRLEN + sizeof table;
+	req.na.nla_len = NL_ATTR_HDR + sizeof table;
 	memcpy(req.name, table, sizeof table);
 	int s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
 	if (s < 0) die("socket", "netlink netfilter");
@@ -506,11 +617,11 @@ static void net_check(void)
 				done = 1;
 			} else if (nh->nlmsg_type == ((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWTABLE)) {
 				char *p = (char *)NLMSG_DATA(nh) + NLMSG_ALIGN(sizeof(struct nfgenmsg)), *end = (char *)nh + nh->nlmsg_len;
-				for (struct nlattr *a = (struct nlattr *)p; p + NLA_HDRLEN <= end && a->nla_len >= NLA_HDRLEN &&
+				for (struct nlattr *a = (struct nlattr *)p; p + NL_ATTR_HDR <= end && a->nla_len >= NL_ATTR_HDR &&
 									     p + a->nla_len <= end;
-				     p += NLA_ALIGN(a->nla_len), a = (struct nlattr *)p)
+				     p += NL_ALIGN(a->nla_len), a = (struct nlattr *)p)
 					if ((a->nla_type & NLA_TYPE_MASK) == NFTA_TABLE_USERDATA &&
-					    memmem(p + NLA_HDRLEN, a->nla_len - NLA_HDRLEN, want, (size_t)n))
+					    memmem(p + NL_ATTR_HDR, a->nla_len - NL_ATTR_HDR, want, (size_t)n))
 						found = 1;
 			} else if (nh->nlmsg_type == NLMSG_DONE) {
 				done = 1;
@@ -522,7 +633,7 @@ static void net_check(void)
 		fail("network policy not in force (run: au net apply -a " AGENT_NAME "): nftables table inet", table, ENOENT);
 }
 
-/* Limits, P0 (root).  Writes s to the file name beneath the cgroup directory dir. */
+/* Limits, phase 5 (P0, root).  Writes s to the file name beneath the cgroup directory dir. */
 static int cg_write(int dir, const char *name, const char *s)
 {
 	int fd = openat(dir, name, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -639,8 +750,8 @@ static void cgroup_setup(void)
 	xclose(slash);
 }
 
-/* P1, root: join the run cgroups (also for processes started later by the agent), set rlimits.
- * v1: "0" into "tasks" moves the calling thread, which is all of P1 (single-threaded); unlike
+/* Phase 7 (P1, root): join the run cgroups (also for processes started later by the agent), set
+ * rlimits.  v1: "0" into "tasks" moves the calling thread, which is all of P1 (single-threaded); unlike
  * "cgroup.procs" the kernel then skips the global threadgroup lock, whose RCU grace period
  * would cost every run several milliseconds. */
 static void enter_limits(void)
@@ -655,7 +766,7 @@ static void enter_limits(void)
 	if (lim_pids && setrlimit(RLIMIT_NPROC, &nproc) < 0) die("setrlimit", "RLIMIT_NPROC");
 }
 
-/* P1, at the end: say so when the memory limit killed a process of this run. */
+/* Phase 9 (P1, at the end): say so when the memory limit killed a process of this run. */
 static void report_oom(void)
 {
 	char buf[512];
@@ -668,7 +779,7 @@ static void report_oom(void)
 			AGENT_NAME, lim_memory);
 }
 
-/* Lockdown seeding, as the agent: copies regular files and directories (not symlinks, nor
+/* Phase 7, lockdown seeding, as the agent: copies regular files and directories (not symlinks, nor
  * anything else) from the real home into the throw-away one, bounded in depth and size. */
 #define SEED_MAX_BYTES (64LL << 20)
 static long long seeded;
@@ -734,7 +845,8 @@ static void seed_home(int home)
 	}
 }
 
-/* Step 7d: mount targets are created by a child that already is the agent, never by root. */
+/* Phase 7 (P1): mount targets are created, and the lockdown home seeded, by a child that already
+ * is the agent, never by root. */
 static void make_targets(void)
 {
 	pid_t c = fork();
@@ -757,8 +869,9 @@ static void make_targets(void)
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) _exit(125); /* the child has said why */
 }
 
-/* Step 7e: bind each share, with no path resolution the agent could influence. */
-static void do_mounts(uid_t ruid)
+/* Phase 7 (P1, root): bind each share, with no path resolution the agent could influence; the
+ * source, a path the caller chose, is resolved with the caller's filesystem identity. */
+static void do_mounts(void)
 {
 	struct stat st;
 	int hfd = open(AGENT_HOME, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -769,6 +882,7 @@ static void do_mounts(uid_t ruid)
 		const struct share *s = &mounts[m];
 		char fdpath[64], real[PATH_MAX];
 		/* Source: the opened directory must be exactly SRC (no symlink anywhere) and the caller's. */
+		fs_identity(caller_uid, caller_gid);
 		int sfd = open(s->src, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		if (sfd < 0) die("opening mount source", s->src);
 		snprintf(fdpath, sizeof fdpath, "/proc/self/fd/%d", sfd);
@@ -778,7 +892,8 @@ static void do_mounts(uid_t ruid)
 		real[n] = '\0';
 		if (strcmp(real, s->src) != 0) fail("mount source is not its own real path (symlink?)", s->src, ELOOP);
 		if (fstat(sfd, &st) < 0) die("fstat", s->src);
-		if (st.st_uid != ruid) fail("mount source not owned by the caller", s->src, EPERM);
+		if (st.st_uid != caller_uid) fail("mount source not owned by the caller", s->src, EPERM);
+		fs_identity(0, 0);
 
 		/* Target: beneath the agent home, no symlink followed. */
 		struct au_open_how how = { O_PATH | O_DIRECTORY | O_CLOEXEC, 0,
@@ -816,7 +931,7 @@ static void env_put(char *kv)
 	envv[nenv++] = kv;
 }
 
-/* Step 7h (P2): the command. */
+/* Phase 9 (P2): the command. */
 __attribute__((noreturn)) static void run_command(char **cmd, int on_pty)
 {
 	struct sigaction sa = { 0 };
@@ -829,7 +944,7 @@ __attribute__((noreturn)) static void run_command(char **cmd, int on_pty)
 	for (int s = 1; s < NSIG; s++)
 		if (s != SIGKILL && s != SIGSTOP && sigaction(s, &sa, NULL) < 0 && errno != EINVAL)
 			die("sigaction", "reset to default");
-	sigemptyset(&none);
+	if (sigemptyset(&none) < 0) die("sigemptyset", "command");
 	if (sigprocmask(SIG_SETMASK, &none, NULL) < 0) die("sigprocmask", "command");
 	close_from_3();
 	if (chdir(chdir_to) < 0) die("chdir", chdir_to);
@@ -852,7 +967,7 @@ static long now_ms(void)
 	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
-/* Step 7i (P1): the unprivileged init and supervisor of the namespace. */
+/* Phase 9 (P1, the agent): the unprivileged init and supervisor of the namespace. */
 __attribute__((noreturn)) static void supervise(pid_t p2, int ctl, const sigset_t *sigs)
 {
 	int sfd = signalfd(-1, sigs, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -915,51 +1030,30 @@ __attribute__((noreturn)) static void supervise(pid_t p2, int ctl, const sigset_
 	}
 }
 
-int main(int argc, char **argv)
+/* Phase 4 (P0): these signals stay blocked until P0's handlers are in place, and in P1 for its
+ * signalfd. */
+static void block_signals(sigset_t *sigs)
 {
-	/* Step 1: who is calling. */
-	uid_t ruid = getuid();
-	gid_t rgid = getgid();
-	if (ruid == AGENT_UID) fail("refusing to run for the agent user", AGENT_NAME, EPERM);
-	caller_allowed(ruid, rgid);
-	if (geteuid() != 0) fail("not running as root (must be installed setuid root):", argv[0], EPERM);
-	if (signal(SIGCHLD, SIG_DFL) == SIG_ERR) die("signal", "SIGCHLD"); /* SIG_IGN breaks waitpid */
-
-	/* Steps 2-4. */
-	int cmd = parse(argc, argv, ruid);
-	int on_pty = getsid(0) == getpid() && isatty(0) && tcgetsid(0) == getpid();
-	/* Whatever the caller leaked to us (its other PTYs, sockets) must never reach P1, which
-	 * becomes the agent: from here on we hold only what we open ourselves. */
-	close_from_3();
-
-	/* Step 5.  These signals stay blocked until P0's handlers are in place, and in P1 for its
-	 * signalfd. */
 	static const int blocked[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGQUIT };
-	sigset_t sigs;
-	sigemptyset(&sigs);
+	if (sigemptyset(sigs) < 0) die("sigemptyset", "blocked signals");
 	for (size_t i = 0; i < sizeof blocked / sizeof *blocked; i++)
-		sigaddset(&sigs, blocked[i]);
-	if (sigprocmask(SIG_BLOCK, &sigs, NULL) < 0) die("sigprocmask", "block");
-	if (net_policy) net_check();
-	cgroup_setup();
-	/* IPC too: SysV shared memory and message queues are another shared /tmp (A10). */
+		if (sigaddset(sigs, blocked[i]) < 0) die("sigaddset", "blocked signals");
+	if (sigprocmask(SIG_BLOCK, sigs, NULL) < 0) die("sigprocmask", "block");
+}
+
+/* Phase 5 (P0, root): the namespaces P1 is born into.  IPC too: SysV shared memory and message
+ * queues are another shared /tmp (A10); the network only in lockdown. */
+static void enter_namespaces(void)
+{
 	if (unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | (no_network ? CLONE_NEWNET : 0)) < 0)
 		die("unshare", "namespaces");
-	int ctl[2];
-	if (pipe2(ctl, O_CLOEXEC) < 0) die("pipe2", "ctl");
-	pid_t p1 = fork();
-	if (p1 < 0) die("fork", "namespace init");
-	if (p1 > 0) run_p0(p1, ctl, ruid, rgid);
+}
 
-	/* Step 7: P1, root in the new namespaces. */
-	xclose(ctl[1]);
-	enter_limits();
-	if (chdir("/") < 0) die("chdir", "/");
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) die("making mounts private", "/");
-	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) die("mount", "/proc");
-	if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,uid=0,gid=0") < 0) die("mount", "/tmp");
-	if (mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,uid=0,gid=0") < 0) die("mount", "/dev/shm");
-	if (nseeds > 0) { /* the real home, for seeding, before the tmpfs hides it */
+/* Phase 7 (P1, root): in lockdown, a tmpfs over the agent home; the real one stays reachable
+ * through real_home for seeding. */
+static void lockdown_home(void)
+{
+	if (nseeds > 0) {
 		struct stat st;
 		real_home = open(AGENT_HOME, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (real_home < 0 || fstat(real_home, &st) < 0) die("open", AGENT_HOME);
@@ -967,29 +1061,76 @@ int main(int argc, char **argv)
 	}
 	if (tmp_home && mount("tmpfs", AGENT_HOME, "tmpfs", MS_NOSUID | MS_NODEV, HOME_TMPFS_OPTIONS) < 0)
 		die("mount", AGENT_HOME);
-	if (no_network)
-		loopback_up();
-	if (nmounts > 0 || nseeds > 0) make_targets();
-	if (real_home >= 0) xclose(real_home);
-	if (nmounts > 0) do_mounts(ruid);
-	if (!on_pty && setsid() < 0) die("setsid", "agent session");
+	if (no_network) loopback_up();
+}
 
-	become_agent();
-	prove_agent(ruid);
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1)
-		die("prctl", "PR_SET_NO_NEW_PRIVS");
+/* Phase 8 (P1, the agent): die with P0, and notice if it already died before that was armed. */
+static void arm_pdeathsig(int ctl)
+{
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) die("prctl", "PR_SET_PDEATHSIG");
-	struct pollfd pf = { ctl[0], POLLIN, 0 };
+	struct pollfd pf = { ctl, POLLIN, 0 };
 	if (poll(&pf, 1, 0) < 0) die("poll", "ctl");
-	if (pf.revents & (POLLHUP | POLLERR)) _exit(125); /* P0 died before PDEATHSIG was armed */
+	if (pf.revents & (POLLHUP | POLLERR)) _exit(125);
+}
 
-	/* Step 7h. */
-	char *fixed[] = { lang, term, e_home, e_user, e_logname, e_shell, e_path }; /* AU_ENV_ may override */
+/* Phase 9 (P1): the command's environment; the caller's AU_ENV_ pairs may override all but the
+ * reserved names (key_ok). */
+static void build_environment(void)
+{
+	char *fixed[] = { lang, term, e_home, e_user, e_logname, e_shell, e_path, e_runtime };
 	for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
 		env_put(fixed[i]);
 	for (int i = 0; i < nau_env; i++)
 		env_put(au_env[i]);
 	envv[nenv] = NULL;
+}
+
+int main(int argc, char **argv)
+{
+	/* 1-3 (P0, setuid root): no_new_privs, who calls, what it asks for (nothing privileged yet). */
+	no_new_privs();
+	identify_caller(argv[0]);
+	int cmd = parse(argc, argv);
+
+	/* 4: only fds we open ourselves from here on (whatever the caller leaked, its other PTYs and
+	 * sockets, must never reach P1, which becomes the agent); signals held for P0 and P1. */
+	int on_pty = getsid(0) == getpid() && isatty(0) && tcgetsid(0) == getpid();
+	close_from_3();
+	sigset_t sigs;
+	block_signals(&sigs);
+
+	/* 5 (root): the network policy in force, the limits written, the namespaces made, P1 forked. */
+	if (net_policy) net_check();
+	cgroup_setup();
+	enter_namespaces();
+	int ctl[2];
+	if (pipe2(ctl, O_CLOEXEC) < 0) die("pipe2", "ctl");
+	pid_t p1 = fork();
+	if (p1 < 0) die("fork", "namespace init");
+
+	/* 6 (P0): back to the caller for good; forwards signals, waits, exits with P1's status. */
+	if (p1 > 0) run_p0(p1, ctl);
+
+	/* 7 (P1, root in the new namespaces): limits, private places, lockdown home, shares. */
+	xclose(ctl[1]);
+	enter_limits();
+	if (chdir("/") < 0) die("chdir", "/");
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) die("making mounts private", "/");
+	private_places();
+	lockdown_home();
+	if (nmounts > 0 || nseeds > 0) make_targets();
+	if (real_home >= 0) xclose(real_home);
+	if (nmounts > 0) do_mounts();
+
+	/* 8: out of the caller's session (unless on au's PTY), the agent, proven; dies with P0. */
+	if (!on_pty && setsid() < 0) die("setsid", "agent session");
+	record_caller_keyrings();
+	become_agent();
+	prove_agent();
+	arm_pdeathsig(ctl[0]);
+
+	/* 9: P2 runs the command; P1 supervises the namespace until it ends. */
+	build_environment();
 	pid_t p2 = fork();
 	if (p2 < 0) die("fork", "command");
 	if (p2 == 0) run_command(argv + cmd, on_pty);

@@ -6,8 +6,8 @@ import { AuUsageError } from '../errors.js';
 export class EnvError extends AuUsageError {}
 
 const KEY_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
-/** The agent's identity variables are set by the entrypoint from the passwd entry. */
-const RESERVED_KEYS = new Set(['HOME', 'USER', 'LOGNAME', 'SHELL']);
+/** Set by the entrypoint: the agent's identity from passwd, SHELL (bash) and its runtime directory. */
+const RESERVED_KEYS = new Set(['HOME', 'USER', 'LOGNAME', 'SHELL', 'XDG_RUNTIME_DIR']);
 export const ENV_PREFIX = 'AU_ENV_';
 const INHERITED = ['LANG', 'TERM'] as const;
 

@@ -34,7 +34,7 @@ const rand = (): string => randomBytes(4).toString('hex');
 const idOf = (flag: '-u' | '-g', user: string): number => Number(must(['id', flag, user]).trim());
 
 let human: Human | undefined;
-/** World-readable directory (not under /tmp, which the agent does not share) with the compiled attack programs. */
+/** World-readable directory (not under /tmp or /var/tmp, which the agent does not share) with the compiled attack programs. */
 let fixtures = '';
 /** Agents by role, created on first use; the human's cleanup deletes them. */
 const agents = new Map<string, string>();
@@ -182,7 +182,7 @@ async function within<T>(promise: Promise<T>, ms: number, what: string): Promise
 
 /** An outside directory the agent could write to if au followed its symlinks: the most tempting target. */
 function outsideDir(): string {
-  const dir = `/var/tmp/aut-outside-${rand()}`;
+  const dir = `/var/lib/aut-outside-${rand()}`;
   mkdirSync(dir);
   chmodSync(dir, 0o777);
   must(['sh', '-c', `echo canary > ${dir}/canary`]);
@@ -201,7 +201,7 @@ const auCommandLine = (): string => `${process.execPath} ${join(packageForHumans
 
 before(() => {
   assert.equal(process.getuid?.(), 0, 'the attack tests run as root (they create users, groups and setuid files)');
-  fixtures = mkdtempSync('/var/tmp/aut-fx-');
+  fixtures = mkdtempSync('/var/lib/aut-fx-'); // not /tmp nor /var/tmp: each run has its own
   undo.push(() => rmSync(fixtures, { recursive: true, force: true }));
   chmodSync(fixtures, 0o755);
   for (const program of ['tiocsti', 'show-ids']) {
