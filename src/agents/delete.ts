@@ -10,6 +10,7 @@ import { lookupGroup, lookupUser } from '../system/accounts.js';
 import type { CommandRunner } from '../system/runner.js';
 import { foreignUserReasons } from './identity.js';
 import { AgentSetupError } from './create.js';
+import { removeAgentTraces } from './traces.js';
 
 /** Throws AgentSetupError when the recorded user exists but is not ours: nothing is touched. */
 export function checkDeletable(runner: CommandRunner, agent: AgentConfig): void {
@@ -33,6 +34,7 @@ export function deleteAgent(runner: CommandRunner, agent: AgentConfig, options: 
   }
   removeAgentCgroups(runner, agent.userName);
   if (enforced(agent.net)) removePolicy(runner, agent.userName);
+  removeAgentTraces(runner, agent.userName);
   const ownGroup = lookupGroup(runner, agent.userName);
   if (ownGroup && (agent.gid === undefined || ownGroup.gid === agent.gid)) {
     runner.change(['groupdel', agent.userName], { privileged: true });

@@ -128,4 +128,35 @@ describe('the config file shared with the Python au', () => {
     const unknown = human.au(['info', '-a', 'aut-nosuchagent']);
     assert.equal(unknown.status, 1, 'an unknown agent is a failure, not a usage error');
   });
+
+  test('au delete removes the traces it can attribute by name: a stray nft table, the proxy process, build folders', async () => {
+    const victim = human.newAgent(uniqueName());
+    // A table the config no longer lists (a killed `au net clear`, a config the Python tool rewrote).
+    must(['nft', 'add', 'table', 'inet', `au-${victim}`]);
+    // A domains proxy of the human's still running (its command line as au starts it).
+    const proxy = spawn('runuser', ['-u', human.name, '--', 'python3', '-c', 'import time; time.sleep(120)', '/opt/au/dist/au.cjs', 'net', 'proxy', '-a', victim], { stdio: 'ignore' });
+    const proxyGone = new Promise<void>((resolve) => proxy.on('exit', () => resolve()));
+    // Build folders left by a killed `au new`: the human's goes, one someone else planted stays.
+    const ours = join(tmpdir(), `au-entrypoint-${victim}-Ab12Cd`);
+    const planted = join(tmpdir(), `au-entrypoint-${victim}-Zz99Zz`);
+    mkdirSync(ours);
+    must(['chown', human.name, ours]);
+    mkdirSync(planted);
+    try {
+      const deadline = Date.now() + 10_000;
+      while (!sh(['pgrep', '-u', human.name, '-f', `proxy -a ${victim}`]).stdout.trim() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      const r = human.au(['delete', '-y', '-H', '-a', victim]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.notEqual(sh(['nft', 'list', 'table', 'inet', `au-${victim}`]).status, 0, 'the stray nft table is gone');
+      await proxyGone;
+      assert.ok(!existsSync(ours), 'the build folder is gone');
+      assert.ok(existsSync(planted), "a folder the human does not own is not touched");
+      assert.match(r.stderr, new RegExp(`\\$ rm -rf -- ${ours}`), 'the removal is printed');
+    } finally {
+      proxy.kill();
+      rmSync(ours, { recursive: true, force: true });
+      rmSync(planted, { recursive: true, force: true });
+      sh(['nft', 'delete', 'table', 'inet', `au-${victim}`]);
+    }
+  });
 });
