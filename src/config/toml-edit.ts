@@ -47,7 +47,7 @@ const formatKey = (key: string): string => (BARE_KEY.test(key) ? key : JSON.stri
 /** The value as TOML text on one line (inline tables and arrays included). */
 function formatValue(value: unknown): string {
   if (isTable(value)) return `{ ${Object.entries(value).map(([k, v]) => `${formatKey(k)} = ${formatValue(v)}`).join(', ')} }`;
-  if (Array.isArray(value)) return `[${value.map(formatValue).join(', ')}]`;
+  if (Array.isArray(value) && value.some((v) => isTable(v) || Array.isArray(v))) return `[ ${value.map(formatValue).join(', ')} ]`;
   return stringify({ v: value }).replace(/^v = /, '').trimEnd();
 }
 
