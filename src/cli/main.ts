@@ -255,7 +255,8 @@ function registerContainment(program: Command): void {
     .option('--port <port>', 'a loopback TCP port the agent may connect to (repeatable)', collect, [])
     .option('--allow <host[:port]|cidr[:port]>', 'an address the agent may reach (repeatable)', collect, [])
     .option('--domain <name>', 'a domain reachable through the proxy, *.name for subdomains (repeatable)', collect, [])
-    .action(async (policy: string, opts: { agent: string; port: string[]; allow: string[]; domain: string[] }, cmd: Command) => {
+    .option('--listen <port>', 'a TCP port on which the agent may accept connections from loopback (repeatable; none by default)', collect, [])
+    .action(async (policy: string, opts: { agent: string; port: string[]; allow: string[]; domain: string[]; listen: string[] }, cmd: Command) => {
       const { netSetCommand } = await import('./commands/net.js');
       await netSetCommand(makeContext(globalsOf(cmd)), opts.agent, policy, opts);
     });

@@ -50,7 +50,10 @@
  * the nftables table "inet au-AGENT_NAME" and refuses to run unless it exists and its comment is
  * "au-policy:ID" (written by `au net apply`, ID identifying the policy in the config).  Asking the
  * kernel itself, rather than trusting a marker file, catches a flushed ruleset or a reboot; only
- * root can read nftables, and this needs no extra process on the run's path.
+ * root can read nftables, and this needs no extra process on the run's path.  The table's input
+ * rules know the agent's sockets by its cgroup v2 (<v2 root>/agent-as-unix-user/AGENT_NAME, made
+ * by `au net apply`; /sys/fs/cgroup/unified on hybrid hosts): P0 makes run-<pid> there as well and
+ * forks P1 into it.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -158,9 +161,9 @@ static int nseeds, real_home = -1;
 static volatile sig_atomic_t first_sig;
 /* Limits from the caller (0: none).  cg_run: the run cgroup of each hierarchy used (-1: none). */
 static unsigned long long lim_memory, lim_cpu, lim_pids, lim_nofile;
-static const char *net_policy; /* --net-policy: [0-9a-z]{1,32} */
+static const char *net_policy; /* --net-policy: [0-9a-z-]{1,32} */
 enum { CG_MEM, CG_CPU, CG_PIDS, CG_N };
-static int cg_run[CG_N] = { -1, -1, -1 }, cg_v1, oom_fd = -1;
+static int cg_run[CG_N] = { -1, -1, -1 }, cg_v1, oom_fd = -1, cg_net = -1;
 static int ctl_w = -1;
 static uid_t caller_uid; /* the real uid and gid of whoever ran us */
 static gid_t caller_gid;
@@ -306,7 +309,7 @@ static int parse(int argc, char **argv)
 			if (i + 1 >= argc) fail("usage:", USAGE, EINVAL);
 			net_policy = argv[++i];
 			size_t n = strlen(net_policy);
-			if (n == 0 || n > 32 || strspn(net_policy, "0123456789abcdefghijklmnopqrstuvwxyz") != n)
+			if (n == 0 || n > 32 || strspn(net_policy, "0123456789abcdefghijklmnopqrstuvwxyz-") != n)
 				fail("invalid value for", a, EINVAL);
 		} else if (a[0] == '-') {
 			fail("unknown option", a, EINVAL);
@@ -750,6 +753,54 @@ static void cgroup_setup(void)
 	xclose(slash);
 }
 
+/* Phase 5 (P0, root), network policy: the nftables input rules know the agent's sockets by its cgroup v2
+ * (made by `au net apply`, never here: a new one would have an id the rules do not know), so the
+ * run gets run-<pid> there too; cgroup v2 limits already put it there. */
+static void net_cgroup(void)
+{
+	if (cg_run[0] >= 0 && !cg_v1) return;
+	struct statfs sf;
+	int slash = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (slash < 0) die("open", "/");
+	int root = walk(slash, "sys/fs/cgroup", 0);
+	if (root < 0) die("opening", "/sys/fs/cgroup");
+	if (fstatfs(root, &sf) < 0) die("fstatfs", "/sys/fs/cgroup");
+	int v2 = sf.f_type == CGROUP2_MAGIC ? root : cg_open(root, "unified", 0); /* hybrid hosts */
+	if (v2 < 0 || fstatfs(v2, &sf) < 0 || sf.f_type != CGROUP2_MAGIC) fail("network policy: no cgroup v2 at", "/sys/fs/cgroup", ENOENT);
+	int top = cg_open(v2, CG_TOP, 0), agent = top < 0 ? -1 : cg_open(top, AGENT_NAME, 0);
+	if (agent < 0) fail("network policy not in force (run: au net apply -a " AGENT_NAME "): no cgroup", CG_TOP "/" AGENT_NAME, ENOENT);
+	char run[32];
+	snprintf(run, sizeof run, "run-%d", (int)getpid());
+	cg_sweep(agent);
+	cg_net = cg_open(agent, run, 1);
+	xclose(agent);
+	xclose(top);
+	if (v2 != root) xclose(v2);
+	xclose(root);
+	xclose(slash);
+}
+
+/* Phase 5 (P0): forks P1, straight into the network policy's run cgroup when there is one: clone3 with
+ * CLONE_INTO_CGROUP does not take the kernel's threadgroup lock for writing as a later write to
+ * cgroup.procs would (an RCU grace period, ~7 ms a run).  Kernels before 5.7: fork, and P1 joins
+ * in enter_limits. */
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+static pid_t fork_p1(void)
+{
+	if (cg_net < 0) return fork();
+	struct {
+		uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup;
+	} ca = { .flags = CLONE_INTO_CGROUP, .exit_signal = SIGCHLD, .cgroup = (uint64_t)cg_net };
+	long p = syscall(SYS_clone3, &ca, sizeof ca);
+	if (p < 0 && errno != ENOSYS && errno != E2BIG && errno != EINVAL) return -1;
+	if (p < 0) return fork();
+	xclose(cg_net); /* both sides: P1 is inside already */
+	cg_net = -1;
+	return (pid_t)p;
+}
+
 /* Phase 7 (P1, root): join the run cgroups (also for processes started later by the agent), set
  * rlimits.  v1: "0" into "tasks" moves the calling thread, which is all of P1 (single-threaded); unlike
  * "cgroup.procs" the kernel then skips the global threadgroup lock, whose RCU grace period
@@ -761,6 +812,10 @@ static void enter_limits(void)
 			cg_set(cg_run[c], cg_v1 ? "tasks" : "cgroup.procs", "0");
 			xclose(cg_run[c]);
 		}
+	if (cg_net >= 0) {
+		cg_set(cg_net, "cgroup.procs", "0");
+		xclose(cg_net);
+	}
 	struct rlimit nofile = { lim_nofile, lim_nofile }, nproc = { lim_pids, lim_pids };
 	if (lim_nofile && setrlimit(RLIMIT_NOFILE, &nofile) < 0) die("setrlimit", "RLIMIT_NOFILE");
 	if (lim_pids && setrlimit(RLIMIT_NPROC, &nproc) < 0) die("setrlimit", "RLIMIT_NPROC");
@@ -1099,13 +1154,15 @@ int main(int argc, char **argv)
 	sigset_t sigs;
 	block_signals(&sigs);
 
-	/* 5 (root): the network policy in force, the limits written, the namespaces made, P1 forked. */
+	/* 5 (root): the network policy in force (and its cgroup), the limits written, the namespaces
+	 * made, P1 forked. */
 	if (net_policy) net_check();
 	cgroup_setup();
+	if (net_policy) net_cgroup();
 	enter_namespaces();
 	int ctl[2];
 	if (pipe2(ctl, O_CLOEXEC) < 0) die("pipe2", "ctl");
-	pid_t p1 = fork();
+	pid_t p1 = fork_p1();
 	if (p1 < 0) die("fork", "namespace init");
 
 	/* 6 (P0): back to the caller for good; forwards signals, waits, exits with P1's status. */

@@ -61,6 +61,8 @@ export interface LaunchFacts {
   lockdownSource?: string;
   /** Lockdown: where that directory appears for the agent. */
   lockdownTarget?: string;
+  /** The id of the agent's cgroup v2, which its policy's inbound rules name (0: none; src/net/cgroup.ts). */
+  agentCgroupId?: number;
 }
 
 export interface LaunchPlan {
@@ -146,7 +148,7 @@ export function planLaunch(request: LaunchRequest, facts: LaunchFacts): LaunchPl
     limits: agent.limits,
     // Checked whatever the run's network: a policy the config has but the kernel lost means
     // something is wrong with this machine, and no run starts until `au net apply` says so.
-    netPolicy: enforced(agent.net) ? policyId(agent.net, agent.uid ?? -1) : undefined,
+    netPolicy: enforced(agent.net) ? policyId(agent.net, agent.uid ?? -1, facts.agentCgroupId ?? 0) : undefined,
     missingHint: request.missingHint,
     throwAwayHome: Boolean(request.lockdown),
     seeds,

@@ -6,6 +6,8 @@ import { resolve } from 'node:path';
 import { agentHomeOf } from '../agents/names.js';
 import type { AgentConfig } from '../config/schema.js';
 import { entrypointProblems } from '../entrypoint/verify.js';
+import { agentCgroupId } from '../net/cgroup.js';
+import { enforced } from '../net/policy.js';
 import { resolveShareSource, resolveShareTarget } from '../mounts/shares.js';
 import { RepoPolicyError, findRepoPolicy, readRepoPolicy } from '../run/repo-policy.js';
 import type { Human } from '../system/human.js';
@@ -37,6 +39,7 @@ export function readLaunchFacts(request: LaunchRequest, human: Human, environmen
     humanHomes: humanHomes(human),
     humanEnv: { LANG: environment.LANG, TERM: environment.TERM },
     repoPolicy: policyPath ? readRepoPolicy(policyPath) : undefined,
+    ...(enforced(request.agent.net) ? { agentCgroupId: agentCgroupId(request.agent.userName) } : {}),
   };
   if (request.lockdown) {
     const source = resolveShareSource(cwd, human.home, human.uid);

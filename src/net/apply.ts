@@ -1,9 +1,11 @@
 // Loading, removing and reading an agent's nftables table (all through the CommandRunner: the
 // loads are printed, with the ruleset, before they run; reading needs root too).
+import { existsSync, readdirSync } from 'node:fs';
 import type { AgentConfig } from '../config/schema.js';
 import { AuError } from '../errors.js';
 import type { CommandRunner, StepResult } from '../system/runner.js';
-import { type NetPolicy, type ResolvedAllow, enforced, parseAllowEntry, policyId, renderRuleset, tableOf } from './policy.js';
+import { agentCgroup, agentCgroupId, expectedPolicyId } from './cgroup.js';
+import { type NetPolicy, type ResolvedAllow, enforced, parseAllowEntry, renderRuleset, tableOf } from './policy.js';
 
 /** Host names in the allowlist are resolved now: the kernel matches addresses. */
 export async function resolveAllow(policy: NetPolicy): Promise<ResolvedAllow[]> {
@@ -35,15 +37,34 @@ export async function applyPolicy(runner: CommandRunner, agent: AgentConfig, log
     removePolicy(runner, agent.userName);
     return;
   }
-  const ruleset = renderRuleset(agent.userName, uidOf(agent), agent.net, await resolveAllow(agent.net));
+  const uid = uidOf(agent);
+  const allow = await resolveAllow(agent.net);
+  // The input rules know the agent's sockets by its cgroup v2, which must exist to be named.
+  const cgroup = agentCgroup(agent.userName);
+  if (!cgroup) throw new AuError('no cgroup v2 hierarchy (/sys/fs/cgroup or /sys/fs/cgroup/unified): the inbound rules of a network policy need one');
+  runner.change(['mkdir', '-p', cgroup.dir], { privileged: true });
+  const ruleset = renderRuleset(agent.userName, uid, agent.net, allow, { ...cgroup, id: agentCgroupId(agent.userName) });
   for (const line of ruleset.trimEnd().split('\n')) log(`  | ${line}`);
   runner.change(['nft', '-f', '-'], { privileged: true, input: ruleset });
 }
 
-/** Removes the agent's table if present (idempotent: one transaction that creates then deletes). */
+/**
+ * Removes the agent's table if present (idempotent: one transaction that creates then deletes),
+ * then its policy cgroup v2 if unused (a limit cgroup on cgroup2 hosts: the entrypoint makes it
+ * again at the next run with limits).
+ */
 export function removePolicy(runner: CommandRunner, agentName: string): void {
   const table = tableOf(agentName);
   runner.change(['nft', '-f', '-'], { privileged: true, input: `table inet ${table}\ndelete table inet ${table}\n` });
+  const cgroup = agentCgroup(agentName);
+  if (!cgroup || !existsSync(cgroup.dir)) return;
+  let runs: string[] = [];
+  try {
+    runs = readdirSync(cgroup.dir, { withFileTypes: true }).filter((e) => e.isDirectory() && e.name.startsWith('run-')).map((e) => `${cgroup.dir}/${e.name}`);
+  } catch {
+    // gone meanwhile
+  }
+  runner.change(['rmdir', ...runs, cgroup.dir], { privileged: true, allowFailure: true });
 }
 
 /** `nft list table` of the agent (root; sudo -n when not root, so it never prompts). */
@@ -58,8 +79,8 @@ export type LoadState = 'loaded' | 'missing' | 'outdated' | 'unknown';
 export function loadState(agent: AgentConfig, listing: StepResult): LoadState {
   if (!enforced(agent.net)) return 'loaded';
   if (listing.status !== 0) return /No such file|does not exist/i.test(listing.stderr) ? 'missing' : 'unknown';
-  const id = /comment "au-policy:([0-9a-z]+)"/.exec(listing.stdout)?.[1];
-  return id === policyId(agent.net, agent.uid ?? -1) ? 'loaded' : 'outdated';
+  const id = /comment "au-policy:([0-9a-z-]+)"/.exec(listing.stdout)?.[1];
+  return id === expectedPolicyId({ ...agent, net: agent.net }) ? 'loaded' : 'outdated';
 }
 
 /** Packets the policy refused, from the table's `refused` counter. */

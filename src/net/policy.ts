@@ -3,6 +3,7 @@
 // entrypoint so it can check that exactly this policy is loaded in the kernel (fail closed).
 // Pure and small: `au run` loads it.
 import { AuUsageError } from '../errors.js';
+import { canonicalName } from './host.js';
 
 export const POLICIES = ['allow', 'deny', 'allowlist', 'domains'] as const;
 export type PolicyKind = (typeof POLICIES)[number];
@@ -17,6 +18,8 @@ export interface NetPolicy {
   domains: string[];
   /** domains: the port of the HTTP CONNECT proxy on 127.0.0.1, chosen by `au net set`. */
   proxyPort?: number;
+  /** TCP ports on which the agent may accept connections, from loopback only (`--listen`). */
+  listenPorts?: number[];
 }
 
 export class NetPolicyError extends AuUsageError {}
@@ -67,22 +70,30 @@ export function parseAllowEntry(input: string): AllowEntry {
   return { host, family: family as AllowEntry['family'], ...(p === undefined ? {} : { port: p }) };
 }
 
-const DOMAIN = /^(\*\.)?[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9])?(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9])?)*$/;
+/** A domain of the policy: a DNS name as `canonicalName` reads it, `*.name` for its subdomains. */
 export function parseDomain(input: string): string {
-  const d = input.trim().toLowerCase().replace(/\.$/, '');
-  if (!DOMAIN.test(d) || d.length > 253) throw new NetPolicyError(`invalid domain ${JSON.stringify(input)}: expected a name such as example.com or *.example.com`);
-  return d;
+  const text = input.trim();
+  const wildcard = text.startsWith('*.');
+  const name = canonicalName(wildcard ? text.slice(2) : text);
+  if (name === undefined) throw new NetPolicyError(`invalid domain ${JSON.stringify(input)}: expected an ASCII name such as example.com or *.example.com (punycode for others)`);
+  return wildcard ? `*.${name}` : name;
 }
 
-/** Whether host is one of the domains (`*.d` also matches `d`'s subdomains, not `d` itself). */
-export function domainAllowed(domains: readonly string[], host: string): boolean {
-  const h = host.toLowerCase().replace(/\.$/, '');
-  return domains.some((d) => (d.startsWith('*.') ? h.endsWith(d.slice(1)) && h.length > d.length - 1 : h === d));
+/** Whether name (canonical, see host.ts) is one of the domains (`*.d`: `d`'s subdomains, not `d`). */
+export function domainAllowed(domains: readonly string[], name: string): boolean {
+  return domains.some((d) => (d.startsWith('*.') ? name.endsWith(d.slice(1)) && name.length > d.length - 1 : name === d));
 }
 
-/** A short id of the policy (and the uid it applies to): what the entrypoint checks in the kernel. */
-export function policyId(policy: NetPolicy, uid: number): string {
-  const canonical = JSON.stringify([uid, policy.policy, [...policy.loopbackPorts].sort((a, b) => a - b), [...policy.allow].sort(), [...policy.domains].sort(), policy.proxyPort ?? 0]);
+const sortedPorts = (ports: readonly number[] | undefined): number[] => [...new Set(ports ?? [])].sort((a, b) => a - b);
+
+/**
+ * A short id of the policy, the uid it applies to and the agent's cgroup id (see cgroup.ts):
+ * what the entrypoint checks in the kernel. `2-`: the rules cover both directions, so an older
+ * table no longer passes, and an entrypoint older than the inbound rules (which would not put the
+ * run in the cgroup they match) refuses the id (it allowed no `-`): recreate such an agent.
+ */
+export function policyId(policy: NetPolicy, uid: number, cgroupId: number): string {
+  const canonical = JSON.stringify([uid, cgroupId, policy.policy, sortedPorts(policy.loopbackPorts), [...policy.allow].sort(), [...policy.domains].sort(), policy.proxyPort ?? 0, sortedPorts(policy.listenPorts)]);
   // cyrb53: a consistency check, not a security boundary (only root can load a table).
   let h1 = 0xdeadbeef;
   let h2 = 0x41c6ce57;
@@ -93,7 +104,7 @@ export function policyId(policy: NetPolicy, uid: number): string {
   }
   h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
   h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  return (4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(36);
+  return `2-${(4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(36)}`;
 }
 
 export const enforced = (policy: NetPolicy | undefined): policy is NetPolicy => policy !== undefined && policy.policy !== 'allow';
@@ -104,19 +115,47 @@ export interface ResolvedAllow {
   port?: number;
 }
 
+/** Where the agent's cgroup v2 is for the input rules (cgroup.ts), and its id. */
+export interface CgroupMatch {
+  nftPath: string;
+  level: number;
+  id: number;
+}
+
+/** Flows the agent opened carry this bit in their conntrack mark (set by the rules below). */
+export const AGENT_FLOW_MARK = 0x10000000;
+
 /**
- * The whole table, replacing any previous one atomically (`nft -f -`). Only the agent's packets
- * (meta skuid) enter the `agent` chain; the last rule there counts and refuses.
+ * The whole table, replacing any previous one atomically (`nft -f -`). Both directions:
+ * - out (`output` hook, the agent's packets by uid, `meta skuid`): packets of flows someone else
+ *   opened to the agent (conntrack's reply direction) are dropped, but for listed inbound ports
+ *   towards loopback; new flows go only where the policy says, never to port 53 (names are
+ *   resolved by the proxy, or not at all); the last rule counts and refuses;
+ * - in (`input` hook, packets for a socket of the agent, found by nftables' socket lookup and
+ *   matched by the agent's cgroup v2): only flows the agent opened, and new connections to
+ *   listed inbound ports from loopback. A SYN to any other listener of the agent is dropped
+ *   before TCP sees it: no handshake, no SYN cookie, no byte in either direction.
  */
-export function renderRuleset(agentName: string, uid: number, policy: NetPolicy, allow: readonly ResolvedAllow[]): string {
+export function renderRuleset(agentName: string, uid: number, policy: NetPolicy, allow: readonly ResolvedAllow[], cgroup: CgroupMatch): string {
   const table = tableOf(agentName);
-  const rules: string[] = ['ct state established,related accept'];
-  const ports = [...new Set(policy.loopbackPorts)].sort((a, b) => a - b);
-  if (policy.policy === 'domains' && policy.proxyPort) ports.push(policy.proxyPort);
+  const mark = `0x${AGENT_FLOW_MARK.toString(16)}`;
+  const listen = sortedPorts(policy.listenPorts);
+  const listenSet = `{ ${listen.join(', ')} }`;
+  const rules: string[] = [
+    `ct direction reply ct mark and ${mark} != 0 accept`,
+    ...(listen.length ? [`ct direction reply ip daddr 127.0.0.0/8 tcp sport ${listenSet} accept`, `ct direction reply ip6 daddr ::1 tcp sport ${listenSet} accept`] : []),
+    'ct direction reply counter name refused drop',
+    'ct state established,related accept',
+    `ct mark set ct mark or ${mark}`,
+    'meta l4proto { tcp, udp } th dport 53 counter name refused reject with icmpx admin-prohibited',
+  ];
+  const ports = sortedPorts(policy.loopbackPorts);
   if (ports.length > 0) {
     const set = `{ ${ports.join(', ')} }`;
     rules.push(`ip daddr 127.0.0.0/8 tcp dport ${set} accept`, `ip6 daddr ::1 tcp dport ${set} accept`);
   }
+  // The proxy's exact address and port: any other loopback address could be another user's.
+  if (policy.policy === 'domains' && policy.proxyPort) rules.push(`ip daddr 127.0.0.1 tcp dport ${policy.proxyPort} accept`);
   if (policy.policy === 'allowlist' || policy.policy === 'domains') {
     for (const entry of allow) {
       for (const address of entry.addresses) {
@@ -126,18 +165,31 @@ export function renderRuleset(agentName: string, uid: number, policy: NetPolicy,
     }
   }
   rules.push('counter name refused reject with icmpx admin-prohibited');
+  const inbound = [
+    `ct mark and ${mark} != 0 accept`,
+    'ct direction reply accept',
+    ...(listen.length ? [`iif lo ip daddr 127.0.0.0/8 tcp dport ${listenSet} accept`, `iif lo ip6 daddr ::1 tcp dport ${listenSet} accept`] : []),
+    'counter name refused drop',
+  ];
   return [
     `table inet ${table}`,
     `delete table inet ${table}`,
     `table inet ${table} {`,
-    `  comment "au-policy:${policyId(policy, uid)}"`,
+    `  comment "au-policy:${policyId(policy, uid, cgroup.id)}"`,
     '  counter refused { }',
     '  chain agent {',
     ...rules.map((r) => `    ${r}`),
     '  }',
+    '  chain agent_in {',
+    ...inbound.map((r) => `    ${r}`),
+    '  }',
     '  chain output {',
     '    type filter hook output priority filter; policy accept;',
     `    meta skuid ${uid} jump agent`,
+    '  }',
+    '  chain input {',
+    '    type filter hook input priority filter; policy accept;',
+    `    socket cgroupv2 level ${cgroup.level} ${JSON.stringify(cgroup.nftPath)} jump agent_in`,
     '  }',
     '}',
     '',
@@ -166,11 +218,14 @@ export function netFromToml(value: unknown, where: string): NetPolicy | undefine
     domains: list('domains').map((d) => parseDomain(String(d))),
   };
   if (t.proxy_port !== undefined) policy.proxyPort = parsePort(String(t.proxy_port));
+  const listen = list('listen_ports').map((p) => parsePort(String(p)));
+  if (listen.length) policy.listenPorts = listen;
   return policy;
 }
 
 export function netToToml(policy: NetPolicy): Record<string, unknown> {
   const t: Record<string, unknown> = { policy: policy.policy, loopback_ports: policy.loopbackPorts, allow: policy.allow, domains: policy.domains };
   if (policy.proxyPort !== undefined) t.proxy_port = policy.proxyPort;
+  if (policy.listenPorts?.length) t.listen_ports = policy.listenPorts;
   return t;
 }

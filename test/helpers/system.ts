@@ -144,9 +144,9 @@ export function forceRemoveAgent(agent: string): void {
   if (sh(['nft', 'list', 'table', 'inet', `au-${agent}`]).status === 0) sh(['nft', 'delete', 'table', 'inet', `au-${agent}`]);
 }
 
-/** The agent's cgroups (made by its entrypoint when limits are set), run cgroups first. */
+/** The agent's cgroups (made by its entrypoint for limits, by `au net apply` for a policy), run cgroups first. */
 export function removeCgroupsOf(agent: string): void {
-  for (const hierarchy of ['memory', 'cpu', 'cpu,cpuacct', 'pids', '.']) {
+  for (const hierarchy of ['memory', 'cpu', 'cpu,cpuacct', 'pids', '.', 'unified']) {
     const dir = `/sys/fs/cgroup/${hierarchy}/agent-as-unix-user/${agent}`;
     if (!existsSync(dir)) continue;
     for (const entry of readdirSync(dir, { withFileTypes: true })) if (entry.isDirectory()) sh(['rmdir', `${dir}/${entry.name}`]);

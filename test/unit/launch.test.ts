@@ -67,7 +67,7 @@ for (const way of WAYS) {
     assert.equal(valueOf(plan.args, '--memory'), String(2 ** 28));
     assert.equal(valueOf(plan.args, '--pids'), '64');
     assert.equal(valueOf(plan.args, '--nofile'), '128');
-    assert.equal(valueOf(plan.args, '--net-policy'), policyId(NET, 1234));
+    assert.equal(valueOf(plan.args, '--net-policy'), policyId(NET, 1234, 0));
     assert.equal(plan.entrypoint, agent().entrypoint);
     // Only LANG, TERM and AU_ENV_* reach the entrypoint; the proxy variables of a domains policy.
     for (const key of Object.keys(plan.env)) assert.match(key, /^(LANG|TERM|AU_ENV_\w+)$/);
@@ -83,7 +83,7 @@ for (const way of WAYS) {
     assert.equal(plan.noNetwork, true);
     assert.equal(plan.proxyPort, undefined, 'no proxy without a network');
     assert.equal(plan.env.AU_ENV_HTTPS_PROXY, undefined);
-    assert.equal(valueOf(plan.args, '--net-policy'), policyId(NET, 1234), 'the policy is still checked');
+    assert.equal(valueOf(plan.args, '--net-policy'), policyId(NET, 1234, 0), 'the policy is still checked');
   });
 
   test(`${way.name}: a .au.toml that would add a share is refused (lockdown: it uses no configured share)`, () => {
@@ -100,9 +100,10 @@ for (const way of WAYS) {
 
 test('au run: configured shares, narrowed to those listed; the working directory follows them', () => {
   const plain = planLaunch(WAYS[0]!.request(agent()), facts());
+  assert.equal(valueOf(planLaunch(WAYS[0]!.request(agent()), facts({ agentCgroupId: 42 })).args, '--net-policy'), policyId(NET, 1234, 42), 'the policy id names the cgroup the inbound rules match');
   assert.deepEqual(options(plain.args), [
     '--mount-rw', '/home/h/repo', '/home/a/repo', '--mount-ro', '/home/h/docs', '/home/a/docs',
-    '--memory', String(2 ** 28), '--pids', '64', '--nofile', '128', '--net-policy', policyId(NET, 1234), '--chdir', '/home/a/repo',
+    '--memory', String(2 ** 28), '--pids', '64', '--nofile', '128', '--net-policy', policyId(NET, 1234, 0), '--chdir', '/home/a/repo',
   ]);
   assert.deepEqual(plain.args.slice(plain.args.indexOf('--')), ['--', 'bash', '--login', '-c', '"$@"', 'bash', 'make']);
   assert.equal(plain.env.AU_ENV_K, 'v');

@@ -1,6 +1,7 @@
 // `au limit set|show|clear`: the agent's resource limits, stored in the config and applied by
 // the entrypoint on every run.
 import { loadConfig, updateConfig } from '../../config/store.js';
+import { enforced } from '../../net/policy.js';
 import { detectCgroups, limitMechanism, limitProblems, removeAgentCgroups } from '../../limits/cgroups.js';
 import { LIMIT_KEYS, type LimitKey, type Limits, formatLimit, hasLimits, parseLimit } from '../../limits/limits.js';
 import type { Context } from '../context.js';
@@ -36,7 +37,8 @@ export function limitClearCommand(ctx: Context, name: string, which: Partial<Rec
     for (const key of chosen.length > 0 ? chosen : LIMIT_KEYS) delete limits[key];
     agent.limits = hasLimits(limits) ? limits : undefined;
     save();
-    if (!agent.limits) removeAgentCgroups(ctx.runner, name);
+    // A network policy's input rules name the agent's cgroup v2 (on cgroup2 hosts the same directory).
+    if (!agent.limits && !enforced(agent.net)) removeAgentCgroups(ctx.runner, name);
     process.stderr.write(`Limits of ${name}: ${describeLimits(agent.limits)}\n`);
   });
 }

@@ -1,14 +1,11 @@
 // `au net set|show|clear|apply` (and the internal `au net proxy`): the agent's network policy,
 // stored in the config, enforced by nftables rules on the agent's uid, checked at every run.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { type AgentConfig, findAgent } from '../../config/schema.js';
+import { findAgent } from '../../config/schema.js';
 import { AuError } from '../../errors.js';
 import { loadConfig, updateConfig } from '../../config/store.js';
-import { applyPolicy, listPolicy, loadState, refusedPackets, removePolicy, resolveAllow } from '../../net/apply.js';
-import { type NetPolicy, POLICIES, type PolicyKind, enforced, parseAllowEntry, parseDomain, parsePort, renderRuleset, tableOf } from '../../net/policy.js';
+import { applyPolicy, listPolicy, loadState, refusedPackets, removePolicy } from '../../net/apply.js';
+import { type NetPolicy, POLICIES, type PolicyKind, enforced, parseAllowEntry, parseDomain, parsePort, tableOf } from '../../net/policy.js';
 import type { Context } from '../context.js';
 import { UsageError } from '../errors.js';
 import { printJson, say, warn } from '../output.js';
@@ -18,6 +15,7 @@ export interface NetSetInput {
   port: string[];
   allow: string[];
   domain: string[];
+  listen?: string[];
 }
 
 const log = (line: string): void => {
@@ -44,25 +42,6 @@ function checkAddress(text: string): void {
   if (isIP(address) !== entry.family) throw new UsageError(`invalid address ${JSON.stringify(text)}: ${address} is not an IPv${entry.family} address`);
 }
 
-/** `nft --check` of the ruleset the policy makes: nothing is saved that nft would refuse. */
-async function checkRuleset(ctx: Context, agent: AgentConfig): Promise<void> {
-  if (!enforced(agent.net)) return;
-  if (agent.uid === undefined) throw new AuError(`agent ${agent.userName} has no recorded uid: run \`au new -a ${agent.userName}\``);
-  const ruleset = renderRuleset(agent.userName, agent.uid, agent.net, await resolveAllow(agent.net));
-  const dir = mkdtempSync(join(tmpdir(), 'au-nft-check-'));
-  try {
-    const file = join(dir, 'ruleset.nft');
-    writeFileSync(file, ruleset, { mode: 0o644 });
-    const r = ctx.runner.query(['nft', '--check', '-f', file], { privileged: true });
-    if (r.status !== 0) {
-      const why = r.stderr.trim().split('\n').find((line) => /error/i.test(line)) ?? r.stderr.trim().split('\n')[0] ?? `exit ${r.status}`;
-      throw new AuError(`nft refused the network policy of ${agent.userName}: ${why}`, { operation: 'check the network policy', hint: 'nothing was saved; fix the addresses or ports and run au net set again' });
-    }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
 export async function netSetCommand(ctx: Context, name: string, kind: string, input: NetSetInput): Promise<void> {
   if (!(POLICIES as readonly string[]).includes(kind)) throw new UsageError(`invalid policy ${JSON.stringify(kind)}: expected one of ${POLICIES.join(', ')}`);
   const policy: NetPolicy = {
@@ -71,22 +50,29 @@ export async function netSetCommand(ctx: Context, name: string, kind: string, in
     allow: input.allow.map((a) => (checkAddress(a), a.trim())),
     domains: [...new Set(input.domain.map(parseDomain))],
   };
-  if (kind === 'allow' && (policy.loopbackPorts.length || policy.allow.length || policy.domains.length)) throw new UsageError('policy allow takes no --port, --allow or --domain');
+  const listen = [...new Set((input.listen ?? []).map(parsePort))];
+  if (listen.length) policy.listenPorts = listen;
+  if (kind === 'allow' && (policy.loopbackPorts.length || policy.allow.length || policy.domains.length || listen.length)) throw new UsageError('policy allow takes no --port, --allow, --domain or --listen');
   if (kind === 'allowlist' && policy.allow.length === 0) throw new UsageError('policy allowlist needs at least one --allow');
   if (kind === 'domains' && policy.domains.length === 0) throw new UsageError('policy domains needs at least one --domain');
   if (kind !== 'domains' && policy.domains.length > 0) throw new UsageError('--domain is for the domains policy');
   if (kind === 'deny' && policy.allow.length > 0) throw new UsageError('--allow is for the allowlist and domains policies');
   const existingPort = findAgent(loadConfig(ctx.configPath), name)?.net?.proxyPort;
-  if (kind === 'domains') policy.proxyPort = existingPort ?? (await freePort());
+  if (kind === 'domains') {
+    // The port stays, unless another user listens on it (then `au run` would refuse): a new one.
+    const { listenersOn, squatted } = await import('../../net/proxy-process.js');
+    const keep = existingPort !== undefined && squatted(listenersOn(existingPort), process.getuid?.() ?? -1) === undefined;
+    policy.proxyPort = keep ? existingPort : await freePort();
+  }
   await updateConfig(ctx.configPath, ctx.dryRun, async (config, save) => {
     const agent = requireAgent(config, name);
-    const net = kind === 'allow' ? undefined : policy;
-    // nft must accept the policy before the config records it.
-    if (!ctx.dryRun) await checkRuleset(ctx, { ...agent, net });
-    agent.net = net;
+    // nft must accept the policy before the config records it: load it, then save. A kill in
+    // between leaves a loaded table the config does not list, which `au delete` removes by name.
+    const candidate = { ...agent, net: kind === 'allow' ? undefined : policy };
+    await applyPolicy(ctx.runner, candidate, log);
+    agent.net = candidate.net;
     save();
-    await applyPolicy(ctx.runner, agent, log);
-    log(`Network policy of ${name}: ${describe(agent.net)}`);
+    log(`Network policy of ${name}: ${describe(agent.net)}; inbound: ${describeInbound(agent.net)}`);
   });
 }
 
@@ -97,6 +83,13 @@ function describe(policy: NetPolicy | undefined): string {
   if (policy.allow.length) parts.push(`allow ${policy.allow.join(', ')}`);
   if (policy.domains.length) parts.push(`domains ${policy.domains.join(', ')} through 127.0.0.1:${policy.proxyPort}`);
   return parts.join('; ');
+}
+
+/** What may connect to the agent. */
+function describeInbound(policy: NetPolicy | undefined): string {
+  if (!enforced(policy)) return 'anything (no filtering)';
+  const ports = policy.listenPorts ?? [];
+  return ports.length ? `TCP ports ${ports.join(', ')} from loopback only; nothing else` : 'nothing (no connection to the agent, from anywhere)';
 }
 
 export async function netApplyCommand(ctx: Context, name: string): Promise<void> {
@@ -128,6 +121,8 @@ export function netShowCommand(ctx: Context, name: string, json: boolean): void 
       allow: agent.net?.allow ?? [],
       domains: agent.net?.domains ?? [],
       proxy: agent.net?.proxyPort ? `127.0.0.1:${agent.net.proxyPort}` : null,
+      listen_ports: agent.net?.listenPorts ?? [],
+      inbound: describeInbound(agent.net),
       table: enforced(agent.net) ? `inet ${tableOf(name)}` : null,
       state,
       refused_packets: refused ?? null,
@@ -136,6 +131,7 @@ export function netShowCommand(ctx: Context, name: string, json: boolean): void 
     return;
   }
   say(`policy: ${describe(agent.net)}`);
+  say(`inbound: ${describeInbound(agent.net)}`);
   if (!listing) return;
   say(`table: inet ${tableOf(name)} (${state === 'loaded' ? 'loaded' : state === 'missing' ? 'NOT LOADED' : state === 'outdated' ? 'OUTDATED' : 'cannot read: needs root'})`);
   if (refused !== undefined) say(`refused: ${refused} packets`);
@@ -143,13 +139,19 @@ export function netShowCommand(ctx: Context, name: string, json: boolean): void 
   if (state === 'missing' || state === 'outdated') warn(`au run -a ${name} refuses to start until you run: au net apply -a ${name}`);
 }
 
-/** Internal: the CONNECT proxy of a domains policy, as the human, until idle for 10 minutes. */
+/**
+ * Internal: the CONNECT proxy of a domains policy, as the human, until idle for 10 minutes with
+ * no process of the agent alive (while a run lives, the port stays held: see proxy-process.ts).
+ */
 export async function netProxyCommand(ctx: Context, name: string): Promise<void> {
   const agent = requireAgent(loadConfig(ctx.configPath), name);
   if (agent.net?.policy !== 'domains' || !agent.net.proxyPort) throw new AuError(`agent ${name} has no domains policy`);
   const { startProxy } = await import('../../net/proxy.js');
+  const { uidHasProcesses } = await import('../../net/agent-alive.js');
+  const uid = agent.uid;
   await startProxy(agent.net.proxyPort, () => findAgent(loadConfig(ctx.configPath), name)?.net, {
     idleExitMs: 10 * 60_000,
+    busy: () => uid === undefined || uidHasProcesses(uid),
     log: (line) => process.stderr.write(`au net proxy ${name}: ${line}\n`),
   });
 }
