@@ -273,7 +273,7 @@ function registerContainment(program: Command): void {
     .addOption(agentOption())
     .action(async (opts: { agent: string }, cmd: Command) => {
       const { netClearCommand } = await import('./commands/net.js');
-      netClearCommand(makeContext(globalsOf(cmd)), opts.agent);
+      await netClearCommand(makeContext(globalsOf(cmd)), opts.agent);
     });
   withGlobals(net.command('apply'))
     .description('load the configured policy into the kernel (after a reboot, say)')

@@ -1,7 +1,7 @@
 // `au net set|show|clear|apply` (and the internal `au net proxy`): the agent's network policy,
 // stored in the config, enforced by nftables rules on the agent's uid, checked at every run.
 import { isIP } from 'node:net';
-import { findAgent } from '../../config/schema.js';
+import { type AgentConfig, findAgent } from '../../config/schema.js';
 import { AuError } from '../../errors.js';
 import { loadConfig, updateConfig } from '../../config/store.js';
 import { applyPolicy, listPolicy, loadState, refusedPackets, removePolicy } from '../../net/apply.js';
@@ -66,14 +66,36 @@ export async function netSetCommand(ctx: Context, name: string, kind: string, in
   }
   await updateConfig(ctx.configPath, ctx.dryRun, async (config, save) => {
     const agent = requireAgent(config, name);
-    // nft must accept the policy before the config records it: load it, then save. A kill in
-    // between leaves a loaded table the config does not list, which `au delete` removes by name.
     const candidate = { ...agent, net: kind === 'allow' ? undefined : policy };
-    await applyPolicy(ctx.runner, candidate, log);
+    await changeRecorded(agent, save, `set ${kind}`, () => applyPolicy(ctx.runner, candidate, log));
     agent.net = candidate.net;
-    save();
+    finishRecorded(agent, save);
     log(`Network policy of ${name}: ${describe(agent.net)}; inbound: ${describeInbound(agent.net)}`);
   });
+}
+
+// Record first, then change: before touching the kernel, the agent's table in the config gets
+// `net_change_pending` (while `net` still holds the policy in force). The new policy is saved
+// only once nft has loaded it, and the mark goes with it. A kill in between leaves the mark:
+// the next `au net apply` (which `au run` names when the kernel and the config disagree), `au
+// net set` or `au net clear` loads the recorded policy again, undoing the half-done change.
+const PENDING = 'net_change_pending';
+
+async function changeRecorded(agent: AgentConfig, save: () => void, what: string, change: () => Promise<void> | void): Promise<void> {
+  agent.extra[PENDING] = what;
+  save();
+  try {
+    await change();
+  } catch (error) {
+    // nft loads a ruleset in one transaction: refused, the kernel kept the recorded policy.
+    finishRecorded(agent, save);
+    throw error;
+  }
+}
+
+function finishRecorded(agent: AgentConfig, save: () => void): void {
+  delete agent.extra[PENDING];
+  save();
 }
 
 function describe(policy: NetPolicy | undefined): string {
@@ -93,17 +115,21 @@ function describeInbound(policy: NetPolicy | undefined): string {
 }
 
 export async function netApplyCommand(ctx: Context, name: string): Promise<void> {
-  const agent = requireAgent(loadConfig(ctx.configPath), name);
-  await applyPolicy(ctx.runner, agent, log);
-  log(`Network policy of ${name} loaded: ${describe(agent.net)}`);
+  await updateConfig(ctx.configPath, ctx.dryRun, async (config, save) => {
+    const agent = requireAgent(config, name);
+    if (agent.extra[PENDING] !== undefined) log(`Finishing an interrupted network change of ${name} (${String(agent.extra[PENDING])}): loading its recorded policy`);
+    await applyPolicy(ctx.runner, agent, log);
+    if (agent.extra[PENDING] !== undefined) finishRecorded(agent, save);
+    log(`Network policy of ${name} loaded: ${describe(agent.net)}`);
+  });
 }
 
-export function netClearCommand(ctx: Context, name: string): void {
-  updateConfig(ctx.configPath, ctx.dryRun, (config, save) => {
+export async function netClearCommand(ctx: Context, name: string): Promise<void> {
+  await updateConfig(ctx.configPath, ctx.dryRun, async (config, save) => {
     const agent = requireAgent(config, name);
+    await changeRecorded(agent, save, 'clear', () => removePolicy(ctx.runner, name));
     agent.net = undefined;
-    save();
-    removePolicy(ctx.runner, name);
+    finishRecorded(agent, save);
     log(`Network policy of ${name}: allow (no filtering)`);
   });
 }
