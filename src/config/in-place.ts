@@ -16,10 +16,10 @@
 // lock) finishes the write if the file is still a byte mix of the old and the new text, drops
 // the journal if the file is already the new text, and also drops it if someone else (the
 // Python tool) has since written the file: their update is newer than ours.
-import { createHash } from 'node:crypto';
 import { lstatSync, closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, unlinkSync, writeSync, constants } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fromSystemError } from '../errors.js';
+import { lazyRequire } from '../system/lazy-require.js';
 
 const MAGIC = 'au-config-journal 1';
 
@@ -48,7 +48,10 @@ function fsyncDir(dir: string): void {
   }
 }
 
-const checksum = (old: Buffer, next: Buffer): string => createHash('sha256').update(old).update(next).digest('hex');
+// crypto is loaded at first use: `au run` reads the config and must start fast.
+const checksum = (old: Buffer, next: Buffer): string =>
+  (lazyRequire('node:crypto') as typeof import('node:crypto'))
+    .createHash('sha256').update(old).update(next).digest('hex');
 
 function writeJournal(journal: string, old: Buffer, next: Buffer): void {
   const header = Buffer.from(`${MAGIC} ${old.length} ${next.length} ${checksum(old, next)}\n`);

@@ -226,3 +226,11 @@ test('an async change keeps the lock until it settles', async () => {
   });
   assert.equal(loadConfig(path).agents[0]!.uid, 4242);
 });
+
+test('temp files a kill left (from au versions that replaced the config by rename) are removed under the lock', () => {
+  const path = tempConfig(SEED_FILE);
+  const stale = join(dirname(path), '.4242.1700000000000.agent-as-unix-user.toml.tmp');
+  writeFileSync(stale, 'half');
+  updateConfig(path, false, () => {});
+  assert.ok(!existsSync(stale));
+});
