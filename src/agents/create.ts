@@ -2,15 +2,16 @@
 // finished by running `au new` again (or undone by `au delete`). The config record is
 // written before the first system change and updated after each step that creates an id.
 import { AuError } from '../errors.js';
-import { existsSync, statSync } from 'node:fs';
-import type { AgentConfig, Config } from '../config/schema.js';
-import { findAgent } from '../config/schema.js';
+import { existsSync, lstatSync, statSync } from 'node:fs';
+import type { AgentConfig, Config, KeptAccount } from '../config/schema.js';
+import { findAgent, findKept } from '../config/schema.js';
 import { installEntrypoint } from '../entrypoint/install.js';
 import { entrypointPathOf } from '../entrypoint/location.js';
 import { isMember, lookupGroup, lookupUser } from '../system/accounts.js';
 import type { Human } from '../system/human.js';
 import type { CommandRunner } from '../system/runner.js';
 import { foreignUserReasons } from './identity.js';
+import { EXPIRED_ON, lockLogins, nologinShell } from './login.js';
 import { AGENT_MARKER, agentHomeOf, driverGroupOf, validateAgentName } from './names.js';
 
 export class AgentSetupError extends AuError {}
@@ -18,6 +19,30 @@ export class AgentSetupError extends AuError {}
 export interface CreatePlan {
   name: string;
   resuming: boolean;
+  /** The account `au delete` kept, which this `au new` takes back with its home. */
+  retaking?: KeptAccount;
+}
+
+/** A kept account is taken back only when it is still exactly what `au delete` left. */
+function checkRetakable(runner: CommandRunner, kept: KeptAccount): void {
+  const name = kept.userName;
+  const forget = `\`au delete -H -a ${name}\` removes what is left of it`;
+  const user = lookupUser(runner, name);
+  if (!user) throw new AgentSetupError(`the account ${name} that au delete kept (uid ${kept.uid}) no longer exists; ${forget}`);
+  const reasons = foreignUserReasons(runner, kept, user);
+  if (reasons.length > 0) throw new AgentSetupError(`user ${name} is not the account au delete kept: ${reasons.join('; ')}`);
+  const home = agentHomeOf(name);
+  let st;
+  try {
+    st = lstatSync(home);
+  } catch {
+    throw new AgentSetupError(`the kept account ${name} has no home ${home}; ${forget}`);
+  }
+  if (!st.isDirectory() || st.uid !== kept.uid) throw new AgentSetupError(`${home} is not the kept account's home directory (owner uid ${st.uid}); ${forget}`);
+  const driver = lookupGroup(runner, kept.group);
+  if (kept.groupGid !== undefined && driver?.gid !== kept.groupGid) {
+    throw new AgentSetupError(`group ${kept.group} of the kept account is ${driver ? `gid ${driver.gid}, au recorded ${kept.groupGid}` : 'gone'}; ${forget}`);
+  }
 }
 
 /** Checks everything that can be checked before touching the system. Throws AgentSetupError. */
@@ -25,6 +50,11 @@ export function planCreate(runner: CommandRunner, config: Config, name: string):
   validateAgentName(name);
   const record = findAgent(config, name);
   if (record?.bootstrapped) throw new AgentSetupError(`agent ${name} already exists`);
+  const kept = record ? undefined : findKept(config, name);
+  if (kept) {
+    checkRetakable(runner, kept);
+    return { name, resuming: true, retaking: kept };
+  }
   const resuming = record !== undefined;
   const user = lookupUser(runner, name);
   if (user) {
@@ -40,14 +70,15 @@ export function planCreate(runner: CommandRunner, config: Config, name: string):
   return { name, resuming };
 }
 
-export function newRecord(name: string): AgentConfig {
+export function newRecord(name: string, kept?: KeptAccount): AgentConfig {
   return {
     userName: name,
-    group: driverGroupOf(name),
+    group: kept?.group ?? driverGroupOf(name),
     entrypoint: entrypointPathOf(name),
     entrypointSha256: '',
     bootstrapped: false,
     mounts: [],
+    ...(kept ? { uid: kept.uid, gid: kept.gid, groupGid: kept.groupGid } : {}),
     extra: {},
   };
 }
@@ -67,9 +98,10 @@ export function homeExposure(human: Human): string | undefined {
 
 /**
  * Performs the remaining steps of creating `record`'s agent. `save` persists the record after
- * each step so that an interruption leaves an accurate trace.
+ * each step so that an interruption leaves an accurate trace. Returns warnings about what au
+ * leaves to the administrator.
  */
-export function createAgent(runner: CommandRunner, record: AgentConfig, human: Human, save: () => void): void {
+export function createAgent(runner: CommandRunner, record: AgentConfig, human: Human, save: () => void): string[] {
   const name = record.userName;
   const home = agentHomeOf(name);
   const dry = runner.dryRun;
@@ -79,6 +111,9 @@ export function createAgent(runner: CommandRunner, record: AgentConfig, human: H
     runner.change(['groupadd', record.group], { privileged: true });
     driver = lookupGroup(runner, record.group);
   }
+  if (driver && record.groupGid !== undefined && driver.gid !== record.groupGid) {
+    throw new AgentSetupError(`group ${record.group} has gid ${driver.gid}, au recorded ${record.groupGid}`);
+  }
   if (driver) record.groupGid = driver.gid;
   else if (!dry) throw new AgentSetupError(`group ${record.group} was not created`);
   save();
@@ -86,7 +121,8 @@ export function createAgent(runner: CommandRunner, record: AgentConfig, human: H
   let user = lookupUser(runner, name);
   if (!user) {
     runner.change(
-      ['useradd', '--create-home', '--home-dir', home, '--shell', '/bin/bash', '--user-group', '--comment', AGENT_MARKER, name],
+      // Not a login account (login.ts): runs go through the entrypoint, never the passwd shell.
+      ['useradd', '--create-home', '--home-dir', home, '--shell', nologinShell(), '--expiredate', EXPIRED_ON, '--user-group', '--comment', AGENT_MARKER, name],
       { privileged: true },
     );
     user = lookupUser(runner, name);
@@ -110,6 +146,10 @@ export function createAgent(runner: CommandRunner, record: AgentConfig, human: H
     { privileged: true },
   );
 
+  // useradd made it a non-login account already; this adds the cron/at denials, and on a
+  // resumed or taken-back account whatever is missing.
+  const warnings = lockLogins(runner, name);
+
   const installed = installEntrypoint(runner, {
     agentName: name,
     agentUid: record.uid ?? 0,
@@ -122,4 +162,5 @@ export function createAgent(runner: CommandRunner, record: AgentConfig, human: H
   record.entrypointSha256 = installed.sha256;
   record.bootstrapped = true;
   save();
+  return warnings;
 }

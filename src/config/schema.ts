@@ -35,8 +35,21 @@ export interface AgentConfig {
   extra: Record<string, unknown>;
 }
 
+/**
+ * An agent deleted without `-H`: its account is kept, locked, so that its uid (which still owns
+ * its files) is never handed to another account. `au new` takes it back, `au delete -H` removes it.
+ */
+export interface KeptAccount {
+  userName: string;
+  uid: number;
+  gid: number;
+  group: string;
+  groupGid?: number;
+}
+
 export interface Config {
   agents: AgentConfig[];
+  kept: KeptAccount[];
   disableHomeAccessCheck: boolean;
   /** Top-level keys we do not know, kept verbatim. */
   extra: Record<string, unknown>;
@@ -126,15 +139,33 @@ function parseAgent(value: unknown, index: number): AgentConfig {
   };
 }
 
+function parseKept(value: unknown, index: number): KeptAccount {
+  const where = `kept_accounts[${index}]`;
+  if (!isTable(value)) throw new ConfigError(`${where} must be a table`);
+  const uid = optionalInt(value, 'uid', where);
+  const gid = optionalInt(value, 'gid', where);
+  if (uid === undefined || gid === undefined) throw new ConfigError(`${where}: "uid" and "gid" are required`);
+  return {
+    userName: requireString(value, 'user_name', where),
+    uid,
+    gid,
+    group: requireString(value, 'su_as_agent_group', where),
+    groupGid: optionalInt(value, 'group_gid', where),
+  };
+}
+
 export function configFromToml(data: Table): Config {
   const agents = data.agents ?? [];
   if (!Array.isArray(agents)) throw new ConfigError('"agents" must be an array of tables');
+  const kept = data.kept_accounts ?? [];
+  if (!Array.isArray(kept)) throw new ConfigError('"kept_accounts" must be an array of tables');
   const disable = data.disable_home_access_check ?? false;
   if (typeof disable !== 'boolean') throw new ConfigError('"disable_home_access_check" must be true or false');
   return {
     agents: agents.map(parseAgent),
+    kept: kept.map(parseKept),
     disableHomeAccessCheck: disable,
-    extra: without(data, ['agents', 'disable_home_access_check']),
+    extra: without(data, ['agents', 'kept_accounts', 'disable_home_access_check']),
   };
 }
 
@@ -159,10 +190,23 @@ export function configToToml(config: Config): Table {
     entry.mounts = agent.mounts.map((m) => ({ source: m.source, target: m.target, read_only: m.readOnly }));
     return entry;
   });
+  if (config.kept.length > 0) {
+    table.kept_accounts = config.kept.map((k) => ({
+      user_name: k.userName,
+      uid: k.uid,
+      gid: k.gid,
+      su_as_agent_group: k.group,
+      ...(k.groupGid === undefined ? {} : { group_gid: k.groupGid }),
+    }));
+  }
   return table;
 }
 
-export const emptyConfig = (): Config => ({ agents: [], disableHomeAccessCheck: false, extra: {} });
+export const emptyConfig = (): Config => ({ agents: [], kept: [], disableHomeAccessCheck: false, extra: {} });
+
+export function findKept(config: Config, name: string): KeptAccount | undefined {
+  return config.kept.find((kept) => kept.userName === name);
+}
 
 export function findAgent(config: Config, name: string): AgentConfig | undefined {
   return config.agents.find((agent) => agent.userName === name);

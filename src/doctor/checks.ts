@@ -2,6 +2,7 @@
 // each WARN/FAIL with the one command that fixes it. Read-only: it changes nothing.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { checkHealth } from '../agents/health.js';
+import { keptChecks, loginChecks } from './account-checks.js';
 import { driverGroupOf } from '../agents/names.js';
 import type { Config } from '../config/schema.js';
 import { detectCgroups, limitMechanism, limitProblems } from '../limits/cgroups.js';
@@ -128,10 +129,12 @@ export function agentChecks(runner: CommandRunner, human: Human, config: Config,
     const limits = limitProblems(cg, agent.limits);
     if (limits.length === 0) checks.push({ status: 'PASS', check: `agent ${name} limits`, detail: limitMechanism(cg, agent.limits) });
     for (const problem of limits) checks.push({ status: 'FAIL', check: `agent ${name} limits`, detail: problem, fix: `au limit clear -a ${name}` });
+    checks.push(...loginChecks(runner, human, name, `agent ${name}`));
     for (const contribute of extra) checks.push(...contribute(name, config));
   }
+  checks.push(...keptChecks(runner, human, config));
   // Membership: each su-as-* group of an agent of ours, and any other su-as-* group the human is in.
-  const names = new Set(config.agents.map((a) => a.userName));
+  const names = new Set([...config.agents, ...config.kept].map((a) => a.userName));
   const groups = runner.query(['getent', 'group']).stdout.split('\n').filter((line) => line.startsWith('su-as-')).map((line) => line.split(':')[0]!);
   for (const agent of config.agents) {
     const group = driverGroupOf(agent.userName);

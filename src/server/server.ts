@@ -405,6 +405,26 @@ export class SessionServer {
     }
   }
 
+  /**
+   * The last resort, when the server is about to die of an error nothing caught: every live
+   * session's end and the server's stop are recorded (synchronously, each step on its own).
+   */
+  recordCrash(reason: string): void {
+    for (const session of this.sessions.values()) session.abandon(`the server crashed (${reason})`);
+    for (const file of [this.options.socketPath, `${this.options.socketPath}.pid`]) {
+      try {
+        unlinkSync(file);
+      } catch {
+        /* gone */
+      }
+    }
+    try {
+      this.audit.record({ event: 'server-stop', pid: process.pid, reason: `crashed: ${reason}` });
+    } catch {
+      /* nothing more can be done */
+    }
+  }
+
   /** Ends every session (whole process trees), tells the clients, removes the socket. */
   stop(reason: string): Promise<void> {
     this.stopping ??= (async () => {

@@ -90,6 +90,7 @@ export class Session {
     this.recordingName = basename(start.recordingPath);
     this.recording = new Recording(start.recordingPath, { cols: this.cols, rows: this.rows, command: start.command.join(' '), title: `au session ${this.id} (${this.agent})` });
     this.screen = new ScreenModel(this.cols, this.rows);
+    this.screen.onFailure = () => this.notify(`the server's screen of session ${this.id} failed on the agent's output and was reset (live output goes on)`);
     // No fd of the server reaches the entrypoint (and so its init, which runs as the agent):
     // node-pty's PTY masters are not close-on-exec, nor is what the server's parent leaked.
     const native = loadNative();
@@ -103,11 +104,13 @@ export class Session {
   }
 
   private output(data: Buffer): void {
-    this.screen.write(data);
+    // The recording first: nothing the agent printed is lost, whatever fails downstream.
     this.recording.output(data);
-    if (this.clients.size === 0) return;
-    const frames = outputFrames(data);
-    for (const client of this.clients) client.send(frames);
+    if (this.clients.size > 0) {
+      const frames = outputFrames(data);
+      for (const client of this.clients) client.send(frames);
+    }
+    this.screen.write(data);
   }
 
   /** Adds a client: it gets the current screen at once, then live output. */
@@ -212,6 +215,26 @@ export class Session {
     this.clients.clear();
     this.onEnd?.();
     for (const waiter of this.endWaiters.splice(0)) waiter();
+  }
+
+  /**
+   * The server is dying (last-resort handler): the recording is flushed, the end recorded, the
+   * agent's process tree told to end. Synchronous, and never throws: it runs for every session.
+   */
+  abandon(reason: string): void {
+    if (this.ended) return;
+    this.ended = true;
+    for (const step of [
+      () => this.recording.close(),
+      () => this.audit.record({ event: 'end', session: this.id, exitCode: -1, durationMs: Date.now() - this.startedAt.getTime(), reason }),
+      () => process.kill(this.pid, 'SIGTERM'),
+    ]) {
+      try {
+        step();
+      } catch {
+        /* the next step still runs */
+      }
+    }
   }
 
   get isEnded(): boolean {

@@ -12,6 +12,8 @@ export interface StepOptions {
   input?: string;
   /** Failure is expected and tolerated (cleanup of what may already be gone). */
   allowFailure?: boolean;
+  /** Print a one-line `input` too, as `echo INPUT | COMMAND`, so the printed line says what is written. */
+  showInput?: boolean;
 }
 
 export interface StepResult {
@@ -52,7 +54,8 @@ export class ProcessRunner implements CommandRunner {
 
   change(argv: readonly string[], options: StepOptions = {}): StepResult {
     const full = withSudo(argv, options.privileged);
-    this.log(`$ ${shellQuote(full)}`);
+    const shown = options.showInput && options.input !== undefined ? `echo ${shellQuote([options.input.replace(/\n$/, '')])} | ` : '';
+    this.log(`$ ${shown}${shellQuote(full)}`);
     if (this.dryRun) return { status: 0, stdout: '', stderr: '' };
     const result = execute(full, options.input, true);
     if (result.status !== 0 && !options.allowFailure) throw new SystemCommandError(full, result);

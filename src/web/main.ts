@@ -4,6 +4,7 @@
 // page sends what is typed whatever its role: the server decides (observers get an error).
 import { Terminal } from '@xterm/xterm';
 import { FitAddon } from '@xterm/addon-fit';
+import { ScreenGuard } from '../server/screen-guard.js';
 
 const Frame = { Welcome: 0x02, Error: 0x03, Input: 0x10, Output: 0x11, Resize: 0x20, Ping: 0x21, Pong: 0x22, End: 0x30, Notice: 0x31 } as const;
 
@@ -44,6 +45,23 @@ const term = new Terminal({ cursorBlink: true, fontSize: 14, scrollback: 2000, f
 const fit = new FitAddon();
 term.loadAddon(fit);
 term.open($('terminal'));
+// The agent's output is hostile input to this xterm too: it gets only what the guard passes
+// (counts clamped to the screen, a few marks per cell, no strings), in slices of bounded work
+// so that xterm's write queue can yield to the page between them.
+const guard = new ScreenGuard(term.cols, term.rows);
+term.onResize(({ cols, rows }) => guard.resize(cols, rows));
+const SLICE_WORK = 20_000;
+function show(data: Uint8Array): void {
+  for (let at = 0; at < data.length; ) {
+    const { output, consumed } = guard.filter(data.subarray(at), SLICE_WORK);
+    at += consumed;
+    if (output.length > 0) term.write(output);
+  }
+}
+function resetTerminal(): void {
+  term.reset();
+  guard.reset();
+}
 let role: State['role'] | undefined;
 let state: State | undefined;
 let current: { kind: 'live'; id: string } | { kind: 'replay'; name: string } | undefined;
@@ -203,7 +221,7 @@ function handle(type: number, payload: Uint8Array): void {
   const json = (): Record<string, unknown> => JSON.parse(decoder.decode(payload)) as Record<string, unknown>;
   switch (type) {
     case Frame.Output:
-      term.write(payload.slice());
+      show(payload);
       return;
     case Frame.Welcome: {
       const w = json();
@@ -246,7 +264,7 @@ function watch(id: string): void {
   current = { kind: 'live', id };
   $('player').hidden = true;
   message('');
-  term.reset();
+  resetTerminal();
   render();
   const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws?session=${encodeURIComponent(id)}&token=${encodeURIComponent(token)}`);
   ws.binaryType = 'arraybuffer';
@@ -302,7 +320,7 @@ function showClock(): void {
 function applyTo(target: number): void {
   if (!cast) return;
   if (target < position || applied === 0) {
-    term.reset();
+    resetTerminal();
     term.resize(cast.width, cast.height);
     applied = 0;
   }
@@ -311,13 +329,13 @@ function applyTo(target: number): void {
     const [, kind, data] = cast.events[applied++]!;
     if (kind === 'o') out += data;
     else if (kind === 'r') {
-      if (out) term.write(out);
+      if (out) show(encoder.encode(out));
       out = '';
       const [cols, rows] = data.split('x').map(Number);
       if (cols && rows) term.resize(cols, rows);
     }
   }
-  if (out) term.write(out);
+  if (out) show(encoder.encode(out));
   position = target;
   showClock();
 }

@@ -4,14 +4,16 @@
 // sees the session and cannot type, an operator types into it, a finished session replays.
 // Screenshots go to test-artifacts/.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type Browser, type Page, chromium } from 'playwright-core';
 import { WebSocket } from 'ws';
 import { FrameType } from '../../src/server/protocol/frames.js';
 import { type Human, REPO, createHuman, packageForHumans, sh } from '../helpers/system.js';
-import { eventually } from '../helpers/session-server.js';
+import { eventually, probe } from '../helpers/session-server.js';
+import { REPEAT_BLOCK, REPEAT_CRASH, hostileStream } from '../helpers/hostile-output.js';
+import { agentHomeOf } from '../../src/agents/names.js';
 import { Terminal } from '../helpers/tmux.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -296,6 +298,67 @@ describe('web observer', () => {
     await observerPage.locator('#play').click();
     await observerPage.locator('#play').filter({ hasText: 'Play' }).waitFor();
     await observerPage.screenshot({ path: join(ARTIFACTS, 'web-observer-replay.png') });
+    await browser.close();
+    browser = undefined;
+  });
+});
+
+describe('web observer against hostile output', () => {
+  let owner: Human;
+  let agent: string;
+  let stateDir: string;
+  let url: string;
+  let tokens: { observer: string; operator: string };
+  let browser: Browser | undefined;
+
+  before(() => {
+    owner = createHuman();
+    agent = owner.newAgent();
+    stateDir = join(owner.home, '.local/state/agent-as-unix-user');
+    const started = owner.au(['server', 'run', '-d', '--web', '127.0.0.1:0']);
+    assert.equal(started.status, 0, started.stderr);
+    const printed = owner.au(['server', 'token', '--json']);
+    ({ url, ...tokens } = JSON.parse(printed.stdout) as { url: string; observer: string; operator: string });
+  });
+
+  after(async () => {
+    await Promise.race([browser?.close(), new Promise((r) => setTimeout(r, 10_000))]).catch(() => undefined);
+    let pid = 0;
+    try {
+      pid = Number(readFileSync(join(stateDir, 'server.sock.pid'), 'utf8').trim());
+    } catch {
+      /* not running */
+    }
+    if (pid > 0) sh(['kill', '-TERM', String(pid)]);
+    await eventually(() => pid <= 0 || !existsSync(`/proc/${pid}`), 'the server stops').catch(() => undefined);
+    owner?.cleanup();
+  });
+
+  test('the 22-byte and 14-byte sequences and a fuzzed flood, watched in chromium: the tab stays responsive and shows what follows', { timeout: 180_000 }, async () => {
+    const home = agentHomeOf(agent);
+    writeFileSync(join(home, 'attack.bin'), Buffer.concat([REPEAT_CRASH, Buffer.from('\r\n'), REPEAT_BLOCK, Buffer.from('\r\n'), ...[1, 2, 3].map((seed) => Buffer.from(hostileStream(seed, 3000))), Buffer.from(`x${'\u0301'.repeat(50_000)}\r\n\x1bc`)]), { mode: 0o644 });
+    // The agent prints once the page watches (the test creates `go`).
+    const command = ['bash', '-c', 'while [ ! -e go ]; do sleep 0.1; done; cat attack.bin; echo WEB-DO""NE; exec sleep 1000'];
+    const created = probe(owner.name, join(stateDir, 'server.sock'), 'run', { session: 'hostile-web', agent, command, until: '', detach: true });
+    assert.equal(created.welcome?.created, true, JSON.stringify(created));
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'], timeout: 30_000 });
+    const page = await (await browser.newContext({ viewport: { width: 1100, height: 700 } })).newPage();
+    await page.goto(`${url}#token=${tokens.observer}`);
+    await page.locator('#sessions li[data-session="hostile-web"] button').click();
+    await page.locator('#status').filter({ hasText: 'connected to hostile-web' }).waitFor();
+    writeFileSync(join(home, 'go'), '');
+    const deadline = Date.now() + 60_000;
+    let shown = '';
+    while (!/WEB-DONE/.test(shown)) {
+      if (Date.now() > deadline) throw new Error(`the page never showed the end of the output; it shows:\n${shown.slice(-2000)}`);
+      // A tab stuck in xterm.js would not answer this at all (the deadline is generous; no timing threshold).
+      shown = await page.evaluate(() => (window as unknown as { auTerminalText: () => string }).auTerminalText(), undefined);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const started = Date.now();
+    await page.locator('#play').evaluate((el: HTMLElement) => el.id, undefined);
+    console.log(`hostile output in the browser: the tab answered in ${Date.now() - started} ms after the flood`);
+    await page.screenshot({ path: join(ARTIFACTS, 'web-hostile-output.png') });
     await browser.close();
     browser = undefined;
   });

@@ -142,6 +142,8 @@ export function forceRemoveAgent(agent: string): void {
   rmSync(`/home/${agent}`, { recursive: true, force: true });
   removeCgroupsOf(agent);
   if (sh(['nft', 'list', 'table', 'inet', `au-${agent}`]).status === 0) sh(['nft', 'delete', 'table', 'inet', `au-${agent}`]);
+  // The line au new adds to the cron/at deny files (only this exact name; other lines stay).
+  for (const file of ['/etc/cron.deny', '/etc/at.deny']) if (existsSync(file)) sh(['sed', '-i', `/^${agent}$/d`, file]);
 }
 
 /** The agent's cgroups (made by its entrypoint for limits, by `au net apply` for a policy), run cgroups first. */

@@ -234,3 +234,20 @@ test('temp files a kill left (from au versions that replaced the config by renam
   updateConfig(path, false, () => {});
   assert.ok(!existsSync(stale));
 });
+
+test('kept accounts (au delete without -H) round-trip, and a kept account without its uid is refused', () => {
+  const path = tempConfig(`${SEED_FILE}
+[[kept_accounts]]
+user_name = "old"
+uid = 1005
+gid = 1006
+su_as_agent_group = "su-as-old"
+group_gid = 1004
+`);
+  const config = loadConfig(path);
+  assert.deepEqual(config.kept, [{ userName: 'old', uid: 1005, gid: 1006, group: 'su-as-old', groupGid: 1004 }]);
+  saveConfig(path, config);
+  assert.deepEqual(loadConfig(path).kept, config.kept);
+  assert.deepEqual(loadConfig(tempConfig(SEED_FILE)).kept, []);
+  assert.throws(() => loadConfig(tempConfig('[[kept_accounts]]\nuser_name = "x"\nsu_as_agent_group = "su-as-x"\ngid = 1\n')), /"uid" and "gid" are required/);
+});

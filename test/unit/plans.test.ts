@@ -30,7 +30,7 @@ test('createAgent performs the documented steps, as privileged commands', () => 
   const printed = runner.changes.map((argv) => argv.filter((a) => a !== 'sudo').join(' '));
   assert.deepEqual(printed.slice(0, 6), [
     'groupadd su-as-bot',
-    'useradd --create-home --home-dir /home/bot --shell /bin/bash --user-group --comment agent-as-unix-user agent bot',
+    'useradd --create-home --home-dir /home/bot --shell /usr/sbin/nologin --expiredate 1970-01-02 --user-group --comment agent-as-unix-user agent bot',
     'usermod --append --groups su-as-bot alice',
     'chgrp su-as-bot /home/bot',
     'chmod 2770 /home/bot',

@@ -73,7 +73,7 @@ describe('screen model', () => {
     model.write(Buffer.from('after the snapshot\r\n'));
     await new Promise<void>((resolve) => model.snapshot(() => resolve()));
     // The joiner gets the snapshot, the output that followed it, then live output.
-    const joiner = await replayInto({ screen: snapshot.screen, follow: Buffer.concat([snapshot.follow, Buffer.from('after the snapshot\r\n')]) }, 80, 24);
+    const joiner = await replayInto({ ...snapshot, follow: Buffer.concat([snapshot.follow, Buffer.from('after the snapshot\r\n')]) }, 80, 24);
     assert.equal(joiner, model.text());
     assert.match(model.text(), /line 19\n?.*\nafter the snapshot/);
   });

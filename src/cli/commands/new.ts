@@ -13,21 +13,26 @@ export function newCommand(ctx: Context, name: string, yes: boolean): void {
     process.stderr.write(`Agent ${name} already exists: nothing to do (\`au info -a ${name}\` shows its health)\n`);
     return;
   }
-  updateConfig(ctx.configPath, ctx.dryRun, (config, save) => {
+  const retaken = updateConfig(ctx.configPath, ctx.dryRun, (config, save) => {
     const plan = planCreate(ctx.runner, config, name);
     const exposure = homeExposure(ctx.human);
     if (exposure && !config.disableHomeAccessCheck) warn(exposure);
-    const verb = plan.resuming ? 'Resume creating' : 'Create';
-    if (!confirm(`${verb} agent ${name} in ${agentHomeOf(name)} and configure group 'su-as-${name}'?`, yes || ctx.dryRun)) {
-      throw new AgentSetupError('cancelled');
-    }
+    const kept = plan.retaking;
+    const question = kept
+      ? `Take back the account ${name} (uid ${kept.uid}) that au delete kept, with its home ${agentHomeOf(name)} and group '${kept.group}'?`
+      : `${plan.resuming ? 'Resume creating' : 'Create'} agent ${name} in ${agentHomeOf(name)} and configure group 'su-as-${name}'?`;
+    if (!confirm(question, yes || ctx.dryRun)) throw new AgentSetupError('cancelled');
     let record = findAgent(config, name);
     if (!record) {
-      record = newRecord(name);
+      record = newRecord(name, kept);
       config.agents.push(record);
+      // One write moves the kept account's record into the agent's: it is never without one.
+      if (kept) config.kept = config.kept.filter((k) => k !== kept);
     }
     save();
-    createAgent(ctx.runner, record, ctx.human, save);
+    for (const w of createAgent(ctx.runner, record, ctx.human, save)) warn(w);
+    return kept;
   });
-  process.stderr.write(ctx.dryRun ? `Dry run: nothing was changed\n` : `Created agent ${name}\n`);
+  const done = retaken ? `Took back agent ${name} (uid ${retaken.uid}) with its home` : `Created agent ${name}`;
+  process.stderr.write(ctx.dryRun ? `Dry run: nothing was changed\n` : `${done}\n`);
 }

@@ -60,6 +60,14 @@ export async function serverRunCommand(ctx: Context, options: ServerRunOptions):
   const { SessionServer } = await import('../../server/server.js');
   const server = new SessionServer({ socketPath, configPath: ctx.configPath });
   await server.start();
+  // Whatever kills the server, the audit says which sessions ended and that it stopped.
+  const crashed = (error: unknown): void => {
+    process.stderr.write(`au: the session server crashed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    server.recordCrash(error instanceof Error ? error.message : String(error));
+    process.exit(1);
+  };
+  process.on('uncaughtException', crashed);
+  process.on('unhandledRejection', crashed);
   if (webAddress) {
     try {
       await startWeb(server, webAddress);
