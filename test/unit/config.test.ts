@@ -251,3 +251,18 @@ group_gid = 1004
   assert.deepEqual(loadConfig(tempConfig(SEED_FILE)).kept, []);
   assert.throws(() => loadConfig(tempConfig('[[kept_accounts]]\nuser_name = "x"\nsu_as_agent_group = "su-as-x"\ngid = 1\n')), /"uid" and "gid" are required/);
 });
+
+test('a shape the line editor leaves alone (dotted keys, inline tables) is still saved right', () => {
+  const path = tempConfig(SEED_FILE.replace('bootstrapped = true\n', 'bootstrapped = true\nlimits.memory = 1073741824\nnet = { policy = "deny", loopback_ports = [], allow = [], domains = [] }\n'));
+  assert.equal(loadConfig(path).agents[0]!.limits?.memory, 2 ** 30);
+  assert.equal(loadConfig(path).agents[0]!.net?.policy, 'deny');
+  updateConfig(path, false, (config, save) => {
+    config.agents[0]!.limits = { memory: 2 ** 31 };
+    config.agents[0]!.net = undefined;
+    save();
+  });
+  const config = loadConfig(path);
+  assert.equal(config.agents[0]!.limits?.memory, 2 ** 31);
+  assert.equal(config.agents[0]!.net, undefined);
+  assert.equal(config.agents[0]!.mounts.length, 1);
+});
