@@ -9,8 +9,9 @@ import { AuError, AuUsageError, fromSystemError } from '../../src/errors.js';
 import { ExitCode, describe, exitCodeFor } from '../../src/cli/errors.js';
 import { REPO } from '../helpers/system.js';
 
-// The errors that mean "the input was wrong": exit 2.
-const USAGE = new Set(['UsageError', 'InvalidNameError', 'EnvError', 'ShareError', 'LimitError', 'NetPolicyError', 'UnknownProfileError', 'WebAddressError']);
+// The errors that mean "the input was wrong": exit 2. An unknown agent or profile is a failure (1), as it
+// has always been: the input is well formed, the thing is missing.
+const USAGE = new Set(['UsageError', 'InvalidNameError', 'EnvError', 'ShareError', 'LimitError', 'NetPolicyError', 'WebAddressError']);
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
