@@ -4,7 +4,7 @@
 // shown on the terminal between brackets; the session's end shows its exit code. OSC 52
 // clipboard writes in the agent's output are removed before they reach the terminal.
 import { type Frame, FrameType, decodeJson, encodeChunked, encodeFrame, encodeResize } from './protocol/frames.js';
-import { type OpenConnection, openConnection } from './client.js';
+import { type OpenConnection, type ServerTarget, openConnection } from './client.js';
 import type { Welcome } from './protocol/messages.js';
 import { FilteredOutput } from '../run/clipboard-filter.js';
 
@@ -34,7 +34,8 @@ export class DetachKeyFilter {
 }
 
 export interface AttachRequest {
-  socketPath: string;
+  /** The socket, and who must be running the server on it (checked before a byte is sent). */
+  server: ServerTarget;
   session?: string;
   agent?: string;
   command?: string[];
@@ -50,7 +51,7 @@ export interface AttachOutcome {
 export async function attachTerminal(request: AttachRequest, announce: (welcome: Welcome) => void): Promise<AttachOutcome> {
   const stdin = process.stdin;
   const stdout = process.stdout;
-  const conn: OpenConnection = await openConnection(request.socketPath, {
+  const conn: OpenConnection = await openConnection(request.server, {
     action: 'attach',
     session: request.session,
     agent: request.agent,

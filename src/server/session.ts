@@ -13,7 +13,7 @@ import { type AuditLog, escapeBytes } from './audit.js';
 import type { Role } from './auth.js';
 import { FrameType, encodeChunked, encodeJson, outputFrames } from './protocol/frames.js';
 import type { SessionSummary } from './protocol/messages.js';
-import { Recording } from './recording.js';
+import { Recording, type RecordingLoss } from './recording.js';
 import { ScreenModel } from './screen.js';
 
 /** A connected client as the session sees it. */
@@ -215,6 +215,11 @@ export class Session {
     this.clients.clear();
     this.onEnd?.();
     for (const waiter of this.endWaiters.splice(0)) waiter();
+  }
+
+  /** What the recording could not write (a full disk). */
+  get recordingLoss(): RecordingLoss {
+    return this.recording.loss;
   }
 
   /**

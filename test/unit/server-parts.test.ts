@@ -21,18 +21,18 @@ describe('roles', () => {
   const groups: Record<string, string[]> = { dave: ['dave', 'devs'], erin: ['erin', 'watchers'], frank: ['frank'] };
   const decide = (uid: number, user: string) => decideRole({ pid: 1, uid, gid: uid, user }, 1000, config, (u) => groups[u] ?? []);
 
-  test('owner, operators and observers by user and by group', () => {
-    assert.equal(decide(1000, 'alice').role, 'owner');
-    assert.equal(decide(1001, 'bob').role, 'operator');
-    assert.equal(decide(1002, 'dave').role, 'operator');
-    assert.equal(decide(1003, 'carol').role, 'observer');
-    assert.equal(decide(1004, 'erin').role, 'observer');
+  test('owner, operators and observers by user and by group', async () => {
+    assert.equal((await decide(1000, 'alice')).role, 'owner');
+    assert.equal((await decide(1001, 'bob')).role, 'operator');
+    assert.equal((await decide(1002, 'dave')).role, 'operator');
+    assert.equal((await decide(1003, 'carol')).role, 'observer');
+    assert.equal((await decide(1004, 'erin')).role, 'observer');
   });
 
-  test('anyone else, and agent users even when listed, are refused', () => {
-    assert.equal(decide(1005, 'frank').role, undefined);
-    assert.match(decide(1005, 'frank').reason, /not configured/);
-    const agent = decide(5001, 'agent1');
+  test('anyone else, and agent users even when listed, are refused', async () => {
+    assert.equal((await decide(1005, 'frank')).role, undefined);
+    assert.match((await decide(1005, 'frank')).reason, /not configured/);
+    const agent = await decide(5001, 'agent1');
     assert.equal(agent.role, undefined);
     assert.match(agent.reason, /agents are never admitted/);
   });

@@ -4,23 +4,29 @@ import type { SessionSummary } from '../../server/protocol/messages.js';
 import type { Context } from '../context.js';
 import { UsageError } from '../errors.js';
 import { printJson, say } from '../output.js';
-import { type SocketChoice, socketPathOf } from './server.js';
+import { type SocketChoice, serverTargetOf } from './server.js';
 
-export async function sessionsListCommand(_ctx: Context, options: SocketChoice & { json?: boolean }): Promise<void> {
+export async function sessionsListCommand(ctx: Context, options: SocketChoice & { json?: boolean }): Promise<void> {
   const { request } = await import('../../server/client.js');
-  const result = await request(socketPathOf(options), { action: 'list' });
-  const sessions = (result.sessions ?? []) as SessionSummary[];
+  const result = await request(serverTargetOf(ctx, options), { action: 'list' });
+  const sessions = (result.sessions ?? []) as (SessionSummary & { recordingLoss?: { lostBytes: number; error?: string } })[];
   if (options.json) return printJson(sessions);
+  // The record (audit log, recordings) has a gap when the disk did not take a write.
+  const audit = result.audit as { lostEvents?: number; failing?: boolean; error?: string } | undefined;
+  if (audit && (audit.lostEvents ?? 0) > 0) {
+    say(`The record is incomplete: ${audit.lostEvents} audit events could not be written (${audit.error ?? 'disk full?'})${audit.failing ? ', and writing still fails' : ''}: free space where the server keeps its record (its owner's ~/.local/state)`);
+  }
   if (sessions.length === 0) return say('No sessions.');
   for (const s of sessions) {
     const clients = s.clients.map((c) => `${c.user}:${c.role}`).join(',') || '-';
-    say(`${s.id}  agent=${s.agent}  pid=${s.pid}  started=${s.startedAt}  clients=${clients}  ${s.command.join(' ')}`);
+    const lost = s.recordingLoss && s.recordingLoss.lostBytes > 0 ? `  record incomplete: ${s.recordingLoss.lostBytes} bytes of the recording lost (${s.recordingLoss.error ?? '?'})` : '';
+    say(`${s.id}  agent=${s.agent}  pid=${s.pid}  started=${s.startedAt}  clients=${clients}  ${s.command.join(' ')}${lost}`);
   }
 }
 
-export async function sessionsKillCommand(_ctx: Context, id: string, options: SocketChoice): Promise<void> {
+export async function sessionsKillCommand(ctx: Context, id: string, options: SocketChoice): Promise<void> {
   const { request } = await import('../../server/client.js');
-  await request(socketPathOf(options), { action: 'kill', session: id });
+  await request(serverTargetOf(ctx, options), { action: 'kill', session: id });
   say(`killed session ${id}`);
 }
 
