@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parse } from 'smol-toml';
-import { type Human, REPO, createHuman, must, sh, uniqueName } from '../helpers/system.js';
+import { type Human, REPO, createHuman, must, packageForHumans, sh, uniqueName } from '../helpers/system.js';
 
 // au mount add runs this many times while the Python writer goes on the whole time (it makes
 // about ten writes during each au run, several hundred in all, at least PYTHON_ROUNDS).
@@ -158,5 +158,14 @@ describe('the config file shared with the Python au', () => {
       rmSync(planted, { recursive: true, force: true });
       sh(['nft', 'delete', 'table', 'inet', `au-${victim}`]);
     }
+  });
+
+  test('a file size limit (EFBIG) under au mount add: the path and the fix are named, the config stays whole', () => {
+    const before = readFileSync(config, 'utf8');
+    const source = humanDir(human, 'efbig-share');
+    const r = human.run(['prlimit', `--fsize=${Buffer.byteLength(before) + 16}`, process.execPath, join(packageForHumans(), 'bin', 'au'), 'mount', 'add', '-a', agent, source]);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /agent-as-unix-user\.toml.*EFBIG.*ulimit -f/);
+    assert.equal(readFileSync(config, 'utf8'), before);
   });
 });
