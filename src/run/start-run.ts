@@ -2,7 +2,8 @@
 // .au.toml, environment), then the agent's command started through the entrypoint, on a PTY of
 // its own when we have a terminal, with plain pipes otherwise.
 import type { AgentConfig } from '../config/schema.js';
-import { grantShareAccess, revokeShareAccess } from '../mounts/acl.js';
+import { grantForRun } from '../mounts/run-shares.js';
+import type { RunShareRequest } from '../launch/plan.js';
 import type { Human } from '../system/human.js';
 import type { CommandRunner } from '../system/runner.js';
 import { runWithPipes } from './pipe-run.js';
@@ -25,6 +26,8 @@ export interface RunOptions {
   configPath?: string;
   /** An untrusted repository: throw-away home, only the current directory shared, no network. */
   lockdown?: LockdownOptions;
+  /** `--share DIR[:rw]`: folders shared for this run only. */
+  runShares?: readonly RunShareRequest[];
   /** Let the agent write the human's clipboard (OSC 52); filtered out by default. */
   allowClipboard?: boolean;
   human: Human;
@@ -43,6 +46,7 @@ export async function startRun(agent: AgentConfig, options: RunOptions): Promise
       directory: options.directory,
       shares: 'configured',
       lockdown: options.lockdown,
+      runShares: options.runShares,
       env: options.env,
     },
     options.human,
@@ -55,16 +59,17 @@ export async function startRun(agent: AgentConfig, options: RunOptions): Promise
     return 0;
   }
   await ensurePlanProxy(plan, agent, options.configPath);
-  // A lockdown share that is not already configured gets its ACLs for this run only.
-  const temporaryShare = plan.temporaryShare;
-  if (temporaryShare) grantShareAccess(options.runner, agent.userName, options.human, temporaryShare.source, !temporaryShare.readOnly);
+  // Shares that are not configured (lockdown's current directory, --share) get their ACLs for
+  // this run only, recorded first so that a killed run is cleaned up by the next au command.
+  const temporary = plan.temporaryShares.length > 0;
+  const revokeTemporary = grantForRun(options.runner, agent, options.human, plan.temporaryShares);
   try {
     if (options.usePty) {
       const { runOnPty } = await import('./pty-relay.js');
       return await runOnPty(agent.entrypoint, args, env, { allowClipboard: Boolean(options.allowClipboard) });
     }
-    return await runWithPipes(agent.entrypoint, args, env, { replaceProcess: !temporaryShare });
+    return await runWithPipes(agent.entrypoint, args, env, { replaceProcess: !temporary });
   } finally {
-    if (temporaryShare) revokeShareAccess(options.runner, agent.userName, options.human.uid, temporaryShare.source);
+    revokeTemporary();
   }
 }

@@ -33,7 +33,8 @@ export type AuditEvent =
   | { event: 'web-refused'; remote: string; path: string; status: number; reason: string }
   | RefusalSummaryLine
   | { event: 'gap'; since: string; lost: number; bytes: number; events: Record<string, number>; error: string }
-  | { event: 'record-incomplete'; session: string; recording: string; lostBytes: number; error: string };
+  | { event: 'record-incomplete'; session: string; recording: string; lostBytes: number; error: string }
+  | { event: 'recording-capped'; session: string; recording: string; maxBytes: number };
 
 /** Bytes as text: printable ASCII as is, everything else (and backslash) as \xNN. */
 export function escapeBytes(data: Buffer): string {

@@ -5,6 +5,7 @@ import { readFileSync, readdirSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Check } from '../doctor/checks.js';
 import { stateDir } from './paths.js';
+import { recordFiles } from './retention.js';
 
 const DAYS = 7;
 /** Below this, the next burst of output may not fit. */
@@ -46,6 +47,9 @@ export function recordChecks(env: NodeJS.ProcessEnv = process.env): Check[] {
     checks.push({ status: 'WARN', check: 'session record', detail: `the record is incomplete (the disk was full): ${gaps.join('; ')}`, fix: `df -h ${dir}   # keep space free there; the gaps stay marked in the record` });
   }
   else checks.push({ status: 'PASS', check: 'session record', detail: `no gaps in the audit log of the last ${DAYS} days` });
+  const files = recordFiles(env);
+  const mb = files.reduce((sum, f) => sum + f.bytes, 0) / 1024 / 1024;
+  checks.push({ status: 'PASS', check: 'session record size', detail: `${mb.toFixed(1)} MiB in ${files.length} files under ${dir} (au sessions prune removes what is older than [server] keep_days)` });
   try {
     const fs = statfsSync(dir);
     const free = fs.bavail * fs.bsize;

@@ -16,6 +16,7 @@ import { openOwnFile } from './safe-files.js';
 const RECORDING_FLUSH_MS = 200;
 const RECORDING_BATCH_BYTES = 256 * 1024;
 export const GAP_MARKER_PREFIX = 'au: recording gap:';
+export const CAP_MARKER_PREFIX = 'au: recording stopped:';
 
 /** What the recording could not write. */
 export interface RecordingLoss {
@@ -39,10 +40,16 @@ export class Recording {
   private gapStart = 0;
   private lostBytes = 0;
   private lastError: string | undefined;
+  private writtenBytes = 0;
+  private capped = false;
+  /** Called once when the recording reaches its size cap and stops. */
+  onCapped: (() => void) | undefined;
 
   constructor(
     private readonly path: string,
     header: { cols: number; rows: number; command: string; title: string },
+    /** The size cap ([server] max_recording_mb): past it, a marker line and nothing more. */
+    private readonly maxBytes = Number.POSITIVE_INFINITY,
   ) {
     const line = {
       version: 2,
@@ -93,7 +100,11 @@ export class Recording {
       const label = `${GAP_MARKER_PREFIX} ${this.gap.bytes} bytes (${this.gap.lines} writes) of the recording lost from ${this.gapStart.toFixed(3)} s to ${now.toFixed(3)} s (${this.gap.error})`;
       text += `${this.gap.fragment ? '\n' : ''}${JSON.stringify([now, 'm', label])}\n`;
     }
-    text += lines;
+    if (this.writtenBytes + text.length + lines.length > this.maxBytes) {
+      const label = `${CAP_MARKER_PREFIX} it reached its size cap of ${Math.round(this.maxBytes / 1024 / 1024)} MiB ([server] max_recording_mb); the session goes on unrecorded`;
+      text += `${JSON.stringify([this.seconds(), 'm', label])}\n`;
+      this.capped = true;
+    } else text += lines;
     this.batch = [];
     this.batchBytes = 0;
     let failure: string | undefined;
@@ -103,8 +114,10 @@ export class Recording {
       failure = (error as Error).message; // a name that is not ours where the recording goes: nothing more is recorded
     }
     if (!failure) {
+      this.writtenBytes += text.length;
       this.header = undefined;
       this.gap = undefined;
+      if (this.capped) this.stop();
       return;
     }
     // Dropped whole; the header (if it is still unwritten) is tried again first next time.
@@ -112,6 +125,18 @@ export class Recording {
     this.lostBytes += lines.length;
     if (!this.gap) this.gapStart = this.seconds();
     (this.gap ??= new Gap(failure)).add('batch', lines.length, failure);
+  }
+
+  /** At the cap: nothing more is written (the file is closed; the session goes on). */
+  private stop(): void {
+    this.closed = true;
+    closeQuietly(this.fd);
+    this.fd = undefined;
+    this.onCapped?.();
+  }
+
+  get reachedCap(): boolean {
+    return this.capped;
   }
 
   output(data: Buffer): void {

@@ -30,6 +30,7 @@ import {
 } from './protocol/frames.js';
 import { type Hello, parseHello } from './protocol/messages.js';
 import { recordingPath } from './paths.js';
+import { pruneRecords, retentionOf } from './retention.js';
 import { Session, type SessionClient } from './session.js';
 import { directoryStat, openOwnFile } from './safe-files.js';
 
@@ -122,6 +123,7 @@ export class SessionServer {
   private readonly log: (line: string) => void;
   private connections = 0;
   private lockFd: number | undefined;
+  private pruneTimer: NodeJS.Timeout | undefined;
   private stopping: Promise<void> | undefined;
   private ptyModule: typeof import('node-pty') | undefined;
 
@@ -204,6 +206,19 @@ export class SessionServer {
     }
     this.audit.record({ event: 'server-start', pid: process.pid, socket: path, user: this.ownerName });
     this.log(`au: session server of ${this.ownerName} listening on ${path} (pid ${process.pid})`);
+    this.pruneOldRecords();
+  }
+
+  /** [server] keep_days: what is older goes at every start and once a day after. */
+  private pruneOldRecords(): void {
+    try {
+      const { keepDays } = retentionOf(loadConfig(this.options.configPath));
+      const removed = pruneRecords(keepDays);
+      if (removed.length > 0) this.log(`au: removed ${removed.length} record file(s) older than ${keepDays} days`);
+    } catch (error) {
+      this.log(`au: could not prune old records: ${(error as Error).message}`);
+    }
+    this.pruneTimer ??= setInterval(() => this.pruneOldRecords(), 24 * 60 * 60 * 1000).unref();
   }
 
   /**
@@ -406,6 +421,7 @@ export class SessionServer {
       rows: hello.rows,
       cwd: hello.cwd,
       recordingPath: recordingPath(`${new Date().toISOString().slice(0, 19).replace(/[-:]/g, '')}-${id}`),
+      maxRecordingBytes: retentionOf(config).maxRecordingBytes,
       audit: this.audit,
     });
     this.sessions.set(id, session);

@@ -28,6 +28,11 @@ export interface CommandRunner {
   change(argv: readonly string[], options?: StepOptions): StepResult;
   /** Runs a read-only query quietly; never throws for a non-zero exit. */
   query(argv: readonly string[], options?: { privileged?: boolean }): StepResult;
+  /**
+   * Prints a change au makes in-process (not by running a program) as the command line it is
+   * equivalent to; returns whether to make it (false under --dry-run).
+   */
+  announce(argv: readonly string[]): boolean;
 }
 
 export class SystemCommandError extends AuError {
@@ -65,6 +70,11 @@ export class ProcessRunner implements CommandRunner {
   query(argv: readonly string[], options: { privileged?: boolean } = {}): StepResult {
     return execute(withSudo(argv, options.privileged), undefined, false);
   }
+
+  announce(argv: readonly string[]): boolean {
+    this.log(`$ ${shellQuote(argv)}`);
+    return !this.dryRun;
+  }
 }
 
 function execute(argv: readonly string[], input: string | undefined, showStderr: boolean): StepResult {
@@ -99,5 +109,11 @@ export class RecordingRunner implements CommandRunner {
 
   query(argv: readonly string[]): StepResult {
     return this.answers(argv);
+  }
+
+  /** Recorded like a change, never made (a recording changes nothing). */
+  announce(argv: readonly string[]): boolean {
+    this.changes.push([...argv]);
+    return false;
   }
 }

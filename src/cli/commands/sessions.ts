@@ -59,3 +59,18 @@ export async function sessionsReplayCommand(_ctx: Context, id: string, options: 
     if (event.type === 'o') process.stdout.write(event.data);
   }
 }
+
+/** `au sessions prune [--older-than DAYS]`: removes audit logs and recordings last written before then. */
+export async function sessionsPruneCommand(ctx: Context, options: { olderThan?: string }): Promise<void> {
+  const { loadConfig } = await import('../../config/store.js');
+  const { pruneRecords, expiredRecords, recordFiles, retentionOf } = await import('../../server/retention.js');
+  let days = retentionOf(loadConfig(ctx.configPath)).keepDays;
+  if (options.olderThan !== undefined) {
+    days = Number(options.olderThan);
+    if (!/^\d+(\.\d+)?$/.test(options.olderThan) || days <= 0) throw new UsageError(`invalid --older-than ${JSON.stringify(options.olderThan)}: expected a number of days`);
+  }
+  const files = ctx.dryRun ? expiredRecords(recordFiles(), days) : pruneRecords(days);
+  for (const file of files) process.stderr.write(`$ rm -- ${file.path}\n`);
+  const mb = files.reduce((sum, f) => sum + f.bytes, 0) / 1024 / 1024;
+  say(`${ctx.dryRun ? 'Would remove' : 'Removed'} ${files.length} record file(s) older than ${days} days (${mb.toFixed(1)} MiB)`);
+}
