@@ -6,14 +6,14 @@
 // deletes paths in a tree the agent controls), give the agent its own primary group and our
 // marker, set up the home as `au new` does, install our entrypoint in the root-owned location,
 // convert the shares to our per-user ACLs (the Python tool's group ACLs and setgid bits removed
-// unless asked to keep them), and record uid/gid/entrypoint. Each step checks what is done, so
+// first, unless asked to keep them), and record uid/gid/entrypoint. Each step checks what is done, so
 // after a kill `au migrate` again finishes it.
 import { existsSync, lstatSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { AgentConfig } from '../config/schema.js';
 import { AuError } from '../errors.js';
 import { installEntrypoint } from '../entrypoint/install.js';
-import { grantShareAccess } from '../mounts/acl.js';
+import { grantShareAccess, revokeShareAccess } from '../mounts/acl.js';
 import { type PasswdEntry, isMember, lookupGroup, lookupUser } from '../system/accounts.js';
 import type { Human } from '../system/human.js';
 import type { CommandRunner } from '../system/runner.js';
@@ -71,7 +71,18 @@ export function migrateAgent(runner: CommandRunner, agent: AgentConfig, save: ()
     }
   }
 
-  // 2. Its own primary group and our marker: no longer in su-as-NAME, which runs the entrypoint.
+  // 2. The Python tool's share entries (group:su-as-NAME, setgid) go while the agent still has
+  // its layout (the walker recognises it by the primary group): by file descriptor, as the human
+  // on the human's files (see mounts/acl.ts). The root of each share had `chmod g+s`.
+  if (!options.keepGroupAcls && user.gid === driver.gid) {
+    for (const mount of agent.mounts) {
+      if (!existsSync(mount.source)) continue;
+      for (const left of revokeShareAccess(runner, agent, options.human, mount.source)) process.stderr.write(`au: warning: ${left}\n`);
+      runner.change(['chmod', 'g-s', mount.source], { allowFailure: true });
+    }
+  }
+
+  // 3. Its own primary group and our marker: no longer in su-as-NAME, which runs the entrypoint.
   let own = lookupGroup(runner, name);
   if (!own) {
     runner.change(['groupadd', name], { privileged: true });
@@ -87,12 +98,12 @@ export function migrateAgent(runner: CommandRunner, agent: AgentConfig, save: ()
     runner.change(['usermod', '--append', '--groups', agent.group, options.human.name], { privileged: true });
   }
 
-  // 3. The home as `au new` sets it up: the agent's files stay its own, the humans keep the group.
+  // 4. The home as `au new` sets it up: the agent's files stay its own, the humans keep the group.
   runner.change(['chgrp', agent.group, home], { privileged: true });
   runner.change(['chmod', '2770', home], { privileged: true });
   runner.change(['setfacl', '--modify', `user:${name}:rwx,group:${agent.group}:rwx,default:user:${name}:rwx,default:group:${agent.group}:rwx`, home], { privileged: true });
 
-  // 4. Our entrypoint, built from our source, in the root-owned location.
+  // 5. Our entrypoint, built from our source, in the root-owned location.
   const installed = installEntrypoint(runner, {
     agentName: name,
     agentUid: user.uid,
@@ -105,18 +116,8 @@ export function migrateAgent(runner: CommandRunner, agent: AgentConfig, save: ()
   agent.entrypointSha256 = installed.sha256;
   save();
 
-  // 5. Shares: our per-user ACLs; the Python tool's group ACLs and setgid removed (or kept).
-  for (const mount of agent.mounts) {
-    if (!existsSync(mount.source)) continue;
-    // As the human, on the human's own files only: the folder is writable by the agent, so root
-    // must not act on paths in it (a swapped symlink would aim root's chmod elsewhere).
-    if (!options.keepGroupAcls) {
-      runner.change(['find', '-P', mount.source, '-user', String(options.human.uid), '-type', 'd', '-exec', 'chmod', 'g-s', '{}', '+'], { allowFailure: true });
-      runner.change(['find', '-P', mount.source, '-user', String(options.human.uid), '(', '-type', 'd', '-o', '-type', 'f', ')', '-exec', 'setfacl', '--remove', `group:${agent.group}`, '{}', '+'], { allowFailure: true });
-      runner.change(['find', '-P', mount.source, '-user', String(options.human.uid), '-type', 'd', '-exec', 'setfacl', '--remove', `default:group:${agent.group}`, '{}', '+'], { allowFailure: true });
-    }
-    grantShareAccess(runner, name, options.human, mount.source, !mount.readOnly);
-  }
+  // 6. Shares get our per-user ACLs (by the agent's uid, as the human on the human's files).
+  for (const mount of agent.mounts) if (existsSync(mount.source)) grantShareAccess(runner, agent, options.human, mount.source, !mount.readOnly);
 
   agent.bootstrapped = true;
   delete agent.extra[PENDING];
