@@ -70,6 +70,12 @@ describe('au migrate: an agent of the Python au', () => {
     assert.match(refused.stderr, new RegExp(`au migrate -a ${agent}`));
     assert.match(human.au(['info', '-a', agent]).stdout + human.au(['info', '-a', agent]).stderr, new RegExp(`au migrate -a ${agent}`));
 
+    const before = readFileSync(`${human.home}/.config/agent-as-unix-user.toml`, 'utf8');
+    const net = human.au(['net', 'set', '-a', agent, 'deny']);
+    assert.equal(net.status, 1, net.stderr);
+    assert.match(net.stderr, new RegExp(`au migrate -a ${agent}`));
+    assert.equal(readFileSync(`${human.home}/.config/agent-as-unix-user.toml`, 'utf8'), before, 'au net set saved nothing');
+
     const migrated = human.au(['migrate', '-y', '-a', agent]);
     assert.equal(migrated.status, 0, migrated.stderr);
     assert.match(migrated.stderr, /^\$ sudo usermod --gid/m, 'every command is printed');

@@ -1,6 +1,7 @@
 // `au net set|show|clear|apply` (and the internal `au net proxy`): the agent's network policy,
 // stored in the config, enforced by nftables rules on the agent's uid, checked at every run.
 import { isIP } from 'node:net';
+import { isPythonToolAgent, migrateHint } from '../../agents/migrate.js';
 import { type AgentConfig, findAgent } from '../../config/schema.js';
 import { AuError } from '../../errors.js';
 import { loadConfig, updateConfig } from '../../config/store.js';
@@ -66,6 +67,7 @@ export async function netSetCommand(ctx: Context, name: string, kind: string, in
   }
   await updateConfig(ctx.configPath, ctx.dryRun, async (config, save) => {
     const agent = requireAgent(config, name);
+    if (isPythonToolAgent(agent)) throw new AuError(migrateHint(agent));
     const candidate = { ...agent, net: kind === 'allow' ? undefined : policy };
     await changeRecorded(agent, save, `set ${kind}`, () => applyPolicy(ctx.runner, candidate, log));
     agent.net = candidate.net;
