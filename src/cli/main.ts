@@ -59,7 +59,7 @@ export function buildProgram(setExit: (code: number) => void = () => {}): Comman
     .addOption(agentOption())
     .option('-e, --env <KEY=VALUE>', 'pass an environment variable (repeatable)', collect, [])
     .option('-d, --directory <dir>', 'working directory (default: the share matching the current directory, else the agent home)')
-    .option('--no-pty', 'do not give the agent a terminal even when stdin is one')
+    .option('--no-pty', 'relay your terminal through pipes instead of a PTY (the agent never gets your terminal either way)')
     .option('--profile <name>', 'run a profile (claude, codex, ...): its command, flags and API keys; COMMAND adds arguments')
     .option('--share <dir[:rw]>', 'share DIR for this run only (read-only unless :rw), with the checks of mount add (repeatable)', collect)
     .option('--lockdown', 'untrusted repository: throw-away home, only the current directory (read-only), no network, no secrets')

@@ -160,7 +160,7 @@ export function planLaunch(request: LaunchRequest, facts: LaunchFacts): LaunchPl
   const place = placement(request, facts);
   const workdir = request.lockdown ? place.mounts[0]!.target : workingDirectory(request.directory, request.cwd, place.mounts, home);
   const proxyPort = agent.net?.policy === 'domains' && agent.net.proxyPort && !place.noNetwork ? agent.net.proxyPort : undefined;
-  const env = entrypointEnvironment(withGitTrust(withProxy(request.env, proxyPort), place.mounts.length > 0), { LANG: facts.humanEnv.LANG, TERM: request.term ?? facts.humanEnv.TERM });
+  const env = entrypointEnvironment(withGitTrust(withProxy(request.env, proxyPort), place.mounts.length > 0), { ...facts.humanEnv, TERM: request.term ?? facts.humanEnv.TERM });
   const seeds = request.lockdown?.seeds ?? [];
   const refusals = entrypointRefusals({ mounts: place.mounts, seeds, envVariables: Object.keys(env).filter((key) => key.startsWith(ENV_PREFIX)).length, workdir, humanHomes: facts.humanHomes, agentHome: home });
   if (refusals.length > 0) throw new LaunchError(`the entrypoint would refuse this run: ${refusals.join('; ')}`);

@@ -37,7 +37,7 @@ export function readLaunchFacts(request: LaunchRequest, human: Human, environmen
   const policyPath = findRepoPolicy(cwd, human.home);
   const facts: LaunchFacts = {
     humanHomes: humanHomes(human),
-    humanEnv: { LANG: environment.LANG, TERM: environment.TERM },
+    humanEnv: { LANG: environment.LANG, TERM: environment.TERM, COLORTERM: environment.COLORTERM, TERM_PROGRAM: environment.TERM_PROGRAM, TERM_PROGRAM_VERSION: environment.TERM_PROGRAM_VERSION },
     repoPolicy: policyPath ? readRepoPolicy(policyPath) : undefined,
     ...(enforced(request.agent.net) ? { agentCgroupId: agentCgroupId(request.agent.userName) } : {}),
   };

@@ -61,3 +61,11 @@ export async function stdinIsTerminal(): Promise<boolean> {
   const { isatty } = await import('node:tty');
   return isatty(0);
 }
+
+/** Which of fds 0-2 are terminals (the per-fd rule of pty-relay.ts decides on these). */
+export async function terminalFds(): Promise<[boolean, boolean, boolean]> {
+  const native = loadNative();
+  if (native) return [native.isatty(0), native.isatty(1), native.isatty(2)];
+  const { isatty } = await import('node:tty');
+  return [isatty(0), isatty(1), isatty(2)];
+}

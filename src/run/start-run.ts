@@ -1,12 +1,13 @@
 // `au run`: the launch planned (src/launch/: entrypoint checked, shares, limits, network policy,
 // .au.toml, environment), then the agent's command started through the entrypoint, on a PTY of
-// its own when we have a terminal, with plain pipes otherwise.
+// its own for the fds that are the human's terminal (pty-relay.ts), with plain pipes otherwise.
 import type { AgentConfig } from '../config/schema.js';
 import { grantForRun } from '../mounts/run-shares.js';
 import type { RunShareRequest } from '../launch/plan.js';
 import type { Human } from '../system/human.js';
 import type { CommandRunner } from '../system/runner.js';
 import { runWithPipes } from './pipe-run.js';
+import type { TerminalFds } from './pty-relay.js';
 import { shellQuote } from '../system/shell-quote.js';
 import type { LockdownOptions } from '../launch/plan.js';
 import { ensurePlanProxy, prepareLaunch } from '../launch/prepare.js';
@@ -16,7 +17,10 @@ export type { LockdownOptions } from '../launch/plan.js';
 export interface RunOptions {
   env: readonly (readonly [string, string])[];
   directory?: string;
+  /** Allowed to relay the human's terminal through a PTY (`--no-pty`: through pipes). */
   usePty: boolean;
+  /** Which of the human's fds 0-2 are terminals: those never reach the agent (pty-relay.ts). */
+  terminalFds: TerminalFds;
   command: readonly string[];
   /** A profile's install hint, shown (exit 127) when its program is missing for the agent. */
   missingHint?: string;
@@ -40,7 +44,7 @@ export async function startRun(agent: AgentConfig, options: RunOptions): Promise
       agent,
       command: options.command,
       via: 'login-shell',
-      interactive: options.usePty,
+      interactive: options.usePty && options.terminalFds[0],
       missingHint: options.missingHint,
       cwd: process.cwd(),
       directory: options.directory,
@@ -64,9 +68,9 @@ export async function startRun(agent: AgentConfig, options: RunOptions): Promise
   const temporary = plan.temporaryShares.length > 0;
   const revokeTemporary = grantForRun(options.runner, agent, options.human, plan.temporaryShares);
   try {
-    if (options.usePty) {
-      const { runOnPty } = await import('./pty-relay.js');
-      return await runOnPty(agent.entrypoint, args, env, { allowClipboard: Boolean(options.allowClipboard) });
+    if (options.terminalFds.some(Boolean)) {
+      const { runOnTerminal } = await import('./pty-relay.js');
+      return await runOnTerminal(agent.entrypoint, args, env, { allowClipboard: Boolean(options.allowClipboard), terminalFds: options.terminalFds, usePty: options.usePty });
     }
     return await runWithPipes(agent.entrypoint, args, env, { replaceProcess: !temporary });
   } finally {

@@ -1,3 +1,4 @@
+import { finishDeadRuns } from '../../mounts/run-shares.js';
 import { agentHomeOf } from '../../agents/names.js';
 import type { AgentConfig, MountConfig } from '../../config/schema.js';
 import { loadConfig, updateConfig } from '../../config/store.js';
@@ -12,6 +13,7 @@ const unfinishedHint = (m: MountConfig): string =>
   m.pending ? ` (its ${m.pending} did not finish: run \`au mount ${m.pending}\` again${m.pending === 'add' ? ' with the same arguments, or `au mount remove`' : ''})` : '';
 
 export function mountAddCommand(ctx: Context, name: string, sourceInput: string, targetInput: string | undefined, readWrite: boolean): void {
+  if (!ctx.dryRun) finishDeadRuns(ctx.runner, loadConfig(ctx.configPath).agents, ctx.human);
   updateConfig(ctx.configPath, ctx.dryRun, (config, save) => {
     const agent = requireAgent(config, name);
     const source = resolveShareSource(sourceInput, ctx.human.home, ctx.human.uid);
@@ -55,6 +57,7 @@ function agentIsRunning(ctx: Context, agent: AgentConfig): boolean {
 }
 
 export function mountRemoveCommand(ctx: Context, name: string, path: string): void {
+  if (!ctx.dryRun) finishDeadRuns(ctx.runner, loadConfig(ctx.configPath).agents, ctx.human);
   updateConfig(ctx.configPath, ctx.dryRun, (config, save) => {
     const agent = requireAgent(config, name);
     const mount = findMount(agent, path);
@@ -78,6 +81,7 @@ export function mountRemoveCommand(ctx: Context, name: string, path: string): vo
 }
 
 export function mountListCommand(ctx: Context, name: string, json: boolean): void {
+  if (!ctx.dryRun) finishDeadRuns(ctx.runner, loadConfig(ctx.configPath).agents, ctx.human);
   const agent = requireAgent(loadConfig(ctx.configPath), name);
   if (json) {
     printJson(agent.mounts.map((m) => ({ source: m.source, target: m.target, mode: m.readOnly ? 'ro' : 'rw', ...(m.pending ? { pending: m.pending } : {}) })));

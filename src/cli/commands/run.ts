@@ -9,8 +9,9 @@ import { lookupGroup } from '../../system/accounts.js';
 import { holdsGroup, rerunUnderGroup } from '../../run/driver-group.js';
 import { parseEnvPair } from '../../run/environment.js';
 import { startRun } from '../../run/start-run.js';
+import { finishDeadRuns } from '../../mounts/run-shares.js';
 import type { RunShareRequest } from '../../launch/plan.js';
-import { stdinIsTerminal } from '../../run/native.js';
+import { terminalFds } from '../../run/native.js';
 import type { Context } from '../context.js';
 import { requireAgent } from './lookup.js';
 import { UsageError } from '../errors.js';
@@ -74,11 +75,14 @@ export async function runCommand(ctx: Context, name: string, command: string[], 
     const rerun = rerunUnderGroup(agent.group);
     if (rerun) return rerun;
   }
+  // A run killed before it could revoke its per-run shares left a record: finish it first.
+  if (!ctx.dryRun) finishDeadRuns(ctx.runner, config.agents, ctx.human);
   return startRun(agent, {
     // Explicit -e pairs come last: they override the profile's.
     env: profile && !options.lockdown ? [...profilePairs(profile), ...env] : env,
     directory: options.directory,
-    usePty: options.pty && (await stdinIsTerminal()),
+    usePty: options.pty,
+    terminalFds: await terminalFds(),
     command: profile ? [...profile.command, ...command] : command,
     missingHint: profile?.installHint.replaceAll('AGENT', name),
     dryRun: ctx.dryRun,

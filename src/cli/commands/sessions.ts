@@ -51,12 +51,28 @@ export async function sessionsReplayCommand(_ctx: Context, id: string, options: 
     path = join(dir, match);
   }
   const { events } = readRecording(path);
-  let previous = 0;
-  for (const event of events) {
-    const wait = Math.min(event.time - previous, 2) / speed;
-    previous = event.time;
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait * 1000));
-    if (event.type === 'o') process.stdout.write(event.data);
+  // The recording is the agent's output: it reaches the terminal through the same filter as
+  // live, and no query in it is passed (there is no agent to read the terminal's answers: they
+  // would be typed at the human's prompt). The human's own recorded keys are never re-sent.
+  const { HumanTerminal } = await import('../../terminal/human-terminal.js');
+  const terminal = new HumanTerminal({ output: process.stdout, filter: { answerQueries: false } });
+  terminal.start();
+  const interrupted = (): void => {
+    terminal.restore();
+    process.exit(130);
+  };
+  process.once('SIGINT', interrupted);
+  try {
+    let previous = 0;
+    for (const event of events) {
+      const wait = Math.min(event.time - previous, 2) / speed;
+      previous = event.time;
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait * 1000));
+      if (event.type === 'o') terminal.show(Buffer.from(event.data, 'utf8'));
+    }
+  } finally {
+    process.off('SIGINT', interrupted);
+    terminal.restore();
   }
 }
 
