@@ -1,6 +1,7 @@
 // `au new`: every step checks whether it is already done, so a run interrupted half-way is
 // finished by running `au new` again (or undone by `au delete`). The config record is
 // written before the first system change and updated after each step that creates an id.
+import { AuError } from '../errors.js';
 import { existsSync, lstatSync, statSync } from 'node:fs';
 import type { AgentConfig, Config, KeptAccount } from '../config/schema.js';
 import { findAgent, findKept } from '../config/schema.js';
@@ -13,7 +14,7 @@ import { foreignUserReasons } from './identity.js';
 import { EXPIRED_ON, lockLogins, nologinShell } from './login.js';
 import { AGENT_MARKER, agentHomeOf, driverGroupOf, validateAgentName } from './names.js';
 
-export class AgentSetupError extends Error {}
+export class AgentSetupError extends AuError {}
 
 export interface CreatePlan {
   name: string;

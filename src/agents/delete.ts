@@ -22,6 +22,7 @@ import { AgentSetupError } from './create.js';
 import { undenyJobs } from './job-denials.js';
 import { disableLinger, lockLogins, sudoQuery } from './login.js';
 import { agentHomeOf } from './names.js';
+import { removeAgentTraces } from './traces.js';
 
 /** Throws AgentSetupError when the recorded user exists but is not ours: nothing is touched. */
 export function checkDeletable(runner: CommandRunner, agent: AgentConfig | KeptAccount): void {
@@ -132,6 +133,7 @@ export function deleteAgent(runner: CommandRunner, agent: AgentConfig, options: 
   }
   removeAgentCgroups(runner, agent.userName);
   if (enforced(agent.net)) removePolicy(runner, agent.userName);
+  removeAgentTraces(runner, agent.userName);
   return { kept, handedOver, warnings };
 }
 
@@ -141,4 +143,5 @@ export function removeKept(runner: CommandRunner, kept: KeptAccount): void {
   const user = lookupUser(runner, kept.userName);
   if (user) endProcesses(runner, user.uid);
   removeAccount(runner, kept, true);
+  removeAgentTraces(runner, kept.userName);
 }

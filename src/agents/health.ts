@@ -8,6 +8,7 @@ import { onPath } from '../system/commands-available.js';
 import type { Human } from '../system/human.js';
 import type { CommandRunner } from '../system/runner.js';
 import { foreignUserReasons } from './identity.js';
+import { isPythonToolAgent, migrateHint } from './migrate.js';
 import { agentHomeOf } from './names.js';
 
 export interface Health {
@@ -22,7 +23,7 @@ function homeProblems(runner: CommandRunner, agent: AgentConfig, home: string, d
   } catch {
     return [`home ${home} does not exist`];
   }
-  const problems: string[] = [];
+  const problems: string[] = isPythonToolAgent(agent) ? [migrateHint(agent)] : [];
   if (!st.isDirectory()) return [`home ${home} is not a directory`];
   if (!(st.mode & 0o2000)) problems.push(`home ${home} is not setgid`);
   if (driverGid !== undefined && st.gid !== driverGid) problems.push(`home ${home} is not in group ${agent.group}`);

@@ -3,6 +3,7 @@
 // `[[agents.mounts]]`. Keys we add (uid, gid, ...) are optional, and keys we do not know are
 // kept as they were, so the seed's tool and ours can read each other's file.
 
+import { AuError } from '../errors.js';
 import { type Limits, LimitError, limitsFromToml, limitsToToml } from '../limits/limits.js';
 import { type NetPolicy, NetPolicyError, netFromToml, netToToml } from '../net/policy.js';
 
@@ -59,7 +60,7 @@ export interface Config {
   extra: Record<string, unknown>;
 }
 
-export class ConfigError extends Error {}
+export class ConfigError extends AuError {}
 
 type Table = Record<string, unknown>;
 

@@ -57,7 +57,8 @@ export function installEntrypoint(runner: CommandRunner, identity: EntrypointIde
     throw new Error(`refusing to build an entrypoint for uid ${identity.agentUid} / gid ${identity.agentGid}: not an agent account`);
   }
   const path = entrypointPathOf(identity.agentName);
-  const workDir = mkdtempSync(join(tmpdir(), 'au-entrypoint-'));
+  // Named after the agent, so that `au delete` can remove one a kill left (agents/traces.ts).
+  const workDir = mkdtempSync(join(tmpdir(), `au-entrypoint-${identity.agentName}-`));
   try {
     const source = join(workDir, 'su_as_agent.c');
     const binary = join(workDir, 'su_as_agent');

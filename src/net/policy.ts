@@ -2,6 +2,7 @@
 // that enforces it (matching the agent's uid, `meta skuid`), and the id `au run` hands the
 // entrypoint so it can check that exactly this policy is loaded in the kernel (fail closed).
 // Pure and small: `au run` loads it.
+import { AuUsageError } from '../errors.js';
 import { canonicalName } from './host.js';
 
 export const POLICIES = ['allow', 'deny', 'allowlist', 'domains'] as const;
@@ -21,7 +22,7 @@ export interface NetPolicy {
   listenPorts?: number[];
 }
 
-export class NetPolicyError extends Error {}
+export class NetPolicyError extends AuUsageError {}
 
 export const tableOf = (agentName: string): string => `au-${agentName}`;
 

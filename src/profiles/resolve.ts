@@ -1,6 +1,7 @@
 // Profiles as the human configured them: the built-ins, overridden field by field by
 // `[profiles.NAME]` tables of the config, plus the human's own profiles. A profile can never
 // take the name of a built-in command (`au run` stays `au run`).
+import { AuError } from '../errors.js';
 import type { Config } from '../config/schema.js';
 import { ConfigError } from '../config/schema.js';
 import type { SecretSource } from '../secrets/sources.js';
@@ -82,7 +83,7 @@ export function allProfiles(config: Config): Profile[] {
   return [...profiles.values()];
 }
 
-export class UnknownProfileError extends Error {}
+export class UnknownProfileError extends AuError {}
 
 export function findProfile(config: Config, name: string): Profile {
   const profile = allProfiles(config).find((p) => p.name === name);

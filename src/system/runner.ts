@@ -1,6 +1,7 @@
 // The only way `au` changes the machine: every system-changing command goes through a
 // CommandRunner, which prints it (`$ sudo useradd ...`) on stderr before running it and
 // honours --dry-run. Read-only queries (getent, getfacl) use `query`, which prints nothing.
+import { AuError } from '../errors.js';
 import { lazyRequire } from './lazy-require.js';
 import { shellQuote } from './shell-quote.js';
 
@@ -34,7 +35,7 @@ export interface CommandRunner {
   announce(argv: readonly string[]): boolean;
 }
 
-export class SystemCommandError extends Error {
+export class SystemCommandError extends AuError {
   constructor(
     readonly argv: readonly string[],
     readonly result: StepResult,
