@@ -5,9 +5,13 @@ import { COMPILER_FLAGS } from './flags.js';
 import { sha256Of } from './verify.js';
 import entrypointSource from './su_as_agent.c';
 
+// Defined by scripts/build.mjs with the same formula: the bundle of `au run` has no C source.
+declare const __AU_ENTRYPOINT_BUILD__: string | undefined;
+
 let stamp: string | undefined;
 
 export function currentBuildStamp(): string {
+  if (typeof __AU_ENTRYPOINT_BUILD__ === 'string') return __AU_ENTRYPOINT_BUILD__;
   stamp ??= sha256Of(Buffer.from(JSON.stringify({ source: entrypointSource, flags: COMPILER_FLAGS })));
   return stamp;
 }

@@ -1,12 +1,16 @@
 // The one health model (src/agents/health.ts), pure: the decisions au run, au info, au list and
 // au doctor share, from facts made up here, without the system.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { type AgentFacts, type Finding, type SystemFacts, assessAgent, isBroken, reinstallReasons } from '../../src/agents/health.js';
 import type { AgentConfig } from '../../src/config/schema.js';
 import type { EntrypointFacts, StatFact } from '../../src/entrypoint/verify.js';
 import { findingChecks, persistentSysctl } from '../../src/doctor/checks.js';
 import type { CgroupSupport } from '../../src/limits/cgroups.js';
+import { currentBuildStamp } from '../../src/entrypoint/build-stamp.js';
+import { REPO } from '../helpers/system.js';
 
 const PATH = '/usr/local/libexec/agent-as-unix-user/a/su_as_agent';
 const BUILD = 'b'.repeat(64);
@@ -161,4 +165,11 @@ test('au doctor lines: one PASS per sound area, FAIL/WARN per finding with its f
 
 test('sysctl fixes persist across a reboot', () => {
   assert.equal(persistentSysctl('sudo ', 'fs.protected_regular', 1), "sudo sysctl -w fs.protected_regular=1 && echo 'fs.protected_regular = 1' | sudo tee /etc/sysctl.d/60-au-fs.protected_regular.conf >/dev/null");
+});
+
+test('the bundles carry the same entrypoint build stamp as the source computes; au run carries no C source', () => {
+  const stamp = currentBuildStamp();
+  assert.match(stamp, /^[0-9a-f]{64}$/);
+  for (const bundle of ['au.cjs', 'run.cjs']) assert.ok(readFileSync(join(REPO, 'dist', bundle), 'utf8').includes(`"${stamp}"`), `dist/${bundle} is built from this source (node scripts/build.mjs)`);
+  assert.doesNotMatch(readFileSync(join(REPO, 'dist', 'run.cjs'), 'utf8'), /#include <|int main\(/);
 });
