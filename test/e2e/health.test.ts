@@ -145,4 +145,12 @@ describe('one health model', () => {
     assert.equal(human.au(['new', '-y', '-a', agent]).status, 0);
     assert.equal(human.au(['info', '-a', agent]).status, 0);
   });
+
+  test('au delete does not pass on userdel\'s complaint about a mail spool agents never have', () => {
+    const agent = human.newAgent();
+    const r = human.au(['delete', '-y', '-H', '-a', agent]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /\$ sudo userdel --remove /);
+    assert.doesNotMatch(r.stderr, /mail spool/);
+  });
 });
