@@ -7,17 +7,22 @@
  * its tty module (each costs milliseconds to load on every `au run`).
  * For the session server: SO_PEERCRED (who is on the other end of a Unix socket) and marking
  * every fd close-on-exec before it starts an agent.
+ * For shares: the fd-based ACL walk of acl_walk.c (aclWalk).
  */
 #define _GNU_SOURCE /* struct ucred */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <node_api.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#include "acl_walk.h"
 
 /* OpenSSL's digest API, exported by Node itself to addons (statically linked or libcrypto). */
 typedef struct evp_md_st EVP_MD;
@@ -204,6 +209,116 @@ static napi_value CloseOnExecFrom(napi_env env, napi_callback_info info)
 	return NULL;
 }
 
+/* The errno names callers act on (what a missing or swapped share root gives). */
+static const char *errno_code(int err)
+{
+	switch (err) {
+	case ENOENT: return "ENOENT";
+	case ELOOP: return "ELOOP";
+	case ENOTDIR: return "ENOTDIR";
+	case EPERM: return "EPERM";
+	case EACCES: return "EACCES";
+	case EINVAL: return "EINVAL";
+	default: return "EIO";
+	}
+}
+
+static int uint32_prop(napi_env env, napi_value obj, const char *name, uint32_t *out)
+{
+	napi_value v;
+	return napi_get_named_property(env, obj, name, &v) == napi_ok && napi_get_value_uint32(env, v, out) == napi_ok;
+}
+
+static napi_value string_list(napi_env env, char lines[][ACL_REPORT_LINE], size_t n)
+{
+	napi_value array, s;
+	size_t shown = n < ACL_REPORT_MAX ? n : ACL_REPORT_MAX;
+	if (napi_create_array_with_length(env, shown, &array) != napi_ok)
+		return NULL;
+	for (size_t i = 0; i < shown; i++)
+		if (napi_create_string_utf8(env, lines[i], NAPI_AUTO_LENGTH, &s) != napi_ok ||
+		    napi_set_element(env, array, (uint32_t)i, s) != napi_ok)
+			return NULL;
+	return array;
+}
+
+static int set_count(napi_env env, napi_value obj, const char *name, size_t n)
+{
+	napi_value v;
+	return napi_create_int64(env, (int64_t)n, &v) == napi_ok && napi_set_named_property(env, obj, name, v) == napi_ok;
+}
+
+/*
+ * aclWalk(root, {owner, set: [{uid, perm, isDefault}], remove: [uid], removeGroups: [gid],
+ * regroup?: {from, to}}): the walk of acl_walk.c.
+ * Returns {directories, files, changed, regrouped, unreadable, unreadableCount, failed, failedCount};
+ * throws an Error with `code` (ELOOP, ENOENT, EPERM, ...) when ROOT cannot be opened safely.
+ */
+static napi_value AclWalk(napi_env env, napi_callback_info info)
+{
+	static struct acl_request req;
+	static struct acl_report report;
+	size_t argc = 2;
+	napi_value args[2], list, item, result, value;
+	uint32_t n;
+	CHECK(env, napi_get_cb_info(env, info, &argc, args, NULL, NULL));
+	char *root = argc == 2 ? string_arg(env, args[0]) : NULL;
+	memset(&req, 0, sizeof req);
+	int ok = root && uint32_prop(env, args[1], "owner", &req.owner);
+	ok = ok && napi_get_named_property(env, args[1], "set", &list) == napi_ok && napi_get_array_length(env, list, &n) == napi_ok && n <= ACL_MAX_GRANTS;
+	for (uint32_t i = 0; ok && i < n; i++) {
+		uint32_t perm, is_default;
+		ok = napi_get_element(env, list, i, &item) == napi_ok && uint32_prop(env, item, "uid", &req.set[i].uid) &&
+		     uint32_prop(env, item, "perm", &perm) && perm <= 15 && uint32_prop(env, item, "isDefault", &is_default);
+		req.set[i].perm = (uint16_t)perm;
+		req.set[i].is_default = is_default != 0;
+		req.n_set = i + 1;
+	}
+	ok = ok && napi_get_named_property(env, args[1], "remove", &list) == napi_ok && napi_get_array_length(env, list, &n) == napi_ok && n <= ACL_MAX_GRANTS;
+	for (uint32_t i = 0; ok && i < n; i++) {
+		ok = napi_get_element(env, list, i, &item) == napi_ok && napi_get_value_uint32(env, item, &req.remove[i]) == napi_ok;
+		req.n_remove = i + 1;
+	}
+	ok = ok && napi_get_named_property(env, args[1], "removeGroups", &list) == napi_ok && napi_get_array_length(env, list, &n) == napi_ok && n <= ACL_MAX_GRANTS;
+	for (uint32_t i = 0; ok && i < n; i++) {
+		ok = napi_get_element(env, list, i, &item) == napi_ok && napi_get_value_uint32(env, item, &req.remove_groups[i]) == napi_ok;
+		req.n_remove_groups = i + 1;
+	}
+	bool has_regroup = false;
+	ok = ok && napi_has_named_property(env, args[1], "regroup", &has_regroup) == napi_ok;
+	if (ok && has_regroup) {
+		ok = napi_get_named_property(env, args[1], "regroup", &item) == napi_ok && uint32_prop(env, item, "from", &req.regroup_from) &&
+		     uint32_prop(env, item, "to", &req.regroup_to);
+		req.regroup = 1;
+	}
+	if (!ok) {
+		free(root);
+		napi_throw_type_error(env, NULL, "aclWalk(root, {owner, set: [{uid, perm, isDefault}], remove: [uid], removeGroups: [gid], regroup?: {from, to}})");
+		return NULL;
+	}
+	int rc = acl_walk(root, &req, &report);
+	int err = errno;
+	free(root);
+	if (rc != 0) {
+		napi_value code, message, error;
+		CHECK(env, napi_create_string_utf8(env, errno_code(err), NAPI_AUTO_LENGTH, &code));
+		CHECK(env, napi_create_string_utf8(env, strerror(err), NAPI_AUTO_LENGTH, &message));
+		CHECK(env, napi_create_error(env, code, message, &error));
+		napi_throw(env, error);
+		return NULL;
+	}
+	CHECK(env, napi_create_object(env, &result));
+	if (!set_count(env, result, "directories", report.directories) || !set_count(env, result, "files", report.files) ||
+	    !set_count(env, result, "changed", report.changed) || !set_count(env, result, "regrouped", report.regrouped) || !set_count(env, result, "unreadableCount", report.n_unreadable) ||
+	    !set_count(env, result, "failedCount", report.n_failed) || !(value = string_list(env, report.unreadable, report.n_unreadable)) ||
+	    napi_set_named_property(env, result, "unreadable", value) != napi_ok ||
+	    !(value = string_list(env, report.failed, report.n_failed)) || napi_set_named_property(env, result, "failed", value) != napi_ok) {
+		napi_throw_error(env, NULL, "aclWalk: cannot build the report");
+		return NULL;
+	}
+	return result;
+}
+
 NAPI_MODULE_INIT()
 {
 	napi_value fn;
@@ -216,7 +331,9 @@ NAPI_MODULE_INIT()
 	    napi_create_function(env, "peerCredentials", NAPI_AUTO_LENGTH, PeerCredentials, NULL, &fn) != napi_ok ||
 	    napi_set_named_property(env, exports, "peerCredentials", fn) != napi_ok ||
 	    napi_create_function(env, "closeOnExecFrom", NAPI_AUTO_LENGTH, CloseOnExecFrom, NULL, &fn) != napi_ok ||
-	    napi_set_named_property(env, exports, "closeOnExecFrom", fn) != napi_ok)
+	    napi_set_named_property(env, exports, "closeOnExecFrom", fn) != napi_ok ||
+	    napi_create_function(env, "aclWalk", NAPI_AUTO_LENGTH, AclWalk, NULL, &fn) != napi_ok ||
+	    napi_set_named_property(env, exports, "aclWalk", fn) != napi_ok)
 		return NULL;
 	return exports;
 }

@@ -121,7 +121,7 @@ export function deleteAgent(runner: CommandRunner, agent: AgentConfig, options: 
   if (user) endProcesses(runner, user.uid);
   const handedOver = user ? agent.mounts.map((mount) => handOverShare(runner, mount.source, user.uid, user.gid, options.human)) : [];
   // After the hand-over, so that the ACL entries on what the agent created are removed too.
-  for (const mount of agent.mounts) revokeShareAccess(runner, agent.userName, options.human.uid, mount.source);
+  for (const mount of agent.mounts) for (const problem of revokeShareAccess(runner, agent, options.human, mount.source)) process.stderr.write(`au: warning: ${problem}\n`);
   let kept: KeptAccount | undefined;
   let warnings: string[] = [];
   if (user && !options.deleteHome) {

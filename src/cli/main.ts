@@ -59,8 +59,9 @@ export function buildProgram(setExit: (code: number) => void = () => {}): Comman
     .addOption(agentOption())
     .option('-e, --env <KEY=VALUE>', 'pass an environment variable (repeatable)', collect, [])
     .option('-d, --directory <dir>', 'working directory (default: the share matching the current directory, else the agent home)')
-    .option('--no-pty', 'do not give the agent a terminal even when stdin is one')
+    .option('--no-pty', 'relay your terminal through pipes instead of a PTY (the agent never gets your terminal either way)')
     .option('--profile <name>', 'run a profile (claude, codex, ...): its command, flags and API keys; COMMAND adds arguments')
+    .option('--share <dir[:rw]>', 'share DIR for this run only (read-only unless :rw), with the checks of mount add (repeatable)', collect)
     .option('--lockdown', 'untrusted repository: throw-away home, only the current directory (read-only), no network, no secrets')
     .option('--rw-cwd', 'with --lockdown: share the current directory read-write')
     .option('--net', 'with --lockdown: keep the network')
@@ -415,6 +416,13 @@ function registerSessions(program: Command, setExit: (code: number) => void): vo
     .action(async (id: string, opts: { socket?: string; of?: string }, cmd: Command) => {
       const { sessionsKillCommand } = await import('./commands/sessions.js');
       await sessionsKillCommand(makeContext(globalsOf(cmd)), id, opts);
+    });
+  withGlobals(sessions.command('prune'))
+    .description('remove audit logs and recordings older than [server] keep_days (default 30)')
+    .option('--older-than <days>', 'another age, in days')
+    .action(async (opts: { olderThan?: string }, cmd: Command) => {
+      const { sessionsPruneCommand } = await import('./commands/sessions.js');
+      await sessionsPruneCommand(makeContext(globalsOf(cmd)), opts);
     });
   withGlobals(sessions.command('replay'))
     .description("play a session's recording (asciicast v2) in the terminal")

@@ -4,6 +4,9 @@ import { parseRunArguments } from './run-fast-path.js';
 import { makeContext } from './context.js';
 import { runCommand } from './commands/run.js';
 import { reportFailure } from './errors.js';
+import { exitQuietlyOnBrokenPipe } from '../terminal/broken-pipe.js';
+
+exitQuietlyOnBrokenPipe();
 
 const invocation = parseRunArguments(process.argv.slice(3));
 if (invocation) {

@@ -25,6 +25,7 @@ const WITH_VALUE: Record<string, Setter> = {
   '-C': (inv, v) => (inv.globals.config = v),
   '--config': (inv, v) => (inv.globals.config = v),
   '--profile': (inv, v) => (inv.options.profile = v),
+  '--share': (inv, v) => (inv.options.share ??= []).push(v),
 };
 
 const FLAGS: Record<string, (inv: RunInvocation) => void> = {

@@ -12,6 +12,11 @@ export interface MountConfig {
   /** Absolute path inside the agent's home where the source is bind-mounted. */
   target: string;
   readOnly: boolean;
+  /**
+   * Written before `mount add` sets ACLs ("add") and before `mount remove` revokes them
+   * ("remove"), cleared once done: after a kill the record says what to finish.
+   */
+  pending?: 'add' | 'remove';
 }
 
 export interface AgentConfig {
@@ -115,7 +120,9 @@ function parseMount(value: unknown, where: string): MountConfig {
   if (!isTable(value)) throw new ConfigError(`${where}: a mount must be a table`);
   const readOnly = value.read_only ?? true;
   if (typeof readOnly !== 'boolean') throw new ConfigError(`${where}: "read_only" must be true or false`);
-  return { source: requireString(value, 'source', where), target: requireString(value, 'target', where), readOnly };
+  const pending = value.pending;
+  if (pending !== undefined && pending !== 'add' && pending !== 'remove') throw new ConfigError(`${where}: "pending" must be "add" or "remove"`);
+  return { source: requireString(value, 'source', where), target: requireString(value, 'target', where), readOnly, ...(pending ? { pending } : {}) };
 }
 
 function parseAgent(value: unknown, index: number): AgentConfig {
@@ -191,7 +198,7 @@ export function configToToml(config: Config): Table {
     Object.assign(entry, agent.extra);
     if (agent.net) entry.net = netToToml(agent.net);
     if (agent.limits && Object.keys(limitsToToml(agent.limits)).length > 0) entry.limits = limitsToToml(agent.limits);
-    entry.mounts = agent.mounts.map((m) => ({ source: m.source, target: m.target, read_only: m.readOnly }));
+    entry.mounts = agent.mounts.map((m) => ({ source: m.source, target: m.target, read_only: m.readOnly, ...(m.pending ? { pending: m.pending } : {}) }));
     return entry;
   });
   if (config.kept.length > 0) {

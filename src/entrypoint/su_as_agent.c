@@ -144,7 +144,8 @@ static int nmounts;
 static char *au_env[MAX_ENV]; /* "KEY=VALUE": the caller's AU_ENV_KEY=VALUE without the prefix */
 static int nau_env;
 static char *lang, *term;     /* "LANG=..."/"TERM=..." if the caller had them */
-static char *envv[MAX_ENV + 8]; /* the command's environment, NULL-terminated */
+#define FIXED_ENV 9 /* build_environment's fixed entries */
+static char *envv[FIXED_ENV + MAX_ENV + 1]; /* the command's environment, NULL-terminated */
 static int nenv;
 static char e_home[PATH_MAX + 8], e_user[300], e_logname[300];
 static char e_path[] = "PATH=/usr/local/bin:/usr/bin:/bin";
@@ -153,6 +154,17 @@ static char e_shell[] = "SHELL=/bin/bash"; /* what au runs; the passwd shell is 
 #define STR(x) STR2(x)
 #define RUNTIME_DIR "/run/user/" STR(AGENT_UID) /* a tmpfs of the run, the agent's, 0700 */
 static char e_runtime[] = "XDG_RUNTIME_DIR=" RUNTIME_DIR;
+/* The agent's BROWSER: a link it wants opened is shown to the human on the run's terminal (the
+ * human's side filters it like all agent output); nothing is ever opened for the agent. */
+#define BROWSER_SHIM RUNTIME_DIR "/au-browser"
+static char e_browser[] = "BROWSER=" BROWSER_SHIM;
+static const char browser_shim[] =
+	"#!/bin/sh\n"
+	"# au: the agent asks the human to open a link; au never opens anything itself.\n"
+	"for url in \"$@\"; do\n"
+	"  { printf '\\r\\n[au] the agent asks you to open: \\033]8;;%s\\033\\\\%s\\033]8;;\\033\\\\\\r\\n' \"$url\" \"$url\" >/dev/tty; } 2>/dev/null ||\n"
+	"    printf '[au] the agent asks you to open: %s\\n' \"$url\" >&2\n"
+	"done\n";
 static const char *chdir_to = AGENT_HOME;
 static pid_t die_with_parent;             /* --die-with-parent: the parent whose death ends the run */
 static int tmp_home, no_network;           /* --tmp-home, --no-network: a lockdown run */
@@ -480,6 +492,11 @@ static void private_places(void)
 	}
 	if (mkdir(RUNTIME_DIR, 0700) < 0 || fchownat(AT_FDCWD, RUNTIME_DIR, AGENT_UID, AGENT_GID, AT_SYMLINK_NOFOLLOW) < 0)
 		die("making the runtime directory", RUNTIME_DIR);
+	int shim = open(BROWSER_SHIM, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0755);
+	if (shim < 0) die("creating", BROWSER_SHIM);
+	size_t len = sizeof browser_shim - 1;
+	if (write(shim, browser_shim, len) != (ssize_t)len) die("writing", BROWSER_SHIM);
+	xclose(shim);
 }
 
 /* Keyrings.  Rights to a keyring come with possessing it, whatever the uid: P1 inherited the
@@ -983,6 +1000,7 @@ static void env_put(char *kv)
 			envv[i] = kv;
 			return;
 		}
+	if (nenv >= FIXED_ENV + MAX_ENV) fail("building the environment", "(too many variables)", E2BIG);
 	envv[nenv++] = kv;
 }
 
@@ -1132,7 +1150,7 @@ static void arm_pdeathsig(int ctl)
  * reserved names (key_ok). */
 static void build_environment(void)
 {
-	char *fixed[] = { lang, term, e_home, e_user, e_logname, e_shell, e_path, e_runtime };
+	char *fixed[FIXED_ENV] = { lang, term, e_home, e_user, e_logname, e_shell, e_path, e_runtime, e_browser };
 	for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
 		env_put(fixed[i]);
 	for (int i = 0; i < nau_env; i++)

@@ -27,6 +27,12 @@ export interface LockdownOptions {
 }
 
 /** What a caller wants; how that crosses the boundary is decided here. */
+/** A folder the human names for one run: the path as typed (relative to cwd) and whether the agent may write. */
+export interface RunShareRequest {
+  path: string;
+  readWrite: boolean;
+}
+
 export interface LaunchRequest {
   agent: AgentConfig;
   command: readonly string[];
@@ -40,6 +46,8 @@ export interface LaunchRequest {
   directory?: string;
   /** 'configured': the agent's shares (as narrowed); 'none': a helper run that needs none (it starts in the agent home). */
   shares: 'configured' | 'none';
+  /** `au run --share DIR[:rw]`: folders shared for this run only (resolved and checked by prepare.ts, as `mount add` checks them). */
+  runShares?: readonly RunShareRequest[];
   /** An untrusted repository: throw-away home, only the current directory shared, no network. */
   lockdown?: LockdownOptions;
   /** Variables for the agent (-e, a profile's keys). */
@@ -60,6 +68,8 @@ export interface LaunchFacts {
   lockdownSource?: string;
   /** Lockdown: where that directory appears for the agent. */
   lockdownTarget?: string;
+  /** The run's own shares, resolved and checked like `mount add`'s. */
+  runShares?: readonly MountConfig[];
   /** The id of the agent's cgroup v2, which its policy's inbound rules name (0: none; src/net/cgroup.ts). */
   agentCgroupId?: number;
 }
@@ -74,8 +84,8 @@ export interface LaunchPlan {
   noNetwork: boolean;
   /** A domains policy: the agent's proxy must listen on this port (it is its only way out). */
   proxyPort?: number;
-  /** A lockdown share that is not configured: its ACLs are granted for this run only. */
-  temporaryShare?: MountConfig;
+  /** Shares that are not configured (lockdown's current directory, --share): their ACLs are granted for this run only. */
+  temporaryShares: MountConfig[];
   /** The `.au.toml` that narrowed this launch. */
   repoPolicyPath?: string;
 }
@@ -85,7 +95,7 @@ const PROXY_KEYS = ['HTTP_PROXY', 'HTTPS_PROXY', 'http_proxy', 'https_proxy'] as
 interface Placement {
   mounts: MountConfig[];
   noNetwork: boolean;
-  temporaryShare?: MountConfig;
+  temporaryShares: MountConfig[];
 }
 
 /** What the agent sees: the lockdown share, no share (helper runs), or the configured ones; narrowed by `.au.toml` in every case. */
@@ -98,13 +108,28 @@ function placement(request: LaunchRequest, facts: LaunchFacts): Placement {
     // `shares = [...]` selects among the configured shares, none of which a lockdown run uses
     // (its only share is the current directory): what applies to it is `read_only` and `network`.
     const share = { source: facts.lockdownSource, target: facts.lockdownTarget, readOnly: !lockdown.rwCwd || Boolean(policy?.readOnly) };
-    const temporaryShare = agent.mounts.some((m) => m.source === share.source) ? undefined : share;
-    return { mounts: [share], noNetwork: !lockdown.network || repoNoNetwork, temporaryShare };
+    const temporaryShares = agent.mounts.some((m) => m.source === share.source) ? [] : [share];
+    if ((facts.runShares ?? []).length > 0) throw new LaunchError('--share and --lockdown do not go together: a lockdown run shares the current directory only');
+    return { mounts: [share], noNetwork: !lockdown.network || repoNoNetwork, temporaryShares };
   }
   // Checked against the configured shares even by a launch that uses none (a helper run): a
   // file that would add a share is refused, never silently ignored by one caller.
-  const configured = policy ? narrowShares(agent.mounts, policy) : agent.mounts;
-  return { mounts: request.shares === 'none' ? [] : configured, noNetwork: repoNoNetwork };
+  const shares = agent.mounts.filter((m) => m.pending !== 'remove'); // a share being removed is not mounted again
+  const configured = policy ? narrowShares(shares, policy) : shares;
+  const mounts = request.shares === 'none' ? [] : [...configured];
+  // A run share the config already has is mounted as configured; one that would clash with a
+  // configured target, or with another run share, is refused (as `mount add` refuses it).
+  const temporaryShares: MountConfig[] = [];
+  for (const share of facts.runShares ?? []) {
+    if (agent.mounts.some((m) => m.source === share.source && m.target === share.target)) continue;
+    if ([...agent.mounts, ...temporaryShares].some((m) => m.source === share.source || m.target === share.target)) {
+      throw new LaunchError(`--share ${share.source}: it clashes with a share of ${agent.userName} (same folder or same place in the agent home)`);
+    }
+    const narrowed = { ...share, readOnly: share.readOnly || Boolean(policy?.readOnly) };
+    temporaryShares.push(narrowed);
+    mounts.push(narrowed);
+  }
+  return { mounts, noNetwork: repoNoNetwork, temporaryShares };
 }
 
 /** The proxy variables of a domains policy, unless the caller set them; none without a network. */
@@ -134,7 +159,7 @@ export function planLaunch(request: LaunchRequest, facts: LaunchFacts): LaunchPl
   const place = placement(request, facts);
   const workdir = request.lockdown ? place.mounts[0]!.target : workingDirectory(request.directory, request.cwd, place.mounts, home);
   const proxyPort = agent.net?.policy === 'domains' && agent.net.proxyPort && !place.noNetwork ? agent.net.proxyPort : undefined;
-  const env = entrypointEnvironment(withGitTrust(withProxy(request.env, proxyPort), place.mounts.length > 0), { LANG: facts.humanEnv.LANG, TERM: request.term ?? facts.humanEnv.TERM });
+  const env = entrypointEnvironment(withGitTrust(withProxy(request.env, proxyPort), place.mounts.length > 0), { ...facts.humanEnv, TERM: request.term ?? facts.humanEnv.TERM });
   const seeds = request.lockdown?.seeds ?? [];
   const refusals = entrypointRefusals({ mounts: place.mounts, seeds, envVariables: Object.keys(env).filter((key) => key.startsWith(ENV_PREFIX)).length, workdir, humanHomes: facts.humanHomes, agentHome: home });
   if (refusals.length > 0) throw new LaunchError(`the entrypoint would refuse this run: ${refusals.join('; ')}`);
@@ -161,7 +186,7 @@ export function planLaunch(request: LaunchRequest, facts: LaunchFacts): LaunchPl
     workdir,
     noNetwork: place.noNetwork,
     proxyPort,
-    temporaryShare: place.temporaryShare,
+    temporaryShares: place.temporaryShares,
     repoPolicyPath: facts.repoPolicy?.path,
   };
 }

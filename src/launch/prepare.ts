@@ -50,13 +50,20 @@ export function readLaunchFacts(request: LaunchRequest, human: Human, environmen
   const policyPath = findRepoPolicy(cwd, human.home);
   const facts: LaunchFacts = {
     humanHomes: humanHomes(human),
-    humanEnv: { LANG: environment.LANG, TERM: environment.TERM },
+    humanEnv: { LANG: environment.LANG, TERM: environment.TERM, COLORTERM: environment.COLORTERM, TERM_PROGRAM: environment.TERM_PROGRAM, TERM_PROGRAM_VERSION: environment.TERM_PROGRAM_VERSION },
     repoPolicy: policyPath ? readRepoPolicy(policyPath) : undefined,
     ...(enforced(request.agent.net) ? { agentCgroupId: agentCgroupId(request.agent.userName) } : {}),
   };
+  const agentHome = agentHomeOf(request.agent.userName);
+  if (request.runShares && request.runShares.length > 0) {
+    facts.runShares = request.runShares.map((share) => {
+      const source = resolveShareSource(resolve(cwd, share.path), human.home, human.uid);
+      return { source, target: resolveShareTarget(undefined, source, human.home, agentHome), readOnly: !share.readWrite };
+    });
+  }
   if (request.lockdown) {
     const source = resolveShareSource(cwd, human.home, human.uid);
-    return { ...facts, lockdownSource: source, lockdownTarget: resolveShareTarget(undefined, source, human.home, agentHomeOf(request.agent.userName)) };
+    return { ...facts, lockdownSource: source, lockdownTarget: resolveShareTarget(undefined, source, human.home, agentHome) };
   }
   return facts;
 }

@@ -1,4 +1,5 @@
-// The environment the agent gets: LANG and TERM from the human, plus the pairs given with
+// The environment the agent gets: LANG, TERM and the terminal's identity (COLORTERM...) from
+// the human, plus the pairs given with
 // -e. The entrypoint builds the agent's environment from scratch; we hand it the pairs as
 // AU_ENV_<KEY> variables because glibc strips some names (TMPDIR, LD_*...) from the
 // environment of setuid programs, and argv would show values to every user in `ps`.
@@ -9,6 +10,12 @@ const KEY_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const RESERVED_KEYS = new Set(['HOME', 'USER', 'LOGNAME', 'SHELL', 'XDG_RUNTIME_DIR']);
 export const ENV_PREFIX = 'AU_ENV_';
 const INHERITED = ['LANG', 'TERM'] as const;
+/**
+ * How the human's terminal identifies itself (truecolor support, the emulator's name): TUIs
+ * choose colours and key protocols from these. The entrypoint reads only LANG, TERM and
+ * AU_ENV_*, so they travel as AU_ENV_ pairs; an explicit -e of the same name wins.
+ */
+const TERMINAL_IDENTITY = ['COLORTERM', 'TERM_PROGRAM', 'TERM_PROGRAM_VERSION'] as const;
 
 /**
  * Parses `KEY=VALUE` (split on the first `=`, so values may contain `=`), or `KEY` alone, whose
@@ -39,6 +46,10 @@ export function entrypointEnvironment(pairs: readonly (readonly [string, string]
   for (const key of INHERITED) {
     const value = from[key];
     if (value !== undefined) env[key] = value;
+  }
+  for (const key of TERMINAL_IDENTITY) {
+    const value = from[key];
+    if (value !== undefined) env[`${ENV_PREFIX}${key}`] = value;
   }
   for (const [key, value] of pairs) env[`${ENV_PREFIX}${key}`] = value;
   return env;

@@ -1,6 +1,7 @@
 // The small N-API addon (native/au_native.c): execve, isatty and SHA-256 without loading
 // Node's child_process, tty and crypto modules, which cost milliseconds on every `au run`.
-// Optional: when it is not built, callers fall back to Node's own modules.
+// Optional for those: when it is not built, callers fall back to Node's own modules. The share
+// ACL walk (aclWalk) has no fallback: shares are refused without it.
 import { lazyRequire } from '../system/lazy-require.js';
 
 export interface AuNative {
@@ -11,6 +12,33 @@ export interface AuNative {
   peerCredentials(fd: number): { pid: number; uid: number; gid: number };
   /** Marks every fd >= `fd` close-on-exec (the session server, before it starts an agent). */
   closeOnExecFrom(fd: number): void;
+  /** The fd-based share ACL walk (native/acl_walk.c); throws an Error with `code` when the root cannot be opened safely. */
+  aclWalk(root: string, request: AclWalkRequest): AclWalkReport;
+}
+
+/** perm: 4 r, 2 w, 1 x, 8 setfacl's X (execute on directories and on files someone may execute). */
+export interface AclWalkRequest {
+  /** Only directories and regular files owned by this uid are changed. */
+  owner: number;
+  set: readonly { uid: number; perm: number; isDefault: 0 | 1 }[];
+  /** Named-user entries removed from access and default ACLs. */
+  remove: readonly number[];
+  /** Named-group entries removed from access and default ACLs. */
+  removeGroups: readonly number[];
+  /** Inodes in group `from` move to group `to`, and such folders lose their setgid bit. */
+  regroup?: { from: number; to: number };
+}
+
+export interface AclWalkReport {
+  directories: number;
+  files: number;
+  changed: number;
+  regrouped: number;
+  /** Directories the walk could not list (at most 64 named; the count is exact). */
+  unreadable: string[];
+  unreadableCount: number;
+  failed: string[];
+  failedCount: number;
 }
 
 let cached: AuNative | null | undefined;
@@ -32,4 +60,12 @@ export async function stdinIsTerminal(): Promise<boolean> {
   if (native) return native.isatty(0);
   const { isatty } = await import('node:tty');
   return isatty(0);
+}
+
+/** Which of fds 0-2 are terminals (the per-fd rule of pty-relay.ts decides on these). */
+export async function terminalFds(): Promise<[boolean, boolean, boolean]> {
+  const native = loadNative();
+  if (native) return [native.isatty(0), native.isatty(1), native.isatty(2)];
+  const { isatty } = await import('node:tty');
+  return [isatty(0), isatty(1), isatty(2)];
 }

@@ -33,14 +33,3 @@ export async function runWithPipes(
     });
   });
 }
-
-/** Runs the entrypoint with `input` (a stream) as its stdin; used to hand data to the agent. */
-export async function runFeeding(entrypoint: string, args: readonly string[], env: Record<string, string>, input: NodeJS.ReadableStream): Promise<number> {
-  const { spawn } = await import('node:child_process');
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(entrypoint, ['--die-with-parent', ...args], { stdio: ['pipe', 'inherit', 'inherit'], env });
-    input.pipe(child.stdin);
-    child.once('error', reject);
-    child.once('exit', (code, signal) => resolvePromise(exitStatusOf(code, signal)));
-  });
-}

@@ -1,11 +1,13 @@
 // `au run`: the launch planned (src/launch/: entrypoint checked, shares, limits, network policy,
 // .au.toml, environment), then the agent's command started through the entrypoint, on a PTY of
-// its own when we have a terminal, with plain pipes otherwise.
+// its own for the fds that are the human's terminal (pty-relay.ts), with plain pipes otherwise.
 import type { AgentConfig } from '../config/schema.js';
-import { grantShareAccess, revokeShareAccess } from '../mounts/acl.js';
+import { grantForRun } from '../mounts/run-shares.js';
+import type { RunShareRequest } from '../launch/plan.js';
 import type { Human } from '../system/human.js';
 import type { CommandRunner } from '../system/runner.js';
 import { runWithPipes } from './pipe-run.js';
+import type { TerminalFds } from './pty-relay.js';
 import { shellQuote } from '../system/shell-quote.js';
 import type { LockdownOptions } from '../launch/plan.js';
 import { ensurePlanProxy, prepareLaunch } from '../launch/prepare.js';
@@ -15,7 +17,10 @@ export type { LockdownOptions } from '../launch/plan.js';
 export interface RunOptions {
   env: readonly (readonly [string, string])[];
   directory?: string;
+  /** Allowed to relay the human's terminal through a PTY (`--no-pty`: through pipes). */
   usePty: boolean;
+  /** Which of the human's fds 0-2 are terminals: those never reach the agent (pty-relay.ts). */
+  terminalFds: TerminalFds;
   command: readonly string[];
   /** A profile's install hint, shown (exit 127) when its program is missing for the agent. */
   missingHint?: string;
@@ -25,6 +30,8 @@ export interface RunOptions {
   configPath?: string;
   /** An untrusted repository: throw-away home, only the current directory shared, no network. */
   lockdown?: LockdownOptions;
+  /** `--share DIR[:rw]`: folders shared for this run only. */
+  runShares?: readonly RunShareRequest[];
   /** Let the agent write the human's clipboard (OSC 52); filtered out by default. */
   allowClipboard?: boolean;
   human: Human;
@@ -37,12 +44,13 @@ export async function startRun(agent: AgentConfig, options: RunOptions): Promise
       agent,
       command: options.command,
       via: 'login-shell',
-      interactive: options.usePty,
+      interactive: options.usePty && options.terminalFds[0],
       missingHint: options.missingHint,
       cwd: process.cwd(),
       directory: options.directory,
       shares: 'configured',
       lockdown: options.lockdown,
+      runShares: options.runShares,
       env: options.env,
     },
     options.human,
@@ -55,16 +63,17 @@ export async function startRun(agent: AgentConfig, options: RunOptions): Promise
     return 0;
   }
   await ensurePlanProxy(plan, agent, options.configPath);
-  // A lockdown share that is not already configured gets its ACLs for this run only.
-  const temporaryShare = plan.temporaryShare;
-  if (temporaryShare) grantShareAccess(options.runner, agent.userName, options.human, temporaryShare.source, !temporaryShare.readOnly);
+  // Shares that are not configured (lockdown's current directory, --share) get their ACLs for
+  // this run only, recorded first so that a killed run is cleaned up by the next au command.
+  const temporary = plan.temporaryShares.length > 0;
+  const revokeTemporary = grantForRun(options.runner, agent, options.human, plan.temporaryShares);
   try {
-    if (options.usePty) {
-      const { runOnPty } = await import('./pty-relay.js');
-      return await runOnPty(agent.entrypoint, args, env, { allowClipboard: Boolean(options.allowClipboard) });
+    if (options.terminalFds.some(Boolean)) {
+      const { runOnTerminal } = await import('./pty-relay.js');
+      return await runOnTerminal(agent.entrypoint, args, env, { allowClipboard: Boolean(options.allowClipboard), terminalFds: options.terminalFds, usePty: options.usePty });
     }
-    return await runWithPipes(agent.entrypoint, args, env, { replaceProcess: !temporaryShare });
+    return await runWithPipes(agent.entrypoint, args, env, { replaceProcess: !temporary });
   } finally {
-    if (temporaryShare) revokeShareAccess(options.runner, agent.userName, options.human.uid, temporaryShare.source);
+    revokeTemporary();
   }
 }

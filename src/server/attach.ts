@@ -1,12 +1,13 @@
 // `au attach`'s terminal side: relays the human's terminal to a session over the protocol.
 // The detach key is Ctrl-] followed by d; Ctrl-] twice sends one Ctrl-] to the agent. Every
 // other byte (Ctrl-A, Ctrl-C...) goes to the agent as typed. Server errors and notices are
-// shown on the terminal between brackets; the session's end shows its exit code. OSC 52
-// clipboard writes in the agent's output are removed before they reach the terminal.
+// shown on the terminal between brackets (never into a full-screen program's drawing); the
+// session's end shows its exit code. The human's terminal is the one unit of src/terminal:
+// the agent's output is filtered, and the modes it set are undone on detach or connection loss.
 import { type Frame, FrameType, decodeJson, encodeChunked, encodeFrame, encodeResize } from './protocol/frames.js';
-import { type OpenConnection, openConnection } from './client.js';
+import { type OpenConnection, type ServerTarget, openConnection } from './client.js';
 import type { Welcome } from './protocol/messages.js';
-import { FilteredOutput } from '../run/clipboard-filter.js';
+import { HumanTerminal } from '../terminal/human-terminal.js';
 
 export const DETACH_PREFIX = 0x1d; // Ctrl-]
 export const DETACH_KEY = 'Ctrl-] d';
@@ -34,7 +35,8 @@ export class DetachKeyFilter {
 }
 
 export interface AttachRequest {
-  socketPath: string;
+  /** The socket, and who must be running the server on it (checked before a byte is sent). */
+  server: ServerTarget;
   session?: string;
   agent?: string;
   command?: string[];
@@ -50,7 +52,7 @@ export interface AttachOutcome {
 export async function attachTerminal(request: AttachRequest, announce: (welcome: Welcome) => void): Promise<AttachOutcome> {
   const stdin = process.stdin;
   const stdout = process.stdout;
-  const conn: OpenConnection = await openConnection(request.socketPath, {
+  const conn: OpenConnection = await openConnection(request.server, {
     action: 'attach',
     session: request.session,
     agent: request.agent,
@@ -63,14 +65,10 @@ export async function attachTerminal(request: AttachRequest, announce: (welcome:
   const welcome = conn.answer as unknown as Welcome;
   announce(welcome);
   const socket = conn.socket;
-  const wasRaw = stdin.isTTY ? stdin.isRaw : false;
-  const restore = (): void => {
-    if (stdin.isTTY) stdin.setRawMode(wasRaw);
-  };
-  process.on('exit', restore);
-  if (stdin.isTTY) stdin.setRawMode(true);
+  // An observer's keys are refused, so its terminal's answers would be too: no queries for it.
+  const terminal = new HumanTerminal({ output: stdout, input: stdin, filter: { answerQueries: welcome.role !== 'observer' } });
+  terminal.start();
   const filter = new DetachKeyFilter();
-  const output = new FilteredOutput((data) => stdout.write(data));
   const canResize = welcome.role !== 'observer';
 
   return new Promise((resolve) => {
@@ -79,11 +77,9 @@ export async function attachTerminal(request: AttachRequest, announce: (welcome:
       if (outcome) return;
       outcome = result;
       stdin.off('data', onInput);
-      stdout.off('resize', onResize);
-      restore();
+      stopResize();
       stdin.pause();
-      output.end();
-      if (message) stdout.write(`\r\n[au: ${message}]\r\n`);
+      terminal.restore(message);
       socket.end();
       resolve(result);
     };
@@ -96,16 +92,16 @@ export async function attachTerminal(request: AttachRequest, announce: (welcome:
       }
     };
     const onResize = (): void => {
-      if (canResize) socket.write(encodeResize(stdout.columns || 80, stdout.rows || 24));
+      if (canResize) socket.write(encodeResize(terminal.columns, terminal.rows));
     };
     const onFrame = (frame: Frame): void => {
       switch (frame.type) {
         case FrameType.Output:
-          output.write(frame.payload);
+          terminal.show(frame.payload);
           return;
         case FrameType.Error:
         case FrameType.Notice:
-          stdout.write(`\r\n[au: ${String(decodeJson(frame).message)}]\r\n`);
+          terminal.notice(String(decodeJson(frame).message));
           return;
         case FrameType.End: {
           const end = decodeJson(frame);
@@ -120,6 +116,7 @@ export async function attachTerminal(request: AttachRequest, announce: (welcome:
           return;
       }
     };
+    const stopResize = terminal.onResize(onResize);
     for (const frame of conn.early) onFrame(frame);
     socket.on('data', (chunk: Buffer) => {
       try {
@@ -132,6 +129,5 @@ export async function attachTerminal(request: AttachRequest, announce: (welcome:
     socket.on('close', () => finish({ exitCode: 1, detached: false }, 'connection to the server lost'));
     stdin.on('data', onInput);
     stdin.resume();
-    stdout.on('resize', onResize);
   });
 }

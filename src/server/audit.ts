@@ -1,8 +1,20 @@
-// The audit log: JSON Lines, one file per day, each event written and fdatasync'd as it
-// happens (a crash loses nothing already reported), owned by the human, mode 0600.
-import { closeSync, fdatasyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
+// The audit log: JSON Lines, one file per day, owned by the human, mode 0600, opened without
+// following symlinks. Each event is written at once (a crash of the server loses nothing already
+// reported) and synced in groups: fdatasync at most AUDIT_SYNC_MS later, and at once for the
+// events that end something (a session's `end` is on disk before it is reported). Refusals go
+// through a limiter (the untrusted side does not decide how fast the log grows). A write the disk
+// does not take (ENOSPC, EIO, EFBIG) is counted, never half-written, never fatal: once writing
+// works again a `gap` line says what was lost, since when, and why.
+import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { Gap, appendWhole, closeQuietly, syncQuietly } from './line-file.js';
 import { auditPath } from './paths.js';
+import { REFUSAL_LIMITS, type RefusalLimits, type RefusalSummaryLine, RefusalLimiter } from './refusals.js';
+import { openOwnFile } from './safe-files.js';
+
+const AUDIT_SYNC_MS = 5;
+/** Synced before record() returns. */
+const SYNC_AT_ONCE: ReadonlySet<string> = new Set(['end', 'kill', 'server-start', 'server-stop', 'gap', 'record-incomplete']);
 
 export type AuditEvent =
   | { event: 'server-start'; pid: number; socket: string; user: string }
@@ -18,7 +30,11 @@ export type AuditEvent =
   | { event: 'refused'; uid: number; pid: number; user: string; reason: string }
   | { event: 'protocol-error'; uid: number; user: string; reason: string }
   | { event: 'web-start'; url: string; host: string; port: number }
-  | { event: 'web-refused'; remote: string; path: string; status: number; reason: string };
+  | { event: 'web-refused'; remote: string; path: string; status: number; reason: string }
+  | RefusalSummaryLine
+  | { event: 'gap'; since: string; lost: number; bytes: number; events: Record<string, number>; error: string }
+  | { event: 'record-incomplete'; session: string; recording: string; lostBytes: number; error: string }
+  | { event: 'recording-capped'; session: string; recording: string; maxBytes: number };
 
 /** Bytes as text: printable ASCII as is, everything else (and backslash) as \xNN. */
 export function escapeBytes(data: Buffer): string {
@@ -30,27 +46,98 @@ export function escapeBytes(data: Buffer): string {
   return out;
 }
 
+/** What the audit log could not write (for `au sessions list`). */
+export interface AuditLoss {
+  /** Events lost since the server started (written or not, as gap markers). */
+  lostEvents: number;
+  /** Whether writing fails now (the loss is not marked in the file yet). */
+  failing: boolean;
+  error?: string;
+}
+
 export class AuditLog {
   private fd: number | undefined;
   private path: string | undefined;
+  private gap: Gap | undefined;
+  private lostEvents = 0;
+  private syncTimer: NodeJS.Timeout | undefined;
+  private readonly refusals: RefusalLimiter;
 
-  constructor(private readonly pathFor: (date: Date) => string = (date) => auditPath(date)) {}
+  constructor(
+    private readonly pathFor: (date: Date) => string = (date) => auditPath(date),
+    refusalLimits: RefusalLimits = REFUSAL_LIMITS,
+  ) {
+    this.refusals = new RefusalLimiter((line) => this.record(line), refusalLimits);
+  }
 
   record(event: AuditEvent): void {
     const now = new Date();
-    const path = this.pathFor(now);
-    if (path !== this.path) {
-      if (this.fd !== undefined) closeSync(this.fd);
-      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-      this.fd = openSync(path, 'a', 0o600);
-      this.path = path;
+    const line = `${JSON.stringify({ time: now.toISOString(), ...event })}\n`;
+    const failure = this.write(now, line);
+    if (failure) {
+      this.lostEvents++;
+      (this.gap ??= new Gap(failure)).add(event.event, line.length, failure);
+      return;
     }
-    writeSync(this.fd!, `${JSON.stringify({ time: now.toISOString(), ...event })}\n`);
-    fdatasyncSync(this.fd!);
+    if (SYNC_AT_ONCE.has(event.event)) this.sync();
+    else this.syncTimer ??= setTimeout(() => this.sync(), AUDIT_SYNC_MS);
+  }
+
+  /**
+   * A refusal from the untrusted side (`source`: a uid, a remote address): written in full while
+   * the source is within its budget, else counted into a `refusals` line.
+   */
+  refused(source: string, event: Extract<AuditEvent, { event: 'refused' | 'web-refused' }>): void {
+    const reason = event.event === 'web-refused' ? `${event.status} ${event.reason}` : event.reason;
+    if (this.refusals.admit(source, reason.slice(0, 200))) this.record(event);
+  }
+
+  get loss(): AuditLoss {
+    return { lostEvents: this.lostEvents, failing: this.gap !== undefined, error: this.gap?.error };
+  }
+
+  /** Writes `line` (after the gap marker, if writing failed before); the failure, if any. */
+  private write(now: Date, line: string): string | undefined {
+    const path = this.pathFor(now);
+    if (path !== this.path || this.fd === undefined) {
+      this.sync();
+      closeQuietly(this.fd);
+      this.fd = undefined;
+      this.path = path;
+      try {
+        mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+        this.fd = openOwnFile(path, 'append', 0o600);
+      } catch (error) {
+        return (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+      }
+    }
+    const gap = this.gap;
+    let text = line;
+    if (gap) {
+      const marker = { time: now.toISOString(), event: 'gap', since: gap.since.toISOString(), lost: gap.lines, bytes: gap.bytes, events: Object.fromEntries(gap.kinds), error: gap.error };
+      text = `${gap.fragment ? '\n' : ''}${JSON.stringify(marker)}\n${line}`;
+    }
+    const failure = appendWhole(this.fd, text);
+    if (!failure && gap) {
+      this.gap = undefined;
+      this.sync();
+    }
+    return failure;
+  }
+
+  private sync(): void {
+    if (this.syncTimer) clearTimeout(this.syncTimer);
+    this.syncTimer = undefined;
+    if (this.fd === undefined) return;
+    const failure = syncQuietly(this.fd);
+    // What was written but not synced may be lost: say so once writing works (no lines counted).
+    if (failure) this.gap ??= new Gap(`fdatasync: ${failure}`);
   }
 
   close(): void {
-    if (this.fd !== undefined) closeSync(this.fd);
+    this.refusals.flush();
+    this.sync();
+    closeQuietly(this.fd);
     this.fd = undefined;
     this.path = undefined;
   }

@@ -1,5 +1,7 @@
 // Where the session server keeps things: all under the human's own directories (mode 0700),
-// out of the agent's reach. The shared socket directory is the one `au server init` creates.
+// out of the agent's reach. The shared socket directory is the one `au server init` creates:
+// root's, not writable by its group, with one directory per owner inside (the owner's alone,
+// setgid to the sharing group), so that no other member can take an owner's socket name.
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
@@ -19,8 +21,11 @@ export function defaultSocketPath(env: NodeJS.ProcessEnv = process.env): string 
   return join(stateDir(env), 'server.sock');
 }
 
+/** The directory of one owner in the shared socket directory (made by `au server init`). */
+export const ownerSocketDir = (user: string, dir = SHARED_SOCKET_DIR): string => join(dir, user);
+
 /** The socket a human's server listens on when shared with other humans (`--shared`). */
-export const sharedSocketPath = (user: string, dir = SHARED_SOCKET_DIR): string => join(dir, `${user}.sock`);
+export const sharedSocketPath = (user: string, dir = SHARED_SOCKET_DIR): string => join(ownerSocketDir(user, dir), 'server.sock');
 
 export const recordingsDir = (env?: NodeJS.ProcessEnv): string => join(stateDir(env), 'recordings');
 /** `name` is YYYYMMDDTHHMMSS-ID (UTC start time and session id). */

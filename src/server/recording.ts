@@ -3,25 +3,53 @@
 // [seconds, "r", "COLSxROWS"] per resize. Output is decoded as a UTF-8 stream so a character
 // split across chunks is not mangled. Lines are written in batches (at most RECORDING_FLUSH_MS
 // late, or RECORDING_BATCH_BYTES at a time): one write per PTY chunk would cost throughput.
-import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+// A batch the disk does not take (ENOSPC, EIO, EFBIG) is dropped whole (never half a line), the
+// session goes on, and once writing works again a marker event ([seconds, "m", "au: recording
+// gap: ..."], asciicast's marker type) says how much output was lost and when.
+import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
+import { Gap, appendWhole, closeQuietly } from './line-file.js';
+import { openOwnFile } from './safe-files.js';
 
 const RECORDING_FLUSH_MS = 200;
 const RECORDING_BATCH_BYTES = 256 * 1024;
+export const GAP_MARKER_PREFIX = 'au: recording gap:';
+export const CAP_MARKER_PREFIX = 'au: recording stopped:';
+
+/** What the recording could not write. */
+export interface RecordingLoss {
+  /** Bytes of recording lines lost (output, resizes, the header). */
+  lostBytes: number;
+  /** Whether the loss is not marked in the file (yet, or ever: writing still failed at close). */
+  unmarked: boolean;
+  error?: string;
+}
 
 export class Recording {
-  private readonly fd: number;
+  private fd: number | undefined;
+  private header: string | undefined;
   private batch: string[] = [];
   private batchBytes = 0;
   private flushTimer: NodeJS.Timeout | undefined;
   private readonly decoder = new StringDecoder('utf8');
   private readonly started = process.hrtime.bigint();
   private closed = false;
+  private gap: Gap | undefined;
+  private gapStart = 0;
+  private lostBytes = 0;
+  private lastError: string | undefined;
+  private writtenBytes = 0;
+  private capped = false;
+  /** Called once when the recording reaches its size cap and stops. */
+  onCapped: (() => void) | undefined;
 
-  constructor(path: string, header: { cols: number; rows: number; command: string; title: string }) {
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    this.fd = openSync(path, 'wx', 0o600);
+  constructor(
+    private readonly path: string,
+    header: { cols: number; rows: number; command: string; title: string },
+    /** The size cap ([server] max_recording_mb): past it, a marker line and nothing more. */
+    private readonly maxBytes = Number.POSITIVE_INFINITY,
+  ) {
     const line = {
       version: 2,
       width: header.cols,
@@ -31,7 +59,22 @@ export class Recording {
       title: header.title,
       env: { TERM: 'xterm-256color', SHELL: '/bin/bash' },
     };
-    writeSync(this.fd, `${JSON.stringify(line)}\n`);
+    this.header = `${JSON.stringify(line)}\n`;
+    this.open();
+    this.flush();
+  }
+
+  /** A file of our own, new (never through a planted name); on a full disk, tried again at the next flush. */
+  private open(): string | undefined {
+    try {
+      mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
+      this.fd = openOwnFile(this.path, 'create-new', 0o600);
+      return undefined;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST' || !code) throw error;
+      return code;
+    }
   }
 
   private seconds(): number {
@@ -48,10 +91,51 @@ export class Recording {
   private flush(): void {
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
-    if (this.batch.length === 0) return;
-    writeSync(this.fd, this.batch.join(''));
+    if (this.batch.length === 0 && this.header === undefined && !this.gap) return;
+    const lines = this.batch.join('');
+    let text = `${this.header ?? ''}`;
+    if (this.gap) {
+      const now = this.seconds();
+      const label = `${GAP_MARKER_PREFIX} ${this.gap.bytes} bytes (${this.gap.lines} writes) of the recording lost from ${this.gapStart.toFixed(3)} s to ${now.toFixed(3)} s (${this.gap.error})`;
+      text += `${this.gap.fragment ? '\n' : ''}${JSON.stringify([now, 'm', label])}\n`;
+    }
+    if (this.writtenBytes + text.length + lines.length > this.maxBytes) {
+      const label = `${CAP_MARKER_PREFIX} it reached its size cap of ${Math.round(this.maxBytes / 1024 / 1024)} MiB ([server] max_recording_mb); the session goes on unrecorded`;
+      text += `${JSON.stringify([this.seconds(), 'm', label])}\n`;
+      this.capped = true;
+    } else text += lines;
     this.batch = [];
     this.batchBytes = 0;
+    let failure: string | undefined;
+    try {
+      failure = this.fd === undefined ? (this.open() ?? appendWhole(this.fd!, text)) : appendWhole(this.fd, text);
+    } catch (error) {
+      failure = (error as Error).message; // a name that is not ours where the recording goes: nothing more is recorded
+    }
+    if (!failure) {
+      this.writtenBytes += text.length;
+      this.header = undefined;
+      this.gap = undefined;
+      if (this.capped) this.stop();
+      return;
+    }
+    // Dropped whole; the header (if it is still unwritten) is tried again first next time.
+    this.lastError = failure;
+    this.lostBytes += lines.length;
+    if (!this.gap) this.gapStart = this.seconds();
+    (this.gap ??= new Gap(failure)).add('batch', lines.length, failure);
+  }
+
+  /** At the cap: nothing more is written (the file is closed; the session goes on). */
+  private stop(): void {
+    this.closed = true;
+    closeQuietly(this.fd);
+    this.fd = undefined;
+    this.onCapped?.();
+  }
+
+  get reachedCap(): boolean {
+    return this.capped;
   }
 
   output(data: Buffer): void {
@@ -64,13 +148,20 @@ export class Recording {
     if (!this.closed) this.add(`${JSON.stringify([this.seconds(), 'r', `${cols}x${rows}`])}\n`);
   }
 
+  get loss(): RecordingLoss {
+    return { lostBytes: this.lostBytes, unmarked: this.gap !== undefined, error: this.lastError };
+  }
+
   close(): void {
     if (this.closed) return;
     const rest = this.decoder.end();
     if (rest) this.batch.push(`${JSON.stringify([this.seconds(), 'o', rest])}\n`);
     this.flush();
+    // Still failing: one last try to mark the gap alone (a small write may fit where a batch did not).
+    if (this.gap) this.flush();
     this.closed = true;
-    closeSync(this.fd);
+    closeQuietly(this.fd);
+    this.fd = undefined;
   }
 }
 
@@ -95,7 +186,14 @@ export function readRecording(path: string): { header: Record<string, unknown>; 
   if (header.version !== 2) throw new RecordingError(`${path} is not an asciicast v2 file`);
   const events: CastEvent[] = [];
   for (const line of lines.slice(1)) {
-    const [time, type, data] = JSON.parse(line) as [number, string, string];
+    let event: unknown;
+    try {
+      event = JSON.parse(line);
+    } catch {
+      continue; // a fragment left by a short write that could not be undone (see line-file.ts)
+    }
+    if (!Array.isArray(event)) continue;
+    const [time, type, data] = event as [number, string, string];
     events.push({ time, type, data });
   }
   return { header, events };

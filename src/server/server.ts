@@ -3,10 +3,10 @@
 // root), holds a lock next to its socket so only one server uses it, and on SIGTERM ends every
 // session's process tree, tells the clients, and removes its socket.
 import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, closeSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { type Stats, chmodSync, closeSync, lstatSync, mkdirSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { type Server, type Socket, createServer } from 'node:net';
 import { spawnSync } from 'node:child_process';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { loadConfig } from '../config/store.js';
 import { findAgent } from '../config/schema.js';
 import { DEFAULT_AGENT } from '../agents/names.js';
@@ -14,7 +14,7 @@ import { entrypointProblems } from '../entrypoint/verify.js';
 import { ensureAgentProxy } from '../launch/prepare.js';
 import { holdsGroup } from '../run/driver-group.js';
 import { AuditLog } from './audit.js';
-import { type Peer, type Role, agentUidsOf, decideRole, peerOf, userNameOf } from './auth.js';
+import { type Peer, type Role, agentUidsOf, decideRole, namedPeer, peerCredentialsOf, userNameOf } from './auth.js';
 import {
   CLIENT_FRAME_TYPES,
   type Frame,
@@ -29,7 +29,18 @@ import {
 } from './protocol/frames.js';
 import { type Hello, parseHello } from './protocol/messages.js';
 import { recordingPath } from './paths.js';
+import { pruneRecords, retentionOf } from './retention.js';
 import { Session, type SessionClient } from './session.js';
+import { directoryStat, openOwnFile } from './safe-files.js';
+
+/** The pid in a server's pid file (for messages only). */
+function readPidFile(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 export class ServerError extends Error {}
 
@@ -111,6 +122,7 @@ export class SessionServer {
   private readonly log: (line: string) => void;
   private connections = 0;
   private lockFd: number | undefined;
+  private pruneTimer: NodeJS.Timeout | undefined;
   private stopping: Promise<void> | undefined;
   private ptyModule: typeof import('node-pty') | undefined;
 
@@ -141,32 +153,34 @@ export class SessionServer {
     return this.options.socketPath;
   }
 
-  /** Takes the lock, removes a stale socket, listens, sets the socket's mode. */
+  /**
+   * Checks the socket's directory, takes the lock, removes a stale socket, listens, writes the
+   * pid file. Every file is opened without following symlinks and checked after opening.
+   */
   async start(): Promise<void> {
     const path = this.options.socketPath;
     const dir = dirname(path);
-    const ownDir = this.prepareDirectory(dir);
-    this.lockFd = openSync(`${path}.lock`, 'a', 0o600);
+    const shared = this.prepareDirectory(dir);
+    this.lockFd = openOwnFile(`${path}.lock`, 'lock', 0o600, this.ownerUid);
     const lock = spawnSync('flock', ['--exclusive', '--nonblock', '3'], { stdio: ['ignore', 'ignore', 'pipe', this.lockFd] });
     if (lock.status !== 0) {
       closeSync(this.lockFd);
       this.lockFd = undefined;
-      let pid = '?';
-      try {
-        pid = readFileSync(`${path}.pid`, 'utf8').trim();
-      } catch {
-        /* no pid file */
-      }
-      throw new ServerError(`a server is already running on ${path} (pid ${pid})`);
+      throw new ServerError(`a server is already running on ${path} (pid ${readPidFile(`${path}.pid`) ?? '?'})`);
     }
-    // We hold the lock: a socket file left there is from a server that died.
-    try {
-      unlinkSync(path);
-    } catch {
-      /* none */
+    // We hold the lock, in a directory nobody else may write: a socket or pid file left there
+    // is from a server that died (unlink removes a name, it never follows a symlink).
+    for (const stale of [path, `${path}.pid`]) {
+      try {
+        unlinkSync(stale);
+      } catch {
+        /* none */
+      }
     }
     this.ptyModule = await import('node-pty');
-    const previousMask = process.umask(0o177);
+    // The socket is made with its final mode (no chmod by name afterwards): 0600, or 0660 in an
+    // owner's shared directory, whose setgid bit gives it the sharing group.
+    const previousMask = process.umask(shared ? 0o117 : 0o177);
     try {
       await new Promise<void>((resolve, reject) => {
         this.listener.once('error', reject);
@@ -178,51 +192,98 @@ export class SessionServer {
     } finally {
       process.umask(previousMask);
     }
-    if (!ownDir) {
-      // A shared directory (au server init): the socket is for the directory's group.
-      const { gid } = statSync(dir);
-      chownSync(path, this.ownerUid, gid);
-      chmodSync(path, 0o660);
+    const socketStat = lstatSync(path);
+    if (!socketStat.isSocket() || socketStat.uid !== this.ownerUid) {
+      this.listener.close();
+      throw new ServerError(`${path} is not the socket this server made: refusing to serve`);
     }
-    writeFileSync(`${path}.pid`, `${process.pid}\n`, { mode: 0o644 });
+    const pidFd = openOwnFile(`${path}.pid`, 'create-new', 0o644, this.ownerUid);
+    try {
+      writeSync(pidFd, `${process.pid}\n`);
+    } finally {
+      closeSync(pidFd);
+    }
     this.audit.record({ event: 'server-start', pid: process.pid, socket: path, user: this.ownerName });
     this.log(`au: session server of ${this.ownerName} listening on ${path} (pid ${process.pid})`);
+    this.pruneOldRecords();
   }
 
-  /** Our own directory is made private (0700); a directory of someone else must be a shared one (sticky). */
+  /** [server] keep_days: what is older goes at every start and once a day after. */
+  private pruneOldRecords(): void {
+    try {
+      const { keepDays } = retentionOf(loadConfig(this.options.configPath));
+      const removed = pruneRecords(keepDays);
+      if (removed.length > 0) this.log(`au: removed ${removed.length} record file(s) older than ${keepDays} days`);
+    } catch (error) {
+      this.log(`au: could not prune old records: ${(error as Error).message}`);
+    }
+    this.pruneTimer ??= setInterval(() => this.pruneOldRecords(), 24 * 60 * 60 * 1000).unref();
+  }
+
+  /**
+   * The socket's directory must be ours and writable by nobody else. Private (made 0700), or an
+   * owner's directory in the shared socket directory (`au server init`: ours, setgid to the
+   * sharing group, mode 2750): returns whether it is shared.
+   */
   private prepareDirectory(dir: string): boolean {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const st = statSync(dir);
-    if (st.uid === this.ownerUid) {
-      if ((st.mode & 0o077) !== 0) chmodSync(dir, 0o700);
-      return true;
+    const oldLayout = (path: string, st: Stats): ServerError | undefined =>
+      st.uid === 0 && (st.mode & 0o1000) !== 0 && (st.mode & 0o020) !== 0
+        ? new ServerError(
+            `${path} is a shared socket directory of the old layout, where any member of its group can take your socket's name (and pose as your server): run \`au server init\` again (it gives you ${join(path, this.ownerName)}/, yours alone), then \`au server run --shared\``,
+          )
+        : undefined;
+    let st = directoryStat(dir);
+    if (!st) {
+      const parent = directoryStat(dirname(dir));
+      const old = parent && oldLayout(dirname(dir), parent);
+      if (old) throw old;
+      try {
+        mkdirSync(dir, { recursive: true, mode: 0o700 });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EACCES') throw error;
+        throw new ServerError(`cannot create ${dir} (permission denied): a shared server's directory is made by \`au server init\``);
+      }
+      st = directoryStat(dir)!;
     }
-    if (st.uid !== 0 || (st.mode & 0o1000) === 0 || (st.mode & 0o002) !== 0) {
-      throw new ServerError(`${dir} is not yours and not a shared socket directory made by \`au server init\` (root-owned, sticky, not world-writable)`);
+    if (st.uid !== this.ownerUid) {
+      const old = oldLayout(dir, st);
+      if (old) throw old;
+      throw new ServerError(`${dir} is not yours (owner uid ${st.uid}): a server's socket goes in a directory of its own owner (see \`au server init\` for a shared one)`);
     }
-    return false;
+    const shared = (st.mode & 0o2000) !== 0 && directoryStat(dirname(dir))?.uid === 0;
+    const unwanted = shared ? 0o022 : 0o077;
+    if ((st.mode & unwanted) !== 0) chmodSync(dir, st.mode & 0o7777 & ~unwanted);
+    return shared;
   }
 
   private accept(socket: Socket): void {
     socket.on('error', () => socket.destroy());
-    let peer: Peer;
+    let credentials: { pid: number; uid: number; gid: number };
     try {
-      peer = peerOf(socket);
+      credentials = peerCredentialsOf(socket);
     } catch (error) {
       this.log(`au: refusing a connection: ${(error as Error).message}`);
       socket.destroy();
       return;
     }
+    // The name and role lookups do not block the server; what the client sends meanwhile waits
+    // in the socket's buffer (nothing reads it before the decision).
+    void this.admit(socket, credentials).catch(() => socket.destroy());
+  }
+
+  private async admit(socket: Socket, credentials: { pid: number; uid: number; gid: number }): Promise<void> {
+    const peer = await namedPeer(credentials);
     let role: Role | undefined;
     let reason: string;
     try {
-      ({ role, reason } = decideRole(peer, this.ownerUid, loadConfig(this.options.configPath)));
+      ({ role, reason } = await decideRole(peer, this.ownerUid, loadConfig(this.options.configPath)));
     } catch (error) {
       reason = `cannot read the roles: ${(error as Error).message}`;
     }
+    if (socket.destroyed) return;
     if (!role || this.stopping) {
       if (this.stopping) reason = 'the server is stopping';
-      this.audit.record({ event: 'refused', uid: peer.uid, pid: peer.pid, user: peer.user, reason });
+      this.audit.refused(`uid ${peer.uid}`, { event: 'refused', uid: peer.uid, pid: peer.pid, user: peer.user, reason });
       socket.end(encodeJson(FrameType.Error, { message: `refused: ${reason}` }));
       setTimeout(() => socket.destroy(), 1000).unref();
       return;
@@ -282,7 +343,7 @@ export class SessionServer {
   private hello(connection: Connection, hello: Hello): void {
     switch (hello.action) {
       case 'list':
-        connection.close(encodeJson(FrameType.Result, { sessions: [...this.sessions.values()].map((s) => s.summary()) }));
+        connection.close(encodeJson(FrameType.Result, { sessions: [...this.sessions.values()].map((s) => ({ ...s.summary(), recordingLoss: s.recordingLoss })), audit: this.audit.loss }));
         return;
       case 'status': {
         const session = this.sessions.get(hello.session);
@@ -359,10 +420,16 @@ export class SessionServer {
       rows: hello.rows,
       cwd: hello.cwd,
       recordingPath: recordingPath(`${new Date().toISOString().slice(0, 19).replace(/[-:]/g, '')}-${id}`),
+      maxRecordingBytes: retentionOf(config).maxRecordingBytes,
       audit: this.audit,
     });
     this.sessions.set(id, session);
-    session.onEnd = () => this.sessions.delete(id!);
+    session.onEnd = () => {
+      this.sessions.delete(id!);
+      // The record says the recording is incomplete (au doctor reads it), whether or not its own gap marker could be written.
+      const loss = session.recordingLoss;
+      if (loss.lostBytes > 0) this.audit.record({ event: 'record-incomplete', session: id!, recording: session.recordingName, lostBytes: loss.lostBytes, error: loss.error ?? '?' });
+    };
     this.log(`au: session ${id} started: agent ${agent.userName}, ${session.command.join(' ')} (pid ${session.pid})`);
     return session;
   }

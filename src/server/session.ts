@@ -13,7 +13,7 @@ import { type AuditLog, escapeBytes } from './audit.js';
 import type { Role } from './auth.js';
 import { FrameType, encodeChunked, encodeJson, outputFrames } from './protocol/frames.js';
 import type { SessionSummary } from './protocol/messages.js';
-import { Recording } from './recording.js';
+import { Recording, type RecordingLoss } from './recording.js';
 import { ScreenModel } from './screen.js';
 
 /** A connected client as the session sees it. */
@@ -39,6 +39,8 @@ export interface SessionStart {
   /** The client's working directory: the session starts in the matching share, else the agent home. */
   cwd?: string;
   recordingPath: string;
+  /** The recording's size cap in bytes ([server] max_recording_mb). */
+  maxRecordingBytes?: number;
   audit: AuditLog;
 }
 
@@ -88,7 +90,8 @@ export class Session {
       human,
     );
     this.recordingName = basename(start.recordingPath);
-    this.recording = new Recording(start.recordingPath, { cols: this.cols, rows: this.rows, command: start.command.join(' '), title: `au session ${this.id} (${this.agent})` });
+    this.recording = new Recording(start.recordingPath, { cols: this.cols, rows: this.rows, command: start.command.join(' '), title: `au session ${this.id} (${this.agent})` }, start.maxRecordingBytes);
+    this.recording.onCapped = () => this.audit.record({ event: 'recording-capped', session: this.id, recording: this.recordingName, maxBytes: start.maxRecordingBytes ?? 0 });
     this.screen = new ScreenModel(this.cols, this.rows);
     this.screen.onFailure = () => this.notify(`the server's screen of session ${this.id} failed on the agent's output and was reset (live output goes on)`);
     // No fd of the server reaches the entrypoint (and so its init, which runs as the agent):
@@ -215,6 +218,11 @@ export class Session {
     this.clients.clear();
     this.onEnd?.();
     for (const waiter of this.endWaiters.splice(0)) waiter();
+  }
+
+  /** What the recording could not write (a full disk). */
+  get recordingLoss(): RecordingLoss {
+    return this.recording.loss;
   }
 
   /**

@@ -1,29 +1,51 @@
 // `au server init`: the one-time root set-up that lets other humans reach a human's session
-// server: a group for the humans who may connect, and a root-owned sticky directory of that
-// group for the sockets (recreated at boot by systemd-tmpfiles). As plain system steps, each
-// printed before it runs. The agents are never added to the group.
+// server: a group for the humans who may connect, a root-owned directory for the sockets that
+// its group may enter but not write, and in it one directory per owner, the owner's alone
+// (mode 2750: the group may connect, nobody else may create a name there). Recreated at boot by
+// systemd-tmpfiles. As plain system steps, each printed before it runs. The agents are never
+// added to the group.
 import type { CommandRunner } from '../system/runner.js';
-import { lookupGroup } from '../system/accounts.js';
+import { lookupGroup, lookupUser } from '../system/accounts.js';
+import { SHARED_SOCKET_DIR, ownerSocketDir } from './paths.js';
 
 export interface SharingSetup {
   group: string;
   dir: string;
-  /** Humans to add to the group (the one running init is always added). */
+  /** Humans to add to the group, each with a directory of their own (the one running init is always one). */
   users: string[];
 }
 
-import { SHARED_SOCKET_DIR } from './paths.js';
+export class SharingError extends Error {}
 
-/** The systemd-tmpfiles entry that recreates the directory at boot (one file per directory). */
-export function tmpfilesPathOf(dir: string): string {
-  if (dir === SHARED_SOCKET_DIR) return '/etc/tmpfiles.d/agent-as-unix-user.conf';
-  return `/etc/tmpfiles.d/agent-as-unix-user-${dir.replace(/^\/+/, '').replace(/[^A-Za-z0-9_.-]/g, '_')}.conf`;
+/** The systemd-tmpfiles entry that recreates the directory (or an owner's directory in it) at boot. */
+export function tmpfilesPathOf(dir: string, owner?: string): string {
+  const base = dir === SHARED_SOCKET_DIR ? 'agent-as-unix-user' : `agent-as-unix-user-${dir.replace(/^\/+/, '').replace(/[^A-Za-z0-9_.-]/g, '_')}`;
+  return `/etc/tmpfiles.d/${base}${owner ? `-${owner}` : ''}.conf`;
 }
 
+export const SHARED_DIR_MODE = '0755';
+export const OWNER_DIR_MODE = '2750';
+
 export function setUpSharing(runner: CommandRunner, setup: SharingSetup): void {
+  const owners = setup.users.map((name) => {
+    const entry = lookupUser(runner, name);
+    if (!entry) throw new SharingError(`no user ${name} in the passwd database`);
+    return entry;
+  });
   if (!lookupGroup(runner, setup.group)) runner.change(['groupadd', '--system', setup.group], { privileged: true });
-  runner.change(['install', '-d', '-m', '1770', '-o', 'root', '-g', setup.group, setup.dir], { privileged: true });
-  runner.change(['chmod', '1770', setup.dir], { privileged: true });
-  runner.change(['tee', tmpfilesPathOf(setup.dir)], { privileged: true, input: `# au session server sockets (au server init)\nd ${setup.dir} 1770 root ${setup.group} -\n` });
-  for (const user of setup.users) runner.change(['usermod', '--append', '--groups', setup.group, user], { privileged: true });
+  // Not writable by the group (the layout before this one was 1770, where any member could
+  // take another's socket name): from here on only root creates names in it.
+  runner.change(['install', '-d', '-m', SHARED_DIR_MODE, '-o', 'root', '-g', setup.group, setup.dir], { privileged: true });
+  runner.change(['chmod', SHARED_DIR_MODE, setup.dir], { privileged: true });
+  runner.change(['tee', tmpfilesPathOf(setup.dir)], { privileged: true, input: `# au session server sockets (au server init)\nd ${setup.dir} ${SHARED_DIR_MODE} root ${setup.group} -\n` });
+  for (const owner of owners) {
+    const dir = ownerSocketDir(owner.name, setup.dir);
+    // Whatever holds the owner's name and is not the owner's own directory was planted (by a
+    // member, when the directory was writable): removed, never followed (install -d follows symlinks).
+    const found = runner.query(['stat', '-c', '%F %u', '--', dir], { privileged: true });
+    if (found.status === 0 && found.stdout.trim() !== `directory ${owner.uid}`) runner.change(['rm', '-rf', '--', dir], { privileged: true });
+    runner.change(['install', '-d', '-m', OWNER_DIR_MODE, '-o', owner.name, '-g', setup.group, dir], { privileged: true });
+    runner.change(['tee', tmpfilesPathOf(setup.dir, owner.name)], { privileged: true, input: `# ${owner.name}'s au session server socket (au server init)\nd ${dir} ${OWNER_DIR_MODE} ${owner.name} ${setup.group} -\n` });
+    runner.change(['usermod', '--append', '--groups', setup.group, owner.name], { privileged: true });
+  }
 }

@@ -29,6 +29,11 @@ export interface CommandRunner {
   change(argv: readonly string[], options?: StepOptions): StepResult;
   /** Runs a read-only query quietly; never throws for a non-zero exit. */
   query(argv: readonly string[], options?: { privileged?: boolean }): StepResult;
+  /**
+   * Prints a change au makes in-process (not by running a program) as the command line it is
+   * equivalent to; returns whether to make it (false under --dry-run).
+   */
+  announce(argv: readonly string[]): boolean;
 }
 
 export class SystemCommandError extends Error {
@@ -66,6 +71,11 @@ export class ProcessRunner implements CommandRunner {
   query(argv: readonly string[], options: { privileged?: boolean } = {}): StepResult {
     return execute(withSudo(argv, options.privileged), undefined, false);
   }
+
+  announce(argv: readonly string[]): boolean {
+    this.log(`$ ${shellQuote(argv)}`);
+    return !this.dryRun;
+  }
 }
 
 /** `show`: print the command's stderr (a pattern: all but the lines it matches). */
@@ -102,5 +112,11 @@ export class RecordingRunner implements CommandRunner {
 
   query(argv: readonly string[]): StepResult {
     return this.answers(argv);
+  }
+
+  /** Recorded like a change, never made (a recording changes nothing). */
+  announce(argv: readonly string[]): boolean {
+    this.changes.push([...argv]);
+    return false;
   }
 }

@@ -237,4 +237,11 @@ describe('entrypoint: kernel state and per-run places', () => {
     assert.match(symbols, /__stack_chk_fail/, 'stack protector');
     assert.match(symbols, /__\w+_chk@/, 'fortified calls');
   });
+
+  test('the most variables a run may get (256 -e pairs) all reach the agent, beside the fixed ones', () => {
+    const pairs = Array.from({ length: 256 }, (_, i) => ['-e', `AUT_V${i}=${i}`]).flat();
+    const r = human.au(['run', '-a', agent, ...pairs, '--', 'bash', '-c', 'env | grep -c "^AUT_V"; echo "$AUT_V255 $XDG_RUNTIME_DIR $BROWSER"']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^256\n255 \/run\/user\/\d+ \/run\/user\/\d+\/au-browser\n$/);
+  });
 });

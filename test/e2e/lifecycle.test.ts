@@ -154,7 +154,7 @@ describe('agent life cycle', () => {
 
     let r = human.au(['mount', 'add', '-a', agent, ro]);
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stderr, new RegExp(`^\\$ find -P .* -exec setfacl --modify user:${agent}:rX`, 'm'), 'ACLs are set as the human (no sudo)');
+    assert.match(r.stderr, new RegExp(`^\\$ setfacl-by-fd --physical --owner ${human.name} --modify user:${agent}:rX,default:user:${agent}:rX -- ${ro}$`, 'm'), 'ACLs are set as the human (no sudo), by fd');
     r = human.au(['mount', 'add', '-a', agent, '--rw', rw, 'work/proj']);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stderr, /runs as you/);

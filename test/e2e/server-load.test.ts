@@ -57,7 +57,7 @@ describe('session server under load', () => {
     await owner.waitFor(/detached from session late/);
     const observer = new Terminal(s.observer, 80, 24);
     terminals.push(observer);
-    observer.type(`clear; ${s.au} attach -s ${s.socket} -n late -r`);
+    observer.type(`clear; ${s.au} attach -s ${s.socket} --of ${s.owner.name} -n late -r`);
     const screen = await observer.waitFor(/marker-done/);
     const lastRows = (text: string): string[] => text.replace(/\s+$/, '').split('\n').slice(-23).map((l) => l.trimEnd());
     const status = probe(s.owner.name, s.socket, 'request', { action: 'status', session: 'late' });

@@ -33,10 +33,10 @@ describe('session server', () => {
     ownerTerm.type('PS1="agent$ "');
 
     const operatorTerm = terminal(s.operator);
-    operatorTerm.type(`${s.au} attach -s ${s.socket} -n pair`);
+    operatorTerm.type(`${s.au} attach -s ${s.socket} --of ${s.owner.name} -n pair`);
     await operatorTerm.waitFor(/session pair \(joined; .* you are operator\)/);
     const observerTerm = terminal(s.observer);
-    observerTerm.type(`${s.au} attach -s ${s.socket} -n pair -r`);
+    observerTerm.type(`${s.au} attach -s ${s.socket} --of ${s.owner.name} -n pair -r`);
     await observerTerm.waitFor(/session pair \(joined; .* you are observer, read-only\)/);
 
     operatorTerm.type('echo hello-$((6*7)) from $(id -un)');
@@ -56,12 +56,12 @@ describe('session server', () => {
     assert.doesNotMatch(ownerTerm.screen(), /observer-typed-this/);
 
     // The stranger (in the socket's group, but given no role) and the agent itself.
-    const refused = s.stranger.au(['attach', '-s', s.socket, '-n', 'pair', '-r']);
+    const refused = s.stranger.au(['attach', '-s', s.socket, '--of', s.owner.name, '-n', 'pair', '-r']);
     assert.equal(refused.status, 1);
     assert.match(refused.stderr, /refused: .* is not configured as an operator or observer/);
     sh(['usermod', '-aG', s.group, s.agent]);
     try {
-      const asAgent = sh(['runuser', '-u', s.agent, '--', process.execPath, join(packageForHumans(), 'bin', 'au'), 'sessions', 'list', '-s', s.socket], { cwd: '/' });
+      const asAgent = sh(['runuser', '-u', s.agent, '--', process.execPath, join(packageForHumans(), 'bin', 'au'), 'sessions', 'list', '-s', s.socket, '--of', s.owner.name], { cwd: '/' });
       assert.equal(asAgent.status, 1, asAgent.stdout);
       assert.match(asAgent.stderr, /refused: .* is an agent user: agents are never admitted/);
     } finally {
@@ -154,7 +154,7 @@ describe('session server', () => {
     // An operator may not kill.
     const stays = probe(s.owner.name, s.socket, 'run', { session: 'stays', agent: s.agent, command: ['sleep', '1000'], until: '', detach: true });
     assert.equal(stays.welcome?.created, true, JSON.stringify(stays));
-    const denied = s.operator.au(['sessions', 'kill', 'stays', '-s', s.socket]);
+    const denied = s.operator.au(['sessions', 'kill', 'stays', '-s', s.socket, '--of', s.owner.name]);
     assert.equal(denied.status, 1);
     assert.match(denied.stderr, /only the owner may kill/);
     assert.equal(s.owner.au(['sessions', 'kill', 'stays', '-s', s.socket]).status, 0);

@@ -67,7 +67,8 @@ export function sharedServer(): SharedServer {
   const group = uniqueName('aut-g');
   const observersGroup = uniqueName('aut-o');
   const dir = `/run/${uniqueName('aut-s')}`;
-  const socket = join(dir, `${owner.name}.sock`);
+  // The owner's own directory in the shared one (au server init makes it, mode 2750).
+  const socket = join(dir, owner.name, 'server.sock');
   const au = `${process.execPath} ${join(packageForHumans(), 'bin', 'au')}`;
   const stateDir = join(owner.home, '.local/state/agent-as-unix-user');
   let agent = '';
@@ -119,7 +120,8 @@ export function sharedServer(): SharedServer {
       sh(['groupdel', group]);
       sh(['groupdel', observersGroup]);
       rmSync(dir, { recursive: true, force: true });
-      rmSync(`/etc/tmpfiles.d/agent-as-unix-user-${dir.slice(1).replace(/\//g, '_')}.conf`, { force: true });
+      const tmpfiles = `agent-as-unix-user-${dir.slice(1).replace(/\//g, '_')}`;
+      for (const name of readdirSync('/etc/tmpfiles.d')) if (name === `${tmpfiles}.conf` || name.startsWith(`${tmpfiles}-`)) rmSync(join('/etc/tmpfiles.d', name), { force: true });
     },
   };
   try {

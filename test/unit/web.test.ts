@@ -65,7 +65,8 @@ describe('web observer: the gate', () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'aut-web-gate-'));
     auditFile = join(dir, 'audit.jsonl');
-    audit = new AuditLog(() => auditFile);
+    // Every refusal in full here (the limiter that summarises floods has its own tests).
+    audit = new AuditLog(() => auditFile, { windowMs: 10_000, perSource: 1000, detailed: 1000 });
     web = new WebServer({
       address: parseWebAddress('127.0.0.1:0'),
       tokens,

@@ -4,7 +4,7 @@ import { loadConfig } from '../../config/store.js';
 import { allProfiles } from '../../profiles/resolve.js';
 import type { Context } from '../context.js';
 import { UsageError } from '../errors.js';
-import { type SocketChoice, socketPathOf } from './server.js';
+import { type SocketChoice, serverTargetOf } from './server.js';
 
 export interface AttachOptions extends SocketChoice {
   agent?: string;
@@ -30,7 +30,7 @@ export async function attachCommand(ctx: Context, options: AttachOptions, comman
   const { attachTerminal, DETACH_KEY } = await import('../../server/attach.js');
   const outcome = await attachTerminal(
     {
-      socketPath: socketPathOf(options),
+      server: serverTargetOf(ctx, options),
       session: options.name,
       agent: options.agent ?? DEFAULT_AGENT,
       command: sessionArgv,

@@ -1,3 +1,5 @@
+import { finishDeadRuns } from '../../mounts/run-shares.js';
+import { loadConfig } from '../../config/store.js';
 import { AgentSetupError } from '../../agents/create.js';
 import { type DeleteOutcome, checkDeletable, deleteAgent, removeKept } from '../../agents/delete.js';
 import { JOB_SERVICES, jobAccess } from '../../agents/job-denials.js';
@@ -36,6 +38,7 @@ function report(name: string, outcome: DeleteOutcome, runner: CommandRunner): st
 }
 
 export function deleteCommand(ctx: Context, name: string, options: { deleteHome: boolean; yes: boolean }): void {
+  if (!ctx.dryRun) finishDeadRuns(ctx.runner, loadConfig(ctx.configPath).agents, ctx.human);
   const lines = updateConfig(ctx.configPath, ctx.dryRun, (config, save): string[] => {
     const kept = findAgent(config, name) ? undefined : findKept(config, name);
     if (kept) {

@@ -1,52 +1,95 @@
+import { finishDeadRuns } from '../../mounts/run-shares.js';
 import { agentHomeOf } from '../../agents/names.js';
+import type { AgentConfig, MountConfig } from '../../config/schema.js';
 import { loadConfig, updateConfig } from '../../config/store.js';
-import { grantShareAccess, revokeShareAccess } from '../../mounts/acl.js';
+import { agentAccount, grantShareAccess, revokeShareAccess } from '../../mounts/acl.js';
 import { ShareError, findConflict, findMount, resolveShareSource, resolveShareTarget } from '../../mounts/shares.js';
 import { MAX_SHARES } from '../../launch/entrypoint-limits.js';
 import type { Context } from '../context.js';
 import { printJson, say, warn } from '../output.js';
 import { requireAgent } from './lookup.js';
 
+const unfinishedHint = (m: MountConfig): string =>
+  m.pending ? ` (its ${m.pending} did not finish: run \`au mount ${m.pending}\` again${m.pending === 'add' ? ' with the same arguments, or `au mount remove`' : ''})` : '';
+
 export function mountAddCommand(ctx: Context, name: string, sourceInput: string, targetInput: string | undefined, readWrite: boolean): void {
+  if (!ctx.dryRun) finishDeadRuns(ctx.runner, loadConfig(ctx.configPath).agents, ctx.human);
   updateConfig(ctx.configPath, ctx.dryRun, (config, save) => {
     const agent = requireAgent(config, name);
-    // The entrypoint mounts at most MAX_SHARES in a run: one more would make every run fail.
-    if (agent.mounts.length >= MAX_SHARES) throw new ShareError(`agent ${name} already has ${agent.mounts.length} shares, the most one run can mount (${MAX_SHARES}): remove one first (au mount remove)`);
     const source = resolveShareSource(sourceInput, ctx.human.home, ctx.human.uid);
     const target = resolveShareTarget(targetInput, source, ctx.human.home, agentHomeOf(name));
-    const conflict = findConflict(agent, source, target);
-    if (conflict) throw new ShareError(`${source} -> ${target} conflicts with the existing share ${conflict.source} -> ${conflict.target}`);
+    const unfinished = agent.mounts.find((m) => m.pending === 'add' && m.source === source && m.target === target && m.readOnly === !readWrite);
+    // The entrypoint mounts at most MAX_SHARES in a run: one more would make every run fail.
+    if (!unfinished && agent.mounts.length >= MAX_SHARES) throw new ShareError(`agent ${name} already has ${agent.mounts.length} shares, the most one run can mount (${MAX_SHARES}): remove one first (au mount remove)`);
+    const conflict = unfinished ? undefined : findConflict(agent, source, target);
+    if (conflict) {
+      throw new ShareError(`${source} -> ${target} conflicts with the existing share ${conflict.source} -> ${conflict.target}${unfinishedHint(conflict)}`);
+    }
     if (readWrite) {
       warn(`${name} may write anything in ${source}: code it writes there runs as you if you run it (scripts, git hooks, node_modules)`);
     }
-    grantShareAccess(ctx.runner, name, ctx.human, source, readWrite);
-    agent.mounts.push({ source, target, readOnly: !readWrite });
+    // The record first: killed while the ACLs are being set, the next `mount add`/`mount remove`
+    // or `au delete` finds what to finish or undo (issue 13).
+    const mount: MountConfig = unfinished ?? { source, target, readOnly: !readWrite, pending: 'add' };
+    if (!unfinished) {
+      agent.mounts.push(mount);
+      save();
+    }
+    try {
+      grantShareAccess(ctx.runner, agent, ctx.human, source, readWrite);
+    } catch (error) {
+      const left = revokeShareAccess(ctx.runner, agent, ctx.human, source);
+      agent.mounts = agent.mounts.filter((m) => m !== mount);
+      save();
+      for (const problem of left) warn(problem);
+      throw error;
+    }
+    delete mount.pending;
     save();
     process.stderr.write(`Added ${name} ${readWrite ? 'read-write' : 'read-only'} access to ${source} (mounted at ${target})\n`);
   });
 }
 
+/** Whether any process runs as the agent (a running session keeps its mounts). */
+function agentIsRunning(ctx: Context, agent: AgentConfig): boolean {
+  const uid = agentAccount(ctx.runner, agent)?.uid;
+  return uid !== undefined && ctx.runner.query(['pgrep', '--uid', String(uid)]).status === 0;
+}
+
 export function mountRemoveCommand(ctx: Context, name: string, path: string): void {
+  if (!ctx.dryRun) finishDeadRuns(ctx.runner, loadConfig(ctx.configPath).agents, ctx.human);
   updateConfig(ctx.configPath, ctx.dryRun, (config, save) => {
     const agent = requireAgent(config, name);
     const mount = findMount(agent, path);
     if (!mount) throw new ShareError(`agent ${name} has no share with source or target ${path}`);
-    revokeShareAccess(ctx.runner, name, ctx.human.uid, mount.source);
+    mount.pending = 'remove';
+    save();
+    const left = revokeShareAccess(ctx.runner, agent, ctx.human, mount.source);
+    for (const problem of left) warn(problem);
+    if (agentIsRunning(ctx, agent)) {
+      // Its running sessions keep the mount, and a live agent can move files from folders the
+      // walk has yet to reach to folders it has passed: the record stays (new runs do not mount
+      // a share being removed) until a walk with no agent process running.
+      warn(`${name} has processes running: they keep ${mount.target} mounted until they end, and can move files out of the walk's way`);
+      process.stderr.write(`New runs of ${name} no longer get ${mount.source}; once its processes ended, run \`au mount remove -a ${name} ${mount.source}\` again to finish\n`);
+      return;
+    }
     agent.mounts = agent.mounts.filter((m) => m !== mount);
     save();
-    process.stderr.write(`Removed ${name} access ${mount.source} -> ${mount.target}\n`);
+    process.stderr.write(`Removed ${name} access ${mount.source} -> ${mount.target}${left.length > 0 ? ' (see the warnings: not all of it could be revoked)' : ''}\n`);
   });
 }
 
 export function mountListCommand(ctx: Context, name: string, json: boolean): void {
+  if (!ctx.dryRun) finishDeadRuns(ctx.runner, loadConfig(ctx.configPath).agents, ctx.human);
   const agent = requireAgent(loadConfig(ctx.configPath), name);
   if (json) {
-    printJson(agent.mounts.map((m) => ({ source: m.source, target: m.target, mode: m.readOnly ? 'ro' : 'rw' })));
+    printJson(agent.mounts.map((m) => ({ source: m.source, target: m.target, mode: m.readOnly ? 'ro' : 'rw', ...(m.pending ? { pending: m.pending } : {}) })));
     return;
   }
   if (agent.mounts.length === 0) {
     say(`No access bind mount configured for agent ${name}.`);
     return;
   }
-  for (const m of agent.mounts) say(`${m.source} -> ${m.target} [${m.readOnly ? 'ro' : 'rw'}]`);
+  for (const m of agent.mounts) say(`${m.source} -> ${m.target} [${m.readOnly ? 'ro' : 'rw'}]${unfinishedHint(m)}`);
 }

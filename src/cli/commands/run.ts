@@ -7,7 +7,9 @@ import { lookupGroup } from '../../system/accounts.js';
 import { holdsGroup, rerunUnderGroup } from '../../run/driver-group.js';
 import { parseEnvPair } from '../../run/environment.js';
 import { startRun } from '../../run/start-run.js';
-import { stdinIsTerminal } from '../../run/native.js';
+import { finishDeadRuns } from '../../mounts/run-shares.js';
+import type { RunShareRequest } from '../../launch/plan.js';
+import { terminalFds } from '../../run/native.js';
 import type { Context } from '../context.js';
 import { requireAgent } from './lookup.js';
 import { UsageError } from '../errors.js';
@@ -22,6 +24,16 @@ export interface RunCommandOptions {
   rwCwd?: boolean;
   net?: boolean;
   allowClipboard?: boolean;
+  /** `--share DIR[:rw]` (repeatable): folders shared for this run only. */
+  share?: string[];
+}
+
+/** `DIR` or `DIR:rw` (`DIR:ro` too); a folder whose name ends in `:rw` is named `DIR:rw:ro`. */
+export function parseRunShare(item: string): RunShareRequest {
+  const m = /^(.*):(rw|ro)$/.exec(item);
+  const path = m ? m[1]! : item;
+  if (path === '') throw new UsageError(`invalid --share ${JSON.stringify(item)}: expected DIR or DIR:rw`);
+  return { path, readWrite: m?.[2] === 'rw' };
 }
 
 type Pair = readonly [string, string];
@@ -51,6 +63,8 @@ export async function runCommand(ctx: Context, name: string, command: string[], 
   // In lockdown no secret is looked up: only values typed on the command line pass.
   const lookup = options.lockdown ? () => undefined : envLookup(config);
   const env = options.env.map((item) => parseEnvPair(item, lookup));
+  const runShares = (options.share ?? []).map(parseRunShare);
+  if (options.lockdown && runShares.length > 0) throw new UsageError('--share and --lockdown do not go together: a lockdown run shares the current directory only');
   const agent = requireAgent(config, name);
   const profile = options.profile === undefined ? undefined : findProfile(config, options.profile);
   const groupGid = agent.groupGid ?? lookupGroup(ctx.runner, agent.group)?.gid;
@@ -58,17 +72,21 @@ export async function runCommand(ctx: Context, name: string, command: string[], 
     const rerun = rerunUnderGroup(agent.group);
     if (rerun) return rerun;
   }
+  // A run killed before it could revoke its per-run shares left a record: finish it first.
+  if (!ctx.dryRun) finishDeadRuns(ctx.runner, config.agents, ctx.human);
   return startRun(agent, {
     // Explicit -e pairs come last: they override the profile's.
     env: profile && !options.lockdown ? [...profilePairs(profile), ...env] : env,
     directory: options.directory,
-    usePty: options.pty && (await stdinIsTerminal()),
+    usePty: options.pty,
+    terminalFds: await terminalFds(),
     command: profile ? [...profile.command, ...command] : command,
     missingHint: profile?.installHint.replaceAll('AGENT', name),
     dryRun: ctx.dryRun,
     configPath: ctx.configPath,
     lockdown: options.lockdown ? { rwCwd: Boolean(options.rwCwd), network: Boolean(options.net), seeds: profile?.settingsFiles ?? [] } : undefined,
     allowClipboard: options.allowClipboard,
+    runShares: (options.share ?? []).map(parseRunShare),
     human: ctx.human,
     runner: ctx.runner,
   });

@@ -5,6 +5,8 @@ import { dirname, join } from 'node:path';
 import { updateConfig } from '../../config/store.js';
 import { DEFAULT_SHARING_GROUP, SHARED_SOCKET_DIR, defaultSocketPath, sharedSocketPath, stateDir } from '../../server/paths.js';
 import { setUpSharing } from '../../server/sharing.js';
+import type { ServerTarget } from '../../server/client.js';
+import { lookupUser } from '../../system/accounts.js';
 import { type WebAddress, parseWebAddress } from '../../server/web/address.js';
 import type { Context } from '../context.js';
 import { UsageError } from '../errors.js';
@@ -17,13 +19,24 @@ export interface SocketChoice {
 }
 
 export function socketPathOf(choice: SocketChoice): string {
-  if (choice.socket && choice.of) throw new UsageError('give either -s SOCKET or --of USER');
   if (choice.socket) return choice.socket.startsWith('/') ? choice.socket : join(process.cwd(), choice.socket);
   if (choice.of) {
     if (!/^[a-z_][a-z0-9_.-]*\$?$/i.test(choice.of)) throw new UsageError(`invalid user name ${JSON.stringify(choice.of)}`);
     return sharedSocketPath(choice.of);
   }
   return defaultSocketPath();
+}
+
+/**
+ * The server a client command means: `--of USER` is USER's server (on USER's shared socket, or on
+ * `-s SOCKET`), otherwise the user's own. The client checks the server's uid against it.
+ */
+export function serverTargetOf(ctx: Context, choice: SocketChoice): ServerTarget {
+  const socketPath = socketPathOf(choice);
+  if (!choice.of) return { socketPath, ownerUid: ctx.human.uid, ownerName: ctx.human.name, hint: "to reach another user's server, add --of USER" };
+  const owner = lookupUser(ctx.runner, choice.of);
+  if (!owner) throw new UsageError(`no user ${JSON.stringify(choice.of)} in the passwd database`);
+  return { socketPath, ownerUid: owner.uid, ownerName: owner.name };
 }
 
 export interface ServerRunOptions {
@@ -58,6 +71,11 @@ export async function serverRunCommand(ctx: Context, options: ServerRunOptions):
   const webAddress = webAddressOf(options);
   if (options.daemon) return daemonize(ctx, socketPath, options);
   const { SessionServer } = await import('../../server/server.js');
+  // A full disk must not end the server (and every session with it): a log line that cannot be
+  // written to server.log is dropped, and a file size limit makes writes fail (EFBIG) instead of
+  // killing the process (SIGXFSZ). The record itself marks its gaps (audit.ts, recording.ts).
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
+  process.on('SIGXFSZ', () => undefined);
   const server = new SessionServer({ socketPath, configPath: ctx.configPath });
   await server.start();
   // Whatever kills the server, the audit says which sessions ended and that it stopped.
@@ -207,7 +225,7 @@ export function serverInitCommand(ctx: Context, options: { group?: string; dir?:
     return;
   }
   say(`Shared socket directory ${dir} (group ${group}) is ready.`);
-  say(`1. Start your server there: au server run --shared   (socket ${join(dir, `${ctx.human.name}.sock`)})`);
+  say(`1. Start your server there: au server run --shared   (socket ${sharedSocketPath(ctx.human.name, dir)}, in a directory only you may write)`);
   say(`2. Grant roles: au server allow --observer NAME|@GROUP, au server allow --operator NAME|@GROUP`);
   say(`3. Colleagues (in group ${group}; a new login picks the group up) attach with: au attach --of ${ctx.human.name} -n SESSION [-r]`);
 }

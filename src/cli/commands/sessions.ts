@@ -4,23 +4,29 @@ import type { SessionSummary } from '../../server/protocol/messages.js';
 import type { Context } from '../context.js';
 import { UsageError } from '../errors.js';
 import { printJson, say } from '../output.js';
-import { type SocketChoice, socketPathOf } from './server.js';
+import { type SocketChoice, serverTargetOf } from './server.js';
 
-export async function sessionsListCommand(_ctx: Context, options: SocketChoice & { json?: boolean }): Promise<void> {
+export async function sessionsListCommand(ctx: Context, options: SocketChoice & { json?: boolean }): Promise<void> {
   const { request } = await import('../../server/client.js');
-  const result = await request(socketPathOf(options), { action: 'list' });
-  const sessions = (result.sessions ?? []) as SessionSummary[];
+  const result = await request(serverTargetOf(ctx, options), { action: 'list' });
+  const sessions = (result.sessions ?? []) as (SessionSummary & { recordingLoss?: { lostBytes: number; error?: string } })[];
   if (options.json) return printJson(sessions);
+  // The record (audit log, recordings) has a gap when the disk did not take a write.
+  const audit = result.audit as { lostEvents?: number; failing?: boolean; error?: string } | undefined;
+  if (audit && (audit.lostEvents ?? 0) > 0) {
+    say(`The record is incomplete: ${audit.lostEvents} audit events could not be written (${audit.error ?? 'disk full?'})${audit.failing ? ', and writing still fails' : ''}: free space where the server keeps its record (its owner's ~/.local/state)`);
+  }
   if (sessions.length === 0) return say('No sessions.');
   for (const s of sessions) {
     const clients = s.clients.map((c) => `${c.user}:${c.role}`).join(',') || '-';
-    say(`${s.id}  agent=${s.agent}  pid=${s.pid}  started=${s.startedAt}  clients=${clients}  ${s.command.join(' ')}`);
+    const lost = s.recordingLoss && s.recordingLoss.lostBytes > 0 ? `  record incomplete: ${s.recordingLoss.lostBytes} bytes of the recording lost (${s.recordingLoss.error ?? '?'})` : '';
+    say(`${s.id}  agent=${s.agent}  pid=${s.pid}  started=${s.startedAt}  clients=${clients}  ${s.command.join(' ')}${lost}`);
   }
 }
 
-export async function sessionsKillCommand(_ctx: Context, id: string, options: SocketChoice): Promise<void> {
+export async function sessionsKillCommand(ctx: Context, id: string, options: SocketChoice): Promise<void> {
   const { request } = await import('../../server/client.js');
-  await request(socketPathOf(options), { action: 'kill', session: id });
+  await request(serverTargetOf(ctx, options), { action: 'kill', session: id });
   say(`killed session ${id}`);
 }
 
@@ -45,11 +51,42 @@ export async function sessionsReplayCommand(_ctx: Context, id: string, options: 
     path = join(dir, match);
   }
   const { events } = readRecording(path);
-  let previous = 0;
-  for (const event of events) {
-    const wait = Math.min(event.time - previous, 2) / speed;
-    previous = event.time;
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait * 1000));
-    if (event.type === 'o') process.stdout.write(event.data);
+  // The recording is the agent's output: it reaches the terminal through the same filter as
+  // live, and no query in it is passed (there is no agent to read the terminal's answers: they
+  // would be typed at the human's prompt). The human's own recorded keys are never re-sent.
+  const { HumanTerminal } = await import('../../terminal/human-terminal.js');
+  const terminal = new HumanTerminal({ output: process.stdout, filter: { answerQueries: false } });
+  terminal.start();
+  const interrupted = (): void => {
+    terminal.restore();
+    process.exit(130);
+  };
+  process.once('SIGINT', interrupted);
+  try {
+    let previous = 0;
+    for (const event of events) {
+      const wait = Math.min(event.time - previous, 2) / speed;
+      previous = event.time;
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait * 1000));
+      if (event.type === 'o') terminal.show(Buffer.from(event.data, 'utf8'));
+    }
+  } finally {
+    process.off('SIGINT', interrupted);
+    terminal.restore();
   }
+}
+
+/** `au sessions prune [--older-than DAYS]`: removes audit logs and recordings last written before then. */
+export async function sessionsPruneCommand(ctx: Context, options: { olderThan?: string }): Promise<void> {
+  const { loadConfig } = await import('../../config/store.js');
+  const { pruneRecords, expiredRecords, recordFiles, retentionOf } = await import('../../server/retention.js');
+  let days = retentionOf(loadConfig(ctx.configPath)).keepDays;
+  if (options.olderThan !== undefined) {
+    days = Number(options.olderThan);
+    if (!/^\d+(\.\d+)?$/.test(options.olderThan) || days <= 0) throw new UsageError(`invalid --older-than ${JSON.stringify(options.olderThan)}: expected a number of days`);
+  }
+  const files = ctx.dryRun ? expiredRecords(recordFiles(), days) : pruneRecords(days);
+  for (const file of files) process.stderr.write(`$ rm -- ${file.path}\n`);
+  const mb = files.reduce((sum, f) => sum + f.bytes, 0) / 1024 / 1024;
+  say(`${ctx.dryRun ? 'Would remove' : 'Removed'} ${files.length} record file(s) older than ${days} days (${mb.toFixed(1)} MiB)`);
 }

@@ -162,7 +162,9 @@ export class WebServer {
   }
 
   private refusal(req: IncomingMessage, url: URL, status: number, reason: string): { status: number; reason: string } {
-    this.audit().record({ event: 'web-refused', remote: this.remoteOf(req), path: url.pathname.slice(0, 200), status, reason });
+    // Counted per remote address past a small budget (see refusals.ts): the agent reaches this port.
+    const remote = this.remoteOf(req);
+    this.audit().refused(remote, { event: 'web-refused', remote, path: url.pathname.slice(0, 200), status, reason });
     return { status, reason };
   }
 

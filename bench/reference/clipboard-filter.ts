@@ -1,3 +1,5 @@
+// The clipboard filter au had before src/terminal/output-filter.ts (a byte match of ESC ] 5 2 ;),
+// kept only as the reference of the relay benchmark (bench/relay.ts).
 // The agent's output goes to the human's real terminal, and some terminals let a program write
 // the clipboard with OSC 52 (ESC ] 52 ; ... BEL or ESC \). A hostile agent could plant a command
 // there for the human to paste (THREAT-MODEL A19), so the relay drops those sequences. A

@@ -1,0 +1,42 @@
+/* The fd-based walk that grants and revokes a share's ACL entries (see acl_walk.c). */
+#ifndef AU_ACL_WALK_H
+#define AU_ACL_WALK_H
+#include <stddef.h>
+#include <stdint.h>
+
+#define ACL_PERM_X 8 /* setfacl's X: execute only on directories and files someone may execute */
+#define ACL_MAX_GRANTS 8
+#define ACL_REPORT_MAX 64
+#define ACL_REPORT_LINE 512
+
+struct acl_grant {
+	uint32_t uid;
+	uint16_t perm; /* 4 r, 2 w, 1 x, ACL_PERM_X */
+	int is_default;
+};
+
+struct acl_request {
+	uint32_t owner; /* only inodes owned by this uid are changed */
+	struct acl_grant set[ACL_MAX_GRANTS];
+	size_t n_set;
+	uint32_t remove[ACL_MAX_GRANTS]; /* user entries removed from access and default ACLs */
+	size_t n_remove;
+	uint32_t remove_groups[ACL_MAX_GRANTS]; /* group entries removed from access and default ACLs */
+	size_t n_remove_groups;
+	/* When set: inodes in group regroup_from move to regroup_to, and such folders lose setgid
+	 * (the Python tool's shares: group su-as-NAME, setgid folders). */
+	int regroup;
+	uint32_t regroup_from, regroup_to;
+};
+
+struct acl_report {
+	size_t directories, files, changed, regrouped;
+	/* Directories that could not be listed (EACCES), and anything else that failed. */
+	size_t n_unreadable, n_failed;
+	char unreadable[ACL_REPORT_MAX][ACL_REPORT_LINE];
+	char failed[ACL_REPORT_MAX][ACL_REPORT_LINE];
+};
+
+/* 0 when the walk ran (see the report), -1 with errno when ROOT could not be opened safely. */
+int acl_walk(const char *root, const struct acl_request *req, struct acl_report *report);
+#endif
