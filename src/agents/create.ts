@@ -150,17 +150,23 @@ export function createAgent(runner: CommandRunner, record: AgentConfig, human: H
   // resumed or taken-back account whatever is missing.
   const warnings = lockLogins(runner, name);
 
+  installAgentEntrypoint(runner, record);
+  record.bootstrapped = true;
+  save();
+  return warnings;
+}
+
+/** Builds this au's entrypoint for the agent and installs it, recording its hash and build stamp. */
+export function installAgentEntrypoint(runner: CommandRunner, record: AgentConfig): void {
   const installed = installEntrypoint(runner, {
-    agentName: name,
+    agentName: record.userName,
     agentUid: record.uid ?? 0,
     agentGid: record.gid ?? 0,
     driverGroup: record.group,
     driverGid: record.groupGid ?? 0,
-    agentHome: home,
+    agentHome: agentHomeOf(record.userName),
   });
   record.entrypoint = installed.path;
   record.entrypointSha256 = installed.sha256;
-  record.bootstrapped = true;
-  save();
-  return warnings;
+  record.entrypointBuild = installed.build;
 }

@@ -99,7 +99,8 @@ interface AccountIds {
 function removeAccount(runner: CommandRunner, ids: AccountIds, withHome: boolean): void {
   if (lookupUser(runner, ids.userName)) {
     disableLinger(runner, ids.userName);
-    runner.change(['userdel', ...(withHome ? ['--remove'] : []), ids.userName], { privileged: true });
+    // An agent has no mail spool; userdel says so on every delete, which only worries the user.
+    runner.change(['userdel', ...(withHome ? ['--remove'] : []), ids.userName], { privileged: true, hideStderr: /mail spool .* not found/ });
   } else if (withHome && ids.uid !== undefined) {
     // The account was removed by someone else, but its home is still there, owned by the old uid.
     const home = agentHomeOf(ids.userName);

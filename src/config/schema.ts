@@ -25,6 +25,8 @@ export interface AgentConfig {
   group: string;
   entrypoint: string;
   entrypointSha256: string;
+  /** What the entrypoint was built from (entrypoint/build-stamp.ts); absent when not recorded (an older au). */
+  entrypointBuild?: string;
   /** False while `au new` has not finished: the record lets `new` resume or `delete` undo. */
   bootstrapped: boolean;
   mounts: MountConfig[];
@@ -92,6 +94,7 @@ const AGENT_KEYS = [
   'su_as_agent_group',
   'entrypoint',
   'entrypoint_sha256',
+  'entrypoint_build',
   'bootstrapped',
   'mounts',
   'uid',
@@ -135,6 +138,7 @@ function parseAgent(value: unknown, index: number): AgentConfig {
     group: requireString(value, 'su_as_agent_group', where),
     entrypoint: requireString(value, 'entrypoint', where),
     entrypointSha256: typeof value.entrypoint_sha256 === 'string' ? value.entrypoint_sha256 : '',
+    ...(typeof value.entrypoint_build === 'string' ? { entrypointBuild: value.entrypoint_build } : {}),
     bootstrapped,
     mounts: mounts.map((mount, i) => parseMount(mount, `${where}.mounts[${i}]`)),
     uid: optionalInt(value, 'uid', where),
@@ -186,6 +190,7 @@ export function configToToml(config: Config): Table {
       su_as_agent_group: agent.group,
       entrypoint: agent.entrypoint,
       entrypoint_sha256: agent.entrypointSha256,
+      ...(agent.entrypointBuild ? { entrypoint_build: agent.entrypointBuild } : {}),
       bootstrapped: agent.bootstrapped,
     };
     if (agent.uid !== undefined) entry.uid = agent.uid;

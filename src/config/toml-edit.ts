@@ -197,7 +197,7 @@ function sectionsFor(headerKeys: string[], array: boolean, value: Table, address
 
 /** Which element of `before` each element of `after` continues (same user_name / target / source). */
 function identity(element: Table, index: number): string {
-  for (const key of ['user_name', 'target', 'source']) if (typeof element[key] === 'string') return `${key}:${element[key] as string}`;
+  for (const key of ['user_name', 'target', 'source']) if (typeof element[key] === 'string') return `${key}:${element[key]}`;
   return `#${index}`;
 }
 

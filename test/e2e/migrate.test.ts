@@ -55,11 +55,10 @@ describe('au migrate: an agent of the Python au', () => {
   let group: string;
   let oldEntrypoint: string;
   let rw: string;
-  let ro: string;
 
   before(() => {
     human = createHuman();
-    ({ agent, group, oldEntrypoint, ro, rw } = pythonAgent(human));
+    ({ agent, group, oldEntrypoint, rw } = pythonAgent(human));
     human.track(agent);
   });
   after(() => human.cleanup());

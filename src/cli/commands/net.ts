@@ -119,7 +119,7 @@ function describeInbound(policy: NetPolicy | undefined): string {
 export async function netApplyCommand(ctx: Context, name: string): Promise<void> {
   await updateConfig(ctx.configPath, ctx.dryRun, async (config, save) => {
     const agent = requireAgent(config, name);
-    if (agent.extra[PENDING] !== undefined) log(`Finishing an interrupted network change of ${name} (${String(agent.extra[PENDING])}): loading its recorded policy`);
+    if (agent.extra[PENDING] !== undefined) log(`Finishing an interrupted network change of ${name} (${JSON.stringify(agent.extra[PENDING])}): loading its recorded policy`);
     await applyPolicy(ctx.runner, agent, log);
     if (agent.extra[PENDING] !== undefined) finishRecorded(agent, save);
     log(`Network policy of ${name} loaded: ${describe(agent.net)}`);
