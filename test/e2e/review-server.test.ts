@@ -234,7 +234,7 @@ describe('review3, the real server', () => {
     let maxRss = 0;
     const sampler = setInterval(() => existsSync(`/proc/${serverPid}`) && (maxRss = Math.max(maxRss, rssKb(serverPid))), 100);
     try {
-      const runs = commands.map((command, i) => probeAsync(s.owner.name, s.socket, 'run', { session: `mix-${i}`, agent: s.agent, command, until: 'H-DONE', keepOutput: false, detach: true, timeoutMs: 90_000 }));
+      const runs = commands.map((command, i) => probeAsync(s.owner.name, s.socket, 'run', { session: `mix-${i}`, agent: s.agent, command, until: 'H-DONE', detach: true, timeoutMs: 90_000 }));
       const b = probe(s.owner.name, s.socket, 'run', { session: 'calm', agent: agentB, command: ['bash'], input: 'echo calm-$((3+4))\r', until: 'calm-7', detach: true, timeoutMs: 20_000 });
       assert.ok(b.welcome, JSON.stringify(b));
       const results = await Promise.all(runs);
@@ -281,7 +281,7 @@ describe('review3, the real server', () => {
   });
 
   test('the recording grows at most a small multiple of what the agent prints (NUL/C0 output is escaped \\u0001: 6x)', { timeout: 60_000, todo: 'ATTACK SUCCEEDS: every C0 byte the agent prints costs 6 bytes of recording (JSON \\u00XX), with no cap on a recording\'s size: an agent fills the human\'s disk 6x faster than it prints (A29)' }, async () => {
-    const r = probe(s.owner.name, s.socket, 'run', { session: 'amp', agent: s.agent, command: ['bash', '-c', `head -c 1000000 /dev/zero | tr '\\0' '\\1'; echo AMP-DO""NE; exec sleep 1000`], until: 'AMP-DONE', keepOutput: false, detach: true });
+    const r = probe(s.owner.name, s.socket, 'run', { session: 'amp', agent: s.agent, command: ['bash', '-c', `head -c 1000000 /dev/zero | tr '\\0' '\\1'; echo AMP-DO""NE; exec sleep 1000`], until: 'AMP-DONE', detach: true });
     assert.ok(r.welcome?.created, JSON.stringify(r));
     kill('amp');
     await eventually(() => s.audit().some((e) => e.event === 'end' && e.session === 'amp'), 'amp ends');
@@ -304,7 +304,7 @@ describe('review3, the real server', () => {
     assert.ok(b.welcome?.created, JSON.stringify(b));
     execFileSync('mount', ['-t', 'tmpfs', '-o', `size=512k,uid=${uid},gid=${gid},mode=700`, 'aut-review3-full', dir]);
     try {
-      const a = probe(s.owner.name, s.socket, 'run', { session: 'disk-a', agent: s.agent, command: ['bash', '-c', `head -c 300000 /dev/zero | tr '\\0' '\\1'; echo DISK-DO""NE; exec sleep 1000`], until: 'DISK-DONE', keepOutput: false, detach: true, timeoutMs: 20_000 });
+      const a = probe(s.owner.name, s.socket, 'run', { session: 'disk-a', agent: s.agent, command: ['bash', '-c', `head -c 300000 /dev/zero | tr '\\0' '\\1'; echo DISK-DO""NE; exec sleep 1000`], until: 'DISK-DONE', detach: true, timeoutMs: 20_000 });
       await new Promise((r) => setTimeout(r, 1500));
       const alive = existsSync(`/proc/${serverPid}`);
       const stop = s.audit().find((e) => e.event === 'server-stop' && e.pid === serverPid);
