@@ -376,5 +376,45 @@ describe('review: sharing, refusals and the record against the agent and a colle
       }
     },
   );
+
+  test("A25: a FIFO a colleague planted as the lock file (in a directory of the owner's that was world-writable before the server made it 0700): refused, no hang", () => {
+    const dir = join('/var/tmp', uniqueName('aut-open'));
+    must(['install', '-d', '-m', '0777', '-o', s.owner.name, dir]);
+    const path = join(dir, 'x.sock');
+    must(['runuser', '-u', s.stranger.name, '--', 'mkfifo', '-m', '0666', `${path}.lock`]);
+    try {
+      const r = s.owner.au(['server', 'run', '-s', path], { timeoutMs: 20_000 });
+      assert.equal(r.status, 1, r.stderr);
+      assert.match(r.stderr, /x\.sock\.lock is not a regular file: refusing to use it/);
+      assert.equal(lstatSync(dir).mode & 0o777, 0o700, 'the directory is made private first');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test(
+    "A25: a FIFO a colleague planted as the pid file (same directory): `au server run -d` returns",
+    { todo: 'ATTACK SUCCEEDS (low: needs a directory that was writable by the colleague): daemonize() reads SOCKET.pid with readFileSync before the new server replaced it: blocked forever on the FIFO (readPidFile in server.ts likewise)' },
+    async () => {
+      const dir = join('/var/tmp', uniqueName('aut-open'));
+      must(['install', '-d', '-m', '0777', '-o', s.owner.name, dir]);
+      const path = join(dir, 'x.sock');
+      must(['runuser', '-u', s.stranger.name, '--', 'mkfifo', '-m', '0666', `${path}.pid`]);
+      let hung = false;
+      try {
+        try {
+          const r = s.owner.au(['server', 'run', '-d', '-s', path], { timeoutMs: 15_000 });
+          assert.equal(r.status, 0, r.stderr);
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'ETIMEDOUT') throw error;
+          hung = true;
+        }
+        assert.equal(hung, false, '`au server run -d` hung on the planted FIFO');
+      } finally {
+        sh(['pkill', '-TERM', '-u', s.owner.name, '-f', path]);
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 });
 
