@@ -139,7 +139,7 @@ describe('review5: the ACL walker against a hostile agent', () => {
       `the human's moved file keeps the agent's ACL entry, and au said "Removed" without a warning: ${show(removed)}\n${must(['getfacl', '-p', `${source}/${x}/secret`])}`);
   });
 
-  test('A27: a file of the human\'s moved by the agent below a chain of its folders longer than PATH_MAX is revoked or reported', () => {
+  test('A27: a file of the human\'s moved by the agent below a chain of its folders longer than PATH_MAX is revoked or reported', (t) => {
     const { source, target } = share('deep', 'echo deep-secret > deep.txt && chmod 600 deep.txt');
     const built = human.au(['run', '-a', agent, '--', 'python3', '-c',
       `import os\nos.chdir('${target}')\nfd = os.open('.', os.O_RDONLY)\nfor i in range(200):\n    os.mkdir('d'*30); os.chdir('d'*30)\nos.rename('deep.txt', 'deep.txt', src_dir_fd=fd)\nprint('hidden', len(os.getcwd()))`]);
@@ -148,12 +148,13 @@ describe('review5: the ACL walker against a hostile agent', () => {
     assert.equal(removed.status, 0, show(removed));
     // The file, found by root through relative steps (find handles any depth).
     const found = must(['find', source, '-name', 'deep.txt', '-execdir', 'getfacl', '-p', '{}', ';']);
+    t.diagnostic(`left: ${new RegExp(`^user:${agent}:`, 'm').test(found)}; au said: ${removed.stderr.slice(0, 300)}`);
     if (new RegExp(`^user:${agent}:`, 'm').test(found)) {
       assert.match(removed.stderr, /warning: .*(File name too long|failed)/, `the agent's entry is left on the deep file and au did not say so: ${show(removed)}`);
     }
   });
 
-  test('A27/A21: 2000 nested folders of the agent\'s (within PATH_MAX: fds, stack) with a file of the human\'s at the bottom: revoked or reported', () => {
+  test('A27/A21: 2000 nested folders of the agent\'s (within PATH_MAX: fds, stack) with a file of the human\'s at the bottom: revoked or reported', (t) => {
     const { source, target } = share('nest', 'echo nest-secret > nest.txt && chmod 600 nest.txt');
     const built = human.au(['run', '-a', agent, '--', 'python3', '-c',
       `import os\nos.chdir('${target}')\nfd = os.open('.', os.O_RDONLY)\nn = (4000 - len('${source}')) // 2\nfor i in range(n):\n    os.mkdir('d'); os.chdir('d')\nos.rename('nest.txt', 'nest.txt', src_dir_fd=fd)\nprint('hidden', n)`]);
@@ -161,10 +162,30 @@ describe('review5: the ACL walker against a hostile agent', () => {
     const removed = human.au(['mount', 'remove', '-a', agent, source], { timeoutMs: 60_000 });
     assert.equal(removed.status, 0, show(removed));
     const found = must(['find', source, '-name', 'nest.txt', '-execdir', 'getfacl', '-p', '{}', ';']);
+    t.diagnostic(`left: ${new RegExp(`^user:${agent}:`, 'm').test(found)}; au said: ${removed.stderr.slice(0, 300)}`);
     if (new RegExp(`^user:${agent}:`, 'm').test(found)) {
       assert.match(removed.stderr, /warning: /, `the agent's entry is left on the deep file and au did not say so: ${show(removed)}`);
     }
   });
+
+  test(
+    'A8/A27: a file of the human\'s hard-linked into the share by the human (git clone of a local repo) is written by the agent outside the share',
+    { todo: 'ATTACK SUCCEEDS: the grant gives rw on inodes with other links outside the share (a local git clone hard-links .git/objects): the agent rewrites ~/repo\'s objects' },
+    () => {
+      const setup = human.run(['sh', '-c', 'git init -q ~/repo && cd ~/repo && echo original > f && git add f && git -c user.name=h -c user.email=h@h commit -qm one && git clone -q ~/repo ~/clone && echo cloned']);
+      assert.match(setup.stdout, /cloned/, show(setup));
+      const object = human.run(['git', '-C', `${human.home}/repo`, 'rev-parse', 'HEAD:f']).stdout.trim();
+      const rel = `.git/objects/${object.slice(0, 2)}/${object.slice(2)}`;
+      const before = readFileSync(`${human.home}/repo/${rel}`);
+      assert.ok(Number(must(['stat', '-c', '%h', `${human.home}/repo/${rel}`]).trim()) > 1, 'set-up: git hard-linked the object into the clone');
+      assert.equal(human.run(['git', '-C', `${human.home}/repo`, 'fsck', '--no-progress']).status, 0, 'set-up: ~/repo is intact before');
+      const target = `/home/${agent}/clone`;
+      assert.equal(human.au(['mount', 'add', '-a', agent, '--rw', `${human.home}/clone`, target]).status, 0);
+      const wrote = human.au(['run', '-a', agent, '--', 'sh', '-c', `printf pwned > ${target}/${rel} && echo wrote`]);
+      const after = readFileSync(`${human.home}/repo/${rel}`);
+      assert.ok(before.equals(after), `the agent rewrote ${human.home}/repo/${rel}, outside the share: ${show(wrote)}`);
+    },
+  );
 
   test('A21: a FIFO, a socket and names with newlines in a share never block or confuse the walk (O_PATH, no open)', () => {
     const { source, target } = share('odd', 'echo x > plain');
