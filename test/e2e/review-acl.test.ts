@@ -187,6 +187,22 @@ describe('review5: the ACL walker against a hostile agent', () => {
     },
   );
 
+  test(
+    'A27: the folder au names as not revocable is one the human can find (the agent hides it below a 600-character path)',
+    { todo: 'ATTACK SUCCEEDS: report lines are cut at 512 bytes (ACL_REPORT_LINE): au names a path that does not exist' },
+    () => {
+      const { source, target } = share('longname', 'echo long-secret > s.txt');
+      const planted = human.au(['run', '-a', agent, '--', 'python3', '-c',
+        `import os\nos.chdir('${target}')\nfd = os.open('.', os.O_RDONLY)\nfor i in range(20):\n    os.mkdir('d'*30); os.chdir('d'*30)\nos.mkdir('hide')\nos.rename('s.txt', 'hide/s.txt', src_dir_fd=fd)\nos.chmod('hide', 0o700)\nprint('hidden')`]);
+      assert.match(planted.stdout, /hidden/, show(planted));
+      const removed = human.au(['mount', 'remove', '-a', agent, source]);
+      assert.equal(removed.status, 0, show(removed));
+      const named = /cannot look inside (\/\S+?)(,| \(not readable)/.exec(removed.stderr)?.[1];
+      assert.ok(named, `au names the folder: ${show(removed)}`);
+      assert.ok(existsSync(named) && named.endsWith('/hide'), `au names ${named}, which is not the folder it could not look into: ${show(removed)}`);
+    },
+  );
+
   test('A21: a FIFO, a socket and names with newlines in a share never block or confuse the walk (O_PATH, no open)', () => {
     const { source, target } = share('odd', 'echo x > plain');
     const planted = human.au(['run', '-a', agent, '--', 'python3', '-c',
