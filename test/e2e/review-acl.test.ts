@@ -139,6 +139,25 @@ describe('review5: the ACL walker against a hostile agent', () => {
       `the human's moved file keeps the agent's ACL entry, and au said "Removed" without a warning: ${show(removed)}\n${must(['getfacl', '-p', `${source}/${x}/secret`])}`);
   });
 
+  test('A27: the revoke that ends a lockdown run, raced by a process the run left in the background, leaves no entry unreported', async (t) => {
+    const source = `${human.home}/lock`;
+    assert.equal(human.run(['sh', '-c', `mkdir ${source} && cd ${source} && mkdir a b c d e f g h`]).status, 0);
+    const order = must(['ls', '-U', '-1', source]).trim().split('\n');
+    const [x, y, z] = order as [string, string, string];
+    assert.equal(human.run(['sh', '-c', `cd ${source} && rmdir ${x} ${z} && mkdir ${y}/s && echo top-secret > ${y}/s/secret && chmod 600 ${y}/s/secret`]).status, 0);
+    // In the run: the agent's folders X and Z, junk in Y and Z, then the mover in the background, and the run's command exits.
+    const script = `import os, subprocess\nos.mkdir('${x}')\nos.mkdir('${z}')\nfor i in range(4000): open('${y}/j%d' % i,'w').close()\nfor i in range(60000): open('${z}/j%d' % i,'w').close()\n` +
+      `subprocess.Popen(['python3', '-c', ${JSON.stringify(MOVER)}, '.', '${agentUid}', '${x}', '${y}'], start_new_session=True, stdout=open('${x}/log','w'), stderr=subprocess.STDOUT)\n` +
+      `import time\nwhile not os.path.exists('${x}/ready'): time.sleep(0.01)\nprint('started')`;
+    const run = human.au(['run', '-a', agent, '--lockdown', '--rw-cwd', '--', 'python3', '-c', script], { cwd: source, timeoutMs: 60_000 });
+    assert.match(run.stdout, /started/, show(run));
+    await sleep(500);
+    const log = existsSync(`${source}/${x}/log`) ? readFileSync(`${source}/${x}/log`, 'utf8') : '';
+    const kept = existsSync(`${source}/${x}/secret`) && namesUser(`${source}/${x}/secret`, agent);
+    t.diagnostic(`mover: ${JSON.stringify(log)}; secret moved: ${existsSync(`${source}/${x}/secret`)}`);
+    assert.ok(!kept || /warning: /.test(run.stderr), `the secret keeps the agent's entry after the lockdown run, unreported: ${show(run)} mover: ${log}`);
+  });
+
   test('A27: a file of the human\'s moved by the agent below a chain of its folders longer than PATH_MAX is revoked or reported', (t) => {
     const { source, target } = share('deep', 'echo deep-secret > deep.txt && chmod 600 deep.txt');
     const built = human.au(['run', '-a', agent, '--', 'python3', '-c',
