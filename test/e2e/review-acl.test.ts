@@ -158,6 +158,22 @@ describe('review5: the ACL walker against a hostile agent', () => {
     assert.ok(!kept || /warning: /.test(run.stderr), `the secret keeps the agent's entry after the lockdown run, unreported: ${show(run)} mover: ${log}`);
   });
 
+  test('A27: a share removed while the agent keeps a session is not mounted in its next run, and its files are not readable there', async () => {
+    const { source, target } = share('pend', 'echo pend-secret > p.txt');
+    const live = runInBackground(human, agent, ['sh', '-c', `cat ${target}/p.txt && sleep 30`]);
+    cleanups.push(() => live.child.kill('SIGKILL'));
+    try {
+      assert.ok(await until(() => live.output().includes('pend-secret'), 20_000), `set-up: the session reads the share: ${live.output()}`);
+      const removed = human.au(['mount', 'remove', '-a', agent, source]);
+      assert.match(removed.stderr, /has processes running/, show(removed));
+      const next = human.au(['run', '-a', agent, '--', 'sh', '-c', `cat ${target}/p.txt; cat ${source}/p.txt; grep -c " ${target} " /proc/self/mountinfo`]);
+      assert.doesNotMatch(next.stdout, /pend-secret/, `the next run reads the share being removed: ${show(next)}`);
+    } finally {
+      live.child.kill('SIGKILL');
+      await live.ended;
+    }
+  });
+
   test('A27: a file of the human\'s moved by the agent below a chain of its folders longer than PATH_MAX is revoked or reported', (t) => {
     const { source, target } = share('deep', 'echo deep-secret > deep.txt && chmod 600 deep.txt');
     const built = human.au(['run', '-a', agent, '--', 'python3', '-c',
