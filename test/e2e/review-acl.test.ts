@@ -169,6 +169,7 @@ describe('review5: the ACL walker against a hostile agent', () => {
       const next = human.au(['run', '-a', agent, '--', 'sh', '-c', `cat ${target}/p.txt; cat ${source}/p.txt; grep -c " ${target} " /proc/self/mountinfo`]);
       assert.doesNotMatch(next.stdout, /pend-secret/, `the next run reads the share being removed: ${show(next)}`);
     } finally {
+      sh(['pkill', '-KILL', '-u', agent]); // the session (runuser's kill does not reach au's children)
       live.child.kill('SIGKILL');
       await live.ended;
     }
