@@ -267,6 +267,24 @@ describe('review5: kept accounts against a hostile agent', () => {
   });
   after(() => human.cleanup());
 
+  test(
+    'A28: keys the agent leaves in its user keyring (_uid.N) are not inherited by the next account given its uid after au delete -H',
+    { todo: 'ATTACK SUCCEEDS: the kernel keeps the user keyring of a uid after the account is gone; au delete -H does not clear it, so the next owner of the uid reads (and uses) what the agent planted' },
+    (t) => {
+      const agent = human.newAgent();
+      const uid = uidOf(agent);
+      const planted = human.au(['run', '-a', agent, '--', 'sh', '-c', 'keyctl add user planted agent-was-here @u >/dev/null && echo planted']);
+      if (!/planted/.test(planted.stdout)) return void t.skip(`inconclusive: the run refuses keyctl: ${show(planted)}`);
+      const del = human.au(['delete', '-y', '-H', '-a', agent]);
+      assert.equal(del.status, 0, show(del));
+      const next = `aut-n${agent.slice(4, 10)}`;
+      must(['useradd', '--no-create-home', '--uid', String(uid), next]);
+      t.after(() => sh(['userdel', next]));
+      const read = sh(['setpriv', '--reuid', String(uid), '--regid', String(uid), '--clear-groups', '--', 'sh', '-c', 'keyctl print "$(keyctl search @u user planted)"']);
+      assert.doesNotMatch(read.stdout, /agent-was-here/, `the next account of uid ${uid} reads the agent's key: ${show(read)}`);
+    },
+  );
+
   test('A28: a writer of the agent\'s in its own user and pid namespace, started in a run, does not survive au delete or keep files in the share', async () => {
     const agent = human.newAgent();
     const uid = uidOf(agent);
