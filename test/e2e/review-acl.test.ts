@@ -267,6 +267,17 @@ describe('review5: kept accounts against a hostile agent', () => {
   });
   after(() => human.cleanup());
 
+  test('A28: after au delete -H nothing on the machine\'s shared writable places is owned by the freed uid (tmp dirs, shm, mqueue, lock)', () => {
+    const agent = human.newAgent();
+    const uid = uidOf(agent);
+    const places = ['/tmp', '/var/tmp', '/dev/shm', '/run/lock', '/dev/mqueue', '/var/crash', '/run/user'];
+    const wrote = human.au(['run', '-a', agent, '--', 'sh', '-c', `for d in ${places.join(' ')}; do mkdir $d/left-$$ 2>/dev/null && echo $d; done; python3 -c "import os; os.mkfifo('/tmp/fifo-left')"; true`]);
+    assert.equal(wrote.status, 0, show(wrote));
+    assert.equal(human.au(['delete', '-y', '-H', '-a', agent]).status, 0);
+    const left = sh(['find', ...places.filter((p) => existsSync(p)), '/home', '-xdev', '-uid', String(uid)]).stdout.trim();
+    assert.equal(left, '', `files of the freed uid ${uid} are left for its next owner (the run wrote to: ${wrote.stdout.trim().replace(/\n/g, ' ')})`);
+  });
+
   test(
     'A28: keys the agent leaves in its user keyring (_uid.N) are not inherited by the next account given its uid after au delete -H',
     { todo: 'ATTACK SUCCEEDS: the kernel keeps the user keyring of a uid after the account is gone; au delete -H does not clear it, so the next owner of the uid reads (and uses) what the agent planted' },
