@@ -239,6 +239,21 @@ describe('review5: the ACL walker against a hostile agent', () => {
     },
   );
 
+  test(
+    'A27: the folder holding a file of the human\'s is named even when the agent makes 300 folders au cannot look into',
+    { todo: 'ATTACK SUCCEEDS: the report keeps 64 paths (ACL_REPORT_MAX) in readdir order; the agent hides the file in one listed later: "and 236 more", unnamed' },
+    () => {
+      const { source, target } = share('many', 'echo many-secret > s.txt');
+      const planted = human.au(['run', '-a', agent, '--', 'python3', '-c',
+        `import os\nos.chdir('${target}')\nfor i in range(300): os.mkdir('m%d' % i)\nlast = [e for e in os.listdir('.') if e.startswith('m')][-1]\nos.rename('s.txt', last + '/s.txt')\nfor i in range(300): os.chmod('m%d' % i, 0o700)\nprint('hidden', last)`]);
+      const last = /hidden (\S+)/.exec(planted.stdout)?.[1];
+      assert.ok(last, show(planted));
+      const removed = human.au(['mount', 'remove', '-a', agent, source]);
+      assert.equal(removed.status, 0, show(removed));
+      assert.match(removed.stderr, new RegExp(`${source}/${last}\\b`), `au does not name ${last}, where the file is: ${removed.stderr.slice(-400)}`);
+    },
+  );
+
   test('A21: a FIFO, a socket and names with newlines in a share never block or confuse the walk (O_PATH, no open)', () => {
     const { source, target } = share('odd', 'echo x > plain');
     const planted = human.au(['run', '-a', agent, '--', 'python3', '-c',
