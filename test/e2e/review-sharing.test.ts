@@ -284,7 +284,7 @@ describe('review: sharing, refusals and the record against the agent and a colle
       for (const from of ['127.0.0.1', '127.0.0.2', '127.0.0.3', '127.0.0.4']) {
         const child = spawn('runuser', ['-u', s.agent, '--', process.execPath, join(work, 'agent-web.cjs'), 'idle', '127.0.0.1', port, String(per), from], { stdio: ['ignore', 'pipe', 'inherit'] });
         children.push(child);
-        opened.push(new Promise<number>((resolve) => child.stdout!.once('data', (d: Buffer) => resolve((JSON.parse(d.toString()) as { opened: number }).opened))));
+        opened.push(new Promise<number>((resolve) => child.stdout.once('data', (d: Buffer) => resolve((JSON.parse(d.toString()) as { opened: number }).opened))));
       }
       let done = false;
       void Promise.all(opened).then((n) => {
@@ -395,7 +395,7 @@ describe('review: sharing, refusals and the record against the agent and a colle
   test(
     "A25: a FIFO a colleague planted as the pid file (same directory): `au server run -d` returns",
     { todo: 'ATTACK SUCCEEDS (low: needs a directory that was writable by the colleague): daemonize() reads SOCKET.pid with readFileSync before the new server replaced it: blocked forever on the FIFO (readPidFile in server.ts likewise)' },
-    async () => {
+    () => {
       const dir = join('/var/tmp', uniqueName('aut-open'));
       must(['install', '-d', '-m', '0777', '-o', s.owner.name, dir]);
       const path = join(dir, 'x.sock');
