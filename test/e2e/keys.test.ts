@@ -27,6 +27,8 @@ describe('au keys: the agent\'s own git keys', () => {
   test('au doctor says the agent has no git keys yet, and names au keys', () => {
     const r = human.au(['doctor']);
     assert.match(r.stdout, new RegExp(`^WARN\\s+agent ${agent} git keys: .*\\n.*au keys -a ${agent}`, 'm'));
+    // Which Node the agent's programs get (this machine's: a WARN below Claude Code's 22).
+    assert.match(r.stdout, new RegExp(`^(PASS|WARN)\\s+agent ${agent} node: .*Node\\.js ${process.versions.node.replaceAll('.', '\\.')}`, 'm'));
   });
 
   test('creates both key pairs as the agent, 0600, and prints the public keys', () => {

@@ -5,6 +5,7 @@ import type { Context } from '../context.js';
 import type { Config } from '../../config/schema.js';
 import { gitReadinessCommand, parseGitReadiness } from '../../agents/keys.js';
 import { runAsAgentCaptured } from '../agent-capture.js';
+import { allProfiles } from '../../profiles/resolve.js';
 import { ExitCode } from '../errors.js';
 import { paint, printJson, say } from '../output.js';
 
@@ -18,6 +19,11 @@ function gitChecks(ctx: Context, config: Config): Check[] {
     if (r.status !== 0) continue; // an agent that cannot run is reported by its own checks
     const ready = parseGitReadiness(r.stdout);
     const name = agent.userName;
+    // Which Node the agent's programs get: npm quietly installs an old release of a program that needs a newer one.
+    const needs = Math.max(0, ...allProfiles(config).map((p) => p.nodeMajor ?? 0));
+    if (ready.nodeMajor === undefined) checks.push({ status: 'WARN', check: `agent ${name} node`, detail: 'no node on the agent\'s PATH: the npm-installed agents (Claude Code, Codex, Gemini CLI...) cannot run', fix: 'install Node.js system-wide (for example from NodeSource)' });
+    else if (ready.nodeMajor < needs) checks.push({ status: 'WARN', check: `agent ${name} node`, detail: `the agent runs Node.js ${ready.nodeVersion}; a profile's program needs ${needs} or later (current Claude Code needs 22)`, fix: `install Node.js ${needs} or later system-wide (for example from NodeSource)` });
+    else checks.push({ status: 'PASS', check: `agent ${name} node`, detail: `Node.js ${ready.nodeVersion}` });
     checks.push(
       ready.keys
         ? { status: 'PASS', check: `agent ${name} git keys`, detail: 'its own SSH authentication and signing keys exist' }
