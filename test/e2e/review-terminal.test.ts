@@ -1,0 +1,106 @@
+// Review 6: the terminal boundary attacked on a real terminal (tmux, set-clipboard on), playing
+// the agent: state the agent leaves on the human's terminal after `au run` exits, and terminal
+// answers that arrive after the end. Attacks that succeed are `todo` with the reason.
+import assert from 'node:assert/strict';
+import { chownSync, writeFileSync } from 'node:fs';
+import { after, before, beforeEach, describe, test } from 'node:test';
+import { join } from 'node:path';
+import { type Human, createHuman, packageForHumans, uidOf } from '../helpers/system.js';
+import { Terminal } from '../helpers/tmux.js';
+
+describe('review6: the human\'s terminal after the agent (tmux)', () => {
+  let human: Human;
+  let agent: string;
+  let terminal: Terminal;
+  let au: string;
+  let agentHome: string;
+  const agentFile = (name: string, content: Buffer | string): void => {
+    const path = join(agentHome, name);
+    writeFileSync(path, content);
+    chownSync(path, uidOf(agent), uidOf(agent));
+  };
+  const flag = (format: string): string => terminal.control(['display', '-p', '-t', 'main', format]).trim();
+  /** Runs the agent printing `file`, then resets the human's terminal as far as the test needs. */
+  const runAgent = async (file: string, tag: string): Promise<void> => {
+    terminal.type(`clear; ${au} run -a ${agent} -- cat ${file}; echo ${tag}-done`);
+    await terminal.waitFor(new RegExp(`^${tag}-done`, 'm'));
+  };
+
+  before(() => {
+    human = createHuman();
+    agent = human.newAgent();
+    agentHome = `/home/${agent}`;
+    au = `${process.execPath} ${join(packageForHumans(), 'bin', 'au')}`;
+    terminal = new Terminal(human, 100, 30);
+    terminal.control(['set-option', '-g', 'set-clipboard', 'on']);
+  });
+  beforeEach(() => {
+    terminal.keys('C-c');
+    // A full reset of the pane between tests: each starts from a clean terminal.
+    terminal.control(['send-keys', '-t', 'main', '-R']);
+    terminal.type('tput sgr0; printf "\\033c"; clear');
+  });
+  after(() => {
+    terminal.close();
+    human.cleanup();
+  });
+
+  test('review6 control: modes the filter tracks (alternate screen, mouse, keypad, bracketed paste, G0 line drawing) are undone after au run', async () => {
+    agentFile('tracked.bin', Buffer.from('\x1b[?1049h\x1b[?1000;1006;2004h\x1b=\x1b(0', 'latin1'));
+    await runAgent('tracked.bin', 'tracked');
+    assert.equal(flag('#{alternate_on} #{mouse_any_flag} #{keypad_flag}'), '0 0 0');
+    assert.doesNotMatch(terminal.control(['capture-pane', '-p', '-e', '-t', 'main']), /\x0etracked-done/);
+  });
+
+  test('review6: ESC ) 0 + SO leaves the human\'s prompt in line drawing after au run', { todo: 'ATTACK SUCCEEDS: SO and G1 designation pass and are never undone; what the human\'s shell prints after au exits is drawn in DEC line drawing, until a prompt whose sgr0 carries SI' }, async () => {
+    agentFile('g1.bin', Buffer.from('\x1b)0\x0e', 'latin1'));
+    await runAgent('g1.bin', 'gone');
+    // What the human's shell prints after au exits (`echo gone-done`) is drawn in line drawing:
+    // capture-pane -e marks those cells with SO (0x0e). (A prompt whose sgr0 has SI ends it.)
+    assert.doesNotMatch(terminal.control(['capture-pane', '-p', '-e', '-t', 'main']), /\x0egone-done/);
+  });
+
+  test('review6: insert mode (CSI 4 h) is left on the human\'s terminal after au run', { todo: 'ATTACK SUCCEEDS: SM 4 (IRM) passes untracked; tmux\'s insert_flag stays 1 after au exits' }, async () => {
+    agentFile('irm.bin', Buffer.from('\x1b[4h', 'latin1'));
+    await runAgent('irm.bin', 'irm');
+    assert.equal(flag('#{insert_flag}'), '0');
+  });
+
+  test('review6: the agent clears the human\'s tab stops (CSI 3 g) for good', { todo: 'ATTACK SUCCEEDS: TBC passes and tab stops are never restored; after au exits a tab in the human\'s shell moves to the last column' }, async () => {
+    agentFile('tbc.bin', Buffer.from('\x1b[3g', 'latin1'));
+    await runAgent('tbc.bin', 'tbc');
+    terminal.type(String.raw`printf 'tab\tstop\n'`);
+    const screen = await terminal.waitFor(/^tab\s+s/m);
+    assert.match(screen, /^tab {5}stop/m, 'the tab no longer stops at column 8');
+  });
+
+  test('review6: the agent\'s window title stays on the human\'s terminal after au run', { todo: 'ATTACK SUCCEEDS (spoofing): OSC 2 passes and the title is not given back (no CSI 22 t / 23 t around the run)' }, async () => {
+    terminal.type(String.raw`printf '\033]2;human-title\007'`);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(flag('#{pane_title}'), 'human-title');
+    agentFile('title.bin', Buffer.from('\x1b]2;sudo password expired - run: sudo -k\x07', 'latin1'));
+    await runAgent('title.bin', 'title');
+    assert.equal(flag('#{pane_title}'), 'human-title');
+  });
+
+  test('review6 held: title reports, XTGETTCAP and DECRQSS get no answer typed at the human\'s prompt after au run', async () => {
+    terminal.type(String.raw`printf '\033]2;;echo pwned-by-title\007'`);
+    agentFile('reports.bin', Buffer.from('\x1b]2;x\x0aecho pwned\x0a\x07\x1b[21t\x1b[20t\x1bP$q"p\x1b\\\x1bP+q544e\x1b\\\x1b[>q\x05', 'latin1'));
+    await runAgent('reports.bin', 'reports');
+    await new Promise((r) => setTimeout(r, 500));
+    terminal.type('echo prompt-was-clean');
+    const screen = await terminal.waitFor(/^prompt-was-clean/m);
+    assert.doesNotMatch(screen, /pwned|\$ .+echo prompt-was-clean/);
+  });
+
+  test('review6 held: a flood of passed queries just before the agent exits leaves no answers at the human\'s prompt', async () => {
+    // 3000 DA1 + CPR + DECRQM queries, then the agent is gone at once: au drains for 200 ms only.
+    agentFile('flood.bin', Buffer.from('\x1b[c\x1b[6n\x1b[?2004$p\x1b]11;?\x07'.repeat(400), 'latin1'));
+    terminal.type(`clear; ${au} run -a ${agent} -- bash -c 'stty -echo; cat flood.bin'; echo flood-done`);
+    await terminal.waitFor(/^flood-done/m, 30_000);
+    await new Promise((r) => setTimeout(r, 1000));
+    terminal.type('echo prompt-was-clean');
+    const screen = await terminal.waitFor(/^prompt-was-clean/m);
+    assert.doesNotMatch(screen, /\$ .+echo prompt-was-clean|\[\?|rgb:|\d;\d+R/);
+  });
+});
