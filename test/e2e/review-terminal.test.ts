@@ -103,4 +103,42 @@ describe('review6: the human\'s terminal after the agent (tmux)', () => {
     const screen = await terminal.waitFor(/^prompt-was-clean/m);
     assert.doesNotMatch(screen, /\$ .+echo prompt-was-clean|\[\?|rgb:|\d;\d+R/);
   });
+
+  test('review6: with stdin not a terminal (< /dev/null), a passed query\'s answer is typed at the human\'s prompt after au run', { todo: 'ATTACK SUCCEEDS: pty-relay passes queries (answerQueries: true) even when au does not read the human\'s keys; the answer waits in the human\'s tty and prefixes the next command line: `1;2c<cmd>` runs `1` and `2c<cmd>` (DECRQM puts agent-chosen digits there)' }, async () => {
+    agentFile('da.bin', Buffer.from('\x1b[c\x1b[?2004$p', 'latin1'));
+    terminal.type(`clear; ${au} run -a ${agent} -- cat da.bin < /dev/null; echo nostdin-done`);
+    await terminal.waitFor(/nostdin-done/);
+    await new Promise((r) => setTimeout(r, 500));
+    terminal.type('echo prompt-was-clean');
+    const screen = await terminal.waitFor(/^prompt-was-clean|prompt-was-clean$/m);
+    assert.doesNotMatch(screen, /\?1;2c|2004;\d\$y|\$ .+echo prompt-was-clean/, screen);
+  });
+
+  test('review6: with --no-pty, a passed query\'s answer is typed at the human\'s prompt after au run', { todo: 'ATTACK SUCCEEDS: --no-pty reads no keys into the agent from the human tty (input undefined) yet still passes queries; the answer prefixes the human\'s next command (`1;2cecho x` ran as two commands)' }, async () => {
+    agentFile('da2.bin', Buffer.from('\x1b[c', 'latin1'));
+    terminal.type(`clear; ${au} run --no-pty -a ${agent} -- cat da2.bin; echo nopty-done`);
+    await terminal.waitFor(/nopty-done/);
+    await new Promise((r) => setTimeout(r, 500));
+    terminal.type('echo prompt-was-clean');
+    const screen = await terminal.waitFor(/^prompt-was-clean|prompt-was-clean$/m);
+    assert.doesNotMatch(screen, /\?1;2c|\$ .+echo prompt-was-clean/, screen);
+  });
+
+  test('review6: agent output piped by the human (au run ... | tee log) reaches the terminal unfiltered', { todo: 'ATTACK SUCCEEDS (design limit): stdout a pipe is passed as is, so `| tee`, `| head`, `| grep` put the agent\'s OSC 52 on the human\'s terminal; tmux\'s clipboard is written' }, async () => {
+    try { terminal.control(['delete-buffer']); } catch { /* none */ }
+    agentFile('clip.bin', Buffer.from(`\x1b]52;c;${Buffer.from('echo owned').toString('base64')}\x07`, 'latin1'));
+    terminal.type(`clear; ${au} run -a ${agent} -- cat clip.bin | tee /dev/null; echo tee-done`);
+    await terminal.waitFor(/^tee-done/m);
+    assert.doesNotMatch(terminal.control(['list-buffers']), /echo owned/);
+  });
+
+  test('review6: the agent erases the human\'s scrollback (CSI 3 J), hiding what ran before it', { todo: 'ATTACK SUCCEEDS (evidence): ED 3 passes (J is a plain final, any parameter); tmux drops the whole history of the human\'s pane' }, async () => {
+    terminal.type('seq -f "human-history-%g" 1 80; echo history-done');
+    await terminal.waitFor(/^history-done/m);
+    assert.match(terminal.control(['capture-pane', '-p', '-t', 'main', '-S', '-']), /human-history-1\n/, 'the control: the history is there before');
+    agentFile('ed3.bin', Buffer.from('\x1b[3J', 'latin1'));
+    terminal.type(`${au} run -a ${agent} -- cat ed3.bin; echo ed3-done`);
+    await terminal.waitFor(/^ed3-done/m);
+    assert.match(terminal.control(['capture-pane', '-p', '-t', 'main', '-S', '-']), /human-history-1\n/);
+  });
 });
