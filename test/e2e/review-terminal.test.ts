@@ -6,6 +6,7 @@ import { chownSync, writeFileSync } from 'node:fs';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { join } from 'node:path';
 import { type Human, createHuman, packageForHumans, uidOf } from '../helpers/system.js';
+import { type SharedServer, sharedServer } from '../helpers/session-server.js';
 import { Terminal } from '../helpers/tmux.js';
 
 describe('review6: the human\'s terminal after the agent (tmux)', () => {
@@ -140,5 +141,27 @@ describe('review6: the human\'s terminal after the agent (tmux)', () => {
     terminal.type(`${au} run -a ${agent} -- cat ed3.bin; echo ed3-done`);
     await terminal.waitFor(/^ed3-done/m);
     assert.match(terminal.control(['capture-pane', '-p', '-t', 'main', '-S', '-']), /human-history-1\n/);
+  });
+});
+
+describe('review6: au attach with stdin not a terminal', () => {
+  let s: SharedServer;
+  let owner: Terminal;
+  before(() => {
+    s = sharedServer();
+    owner = new Terminal(s.owner, 100, 30);
+  });
+  after(() => {
+    owner?.close();
+    s?.cleanup();
+  });
+
+  test('review6: a controller attached with stdin < /dev/null gets the agent\'s query answers typed at its prompt', { todo: 'ATTACK SUCCEEDS: attach passes queries for every non-observer even when stdin is not a terminal (au reads no keys), so the answer prefixes the human\'s next command' }, async () => {
+    owner.type(String.raw`clear; ${s.au} attach -s ${s.socket} -a ${s.agent} -n q -- bash -c "printf '\033[c'; sleep 1" < /dev/null; echo attach-done`);
+    await owner.waitFor(/attach-done/);
+    await new Promise((r) => setTimeout(r, 500));
+    owner.type('echo prompt-was-clean');
+    const screen = await owner.waitFor(/prompt-was-clean$/m);
+    assert.doesNotMatch(screen, /\?1;2c|1;2cecho/, screen);
   });
 });
