@@ -142,6 +142,14 @@ describe('review6: the human\'s terminal after the agent (tmux)', () => {
     await terminal.waitFor(/^ed3-done/m);
     assert.match(terminal.control(['capture-pane', '-p', '-t', 'main', '-S', '-']), /human-history-1\n/);
   });
+
+  test('review6 held: 160 KB of clamped REP (CSI 9999 b, x1250 amplification) does not make tmux spin', async () => {
+    agentFile('rep.bin', Buffer.concat([Buffer.from('x'), Buffer.from('\x1b[2147483647b'.repeat(20_000)), Buffer.from('\n')]));
+    const start = Date.now();
+    terminal.type(`clear; ${au} run -a ${agent} -- cat rep.bin; echo rep-done`);
+    await terminal.waitFor(/^rep-done/m, 15_000);
+    assert.ok(Date.now() - start < 10_000, `took ${Date.now() - start} ms`);
+  });
 });
 
 describe('review6: au attach with stdin not a terminal', () => {
