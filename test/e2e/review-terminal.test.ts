@@ -150,6 +150,17 @@ describe('review6: the human\'s terminal after the agent (tmux)', () => {
     await terminal.waitFor(/^rep-done/m, 15_000);
     assert.ok(Date.now() - start < 10_000, `took ${Date.now() - start} ms`);
   });
+
+  test('review6 held: a query after a 20 MB burst of output, then exit at once: the answer is still drained (tty writes are synchronous)', async () => {
+    const line = `${'y'.repeat(99)}\n`;
+    agentFile('burst.bin', Buffer.concat([Buffer.from(line.repeat(200_000)), Buffer.from('\x1b[c\x1b[?1;2$p')]));
+    terminal.type(`clear; ${au} run -a ${agent} -- bash -c 'stty -echo; cat burst.bin'; echo burst-done`);
+    await terminal.waitFor(/burst-done/, 60_000);
+    await new Promise((r) => setTimeout(r, 500));
+    terminal.type('echo prompt-was-clean');
+    const screen = await terminal.waitFor(/prompt-was-clean$/m);
+    assert.doesNotMatch(screen, /1;2c|\$y|\S+echo prompt-was-clean/, screen);
+  });
 });
 
 describe('review6: au attach with stdin not a terminal', () => {
