@@ -201,3 +201,15 @@ test('review6 held: fuzz: random escape-heavy bytes in random chunks never throw
     assert.deepEqual(run(text, options).out, text, 'fixed point');
   }
 });
+
+test('review6: XTMODKEYS for resources other than 4 (modifyCursorKeys 1, modifyFunctionKeys 2, modifyKeyboard 0) are undone at the end', { todo: 'ATTACK SUCCEEDS (xterm): CSI > Pp ; Pv m passes for any resource but the restore only sends CSI > 4 m; the human\'s cursor/function keys stay re-encoded' }, () => {
+  const { out, restore } = run('\x1b[>1;3m\x1b[>2;3m\x1b[>0;15m');
+  assert.equal(out, '\x1b[>1;3m\x1b[>2;3m\x1b[>0;15m');
+  for (const resource of ['0', '1', '2']) assert.ok(restore.includes(`\x1b[>${resource}m`), resource);
+});
+
+test('review6: XTSMPOINTER (CSI > 2 p, hide the mouse pointer) and XTMODKEYS disable (CSI > 4 n) are undone at the end', { todo: 'ATTACK SUCCEEDS (xterm, minor): CSI > Ps p and CSI > Ps n pass untracked; the pointer mode / disabled key modifiers outlive au' }, () => {
+  const { out, restore } = run('\x1b[>3p\x1b[>4n');
+  assert.equal(out, '\x1b[>3p\x1b[>4n');
+  assert.notEqual(restore, '');
+});
