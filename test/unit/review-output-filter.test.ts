@@ -72,7 +72,7 @@ test('review6 held: titles are rebuilt as text only: no escape, C0, C1 or DEL, b
   const { out } = run('\x1b]2;a\x01\x9b21t\xc2\x8521t\x7fb\x07');
   const m = /\x1b\]2;(.*)\x1b\\/s.exec(out);
   assert.ok(m, JSON.stringify(out));
-  assert.doesNotMatch(m[1], /[\x00-\x1f\x7f\x80-\x9f]|\xc2[\x80-\x9f]/);
+  assert.doesNotMatch(m[1]!, /[\x00-\x1f\x7f\x80-\x9f]|\xc2[\x80-\x9f]/);
   const long = run(`\x1b]0;${'x'.repeat(100_000)}\x07`).out;
   assert.ok(long.length < 1024);
 });
