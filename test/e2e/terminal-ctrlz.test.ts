@@ -3,9 +3,9 @@
 // continues the agent with its screen. vim stops itself with kill(0, SIGTSTP); Claude Code
 // reads Ctrl-Z as a key in raw mode and stops itself with SIGSTOP (the stand-in below).
 import assert from 'node:assert/strict';
-import { chownSync, writeFileSync } from 'node:fs';
+import { chownSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import { type Human, createHuman, packageForHumans, uidOf } from '../helpers/system.js';
 import { Terminal } from '../helpers/tmux.js';
 
@@ -58,15 +58,15 @@ describe('Ctrl-Z under au run (tmux)', () => {
     human = createHuman();
     agent = human.newAgent();
     au = `${process.execPath} ${join(packageForHumans(), 'bin', 'au')}`;
-    terminal = new Terminal(human, 200, 30);
     agentFile('demo.txt', 'first line\nsecond line\n');
     agentFile('stand-in.js', STAND_IN);
   });
-  beforeEach(() => terminal?.keys('C-c'));
-  after(() => {
-    terminal.close();
-    human.cleanup();
+  // A terminal of its own for each test: a stopped job left by a failure does not type into the next.
+  beforeEach(() => {
+    terminal = new Terminal(human, 200, 30);
   });
+  afterEach(() => terminal.close());
+  after(() => human.cleanup());
 
   test('vim: Ctrl-Z stops it and au (the shell lists the stopped job), fg brings vim back', async () => {
     // The status is asked for after `fg`: a shell goes on with the rest of a line when a job stops.
@@ -103,6 +103,17 @@ describe('Ctrl-Z under au run (tmux)', () => {
     terminal.keys('q');
     screen = await terminal.waitFor(/stand-in-rc=\d+/);
     assert.match(screen, /stand-in-rc=7/);
+  });
+
+  test('attack: an agent stopping itself in a server session stops neither the server (a job of the human\'s shell) nor its session', async () => {
+    const socket = join(human.home, `ctrlz-${process.pid}.sock`);
+    terminal.type(`clear; ${au} server run -s ${socket}`);
+    const pid = Number(/listening on .* \(pid (\d+)\)/.exec(await terminal.waitFor(/listening on .* \(pid \d+\)/))![1]);
+    const r = human.au(['attach', '-s', socket, '-a', agent, '--', 'sh', '-c', 'kill -STOP $$; echo went-on; exit 3'], { timeoutMs: 30_000 });
+    assert.equal(r.status, 3, r.stderr);
+    assert.match(r.stdout, /went-on/);
+    const state = /\) (\S) /.exec(readFileSync(`/proc/${pid}/stat`, 'utf8'))![1];
+    assert.notEqual(state, 'T', 'the server was stopped');
   });
 
   test('where no one does job control, an agent stopping itself goes on at once (no hang)', async () => {
