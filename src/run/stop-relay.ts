@@ -30,7 +30,11 @@ export function relayStops(terminal: HumanTerminal, agent: StoppedAgent): () => 
     } finally {
       process.on('SIGTSTP', onStop);
     }
-    terminal.resume();
+    try {
+      terminal.resume();
+    } catch {
+      // The terminal is gone (hung up while stopped): the agent still goes on, to get its SIGHUP.
+    }
     agent.resize();
     agent.continueAgent();
   };
