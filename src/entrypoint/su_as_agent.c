@@ -31,9 +31,9 @@
  *      stay possessed), proves all of it, forks P2.  It then stays as the unprivileged init of
  *      the namespace: reaps, forwards P0's signals with kill(-1), reports P2's stops to P0 and
  *      continues P2 when P0 says so, kills everything when P2 ends or when P0 disappears (ctl
- *      EOF, PDEATHSIG).  Being init of the pid namespace, its exit
- *      makes the kernel kill whatever the agent started (setsid -f, double fork, ...): nothing
- *      outlives the run, and every private place dies with the namespaces.
+ *      EOF, PDEATHSIG).  Being init of the pid namespace, its exit makes the kernel kill
+ *      whatever the agent started (setsid -f, double fork, ...): nothing outlives the run, and
+ *      every private place dies with the namespaces.
  *  P2  the command: own process group (the PTY's foreground group on au's PTY), default signal
  *      dispositions, fds 0-2 only, the scrubbed environment, execvp.
  *
