@@ -107,7 +107,7 @@ describe('review5: the ACL walker against a hostile agent', () => {
     },
   );
 
-  test('A27: au mount remove raced by a live agent that moves a file of the human\'s behind the walk and exits before au checks for processes', async () => {
+  test('A27: au mount remove raced by a live agent that moves a file of the human\'s behind the walk and exits before au checks for processes', async (t) => {
     const source = `${human.home}/race`;
     const target = `/home/${agent}/race`;
     // Eight folders of the human's; the walk visits them in readdir order, which the agent can read too.
@@ -127,7 +127,12 @@ describe('review5: the ACL walker against a hostile agent', () => {
     assert.ok(await until(() => existsSync(`${source}/${x}/ready`), 20_000), `set-up: the mover is ready: ${mover.output()}`);
     const removed = human.au(['mount', 'remove', '-a', agent, source]);
     await mover.ended;
-    assert.match(mover.output(), /moved/, `set-up: the agent moved the secret during the walk: ${mover.output()} / ${show(removed)}`);
+    // Where `s` falls in Y's listing is the filesystem's choice: when the walk reached it before the
+    // agent could move the secret, the race did not happen this time (inconclusive, not a pass).
+    if (!/moved/.test(mover.output())) {
+      t.skip(`inconclusive: the walk reached the secret before the agent moved it (${mover.output().trim()})`);
+      return;
+    }
     const kept = existsSync(`${source}/${x}/secret`) && namesUser(`${source}/${x}/secret`, agent);
     const list = human.au(['mount', 'list', '--json', '-a', agent]);
     const stillRecorded = list.stdout.includes(source);
