@@ -3,6 +3,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { checkHealth } from '../agents/health.js';
 import { keptChecks, loginChecks } from './account-checks.js';
+import { landlockCheck } from './landlock.js';
 import { driverGroupOf } from '../agents/names.js';
 import type { Config } from '../config/schema.js';
 import { detectCgroups, limitMechanism, limitProblems } from '../limits/cgroups.js';
@@ -111,6 +112,7 @@ export function machineChecks(runner: CommandRunner, human: Human): Check[] {
 
   if (existsSync('/usr/sbin/nft') || onPath('nft', SYSTEM_PATH)) add('PASS', 'nftables', 'nft is installed (network policies)');
   else add('WARN', 'nftables', 'nft is not installed: network policies other than allow cannot be applied', `${s}apt-get install nftables`);
+  checks.push(landlockCheck());
   return checks;
 }
 

@@ -27,7 +27,9 @@
  *      on au's own PTY (so the caller's terminal is never the agent's controlling tty: no
  *      TIOCSTI), becomes the agent, joins a fresh session keyring of its own (the caller's, and
  *      the caller's user keyring linked in it, are inherited through the setuid exec and would
- *      stay possessed), proves all of it, forks P2.  It then stays as the unprivileged init of
+ *      stay possessed), proves all of it, then confines what uids cannot separate (Landlock scope
+ *      on abstract unix sockets and signals, a seccomp filter on keyrings and, under a network
+ *      policy, on socket families), forks P2.  It then stays as the unprivileged init of
  *      the namespace: reaps, forwards P0's signals with kill(-1), kills everything when P2 ends
  *      or when P0 disappears (ctl EOF, PDEATHSIG).  Being init of the pid namespace, its exit
  *      makes the kernel kill whatever the agent started (setsid -f, double fork, ...): nothing
@@ -1312,7 +1314,7 @@ int main(int argc, char **argv)
 	if (real_home >= 0) xclose(real_home);
 	if (nmounts > 0) do_mounts();
 
-	/* 8: out of the caller's session (unless on au's PTY), the agent, proven; dies with P0. */
+	/* 8: out of the caller's session (unless on au's PTY), the agent, proven, confined; dies with P0. */
 	if (!on_pty && setsid() < 0) die("setsid", "agent session");
 	record_caller_keyrings();
 	become_agent();
