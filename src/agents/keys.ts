@@ -2,6 +2,7 @@
 // key, made by the agent in its own home, and its git set to sign commits with the second.
 // Pure: the script the agent runs, and the reading of what it printed, which is untrusted
 // (the agent's bytes): only well-formed public keys and printable text are kept.
+import { AuError } from '../errors.js';
 
 /*
  * Runs as the agent (positional parameter $1 = 1 to replace the keys). The keys are never
@@ -46,7 +47,7 @@ const PUBLIC_KEY = /^ssh-ed25519 [A-Za-z0-9+/]{60,80}={0,2}( [\x20-\x7e]{1,200})
 /** Printable ASCII only: the agent chose these bytes, and they are shown on the human's terminal. */
 const printable = (text: string): string => text.replace(/[^\x20-\x7e]/g, '?').slice(0, 200);
 
-export class KeysError extends Error {}
+export class KeysError extends AuError {}
 
 export function parseAgentKeys(output: string): AgentKeys {
   const fields = new Map<string, string>();

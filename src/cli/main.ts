@@ -129,6 +129,16 @@ export function buildProgram(setExit: (code: number) => void = () => {}): Comman
       deleteCommand(makeContext(globalsOf(cmd)), opts.agent, { deleteHome: Boolean(opts.deleteHome), yes: Boolean(opts.yes) });
     });
 
+  withGlobals(program.command('migrate'))
+    .description("move an agent made by the Python au to au's layout (entrypoint out of its home, own group, shares)")
+    .addOption(agentOption())
+    .option('--keep-group-acls', "keep the Python au's group ACLs and setgid bits on shared folders")
+    .option('-y, --yes', 'do not ask for confirmation')
+    .action(async (opts: { agent: string; keepGroupAcls?: boolean; yes?: boolean }, cmd: Command) => {
+      const { migrateCommand } = await import('./commands/migrate.js');
+      migrateCommand(makeContext(globalsOf(cmd)), opts.agent, { keepGroupAcls: Boolean(opts.keepGroupAcls), yes: Boolean(opts.yes) });
+    });
+
   withGlobals(program.command('profiles'))
     .description('list agent profiles (built-in and from the config)')
     .option('--json', 'machine-readable output')
@@ -274,7 +284,7 @@ function registerContainment(program: Command): void {
     .addOption(agentOption())
     .action(async (opts: { agent: string }, cmd: Command) => {
       const { netClearCommand } = await import('./commands/net.js');
-      netClearCommand(makeContext(globalsOf(cmd)), opts.agent);
+      await netClearCommand(makeContext(globalsOf(cmd)), opts.agent);
     });
   withGlobals(net.command('apply'))
     .description('load the configured policy into the kernel (after a reboot, say)')

@@ -2,9 +2,10 @@
 // own prefix (~/.local, which the login profile puts on PATH), after checking that the agent's
 // Node.js is new enough for the package (npm would otherwise quietly install an old release).
 // Pure: the command is run by the same path as `au run`.
+import { AuError } from '../errors.js';
 import type { Profile } from './builtin.js';
 
-export class InstallError extends Error {}
+export class InstallError extends AuError {}
 
 export interface InstallRequest {
   profiles: readonly Profile[];

@@ -122,7 +122,7 @@ describe('agent accounts are not login accounts (A30)', () => {
     }
     let log = '';
     const sshd = spawn('/usr/sbin/sshd', ['-D', '-e', '-p', String(port), '-f', `${dir}/sshd_config`], { stdio: ['ignore', 'ignore', 'pipe'] });
-    sshd.stderr!.on('data', (chunk) => (log += chunk.toString()));
+    sshd.stderr.on('data', (chunk) => (log += chunk.toString()));
     undo.push(() => sshd.kill('SIGTERM'));
     assert.ok(await until(async () => (await firstWords(port)).startsWith('SSH-'), 10_000), `sshd listens: ${log}`);
 
@@ -202,8 +202,8 @@ describe('agent accounts are not login accounts (A30)', () => {
     if (!daemonRunning('/run/crond.pid')) {
       const hadReboot = existsSync('/run/crond.reboot');
       const cron = spawn('/usr/sbin/cron', ['-f'], { stdio: ['ignore', 'pipe', 'pipe'] });
-      cron.stdout!.on('data', (c) => (output += c.toString()));
-      cron.stderr!.on('data', (c) => (output += c.toString()));
+      cron.stdout.on('data', (c) => (output += c.toString()));
+      cron.stderr.on('data', (c) => (output += c.toString()));
       undo.push(() => {
         cron.kill('SIGTERM');
         if (!hadReboot) rmSync('/run/crond.reboot', { force: true });

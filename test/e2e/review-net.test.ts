@@ -220,7 +220,7 @@ except OSError as e: print('refused udp', type(e).__name__)`;
     assert.doesNotMatch(readFileSync(UDP_LOG, 'utf8'), /udp-out/);
   });
 
-  for (const [policy, peer] of [['deny', P(1)], ['domains', 53]] as const) test(`${policy}: egress to UDP ${peer} through a conntrack entry another process left (source port reused after the human\'s socket closed)`, { todo: 'ATTACK SUCCEEDS: `ct state established accept` (and `ct direction reply accept` inbound) trust flows the agent did not open: binding the source port of a finished UDP exchange of another user gives the agent two-way traffic to that peer for 30 s (under domains: its own DNS, port 53 included)' }, () => {
+  for (const [policy, peer] of [['deny', P(1)], ['domains', 53]] as const) test(`${policy}: egress to UDP ${peer} through a conntrack entry another process left (source port reused after the human's socket closed)`, { todo: 'ATTACK SUCCEEDS: `ct state established accept` (and `ct direction reply accept` inbound) trust flows the agent did not open: binding the source port of a finished UDP exchange of another user gives the agent two-way traffic to that peer for 30 s (under domains: its own DNS, port 53 included)' }, () => {
     if (policy === 'domains') setPolicy('domains', '--domain', WORLD);
     else setPolicy('deny');
     const port = P(4) + (peer === 53 ? 100 : 0);

@@ -82,9 +82,9 @@ const CG = { nftPath: 'unified/agent-as-unix-user/a', level: 2, id: 77 };
 test('the ruleset: only the agent uid, listed loopback ports, counted refusal; the id changes with the policy', () => {
   const deny: NetPolicy = { policy: 'deny', loopbackPorts: [8080], allow: [], domains: [] };
   const rules = renderRuleset('a', 1234, deny, [], CG);
-  assert.match(rules, /^    meta skuid 1234 jump agent$/m);
-  assert.match(rules, /^    ip daddr 127\.0\.0\.0\/8 tcp dport \{ 8080 \} accept$/m);
-  assert.match(rules, /^    counter name refused reject with icmpx admin-prohibited$/m);
+  assert.match(rules, /^ {4}meta skuid 1234 jump agent$/m);
+  assert.match(rules, /^ {4}ip daddr 127\.0\.0\.0\/8 tcp dport \{ 8080 \} accept$/m);
+  assert.match(rules, /^ {4}counter name refused reject with icmpx admin-prohibited$/m);
   assert.match(rules, new RegExp(`comment "au-policy:${policyId(deny, 1234, 77)}"`));
   assert.match(policyId(deny, 1234, 77), /^2-[0-9a-z]{1,30}$/, 'an entrypoint without the inbound rules refuses a `-`');
   assert.equal(policyId(deny, 1234, 77), policyId({ ...deny }, 1234, 77));
@@ -93,8 +93,8 @@ test('the ruleset: only the agent uid, listed loopback ports, counted refusal; t
   assert.notEqual(policyId(deny, 1234, 77), policyId(deny, 1234, 78), 'a cgroup made again is another policy');
   assert.notEqual(policyId(deny, 1234, 77), policyId({ ...deny, listenPorts: [3000] }, 1234, 77));
   const list = renderRuleset('a', 1, { policy: 'allowlist', loopbackPorts: [], allow: ['x'], domains: [] }, [{ addresses: ['10.0.0.0/8'] }, { addresses: ['::1'], port: 443 }], CG);
-  assert.match(list, /^    ip daddr 10\.0\.0\.0\/8 accept$/m);
-  assert.match(list, /^    ip6 daddr ::1 meta l4proto \{ tcp, udp \} th dport 443 accept$/m);
+  assert.match(list, /^ {4}ip daddr 10\.0\.0\.0\/8 accept$/m);
+  assert.match(list, /^ {4}ip6 daddr ::1 meta l4proto \{ tcp, udp \} th dport 443 accept$/m);
 });
 
 test('the ruleset covers both directions, no DNS of the agent, the proxy at its exact address', () => {
@@ -106,10 +106,10 @@ test('the ruleset covers both directions, no DNS of the agent, the proxy at its 
   assert.ok(lines.indexOf('ct direction reply counter name refused drop') < lines.indexOf('ct state established,related accept'), agent);
   assert.ok(lines.indexOf('meta l4proto { tcp, udp } th dport 53 counter name refused reject with icmpx admin-prohibited') < lines.indexOf('ip daddr 127.0.0.1 tcp dport 3128 accept'));
   assert.doesNotMatch(agent, /127\.0\.0\.0\/8 tcp dport \{ 3128|::1 tcp dport \{ 3128/, 'the proxy port on 127.0.0.1 only');
-  assert.match(agent, /^    ct direction reply ip daddr 127\.0\.0\.0\/8 tcp sport \{ 3000 \} accept$/m);
-  assert.match(rules, /^    socket cgroupv2 level 2 "unified\/agent-as-unix-user\/a" jump agent_in$/m);
-  assert.match(rules, /^    iif lo ip daddr 127\.0\.0\.0\/8 tcp dport \{ 3000 \} accept$/m);
-  assert.match(rules, /chain agent_in \{\n    ct mark and 0x10000000 != 0 accept\n    ct direction reply accept\n(.*\n){2}    counter name refused drop\n  \}/);
+  assert.match(agent, /^ {4}ct direction reply ip daddr 127\.0\.0\.0\/8 tcp sport \{ 3000 \} accept$/m);
+  assert.match(rules, /^ {4}socket cgroupv2 level 2 "unified\/agent-as-unix-user\/a" jump agent_in$/m);
+  assert.match(rules, /^ {4}iif lo ip daddr 127\.0\.0\.0\/8 tcp dport \{ 3000 \} accept$/m);
+  assert.match(rules, /chain agent_in \{\n {4}ct mark and 0x10000000 != 0 accept\n {4}ct direction reply accept\n(.*\n){2} {4}counter name refused drop\n {2}\}/);
 });
 
 test('the proxy refuses unlisted names, other ports, and names resolving to loopback unless listed', async () => {

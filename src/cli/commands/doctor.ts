@@ -9,14 +9,8 @@ const COLOUR = { PASS: 'green', WARN: 'yellow', FAIL: 'red' } as const;
 
 export async function doctorCommand(ctx: Context, json: boolean): Promise<void> {
   const config = loadConfig(ctx.configPath);
-  const { netDoctorCheck } = await import('../../net/doctor.js');
-  const { launchDoctorCheck } = await import('../../launch/doctor.js');
   const { recordChecks } = await import('../../server/record-health.js');
-  const checks: Check[] = [
-    ...machineChecks(ctx.runner, ctx.human),
-    ...agentChecks(ctx.runner, ctx.human, config, [netDoctorCheck, launchDoctorCheck(ctx.human)]),
-    ...recordChecks(),
-  ];
+  const checks: Check[] = [...machineChecks(ctx.runner, ctx.human), ...agentChecks(ctx.runner, ctx.human, config), ...recordChecks()];
   if (json) printJson(checks.map((c) => ({ ...c, fix: c.fix ?? null })));
   else for (const c of checks) say(formatCheck(c).replace(c.status, paint(c.status, COLOUR[c.status])));
   if (checks.some((c) => c.status === 'FAIL')) throw new ExitCode(1);
