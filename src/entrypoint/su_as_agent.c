@@ -639,8 +639,9 @@ static void seccomp_filter(void)
 		FAIL_NR(SYS_request_key, ENOSYS),
 	};
 	static const struct sock_filter keys[] = { FAIL_NR(SYS_add_key, ENOSYS), FAIL_NR(SYS_keyctl, ENOSYS) };
-	/* socket(2) and socketpair(2) share the argument layout: family, type | flags, protocol. */
-	static const struct sock_filter family[] = { /* the accumulator holds the syscall's number */
+	/* Decides socket(2) and socketpair(2) on their family, type (without SOCK_NONBLOCK|SOCK_CLOEXEC)
+	 * and protocol: ALLOW, EAFNOSUPPORT or EPROTONOSUPPORT.  Every path ends in a return. */
+	static const struct sock_filter family[] = {
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LO(0)),
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_UNIX, 0, 1),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
@@ -661,7 +662,7 @@ static void seccomp_filter(void)
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 		BPF_STMT(BPF_RET | BPF_K, ERRNO(EPROTONOSUPPORT)),
 	};
-	/* socket(2) and socketpair(2) share the argument layout: family, type | flags, protocol. */
+	/* socket(2) and socketpair(2) share the argument layout; any other syscall jumps past family[]. */
 	static const struct sock_filter sockets[] = {
 		FAIL_NR(SYS_io_uring_setup, ENOSYS),
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_socket, 1, 0),

@@ -379,12 +379,12 @@ describe('review: attacks on the entrypoint and the launch path', () => {
           `try sh -c 'keyctl print $(keyctl search @u user aut-real-${tag})'`,
           `try sh -c 'keyctl link @u @s && keyctl print $(keyctl search @u user aut-real-${tag})'`,
           `try sh -c 'keyctl print $(keyctl search $(keyctl get_persistent @s) user aut-pers-${tag})'`,
-          `try keyctl add user aut-planted-${tag} from-lockdown @u`,
+          `try keyctl add user aut-ldplant-${tag} from-lockdown @u`,
         ].join('\n'),
         { cwd: repo, auArgs: ['--lockdown'] },
       );
-      const next = asAgent(`keyctl search @u user aut-planted-${tag} >/dev/null 2>&1 && echo "SUCCEEDED: the lockdown run's key is in the normal run"; echo next-done`);
-      asAgent(`for k in aut-real-${tag} aut-pers-${tag} aut-planted-${tag}; do keyctl purge user $k; done >/dev/null 2>&1; true`);
+      const next = asAgent(`keyctl search @u user aut-ldplant-${tag} >/dev/null 2>&1 && echo "SUCCEEDED: the lockdown run's key is in the normal run"; echo next-done`);
+      asAgent(`for k in aut-real-${tag} aut-pers-${tag} aut-ldplant-${tag}; do keyctl purge user $k; done >/dev/null 2>&1; true`);
       assert.equal(r.status, 0, describeResult(r));
       assert.match(next.stdout, /next-done/, describeResult(next));
       assert.deepEqual([...lines(r.stdout, 'SUCCEEDED'), ...lines(next.stdout, 'SUCCEEDED')], [], `${r.stdout}\n${next.stdout}`);
