@@ -66,3 +66,20 @@ export function parseAgentKeys(output: string): AgentKeys {
   };
   return { authKey: key('auth'), signingKey: key('sign'), gitName: text('name'), gitEmail: text('email') };
 }
+
+/** Runs as the agent: which of its git keys and identity exist (one word a line). */
+export const gitReadinessCommand: readonly string[] = [
+  'bash',
+  '-c',
+  'test -f "$HOME/.ssh/id_ed25519" && echo auth; test -f "$HOME/.ssh/au_git_signing_ed25519" && echo sign; git config --global user.name >/dev/null && echo name; git config --global user.email >/dev/null && echo email; true',
+];
+
+export interface GitReadiness {
+  keys: boolean;
+  identity: boolean;
+}
+
+export function parseGitReadiness(output: string): GitReadiness {
+  const words = new Set(output.split('\n'));
+  return { keys: words.has('auth') && words.has('sign'), identity: words.has('name') && words.has('email') };
+}
