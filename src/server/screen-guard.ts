@@ -67,6 +67,19 @@ const CLAMPS: ReadonlyMap<string, 'cols' | 'rows' | 'either'> = new Map([
 ]);
 /** Sequences whose work is the whole screen (erase, insert/delete/scroll lines, modes that switch or clear buffers). */
 const SCREEN_COST_CSI = new Set(['J', 'L', 'M', 'S', 'T', 'h', 'l', ' @', ' A', "'}", "'~", '?J', '?h', '?l']);
+/**
+ * What any CSI costs at least, in cells: xterm.js's dispatch of one sequence (parameter
+ * parsing, handler lookup, cursor bookkeeping) is worth about that many printed cells, so a
+ * flood of cheap sequences is priced like the work it really is.
+ */
+const CSI_FLOOR_COST = 16;
+/** Per count of CHT / CBT: each is a walk to the next tab stop. */
+const TAB_WALK_COST = 8;
+/** Sequences that reset state or answer a report (DECSTR, DECRQM, DA, DSR): several times the floor. */
+const REPORT_CSI = new Set(['!p', '$p', 'c', 'n']);
+const REPORT_CSI_COST = 64;
+/** What any ESC sequence costs at least (charset designations, save/restore cursor, keypad modes). */
+const ESC_FLOOR_COST = 16;
 /** ESC finals whose work is the whole screen: RIS (c), DECALN (# 8). */
 const SCREEN_COST_ESC = new Set(['c', '#8']);
 
@@ -288,7 +301,7 @@ export class ScreenGuard {
     const key = String.fromCharCode(...this.sequence.subarray(0, this.sequenceLength), final);
     if (SCREEN_COST_ESC.has(key)) return this.cols * this.rows;
     // IND, NEL, RI may scroll.
-    return final === 0x44 || final === 0x45 || final === 0x4d ? this.cols : 1;
+    return final === 0x44 || final === 0x45 || final === 0x4d ? Math.max(this.cols, ESC_FLOOR_COST) : ESC_FLOOR_COST;
   }
 
   /** Emits ESC [ parameters intermediates final, every number clamped when the final counts something. */
@@ -331,6 +344,8 @@ export class ScreenGuard {
     if (final === 0x4b || key === '@' || key === 'P' || key === 'X') return this.cols; // EL, ICH, DCH, ECH
     // REP prints its character (and marks) `largest` times.
     if (key === 'b') return largest * (1 + MAX_MARKS_PER_CELL);
-    return 1;
+    // CHT and CBT walk the tab stops once per count (each walk a loop over columns).
+    if (key === 'I' || key === 'Z') return CSI_FLOOR_COST + largest * TAB_WALK_COST;
+    return REPORT_CSI.has(key) ? REPORT_CSI_COST : CSI_FLOOR_COST;
   }
 }
