@@ -102,7 +102,7 @@ describe('review3, in process: the guard and the model', () => {
     assert.ok(worstTick < 100, `the event loop was blocked ${worstTick.toFixed(0)} ms at once`);
   });
 
-  test('a recording on a filesystem that fills up: what was written stays a readable asciicast (no torn line), the error does not escape output()', { todo: 'ATTACK SUCCEEDS: Recording.output throws ENOSPC to its caller (the PTY data handler), and writeSync\'s short write is not checked: the file ends in a torn JSON line' }, () => {
+  test('a recording on a filesystem that fills up: what was written stays a readable asciicast (no torn line), the error does not escape output()', () => {
     const dir = mkdtempSync('/tmp/aut-r3-fs-');
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'aut-r3-fs', dir]);
     let threw: unknown;
@@ -342,7 +342,7 @@ describe('review3, the real server', () => {
     assert.ok(data.includes('end-forge'));
   });
 
-  test('the recording grows at most a small multiple of what the agent prints (NUL/C0 output is escaped \\u0001: 6x)', { timeout: 60_000, todo: 'ATTACK SUCCEEDS: every C0 byte the agent prints costs 6 bytes of recording (JSON \\u00XX), with no cap on a recording\'s size: an agent fills the human\'s disk 6x faster than it prints (A29)' }, async () => {
+  test('the recording grows at most a small multiple of what the agent prints (NUL/C0 output is escaped \\u0001: 6x)', { timeout: 60_000, todo: 'ATTACK SUCCEEDS (in part): each recording is now bounded on disk by [server] max_recording_mb, but every C0 byte the agent prints still costs 6 bytes of recording (JSON \\u00XX): 1 MB of \\x01 is a 6 MB recording, and the cap is reached 6x sooner' }, async () => {
     const r = probe(s.owner.name, s.socket, 'run', { session: 'amp', agent: s.agent, command: ['bash', '-c', `head -c 1000000 /dev/zero | tr '\\0' '\\1'; echo AMP-DO""NE; exec sleep 1000`], until: 'AMP-DONE', detach: true });
     assert.ok(r.welcome?.created, JSON.stringify(r));
     kill('amp');
@@ -354,7 +354,7 @@ describe('review3, the real server', () => {
     assert.ok(size < 2_000_000, `the recording is ${size} bytes for 1 MB printed`);
   });
 
-  test('a full disk under the recordings (the agent can fill it, 6x amplified) never kills a session nor the server', { timeout: 90_000, todo: 'ATTACK SUCCEEDS: Recording.flush writeSync throws ENOSPC inside the PTY data handler, the new uncaughtException handler makes the server exit(1): every session of every agent (B too) is killed, A29 says a full disk never kills a session' }, async () => {
+  test('a full disk under the recordings (the agent can fill it, 6x amplified) never kills a session nor the server', { timeout: 90_000 }, async () => {
     const dir = join(s.stateDir, 'recordings');
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const uid = Number(execFileSync('id', ['-u', s.owner.name], { encoding: 'utf8' }).trim());
