@@ -22,6 +22,8 @@ export type AuditEvent =
   | { event: 'start'; session: string; owner: string; agent: string; command: string[]; pid: number }
   | { event: 'join'; session: string; user: string; uid: number; role: string }
   | { event: 'leave'; session: string; user: string; uid: number; role: string; reason: string }
+  /** Joins and leaves of a user beyond the few written in full (presence.ts). */
+  | { event: 'presence'; session: string; user: string; joins: number; leaves: number; since: string }
   | { event: 'input'; session: string; user: string; bytes: number; data: string }
   | { event: 'input-refused'; session: string; user: string; bytes: number; reason: string }
   | { event: 'resize'; session: string; user: string; cols: number; rows: number }
