@@ -46,6 +46,17 @@ export function escapeBytes(data: Buffer): string {
   return out;
 }
 
+/**
+ * One audit line as JSON that is printable ASCII only: JSON.stringify escapes C0 controls but
+ * leaves DEL, the C1 controls (8-bit CSI, OSC...), U+2028/9 and every other non-ASCII character
+ * as they are, and a human reads this file in a terminal (cat, jq, tail -f). Every string in an
+ * event may come from the untrusted side (an Origin, a path, a reason, a user name), so
+ * everything past 0x7e is written as \uXXXX (the same value to a JSON reader).
+ */
+export function auditJson(value: unknown): string {
+  return JSON.stringify(value).replace(/[\u007f-\uffff]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 /** What the audit log could not write (for `au sessions list`). */
 export interface AuditLoss {
   /** Events lost since the server started (written or not, as gap markers). */
@@ -72,11 +83,11 @@ export class AuditLog {
 
   record(event: AuditEvent): void {
     const now = new Date();
-    const line = `${JSON.stringify({ time: now.toISOString(), ...event })}\n`;
+    const line = `${auditJson({ time: now.toISOString(), ...event })}\n`;
     const failure = this.write(now, line);
     if (failure) {
       this.lostEvents++;
-      (this.gap ??= new Gap(failure)).add(event.event, line.length, failure);
+      (this.gap ??= new Gap(failure)).add(event.event, Buffer.byteLength(line), failure);
       return;
     }
     if (SYNC_AT_ONCE.has(event.event)) this.sync();
@@ -89,7 +100,8 @@ export class AuditLog {
    */
   refused(source: string, event: Extract<AuditEvent, { event: 'refused' | 'web-refused' }>): void {
     const reason = event.event === 'web-refused' ? `${event.status} ${event.reason}` : event.reason;
-    if (this.refusals.admit(source, reason.slice(0, 200))) this.record(event);
+    const kind = event.event === 'refused' ? 'uid' : 'address';
+    if (this.refusals.admit(source, reason, kind, auditJson(event).length)) this.record(event);
   }
 
   get loss(): AuditLoss {
@@ -115,7 +127,7 @@ export class AuditLog {
     let text = line;
     if (gap) {
       const marker = { time: now.toISOString(), event: 'gap', since: gap.since.toISOString(), lost: gap.lines, bytes: gap.bytes, events: Object.fromEntries(gap.kinds), error: gap.error };
-      text = `${gap.fragment ? '\n' : ''}${JSON.stringify(marker)}\n${line}`;
+      text = `${gap.fragment ? '\n' : ''}${auditJson(marker)}\n${line}`;
     }
     const failure = appendWhole(this.fd, text);
     if (!failure && gap) {

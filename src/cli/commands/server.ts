@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { updateConfig } from '../../config/store.js';
 import { DEFAULT_SHARING_GROUP, SHARED_SOCKET_DIR, defaultSocketPath, sharedSocketPath, stateDir } from '../../server/paths.js';
 import { setUpSharing } from '../../server/sharing.js';
+import { readPidFileAt } from '../../server/safe-files.js';
 import type { ServerTarget } from '../../server/client.js';
 import { lookupUser } from '../../system/accounts.js';
 import { type WebAddress, parseWebAddress } from '../../server/web/address.js';
@@ -193,12 +194,9 @@ function lastLine(path: string): string {
   }
 }
 
+/** The new server's pid, once it wrote its pid file (never blocked by a FIFO planted there: safe-files.ts). */
 function readPid(socketPath: string): number | undefined {
-  try {
-    return Number(readFileSync(`${socketPath}.pid`, 'utf8').trim());
-  } catch {
-    return undefined;
-  }
+  return readPidFileAt(`${socketPath}.pid`);
 }
 
 function canConnect(path: string): Promise<boolean> {
