@@ -11,6 +11,7 @@ import { Gap, appendWhole, closeQuietly, syncQuietly } from './line-file.js';
 import { auditPath } from './paths.js';
 import { REFUSAL_LIMITS, type RefusalLimits, type RefusalSummaryLine, RefusalLimiter } from './refusals.js';
 import { openOwnFile } from './safe-files.js';
+import { LossFile } from './loss-file.js';
 
 const AUDIT_SYNC_MS = 5;
 /** Synced before record() returns. */
@@ -73,6 +74,7 @@ export class AuditLog {
   private lostEvents = 0;
   private syncTimer: NodeJS.Timeout | undefined;
   private readonly refusals: RefusalLimiter;
+  private lossFile: LossFile | undefined;
 
   constructor(
     private readonly pathFor: (date: Date) => string = (date) => auditPath(date),
@@ -88,6 +90,7 @@ export class AuditLog {
     if (failure) {
       this.lostEvents++;
       (this.gap ??= new Gap(failure)).add(event.event, Buffer.byteLength(line), failure);
+      this.lossFile?.save(this.gap);
       return;
     }
     if (SYNC_AT_ONCE.has(event.event)) this.sync();
@@ -102,6 +105,25 @@ export class AuditLog {
     const reason = event.event === 'web-refused' ? `${event.status} ${event.reason}` : event.reason;
     const kind = event.event === 'refused' ? 'uid' : 'address';
     if (this.refusals.admit(source, reason, kind, auditJson(event).length)) this.record(event);
+  }
+
+  /**
+   * Keeps what could not be written in `path` too (loss-file.ts), so that a server stopped while
+   * the disk is full does not take the loss with it; a loss a previous server left there is
+   * marked by the next line this log writes.
+   */
+  keepLossIn(path: string): void {
+    this.lossFile?.close();
+    this.lossFile = LossFile.open(path);
+    const previous = this.lossFile?.previous();
+    if (!previous) return;
+    this.lostEvents += previous.lines;
+    if (this.gap) {
+      this.gap.lines += previous.lines;
+      this.gap.bytes += previous.bytes;
+      for (const [kind, n] of previous.kinds) this.gap.kinds.set(kind, (this.gap.kinds.get(kind) ?? 0) + n);
+    } else this.gap = previous;
+    this.lossFile?.save(this.gap);
   }
 
   get loss(): AuditLoss {
@@ -132,6 +154,7 @@ export class AuditLog {
     const failure = appendWhole(this.fd, text);
     if (!failure && gap) {
       this.gap = undefined;
+      this.lossFile?.save(undefined);
       this.sync();
     }
     return failure;
@@ -152,5 +175,7 @@ export class AuditLog {
     closeQuietly(this.fd);
     this.fd = undefined;
     this.path = undefined;
+    this.lossFile?.close();
+    this.lossFile = undefined;
   }
 }

@@ -15,6 +15,7 @@ import { entrypointProblems } from '../entrypoint/verify.js';
 import { ensureAgentProxy } from '../launch/prepare.js';
 import { holdsGroup } from '../run/driver-group.js';
 import { AuditLog } from './audit.js';
+import { logQuietly } from './line-file.js';
 import { SOCKET_CONNECTIONS, fdBudget } from './fd-budget.js';
 import { type Peer, type Role, agentUidsOf, decideRole, namedPeer, peerCredentialsOf, userNameOf } from './auth.js';
 import {
@@ -129,7 +130,7 @@ export class SessionServer {
     if (this.ownerUid === 0) throw new ServerError('the session server runs as a human, never as root');
     this.ownerName = userNameOf(this.ownerUid) ?? `uid ${this.ownerUid}`;
     this.audit = options.audit ?? new AuditLog();
-    this.log = options.log ?? ((line) => process.stderr.write(`${line}\n`));
+    this.log = options.log ?? logQuietly;
     this.listener = createServer({ pauseOnConnect: false }, (socket) => this.accept(socket));
     // Past it, a connection is accepted and closed at once (its descriptor never held): fd-budget.ts.
     this.listener.maxConnections = Math.min(LIMITS.connections, fdBudget().socket);
@@ -203,6 +204,8 @@ export class SessionServer {
     } finally {
       closeSync(pidFd);
     }
+    // Next to the socket (not in the state directory, which may be the full one): loss-file.ts.
+    this.audit.keepLossIn(`${path}.loss`);
     this.audit.record({ event: 'server-start', pid: process.pid, socket: path, user: this.ownerName });
     this.log(`au: session server of ${this.ownerName} listening on ${path} (pid ${process.pid})`);
     this.pruneOldRecords();

@@ -230,7 +230,6 @@ describe('review: sharing, refusals and the record against the agent and a colle
 
   test(
     "A29: the agent fills the filesystem of the owner's state directory from its own directory; a stranger's refusal, a session's end and the server's stop while full leave no trace once space is back",
-    { todo: 'ATTACK SUCCEEDS: the loss is kept only in the server\'s memory; a server stopped while the disk is full writes no gap marker ever (the next server knows nothing)' },
     async () => {
       await stopAndWait();
       // One small filesystem holding the agent's directory and the owner's state directory (as /home does).

@@ -6,6 +6,7 @@ import { updateConfig } from '../../config/store.js';
 import { DEFAULT_SHARING_GROUP, SHARED_SOCKET_DIR, defaultSocketPath, sharedSocketPath, stateDir } from '../../server/paths.js';
 import { setUpSharing } from '../../server/sharing.js';
 import { readPidFileAt } from '../../server/safe-files.js';
+import { logQuietly } from '../../server/line-file.js';
 import type { ServerTarget } from '../../server/client.js';
 import { lookupUser } from '../../system/accounts.js';
 import { type WebAddress, parseWebAddress } from '../../server/web/address.js';
@@ -81,7 +82,7 @@ export async function serverRunCommand(ctx: Context, options: ServerRunOptions):
   await server.start();
   // Whatever kills the server, the audit says which sessions ended and that it stopped.
   const crashed = (error: unknown): void => {
-    process.stderr.write(`au: the session server crashed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    logQuietly(`au: the session server crashed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     server.recordCrash(error instanceof Error ? error.message : String(error));
     process.exit(1);
   };

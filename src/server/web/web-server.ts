@@ -16,6 +16,7 @@ import { loadConfig } from '../../config/store.js';
 import { runFindings } from '../../launch/prepare.js';
 import { type AuditLog, escapeBytes } from '../audit.js';
 import { WEB_CONNECTIONS_PER_ADDRESS, fdBudget } from '../fd-budget.js';
+import { logQuietly } from '../line-file.js';
 import type { Role } from '../auth.js';
 import { FrameDecoder, FrameType, PROTOCOL_VERSION, decodeResize, encodeFrame, encodeJson } from '../protocol/frames.js';
 import { recordingsDir } from '../paths.js';
@@ -99,7 +100,7 @@ export class WebServer {
 
   constructor(private readonly options: WebServerOptions) {
     this.assets = loadAssets(options.assetsDir);
-    this.log = options.log ?? ((line) => process.stderr.write(`${line}\n`));
+    this.log = options.log ?? logQuietly;
     // Bounded against a slowloris (the agent reaches this port): a connection must finish its
     // headers within HEADERS_TIMEOUT_MS (checked every second), at most fdBudget().web are held
     // (past it, accepted and closed at once), WEB_CONNECTIONS_PER_ADDRESS per remote address.
