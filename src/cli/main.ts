@@ -140,11 +140,12 @@ export function buildProgram(setExit: (code: number) => void = () => {}): Comman
     });
 
   withGlobals(program.command('profiles'))
-    .description('list agent profiles (built-in and from the config)')
+    .description("list agent profiles (built-in and from the config), with the version the agent has of each program")
+    .addOption(agentOption())
     .option('--json', 'machine-readable output')
-    .action(async (opts: { json?: boolean }, cmd: Command) => {
+    .action(async (opts: { json?: boolean; agent: string }, cmd: Command) => {
       const { profilesCommand } = await import('./commands/profiles.js');
-      profilesCommand(makeContext(globalsOf(cmd)), Boolean(opts.json));
+      profilesCommand(makeContext(globalsOf(cmd)), Boolean(opts.json), opts.agent);
     });
 
   const profile = program.command('profile').description('manage what a profile keeps in the agent home');

@@ -1,7 +1,7 @@
 import { AgentSetupError, createAgent, homeExposure, installAgentEntrypoint, newRecord, planCreate } from '../../agents/create.js';
 import { checkAgent } from '../../agents/health-facts.js';
 import { reinstallReasons } from '../../agents/health.js';
-import { agentHomeOf } from '../../agents/names.js';
+import { DEFAULT_AGENT, agentHomeOf } from '../../agents/names.js';
 import { findAgent } from '../../config/schema.js';
 import { loadConfig, updateConfig } from '../../config/store.js';
 import { confirm } from '../confirm.js';
@@ -51,4 +51,8 @@ export function newCommand(ctx: Context, name: string, yes: boolean): void {
   });
   const done = retaken ? `Took back agent ${name} (uid ${retaken.uid}) with its home` : `Created agent ${name}`;
   process.stderr.write(ctx.dryRun ? `Dry run: nothing was changed\n` : `${done}\n`);
+  if (!ctx.dryRun && !retaken) {
+    const flag = name === DEFAULT_AGENT ? '' : ` -a ${name}`;
+    process.stderr.write(`Next: \`au install${flag} claude\` installs Claude Code for it; \`au keys${flag}\` gives it git keys of its own (never yours)\n`);
+  }
 }
