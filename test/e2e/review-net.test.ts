@@ -220,7 +220,7 @@ except OSError as e: print('refused udp', type(e).__name__)`;
     assert.doesNotMatch(readFileSync(UDP_LOG, 'utf8'), /udp-out/);
   });
 
-  for (const [policy, peer] of [['deny', P(1)], ['domains', 53]] as const) test(`${policy}: egress to UDP ${peer} through a conntrack entry another process left (source port reused after the human\'s socket closed)`, { todo: 'ATTACK SUCCEEDS: `ct state established accept` (and `ct direction reply accept` inbound) trust flows the agent did not open: binding the source port of a finished UDP exchange of another user gives the agent two-way traffic to that peer for 30 s (under domains: its own DNS, port 53 included)' }, () => {
+  for (const [policy, peer] of [['deny', P(1)], ['domains', 53]] as const) test(`${policy}: egress to UDP ${peer} through a conntrack entry another process left (source port reused after the human\'s socket closed)`, () => {
     if (policy === 'domains') setPolicy('domains', '--domain', WORLD);
     else setPolicy('deny');
     const port = P(4) + (peer === 53 ? 100 : 0);
@@ -301,7 +301,7 @@ except OSError as e: print('refused udp', type(e).__name__)`;
     }
   });
 
-  test('allowlist of the LAN subnet: the machine\'s own address in it reaches the human\'s services bound to 0.0.0.0 (loopback ports by another door)', { todo: 'ATTACK SUCCEEDS: the allow rules match daddr against the CIDR only: a local address of the machine inside it is not treated like loopback, so every service of the human listening on all addresses is reachable' }, () => {
+  test('allowlist of the LAN subnet: the machine\'s own address in it reaches the human\'s services bound to 0.0.0.0 (loopback ports by another door)', () => {
     setPolicy('allowlist', '--allow', `${SUBNET}.0/30`);
     const r = agentPy(`import socket\ntry:\n  s = socket.create_connection(('${HOST}', ${P(3)}), timeout=3); s.sendall(b'GET / HTTP/1.0\\r\\n\\r\\n'); print('GOT', s.recv(200).decode().split()[1])\nexcept OSError as e: print('refused', type(e).__name__)`);
     assert.equal(r.status, 0, r.stderr);
@@ -324,7 +324,7 @@ except OSError as e: print('refused udp', type(e).__name__)`;
     assert.match(out, /nothing/, out);
   });
 
-  test('deny: the outside host reads bits from which ports the agent listens on (dropped SYN vs RST)', { todo: 'ATTACK SUCCEEDS: agent_in drops (silence) where a closed port answers RST: an outside prober learns the agent\'s listening ports, an exfiltration channel with no packet of the agent' }, async () => {
+  test('deny: the outside host reads bits from which ports the agent listens on (dropped SYN vs RST)', async () => {
     setPolicy('deny');
     const [one, zero] = [P(9), P(10)];
     const victim = bgAgent(`import socket, time\nl = socket.socket()\nl.bind(('0.0.0.0', ${one}))\nl.listen(4)\nprint('ready')\ntime.sleep(20)`);
@@ -384,7 +384,7 @@ for i in range(100):
     assert.doesNotMatch(r.stdout, /GOT/, r.stdout);
   });
 
-  test('two agents: one allowed a loopback port reaches another agent listening there, whose policy lets nothing in', { todo: 'ATTACK SUCCEEDS: every agent\'s flows carry the same ct mark bit (0x10000000) and agent_in accepts any marked flow: agent B takes connections (and replies) on any port from agent A' }, async () => {
+  test('two agents: one allowed a loopback port reaches another agent listening there, whose policy lets nothing in', async () => {
     const b = human.newAgent();
     const port = P(12);
     setPolicy('deny', '--port', String(port));
