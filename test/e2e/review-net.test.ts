@@ -483,11 +483,13 @@ print(int(time.time() - start), got.split(b'\\r\\n')[0].decode() or 'closed')`);
     answers.forEach((a, i) => assert.match(a, /^HTTP\/1\.1 403 /, `${requests[i]} -> ${a.slice(0, 120)}`));
   });
 
-  test('domains proxy: a listed name resolving to one of the machine\'s own non-loopback addresses reaches a local service as the human', { todo: 'ATTACK SUCCEEDS: blockedRanges() knows loopback, link-local, metadata and multicast, not the host\'s own addresses (nor the LAN): a listed (or rebound) name pointing at them reaches local services on 80/443' }, () => {
+  test('domains proxy: a listed name resolving to one of the machine\'s own non-loopback addresses reaches a local service as the human', () => {
     setPolicy('domains', '--domain', SELF);
     const r = agentPy(rawProxy([`CONNECT ${SELF}:80 HTTP/1.1\r\n\r\nGET / HTTP/1.0\r\n\r\n`]));
     assert.equal(r.status, 0, r.stderr);
-    assert.doesNotMatch(JSON.parse(r.stdout.trim()) as string, /local-secret/);
+    const answer = JSON.parse(r.stdout.trim()) as string;
+    assert.doesNotMatch(answer, /local-secret/);
+    assert.match(answer, /^HTTP\/1\.1 403 .*\r\n\r\nau: refused by the network policy: .* an address of this machine/s, answer);
   });
 
   test('domains: the agent cannot reach another address or port of loopback beside the proxy, nor the proxy over IPv6', () => {
