@@ -3,6 +3,7 @@
 import { findAgent } from '../../config/schema.js';
 import { loadConfig, updateConfig } from '../../config/store.js';
 import { applyPolicy, listPolicy, loadState, refusedPackets, removePolicy } from '../../net/apply.js';
+import { forgetFlows, settleLiveRuns } from '../../net/live-runs.js';
 import { type NetPolicy, NetPolicyError, POLICIES, type PolicyKind, enforced, parseAllowEntry, parseDomain, parsePort, tableOf } from '../../net/policy.js';
 import type { Context } from '../context.js';
 import { UsageError } from '../errors.js';
@@ -14,6 +15,8 @@ export interface NetSetInput {
   allow: string[];
   domain: string[];
   listen?: string[];
+  /** End the agent's live processes (they would keep the old policy) rather than refuse. */
+  force?: boolean;
 }
 
 const log = (line: string): void => {
@@ -47,7 +50,9 @@ export async function netSetCommand(ctx: Context, name: string, kind: string, in
   if (kind === 'domains' && policy.domains.length === 0) throw new UsageError('policy domains needs at least one --domain');
   if (kind !== 'domains' && policy.domains.length > 0) throw new UsageError('--domain is for the domains policy');
   if (kind === 'deny' && policy.allow.length > 0) throw new UsageError('--allow is for the allowlist and domains policies');
-  const existingPort = findAgent(loadConfig(ctx.configPath), name)?.net?.proxyPort;
+  const existing = requireAgent(loadConfig(ctx.configPath), name);
+  settleLiveRuns(ctx.runner, existing, Boolean(input.force), log);
+  const existingPort = existing.net?.proxyPort;
   if (kind === 'domains') {
     // The port stays, unless another user listens on it (then `au run` would refuse): a new one.
     const { listenersOn, squatted } = await import('../../net/proxy-process.js');
@@ -59,6 +64,7 @@ export async function netSetCommand(ctx: Context, name: string, kind: string, in
     agent.net = kind === 'allow' ? undefined : policy;
     save();
     await applyPolicy(ctx.runner, agent, log);
+    forgetFlows(ctx.runner, agent, log);
     log(`Network policy of ${name}: ${describe(agent.net)}; inbound: ${describeInbound(agent.net)}`);
   });
 }
@@ -79,18 +85,22 @@ function describeInbound(policy: NetPolicy | undefined): string {
   return ports.length ? `TCP ports ${ports.join(', ')} from loopback only; nothing else` : 'nothing (no connection to the agent, from anywhere)';
 }
 
-export async function netApplyCommand(ctx: Context, name: string): Promise<void> {
+export async function netApplyCommand(ctx: Context, name: string, force = false): Promise<void> {
   const agent = requireAgent(loadConfig(ctx.configPath), name);
+  settleLiveRuns(ctx.runner, agent, force, log);
   await applyPolicy(ctx.runner, agent, log);
+  forgetFlows(ctx.runner, agent, log);
   log(`Network policy of ${name} loaded: ${describe(agent.net)}`);
 }
 
-export function netClearCommand(ctx: Context, name: string): void {
+export function netClearCommand(ctx: Context, name: string, force = false): void {
+  settleLiveRuns(ctx.runner, requireAgent(loadConfig(ctx.configPath), name), force, log);
   updateConfig(ctx.configPath, ctx.dryRun, (config, save) => {
     const agent = requireAgent(config, name);
     agent.net = undefined;
     save();
     removePolicy(ctx.runner, name);
+    forgetFlows(ctx.runner, agent, log);
     log(`Network policy of ${name}: allow (no filtering)`);
   });
 }
