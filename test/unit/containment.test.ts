@@ -129,3 +129,17 @@ test('the proxy refuses unlisted names, other ports, and names resolving to loop
   const listed = await checkDestination({ ...policy, allow: ['127.0.0.0/8', '::1'] }, 'localhost', 80);
   assert.ok('address' in listed, JSON.stringify(listed));
 });
+
+test('a policy change refuses while the agent has live processes, changes nothing, and forgets the agent\'s flows by its mark', async () => {
+  const { LiveRunsError, forgetFlows, settleLiveRuns } = await import('../../src/net/live-runs.js');
+  const { RecordingRunner } = await import('../../src/system/runner.js');
+  const runner = new RecordingRunner();
+  const live = { userName: 'a', uid: process.getuid!(), extra: {} } as unknown as Parameters<typeof settleLiveRuns>[1];
+  assert.throws(() => settleLiveRuns(runner, live, false, () => {}), (e: unknown) => e instanceof LiveRunsError && /has \d+ live process.*--force/.test(e.message));
+  assert.deepEqual(runner.changes, [], 'nothing ended, nothing changed');
+  settleLiveRuns(runner, { ...live, uid: 0xfffff0 }, false, () => {});
+  assert.deepEqual(runner.changes, [], 'no process: nothing to do');
+  forgetFlows(runner, { ...live, uid: 1234 }, () => {});
+  const deletes = runner.changes.map((c) => c.filter((a) => !a.includes('/conntrack')).join(' '));
+  if (deletes.length) assert.deepEqual(deletes, ['-D -f ipv4 -m 0x0004d200/0xffffff00', '-D -f ipv6 -m 0x0004d200/0xffffff00']);
+});
