@@ -13,7 +13,7 @@ function timeOnce(argv: readonly string[]): number {
   const start = process.hrtime.bigint();
   const r = spawnSync(file!, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
-  if (r.status !== 0) throw new Error(`${argv.join(' ')} exited ${r.status}: ${r.stderr}`);
+  if (r.status !== 0) throw new Error(`${argv.join(' ')} exited ${r.status}: ${r.stderr.toString()}`);
   return ms;
 }
 
@@ -34,7 +34,7 @@ function compare(commands: Record<string, readonly string[]>): Record<string, nu
 }
 
 async function main(): Promise<void> {
-  await withBenchAgent(async (human, agent) => {
+  await withBenchAgent((human, agent) => {
     const au = join(packageForHumans(), 'bin', 'au');
     const entrypoint = `/usr/local/libexec/agent-as-unix-user/${agent}/su_as_agent`;
     // All commands start as the human through runuser, so its cost is in every figure alike.

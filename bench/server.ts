@@ -42,7 +42,7 @@ async function main(): Promise<void> {
       viaSession.push(r.elapsedMs);
       const start = process.hrtime.bigint();
       const s = spawnSync('runuser', ['-u', human.name, '--', 'script', '-qc', `${entrypoint} -- bash --login -c '${command}'`, '/dev/null'], { stdio: ['ignore', 'ignore', 'pipe'], cwd: '/' });
-      if (s.status !== 0) throw new Error(`script -qc failed: ${s.stderr}`);
+      if (s.status !== 0) throw new Error(`script -qc failed: ${s.stderr.toString()}`);
       viaScript.push(Number(process.hrtime.bigint() - start) / 1e6);
     }
     const best = (xs: number[]): number => Math.min(...xs);

@@ -1,6 +1,7 @@
 // `au new`: every step checks whether it is already done, so a run interrupted half-way is
 // finished by running `au new` again (or undone by `au delete`). The config record is
 // written before the first system change and updated after each step that creates an id.
+import { AuError } from '../errors.js';
 import { existsSync, lstatSync, statSync } from 'node:fs';
 import type { AgentConfig, Config, KeptAccount } from '../config/schema.js';
 import { findAgent, findKept } from '../config/schema.js';
@@ -13,7 +14,7 @@ import { foreignUserReasons } from './identity.js';
 import { EXPIRED_ON, lockLogins, nologinShell } from './login.js';
 import { AGENT_MARKER, agentHomeOf, driverGroupOf, validateAgentName } from './names.js';
 
-export class AgentSetupError extends Error {}
+export class AgentSetupError extends AuError {}
 
 export interface CreatePlan {
   name: string;
@@ -149,17 +150,23 @@ export function createAgent(runner: CommandRunner, record: AgentConfig, human: H
   // resumed or taken-back account whatever is missing.
   const warnings = lockLogins(runner, name);
 
+  installAgentEntrypoint(runner, record);
+  record.bootstrapped = true;
+  save();
+  return warnings;
+}
+
+/** Builds this au's entrypoint for the agent and installs it, recording its hash and build stamp. */
+export function installAgentEntrypoint(runner: CommandRunner, record: AgentConfig): void {
   const installed = installEntrypoint(runner, {
-    agentName: name,
+    agentName: record.userName,
     agentUid: record.uid ?? 0,
     agentGid: record.gid ?? 0,
     driverGroup: record.group,
     driverGid: record.groupGid ?? 0,
-    agentHome: home,
+    agentHome: agentHomeOf(record.userName),
   });
   record.entrypoint = installed.path;
   record.entrypointSha256 = installed.sha256;
-  record.bootstrapped = true;
-  save();
-  return warnings;
+  record.entrypointBuild = installed.build;
 }

@@ -22,6 +22,7 @@ import { AgentSetupError } from './create.js';
 import { undenyJobs } from './job-denials.js';
 import { disableLinger, lockLogins, sudoQuery } from './login.js';
 import { agentHomeOf } from './names.js';
+import { removeAgentTraces } from './traces.js';
 
 /** Throws AgentSetupError when the recorded user exists but is not ours: nothing is touched. */
 export function checkDeletable(runner: CommandRunner, agent: AgentConfig | KeptAccount): void {
@@ -98,7 +99,8 @@ interface AccountIds {
 function removeAccount(runner: CommandRunner, ids: AccountIds, withHome: boolean): void {
   if (lookupUser(runner, ids.userName)) {
     disableLinger(runner, ids.userName);
-    runner.change(['userdel', ...(withHome ? ['--remove'] : []), ids.userName], { privileged: true });
+    // An agent has no mail spool; userdel says so on every delete, which only worries the user.
+    runner.change(['userdel', ...(withHome ? ['--remove'] : []), ids.userName], { privileged: true, hideStderr: /mail spool .* not found/ });
   } else if (withHome && ids.uid !== undefined) {
     // The account was removed by someone else, but its home is still there, owned by the old uid.
     const home = agentHomeOf(ids.userName);
@@ -132,6 +134,7 @@ export function deleteAgent(runner: CommandRunner, agent: AgentConfig, options: 
   }
   removeAgentCgroups(runner, agent.userName);
   if (enforced(agent.net)) removePolicy(runner, agent.userName);
+  removeAgentTraces(runner, agent.userName);
   return { kept, handedOver, warnings };
 }
 
@@ -141,4 +144,5 @@ export function removeKept(runner: CommandRunner, kept: KeptAccount): void {
   const user = lookupUser(runner, kept.userName);
   if (user) endProcesses(runner, user.uid);
   removeAccount(runner, kept, true);
+  removeAgentTraces(runner, kept.userName);
 }

@@ -2,6 +2,7 @@
 // key, made by the agent in its own home, and its git set to sign commits with the second.
 // Pure: the script the agent runs, and the reading of what it printed, which is untrusted
 // (the agent's bytes): only well-formed public keys and printable text are kept.
+import { AuError } from '../errors.js';
 
 /*
  * Runs as the agent (positional parameter $1 = 1 to replace the keys). The keys are never
@@ -46,7 +47,7 @@ const PUBLIC_KEY = /^ssh-ed25519 [A-Za-z0-9+/]{60,80}={0,2}( [\x20-\x7e]{1,200})
 /** Printable ASCII only: the agent chose these bytes, and they are shown on the human's terminal. */
 const printable = (text: string): string => text.replace(/[^\x20-\x7e]/g, '?').slice(0, 200);
 
-export class KeysError extends Error {}
+export class KeysError extends AuError {}
 
 export function parseAgentKeys(output: string): AgentKeys {
   const fields = new Map<string, string>();
@@ -64,4 +65,29 @@ export function parseAgentKeys(output: string): AgentKeys {
     return value === '' ? undefined : value;
   };
   return { authKey: key('auth'), signingKey: key('sign'), gitName: text('name'), gitEmail: text('email') };
+}
+
+/** Runs as the agent: which of its git keys and identity exist (one word a line). */
+export const gitReadinessCommand: readonly string[] = [
+  'bash',
+  '-c',
+  'test -f "$HOME/.ssh/id_ed25519" && echo auth; test -f "$HOME/.ssh/au_git_signing_ed25519" && echo sign; git config --global user.name >/dev/null && echo name; git config --global user.email >/dev/null && echo email; printf "node %s\\n" "$(node --version 2>/dev/null)"; true',
+];
+
+export interface GitReadiness {
+  keys: boolean;
+  identity: boolean;
+  /** The major version of the agent's node (on its PATH), when it has one. */
+  nodeMajor?: number;
+  nodeVersion?: string;
+}
+
+export function parseGitReadiness(output: string): GitReadiness {
+  const words = new Set(output.split('\n'));
+  const node = /^node v(\d{1,3})\.(\d{1,4})\.(\d{1,4})$/m.exec(output);
+  return {
+    keys: words.has('auth') && words.has('sign'),
+    identity: words.has('name') && words.has('email'),
+    ...(node ? { nodeMajor: Number(node[1]), nodeVersion: `${node[1]}.${node[2]}.${node[3]}` } : {}),
+  };
 }

@@ -1,4 +1,5 @@
 // What may be the name of an agent, checked before anything is changed.
+import { AuUsageError } from '../errors.js';
 
 /** Linux group names are limited to 32 characters and the driver group is `su-as-NAME`. */
 export const GROUP_PREFIX = 'su-as-';
@@ -9,7 +10,7 @@ export const AGENT_MARKER = 'agent-as-unix-user agent';
 
 const NAME_PATTERN = /^[a-z_][a-z0-9_-]*$/;
 
-export class InvalidNameError extends Error {}
+export class InvalidNameError extends AuUsageError {}
 
 export function validateAgentName(name: string): void {
   if (name === '') throw new InvalidNameError('agent name must not be empty');

@@ -129,12 +129,23 @@ export function buildProgram(setExit: (code: number) => void = () => {}): Comman
       deleteCommand(makeContext(globalsOf(cmd)), opts.agent, { deleteHome: Boolean(opts.deleteHome), yes: Boolean(opts.yes) });
     });
 
+  withGlobals(program.command('migrate'))
+    .description("move an agent made by the Python au to au's layout (entrypoint out of its home, own group, shares)")
+    .addOption(agentOption())
+    .option('--keep-group-acls', "keep the Python au's group ACLs and setgid bits on shared folders")
+    .option('-y, --yes', 'do not ask for confirmation')
+    .action(async (opts: { agent: string; keepGroupAcls?: boolean; yes?: boolean }, cmd: Command) => {
+      const { migrateCommand } = await import('./commands/migrate.js');
+      migrateCommand(makeContext(globalsOf(cmd)), opts.agent, { keepGroupAcls: Boolean(opts.keepGroupAcls), yes: Boolean(opts.yes) });
+    });
+
   withGlobals(program.command('profiles'))
-    .description('list agent profiles (built-in and from the config)')
+    .description("list agent profiles (built-in and from the config), with the version the agent has of each program")
+    .addOption(agentOption())
     .option('--json', 'machine-readable output')
-    .action(async (opts: { json?: boolean }, cmd: Command) => {
+    .action(async (opts: { json?: boolean; agent: string }, cmd: Command) => {
       const { profilesCommand } = await import('./commands/profiles.js');
-      profilesCommand(makeContext(globalsOf(cmd)), Boolean(opts.json));
+      profilesCommand(makeContext(globalsOf(cmd)), Boolean(opts.json), opts.agent);
     });
 
   const profile = program.command('profile').description('manage what a profile keeps in the agent home');
@@ -276,7 +287,7 @@ function registerContainment(program: Command): void {
     .option('--force', "end the agent's live processes (they would keep the old policy) instead of refusing")
     .action(async (opts: { agent: string; force?: boolean }, cmd: Command) => {
       const { netClearCommand } = await import('./commands/net.js');
-      netClearCommand(makeContext(globalsOf(cmd)), opts.agent, Boolean(opts.force));
+      await netClearCommand(makeContext(globalsOf(cmd)), opts.agent, Boolean(opts.force));
     });
   withGlobals(net.command('apply'))
     .description('load the configured policy into the kernel (after a reboot, say)')

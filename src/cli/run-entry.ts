@@ -19,5 +19,7 @@ if (invocation) {
     },
   );
 } else {
+  // The full CLI, bundled beside this file (a CommonJS require: esbuild keeps it external).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   require('./au.cjs');
 }

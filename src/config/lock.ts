@@ -1,21 +1,24 @@
 // Node has no flock(2). flock locks belong to the open file description, which a child
-// inherits: so we open the lock file here and let util-linux `flock` take the lock on that
-// same description through fd 3. When `flock` exits the lock stays ours until we close the fd.
-import { closeSync, openSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
-import { ConfigError } from './schema.js';
+// inherits: so we open the file here and let util-linux `flock` take the lock on that same
+// description through fd 3. When `flock` exits the lock stays ours until we close the fd.
+import { lazyRequire } from '../system/lazy-require.js';
+import { AuError } from '../errors.js';
 
 const WAIT_SECONDS = 30;
 
-export function acquireExclusiveLock(lockPath: string): () => void {
-  const fd = openSync(lockPath, 'a', 0o600);
-  const child = spawnSync('flock', ['--exclusive', '--timeout', String(WAIT_SECONDS), '3'], {
+/** Takes flock(2) on an fd we hold open; the lock lasts until that fd is closed. */
+export function flockFd(fd: number, path: string, mode: 'exclusive' | 'shared' = 'exclusive'): void {
+  // Loaded at first use: `au run` reads the config without a lock and must start fast.
+  const { spawnSync } = lazyRequire('node:child_process') as typeof import('node:child_process');
+  const child = spawnSync('flock', [`--${mode}`, '--timeout', String(WAIT_SECONDS), '3'], {
     stdio: ['ignore', 'ignore', 'pipe', fd],
   });
   if (child.error || child.status !== 0) {
-    closeSync(fd);
-    const why = child.error ? child.error.message : `flock exited with ${child.status}`;
-    throw new ConfigError(`cannot lock ${lockPath} (${why}); is another au running?`);
+    const why = child.error ? child.error.message : `still held after ${WAIT_SECONDS}s`;
+    throw new AuError(`cannot lock ${path} (${why})`, {
+      operation: 'lock the config',
+      path,
+      hint: 'another au (or the Python au) is holding it: let it finish, or find it with `fuser -v FILE`',
+    });
   }
-  return () => closeSync(fd);
 }

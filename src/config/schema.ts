@@ -3,6 +3,7 @@
 // `[[agents.mounts]]`. Keys we add (uid, gid, ...) are optional, and keys we do not know are
 // kept as they were, so the seed's tool and ours can read each other's file.
 
+import { AuError } from '../errors.js';
 import { type Limits, LimitError, limitsFromToml, limitsToToml } from '../limits/limits.js';
 import { type NetPolicy, NetPolicyError, netFromToml, netToToml } from '../net/policy.js';
 
@@ -24,6 +25,8 @@ export interface AgentConfig {
   group: string;
   entrypoint: string;
   entrypointSha256: string;
+  /** What the entrypoint was built from (entrypoint/build-stamp.ts); absent when not recorded (an older au). */
+  entrypointBuild?: string;
   /** False while `au new` has not finished: the record lets `new` resume or `delete` undo. */
   bootstrapped: boolean;
   mounts: MountConfig[];
@@ -59,7 +62,7 @@ export interface Config {
   extra: Record<string, unknown>;
 }
 
-export class ConfigError extends Error {}
+export class ConfigError extends AuError {}
 
 type Table = Record<string, unknown>;
 
@@ -91,6 +94,7 @@ const AGENT_KEYS = [
   'su_as_agent_group',
   'entrypoint',
   'entrypoint_sha256',
+  'entrypoint_build',
   'bootstrapped',
   'mounts',
   'uid',
@@ -134,6 +138,7 @@ function parseAgent(value: unknown, index: number): AgentConfig {
     group: requireString(value, 'su_as_agent_group', where),
     entrypoint: requireString(value, 'entrypoint', where),
     entrypointSha256: typeof value.entrypoint_sha256 === 'string' ? value.entrypoint_sha256 : '',
+    ...(typeof value.entrypoint_build === 'string' ? { entrypointBuild: value.entrypoint_build } : {}),
     bootstrapped,
     mounts: mounts.map((mount, i) => parseMount(mount, `${where}.mounts[${i}]`)),
     uid: optionalInt(value, 'uid', where),
@@ -185,6 +190,7 @@ export function configToToml(config: Config): Table {
       su_as_agent_group: agent.group,
       entrypoint: agent.entrypoint,
       entrypoint_sha256: agent.entrypointSha256,
+      ...(agent.entrypointBuild ? { entrypoint_build: agent.entrypointBuild } : {}),
       bootstrapped: agent.bootstrapped,
     };
     if (agent.uid !== undefined) entry.uid = agent.uid;

@@ -5,29 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CommandRunner } from '../system/runner.js';
 import { ENTRYPOINT_ROOT, entrypointDirOf, entrypointPathOf } from './location.js';
+import { currentBuildStamp } from './build-stamp.js';
+import { COMPILER_FLAGS } from './flags.js';
 import { sha256Of } from './verify.js';
 import entrypointSource from './su_as_agent.c';
-
-/**
- * The flags of the spec (section 4) hardened further. Only warnings that are certain bugs on any
- * compiler are errors: a blanket -Werror would let a newer compiler's new warning stop `au new`
- * (CI builds with more warnings, and the analyzer, and fails on any: test/unit/entrypoint-build).
- * _FORTIFY_SOURCE=3 needs __builtin_dynamic_object_size (GCC >= 12, clang); glibc's headers use
- * level 2 where the compiler lacks it. -U first: some distributions' compilers predefine it.
- */
-export const COMPILER_FLAGS = [
-  '-O2',
-  '-Wall',
-  '-Wextra',
-  ...['format-security', 'implicit-function-declaration', 'implicit-int', 'incompatible-pointer-types', 'int-conversion', 'return-type'].map((w) => `-Werror=${w}`),
-  '-U_FORTIFY_SOURCE',
-  '-D_FORTIFY_SOURCE=3',
-  '-fstack-protector-strong',
-  '-fstack-clash-protection',
-  '-fPIE',
-  '-pie',
-  '-Wl,-z,relro,-z,now',
-];
+export { COMPILER_FLAGS };
 
 export interface EntrypointIdentity {
   agentName: string;
@@ -51,13 +33,21 @@ export function compileFlagsFor(identity: EntrypointIdentity): string[] {
   ];
 }
 
-/** Builds and installs the entrypoint; returns its path and SHA-256. */
-export function installEntrypoint(runner: CommandRunner, identity: EntrypointIdentity): { path: string; sha256: string } {
+export interface InstalledEntrypoint {
+  path: string;
+  sha256: string;
+  /** What it was built from (build-stamp.ts), recorded so that an older build is recognised. */
+  build: string;
+}
+
+/** Builds and installs the entrypoint; returns its path, SHA-256 and build stamp. */
+export function installEntrypoint(runner: CommandRunner, identity: EntrypointIdentity): InstalledEntrypoint {
   if (!runner.dryRun && (identity.agentUid < 1000 || identity.agentGid < 1000)) {
     throw new Error(`refusing to build an entrypoint for uid ${identity.agentUid} / gid ${identity.agentGid}: not an agent account`);
   }
   const path = entrypointPathOf(identity.agentName);
-  const workDir = mkdtempSync(join(tmpdir(), 'au-entrypoint-'));
+  // Named after the agent, so that `au delete` can remove one a kill left (agents/traces.ts).
+  const workDir = mkdtempSync(join(tmpdir(), `au-entrypoint-${identity.agentName}-`));
   try {
     const source = join(workDir, 'su_as_agent.c');
     const binary = join(workDir, 'su_as_agent');
@@ -66,7 +56,7 @@ export function installEntrypoint(runner: CommandRunner, identity: EntrypointIde
     const sha256 = runner.dryRun ? '' : sha256Of(readFileSync(binary));
     runner.change(['install', '-d', '-o', 'root', '-g', 'root', '-m', '0755', ENTRYPOINT_ROOT, entrypointDirOf(identity.agentName)], { privileged: true });
     runner.change(['install', '-o', 'root', '-g', identity.driverGroup, '-m', '4750', binary, path], { privileged: true });
-    return { path, sha256 };
+    return { path, sha256, build: currentBuildStamp() };
   } finally {
     rmSync(workDir, { recursive: true, force: true });
   }

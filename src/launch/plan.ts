@@ -4,6 +4,7 @@
 // checks in the kernel (fail closed), the repo's `.au.toml` narrowing, the proxy variables of
 // a domains policy and the environment rules, here and only here, so callers cannot disagree.
 // Pure: what it needs from the system is read beforehand (prepare.ts) and handed in as facts.
+import { AuError } from '../errors.js';
 import { agentHomeOf } from '../agents/names.js';
 import type { AgentConfig, MountConfig } from '../config/schema.js';
 import { enforced, policyId } from '../net/policy.js';
@@ -13,7 +14,7 @@ import { workingDirectory } from '../run/workdir.js';
 import { type Via, entrypointArguments } from './arguments.js';
 import { entrypointRefusals } from './entrypoint-limits.js';
 
-export class LaunchError extends Error {}
+export class LaunchError extends AuError {}
 
 export type { Via } from './arguments.js';
 

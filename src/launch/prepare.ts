@@ -5,7 +5,9 @@ import { realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { agentHomeOf } from '../agents/names.js';
 import type { AgentConfig } from '../config/schema.js';
-import { entrypointProblems } from '../entrypoint/verify.js';
+import { type Finding, assessAgent } from '../agents/health.js';
+import { currentBuildStamp } from '../entrypoint/build-stamp.js';
+import { readEntrypointFacts } from '../entrypoint/verify.js';
 import { agentCgroupId } from '../net/cgroup.js';
 import { enforced } from '../net/policy.js';
 import { resolveShareSource, resolveShareTarget } from '../mounts/shares.js';
@@ -23,13 +25,24 @@ function humanHomes(human: Human): string[] {
   }
 }
 
-/** The entrypoint is the one au built and recorded, for a finished agent: else nothing starts. */
+/** The health model's findings on what a run reads: the record and the entrypoint (agents/health.ts). */
+export function runFindings(agent: AgentConfig): Finding[] {
+  const facts = { human: { name: '', uid: process.getuid?.() ?? -1 }, entrypoint: readEntrypointFacts(agent.entrypoint), currentBuild: currentBuildStamp() };
+  return assessAgent(agent, facts).filter((f) => f.severity === 'fail');
+}
+
+/**
+ * The entrypoint is the one au built and recorded, built by this au, for a finished agent: else
+ * nothing starts. The same decision as au info/list/doctor, on what a run reads.
+ */
 export function checkEntrypoint(agent: AgentConfig): void {
   if (!agent.bootstrapped) {
     throw new LaunchError(`agent ${agent.userName} is not fully set up: run \`au new -a ${agent.userName}\` to finish (or \`au delete\`)`);
   }
-  const problems = entrypointProblems({ path: agent.entrypoint, sha256: agent.entrypointSha256, groupGid: agent.groupGid });
-  if (problems.length > 0) throw new LaunchError(`refusing to run: ${problems.join('; ')}`);
+  const failed = runFindings(agent);
+  if (failed.length === 0) return;
+  const fixes = [...new Set(failed.map((f) => f.fix))].map((fix) => `\`${fix}\``).join(', ');
+  throw new LaunchError(`refusing to run: ${failed.map((f) => f.detail).join('; ')} (fix: ${fixes})`);
 }
 
 export function readLaunchFacts(request: LaunchRequest, human: Human, environment: NodeJS.ProcessEnv = process.env): LaunchFacts {

@@ -1,6 +1,7 @@
 // Per-agent resource limits: what the human may ask for, how they are stored in the config,
 // and the numbers handed to the entrypoint, which applies them on every run (see su_as_agent.c).
 // Pure: no side effects, cheap to load on the `au run` path.
+import { AuUsageError } from '../errors.js';
 
 export interface Limits {
   /** Bytes of memory for all of the agent's processes together (cgroup). */
@@ -16,7 +17,7 @@ export interface Limits {
 export const LIMIT_KEYS = ['memory', 'cpu', 'pids', 'nofile'] as const;
 export type LimitKey = (typeof LIMIT_KEYS)[number];
 
-export class LimitError extends Error {}
+export class LimitError extends AuUsageError {}
 
 /** Ranges the entrypoint accepts (it checks them again). */
 const RANGES: Record<LimitKey, [number, number]> = {

@@ -5,11 +5,12 @@
 // symlinks, by one implementation: aclWalk of the native addon (native/acl_walk.c, A21).
 // It is printed as `setfacl-by-fd`, the command line it is equivalent to (see README).
 import type { AgentConfig } from '../config/schema.js';
+import { AuError } from '../errors.js';
 import { type AclWalkReport, type AclWalkRequest, loadNative } from '../run/native.js';
 import { lookupGroup, lookupUser } from '../system/accounts.js';
 import type { CommandRunner } from '../system/runner.js';
 
-export class ShareAclError extends Error {}
+export class ShareAclError extends AuError {}
 
 export interface Account {
   name: string;

@@ -1,9 +1,10 @@
 // Validating what the human asks to share, before anything is changed.
+import { AuUsageError } from '../errors.js';
 import { realpathSync, statSync } from 'node:fs';
 import { isAbsolute, normalize, relative, resolve } from 'node:path';
 import type { AgentConfig, MountConfig } from '../config/schema.js';
 
-export class ShareError extends Error {}
+export class ShareError extends AuUsageError {}
 
 const isStrictlyInside = (path: string, dir: string): boolean => path.startsWith(`${dir}/`) && path.length > dir.length + 1;
 

@@ -2,9 +2,10 @@
 // loads are printed, with the ruleset, before they run; reading needs root too).
 import { existsSync, readdirSync } from 'node:fs';
 import type { AgentConfig } from '../config/schema.js';
+import { AuError } from '../errors.js';
 import type { CommandRunner, StepResult } from '../system/runner.js';
 import { agentCgroup, agentCgroupId, expectedPolicyId } from './cgroup.js';
-import { type NetPolicy, NetPolicyError, type ResolvedAllow, enforced, parseAllowEntry, renderRuleset, tableOf } from './policy.js';
+import { type NetPolicy, type ResolvedAllow, enforced, parseAllowEntry, renderRuleset, tableOf } from './policy.js';
 
 /** Host names in the allowlist are resolved now: the kernel matches addresses. */
 export async function resolveAllow(policy: NetPolicy): Promise<ResolvedAllow[]> {
@@ -17,7 +18,7 @@ export async function resolveAllow(policy: NetPolicy): Promise<ResolvedAllow[]> 
       try {
         addresses = [...new Set((await lookup(entry.host, { all: true })).map((a) => a.address))];
       } catch (error) {
-        throw new NetPolicyError(`cannot resolve ${entry.host} (allowlist): ${(error as Error).message}`);
+        throw new AuError(`cannot resolve ${entry.host} (allowlist): ${(error as Error).message}`, { operation: 'resolve the allowlist', hint: 'check the name and your DNS, or allow its address instead' });
       }
     }
     out.push({ addresses, ...(entry.port === undefined ? {} : { port: entry.port }) });
@@ -26,7 +27,7 @@ export async function resolveAllow(policy: NetPolicy): Promise<ResolvedAllow[]> 
 }
 
 function uidOf(agent: AgentConfig): number {
-  if (agent.uid === undefined) throw new NetPolicyError(`agent ${agent.userName} has no recorded uid: run \`au new -a ${agent.userName}\``);
+  if (agent.uid === undefined) throw new AuError(`agent ${agent.userName} has no recorded uid: run \`au new -a ${agent.userName}\``);
   return agent.uid;
 }
 
@@ -40,7 +41,7 @@ export async function applyPolicy(runner: CommandRunner, agent: AgentConfig, log
   const allow = await resolveAllow(agent.net);
   // The input rules know the agent's sockets by its cgroup v2, which must exist to be named.
   const cgroup = agentCgroup(agent.userName);
-  if (!cgroup) throw new NetPolicyError('no cgroup v2 hierarchy (/sys/fs/cgroup or /sys/fs/cgroup/unified): the inbound rules of a network policy need one');
+  if (!cgroup) throw new AuError('no cgroup v2 hierarchy (/sys/fs/cgroup or /sys/fs/cgroup/unified): the inbound rules of a network policy need one');
   runner.change(['mkdir', '-p', cgroup.dir], { privileged: true });
   const ruleset = renderRuleset(agent.userName, uid, agent.net, allow, { ...cgroup, id: agentCgroupId(agent.userName) });
   for (const line of ruleset.trimEnd().split('\n')) log(`  | ${line}`);

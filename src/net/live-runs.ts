@@ -6,15 +6,18 @@
 // are deleted, so that no flow the old policy let through is taken up again by a new run.
 import { existsSync } from 'node:fs';
 import type { AgentConfig } from '../config/schema.js';
+import { AuError } from '../errors.js';
 import type { CommandRunner } from '../system/runner.js';
 import { uidProcesses } from './agent-alive.js';
 import { conntrackMark } from './policy.js';
 
 /** The agent is running (exit 1: the input was fine, the moment was not). */
-export class LiveRunsError extends Error {}
+export class LiveRunsError extends AuError {}
 
 const ROUNDS = 20;
-const pause = (ms: number): void => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms) as unknown as void;
+const pause = (ms: number): void => {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+};
 
 /** Refuses (nothing changed yet) while the agent has live processes, or with force ends them. */
 export function settleLiveRuns(runner: CommandRunner, agent: AgentConfig, force: boolean, log: (line: string) => void): void {

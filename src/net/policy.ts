@@ -2,6 +2,7 @@
 // that enforces it (matching the agent's uid, `meta skuid`), and the id `au run` hands the
 // entrypoint so it can check that exactly this policy is loaded in the kernel (fail closed).
 // Pure and small: `au run` loads it.
+import { AuUsageError } from '../errors.js';
 import { canonicalName } from './host.js';
 
 export const POLICIES = ['allow', 'deny', 'allowlist', 'domains'] as const;
@@ -21,7 +22,7 @@ export interface NetPolicy {
   listenPorts?: number[];
 }
 
-export class NetPolicyError extends Error {}
+export class NetPolicyError extends AuUsageError {}
 
 export const tableOf = (agentName: string): string => `au-${agentName}`;
 
@@ -66,7 +67,7 @@ export function parseAllowEntry(input: string): AllowEntry {
     const max = family === 4 ? 32 : family === 6 ? 128 : bad();
     if (!/^\d{1,3}$/.test(len) || Number(len) > (max as number)) bad();
   }
-  return { host, family: family as AllowEntry['family'], ...(p === undefined ? {} : { port: p }) };
+  return { host, family: family, ...(p === undefined ? {} : { port: p }) };
 }
 
 /** A domain of the policy: a DNS name as `canonicalName` reads it, `*.name` for its subdomains. */
@@ -238,7 +239,7 @@ export function netFromToml(value: unknown, where: string): NetPolicy | undefine
     }),
     domains: list('domains').map((d) => parseDomain(String(d))),
   };
-  if (t.proxy_port !== undefined) policy.proxyPort = parsePort(String(t.proxy_port));
+  if (t.proxy_port !== undefined) policy.proxyPort = parsePort(typeof t.proxy_port === 'number' || typeof t.proxy_port === 'string' ? String(t.proxy_port) : '');
   const listen = list('listen_ports').map((p) => parsePort(String(p)));
   if (listen.length) policy.listenPorts = listen;
   return policy;

@@ -2,9 +2,10 @@
 // own prefix (~/.local, which the login profile puts on PATH), after checking that the agent's
 // Node.js is new enough for the package (npm would otherwise quietly install an old release).
 // Pure: the command is run by the same path as `au run`.
+import { AuError } from '../errors.js';
 import type { Profile } from './builtin.js';
 
-export class InstallError extends Error {}
+export class InstallError extends AuError {}
 
 export interface InstallRequest {
   profiles: readonly Profile[];
@@ -49,4 +50,39 @@ export function agentInstallCommand(request: InstallRequest): string[] {
 export function describeInstall(request: InstallRequest, agentName: string): string {
   const specs = request.profiles.map((p) => specOf(p.package ?? '?', request.update));
   return `au run -a ${agentName} -- npm install --global --prefix '$HOME/.local' ${specs.join(' ')}`;
+}
+
+/*
+ * Runs as the agent: for each PROFILE=PROGRAM pair, the version of the npm package that provides
+ * PROGRAM on the agent's PATH (found from the program's real path up to its package.json), `?`
+ * when it is there but not from npm, `-` when it is missing.
+ */
+const VERSION_SCRIPT = [
+  'for item in "$@"; do profile=${item%%=*}; bin=${item#*=}',
+  '  path=$(command -v -- "$bin" 2>/dev/null) || { printf "%s -\\n" "$profile"; continue; }',
+  '  d=$(dirname -- "$(readlink -f -- "$path")"); v="?"',
+  '  while [ "$d" != / ]; do if [ -f "$d/package.json" ]; then v=$(grep -o \'"version" *: *"[^"]*"\' "$d/package.json" | head -n 1 | sed \'s/.*"\\([^"]*\\)"$/\\1/\'); break; fi; d=$(dirname -- "$d"); done',
+  '  printf "%s %s\\n" "$profile" "${v:-?}"; done',
+].join('\n');
+
+export const installedVersionsCommand = (profiles: readonly Profile[]): string[] => [
+  'bash',
+  '-c',
+  VERSION_SCRIPT,
+  'au-versions',
+  ...profiles.filter((p) => p.command[0]).map((p) => `${p.name}=${p.command[0]}`),
+];
+
+const VERSION = /^[0-9A-Za-z][0-9A-Za-z.+_-]{0,63}$/;
+
+/** What the agent printed, kept only where it is a profile asked for and a plausible version. */
+export function parseInstalledVersions(output: string, profiles: readonly Profile[]): Map<string, string> {
+  const names = new Set(profiles.map((p) => p.name));
+  const versions = new Map<string, string>();
+  for (const line of output.split('\n')) {
+    const [name, version, ...rest] = line.split(' ');
+    if (!name || !version || rest.length > 0 || !names.has(name)) continue;
+    if (version === '-' || version === '?' || VERSION.test(version)) versions.set(name, version);
+  }
+  return versions;
 }

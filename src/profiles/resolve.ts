@@ -1,6 +1,7 @@
 // Profiles as the human configured them: the built-ins, overridden field by field by
 // `[profiles.NAME]` tables of the config, plus the human's own profiles. A profile can never
 // take the name of a built-in command (`au run` stays `au run`).
+import { AuError } from '../errors.js';
 import type { Config } from '../config/schema.js';
 import { ConfigError } from '../config/schema.js';
 import type { SecretSource } from '../secrets/sources.js';
@@ -8,7 +9,7 @@ import { BUILTIN_PROFILES, type Profile } from './builtin.js';
 
 export const COMMAND_NAMES = [
   'new', 'run', 'mount', 'info', 'list', 'delete', 'doctor', 'limit', 'net', 'server', 'attach', 'sessions',
-  'completions', 'profiles', 'profile', 'aliases', 'install', 'update', 'keys', 'help',
+  'completions', 'profiles', 'profile', 'aliases', 'install', 'update', 'keys', 'migrate', 'help',
 ] as const;
 
 const PROFILE_NAME = /^[a-z][a-z0-9_-]*$/;
@@ -18,7 +19,7 @@ const isTable = (v: unknown): v is Table => typeof v === 'object' && v !== null 
 
 function stringList(value: unknown, where: string): string[] {
   if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) throw new ConfigError(`${where} must be a list of strings`);
-  return value as string[];
+  return value;
 }
 
 export function parseSecretSource(value: unknown, where: string): SecretSource {
@@ -82,7 +83,7 @@ export function allProfiles(config: Config): Profile[] {
   return [...profiles.values()];
 }
 
-export class UnknownProfileError extends Error {}
+export class UnknownProfileError extends AuError {}
 
 export function findProfile(config: Config, name: string): Profile {
   const profile = allProfiles(config).find((p) => p.name === name);

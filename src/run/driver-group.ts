@@ -30,3 +30,20 @@ export function rerunUnderGroup(group: string): Promise<number> | undefined {
     });
   });
 }
+
+/**
+ * Reads a file only su-as-NAME may read (the 4750 entrypoint) in a shell that does not hold the
+ * group yet: through `sg`, the path `au run` takes. Called only when the group database lists the
+ * human as a member, so sg asks no password; setsid takes the terminal away should it ever ask.
+ */
+export function readUnderGroup(group: string, path: string): Buffer {
+  const { spawnSync } = lazyRequire('node:child_process') as typeof import('node:child_process');
+  const child = spawnSync('setsid', ['sg', group, '-c', `exec cat -- ${quoteWord(path)}`], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 10_000, maxBuffer: 16 * 1024 * 1024 });
+  if (child.error) throw child.error;
+  if (child.status !== 0) {
+    const error: NodeJS.ErrnoException = new Error(`sg ${group}: ${child.stderr.toString().trim() || `exit ${child.status}`}`);
+    error.code = 'EACCES';
+    throw error;
+  }
+  return child.stdout;
+}

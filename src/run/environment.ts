@@ -3,7 +3,8 @@
 // -e. The entrypoint builds the agent's environment from scratch; we hand it the pairs as
 // AU_ENV_<KEY> variables because glibc strips some names (TMPDIR, LD_*...) from the
 // environment of setuid programs, and argv would show values to every user in `ps`.
-export class EnvError extends Error {}
+import { AuUsageError } from '../errors.js';
+export class EnvError extends AuUsageError {}
 
 const KEY_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Set by the entrypoint: the agent's identity from passwd, SHELL (bash) and its runtime directory. */

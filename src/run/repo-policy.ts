@@ -2,6 +2,7 @@
 // config grants (fewer shares, all read-only, no network), never more. The agent can usually
 // write that file (it lives in a shared folder), so anything that would widen access, or that
 // we do not understand, is refused rather than ignored (THREAT-MODEL A9).
+import { AuError } from '../errors.js';
 import { closeSync, constants, fstatSync, lstatSync, openSync, readSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { parse } from 'smol-toml';
@@ -12,7 +13,7 @@ export const REPO_FILE = '.au.toml';
 const MAX_BYTES = 64 * 1024;
 const KEYS = ['shares', 'read_only', 'network'];
 
-export class RepoPolicyError extends Error {}
+export class RepoPolicyError extends AuError {}
 
 export interface RepoPolicy {
   path: string;

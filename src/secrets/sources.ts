@@ -2,11 +2,12 @@
 // (`secret-tool lookup service anthropic`, `pass show api/openai`) with a timeout and no
 // shell, whose first line of output is the value. Values are never stored, printed or put in
 // an error message: errors name the variable and the source, never what it returned.
+import { AuError } from '../errors.js';
 import { lazyRequire } from '../system/lazy-require.js';
 
 export type SecretSource = { env: string } | { command: string[]; timeoutMs?: number };
 
-export class SecretError extends Error {}
+export class SecretError extends AuError {}
 
 const DEFAULT_TIMEOUT_MS = 10_000;
 

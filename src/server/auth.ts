@@ -3,6 +3,7 @@
 // the owner (admin); operators may type and resize; observers only watch; as configured by
 // the owner in the [server] table, per user or per group (group database membership, not the
 // peer's process groups). Agent users are never admitted, even when configured.
+import { AuError } from '../errors.js';
 import { execFile, spawnSync } from 'node:child_process';
 import { statSync } from 'node:fs';
 import type { Socket } from 'node:net';
@@ -19,7 +20,7 @@ export interface Peer {
   user: string;
 }
 
-export class AuthError extends Error {}
+export class AuthError extends AuError {}
 
 /** The kernel's record of who connected (SO_PEERCRED) on an accepted Unix socket. */
 export function peerCredentialsOf(socket: Socket): { pid: number; uid: number; gid: number } {

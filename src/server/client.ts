@@ -4,11 +4,12 @@
 // checked against the owner the user meant before a byte is sent: a server of anyone else
 // (a colleague's impostor on a path the user was given) never sees what the user types.
 import { lstatSync } from 'node:fs';
+import { AuError } from '../errors.js';
 import { type Socket, connect } from 'node:net';
 import { loadNative } from '../run/native.js';
 import { type Frame, FrameDecoder, FrameType, PROTOCOL_VERSION, SERVER_FRAME_TYPES, decodeJson, encodeJson } from './protocol/frames.js';
 
-export class ClientError extends Error {}
+export class ClientError extends AuError {}
 
 export interface OpenConnection {
   socket: Socket;
@@ -82,7 +83,7 @@ export function openConnection(target: ServerTarget, hello: Record<string, unkno
       const frame = frames[index]!;
       const answer = decodeJson(frame);
       if (frame.type === FrameType.Error) {
-        fail(String(answer.message ?? 'refused'));
+        fail(typeof answer.message === 'string' ? answer.message : 'refused');
         return;
       }
       done = true;

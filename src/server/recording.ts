@@ -7,6 +7,7 @@
 // session goes on, and once writing works again a marker event ([seconds, "m", "au: recording
 // gap: ..."], asciicast's marker type) says how much output was lost and when.
 import { mkdirSync, readFileSync } from 'node:fs';
+import { AuError } from '../errors.js';
 import { dirname } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { Gap, appendWhole, closeQuietly } from './line-file.js';
@@ -171,7 +172,7 @@ export interface CastEvent {
   data: string;
 }
 
-export class RecordingError extends Error {}
+export class RecordingError extends AuError {}
 
 /** Reads an asciicast v2 file: the header and its events. */
 export function readRecording(path: string): { header: Record<string, unknown>; events: CastEvent[] } {

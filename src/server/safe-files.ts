@@ -2,9 +2,10 @@
 // a symlink at the last component, and checked after opening (fstat of the fd: a regular file,
 // ours, one link), so that nobody who could plant a name next to them (a colleague in a shared
 // socket directory) makes the server write a file of the owner through a symlink or hard link.
+import { AuError } from '../errors.js';
 import { closeSync, constants, fstatSync, lstatSync, openSync, type Stats } from 'node:fs';
 
-export class UnsafeFileError extends Error {}
+export class UnsafeFileError extends AuError {}
 
 // (libuv adds O_CLOEXEC to every open.)
 const { O_APPEND, O_CREAT, O_EXCL, O_NOFOLLOW, O_RDWR, O_WRONLY } = constants;

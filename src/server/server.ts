@@ -2,6 +2,7 @@
 // credentials, speaks the framed protocol, and owns the sessions. It runs as the human (never
 // root), holds a lock next to its socket so only one server uses it, and on SIGTERM ends every
 // session's process tree, tells the clients, and removes its socket.
+import { AuError } from '../errors.js';
 import { randomBytes } from 'node:crypto';
 import { type Stats, chmodSync, closeSync, lstatSync, mkdirSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { type Server, type Socket, createServer } from 'node:net';
@@ -42,7 +43,7 @@ function readPidFile(path: string): string | undefined {
   }
 }
 
-export class ServerError extends Error {}
+export class ServerError extends AuError {}
 
 /** Bounds: whatever clients do, the server's memory stays within these. */
 export const LIMITS = {
@@ -425,10 +426,10 @@ export class SessionServer {
     });
     this.sessions.set(id, session);
     session.onEnd = () => {
-      this.sessions.delete(id!);
+      this.sessions.delete(id);
       // The record says the recording is incomplete (au doctor reads it), whether or not its own gap marker could be written.
       const loss = session.recordingLoss;
-      if (loss.lostBytes > 0) this.audit.record({ event: 'record-incomplete', session: id!, recording: session.recordingName, lostBytes: loss.lostBytes, error: loss.error ?? '?' });
+      if (loss.lostBytes > 0) this.audit.record({ event: 'record-incomplete', session: id, recording: session.recordingName, lostBytes: loss.lostBytes, error: loss.error ?? '?' });
     };
     this.log(`au: session ${id} started: agent ${agent.userName}, ${session.command.join(' ')} (pid ${session.pid})`);
     return session;

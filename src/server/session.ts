@@ -157,7 +157,7 @@ export class Session {
       return;
     }
     this.audit.record({ event: 'input', session: this.id, user: client.user, bytes: data.length, data: escapeBytes(data) });
-    this.pty.write(data as unknown as string);
+    this.pty.write(data);
   }
 
   /**

@@ -4,6 +4,7 @@
 // (mode 2750: the group may connect, nobody else may create a name there). Recreated at boot by
 // systemd-tmpfiles. As plain system steps, each printed before it runs. The agents are never
 // added to the group.
+import { AuError } from '../errors.js';
 import type { CommandRunner } from '../system/runner.js';
 import { lookupGroup, lookupUser } from '../system/accounts.js';
 import { SHARED_SOCKET_DIR, ownerSocketDir } from './paths.js';
@@ -15,7 +16,7 @@ export interface SharingSetup {
   users: string[];
 }
 
-export class SharingError extends Error {}
+export class SharingError extends AuError {}
 
 /** The systemd-tmpfiles entry that recreates the directory (or an owner's directory in it) at boot. */
 export function tmpfilesPathOf(dir: string, owner?: string): string {

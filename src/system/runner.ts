@@ -1,6 +1,7 @@
 // The only way `au` changes the machine: every system-changing command goes through a
 // CommandRunner, which prints it (`$ sudo useradd ...`) on stderr before running it and
 // honours --dry-run. Read-only queries (getent, getfacl) use `query`, which prints nothing.
+import { AuError } from '../errors.js';
 import { lazyRequire } from './lazy-require.js';
 import { shellQuote } from './shell-quote.js';
 
@@ -13,6 +14,8 @@ export interface StepOptions {
   allowFailure?: boolean;
   /** Print a one-line `input` too, as `echo INPUT | COMMAND`, so the printed line says what is written. */
   showInput?: boolean;
+  /** Lines of the command's stderr that are noise to the user (still kept in the result). */
+  hideStderr?: RegExp;
 }
 
 export interface StepResult {
@@ -34,7 +37,7 @@ export interface CommandRunner {
   announce(argv: readonly string[]): boolean;
 }
 
-export class SystemCommandError extends Error {
+export class SystemCommandError extends AuError {
   constructor(
     readonly argv: readonly string[],
     readonly result: StepResult,
@@ -61,7 +64,7 @@ export class ProcessRunner implements CommandRunner {
     const shown = options.showInput && options.input !== undefined ? `echo ${shellQuote([options.input.replace(/\n$/, '')])} | ` : '';
     this.log(`$ ${shown}${shellQuote(full)}`);
     if (this.dryRun) return { status: 0, stdout: '', stderr: '' };
-    const result = execute(full, options.input, true);
+    const result = execute(full, options.input, options.hideStderr ?? true);
     if (result.status !== 0 && !options.allowFailure) throw new SystemCommandError(full, result);
     return result;
   }
@@ -76,7 +79,8 @@ export class ProcessRunner implements CommandRunner {
   }
 }
 
-function execute(argv: readonly string[], input: string | undefined, showStderr: boolean): StepResult {
+/** `show`: print the command's stderr (a pattern: all but the lines it matches). */
+function execute(argv: readonly string[], input: string | undefined, show: boolean | RegExp): StepResult {
   const [file, ...args] = argv;
   if (!file) throw new Error('empty command');
   const { spawnSync } = lazyRequire('node:child_process') as typeof import('node:child_process');
@@ -90,7 +94,8 @@ function execute(argv: readonly string[], input: string | undefined, showStderr:
     return { status: 127, stdout: '', stderr: `${file}: ${child.error.message}` };
   }
   const stderr = child.stderr ?? '';
-  if (showStderr && stderr) process.stderr.write(stderr);
+  const shown = show instanceof RegExp ? stderr.split(/(?<=\n)/).filter((line) => !show.test(line)).join('') : show ? stderr : '';
+  if (shown) process.stderr.write(shown);
   return { status: child.status ?? 128 + 1, stdout: child.stdout ?? '', stderr };
 }
 

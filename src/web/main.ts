@@ -312,7 +312,7 @@ function parseCast(text: string): Cast {
 const duration = (): number => (cast && cast.events.length > 0 ? cast.events[cast.events.length - 1]![0] : 0);
 
 function showClock(): void {
-  ($('seek') as HTMLInputElement).value = String(position);
+  $<HTMLInputElement>('seek').value = String(position);
   $('clock').textContent = `${position.toFixed(1)} / ${duration().toFixed(1)} s`;
 }
 
@@ -342,7 +342,7 @@ function applyTo(target: number): void {
 
 function tick(): void {
   if (!playing) return;
-  const speed = Number(($('speed') as HTMLSelectElement).value) || 1;
+  const speed = Number($<HTMLSelectElement>('speed').value) || 1;
   const target = Math.min(duration(), playing.from + ((performance.now() - playing.wallStart) / 1000) * speed);
   applyTo(target);
   if (target >= duration()) {
@@ -394,7 +394,7 @@ async function replay(name: string, session: string): Promise<void> {
   applied = 0;
   $('view-title').textContent = `replay of session ${session}`;
   $('player').hidden = false;
-  ($('seek') as HTMLInputElement).max = String(duration());
+  $<HTMLInputElement>('seek').max = String(duration());
   applyTo(0);
   play();
 }
@@ -403,7 +403,7 @@ $('play').onclick = () => (playing ? pause() : play());
 $('seek').oninput = () => {
   const wasPlaying = playing !== undefined;
   pause();
-  applyTo(Number(($('seek') as HTMLInputElement).value));
+  applyTo(Number($<HTMLInputElement>('seek').value));
   if (wasPlaying) play();
 };
 $('speed').onchange = () => {

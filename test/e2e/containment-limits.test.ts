@@ -39,7 +39,7 @@ describe('resource limits (au limit)', () => {
     assert.match(show.stdout, new RegExp(`^enforced by: cgroup v${v2 ? 2 : 1} \\(memory, cpu, pids\\) \\+ RLIMIT_NPROC \\+ RLIMIT_NOFILE$`, 'm'));
     const info = human.au(['info', '-a', agent]);
     assert.equal(info.status, 0, info.stdout);
-    assert.match(info.stdout, /^  limits: memory 512M, cpu 150%, pids 64, nofile 32 \[cgroup v/m);
+    assert.match(info.stdout, /^ {2}limits: memory 512M, cpu 150%, pids 64, nofile 32 \[cgroup v/m);
     const r = human.au(['run', '-a', agent, '--', 'bash', '-c', 'ulimit -n; ulimit -u; cat /proc/self/cgroup']);
     assert.equal(r.status, 0, r.stderr);
     const [nofile, nproc] = r.stdout.split('\n');

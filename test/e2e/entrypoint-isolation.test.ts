@@ -186,12 +186,12 @@ describe('entrypoint: kernel state and per-run places', () => {
     assert.match(r.stdout, new RegExp(`^mode=700 ${uid} ${must(['id', '-g', agent]).trim()}$`, 'm'), 'owned by the agent, 0700');
     assert.match(r.stdout, /^fs=\/run\/user\s+tmpfs$/m, 'a tmpfs of the run');
     assert.match(r.stdout, new RegExp(`^siblings=${uid} $`, 'm'), "no other user's runtime directory is visible");
-    assert.match(r.stdout, /^content=$/m, "the concurrent run's runtime directory is not this run's");
+    assert.match(r.stdout, /^content=au-browser$/m, "the concurrent run's runtime directory is not this run's (only the BROWSER shim every run gets)");
     assert.match(r.stdout, /^wrote$/m);
     assert.ok(!existsSync(`${dir}/left-${tag}`) && !existsSync(`${dir}/first-${tag}`), 'a file of the runtime directory is on the host');
     assert.equal(existsSync(dir), hostHad, 'the run left a runtime directory on the host');
     const next = asAgent(`ls -A "$XDG_RUNTIME_DIR"; echo listed`);
-    assert.equal(next.stdout, 'listed\n', describeResult(next));
+    assert.equal(next.stdout, 'au-browser\nlisted\n', describeResult(next));
     assert.ok(!existsSync(`/var/lib/systemd/linger/${agent}`), 'lingering is enabled for the agent');
   });
 

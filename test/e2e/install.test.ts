@@ -113,6 +113,10 @@ describe('au install / au update: the agent\'s programs, installed as the agent'
     const run = human.au(['claude', '-a', agent, '--', '--hello']);
     assert.equal(run.status, 0, run.stderr);
     assert.match(run.stdout, /stand-in 1\.0\.0 --dangerously-skip-permissions --hello/);
+    const profiles = human.au(['profiles', '-a', agent]);
+    assert.equal(profiles.status, 0, profiles.stderr);
+    assert.match(profiles.stdout, new RegExp(`^claude: .*\\[${agent}: 1\\.0\\.0\\]$`, 'm'), 'au profiles shows the installed version');
+    assert.match(profiles.stdout, new RegExp(`^codex: .*\\[${agent}: not installed\\]$`, 'm'));
   });
 
   test('au update installs the newer release', () => {

@@ -24,6 +24,13 @@ describe('au keys: the agent\'s own git keys', () => {
 
   let printed: { auth_key: string; signing_key: string };
 
+  test('au doctor says the agent has no git keys yet, and names au keys', () => {
+    const r = human.au(['doctor']);
+    assert.match(r.stdout, new RegExp(`^WARN\\s+agent ${agent} git keys: .*\\n.*au keys -a ${agent}`, 'm'));
+    // Which Node the agent's programs get (this machine's: a WARN below Claude Code's 22).
+    assert.match(r.stdout, new RegExp(`^(PASS|WARN)\\s+agent ${agent} node: .*Node\\.js ${process.versions.node.replaceAll('.', '\\.')}`, 'm'));
+  });
+
   test('creates both key pairs as the agent, 0600, and prints the public keys', () => {
     const r = human.au(['keys', '-a', agent, '--json']);
     assert.equal(r.status, 0, r.stderr);
@@ -63,6 +70,10 @@ describe('au keys: the agent\'s own git keys', () => {
     assert.match(probe.stdout, /^sock=$/m);
     assert.doesNotMatch(probe.stdout, /read-key/);
     assert.doesNotMatch(probe.stdout, /ssh-/, 'the ssh-agent socket directory is not visible');
+  });
+
+  test('au doctor then reports the keys', () => {
+    assert.match(human.au(['doctor']).stdout, new RegExp(`^PASS\\s+agent ${agent} git keys`, 'm'));
   });
 
   test('--rotate replaces both keys', () => {

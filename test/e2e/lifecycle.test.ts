@@ -61,7 +61,7 @@ describe('agent life cycle', () => {
     const info = human.au(['info', '-a', agent]);
     assert.equal(info.status, 0, info.stdout + info.stderr);
     assert.match(info.stdout, new RegExp(`^  entrypoint: ${ENTRYPOINT_ROOT}/${agent}/su_as_agent$`, 'm'));
-    assert.match(info.stdout, /^  mounts: none$/m);
+    assert.match(info.stdout, /^ {2}mounts: none$/m);
     assert.doesNotMatch(info.stdout, /BROKEN/);
     const json = JSON.parse(human.au(['info', '--json', '-a', agent]).stdout) as { healthy: boolean; problems: string[] };
     assert.equal(json.healthy, true, json.problems.join('; '));

@@ -300,6 +300,10 @@ describe('review: attacks on the entrypoint and the launch path', () => {
     const id = `r${rand()}`;
     const table = `au-${agent}`;
     undo.push(() => sh(['nft', 'delete', 'table', 'inet', table]));
+    // A policy's runs go into the agent's cgroup v2 that `au net apply` makes: made here the same way.
+    const cgroup = `${existsSync('/sys/fs/cgroup/unified') ? '/sys/fs/cgroup/unified' : '/sys/fs/cgroup'}/agent-as-unix-user/${agent}`;
+    must(['mkdir', '-p', cgroup]);
+    undo.push(() => sh(['find', cgroup, '-depth', '-type', 'd', '-exec', 'rmdir', '{}', ';']));
     must(['nft', `add table inet ${table} { comment "au-policy:${id}x" ; }`]);
     const r = direct([], ['--net-policy', id, '--', 'true']);
     assert.equal(r.status, 125, `a policy with a longer id was accepted\n${describeResult(r)}`);

@@ -220,7 +220,7 @@ except OSError as e: print('refused udp', type(e).__name__)`;
     assert.doesNotMatch(readFileSync(UDP_LOG, 'utf8'), /udp-out/);
   });
 
-  for (const [policy, peer] of [['deny', P(1)], ['domains', 53]] as const) test(`${policy}: egress to UDP ${peer} through a conntrack entry another process left (source port reused after the human\'s socket closed)`, () => {
+  for (const [policy, peer] of [['deny', P(1)], ['domains', 53]] as const) test(`${policy}: egress to UDP ${peer} through a conntrack entry another process left (source port reused after the human's socket closed)`, () => {
     if (policy === 'domains') setPolicy('domains', '--domain', WORLD);
     else setPolicy('deny');
     const port = P(4) + (peer === 53 ? 100 : 0);

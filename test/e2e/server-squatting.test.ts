@@ -173,7 +173,7 @@ describe('sharing socket: a colleague cannot squat or impersonate the owner\'s s
     must(['install', '-m', '0666', '-o', colleague.name, '/dev/null', log]);
     const child = spawn('runuser', ['-u', colleague.name, '--', process.execPath, join(work, 'impostor.cjs'), path, log], { stdio: ['ignore', 'pipe', 'inherit'] });
     servers.push(child);
-    await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
+    await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
 
     // The owner given the impostor's path as their own server (-s), and as the owner's server
     // named with --of (what a colleague would do): both refused, with what was found.

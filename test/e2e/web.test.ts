@@ -4,7 +4,8 @@
 // sees the session and cannot type, an operator types into it, a finished session replays.
 // Screenshots go to test-artifacts/.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type Browser, type Page, chromium } from 'playwright-core';
@@ -18,6 +19,12 @@ import { Terminal } from '../helpers/tmux.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(REPO, 'test-artifacts');
+// Screenshots belong to whoever owns the checkout, not to root who runs the tests.
+process.on('exit', () => {
+  if (!existsSync(ARTIFACTS)) return;
+  const owner = statSync(REPO);
+  spawnSync('chown', ['-R', `${owner.uid}:${owner.gid}`, ARTIFACTS]);
+});
 
 const frame = (type: number, payload: Buffer): Buffer => {
   const header = Buffer.alloc(5);

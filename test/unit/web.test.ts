@@ -128,7 +128,7 @@ describe('web observer: the gate', () => {
     const first = await firstMessage!;
     assert.equal(first[0], FrameType.Error);
     assert.match(first.subarray(5).toString(), /no live session \\"nope\\"/);
-    ws!.close();
+    ws.close();
     const refused = auditLines().filter((e) => e.event === 'web-refused');
     const reasons = refused.map((e) => `${e.status} ${e.reason}`);
     for (const expected of ['401 no token', '401 wrong token', '403 foreign Origin "http://evil.example"', '403 no Origin header']) assert.ok(reasons.includes(expected), `${expected} in ${reasons.join(', ')}`);

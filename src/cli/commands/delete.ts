@@ -4,11 +4,12 @@ import { AgentSetupError } from '../../agents/create.js';
 import { type DeleteOutcome, checkDeletable, deleteAgent, removeKept } from '../../agents/delete.js';
 import { JOB_SERVICES, jobAccess } from '../../agents/job-denials.js';
 import { nologinShell, sudoQuery } from '../../agents/login.js';
+import { isPythonToolAgent, migrateAgent } from '../../agents/migrate.js';
 import { agentHomeOf } from '../../agents/names.js';
 import type { KeptAccount } from '../../config/schema.js';
 import { findAgent, findKept } from '../../config/schema.js';
 import { updateConfig } from '../../config/store.js';
-import { lookupGroup } from '../../system/accounts.js';
+import { lookupGroup, lookupUser } from '../../system/accounts.js';
 import type { CommandRunner } from '../../system/runner.js';
 import { confirm } from '../confirm.js';
 import type { Context } from '../context.js';
@@ -54,11 +55,18 @@ export function deleteCommand(ctx: Context, name: string, options: { deleteHome:
       return [`Removed the kept account ${name}, its groups and its home`];
     }
     const agent = requireAgent(config, name);
-    checkDeletable(ctx.runner, agent);
+    // An agent of the Python au fails au's identity checks until it has au's layout: move it
+    // first (au migrate, with its own identity checks), then delete it as any other.
+    const fromPython = isPythonToolAgent(agent) && lookupUser(ctx.runner, name) !== undefined;
+    if (!fromPython) checkDeletable(ctx.runner, agent);
     const what = options.deleteHome
       ? `user, groups, entrypoint and home ${agentHomeOf(name)}`
       : 'entrypoint and share access; the account is kept locked with its home (-H removes them)';
     if (!confirm(`Delete agent ${name} (${what})?`, options.yes || ctx.dryRun)) throw new AgentSetupError('cancelled');
+    if (fromPython) {
+      warn(`agent ${name} was made by the Python au: moving it to au's layout first (as au migrate does), so that au can delete it`);
+      migrateAgent(ctx.runner, agent, save, { human: ctx.human, keepGroupAcls: false });
+    }
     const outcome = deleteAgent(ctx.runner, agent, { deleteHome: options.deleteHome, human: ctx.human });
     for (const w of outcome.warnings) warn(w);
     config.agents = config.agents.filter((a) => a !== agent);

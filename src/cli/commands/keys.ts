@@ -1,25 +1,9 @@
-import { spawnSync } from 'node:child_process';
 import { type AgentKeys, KeysError, agentKeysCommand, parseAgentKeys } from '../../agents/keys.js';
 import { loadConfig } from '../../config/store.js';
 import type { Context } from '../context.js';
+import { runAsAgentCaptured, visibleTail } from '../agent-capture.js';
 import { printJson, say, warn } from '../output.js';
 import { requireAgent } from './lookup.js';
-
-/**
- * Runs the key script as the agent through `au run` (same checks, same entrypoint), with every
- * fd of the agent a pipe: what it prints is read, checked and only then shown.
- */
-function runAsAgent(ctx: Context, agentName: string, command: string[]): { status: number; stdout: string; stderr: string } {
-  const au = process.argv[1];
-  if (!au) throw new KeysError('cannot find the au program to run the agent with');
-  process.stderr.write(`$ au run -a ${agentName} -- ssh-keygen -t ed25519 ... && git config --global gpg.format ssh ...\n`);
-  const r = spawnSync(process.execPath, [au, '-C', ctx.configPath, 'run', '-a', agentName, '--no-pty', '--', ...command], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  return { status: r.status ?? 1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
-}
 
 export function keysCommand(ctx: Context, agentName: string, options: { json: boolean; rotate: boolean }): void {
   requireAgent(loadConfig(ctx.configPath), agentName);
@@ -27,11 +11,9 @@ export function keysCommand(ctx: Context, agentName: string, options: { json: bo
     process.stderr.write(`$ au run -a ${agentName} -- ssh-keygen -t ed25519 ... (dry run: nothing was changed)\n`);
     return;
   }
-  const r = runAsAgent(ctx, agentName, agentKeysCommand(options.rotate));
-  if (r.status !== 0) {
-    const why = r.stderr.replace(/[^\x20-\x7e\n]/g, '?').trim().split('\n').slice(-3).join(' / ');
-    throw new KeysError(`making the agent's keys failed (exit ${r.status}): ${why}`);
-  }
+  process.stderr.write(`$ au run -a ${agentName} -- ssh-keygen -t ed25519 ... && git config --global gpg.format ssh ...\n`);
+  const r = runAsAgentCaptured(ctx, agentName, agentKeysCommand(options.rotate));
+  if (r.status !== 0) throw new KeysError(`making the agent's keys failed (exit ${r.status}): ${visibleTail(r.stderr)}`);
   const keys = parseAgentKeys(r.stdout);
   if (options.json) {
     printJson({ agent: agentName, auth_key: keys.authKey, signing_key: keys.signingKey, git: { name: keys.gitName ?? null, email: keys.gitEmail ?? null, signs_commits: true } });

@@ -59,7 +59,7 @@ export function limitShowCommand(ctx: Context, name: string, json: boolean): voi
     });
     return;
   }
-  for (const key of LIMIT_KEYS) say(`${key}: ${agent.limits?.[key] !== undefined ? formatLimit(key, agent.limits[key]!) : 'unlimited'}`);
+  for (const key of LIMIT_KEYS) say(`${key}: ${agent.limits?.[key] !== undefined ? formatLimit(key, agent.limits[key]) : 'unlimited'}`);
   say(`enforced by: ${mechanism}`);
   for (const problem of problems) warn(problem);
 }

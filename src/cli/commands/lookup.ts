@@ -1,8 +1,9 @@
 // Finding the agent a command is about, with the same message everywhere.
+import { AuError } from '../../errors.js';
 import type { AgentConfig, Config } from '../../config/schema.js';
 import { findAgent, findKept } from '../../config/schema.js';
 
-export class UnknownAgentError extends Error {}
+export class UnknownAgentError extends AuError {}
 
 export function requireAgent(config: Config, name: string): AgentConfig {
   const agent = findAgent(config, name);

@@ -1,10 +1,13 @@
 // `au net set|show|clear|apply` (and the internal `au net proxy`): the agent's network policy,
 // stored in the config, enforced by nftables rules on the agent's uid, checked at every run.
-import { findAgent } from '../../config/schema.js';
+import { isIP } from 'node:net';
+import { isPythonToolAgent, migrateHint } from '../../agents/migrate.js';
+import { type AgentConfig, findAgent } from '../../config/schema.js';
+import { AuError } from '../../errors.js';
 import { loadConfig, updateConfig } from '../../config/store.js';
 import { applyPolicy, listPolicy, loadState, refusedPackets, removePolicy } from '../../net/apply.js';
 import { forgetFlows, settleLiveRuns } from '../../net/live-runs.js';
-import { type NetPolicy, NetPolicyError, POLICIES, type PolicyKind, enforced, parseAllowEntry, parseDomain, parsePort, tableOf } from '../../net/policy.js';
+import { type NetPolicy, POLICIES, type PolicyKind, enforced, parseAllowEntry, parseDomain, parsePort, tableOf } from '../../net/policy.js';
 import type { Context } from '../context.js';
 import { UsageError } from '../errors.js';
 import { printJson, say, warn } from '../output.js';
@@ -35,12 +38,20 @@ async function freePort(): Promise<number> {
   });
 }
 
+/** An allowlist entry, with its IP address checked by node's own parser (`:::` is not one). */
+function checkAddress(text: string): void {
+  const entry = parseAllowEntry(text);
+  if (entry.family === 'name') return;
+  const address = entry.host.split('/')[0]!;
+  if (isIP(address) !== entry.family) throw new UsageError(`invalid address ${JSON.stringify(text)}: ${address} is not an IPv${entry.family} address`);
+}
+
 export async function netSetCommand(ctx: Context, name: string, kind: string, input: NetSetInput): Promise<void> {
   if (!(POLICIES as readonly string[]).includes(kind)) throw new UsageError(`invalid policy ${JSON.stringify(kind)}: expected one of ${POLICIES.join(', ')}`);
   const policy: NetPolicy = {
     policy: kind as PolicyKind,
     loopbackPorts: [...new Set(input.port.map(parsePort))],
-    allow: input.allow.map((a) => (parseAllowEntry(a), a.trim())),
+    allow: input.allow.map((a) => (checkAddress(a), a.trim())),
     domains: [...new Set(input.domain.map(parseDomain))],
   };
   const listen = [...new Set((input.listen ?? []).map(parsePort))];
@@ -50,9 +61,7 @@ export async function netSetCommand(ctx: Context, name: string, kind: string, in
   if (kind === 'domains' && policy.domains.length === 0) throw new UsageError('policy domains needs at least one --domain');
   if (kind !== 'domains' && policy.domains.length > 0) throw new UsageError('--domain is for the domains policy');
   if (kind === 'deny' && policy.allow.length > 0) throw new UsageError('--allow is for the allowlist and domains policies');
-  const existing = requireAgent(loadConfig(ctx.configPath), name);
-  settleLiveRuns(ctx.runner, existing, Boolean(input.force), log);
-  const existingPort = existing.net?.proxyPort;
+  const existingPort = findAgent(loadConfig(ctx.configPath), name)?.net?.proxyPort;
   if (kind === 'domains') {
     // The port stays, unless another user listens on it (then `au run` would refuse): a new one.
     const { listenersOn, squatted } = await import('../../net/proxy-process.js');
@@ -61,12 +70,39 @@ export async function netSetCommand(ctx: Context, name: string, kind: string, in
   }
   await updateConfig(ctx.configPath, ctx.dryRun, async (config, save) => {
     const agent = requireAgent(config, name);
-    agent.net = kind === 'allow' ? undefined : policy;
-    save();
-    await applyPolicy(ctx.runner, agent, log);
+    if (isPythonToolAgent(agent)) throw new AuError(migrateHint(agent));
+    settleLiveRuns(ctx.runner, agent, Boolean(input.force), log);
+    const candidate = { ...agent, net: kind === 'allow' ? undefined : policy };
+    await changeRecorded(agent, save, `set ${kind}`, () => applyPolicy(ctx.runner, candidate, log));
+    agent.net = candidate.net;
+    finishRecorded(agent, save);
     forgetFlows(ctx.runner, agent, log);
     log(`Network policy of ${name}: ${describe(agent.net)}; inbound: ${describeInbound(agent.net)}`);
   });
+}
+
+// Record first, then change: before touching the kernel, the agent's table in the config gets
+// `net_change_pending` (while `net` still holds the policy in force). The new policy is saved
+// only once nft has loaded it, and the mark goes with it. A kill in between leaves the mark:
+// the next `au net apply` (which `au run` names when the kernel and the config disagree), `au
+// net set` or `au net clear` loads the recorded policy again, undoing the half-done change.
+const PENDING = 'net_change_pending';
+
+async function changeRecorded(agent: AgentConfig, save: () => void, what: string, change: () => Promise<void> | void): Promise<void> {
+  agent.extra[PENDING] = what;
+  save();
+  try {
+    await change();
+  } catch (error) {
+    // nft loads a ruleset in one transaction: refused, the kernel kept the recorded policy.
+    finishRecorded(agent, save);
+    throw error;
+  }
+}
+
+function finishRecorded(agent: AgentConfig, save: () => void): void {
+  delete agent.extra[PENDING];
+  save();
 }
 
 function describe(policy: NetPolicy | undefined): string {
@@ -86,20 +122,24 @@ function describeInbound(policy: NetPolicy | undefined): string {
 }
 
 export async function netApplyCommand(ctx: Context, name: string, force = false): Promise<void> {
-  const agent = requireAgent(loadConfig(ctx.configPath), name);
-  settleLiveRuns(ctx.runner, agent, force, log);
-  await applyPolicy(ctx.runner, agent, log);
-  forgetFlows(ctx.runner, agent, log);
-  log(`Network policy of ${name} loaded: ${describe(agent.net)}`);
+  await updateConfig(ctx.configPath, ctx.dryRun, async (config, save) => {
+    const agent = requireAgent(config, name);
+    if (agent.extra[PENDING] !== undefined) log(`Finishing an interrupted network change of ${name} (${JSON.stringify(agent.extra[PENDING])}): loading its recorded policy`);
+    settleLiveRuns(ctx.runner, agent, force, log);
+    await applyPolicy(ctx.runner, agent, log);
+    if (agent.extra[PENDING] !== undefined) finishRecorded(agent, save);
+    forgetFlows(ctx.runner, agent, log);
+    log(`Network policy of ${name} loaded: ${describe(agent.net)}`);
+  });
 }
 
-export function netClearCommand(ctx: Context, name: string, force = false): void {
-  settleLiveRuns(ctx.runner, requireAgent(loadConfig(ctx.configPath), name), force, log);
-  updateConfig(ctx.configPath, ctx.dryRun, (config, save) => {
+export async function netClearCommand(ctx: Context, name: string, force = false): Promise<void> {
+  await updateConfig(ctx.configPath, ctx.dryRun, async (config, save) => {
     const agent = requireAgent(config, name);
+    settleLiveRuns(ctx.runner, agent, force, log);
+    await changeRecorded(agent, save, 'clear', () => removePolicy(ctx.runner, name));
     agent.net = undefined;
-    save();
-    removePolicy(ctx.runner, name);
+    finishRecorded(agent, save);
     forgetFlows(ctx.runner, agent, log);
     log(`Network policy of ${name}: allow (no filtering)`);
   });
@@ -142,7 +182,7 @@ export function netShowCommand(ctx: Context, name: string, json: boolean): void 
  */
 export async function netProxyCommand(ctx: Context, name: string): Promise<void> {
   const agent = requireAgent(loadConfig(ctx.configPath), name);
-  if (agent.net?.policy !== 'domains' || !agent.net.proxyPort) throw new NetPolicyError(`agent ${name} has no domains policy`);
+  if (agent.net?.policy !== 'domains' || !agent.net.proxyPort) throw new AuError(`agent ${name} has no domains policy`);
   const { startProxy } = await import('../../net/proxy.js');
   const { uidHasProcesses } = await import('../../net/agent-alive.js');
   const uid = agent.uid;

@@ -1,3 +1,5 @@
+import { isPythonToolAgent, migrateHint } from '../../agents/migrate.js';
+import { AuError } from '../../errors.js';
 import { loadConfig } from '../../config/store.js';
 import type { Config } from '../../config/schema.js';
 import { configuredSecrets, findProfile } from '../../profiles/resolve.js';
@@ -66,6 +68,7 @@ export async function runCommand(ctx: Context, name: string, command: string[], 
   const runShares = (options.share ?? []).map(parseRunShare);
   if (options.lockdown && runShares.length > 0) throw new UsageError('--share and --lockdown do not go together: a lockdown run shares the current directory only');
   const agent = requireAgent(config, name);
+  if (isPythonToolAgent(agent)) throw new AuError(migrateHint(agent));
   const profile = options.profile === undefined ? undefined : findProfile(config, options.profile);
   const groupGid = agent.groupGid ?? lookupGroup(ctx.runner, agent.group)?.gid;
   if (groupGid !== undefined && !holdsGroup(groupGid)) {

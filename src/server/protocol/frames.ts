@@ -6,6 +6,7 @@
 // A connection starts with a HELLO frame from the client (JSON, with the protocol version),
 // answered by WELCOME or ERROR. Lengths are bounded per type: a frame announcing more is an
 // error before a byte of its payload is buffered.
+import { AuError } from '../../errors.js';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -66,7 +67,7 @@ export interface Frame {
   payload: Buffer;
 }
 
-export class ProtocolError extends Error {}
+export class ProtocolError extends AuError {}
 
 export function encodeFrame(type: FrameType, payload: Buffer | string = Buffer.alloc(0)): Buffer {
   const body = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload;

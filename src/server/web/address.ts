@@ -1,8 +1,9 @@
 // `--web [ADDR:]PORT`: where the web observer listens. Loopback unless the human passes an
 // explicit flag for anything else.
+import { AuUsageError } from '../../errors.js';
 import { isIP } from 'node:net';
 
-export class WebAddressError extends Error {}
+export class WebAddressError extends AuUsageError {}
 
 export interface WebAddress {
   host: string;

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import { loadConfig } from '../../config/store.js';
-import { entrypointProblems } from '../../entrypoint/verify.js';
+import { runFindings } from '../../launch/prepare.js';
 import type { AuditLog } from '../audit.js';
 import type { Role } from '../auth.js';
 import { FrameDecoder, FrameType, PROTOCOL_VERSION, decodeResize, encodeFrame, encodeJson } from '../protocol/frames.js';
@@ -229,7 +229,7 @@ export class WebServer {
     let configError: string | undefined;
     try {
       agents = loadConfig(host.configPath).agents.map((agent) => {
-        const problems = agent.bootstrapped ? entrypointProblems({ path: agent.entrypoint, sha256: agent.entrypointSha256, groupGid: agent.groupGid }) : ['not fully set up (au new)'];
+        const problems = agent.bootstrapped ? runFindings(agent).map((f) => f.detail) : ['not fully set up (au new)'];
         return { name: agent.userName, healthy: problems.length === 0, problems };
       });
     } catch (error) {
