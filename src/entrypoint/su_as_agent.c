@@ -15,8 +15,9 @@
  *      (resolving caller-supplied paths with the caller's filesystem identity, not root's),
  *      unshares mount, pid and IPC namespaces, forks P1, then drops back to the caller's uid/gid
  *      for good.  From then on it only forwards SIGTERM/INT/HUP/QUIT to P1 as bytes on the `ctl`
- *      pipe and waits for P1.  It holds no privilege, and the agent (another uid) can neither
- *      signal nor ptrace it.
+ *      socket, relays the command's stops to the human's job (job control, below run_p0) and
+ *      waits for P1.  It holds no privilege, and the agent (another uid) can neither signal nor
+ *      ptrace it.
  *  P1  pid 1 of the new pid namespace, root in the new mount namespace.  Makes / private, mounts a
  *      fresh /proc, mqueue, and tmpfs on every shared writable place (/tmp, /dev/shm, /var/tmp,
  *      /run/lock, /run/user holding the agent's runtime directory) and, in lockdown, over the agent
@@ -28,10 +29,11 @@
  *      TIOCSTI), becomes the agent, joins a fresh session keyring of its own (the caller's, and
  *      the caller's user keyring linked in it, are inherited through the setuid exec and would
  *      stay possessed), proves all of it, forks P2.  It then stays as the unprivileged init of
- *      the namespace: reaps, forwards P0's signals with kill(-1), kills everything when P2 ends
- *      or when P0 disappears (ctl EOF, PDEATHSIG).  Being init of the pid namespace, its exit
- *      makes the kernel kill whatever the agent started (setsid -f, double fork, ...): nothing
- *      outlives the run, and every private place dies with the namespaces.
+ *      the namespace: reaps, forwards P0's signals with kill(-1), reports P2's stops to P0 and
+ *      continues P2 when P0 says so, kills everything when P2 ends or when P0 disappears (ctl
+ *      EOF, PDEATHSIG).  Being init of the pid namespace, its exit makes the kernel kill
+ *      whatever the agent started (setsid -f, double fork, ...): nothing outlives the run, and
+ *      every private place dies with the namespaces.
  *  P2  the command: own process group (the PTY's foreground group on au's PTY), default signal
  *      dispositions, fds 0-2 only, the scrubbed environment, execvp.
  *
@@ -176,7 +178,7 @@ static unsigned long long lim_memory, lim_cpu, lim_pids, lim_nofile;
 static const char *net_policy; /* --net-policy: [0-9a-z-]{1,32} */
 enum { CG_MEM, CG_CPU, CG_PIDS, CG_N };
 static int cg_run[CG_N] = { -1, -1, -1 }, cg_v1, oom_fd = -1, cg_net = -1;
-static int ctl_w = -1;
+static int ctl_w = -1; /* P0's end of the ctl socket */
 static uid_t caller_uid; /* the real uid and gid of whoever ran us */
 static gid_t caller_gid;
 static long caller_keyrings[2]; /* the caller's session and user keyring (0: none), see keyrings */
@@ -400,8 +402,45 @@ static void on_fwd(int sig)
 }
 static void on_alarm(int sig) { (void)sig; _exit(128 + first_sig); }
 
-/* Phase 6 (P0): the caller again, for good; forwards signals and waits for P1. */
-__attribute__((noreturn)) static void run_p0(pid_t p1, int ctl[2])
+/* Phase 6 (P0): job control.  P1 sends a SIGTSTP byte on ctl when the command stopped (Ctrl-Z
+ * on its terminal, or it stopped itself, as vim and Claude Code do), and P0 makes that a stop of
+ * the job the human sees; when the job is continued, P0 sends a SIGCONT byte and P1 continues the
+ * command, as sudo and script do.  This lives only in P0's relay and P1's wait loop, apart from
+ * the privilege phases: it runs with no privilege, and an agent that stops itself does no more
+ * than the human's own Ctrl-Z would.
+ *  - A run on au's own PTY (spawned by au, --die-with-parent): P0 leads a session of its own, an
+ *    orphaned process group whose SIGTSTP the kernel discards, so the stop goes to au, which gives
+ *    the human's terminal back, stops itself, and on `fg` takes the terminal again and sends P0
+ *    SIGCONT.  Nothing else ever gets a signal from P0 (server sessions have no --die-with-parent).
+ *  - Otherwise P0's process group stops (kill(0, SIGTSTP), as vim does), that is the job of
+ *    whoever ran us; in a group with no job control (orphaned: setsid, server sessions, most CI)
+ *    the kernel discards it and the command goes on at once, as it would without au. */
+static volatile sig_atomic_t continued; /* SIGCONT seen */
+static void on_cont(int sig) { (void)sig; continued = 1; }
+
+static void tell_p1(int ctl, int sig)
+{
+	unsigned char b = (unsigned char)sig;
+	if (write(ctl, &b, 1) < 0 && errno != EPIPE && errno != ECONNRESET) die("write", "ctl");
+}
+
+/* Returns whether P0 now waits for au's SIGCONT; otherwise the job has been continued already. */
+static int stop_job(int ctl, int on_pty)
+{
+	if (on_pty && die_with_parent && getppid() == die_with_parent) {
+		if (kill(die_with_parent, SIGTSTP) < 0) die("kill", "SIGTSTP to au");
+		return 1;
+	}
+	struct sigaction sa = { .sa_handler = SIG_DFL };
+	if (sigaction(SIGTSTP, &sa, NULL) < 0 || kill(0, SIGTSTP) < 0) die("stopping", "the job");
+	sa.sa_handler = SIG_IGN; /* back from the stop (or it was discarded) */
+	if (sigaction(SIGTSTP, &sa, NULL) < 0) die("sigaction", "SIGTSTP");
+	tell_p1(ctl, SIGCONT);
+	return 0;
+}
+
+/* Phase 6 (P0): the caller again, for good; forwards signals, relays stops, waits for P1. */
+__attribute__((noreturn)) static void run_p0(pid_t p1, int ctl[2], int on_pty)
 {
 	static const int fwd[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT };
 	static const int ign[] = { SIGTTOU, SIGTTIN, SIGTSTP, SIGPIPE };
@@ -426,6 +465,31 @@ __attribute__((noreturn)) static void run_p0(pid_t p1, int ctl[2])
 	if (die_with_parent) {
 		if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) < 0) die("prctl", "PR_SET_PDEATHSIG");
 		if (getppid() != die_with_parent && raise(SIGTERM) != 0) die("raise", "SIGTERM");
+	}
+	/* SIGCONT is held but while waiting in ppoll, so none is missed between test and wait. */
+	sigset_t cont, waiting;
+	sa.sa_handler = on_cont;
+	if (sigemptyset(&cont) < 0 || sigaddset(&cont, SIGCONT) < 0) die("sigset", "SIGCONT");
+	if (sigprocmask(SIG_BLOCK, &cont, &waiting) < 0) die("sigprocmask", "SIGCONT");
+	if (sigaction(SIGCONT, &sa, NULL) < 0) die("sigaction", "SIGCONT");
+	int awaiting_au = 0;
+	for (;;) { /* until P1 is gone: its end of ctl closes */
+		struct pollfd pf = { ctl_w, POLLIN, 0 };
+		int r = ppoll(&pf, 1, NULL, &waiting);
+		if (continued) {
+			continued = 0;
+			if (awaiting_au) tell_p1(ctl_w, SIGCONT);
+			awaiting_au = 0;
+		}
+		if (r < 0 && errno == EINTR) continue;
+		if (r < 0) die("ppoll", "ctl");
+		unsigned char b[16];
+		ssize_t n = read(ctl_w, b, sizeof b);
+		if (n < 0 && errno == EINTR) continue;
+		if (n < 0 && errno != ECONNRESET) die("read", "ctl");
+		if (n <= 0) break;
+		for (ssize_t i = 0; i < n; i++)
+			if (b[i] == SIGTSTP && !awaiting_au) awaiting_au = stop_job(ctl_w, on_pty);
 	}
 	int st;
 	while (waitpid(p1, &st, 0) < 0)
@@ -1040,7 +1104,15 @@ static long now_ms(void)
 	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
-/* Phase 9 (P1, the agent): the unprivileged init and supervisor of the namespace. */
+/* The command's process group (a shell's `fg`), and the command itself should it have left it. */
+static void continue_command(pid_t p2)
+{
+	if ((killpg(p2, SIGCONT) < 0 && errno != ESRCH) || (kill(p2, SIGCONT) < 0 && errno != ESRCH))
+		die("kill", "SIGCONT");
+}
+
+/* Phase 9 (P1, the agent): the unprivileged init and supervisor of the namespace; job control
+ * (stops reported to P0, SIGCONT bytes) is described above run_p0. */
 __attribute__((noreturn)) static void supervise(pid_t p2, int ctl, const sigset_t *sigs)
 {
 	int sfd = signalfd(-1, sigs, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -1066,17 +1138,22 @@ __attribute__((noreturn)) static void supervise(pid_t p2, int ctl, const sigset_
 		if (pf[1].revents) {
 			unsigned char b[64];
 			ssize_t n = read(ctl, b, sizeof b);
-			if (n < 0 && errno != EINTR && errno != EAGAIN) die("read", "ctl");
-			if (n == 0 || (pf[1].revents & POLLERR)) { /* P0 is gone: so is everything */
+			if (n < 0 && errno != EINTR && errno != EAGAIN && errno != ECONNRESET) die("read", "ctl");
+			if (n == 0 || (n < 0 && errno == ECONNRESET) || (pf[1].revents & POLLERR)) { /* P0 is gone: so is everything */
 				kill_all(SIGKILL);
 				_exit(128 + SIGKILL);
 			}
-			for (ssize_t i = 0; i < n; i++)
-				if (b[i] == SIGTERM || b[i] == SIGINT || b[i] == SIGHUP || b[i] == SIGQUIT)
+			for (ssize_t i = 0; i < n; i++) {
+				if (b[i] == SIGCONT) { /* the human's job continued (`fg`): so does the command */
+					continue_command(p2);
+				} else if (b[i] == SIGTERM || b[i] == SIGINT || b[i] == SIGHUP || b[i] == SIGQUIT) {
 					kill_all(b[i]);
-			if (n > 0 && !graced) {
-				graced = 1;
-				deadline = now_ms() + P1_GRACE_MS;
+					kill_all(SIGCONT); /* a stopped process handles it too */
+					if (!graced) {
+						graced = 1;
+						deadline = now_ms() + P1_GRACE_MS;
+					}
+				}
 			}
 		}
 		if (pf[0].revents) {
@@ -1090,8 +1167,10 @@ __attribute__((noreturn)) static void supervise(pid_t p2, int ctl, const sigset_
 				if (w < 0 && errno == EINTR) continue;
 				if (w < 0) die("waitpid", "namespace");
 				if (w != p2) continue; /* an orphan reaped */
-				if (WIFSTOPPED(st)) {
-					if (kill(p2, SIGCONT) < 0) die("kill", "SIGCONT");
+				if (WIFSTOPPED(st)) { /* P0 stops the human's job, and says when it continues */
+					unsigned char b = SIGTSTP;
+					if (send(ctl, &b, 1, MSG_NOSIGNAL) < 0 && errno != EPIPE && errno != ECONNRESET)
+						die("send", "ctl");
 					continue;
 				}
 				/* The kernel kills and reaps what is left when the namespace's init exits. */
@@ -1178,13 +1257,13 @@ int main(int argc, char **argv)
 	cgroup_setup();
 	if (net_policy) net_cgroup();
 	enter_namespaces();
-	int ctl[2];
-	if (pipe2(ctl, O_CLOEXEC) < 0) die("pipe2", "ctl");
+	int ctl[2]; /* both ways: P0's signals to P1, P1's "the command stopped" to P0 */
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ctl) < 0) die("socketpair", "ctl");
 	pid_t p1 = fork_p1();
 	if (p1 < 0) die("fork", "namespace init");
 
 	/* 6 (P0): back to the caller for good; forwards signals, waits, exits with P1's status. */
-	if (p1 > 0) run_p0(p1, ctl);
+	if (p1 > 0) run_p0(p1, ctl, on_pty);
 
 	/* 7 (P1, root in the new namespaces): limits, private places, lockdown home, shares. */
 	xclose(ctl[1]);

@@ -34,11 +34,14 @@ export interface AclWalkReport {
   files: number;
   changed: number;
   regrouped: number;
-  /** Directories the walk could not list (at most 64 named; the count is exact). */
+  /** Directories the walk could not list, each path whole (the count is exact). */
   unreadable: string[];
   unreadableCount: number;
   failed: string[];
   failedCount: number;
+  /** Regular files with other hard links, granted read access only (grants only). */
+  linked: string[];
+  linkedCount: number;
 }
 
 let cached: AuNative | null | undefined;
