@@ -103,6 +103,18 @@ static napi_value Execve(napi_env env, napi_callback_info info)
 	return NULL;
 }
 
+/* landlockAbi(): the kernel's Landlock ABI version (au doctor: the entrypoint's scoping needs 6),
+ * 0 when Landlock is missing or disabled.  landlock_create_ruleset(NULL, 0, VERSION) is 444 on every
+ * architecture. */
+static napi_value LandlockAbi(napi_env env, napi_callback_info info)
+{
+	(void)info;
+	napi_value result;
+	long abi = syscall(444, NULL, 0, 1);
+	CHECK(env, napi_create_int32(env, abi < 0 ? 0 : (int32_t)abi, &result));
+	return result;
+}
+
 static napi_value IsATTY(napi_env env, napi_callback_info info)
 {
 	size_t argc = 1;
@@ -327,6 +339,8 @@ NAPI_MODULE_INIT()
 	napi_value fn;
 	if (napi_create_function(env, "execve", NAPI_AUTO_LENGTH, Execve, NULL, &fn) != napi_ok ||
 	    napi_set_named_property(env, exports, "execve", fn) != napi_ok ||
+	    napi_create_function(env, "landlockAbi", NAPI_AUTO_LENGTH, LandlockAbi, NULL, &fn) != napi_ok ||
+	    napi_set_named_property(env, exports, "landlockAbi", fn) != napi_ok ||
 	    napi_create_function(env, "isatty", NAPI_AUTO_LENGTH, IsATTY, NULL, &fn) != napi_ok ||
 	    napi_set_named_property(env, exports, "isatty", fn) != napi_ok ||
 	    napi_create_function(env, "sha256", NAPI_AUTO_LENGTH, Sha256, NULL, &fn) != napi_ok ||

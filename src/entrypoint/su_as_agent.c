@@ -28,8 +28,10 @@
  *      on au's own PTY (so the caller's terminal is never the agent's controlling tty: no
  *      TIOCSTI), becomes the agent, joins a fresh session keyring of its own (the caller's, and
  *      the caller's user keyring linked in it, are inherited through the setuid exec and would
- *      stay possessed), proves all of it, forks P2.  It then stays as the unprivileged init of
- *      the namespace: reaps, forwards P0's signals with kill(-1), reports P2's stops to P0 and
+ *      stay possessed), proves all of it, then confines what uids cannot separate (Landlock scope
+ *      on abstract unix sockets and signals, a seccomp filter on keyrings and, under a network
+ *      policy, on socket families), forks P2.  It then stays as the unprivileged init of the
+ *      namespace: reaps, forwards P0's signals with kill(-1), reports P2's stops to P0 and
  *      continues P2 when P0 says so, kills everything when P2 ends or when P0 disappears (ctl
  *      EOF, PDEATHSIG).  Being init of the pid namespace, its exit makes the kernel kill
  *      whatever the agent started (setsid -f, double fork, ...): nothing outlives the run, and
@@ -63,8 +65,12 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <stddef.h>
 #include <linux/capability.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
 #include <linux/keyctl.h>
+#include <linux/seccomp.h>
 #include <poll.h>
 #include <pwd.h>
 #include <sched.h>
@@ -74,6 +80,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <net/if.h>
+#include <netinet/in.h>
 #include <sys/fsuid.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
@@ -627,6 +634,117 @@ static void prove_agent(void)
 			  syscall(SYS_keyctl, KEYCTL_READ, k, buf, sizeof buf) >= 0))
 			fail("privilege drop failed:", "a keyring of the caller is still reachable", ECANCELED);
 	}
+}
+
+/* Phase 8 (P1, the agent, after the proof: it needs keyctl): what uids cannot separate.
+ *
+ * Landlock scoping.  Outside lockdown the run shares the host's network namespace, and with it the
+ * abstract unix socket namespace: no file mode guards those names (X11's @/tmp/.X11-unix/X0, D-Bus,
+ * root daemons' control sockets) and nftables never sees AF_UNIX.  A Landlock domain scoped to
+ * abstract sockets and signals lets the run connect only to abstract sockets made inside its own
+ * domain, and signal only its own processes.  It needs ABI >= 6 (Linux 6.12); on older kernels,
+ * or with Landlock disabled, the run goes on without it (au doctor warns about it). */
+#ifndef SYS_landlock_create_ruleset /* the same number on all architectures (asm-generic table) */
+#define SYS_landlock_create_ruleset 444
+#define SYS_landlock_restrict_self 446
+#endif
+struct au_landlock_attr { uint64_t handled_access_fs, handled_access_net, scoped; }; /* ABI 6 layout */
+#define AU_LANDLOCK_VERSION 1u          /* LANDLOCK_CREATE_RULESET_VERSION: ask for the ABI */
+#define AU_SCOPE_ABSTRACT_UNIX 1u       /* LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET */
+#define AU_SCOPE_SIGNAL 2u              /* LANDLOCK_SCOPE_SIGNAL */
+static void landlock_scope(void)
+{
+	long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, AU_LANDLOCK_VERSION);
+	if (abi < 0 && errno != ENOSYS && errno != EOPNOTSUPP) die("landlock", "asking for the ABI");
+	if (abi < 6) return; /* no scoping in this kernel: doctor's business, not the run's */
+	struct au_landlock_attr attr = { 0, 0, AU_SCOPE_ABSTRACT_UNIX | AU_SCOPE_SIGNAL };
+	long fd = syscall(SYS_landlock_create_ruleset, &attr, sizeof attr, 0);
+	if (fd < 0) die("landlock", "creating the ruleset");
+	if (syscall(SYS_landlock_restrict_self, (int)fd, 0) < 0) die("landlock", "restricting the run");
+	xclose((int)fd);
+}
+
+/* Seccomp, for what neither uids nor nftables see.  Every run: request_key fails (ENOSYS, as on a
+ * kernel without keys): its upcalls run root helpers (DNS lookups for dns_resolver keys) past the
+ * network policy and lockdown.  Lockdown: add_key and keyctl fail too, since the uid's user and
+ * persistent keyrings are shared with the normal runs an untrusted repo must not reach.  Under an
+ * enforced network policy: sockets only of families and protocols the nftables rules attribute to
+ * the agent (AF_UNIX and AF_NETLINK stay local; TCP, UDP and MPTCP over IPv4/6): UDP-Lite, ping
+ * sockets, SCTP, AF_PACKET, vsock, ... fail, and so does io_uring, whose IORING_OP_SOCKET would
+ * make sockets past this filter.  A syscall of another ABI than the build's (x32, i386 on x86_64)
+ * kills the process: its numbers are another table this filter does not know. */
+#if defined(__x86_64__)
+#define AU_AUDIT_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define AU_AUDIT_ARCH AUDIT_ARCH_AARCH64
+#elif defined(__riscv) && __riscv_xlen == 64
+#define AU_AUDIT_ARCH AUDIT_ARCH_RISCV64
+#else
+#error "add this architecture's AUDIT_ARCH (and check its socket syscalls) to the seccomp filter"
+#endif
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define ARG_LO(i) (uint32_t)(offsetof(struct seccomp_data, args) + 8 * (i)) /* the int the kernel reads */
+#else
+#define ARG_LO(i) (uint32_t)(offsetof(struct seccomp_data, args) + 8 * (i) + 4)
+#endif
+#define ERRNO(e) (SECCOMP_RET_ERRNO | ((e) & SECCOMP_RET_DATA))
+#define FAIL_NR(nr, e) BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 1), BPF_STMT(BPF_RET | BPF_K, ERRNO(e))
+static void seccomp_filter(void)
+{
+	static const struct sock_filter head[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AU_AUDIT_ARCH, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+#ifdef __x86_64__
+		BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000 /* __X32_SYSCALL_BIT */, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+#endif
+		FAIL_NR(SYS_request_key, ENOSYS),
+	};
+	static const struct sock_filter keys[] = { FAIL_NR(SYS_add_key, ENOSYS), FAIL_NR(SYS_keyctl, ENOSYS) };
+	/* Decides socket(2) and socketpair(2) on their family, type (without SOCK_NONBLOCK|SOCK_CLOEXEC)
+	 * and protocol: ALLOW, EAFNOSUPPORT or EPROTONOSUPPORT.  Every path ends in a return. */
+	static const struct sock_filter family[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LO(0)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_UNIX, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_NETLINK, 0, 1), /* ip route, ss: never leaves the host */
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_INET, 2, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_INET6, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, ERRNO(EAFNOSUPPORT)),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LO(1)),
+		BPF_STMT(BPF_ALU | BPF_AND | BPF_K, ~(uint32_t)(SOCK_NONBLOCK | SOCK_CLOEXEC)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SOCK_STREAM, 1, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SOCK_DGRAM, 0, 6), /* no: to EPROTONOSUPPORT */
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LO(2)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 3, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_TCP, 2, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_UDP, 1, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 262 /* IPPROTO_MPTCP */, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_RET | BPF_K, ERRNO(EPROTONOSUPPORT)),
+	};
+	/* socket(2) and socketpair(2) share the argument layout; any other syscall jumps past family[]. */
+	static const struct sock_filter sockets[] = {
+		FAIL_NR(SYS_io_uring_setup, ENOSYS),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_socket, 1, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_socketpair, 0, sizeof family / sizeof *family),
+	};
+	static const struct sock_filter tail[] = { BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW) };
+	struct sock_filter prog[sizeof head / sizeof *head + sizeof keys / sizeof *keys +
+				sizeof sockets / sizeof *sockets + sizeof family / sizeof *family + 1];
+	size_t n = 0;
+	memcpy(prog, head, sizeof head), n += sizeof head / sizeof *head;
+	if (tmp_home) memcpy(prog + n, keys, sizeof keys), n += sizeof keys / sizeof *keys;
+	if (net_policy) {
+		memcpy(prog + n, sockets, sizeof sockets), n += sizeof sockets / sizeof *sockets;
+		memcpy(prog + n, family, sizeof family), n += sizeof family / sizeof *family;
+	}
+	memcpy(prog + n, tail, sizeof tail), n += 1;
+	struct sock_fprog fprog = { (unsigned short)n, prog };
+	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fprog, 0, 0) < 0) die("prctl", "PR_SET_SECCOMP");
 }
 
 /* Open the normalised relative path rel beneath dirfd one component at a time, never following a
@@ -1276,11 +1394,13 @@ int main(int argc, char **argv)
 	if (real_home >= 0) xclose(real_home);
 	if (nmounts > 0) do_mounts();
 
-	/* 8: out of the caller's session (unless on au's PTY), the agent, proven; dies with P0. */
+	/* 8: out of the caller's session (unless on au's PTY), the agent, proven, confined; dies with P0. */
 	if (!on_pty && setsid() < 0) die("setsid", "agent session");
 	record_caller_keyrings();
 	become_agent();
 	prove_agent();
+	landlock_scope();
+	seccomp_filter();
 	arm_pdeathsig(ctl[0]);
 
 	/* 9: P2 runs the command; P1 supervises the namespace until it ends. */

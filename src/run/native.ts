@@ -7,6 +7,8 @@ import { lazyRequire } from '../system/lazy-require.js';
 export interface AuNative {
   execve(path: string, argv: readonly string[], envp: readonly string[]): never;
   isatty(fd: number): boolean;
+  /** The kernel's Landlock ABI version, 0 without Landlock (au doctor). */
+  landlockAbi(): number;
   sha256(data: Buffer): string;
   /** SO_PEERCRED of a connected Unix socket (the session server's roles rest on it). */
   peerCredentials(fd: number): { pid: number; uid: number; gid: number };
