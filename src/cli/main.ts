@@ -268,7 +268,8 @@ function registerContainment(program: Command): void {
     .option('--allow <host[:port]|cidr[:port]>', 'an address the agent may reach (repeatable)', collect, [])
     .option('--domain <name>', 'a domain reachable through the proxy, *.name for subdomains (repeatable)', collect, [])
     .option('--listen <port>', 'a TCP port on which the agent may accept connections from loopback (repeatable; none by default)', collect, [])
-    .action(async (policy: string, opts: { agent: string; port: string[]; allow: string[]; domain: string[]; listen: string[] }, cmd: Command) => {
+    .option('--force', "end the agent's live processes (they would keep the old policy) instead of refusing")
+    .action(async (policy: string, opts: { agent: string; port: string[]; allow: string[]; domain: string[]; listen: string[]; force?: boolean }, cmd: Command) => {
       const { netSetCommand } = await import('./commands/net.js');
       await netSetCommand(makeContext(globalsOf(cmd)), opts.agent, policy, opts);
     });
@@ -283,16 +284,18 @@ function registerContainment(program: Command): void {
   withGlobals(net.command('clear'))
     .description('back to allow: remove the policy and its rules')
     .addOption(agentOption())
-    .action(async (opts: { agent: string }, cmd: Command) => {
+    .option('--force', "end the agent's live processes (they would keep the old policy) instead of refusing")
+    .action(async (opts: { agent: string; force?: boolean }, cmd: Command) => {
       const { netClearCommand } = await import('./commands/net.js');
-      await netClearCommand(makeContext(globalsOf(cmd)), opts.agent);
+      await netClearCommand(makeContext(globalsOf(cmd)), opts.agent, Boolean(opts.force));
     });
   withGlobals(net.command('apply'))
     .description('load the configured policy into the kernel (after a reboot, say)')
     .addOption(agentOption())
-    .action(async (opts: { agent: string }, cmd: Command) => {
+    .option('--force', "end the agent's live processes (they would keep the old policy) instead of refusing")
+    .action(async (opts: { agent: string; force?: boolean }, cmd: Command) => {
       const { netApplyCommand } = await import('./commands/net.js');
-      await netApplyCommand(makeContext(globalsOf(cmd)), opts.agent);
+      await netApplyCommand(makeContext(globalsOf(cmd)), opts.agent, Boolean(opts.force));
     });
   withGlobals(net.command('proxy', { hidden: true }))
     .description('run the HTTP CONNECT proxy of a domains policy (au run starts it)')

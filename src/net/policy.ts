@@ -88,9 +88,9 @@ const sortedPorts = (ports: readonly number[] | undefined): number[] => [...new 
 
 /**
  * A short id of the policy, the uid it applies to and the agent's cgroup id (see cgroup.ts):
- * what the entrypoint checks in the kernel. `2-`: the rules cover both directions, so an older
- * table no longer passes, and an entrypoint older than the inbound rules (which would not put the
- * run in the cgroup they match) refuses the id (it allowed no `-`): recreate such an agent.
+ * what the entrypoint checks in the kernel. `3-`: the rules mark flows per agent (an older table
+ * no longer passes); an entrypoint older than the inbound rules (which would not put the run in
+ * the cgroup they match) refuses any id with a `-`: recreate such an agent.
  */
 export function policyId(policy: NetPolicy, uid: number, cgroupId: number): string {
   const canonical = JSON.stringify([uid, cgroupId, policy.policy, sortedPorts(policy.loopbackPorts), [...policy.allow].sort(), [...policy.domains].sort(), policy.proxyPort ?? 0, sortedPorts(policy.listenPorts)]);
@@ -104,7 +104,7 @@ export function policyId(policy: NetPolicy, uid: number, cgroupId: number): stri
   }
   h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
   h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  return `2-${(4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(36)}`;
+  return `3-${(4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(36)}`;
 }
 
 export const enforced = (policy: NetPolicy | undefined): policy is NetPolicy => policy !== undefined && policy.policy !== 'allow';
@@ -122,54 +122,76 @@ export interface CgroupMatch {
   id: number;
 }
 
-/** Flows the agent opened carry this bit in their conntrack mark (set by the rules below). */
-export const AGENT_FLOW_MARK = 0x10000000;
+/**
+ * The conntrack mark of the flows an agent opened: its uid in bits 8-31 (`uid << 8`), under
+ * MARK_MASK; bits 0-7 are left to whoever else marks flows on the machine (a rule sets them as it
+ * found them). One value per agent: a flow agent A opened is not let into agent B, and a flow
+ * another user opened (a UDP port the agent binds after them, say) is the agent's in neither
+ * direction. Only the rules that accept a new flow set it: a refused flow carries no mark.
+ */
+export const MARK_MASK = 0xffffff00;
+const MARK_MAX_UID = 0xffffff;
+
+export function flowMark(uid: number): number {
+  if (!Number.isInteger(uid) || uid < 1 || uid > MARK_MAX_UID) throw new NetPolicyError(`uid ${uid} does not fit the conntrack mark of a network policy (1-${MARK_MAX_UID})`);
+  return uid * 256;
+}
+
+const hex = (n: number): string => `0x${n.toString(16).padStart(8, '0')}`;
+
+/** `conntrack -m VALUE/MASK`: the agent's flows, to delete when its policy changes. */
+export const conntrackMark = (uid: number): string => `${hex(flowMark(uid))}/${hex(MARK_MASK)}`;
 
 /**
  * The whole table, replacing any previous one atomically (`nft -f -`). Both directions:
- * - out (`output` hook, the agent's packets by uid, `meta skuid`): packets of flows someone else
- *   opened to the agent (conntrack's reply direction) are dropped, but for listed inbound ports
- *   towards loopback; new flows go only where the policy says, never to port 53 (names are
- *   resolved by the proxy, or not at all); the last rule counts and refuses;
+ * - out (`output` hook, the agent's packets by uid, `meta skuid`): packets of flows carrying the
+ *   agent's own mark pass; of the rest, the agent's replies on listed inbound ports towards
+ *   loopback; anything else that is not a new flow (a flow someone else opened, whatever its
+ *   direction) is dropped. New flows go only where the policy says, never to port 53 (names
+ *   are resolved by the proxy, or not at all); the machine's own addresses (`fib daddr type
+ *   local`: loopback and every address of its interfaces) only on listed loopback ports and
+ *   the proxy; each accepting rule marks the flow; the last rule counts and refuses;
  * - in (`input` hook, packets for a socket of the agent, found by nftables' socket lookup and
- *   matched by the agent's cgroup v2): only flows the agent opened, and new connections to
- *   listed inbound ports from loopback. A SYN to any other listener of the agent is dropped
- *   before TCP sees it: no handshake, no SYN cookie, no byte in either direction.
+ *   matched by the agent's cgroup v2): only flows carrying the agent's mark, and new
+ *   connections to listed inbound ports from loopback. Anything else is refused as a closed
+ *   port answers (TCP reset, ICMP port unreachable), before TCP sees it: no handshake, no SYN
+ *   cookie, no byte in either direction, and nothing that tells a listening port from a closed one.
  */
 export function renderRuleset(agentName: string, uid: number, policy: NetPolicy, allow: readonly ResolvedAllow[], cgroup: CgroupMatch): string {
   const table = tableOf(agentName);
-  const mark = `0x${AGENT_FLOW_MARK.toString(16)}`;
+  const value = hex(flowMark(uid));
+  const mask = hex(MARK_MASK);
+  const own = `ct mark and ${mask} == ${value}`;
+  const accept = `ct mark set ct mark and ${hex(~MARK_MASK >>> 0)} or ${value} accept`;
   const listen = sortedPorts(policy.listenPorts);
   const listenSet = `{ ${listen.join(', ')} }`;
   const rules: string[] = [
-    `ct direction reply ct mark and ${mark} != 0 accept`,
+    `${own} accept`,
     ...(listen.length ? [`ct direction reply ip daddr 127.0.0.0/8 tcp sport ${listenSet} accept`, `ct direction reply ip6 daddr ::1 tcp sport ${listenSet} accept`] : []),
-    'ct direction reply counter name refused drop',
-    'ct state established,related accept',
-    `ct mark set ct mark or ${mark}`,
+    'ct state != new counter name refused drop',
     'meta l4proto { tcp, udp } th dport 53 counter name refused reject with icmpx admin-prohibited',
   ];
   const ports = sortedPorts(policy.loopbackPorts);
-  if (ports.length > 0) {
-    const set = `{ ${ports.join(', ')} }`;
-    rules.push(`ip daddr 127.0.0.0/8 tcp dport ${set} accept`, `ip6 daddr ::1 tcp dport ${set} accept`);
-  }
+  if (ports.length > 0) rules.push(`fib daddr type local tcp dport { ${ports.join(', ')} } ${accept}`);
   // The proxy's exact address and port: any other loopback address could be another user's.
-  if (policy.policy === 'domains' && policy.proxyPort) rules.push(`ip daddr 127.0.0.1 tcp dport ${policy.proxyPort} accept`);
+  if (policy.policy === 'domains' && policy.proxyPort) rules.push(`ip daddr 127.0.0.1 tcp dport ${policy.proxyPort} ${accept}`);
+  // The machine's own addresses are loopback by another door (a service on 0.0.0.0 answers on
+  // all of them): an allowlisted subnet holding one does not open them.
+  rules.push('fib daddr type local counter name refused reject with icmpx admin-prohibited');
   if (policy.policy === 'allowlist' || policy.policy === 'domains') {
     for (const entry of allow) {
       for (const address of entry.addresses) {
         const match = `${address.includes(':') ? 'ip6' : 'ip'} daddr ${address}`;
-        rules.push(entry.port === undefined ? `${match} accept` : `${match} meta l4proto { tcp, udp } th dport ${entry.port} accept`);
+        rules.push(entry.port === undefined ? `${match} ${accept}` : `${match} meta l4proto { tcp, udp } th dport ${entry.port} ${accept}`);
       }
     }
   }
   rules.push('counter name refused reject with icmpx admin-prohibited');
   const inbound = [
-    `ct mark and ${mark} != 0 accept`,
-    'ct direction reply accept',
+    `${own} accept`,
     ...(listen.length ? [`iif lo ip daddr 127.0.0.0/8 tcp dport ${listenSet} accept`, `iif lo ip6 daddr ::1 tcp dport ${listenSet} accept`] : []),
-    'counter name refused drop',
+    'meta l4proto tcp counter name refused reject with tcp reset',
+    'counter name refused reject with icmpx port-unreachable',
   ];
   return [
     `table inet ${table}`,

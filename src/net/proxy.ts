@@ -6,13 +6,16 @@
 // The target is parsed once (host.ts) into a canonical name; that name is what the policy
 // checks and what is resolved, here, once; the connection goes to the address that was
 // checked (no second lookup to rebind). Names resolving to loopback, link-local, unspecified
-// or cloud metadata addresses are refused unless the address is in the policy's allow list.
+// or cloud metadata addresses, or to any address of this machine (local-address.ts: a service
+// of the human on 0.0.0.0 answers there), are refused unless the address is in the policy's
+// allow list.
 // Address literals are refused: a domains policy lists names (addresses go in --allow).
 import { lookup } from 'node:dns/promises';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import { BlockList, type Socket, connect, isIPv4 } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { parseConnectTarget } from './host.js';
+import { isLocalAddress } from './local-address.js';
 import { type NetPolicy, domainAllowed, parseAllowEntry } from './policy.js';
 
 const PORTS = new Set([80, 443]);
@@ -81,7 +84,9 @@ export async function checkDestination(policy: NetPolicy, name: string, port: nu
   const allowed = listed(policy);
   for (const address of addresses) {
     const type = isIPv4(address) ? 'ipv4' : 'ipv6';
-    if (blocked.check(address, type) && !allowed.check(address, type)) return { refuse: `${name} resolves to ${address} (loopback, link-local, multicast or metadata)` };
+    if (allowed.check(address, type)) continue;
+    if (blocked.check(address, type)) return { refuse: `${name} resolves to ${address} (loopback, link-local, multicast or metadata)` };
+    if (await isLocalAddress(address)) return { refuse: `${name} resolves to ${address}, an address of this machine` };
   }
   return addresses[0] ? { address: addresses[0], port, name } : { refuse: `${name} does not resolve` };
 }

@@ -9,7 +9,7 @@ import { ConfigError } from '../../src/config/schema.js';
 import { loadConfig, saveConfig } from '../../src/config/store.js';
 import { LimitError, formatLimit, limitArguments, parseCpu, parseCount, parseMemory } from '../../src/limits/limits.js';
 import { limitMechanism } from '../../src/limits/cgroups.js';
-import { NetPolicyError, type NetPolicy, domainAllowed, parseAllowEntry, parseDomain, policyId, renderRuleset } from '../../src/net/policy.js';
+import { NetPolicyError, type NetPolicy, conntrackMark, domainAllowed, parseAllowEntry, parseDomain, policyId, renderRuleset } from '../../src/net/policy.js';
 import { checkDestination } from '../../src/net/proxy.js';
 import { entrypointArguments } from '../../src/launch/arguments.js';
 
@@ -83,18 +83,24 @@ test('the ruleset: only the agent uid, listed loopback ports, counted refusal; t
   const deny: NetPolicy = { policy: 'deny', loopbackPorts: [8080], allow: [], domains: [] };
   const rules = renderRuleset('a', 1234, deny, [], CG);
   assert.match(rules, /^ {4}meta skuid 1234 jump agent$/m);
-  assert.match(rules, /^ {4}ip daddr 127\.0\.0\.0\/8 tcp dport \{ 8080 \} accept$/m);
+  // Flows are marked with the uid (bits 8-31) only where they are accepted.
+  assert.match(rules, /^ {4}fib daddr type local tcp dport \{ 8080 \} ct mark set ct mark and 0x000000ff or 0x0004d200 accept$/m);
+  assert.match(rules, /^ {4}fib daddr type local counter name refused reject with icmpx admin-prohibited$/m);
   assert.match(rules, /^ {4}counter name refused reject with icmpx admin-prohibited$/m);
   assert.match(rules, new RegExp(`comment "au-policy:${policyId(deny, 1234, 77)}"`));
-  assert.match(policyId(deny, 1234, 77), /^2-[0-9a-z]{1,30}$/, 'an entrypoint without the inbound rules refuses a `-`');
+  assert.match(policyId(deny, 1234, 77), /^3-[0-9a-z]{1,30}$/, 'an entrypoint without the inbound rules refuses a `-`');
   assert.equal(policyId(deny, 1234, 77), policyId({ ...deny }, 1234, 77));
   assert.notEqual(policyId(deny, 1234, 77), policyId({ ...deny, loopbackPorts: [8081] }, 1234, 77));
   assert.notEqual(policyId(deny, 1234, 77), policyId(deny, 1235, 77));
   assert.notEqual(policyId(deny, 1234, 77), policyId(deny, 1234, 78), 'a cgroup made again is another policy');
   assert.notEqual(policyId(deny, 1234, 77), policyId({ ...deny, listenPorts: [3000] }, 1234, 77));
   const list = renderRuleset('a', 1, { policy: 'allowlist', loopbackPorts: [], allow: ['x'], domains: [] }, [{ addresses: ['10.0.0.0/8'] }, { addresses: ['::1'], port: 443 }], CG);
-  assert.match(list, /^ {4}ip daddr 10\.0\.0\.0\/8 accept$/m);
-  assert.match(list, /^ {4}ip6 daddr ::1 meta l4proto \{ tcp, udp \} th dport 443 accept$/m);
+  assert.match(list, /^ {4}ip daddr 10\.0\.0\.0\/8 ct mark set ct mark and 0x000000ff or 0x00000100 accept$/m);
+  assert.match(list, /^ {4}ip6 daddr ::1 meta l4proto \{ tcp, udp \} th dport 443 ct mark set ct mark and 0x000000ff or 0x00000100 accept$/m);
+  const lines = list.split('\n').map((l) => l.trim());
+  assert.ok(lines.indexOf('fib daddr type local counter name refused reject with icmpx admin-prohibited') < lines.findIndex((l) => l.startsWith('ip daddr 10.0.0.0/8')), 'the machine\'s own addresses are refused before the allowlist');
+  assert.throws(() => renderRuleset('a', 0x1000000, deny, [], CG), NetPolicyError, 'a uid beyond the mark bits');
+  assert.equal(conntrackMark(1234), '0x0004d200/0xffffff00');
 });
 
 test('the ruleset covers both directions, no DNS of the agent, the proxy at its exact address', () => {
@@ -102,14 +108,17 @@ test('the ruleset covers both directions, no DNS of the agent, the proxy at its 
   const rules = renderRuleset('a', 1234, domains, [], CG);
   const agent = rules.slice(rules.indexOf('chain agent {'), rules.indexOf('chain agent_in {'));
   const lines = agent.split('\n').map((l) => l.trim());
-  // Refusing reply-direction packets comes before accepting established flows.
-  assert.ok(lines.indexOf('ct direction reply counter name refused drop') < lines.indexOf('ct state established,related accept'), agent);
-  assert.ok(lines.indexOf('meta l4proto { tcp, udp } th dport 53 counter name refused reject with icmpx admin-prohibited') < lines.indexOf('ip daddr 127.0.0.1 tcp dport 3128 accept'));
+  // Only the agent's own flows pass as established; nothing is marked before the refusals.
+  assert.equal(lines[1], 'ct mark and 0xffffff00 == 0x0004d200 accept', agent);
+  assert.ok(lines.indexOf('ct state != new counter name refused drop') > 0, agent);
+  assert.doesNotMatch(agent, /ct state established|ct direction reply accept/, agent);
+  assert.ok(lines.indexOf('meta l4proto { tcp, udp } th dport 53 counter name refused reject with icmpx admin-prohibited') < lines.indexOf('ip daddr 127.0.0.1 tcp dport 3128 ct mark set ct mark and 0x000000ff or 0x0004d200 accept'));
+  assert.ok(lines.findIndex((l) => l.includes('ct mark set')) > lines.indexOf('meta l4proto { tcp, udp } th dport 53 counter name refused reject with icmpx admin-prohibited'), agent);
   assert.doesNotMatch(agent, /127\.0\.0\.0\/8 tcp dport \{ 3128|::1 tcp dport \{ 3128/, 'the proxy port on 127.0.0.1 only');
   assert.match(agent, /^ {4}ct direction reply ip daddr 127\.0\.0\.0\/8 tcp sport \{ 3000 \} accept$/m);
   assert.match(rules, /^ {4}socket cgroupv2 level 2 "unified\/agent-as-unix-user\/a" jump agent_in$/m);
   assert.match(rules, /^ {4}iif lo ip daddr 127\.0\.0\.0\/8 tcp dport \{ 3000 \} accept$/m);
-  assert.match(rules, /chain agent_in \{\n {4}ct mark and 0x10000000 != 0 accept\n {4}ct direction reply accept\n(.*\n){2} {4}counter name refused drop\n {2}\}/);
+  assert.match(rules, /chain agent_in \{\n {4}ct mark and 0xffffff00 == 0x0004d200 accept\n(.*\n){2} {4}meta l4proto tcp counter name refused reject with tcp reset\n {4}counter name refused reject with icmpx port-unreachable\n {2}\}/);
 });
 
 test('the proxy refuses unlisted names, other ports, and names resolving to loopback unless listed', async () => {
@@ -119,4 +128,18 @@ test('the proxy refuses unlisted names, other ports, and names resolving to loop
   assert.match(JSON.stringify(await checkDestination(policy, 'localhost', 80)), /loopback/);
   const listed = await checkDestination({ ...policy, allow: ['127.0.0.0/8', '::1'] }, 'localhost', 80);
   assert.ok('address' in listed, JSON.stringify(listed));
+});
+
+test('a policy change refuses while the agent has live processes, changes nothing, and forgets the agent\'s flows by its mark', async () => {
+  const { LiveRunsError, forgetFlows, settleLiveRuns } = await import('../../src/net/live-runs.js');
+  const { RecordingRunner } = await import('../../src/system/runner.js');
+  const runner = new RecordingRunner();
+  const live = { userName: 'a', uid: process.getuid!(), extra: {} } as unknown as Parameters<typeof settleLiveRuns>[1];
+  assert.throws(() => settleLiveRuns(runner, live, false, () => {}), (e: unknown) => e instanceof LiveRunsError && /has \d+ live process.*--force/.test(e.message));
+  assert.equal(runner.changes.length, 0, 'nothing ended, nothing changed');
+  settleLiveRuns(runner, { ...live, uid: 0xfffff0 }, false, () => {});
+  assert.equal(runner.changes.length, 0, 'no process: nothing to do');
+  forgetFlows(runner, { ...live, uid: 1234 }, () => {});
+  const deletes = runner.changes.map((c) => c.filter((a) => !a.includes('/conntrack')).join(' '));
+  if (deletes.length) assert.deepEqual(deletes, ['-D -f ipv4 -m 0x0004d200/0xffffff00', '-D -f ipv6 -m 0x0004d200/0xffffff00']);
 });

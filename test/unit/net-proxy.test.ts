@@ -119,3 +119,13 @@ test('a uid with processes is live; one without is not', async () => {
   assert.equal(uidHasProcesses(process.getuid!()), true);
   assert.equal(uidHasProcesses(2147483000), false);
 });
+
+test('the machine\'s own addresses (every interface, loopback aside) are local; others are not', async () => {
+  const { networkInterfaces } = await import('node:os');
+  const { isLocalAddress } = await import('../../src/net/local-address.js');
+  const own = Object.values(networkInterfaces()).flatMap((l) => l ?? []).filter((i) => !i.address.includes('%') && !i.address.startsWith('fe80'));
+  assert.ok(own.length > 0);
+  for (const i of own) assert.equal(await isLocalAddress(i.address), true, i.address);
+  assert.equal(await isLocalAddress('127.0.0.2'), true, 'all of 127/8 is routed as local');
+  for (const other of ['192.0.2.1', '2001:db8::1', '198.51.100.7']) assert.equal(await isLocalAddress(other), false, other);
+});

@@ -6,6 +6,7 @@ import { type AgentConfig, findAgent } from '../../config/schema.js';
 import { AuError } from '../../errors.js';
 import { loadConfig, updateConfig } from '../../config/store.js';
 import { applyPolicy, listPolicy, loadState, refusedPackets, removePolicy } from '../../net/apply.js';
+import { forgetFlows, settleLiveRuns } from '../../net/live-runs.js';
 import { type NetPolicy, POLICIES, type PolicyKind, enforced, parseAllowEntry, parseDomain, parsePort, tableOf } from '../../net/policy.js';
 import type { Context } from '../context.js';
 import { UsageError } from '../errors.js';
@@ -17,6 +18,8 @@ export interface NetSetInput {
   allow: string[];
   domain: string[];
   listen?: string[];
+  /** End the agent's live processes (they would keep the old policy) rather than refuse. */
+  force?: boolean;
 }
 
 const log = (line: string): void => {
@@ -68,10 +71,12 @@ export async function netSetCommand(ctx: Context, name: string, kind: string, in
   await updateConfig(ctx.configPath, ctx.dryRun, async (config, save) => {
     const agent = requireAgent(config, name);
     if (isPythonToolAgent(agent)) throw new AuError(migrateHint(agent));
+    settleLiveRuns(ctx.runner, agent, Boolean(input.force), log);
     const candidate = { ...agent, net: kind === 'allow' ? undefined : policy };
     await changeRecorded(agent, save, `set ${kind}`, () => applyPolicy(ctx.runner, candidate, log));
     agent.net = candidate.net;
     finishRecorded(agent, save);
+    forgetFlows(ctx.runner, agent, log);
     log(`Network policy of ${name}: ${describe(agent.net)}; inbound: ${describeInbound(agent.net)}`);
   });
 }
@@ -116,22 +121,26 @@ function describeInbound(policy: NetPolicy | undefined): string {
   return ports.length ? `TCP ports ${ports.join(', ')} from loopback only; nothing else` : 'nothing (no connection to the agent, from anywhere)';
 }
 
-export async function netApplyCommand(ctx: Context, name: string): Promise<void> {
+export async function netApplyCommand(ctx: Context, name: string, force = false): Promise<void> {
   await updateConfig(ctx.configPath, ctx.dryRun, async (config, save) => {
     const agent = requireAgent(config, name);
     if (agent.extra[PENDING] !== undefined) log(`Finishing an interrupted network change of ${name} (${JSON.stringify(agent.extra[PENDING])}): loading its recorded policy`);
+    settleLiveRuns(ctx.runner, agent, force, log);
     await applyPolicy(ctx.runner, agent, log);
     if (agent.extra[PENDING] !== undefined) finishRecorded(agent, save);
+    forgetFlows(ctx.runner, agent, log);
     log(`Network policy of ${name} loaded: ${describe(agent.net)}`);
   });
 }
 
-export async function netClearCommand(ctx: Context, name: string): Promise<void> {
+export async function netClearCommand(ctx: Context, name: string, force = false): Promise<void> {
   await updateConfig(ctx.configPath, ctx.dryRun, async (config, save) => {
     const agent = requireAgent(config, name);
+    settleLiveRuns(ctx.runner, agent, force, log);
     await changeRecorded(agent, save, 'clear', () => removePolicy(ctx.runner, name));
     agent.net = undefined;
     finishRecorded(agent, save);
+    forgetFlows(ctx.runner, agent, log);
     log(`Network policy of ${name}: allow (no filtering)`);
   });
 }
