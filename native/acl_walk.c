@@ -11,7 +11,10 @@
  *    no f*xattr), so a file that is not readable by its owner is still handled;
  *  - only directories and regular files owned by `owner` are changed; every directory is
  *    descended (the agent's own folders may hold files of the human's), and a directory that
- *    cannot be read is reported, never skipped silently.
+ *    cannot be read is reported, never skipped silently;
+ *  - a regular file with other hard links is granted read but never write (its other names may
+ *    be outside the share: a local `git clone` links .git/objects), and is reported;
+ *  - every path reported is kept whole (allocated), never cut.
  * The ACL is edited in the kernel's binary form (system.posix_acl_access/_default): existing
  * entries are kept, the mask is recomputed from the group class as setfacl does, and a default
  * ACL made from nothing starts from the access ACL's base entries, as setfacl does.
@@ -174,7 +177,7 @@ static int acl_equal(const struct acl *a, const struct acl *b)
 }
 
 /* Applies the request to one ACL; returns whether it changed. Perm bit 8 is setfacl's X. */
-static int acl_apply(struct acl *acl, const struct acl_request *req, int is_default, int x_allowed)
+static int acl_apply(struct acl *acl, const struct acl_request *req, int is_default, int x_allowed, int read_only)
 {
 	static struct acl before;
 	before = *acl;
@@ -195,6 +198,8 @@ static int acl_apply(struct acl *acl, const struct acl_request *req, int is_defa
 		uint16_t perm = (uint16_t)(g->perm & 7);
 		if ((g->perm & ACL_PERM_X) && x_allowed)
 			perm |= 1;
+		if (read_only)
+			perm &= (uint16_t)~2u;
 		struct entry *e = acl_find(acl, TAG_USER, g->uid);
 		if (e)
 			e->perm = perm;
@@ -212,16 +217,49 @@ struct walk {
 	char path[PATH_MAX];
 };
 
+static void paths_add(struct acl_paths *paths, char *path)
+{
+	paths->n++;
+	if (!path)
+		return;
+	if (paths->stored == paths->cap) {
+		size_t cap = paths->cap ? paths->cap * 2 : 16;
+		char **grown = realloc(paths->item, cap * sizeof *grown);
+		if (!grown) {
+			free(path);
+			return;
+		}
+		paths->item = grown;
+		paths->cap = cap;
+	}
+	paths->item[paths->stored++] = path;
+}
+
+static void paths_free(struct acl_paths *paths)
+{
+	for (size_t i = 0; i < paths->stored; i++)
+		free(paths->item[i]);
+	free(paths->item);
+	memset(paths, 0, sizeof *paths);
+}
+
+void acl_report_free(struct acl_report *report)
+{
+	paths_free(&report->unreadable);
+	paths_free(&report->failed);
+	paths_free(&report->linked);
+}
+
+/* Every path is kept whole: a path cut short would name a folder that does not exist. */
 static void note(struct acl_report *report, int failed, const char *path, int err)
 {
-	size_t *n = failed ? &report->n_failed : &report->n_unreadable;
-	if (*n < ACL_REPORT_MAX) {
-		if (failed)
-			snprintf(report->failed[*n], ACL_REPORT_LINE, "%s (%s)", path, strerror(err));
-		else
-			snprintf(report->unreadable[*n], ACL_REPORT_LINE, "%s", path);
-	}
-	(*n)++;
+	char *line = NULL;
+	if (failed) {
+		if (asprintf(&line, "%s (%s)", path, strerror(err)) < 0)
+			line = NULL;
+		paths_add(&report->failed, line);
+	} else
+		paths_add(&report->unreadable, strdup(path));
 }
 
 static int has_default_grant(const struct acl_request *req)
@@ -258,7 +296,7 @@ static void change_acls(struct walk *w, const struct target *t, const struct sta
 					if (access.e[k].tag == TAG_USER_OBJ || access.e[k].tag == TAG_GROUP_OBJ || access.e[k].tag == TAG_OTHER)
 						deflt.e[deflt.n++] = access.e[k];
 			}
-			if (acl_apply(&deflt, w->req, 1, 1) || !had_default) {
+			if (acl_apply(&deflt, w->req, 1, 1, 0) || !had_default) {
 				if (acl_write(t, DEFAULT, &deflt) != 0) {
 					note(w->report, 1, w->path, errno);
 					return;
@@ -267,7 +305,11 @@ static void change_acls(struct walk *w, const struct target *t, const struct sta
 			}
 		}
 	}
-	if (acl_apply(&access, w->req, 0, is_dir || acl_any_execute(&access))) {
+	/* A file with other hard links: its other names may be outside the share (A8). */
+	int linked = !is_dir && st->st_nlink > 1;
+	if (linked && w->req->n_set > 0)
+		paths_add(&w->report->linked, strdup(w->path));
+	if (acl_apply(&access, w->req, 0, is_dir || acl_any_execute(&access), linked)) {
 		/* An access ACL of base entries only is stored by the kernel as the mode alone. */
 		if (acl_write(t, ACCESS, &access) != 0) {
 			note(w->report, 1, w->path, errno);
@@ -425,6 +467,7 @@ static int open_root(const char *root)
 int acl_walk(const char *root, const struct acl_request *req, struct acl_report *report)
 {
 	static struct walk w;
+	acl_report_free(report);
 	memset(report, 0, sizeof *report);
 	int fd = open_root(root);
 	if (fd < 0)

@@ -6,8 +6,6 @@
 
 #define ACL_PERM_X 8 /* setfacl's X: execute only on directories and files someone may execute */
 #define ACL_MAX_GRANTS 8
-#define ACL_REPORT_MAX 64
-#define ACL_REPORT_LINE 512
 
 struct acl_grant {
 	uint32_t uid;
@@ -29,13 +27,23 @@ struct acl_request {
 	uint32_t regroup_from, regroup_to;
 };
 
+/* Paths, each whole (malloc'd); n counts every one noted, even one that could not be stored. */
+struct acl_paths {
+	size_t n, stored, cap;
+	char **item;
+};
+
 struct acl_report {
 	size_t directories, files, changed, regrouped;
 	/* Directories that could not be listed (EACCES), and anything else that failed. */
-	size_t n_unreadable, n_failed;
-	char unreadable[ACL_REPORT_MAX][ACL_REPORT_LINE];
-	char failed[ACL_REPORT_MAX][ACL_REPORT_LINE];
+	struct acl_paths unreadable, failed;
+	/* Regular files with other hard links (st_nlink > 1): granted read only, never write, since
+	 * their other names may be outside the share (a local `git clone` links .git/objects). */
+	struct acl_paths linked;
 };
+
+/* Frees the paths of a report (the walk frees those of the previous report itself). */
+void acl_report_free(struct acl_report *report);
 
 /* 0 when the walk ran (see the report), -1 with errno when ROOT could not be opened safely. */
 int acl_walk(const char *root, const struct acl_request *req, struct acl_report *report);

@@ -103,6 +103,18 @@ static napi_value Execve(napi_env env, napi_callback_info info)
 	return NULL;
 }
 
+/* landlockAbi(): the kernel's Landlock ABI version (au doctor: the entrypoint's scoping needs 6),
+ * 0 when Landlock is missing or disabled.  landlock_create_ruleset(NULL, 0, VERSION) is 444 on every
+ * architecture. */
+static napi_value LandlockAbi(napi_env env, napi_callback_info info)
+{
+	(void)info;
+	napi_value result;
+	long abi = syscall(444, NULL, 0, 1);
+	CHECK(env, napi_create_int32(env, abi < 0 ? 0 : (int32_t)abi, &result));
+	return result;
+}
+
 static napi_value IsATTY(napi_env env, napi_callback_info info)
 {
 	size_t argc = 1;
@@ -229,14 +241,13 @@ static int uint32_prop(napi_env env, napi_value obj, const char *name, uint32_t 
 	return napi_get_named_property(env, obj, name, &v) == napi_ok && napi_get_value_uint32(env, v, out) == napi_ok;
 }
 
-static napi_value string_list(napi_env env, char lines[][ACL_REPORT_LINE], size_t n)
+static napi_value string_list(napi_env env, const struct acl_paths *paths)
 {
 	napi_value array, s;
-	size_t shown = n < ACL_REPORT_MAX ? n : ACL_REPORT_MAX;
-	if (napi_create_array_with_length(env, shown, &array) != napi_ok)
+	if (napi_create_array_with_length(env, paths->stored, &array) != napi_ok)
 		return NULL;
-	for (size_t i = 0; i < shown; i++)
-		if (napi_create_string_utf8(env, lines[i], NAPI_AUTO_LENGTH, &s) != napi_ok ||
+	for (size_t i = 0; i < paths->stored; i++)
+		if (napi_create_string_utf8(env, paths->item[i], NAPI_AUTO_LENGTH, &s) != napi_ok ||
 		    napi_set_element(env, array, (uint32_t)i, s) != napi_ok)
 			return NULL;
 	return array;
@@ -251,7 +262,8 @@ static int set_count(napi_env env, napi_value obj, const char *name, size_t n)
 /*
  * aclWalk(root, {owner, set: [{uid, perm, isDefault}], remove: [uid], removeGroups: [gid],
  * regroup?: {from, to}}): the walk of acl_walk.c.
- * Returns {directories, files, changed, regrouped, unreadable, unreadableCount, failed, failedCount};
+ * Returns {directories, files, changed, regrouped, unreadable, unreadableCount, failed, failedCount,
+ * linked, linkedCount} (every path whole);
  * throws an Error with `code` (ELOOP, ENOENT, EPERM, ...) when ROOT cannot be opened safely.
  */
 static napi_value AclWalk(napi_env env, napi_callback_info info)
@@ -309,13 +321,16 @@ static napi_value AclWalk(napi_env env, napi_callback_info info)
 	}
 	CHECK(env, napi_create_object(env, &result));
 	if (!set_count(env, result, "directories", report.directories) || !set_count(env, result, "files", report.files) ||
-	    !set_count(env, result, "changed", report.changed) || !set_count(env, result, "regrouped", report.regrouped) || !set_count(env, result, "unreadableCount", report.n_unreadable) ||
-	    !set_count(env, result, "failedCount", report.n_failed) || !(value = string_list(env, report.unreadable, report.n_unreadable)) ||
-	    napi_set_named_property(env, result, "unreadable", value) != napi_ok ||
-	    !(value = string_list(env, report.failed, report.n_failed)) || napi_set_named_property(env, result, "failed", value) != napi_ok) {
+	    !set_count(env, result, "changed", report.changed) || !set_count(env, result, "regrouped", report.regrouped) || !set_count(env, result, "unreadableCount", report.unreadable.n) ||
+	    !set_count(env, result, "failedCount", report.failed.n) || !set_count(env, result, "linkedCount", report.linked.n) ||
+	    !(value = string_list(env, &report.unreadable)) || napi_set_named_property(env, result, "unreadable", value) != napi_ok ||
+	    !(value = string_list(env, &report.failed)) || napi_set_named_property(env, result, "failed", value) != napi_ok ||
+	    !(value = string_list(env, &report.linked)) || napi_set_named_property(env, result, "linked", value) != napi_ok) {
+		acl_report_free(&report);
 		napi_throw_error(env, NULL, "aclWalk: cannot build the report");
 		return NULL;
 	}
+	acl_report_free(&report);
 	return result;
 }
 
@@ -324,6 +339,8 @@ NAPI_MODULE_INIT()
 	napi_value fn;
 	if (napi_create_function(env, "execve", NAPI_AUTO_LENGTH, Execve, NULL, &fn) != napi_ok ||
 	    napi_set_named_property(env, exports, "execve", fn) != napi_ok ||
+	    napi_create_function(env, "landlockAbi", NAPI_AUTO_LENGTH, LandlockAbi, NULL, &fn) != napi_ok ||
+	    napi_set_named_property(env, exports, "landlockAbi", fn) != napi_ok ||
 	    napi_create_function(env, "isatty", NAPI_AUTO_LENGTH, IsATTY, NULL, &fn) != napi_ok ||
 	    napi_set_named_property(env, exports, "isatty", fn) != napi_ok ||
 	    napi_create_function(env, "sha256", NAPI_AUTO_LENGTH, Sha256, NULL, &fn) != napi_ok ||

@@ -4,7 +4,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 npx tsc --noEmit
-node scripts/build.mjs
+# `sudo npm test` in a checkout of a user's: build as that user, so dist/ stays theirs (a later
+# `npm ci` of theirs must be able to replace it).
+owner=$(stat -c %U .)
+if [ "$(id -u)" = 0 ] && [ "$owner" != root ]; then
+  runuser -u "$owner" -- node scripts/build.mjs
+else
+  node scripts/build.mjs
+fi
 files=(test/unit/*.test.ts)
 if [ "$(id -u)" = 0 ]; then
   files+=(test/e2e/*.test.ts)

@@ -11,6 +11,7 @@ import { isMember, lookupGroup, lookupUser } from '../system/accounts.js';
 import type { Human } from '../system/human.js';
 import type { CommandRunner } from '../system/runner.js';
 import { foreignUserReasons } from './identity.js';
+import { clearKeyrings } from './keyrings.js';
 import { EXPIRED_ON, lockLogins, nologinShell } from './login.js';
 import { AGENT_MARKER, agentHomeOf, driverGroupOf, validateAgentName } from './names.js';
 
@@ -126,6 +127,9 @@ export function createAgent(runner: CommandRunner, record: AgentConfig, human: H
       { privileged: true },
     );
     user = lookupUser(runner, name);
+    // A new account may get a uid used before: what a former owner left in that uid's kernel
+    // keyrings must not reach the agent's first run.
+    if (user) clearKeyrings(runner, user.uid, user.gid);
   }
   if (user) {
     record.uid = user.uid;

@@ -7,6 +7,7 @@
 // with its groups, for as long as its home exists; `au new` takes it back and `au delete -H`
 // removes it. Files the agent left in the human's shares are handed to the human in both cases:
 // they are the human's folders, and after `-H` nobody else may ever own them.
+import { auWarn } from '../cli/output.js';
 import { existsSync, lstatSync } from 'node:fs';
 import type { AgentConfig, KeptAccount } from '../config/schema.js';
 import { removeEntrypoint } from '../entrypoint/install.js';
@@ -18,6 +19,7 @@ import { lookupGroup, lookupUser } from '../system/accounts.js';
 import type { Human } from '../system/human.js';
 import type { CommandRunner } from '../system/runner.js';
 import { foreignUserReasons } from './identity.js';
+import { clearKeyrings } from './keyrings.js';
 import { AgentSetupError } from './create.js';
 import { undenyJobs } from './job-denials.js';
 import { disableLinger, lockLogins, sudoQuery } from './login.js';
@@ -97,8 +99,11 @@ interface AccountIds {
 
 /** userdel and groupdel for an account that is ours, and the deny-file lines `au new` added. */
 function removeAccount(runner: CommandRunner, ids: AccountIds, withHome: boolean): void {
-  if (lookupUser(runner, ids.userName)) {
+  const user = lookupUser(runner, ids.userName);
+  if (user) {
     disableLinger(runner, ids.userName);
+    // Before userdel: the kernel keeps the uid's keyrings after the account is gone.
+    if (withHome) clearKeyrings(runner, user.uid, user.gid);
     // An agent has no mail spool; userdel says so on every delete, which only worries the user.
     runner.change(['userdel', ...(withHome ? ['--remove'] : []), ids.userName], { privileged: true, hideStderr: /mail spool .* not found/ });
   } else if (withHome && ids.uid !== undefined) {
@@ -122,7 +127,7 @@ export function deleteAgent(runner: CommandRunner, agent: AgentConfig, options: 
   if (user) endProcesses(runner, user.uid);
   const handedOver = user ? agent.mounts.map((mount) => handOverShare(runner, mount.source, user.uid, user.gid, options.human)) : [];
   // After the hand-over, so that the ACL entries on what the agent created are removed too.
-  for (const mount of agent.mounts) for (const problem of revokeShareAccess(runner, agent, options.human, mount.source)) process.stderr.write(`au: warning: ${problem}\n`);
+  for (const mount of agent.mounts) for (const problem of revokeShareAccess(runner, agent, options.human, mount.source)) auWarn(problem);
   let kept: KeptAccount | undefined;
   let warnings: string[] = [];
   if (user && !options.deleteHome) {

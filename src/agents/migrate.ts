@@ -8,6 +8,7 @@
 // convert the shares to our per-user ACLs (the Python tool's group ACLs and setgid bits removed
 // first, unless asked to keep them), and record uid/gid/entrypoint. Each step checks what is done, so
 // after a kill `au migrate` again finishes it.
+import { auWarn } from '../cli/output.js';
 import { existsSync, lstatSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { AgentConfig } from '../config/schema.js';
@@ -77,7 +78,7 @@ export function migrateAgent(runner: CommandRunner, agent: AgentConfig, save: ()
   if (!options.keepGroupAcls && user.gid === driver.gid) {
     for (const mount of agent.mounts) {
       if (!existsSync(mount.source)) continue;
-      for (const left of revokeShareAccess(runner, agent, options.human, mount.source)) process.stderr.write(`au: warning: ${left}\n`);
+      for (const left of revokeShareAccess(runner, agent, options.human, mount.source)) auWarn(left);
       runner.change(['chmod', 'g-s', mount.source], { allowFailure: true });
     }
   }
@@ -117,7 +118,7 @@ export function migrateAgent(runner: CommandRunner, agent: AgentConfig, save: ()
   save();
 
   // 6. Shares get our per-user ACLs (by the agent's uid, as the human on the human's files).
-  for (const mount of agent.mounts) if (existsSync(mount.source)) grantShareAccess(runner, agent, options.human, mount.source, !mount.readOnly);
+  for (const mount of agent.mounts) if (existsSync(mount.source)) for (const notice of grantShareAccess(runner, agent, options.human, mount.source, !mount.readOnly)) auWarn(notice);
 
   agent.bootstrapped = true;
   delete agent.extra[PENDING];

@@ -1,7 +1,7 @@
 // Mapping failures to one line on stderr and an exit code: 2 for usage errors (the input was
 // wrong), 1 for failures (the input was fine, something else was not).
 import { AuError, AuUsageError, fromSystemError } from '../errors.js';
-import { paint } from './output.js';
+import { paint, printable } from './output.js';
 
 export class UsageError extends AuUsageError {}
 /** Ends the command with an exit code and no message (the message was already printed). */
@@ -34,6 +34,6 @@ export function describe(error: unknown): string {
 
 /** Prints the one-line error (unless already printed) and returns the exit code. */
 export function reportFailure(error: unknown): number {
-  if (!(error instanceof ExitCode)) process.stderr.write(`${paint('au: error:', 'red', process.stderr)} ${describe(error)}\n`);
+  if (!(error instanceof ExitCode)) process.stderr.write(`${paint('au: error:', 'red', process.stderr)} ${printable(describe(error))}\n`);
   return exitCodeFor(error);
 }

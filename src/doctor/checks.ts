@@ -4,6 +4,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { checkAgent } from '../agents/health-facts.js';
 import type { Area, Finding } from '../agents/health.js';
 import { keptChecks, loginChecks } from './account-checks.js';
+import { landlockCheck } from './landlock.js';
 import { driverGroupOf } from '../agents/names.js';
 import type { AgentConfig, Config } from '../config/schema.js';
 import { type CgroupSupport, detectCgroups, limitMechanism } from '../limits/cgroups.js';
@@ -117,6 +118,7 @@ export function machineChecks(runner: CommandRunner, human: Human): Check[] {
 
   if (existsSync('/usr/sbin/nft') || onPath('nft', SYSTEM_PATH)) add('PASS', 'nftables', 'nft is installed (network policies)');
   else add('WARN', 'nftables', 'nft is not installed: network policies other than allow cannot be applied', `${s}apt-get install nftables`);
+  checks.push(landlockCheck());
   return checks;
 }
 

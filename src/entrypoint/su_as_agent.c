@@ -15,8 +15,9 @@
  *      (resolving caller-supplied paths with the caller's filesystem identity, not root's),
  *      unshares mount, pid and IPC namespaces, forks P1, then drops back to the caller's uid/gid
  *      for good.  From then on it only forwards SIGTERM/INT/HUP/QUIT to P1 as bytes on the `ctl`
- *      pipe and waits for P1.  It holds no privilege, and the agent (another uid) can neither
- *      signal nor ptrace it.
+ *      socket, relays the command's stops to the human's job (job control, below run_p0) and
+ *      waits for P1.  It holds no privilege, and the agent (another uid) can neither signal nor
+ *      ptrace it.
  *  P1  pid 1 of the new pid namespace, root in the new mount namespace.  Makes / private, mounts a
  *      fresh /proc, mqueue, and tmpfs on every shared writable place (/tmp, /dev/shm, /var/tmp,
  *      /run/lock, /run/user holding the agent's runtime directory) and, in lockdown, over the agent
@@ -27,11 +28,14 @@
  *      on au's own PTY (so the caller's terminal is never the agent's controlling tty: no
  *      TIOCSTI), becomes the agent, joins a fresh session keyring of its own (the caller's, and
  *      the caller's user keyring linked in it, are inherited through the setuid exec and would
- *      stay possessed), proves all of it, forks P2.  It then stays as the unprivileged init of
- *      the namespace: reaps, forwards P0's signals with kill(-1), kills everything when P2 ends
- *      or when P0 disappears (ctl EOF, PDEATHSIG).  Being init of the pid namespace, its exit
- *      makes the kernel kill whatever the agent started (setsid -f, double fork, ...): nothing
- *      outlives the run, and every private place dies with the namespaces.
+ *      stay possessed), proves all of it, then confines what uids cannot separate (Landlock scope
+ *      on abstract unix sockets and signals, a seccomp filter on keyrings and, under a network
+ *      policy, on socket families), forks P2.  It then stays as the unprivileged init of the
+ *      namespace: reaps, forwards P0's signals with kill(-1), reports P2's stops to P0 and
+ *      continues P2 when P0 says so, kills everything when P2 ends or when P0 disappears (ctl
+ *      EOF, PDEATHSIG).  Being init of the pid namespace, its exit makes the kernel kill
+ *      whatever the agent started (setsid -f, double fork, ...): nothing outlives the run, and
+ *      every private place dies with the namespaces.
  *  P2  the command: own process group (the PTY's foreground group on au's PTY), default signal
  *      dispositions, fds 0-2 only, the scrubbed environment, execvp.
  *
@@ -61,8 +65,12 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <stddef.h>
 #include <linux/capability.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
 #include <linux/keyctl.h>
+#include <linux/seccomp.h>
 #include <poll.h>
 #include <pwd.h>
 #include <sched.h>
@@ -72,6 +80,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <net/if.h>
+#include <netinet/in.h>
 #include <sys/fsuid.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
@@ -176,7 +185,7 @@ static unsigned long long lim_memory, lim_cpu, lim_pids, lim_nofile;
 static const char *net_policy; /* --net-policy: [0-9a-z-]{1,32} */
 enum { CG_MEM, CG_CPU, CG_PIDS, CG_N };
 static int cg_run[CG_N] = { -1, -1, -1 }, cg_v1, oom_fd = -1, cg_net = -1;
-static int ctl_w = -1;
+static int ctl_w = -1; /* P0's end of the ctl socket */
 static uid_t caller_uid; /* the real uid and gid of whoever ran us */
 static gid_t caller_gid;
 static long caller_keyrings[2]; /* the caller's session and user keyring (0: none), see keyrings */
@@ -400,8 +409,45 @@ static void on_fwd(int sig)
 }
 static void on_alarm(int sig) { (void)sig; _exit(128 + first_sig); }
 
-/* Phase 6 (P0): the caller again, for good; forwards signals and waits for P1. */
-__attribute__((noreturn)) static void run_p0(pid_t p1, int ctl[2])
+/* Phase 6 (P0): job control.  P1 sends a SIGTSTP byte on ctl when the command stopped (Ctrl-Z
+ * on its terminal, or it stopped itself, as vim and Claude Code do), and P0 makes that a stop of
+ * the job the human sees; when the job is continued, P0 sends a SIGCONT byte and P1 continues the
+ * command, as sudo and script do.  This lives only in P0's relay and P1's wait loop, apart from
+ * the privilege phases: it runs with no privilege, and an agent that stops itself does no more
+ * than the human's own Ctrl-Z would.
+ *  - A run on au's own PTY (spawned by au, --die-with-parent): P0 leads a session of its own, an
+ *    orphaned process group whose SIGTSTP the kernel discards, so the stop goes to au, which gives
+ *    the human's terminal back, stops itself, and on `fg` takes the terminal again and sends P0
+ *    SIGCONT.  Nothing else ever gets a signal from P0 (server sessions have no --die-with-parent).
+ *  - Otherwise P0's process group stops (kill(0, SIGTSTP), as vim does), that is the job of
+ *    whoever ran us; in a group with no job control (orphaned: setsid, server sessions, most CI)
+ *    the kernel discards it and the command goes on at once, as it would without au. */
+static volatile sig_atomic_t continued; /* SIGCONT seen */
+static void on_cont(int sig) { (void)sig; continued = 1; }
+
+static void tell_p1(int ctl, int sig)
+{
+	unsigned char b = (unsigned char)sig;
+	if (write(ctl, &b, 1) < 0 && errno != EPIPE && errno != ECONNRESET) die("write", "ctl");
+}
+
+/* Returns whether P0 now waits for au's SIGCONT; otherwise the job has been continued already. */
+static int stop_job(int ctl, int on_pty)
+{
+	if (on_pty && die_with_parent && getppid() == die_with_parent) {
+		if (kill(die_with_parent, SIGTSTP) < 0) die("kill", "SIGTSTP to au");
+		return 1;
+	}
+	struct sigaction sa = { .sa_handler = SIG_DFL };
+	if (sigaction(SIGTSTP, &sa, NULL) < 0 || kill(0, SIGTSTP) < 0) die("stopping", "the job");
+	sa.sa_handler = SIG_IGN; /* back from the stop (or it was discarded) */
+	if (sigaction(SIGTSTP, &sa, NULL) < 0) die("sigaction", "SIGTSTP");
+	tell_p1(ctl, SIGCONT);
+	return 0;
+}
+
+/* Phase 6 (P0): the caller again, for good; forwards signals, relays stops, waits for P1. */
+__attribute__((noreturn)) static void run_p0(pid_t p1, int ctl[2], int on_pty)
 {
 	static const int fwd[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT };
 	static const int ign[] = { SIGTTOU, SIGTTIN, SIGTSTP, SIGPIPE };
@@ -426,6 +472,31 @@ __attribute__((noreturn)) static void run_p0(pid_t p1, int ctl[2])
 	if (die_with_parent) {
 		if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) < 0) die("prctl", "PR_SET_PDEATHSIG");
 		if (getppid() != die_with_parent && raise(SIGTERM) != 0) die("raise", "SIGTERM");
+	}
+	/* SIGCONT is held but while waiting in ppoll, so none is missed between test and wait. */
+	sigset_t cont, waiting;
+	sa.sa_handler = on_cont;
+	if (sigemptyset(&cont) < 0 || sigaddset(&cont, SIGCONT) < 0) die("sigset", "SIGCONT");
+	if (sigprocmask(SIG_BLOCK, &cont, &waiting) < 0) die("sigprocmask", "SIGCONT");
+	if (sigaction(SIGCONT, &sa, NULL) < 0) die("sigaction", "SIGCONT");
+	int awaiting_au = 0;
+	for (;;) { /* until P1 is gone: its end of ctl closes */
+		struct pollfd pf = { ctl_w, POLLIN, 0 };
+		int r = ppoll(&pf, 1, NULL, &waiting);
+		if (continued) {
+			continued = 0;
+			if (awaiting_au) tell_p1(ctl_w, SIGCONT);
+			awaiting_au = 0;
+		}
+		if (r < 0 && errno == EINTR) continue;
+		if (r < 0) die("ppoll", "ctl");
+		unsigned char b[16];
+		ssize_t n = read(ctl_w, b, sizeof b);
+		if (n < 0 && errno == EINTR) continue;
+		if (n < 0 && errno != ECONNRESET) die("read", "ctl");
+		if (n <= 0) break;
+		for (ssize_t i = 0; i < n; i++)
+			if (b[i] == SIGTSTP && !awaiting_au) awaiting_au = stop_job(ctl_w, on_pty);
 	}
 	int st;
 	while (waitpid(p1, &st, 0) < 0)
@@ -563,6 +634,117 @@ static void prove_agent(void)
 			  syscall(SYS_keyctl, KEYCTL_READ, k, buf, sizeof buf) >= 0))
 			fail("privilege drop failed:", "a keyring of the caller is still reachable", ECANCELED);
 	}
+}
+
+/* Phase 8 (P1, the agent, after the proof: it needs keyctl): what uids cannot separate.
+ *
+ * Landlock scoping.  Outside lockdown the run shares the host's network namespace, and with it the
+ * abstract unix socket namespace: no file mode guards those names (X11's @/tmp/.X11-unix/X0, D-Bus,
+ * root daemons' control sockets) and nftables never sees AF_UNIX.  A Landlock domain scoped to
+ * abstract sockets and signals lets the run connect only to abstract sockets made inside its own
+ * domain, and signal only its own processes.  It needs ABI >= 6 (Linux 6.12); on older kernels,
+ * or with Landlock disabled, the run goes on without it (au doctor warns about it). */
+#ifndef SYS_landlock_create_ruleset /* the same number on all architectures (asm-generic table) */
+#define SYS_landlock_create_ruleset 444
+#define SYS_landlock_restrict_self 446
+#endif
+struct au_landlock_attr { uint64_t handled_access_fs, handled_access_net, scoped; }; /* ABI 6 layout */
+#define AU_LANDLOCK_VERSION 1u          /* LANDLOCK_CREATE_RULESET_VERSION: ask for the ABI */
+#define AU_SCOPE_ABSTRACT_UNIX 1u       /* LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET */
+#define AU_SCOPE_SIGNAL 2u              /* LANDLOCK_SCOPE_SIGNAL */
+static void landlock_scope(void)
+{
+	long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, AU_LANDLOCK_VERSION);
+	if (abi < 0 && errno != ENOSYS && errno != EOPNOTSUPP) die("landlock", "asking for the ABI");
+	if (abi < 6) return; /* no scoping in this kernel: doctor's business, not the run's */
+	struct au_landlock_attr attr = { 0, 0, AU_SCOPE_ABSTRACT_UNIX | AU_SCOPE_SIGNAL };
+	long fd = syscall(SYS_landlock_create_ruleset, &attr, sizeof attr, 0);
+	if (fd < 0) die("landlock", "creating the ruleset");
+	if (syscall(SYS_landlock_restrict_self, (int)fd, 0) < 0) die("landlock", "restricting the run");
+	xclose((int)fd);
+}
+
+/* Seccomp, for what neither uids nor nftables see.  Every run: request_key fails (ENOSYS, as on a
+ * kernel without keys): its upcalls run root helpers (DNS lookups for dns_resolver keys) past the
+ * network policy and lockdown.  Lockdown: add_key and keyctl fail too, since the uid's user and
+ * persistent keyrings are shared with the normal runs an untrusted repo must not reach.  Under an
+ * enforced network policy: sockets only of families and protocols the nftables rules attribute to
+ * the agent (AF_UNIX and AF_NETLINK stay local; TCP, UDP and MPTCP over IPv4/6): UDP-Lite, ping
+ * sockets, SCTP, AF_PACKET, vsock, ... fail, and so does io_uring, whose IORING_OP_SOCKET would
+ * make sockets past this filter.  A syscall of another ABI than the build's (x32, i386 on x86_64)
+ * kills the process: its numbers are another table this filter does not know. */
+#if defined(__x86_64__)
+#define AU_AUDIT_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define AU_AUDIT_ARCH AUDIT_ARCH_AARCH64
+#elif defined(__riscv) && __riscv_xlen == 64
+#define AU_AUDIT_ARCH AUDIT_ARCH_RISCV64
+#else
+#error "add this architecture's AUDIT_ARCH (and check its socket syscalls) to the seccomp filter"
+#endif
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define ARG_LO(i) (uint32_t)(offsetof(struct seccomp_data, args) + 8 * (i)) /* the int the kernel reads */
+#else
+#define ARG_LO(i) (uint32_t)(offsetof(struct seccomp_data, args) + 8 * (i) + 4)
+#endif
+#define ERRNO(e) (SECCOMP_RET_ERRNO | ((e) & SECCOMP_RET_DATA))
+#define FAIL_NR(nr, e) BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 1), BPF_STMT(BPF_RET | BPF_K, ERRNO(e))
+static void seccomp_filter(void)
+{
+	static const struct sock_filter head[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AU_AUDIT_ARCH, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+#ifdef __x86_64__
+		BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000 /* __X32_SYSCALL_BIT */, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+#endif
+		FAIL_NR(SYS_request_key, ENOSYS),
+	};
+	static const struct sock_filter keys[] = { FAIL_NR(SYS_add_key, ENOSYS), FAIL_NR(SYS_keyctl, ENOSYS) };
+	/* Decides socket(2) and socketpair(2) on their family, type (without SOCK_NONBLOCK|SOCK_CLOEXEC)
+	 * and protocol: ALLOW, EAFNOSUPPORT or EPROTONOSUPPORT.  Every path ends in a return. */
+	static const struct sock_filter family[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LO(0)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_UNIX, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_NETLINK, 0, 1), /* ip route, ss: never leaves the host */
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_INET, 2, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_INET6, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, ERRNO(EAFNOSUPPORT)),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LO(1)),
+		BPF_STMT(BPF_ALU | BPF_AND | BPF_K, ~(uint32_t)(SOCK_NONBLOCK | SOCK_CLOEXEC)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SOCK_STREAM, 1, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SOCK_DGRAM, 0, 6), /* no: to EPROTONOSUPPORT */
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LO(2)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 3, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_TCP, 2, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_UDP, 1, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 262 /* IPPROTO_MPTCP */, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_RET | BPF_K, ERRNO(EPROTONOSUPPORT)),
+	};
+	/* socket(2) and socketpair(2) share the argument layout; any other syscall jumps past family[]. */
+	static const struct sock_filter sockets[] = {
+		FAIL_NR(SYS_io_uring_setup, ENOSYS),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_socket, 1, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_socketpair, 0, sizeof family / sizeof *family),
+	};
+	static const struct sock_filter tail[] = { BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW) };
+	struct sock_filter prog[sizeof head / sizeof *head + sizeof keys / sizeof *keys +
+				sizeof sockets / sizeof *sockets + sizeof family / sizeof *family + 1];
+	size_t n = 0;
+	memcpy(prog, head, sizeof head), n += sizeof head / sizeof *head;
+	if (tmp_home) memcpy(prog + n, keys, sizeof keys), n += sizeof keys / sizeof *keys;
+	if (net_policy) {
+		memcpy(prog + n, sockets, sizeof sockets), n += sizeof sockets / sizeof *sockets;
+		memcpy(prog + n, family, sizeof family), n += sizeof family / sizeof *family;
+	}
+	memcpy(prog + n, tail, sizeof tail), n += 1;
+	struct sock_fprog fprog = { (unsigned short)n, prog };
+	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fprog, 0, 0) < 0) die("prctl", "PR_SET_SECCOMP");
 }
 
 /* Open the normalised relative path rel beneath dirfd one component at a time, never following a
@@ -1040,7 +1222,15 @@ static long now_ms(void)
 	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
-/* Phase 9 (P1, the agent): the unprivileged init and supervisor of the namespace. */
+/* The command's process group (a shell's `fg`), and the command itself should it have left it. */
+static void continue_command(pid_t p2)
+{
+	if ((killpg(p2, SIGCONT) < 0 && errno != ESRCH) || (kill(p2, SIGCONT) < 0 && errno != ESRCH))
+		die("kill", "SIGCONT");
+}
+
+/* Phase 9 (P1, the agent): the unprivileged init and supervisor of the namespace; job control
+ * (stops reported to P0, SIGCONT bytes) is described above run_p0. */
 __attribute__((noreturn)) static void supervise(pid_t p2, int ctl, const sigset_t *sigs)
 {
 	int sfd = signalfd(-1, sigs, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -1066,17 +1256,22 @@ __attribute__((noreturn)) static void supervise(pid_t p2, int ctl, const sigset_
 		if (pf[1].revents) {
 			unsigned char b[64];
 			ssize_t n = read(ctl, b, sizeof b);
-			if (n < 0 && errno != EINTR && errno != EAGAIN) die("read", "ctl");
-			if (n == 0 || (pf[1].revents & POLLERR)) { /* P0 is gone: so is everything */
+			if (n < 0 && errno != EINTR && errno != EAGAIN && errno != ECONNRESET) die("read", "ctl");
+			if (n == 0 || (n < 0 && errno == ECONNRESET) || (pf[1].revents & POLLERR)) { /* P0 is gone: so is everything */
 				kill_all(SIGKILL);
 				_exit(128 + SIGKILL);
 			}
-			for (ssize_t i = 0; i < n; i++)
-				if (b[i] == SIGTERM || b[i] == SIGINT || b[i] == SIGHUP || b[i] == SIGQUIT)
+			for (ssize_t i = 0; i < n; i++) {
+				if (b[i] == SIGCONT) { /* the human's job continued (`fg`): so does the command */
+					continue_command(p2);
+				} else if (b[i] == SIGTERM || b[i] == SIGINT || b[i] == SIGHUP || b[i] == SIGQUIT) {
 					kill_all(b[i]);
-			if (n > 0 && !graced) {
-				graced = 1;
-				deadline = now_ms() + P1_GRACE_MS;
+					kill_all(SIGCONT); /* a stopped process handles it too */
+					if (!graced) {
+						graced = 1;
+						deadline = now_ms() + P1_GRACE_MS;
+					}
+				}
 			}
 		}
 		if (pf[0].revents) {
@@ -1090,8 +1285,10 @@ __attribute__((noreturn)) static void supervise(pid_t p2, int ctl, const sigset_
 				if (w < 0 && errno == EINTR) continue;
 				if (w < 0) die("waitpid", "namespace");
 				if (w != p2) continue; /* an orphan reaped */
-				if (WIFSTOPPED(st)) {
-					if (kill(p2, SIGCONT) < 0) die("kill", "SIGCONT");
+				if (WIFSTOPPED(st)) { /* P0 stops the human's job, and says when it continues */
+					unsigned char b = SIGTSTP;
+					if (send(ctl, &b, 1, MSG_NOSIGNAL) < 0 && errno != EPIPE && errno != ECONNRESET)
+						die("send", "ctl");
 					continue;
 				}
 				/* The kernel kills and reaps what is left when the namespace's init exits. */
@@ -1178,13 +1375,13 @@ int main(int argc, char **argv)
 	cgroup_setup();
 	if (net_policy) net_cgroup();
 	enter_namespaces();
-	int ctl[2];
-	if (pipe2(ctl, O_CLOEXEC) < 0) die("pipe2", "ctl");
+	int ctl[2]; /* both ways: P0's signals to P1, P1's "the command stopped" to P0 */
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ctl) < 0) die("socketpair", "ctl");
 	pid_t p1 = fork_p1();
 	if (p1 < 0) die("fork", "namespace init");
 
 	/* 6 (P0): back to the caller for good; forwards signals, waits, exits with P1's status. */
-	if (p1 > 0) run_p0(p1, ctl);
+	if (p1 > 0) run_p0(p1, ctl, on_pty);
 
 	/* 7 (P1, root in the new namespaces): limits, private places, lockdown home, shares. */
 	xclose(ctl[1]);
@@ -1197,11 +1394,13 @@ int main(int argc, char **argv)
 	if (real_home >= 0) xclose(real_home);
 	if (nmounts > 0) do_mounts();
 
-	/* 8: out of the caller's session (unless on au's PTY), the agent, proven; dies with P0. */
+	/* 8: out of the caller's session (unless on au's PTY), the agent, proven, confined; dies with P0. */
 	if (!on_pty && setsid() < 0) die("setsid", "agent session");
 	record_caller_keyrings();
 	become_agent();
 	prove_agent();
+	landlock_scope();
+	seccomp_filter();
 	arm_pdeathsig(ctl[0]);
 
 	/* 9: P2 runs the command; P1 supervises the namespace until it ends. */

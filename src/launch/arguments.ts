@@ -32,9 +32,15 @@ export interface EntrypointCall {
   noNetwork?: boolean;
 }
 
-/** Runs "$@"; with a hint (passed as $0), first checks that the program exists for the agent. */
-const RUN_ARGS = '"$@"';
-const RUN_ARGS_OR_HINT = 'command -v -- "$1" >/dev/null 2>&1 || { printf \'au: %s\\n\' "$0" >&2; exit 127; }; "$@"';
+/**
+ * Runs "$@"; with a hint (passed as $0), first checks that the program exists for the agent.
+ * A program is exec'd explicitly: bash's own implicit exec of a `-c` command leaves it with the
+ * SIGTSTP/SIGTTIN/SIGTTOU an interactive shell ignores, and vim then refuses Ctrl-Z (a program
+ * started with SIGTSTP ignored takes it that there is no job control). A function from the
+ * agent's ~/.bashrc (nvm, ...) still runs in the shell.
+ */
+const RUN_ARGS = 'declare -F -- "$1" >/dev/null && { "$@"; exit; }; exec "$@"';
+const RUN_ARGS_OR_HINT = `command -v -- "$1" >/dev/null 2>&1 || { printf 'au: %s\\n' "$0" >&2; exit 127; }; ${RUN_ARGS}`;
 
 /**
  * Arguments are passed as positional parameters ("$@"), never pasted into a shell string, so no

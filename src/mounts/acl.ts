@@ -4,9 +4,13 @@
 // running session, a share above it), so it is walked by file descriptor without following
 // symlinks, by one implementation: aclWalk of the native addon (native/acl_walk.c, A21).
 // It is printed as `setfacl-by-fd`, the command line it is equivalent to (see README).
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { printable } from '../cli/output.js';
 import type { AgentConfig } from '../config/schema.js';
 import { AuError } from '../errors.js';
 import { type AclWalkReport, type AclWalkRequest, loadNative } from '../run/native.js';
+import { stateDir } from '../server/paths.js';
 import { lookupGroup, lookupUser } from '../system/accounts.js';
 import type { CommandRunner } from '../system/runner.js';
 
@@ -61,11 +65,41 @@ function walk(runner: CommandRunner, printed: string[], source: string, request:
   }
 }
 
-function failures(report: AclWalkReport): string[] {
-  return report.failedCount > 0 ? [`${report.failedCount} ACL change(s) failed: ${report.failed.join('; ')}`] : [];
+/** At most this many paths of one kind are named in a message; the rest go to a file. */
+const SHOWN = 64;
+
+/**
+ * PATHS named in a message: all of them when few, else the first SHOWN and the name of a file
+ * (in the human's state directory, mode 600) that lists every one, one a line, written as
+ * printable() writes them. COUNT is the walk's count, which may exceed what it could store.
+ */
+function namePaths(paths: readonly string[], count: number, what: string): string {
+  const unstored = count > paths.length ? ` (and ${count - paths.length} the walk could not keep: out of memory)` : '';
+  if (paths.length <= SHOWN) return paths.join(', ') + unstored;
+  let listed: string;
+  try {
+    const dir = join(stateDir(), 'share-reports');
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const file = join(dir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${what}-${process.pid}.txt`);
+    writeFileSync(file, paths.map((p) => `${printable(p)}\n`).join(''), { mode: 0o600, flag: 'wx' });
+    listed = `all ${paths.length} are listed in ${file}`;
+  } catch (error) {
+    listed = `the full list could not be written (${(error as Error).message})`;
+  }
+  return `${paths.slice(0, SHOWN).join(', ')} and ${paths.length - SHOWN} more (${listed})${unstored}`;
 }
 
-export function grantShareAccess(runner: CommandRunner, agentConfig: AgentConfig, human: Account, source: string, readWrite: boolean): void {
+function failures(report: AclWalkReport): string[] {
+  return report.failedCount > 0 ? [`${report.failedCount} ACL change(s) failed: ${namePaths(report.failed, report.failedCount, 'failed')}`] : [];
+}
+
+/**
+ * Grants AGENT access to SOURCE; returns notices for the human (files given read-only access).
+ * A regular file with other hard links gets read access only, never write: its other names may
+ * be outside the share (a local `git clone` hard-links .git/objects to the original's), and
+ * write access to the inode is write access to all of them (A8).
+ */
+export function grantShareAccess(runner: CommandRunner, agentConfig: AgentConfig, human: Account, source: string, readWrite: boolean): string[] {
   const agent = requireAgentAccount(runner, agentConfig);
   const perm = readWrite ? R | W | X_IF_EXECUTABLE : R | X_IF_EXECUTABLE;
   const set = [
@@ -75,9 +109,14 @@ export function grantShareAccess(runner: CommandRunner, agentConfig: AgentConfig
   ];
   const mode = readWrite ? 'rwX' : 'rX';
   const modify = [`user:${agent.name}:${mode}`, `default:user:${agent.name}:${mode}`, ...(readWrite ? [`default:user:${human.name}:rwX`] : [])];
-  const report = walk(runner, ['--physical', '--owner', human.name, '--modify', modify.join(',')], source, { owner: human.uid, set, remove: [], removeGroups: [] });
+  const report = walk(runner, ['--physical', '--owner', human.name, '--modify', modify.join(','), ...(readWrite ? ['--read-only-if-linked'] : [])], source, { owner: human.uid, set, remove: [], removeGroups: [] });
   const problems = report ? failures(report) : [];
   if (problems.length > 0) throw new ShareAclError(`granting ${agent.name} access to ${source}: ${problems.join('; ')}`);
+  if (!report || !readWrite || report.linkedCount === 0) return [];
+  return [
+    `${report.linkedCount} file(s) under ${source} have other hard links, whose names may be outside the share (a local \`git clone\` links .git/objects): ` +
+      `${agent.name} may read them but not write them (it may still replace them by new files): ${namePaths(report.linked, report.linkedCount, 'hard-linked')}`,
+  ];
 }
 
 /**
@@ -122,10 +161,10 @@ export function revokeShareAccess(runner: CommandRunner, agentConfig: AgentConfi
   if (!report) return [];
   const left = failures(report);
   if (report.unreadableCount > 0) {
-    const named = report.unreadable.join(', ') + (report.unreadableCount > report.unreadable.length ? ` and ${report.unreadableCount - report.unreadable.length} more` : '');
     left.push(
-      `cannot look inside ${named} (not readable by you): a file of yours in there, or hard-linked in there by ${agent.name}, keeps ${agent.name}'s access, even if you moved it out of ${source}. ` +
-        `For a folder of yours: \`chmod u+rx DIR && setfacl -R -x user:${agent.name} DIR\`; for one of ${agent.name}'s: remove it (\`sudo rm -rf -- DIR\`), or \`au delete\` the agent`,
+      `cannot look inside ${namePaths(report.unreadable, report.unreadableCount, 'unreadable')} (not readable by you): a file of yours in there, or hard-linked in there by ${agent.name}, keeps ${agent.name}'s access, even if you moved it out of ${source}. ` +
+        `For a folder of yours: \`chmod u+rx DIR && setfacl -R -x user:${agent.name} DIR\`; for one of ${agent.name}'s: remove it (\`sudo rm -rf -- DIR\`), or \`au delete -a ${agent.name}\` the agent: ` +
+        `it hands everything of ${agent.name}'s under the share to you as root, and then revokes what you could not reach`,
     );
   }
   return left;

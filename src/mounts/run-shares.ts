@@ -3,6 +3,7 @@
 // it ends. A record is written (and synced) before the grant and removed after the revoke, so a
 // run killed with SIGKILL leaves a record that the next `au run` (or `au mount`, `au delete`)
 // finds and finishes: it revokes what a dead run granted.
+import { auWarn } from '../cli/output.js';
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AgentConfig, MountConfig } from '../config/schema.js';
@@ -61,7 +62,7 @@ export function finishDeadRuns(runner: CommandRunner, agents: readonly AgentConf
     const agent = agents.find((a) => a.userName === record.agent);
     if (agent) {
       process.stderr.write(`au: a run of ${agent.userName} (pid ${record.pid}) ended without removing its per-run shares: removing them now\n`);
-      for (const share of record.shares) for (const problem of revokeShareAccess(runner, agent, human, share.source)) process.stderr.write(`au: warning: ${problem}\n`);
+      for (const share of record.shares) for (const problem of revokeShareAccess(runner, agent, human, share.source)) auWarn(problem);
     }
     if (!runner.dryRun) unlinkSync(path);
   }
@@ -75,13 +76,13 @@ export function grantForRun(runner: CommandRunner, agent: AgentConfig, human: Hu
   if (!runner.dryRun) writeRecord(path, { agent: agent.userName, pid: process.pid, started, shares: [...shares] });
   const granted: MountConfig[] = [];
   const revoke = (): void => {
-    for (const share of granted) for (const problem of revokeShareAccess(runner, agent, human, share.source)) process.stderr.write(`au: warning: ${problem}\n`);
+    for (const share of granted) for (const problem of revokeShareAccess(runner, agent, human, share.source)) auWarn(problem);
     if (!runner.dryRun) unlinkSync(path);
   };
   try {
     for (const share of shares) {
       granted.push(share); // recorded as granted first: a grant that fails half-way is revoked too
-      grantShareAccess(runner, agent, human, share.source, !share.readOnly);
+      for (const notice of grantShareAccess(runner, agent, human, share.source, !share.readOnly)) auWarn(notice);
     }
   } catch (error) {
     revoke();

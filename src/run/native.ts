@@ -7,6 +7,8 @@ import { lazyRequire } from '../system/lazy-require.js';
 export interface AuNative {
   execve(path: string, argv: readonly string[], envp: readonly string[]): never;
   isatty(fd: number): boolean;
+  /** The kernel's Landlock ABI version, 0 without Landlock (au doctor). */
+  landlockAbi(): number;
   sha256(data: Buffer): string;
   /** SO_PEERCRED of a connected Unix socket (the session server's roles rest on it). */
   peerCredentials(fd: number): { pid: number; uid: number; gid: number };
@@ -34,11 +36,14 @@ export interface AclWalkReport {
   files: number;
   changed: number;
   regrouped: number;
-  /** Directories the walk could not list (at most 64 named; the count is exact). */
+  /** Directories the walk could not list, each path whole (the count is exact). */
   unreadable: string[];
   unreadableCount: number;
   failed: string[];
   failedCount: number;
+  /** Regular files with other hard links, granted read access only (grants only). */
+  linked: string[];
+  linkedCount: number;
 }
 
 let cached: AuNative | null | undefined;

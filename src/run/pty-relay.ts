@@ -12,10 +12,11 @@
 // `--no-pty` (pipes instead of a PTY) keeps the rule: the terminal fds become pipes that au
 // relays, filtered; the agent still never holds the human's terminal.
 import type { StdioOptions } from 'node:child_process';
-import { closeSync } from 'node:fs';
+import { closeSync, readSync } from 'node:fs';
 import { HumanTerminal } from '../terminal/human-terminal.js';
 import { exitStatusOf } from './launch.js';
 import { forwardTerminatingSignals } from './signals.js';
+import { relayStops } from './stop-relay.js';
 
 export type TerminalFds = readonly [boolean, boolean, boolean];
 
@@ -85,6 +86,29 @@ export async function runOnTerminal(
     if (native && pty) native.resize(pty.master, terminal.columns, terminal.rows);
   });
   const stopForwarding = forwardTerminatingSignals((signal) => child.kill(signal));
+  const stopRelaying = relayStops(terminal, {
+    drain: () => {
+      // node-pty opens the master non-blocking: this reads what is there and stops (EAGAIN).
+      if (!pty) return;
+      const buffer = Buffer.allocUnsafe(65536);
+      for (;;) {
+        let n: number;
+        try {
+          n = readSync(pty.master, buffer);
+        } catch {
+          return;
+        }
+        if (n <= 0) return;
+        show(Buffer.from(buffer.subarray(0, n)));
+      }
+    },
+    resize: () => {
+      if (native && pty) native.resize(pty.master, terminal.columns, terminal.rows);
+    },
+    continueAgent: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGCONT');
+    },
+  });
 
   const outputDone = new Promise<void>((resolveOutput) => {
     const stream = master ?? child.stdout ?? child.stderr;
@@ -97,11 +121,13 @@ export async function runOnTerminal(
   return new Promise((resolvePromise, reject) => {
     child.once('error', (error) => {
       stopForwarding();
+      stopRelaying();
       terminal.restore();
       reject(error);
     });
     child.once('exit', (code, signal) => {
       stopForwarding();
+      stopRelaying();
       // What the agent wrote before it ended is still in the PTY: show it, then give back the terminal.
       let settled = false;
       const settle = (): void => {

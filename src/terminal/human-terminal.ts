@@ -20,6 +20,7 @@ export class HumanTerminal {
   private readonly input: NodeJS.ReadStream | undefined;
   private wasRaw = false;
   private active = false;
+  private suspended = false;
   private readonly pendingNotices: string[] = [];
   private answersSeen = 0;
   private readonly onExit = (): void => this.restore();
@@ -44,6 +45,25 @@ export class HumanTerminal {
       this.wasRaw = this.input.isRaw;
       this.input.setRawMode(true);
     }
+  }
+
+  /**
+   * A stop (the agent's Ctrl-Z relayed to au): the terminal handed back as the human's shell
+   * expects it (the agent's modes undone, raw mode off), the modes remembered for resume().
+   */
+  suspend(): void {
+    if (!this.active || this.suspended) return;
+    this.suspended = true;
+    writeNow(this.output, Buffer.from(this.filter.modes.restoreSequence(), 'latin1'));
+    if (this.input) this.input.setRawMode(this.wasRaw);
+  }
+
+  /** Back in the foreground after a stop: raw mode again, and the agent's modes set again. */
+  resume(): void {
+    if (!this.active || !this.suspended) return;
+    this.suspended = false;
+    if (this.input) this.input.setRawMode(true);
+    writeNow(this.output, Buffer.from(this.filter.modes.reapplySequence(), 'latin1'));
   }
 
   /** Agent output: shown filtered. */
@@ -123,7 +143,10 @@ export class HumanTerminal {
       this.active = false;
       process.off('exit', this.onExit);
       process.off('SIGCONT', this.onContinue);
-      const rest = Buffer.concat([this.filter.end(), Buffer.from(this.filter.modes.restoreSequence(), 'latin1')]);
+      // While suspended, the agent's modes are undone already.
+      const undo = this.suspended ? '' : this.filter.modes.restoreSequence();
+      this.suspended = false;
+      const rest = Buffer.concat([this.filter.end(), Buffer.from(undo, 'latin1')]);
       this.filter.modes.reset();
       writeNow(this.output, rest);
       if (this.input) this.input.setRawMode(this.wasRaw);

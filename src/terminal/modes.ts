@@ -155,6 +155,24 @@ export class ModeTracker {
     return out;
   }
 
+  /**
+   * After a stop (`fg`): the bytes that set again the modes restoreSequence undid and a program
+   * keeps across its frames (its screen, mouse reporting, keypad and cursor keys, cursor
+   * visibility). Colours, scroll region and cursor shape it sets again as it draws; keyboard
+   * protocol flags are not known here (a program that used them sets them again on SIGCONT).
+   */
+  reapplySequence(): string {
+    const alternate = ALTERNATE_SCREENS.filter((m) => this.on.has(m));
+    let out = alternate.map((mode) => `\x1b[?${mode}h`).join('');
+    for (const mode of this.on) {
+      // Synchronized output set again would stop the terminal drawing until the program ends it.
+      if (mode !== 2026 && !alternate.includes(mode as (typeof ALTERNATE_SCREENS)[number])) out += `\x1b[?${mode}h`;
+    }
+    for (const mode of this.off) out += `\x1b[?${mode}l`;
+    if (this.keypad) out += '\x1b=';
+    return out;
+  }
+
   /** Whether the agent's screen is the alternate one (a full-screen TUI is drawing). */
   get alternateScreen(): boolean {
     return ALTERNATE_SCREENS.some((m) => this.on.has(m));

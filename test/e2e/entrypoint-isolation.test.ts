@@ -90,9 +90,15 @@ describe('entrypoint: kernel state and per-run places', () => {
     );
     for (const section of sections.slice(0, 3)) {
       const name = section.split('\n')[0];
-      assert.match(section, /agent-session-keyring: \d+/, `${name}: the attack ran\n${section}`);
-      const own = /agent-session-keyring: (\d+)/.exec(section)?.[1];
-      assert.ok(own !== session && own !== user, `${name}: the agent's session keyring is the human's\n${section}`);
+      if (name?.includes('--lockdown')) {
+        // The lockdown run's seccomp filter refuses every keyring call (the uid's keyrings are shared with normal runs).
+        assert.match(section, /^agent-session-keyring: $/m, `${name}: the attack ran\n${section}`);
+        assert.equal(lines(section, 'refused').filter((l) => /Function not implemented$/.test(l)).length, 15, `${name}: refused by the filter\n${section}`);
+      } else {
+        assert.match(section, /agent-session-keyring: \d+/, `${name}: the attack ran\n${section}`);
+        const own = /agent-session-keyring: (\d+)/.exec(section)?.[1];
+        assert.ok(own !== session && own !== user, `${name}: the agent's session keyring is the human's\n${section}`);
+      }
       assert.deepEqual(lines(section, 'SUCCEEDED'), [], `${name}: the agent used the human's keyrings\n${section}`);
       assert.equal(lines(section, 'refused').length, 15, `${name}:\n${section}`);
       assert.doesNotMatch(section, new RegExp(`(ses|usr)-secret-${tag}`), `${name}: a secret leaked\n${section}`);

@@ -94,7 +94,6 @@ describe('review5: the ACL walker against a hostile agent', () => {
 
   test(
     'A22/A27: folder names the agent chooses (escape sequences, newlines) reach the human\'s terminal raw in au mount remove\'s report',
-    { todo: 'ATTACK SUCCEEDS: the walker report (unreadable/failed paths) is written to stderr unfiltered: OSC 52, CSI and forged "warning:" lines' },
     () => {
       const { source, target } = share('esc');
       const planted = human.au(['run', '-a', agent, '--', 'sh', '-c',
@@ -108,9 +107,7 @@ describe('review5: the ACL walker against a hostile agent', () => {
     },
   );
 
-  test('A27: au mount remove raced by a live agent that moves a file of the human\'s behind the walk and exits before au checks for processes', {
-    todo: 'ATTACK SUCCEEDS: au checks for agent processes only after the walk; an agent that moves a file behind the walk and exits in time gets "Removed" with no warning, and the file keeps its entry',
-  }, async () => {
+  test('A27: au mount remove raced by a live agent that moves a file of the human\'s behind the walk and exits before au checks for processes', async (t) => {
     const source = `${human.home}/race`;
     const target = `/home/${agent}/race`;
     // Eight folders of the human's; the walk visits them in readdir order, which the agent can read too.
@@ -130,7 +127,12 @@ describe('review5: the ACL walker against a hostile agent', () => {
     assert.ok(await until(() => existsSync(`${source}/${x}/ready`), 20_000), `set-up: the mover is ready: ${mover.output()}`);
     const removed = human.au(['mount', 'remove', '-a', agent, source]);
     await mover.ended;
-    assert.match(mover.output(), /moved/, `set-up: the agent moved the secret during the walk: ${mover.output()} / ${show(removed)}`);
+    // Where `s` falls in Y's listing is the filesystem's choice: when the walk reached it before the
+    // agent could move the secret, the race did not happen this time (inconclusive, not a pass).
+    if (!/moved/.test(mover.output())) {
+      t.skip(`inconclusive: the walk reached the secret before the agent moved it (${mover.output().trim()})`);
+      return;
+    }
     const kept = existsSync(`${source}/${x}/secret`) && namesUser(`${source}/${x}/secret`, agent);
     const list = human.au(['mount', 'list', '--json', '-a', agent]);
     const stillRecorded = list.stdout.includes(source);
@@ -206,7 +208,6 @@ describe('review5: the ACL walker against a hostile agent', () => {
 
   test(
     'A8/A27: a file of the human\'s hard-linked into the share by the human (git clone of a local repo) is written by the agent outside the share',
-    { todo: 'ATTACK SUCCEEDS: the grant gives rw on inodes with other links outside the share (a local git clone hard-links .git/objects): the agent rewrites ~/repo\'s objects' },
     () => {
       const setup = human.run(['sh', '-c', 'git init -q ~/repo && cd ~/repo && echo original > f && git add f && git -c user.name=h -c user.email=h@h commit -qm one && git clone -q ~/repo ~/clone && echo cloned']);
       assert.match(setup.stdout, /cloned/, show(setup));
@@ -225,7 +226,6 @@ describe('review5: the ACL walker against a hostile agent', () => {
 
   test(
     'A27: the folder au names as not revocable is one the human can find (the agent hides it below a 600-character path)',
-    { todo: 'ATTACK SUCCEEDS: report lines are cut at 512 bytes (ACL_REPORT_LINE): au names a path that does not exist' },
     () => {
       const { source, target } = share('longname', 'echo long-secret > s.txt');
       const planted = human.au(['run', '-a', agent, '--', 'python3', '-c',
@@ -241,7 +241,6 @@ describe('review5: the ACL walker against a hostile agent', () => {
 
   test(
     'A27: the folder holding a file of the human\'s is named even when the agent makes 300 folders au cannot look into',
-    { todo: 'ATTACK SUCCEEDS: the report keeps 64 paths (ACL_REPORT_MAX) in readdir order; the agent hides the file in one listed later: "and 236 more", unnamed' },
     () => {
       const { source, target } = share('many', 'echo many-secret > s.txt');
       const planted = human.au(['run', '-a', agent, '--', 'python3', '-c',
@@ -250,7 +249,10 @@ describe('review5: the ACL walker against a hostile agent', () => {
       assert.ok(last, show(planted));
       const removed = human.au(['mount', 'remove', '-a', agent, source]);
       assert.equal(removed.status, 0, show(removed));
-      assert.match(removed.stderr, new RegExp(`${source}/${last}\\b`), `au does not name ${last}, where the file is: ${removed.stderr.slice(-400)}`);
+      // Named on the terminal, or in the full list whose file au names there (past 64 folders).
+      const listFile = /are listed in (\/\S+\.txt)/.exec(removed.stderr)?.[1];
+      const named = removed.stderr + (listFile && existsSync(listFile) ? readFileSync(listFile, 'utf8') : '');
+      assert.match(named, new RegExp(`${source}/${last}\\b`), `au does not name ${last}, where the file is: ${removed.stderr.slice(-400)}`);
     },
   );
 
@@ -295,7 +297,6 @@ describe('review5: kept accounts against a hostile agent', () => {
 
   test(
     'A28: keys the agent leaves in its user keyring (_uid.N) are not inherited by the next account given its uid after au delete -H',
-    { todo: 'ATTACK SUCCEEDS: the kernel keeps the user keyring of a uid after the account is gone; au delete -H does not clear it, so the next owner of the uid reads (and uses) what the agent planted' },
     (t) => {
       const agent = human.newAgent();
       const uid = uidOf(agent);

@@ -225,7 +225,6 @@ describe('review: attacks on the entrypoint and the launch path', () => {
 
   test(
     "abstract unix sockets: the agent cannot reach a service of the human listening in the host's abstract namespace (the private /tmp and a network policy do not cover it)",
-    { todo: 'ATTACK SUCCEEDS: runs outside lockdown share the host network namespace, so every abstract AF_UNIX socket of the human (and of root daemons) is reachable; nftables skuid rules never see AF_UNIX' },
     async () => {
       const name = `aut-h-${rand()}`;
       const secret = `abstract-secret-${rand()}`;
@@ -235,12 +234,17 @@ describe('review: attacks on the entrypoint and the launch path', () => {
       listener.kill('SIGKILL');
       assert.equal(r.status, 0, describeResult(r));
       assert.doesNotMatch(r.stdout, new RegExp(secret), `the agent read the human's service over an abstract socket\n${r.stdout}`);
+      assert.match(r.stdout, /PermissionError/, `refused by the run's Landlock scope, not by chance\n${r.stdout}`);
+      const own = asAgent(
+        `python3 -c "import socket; l=socket.socket(socket.AF_UNIX); l.bind('\\0${name}-own'); l.listen(1); c=socket.socket(socket.AF_UNIX); c.connect('\\0${name}-own'); print('own abstract socket ok')"`,
+      );
+      assert.match(own.stdout, /^own abstract socket ok$/m, `the run's own abstract sockets work\n${describeResult(own)}`);
     },
   );
 
   test(
     "abstract unix sockets: the agent cannot squat a name that the human's client then connects to (as X11 clients do with @/tmp/.X11-unix/X<n> before the file socket)",
-    { todo: 'ATTACK SUCCEEDS: the agent binds any free abstract name in the host network namespace; a client of the human connecting to it talks to the agent (what a private /tmp prevents for file sockets)' },
+    { todo: 'ATTACK SUCCEEDS (a known limit, docs/spec/THREAT-MODEL.md): the agent binds any free abstract name in the host network namespace; a client of the human connecting to it talks to the agent (Landlock scoping stops connecting out of the run, not being connected to)' },
     async () => {
       const name = `aut-squat-${rand()}`;
       const agentRun = spawn('runuser', ['-u', human.name, '--', 'env', '-i', ...humanAuArgv(), 'run', '-a', agent, '--', 'python3', '-c',
@@ -345,6 +349,14 @@ describe('review: attacks on the entrypoint and the launch path', () => {
     assert.equal(rm.status, 0, describeResult(rm));
   });
 
+  test('keyrings outside lockdown: a normal run still keeps keys in its own session keyring (the seccomp filter only refuses request_key there)', () => {
+    const tag = rand();
+    const r = asAgent(`keyctl add user aut-own-${tag} own-value @s >/dev/null && keyctl print $(keyctl search @s user aut-own-${tag}) && keyctl request user aut-own-${tag} 2>&1 | tail -n1`);
+    assert.equal(r.status, 0, describeResult(r));
+    assert.match(r.stdout, /^own-value$/m, describeResult(r));
+    assert.match(r.stdout, /Function not implemented/, `request_key fails with ENOSYS\n${describeResult(r)}`);
+  });
+
   test('request_key upcall: the agent cannot make the kernel run a root helper that resolves names (DNS past the network policy and lockdown) or instantiates keys for it', () => {
     const tag = rand();
     const script = [TRY, `try keyctl request2 user debug:aut-${tag} payload @s`, `try timeout 15 keyctl request2 dns_resolver aut-${tag}.example.com "" @s`].join('\n');
@@ -359,7 +371,6 @@ describe('review: attacks on the entrypoint and the launch path', () => {
 
   test(
     "lockdown: the throw-away run cannot read the agent's user or persistent keyring of its normal runs, nor leave keys there for them",
-    { todo: "ATTACK SUCCEEDS: the fresh session keyring does not cut the uid's user keyring (@u) nor its persistent keyring: a lockdown run reads what normal runs stored there and plants keys the next normal run finds" },
     () => {
       const tag = rand();
       const stored = asAgent(`keyctl add user aut-real-${tag} real-home-token-${tag} @u >/dev/null && keyctl add user aut-pers-${tag} persistent-token-${tag} $(keyctl get_persistent @s) >/dev/null && echo stored`);
@@ -372,15 +383,16 @@ describe('review: attacks on the entrypoint and the launch path', () => {
           `try sh -c 'keyctl print $(keyctl search @u user aut-real-${tag})'`,
           `try sh -c 'keyctl link @u @s && keyctl print $(keyctl search @u user aut-real-${tag})'`,
           `try sh -c 'keyctl print $(keyctl search $(keyctl get_persistent @s) user aut-pers-${tag})'`,
-          `keyctl add user aut-planted-${tag} from-lockdown @u >/dev/null 2>&1 && echo planted`,
+          `try keyctl add user aut-ldplant-${tag} from-lockdown @u`,
         ].join('\n'),
         { cwd: repo, auArgs: ['--lockdown'] },
       );
-      const next = asAgent(`keyctl search @u user aut-planted-${tag} >/dev/null 2>&1 && echo "SUCCEEDED: the lockdown run's key is in the normal run"; echo next-done`);
-      asAgent(`for k in aut-real-${tag} aut-pers-${tag} aut-planted-${tag}; do keyctl purge user $k; done >/dev/null 2>&1; true`);
+      const next = asAgent(`keyctl search @u user aut-ldplant-${tag} >/dev/null 2>&1 && echo "SUCCEEDED: the lockdown run's key is in the normal run"; echo next-done`);
+      asAgent(`for k in aut-real-${tag} aut-pers-${tag} aut-ldplant-${tag}; do keyctl purge user $k; done >/dev/null 2>&1; true`);
       assert.equal(r.status, 0, describeResult(r));
       assert.match(next.stdout, /next-done/, describeResult(next));
       assert.deepEqual([...lines(r.stdout, 'SUCCEEDED'), ...lines(next.stdout, 'SUCCEEDED')], [], `${r.stdout}\n${next.stdout}`);
+      assert.match(r.stdout, /refused: keyctl add .*Function not implemented/, `refused by the lockdown run's seccomp filter\n${r.stdout}`);
     },
   );
 

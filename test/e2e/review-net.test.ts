@@ -247,21 +247,22 @@ except OSError as e: print('refused udp', type(e).__name__)`;
     assert.doesNotMatch(out, /AGENT GOT/, out);
   });
 
-  test('deny: UDP-Lite datagrams from the outside host to the agent', { todo: 'ATTACK SUCCEEDS: nf_sk_lookup_slow_v4 knows TCP and UDP only: for UDP-Lite (and ICMP echo) `socket cgroupv2` finds no socket, the input chain accepts' }, async () => {
+  test('deny: UDP-Lite datagrams from the outside host to the agent', async () => {
     setPolicy('deny');
     const port = P(6);
     const witness = background(['runuser', '-u', other.name, '--', 'python3', '-u', '-c', `import socket\nu = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, 136)\nu.bind(('0.0.0.0', ${port + 1}))\nprint('witness ready')\nwhile True: print('witness got', u.recv(100).decode())`]);
     await until(() => witness.output().includes('witness ready'));
-    const victim = bgAgent(`import socket\nu = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, 136)\nu.bind(('0.0.0.0', ${port}))\nu.settimeout(6)\nprint('ready')\ntry:\n  print('AGENT GOT', u.recv(100).decode())\nexcept OSError as e:\n  print('nothing', type(e).__name__)`);
-    await until(() => victim.output().includes('ready'));
+    const victim = bgAgent(`import socket, sys\ntry:\n  u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, 136)\nexcept OSError as e:\n  print('refused', e.strerror); sys.exit(0)\nu.bind(('0.0.0.0', ${port}))\nu.settimeout(6)\nprint('ready')\ntry:\n  print('AGENT GOT', u.recv(100).decode())\nexcept OSError as e:\n  print('nothing', type(e).__name__)`);
+    await until(() => /ready|refused/.test(victim.output()));
     nsPy(`import socket, time\nu = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, 136)\nfor i in range(3):\n  u.sendto(b'c2-udplite', ('${HOST}', ${port})); u.sendto(b'c2-udplite', ('${HOST}', ${port + 1})); time.sleep(0.2)`);
-    await until(() => /AGENT GOT|nothing/.test(victim.output()));
+    await until(() => /AGENT GOT|nothing|refused/.test(victim.output()));
     const out = await victim.stop();
     assert.match(await witness.stop(), /witness got c2-udplite/, 'UDP-Lite reaches this machine');
     assert.doesNotMatch(out, /AGENT GOT/, out);
+    assert.match(out, /refused Protocol not supported/, `the socket is refused by the run's seccomp filter\n${out}`);
   });
 
-  test('deny: unsolicited ICMP echo replies to a ping socket of the agent (ping_group_range as systemd sets it)', { todo: 'ATTACK SUCCEEDS: echo replies carry no ports the socket lookup knows: the input chain accepts them and the kernel hands them to the agent\'s ping socket by its id' }, async () => {
+  test('deny: unsolicited ICMP echo replies to a ping socket of the agent (ping_group_range as systemd sets it)', async () => {
     setPolicy('deny');
     const saved = must(['sysctl', '-n', 'net.ipv4.ping_group_range']).trim().split(/\s+/).join(' ');
     must(['sysctl', '-q', '-w', 'net.ipv4.ping_group_range=0 2147483647']);
@@ -269,19 +270,20 @@ except OSError as e: print('refused udp', type(e).__name__)`;
       const ident = P(7) % 65536;
       const witness = background(['runuser', '-u', other.name, '--', 'python3', '-u', '-c', `import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_ICMP)\ns.bind(('0.0.0.0', ${ident + 1}))\nprint('witness ready')\nwhile True: print('witness got', s.recv(100)[8:].decode())`]);
       await until(() => witness.output().includes('witness ready'));
-      const victim = bgAgent(`import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_ICMP)\ns.bind(('0.0.0.0', ${ident}))\ns.settimeout(6)\nprint('ready')\ntry:\n  print('AGENT GOT', s.recv(100)[8:].decode())\nexcept OSError as e:\n  print('nothing', type(e).__name__)`);
-      await until(() => victim.output().includes('ready'));
+      const victim = bgAgent(`import socket, sys\ntry:\n  s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_ICMP)\nexcept OSError as e:\n  print('refused', e.strerror); sys.exit(0)\ns.bind(('0.0.0.0', ${ident}))\ns.settimeout(6)\nprint('ready')\ntry:\n  print('AGENT GOT', s.recv(100)[8:].decode())\nexcept OSError as e:\n  print('nothing', type(e).__name__)`);
+      await until(() => /ready|refused/.test(victim.output()));
       nsPy(`${PY_ICMP}for i in range(3):\n  for id in (${ident}, ${ident + 1}):\n    raw.sendto(icmp(0, 0, struct.pack('!HH', id, i), b'c2-echo'), ('${HOST}', 0))\n  time.sleep(0.2)`);
-      await until(() => /AGENT GOT|nothing/.test(victim.output()));
+      await until(() => /AGENT GOT|nothing|refused/.test(victim.output()));
       const out = await victim.stop();
       assert.match(await witness.stop(), /witness got c2-echo/, 'echo replies reach ping sockets on this machine');
       assert.doesNotMatch(out, /AGENT GOT/, out);
+      assert.match(out, /refused Protocol not supported/, `the socket is refused by the run's seccomp filter\n${out}`);
     } finally {
       must(['sysctl', '-q', '-w', `net.ipv4.ping_group_range=${saved}`]);
     }
   });
 
-  test('deny: unsolicited ICMPv6 echo replies to an IPv6 ping socket of the agent', { todo: 'ATTACK SUCCEEDS: as for IPv4: nf_sk_lookup_slow_v6 finds no socket for an echo reply, the input chain accepts it' }, async () => {
+  test('deny: unsolicited ICMPv6 echo replies to an IPv6 ping socket of the agent', async () => {
     setPolicy('deny');
     const saved = must(['sysctl', '-n', 'net.ipv4.ping_group_range']).trim().split(/\s+/).join(' ');
     must(['sysctl', '-q', '-w', 'net.ipv4.ping_group_range=0 2147483647']);
@@ -289,13 +291,14 @@ except OSError as e: print('refused udp', type(e).__name__)`;
       const ident = P(13) % 65536;
       const witness = background(['runuser', '-u', other.name, '--', 'python3', '-u', '-c', `import socket\ns = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM, socket.IPPROTO_ICMPV6)\ns.bind(('::', ${ident + 1}))\nprint('witness ready')\nwhile True: print('witness got', s.recv(100)[8:].decode())`]);
       await until(() => witness.output().includes('witness ready'));
-      const victim = bgAgent(`import socket\ns = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM, socket.IPPROTO_ICMPV6)\ns.bind(('::', ${ident}))\ns.settimeout(6)\nprint('ready')\ntry:\n  print('AGENT GOT', s.recv(100)[8:].decode())\nexcept OSError as e:\n  print('nothing', type(e).__name__)`);
-      await until(() => victim.output().includes('ready'));
+      const victim = bgAgent(`import socket, sys\ntry:\n  s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM, socket.IPPROTO_ICMPV6)\nexcept OSError as e:\n  print('refused', e.strerror); sys.exit(0)\ns.bind(('::', ${ident}))\ns.settimeout(6)\nprint('ready')\ntry:\n  print('AGENT GOT', s.recv(100)[8:].decode())\nexcept OSError as e:\n  print('nothing', type(e).__name__)`);
+      await until(() => /ready|refused/.test(victim.output()));
       nsPy(`import socket, struct, time\nraw = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)\nfor i in range(3):\n  for id in (${ident}, ${ident + 1}):\n    raw.sendto(struct.pack('!BBHHH', 129, 0, 0, id, i) + b'c2-echo6', ('${HOST6}', 0))\n  time.sleep(0.2)`);
-      await until(() => /AGENT GOT|nothing/.test(victim.output()));
+      await until(() => /AGENT GOT|nothing|refused/.test(victim.output()));
       const out = await victim.stop();
       assert.match(await witness.stop(), /witness got c2-echo6/, 'echo replies reach IPv6 ping sockets on this machine');
       assert.doesNotMatch(out, /AGENT GOT/, out);
+      assert.match(out, /refused Protocol not supported/, `the socket is refused by the run's seccomp filter\n${out}`);
     } finally {
       must(['sysctl', '-q', '-w', `net.ipv4.ping_group_range=${saved}`]);
     }
@@ -374,7 +377,7 @@ for i in range(100):
     assert.deepEqual({ egressLines: later.split('\n').length - 1, inboundConnect: inbound, inboundData: /INBOUND c2-in/.test(out), udpInbound: /UDP INBOUND c2-udp/.test(out) }, { egressLines: 0, inboundConnect: 'TimeoutError', inboundData: false, udpInbound: false }, out);
   });
 
-  test('deny: an abstract unix socket of the human (a local service the policy cannot see)', { todo: 'ATTACK SUCCEEDS: abstract AF_UNIX sockets live in the network namespace the agent shares: nftables never sees them, no file permission guards them' }, async () => {
+  test('deny: an abstract unix socket of the human (a local service the policy cannot see)', async () => {
     setPolicy('deny');
     const name = `aur-${tag}-svc`;
     const svc = background(['runuser', '-u', human.name, '--', 'python3', '-u', '-c', `import socket\ns = socket.socket(socket.AF_UNIX)\ns.bind('\\0${name}')\ns.listen(4)\nprint('ready')\nwhile True:\n  c, a = s.accept(); c.sendall(b'human-secret'); c.close()`]);
@@ -382,6 +385,27 @@ for i in range(100):
     const r = agentPy(`import socket\ns = socket.socket(socket.AF_UNIX)\ntry:\n  s.connect('\\0${name}'); print('GOT', s.recv(100).decode())\nexcept OSError as e: print('refused', type(e).__name__)`);
     await svc.stop();
     assert.doesNotMatch(r.stdout, /GOT/, r.stdout);
+    assert.match(r.stdout, /refused PermissionError/, `refused by the run's Landlock scope\n${r.stdout}`);
+  });
+
+  test('allowlist: ordinary networking still works under the run\'s socket filter (TCP, UDP, non-blocking sockets, unix sockets, abstract ones of its own, ip route over netlink)', () => {
+    setPolicy('allowlist', '--allow', `${OUTSIDE}/32`);
+    const r = agentPy(
+      [
+        'import socket, subprocess, urllib.request',
+        `print('tcp', urllib.request.urlopen('http://${OUTSIDE}/', timeout=10).read().decode().strip())`,
+        `u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM | socket.SOCK_NONBLOCK)`,
+        'u.settimeout(5)',
+        `u.sendto(b'ordinary', ('${OUTSIDE}', ${P(1)})); print('udp', u.recv(100).decode())`,
+        'a, b = socket.socketpair(); a.sendall(b"pair"); print("socketpair", b.recv(10).decode())',
+        `l = socket.socket(socket.AF_UNIX); l.bind('\\0aur-${tag}-own'); l.listen(1)`,
+        `c = socket.socket(socket.AF_UNIX); c.connect('\\0aur-${tag}-own'); c.sendall(b'own'); print('abstract', l.accept()[0].recv(10).decode())`,
+        "print('route', 'dev' in subprocess.run(['/usr/sbin/ip', 'route', 'show'], capture_output=True, text=True, check=True).stdout)",
+        "print('route6', subprocess.run(['/usr/sbin/ip', '-6', 'route', 'show'], capture_output=True, text=True).returncode)",
+      ].join('\n'),
+    );
+    assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
+    assert.deepEqual(r.stdout.trim().split('\n'), ['tcp world', 'udp echo ordinary', 'socketpair pair', 'abstract own', 'route True', 'route6 0'], r.stderr);
   });
 
   test('two agents: one allowed a loopback port reaches another agent listening there, whose policy lets nothing in', { todo: 'ATTACK SUCCEEDS: every agent\'s flows carry the same ct mark bit (0x10000000) and agent_in accepts any marked flow: agent B takes connections (and replies) on any port from agent A' }, async () => {

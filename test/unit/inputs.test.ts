@@ -55,7 +55,7 @@ test('the command is passed as "$@" of a login shell, never re-quoted', () => {
     via: 'login-shell',
     interactive: false,
   });
-  assert.deepEqual(args, ['--mount-ro', '/home/h/p', '/home/a/p', '--chdir', '/home/a', '--', 'bash', '--login', '-c', '"$@"', 'bash', 'echo', 'a b', '$HOME']);
+  assert.deepEqual(args, ['--mount-ro', '/home/h/p', '/home/a/p', '--chdir', '/home/a', '--', 'bash', '--login', '-c', 'declare -F -- "$1" >/dev/null && { "$@"; exit; }; exec "$@"', 'bash', 'echo', 'a b', '$HOME']);
 });
 
 test('exit status: the code, or 128+N for a signal', () => {

@@ -105,7 +105,7 @@ test('au run: configured shares, narrowed to those listed; the working directory
     '--mount-rw', '/home/h/repo', '/home/a/repo', '--mount-ro', '/home/h/docs', '/home/a/docs',
     '--memory', String(2 ** 28), '--pids', '64', '--nofile', '128', '--net-policy', policyId(NET, 1234, 0), '--chdir', '/home/a/repo',
   ]);
-  assert.deepEqual(plain.args.slice(plain.args.indexOf('--')), ['--', 'bash', '--login', '-c', '"$@"', 'bash', 'make']);
+  assert.deepEqual(plain.args.slice(plain.args.indexOf('--')), ['--', 'bash', '--login', '-c', 'declare -F -- "$1" >/dev/null && { "$@"; exit; }; exec "$@"', 'bash', 'make']);
   assert.equal(plain.env.AU_ENV_K, 'v');
   assert.equal(plain.env.TERM, 'screen');
   const narrowed = planLaunch(WAYS[0]!.request(agent()), facts({ repoPolicy: policy({ shares: ['/home/h/docs'] }) }));
@@ -115,7 +115,7 @@ test('au run: configured shares, narrowed to those listed; the working directory
 
 test('server session: interactive login shell on the server PTY type', () => {
   const plan = planLaunch(WAYS[1]!.request(agent()), facts());
-  assert.deepEqual(plan.args.slice(plan.args.indexOf('--')), ['--', 'bash', '--login', '-i', '-c', '"$@"', 'bash', 'bash']);
+  assert.deepEqual(plan.args.slice(plan.args.indexOf('--')), ['--', 'bash', '--login', '-i', '-c', 'declare -F -- "$1" >/dev/null && { "$@"; exit; }; exec "$@"', 'bash', 'bash']);
   assert.equal(plan.env.TERM, 'xterm-256color');
 });
 

@@ -148,6 +148,16 @@ test('the modes an agent leaves set are undone, and only those', () => {
   assert.equal(g.modes.restoreSequence(), '');
 });
 
+test('after a stop (fg), the screen and input modes the agent had are set again, the alternate screen first', () => {
+  const f = new TerminalOutputFilter();
+  f.push(bytes('\x1b[?1049h\x1b[?25l\x1b[?1000;1006h\x1b[?2004h\x1b=\x1b[?2026h'));
+  const again = f.modes.reapplySequence();
+  assert.equal(again, '\x1b[?1049h\x1b[?1000h\x1b[?1006h\x1b[?2004h\x1b[?25l\x1b=');
+  // Still known after being undone for the stop, so the next stop or the end undoes them again.
+  assert.ok(f.modes.restoreSequence().includes('\x1b[?1049l'));
+  assert.equal(new TerminalOutputFilter().modes.reapplySequence(), '');
+});
+
 test('keyboard protocol changes are undone: pushes popped, flags set in place reset', () => {
   const f = new TerminalOutputFilter();
   f.push(bytes('\x1b[>1u\x1b[>3u\x1b[<u'));

@@ -28,9 +28,13 @@ test('createAgent performs the documented steps, as privileged commands', () => 
   // The entrypoint build needs a compiler; stop the plan there and look at what came before.
   assert.throws(() => createAgent(runner, record, { name: 'alice', uid: 1000, gid: 1000, home: '/home/alice' }, () => {}));
   const printed = runner.changes.map((argv) => argv.filter((a) => a !== 'sudo').join(' '));
-  assert.deepEqual(printed.slice(0, 6), [
+  assert.deepEqual(printed.slice(0, 9), [
     'groupadd su-as-bot',
     'useradd --create-home --home-dir /home/bot --shell /usr/sbin/nologin --expiredate 1970-01-02 --user-group --comment agent-as-unix-user agent bot',
+    // A uid that had an account before may still have its keyrings in the kernel: cleared first (A28).
+    'setpriv --reuid=2002 --regid=2002 --clear-groups -- sh -c id=$(keyctl get_persistent @u 2>/dev/null) || exit 0; keyctl clear "$id"',
+    'setpriv --reuid=2002 --regid=2002 --clear-groups -- keyctl clear @u',
+    'setpriv --reuid=2002 --regid=2002 --clear-groups -- keyctl clear @us',
     'usermod --append --groups su-as-bot alice',
     'chgrp su-as-bot /home/bot',
     'chmod 2770 /home/bot',

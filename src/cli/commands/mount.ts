@@ -35,8 +35,9 @@ export function mountAddCommand(ctx: Context, name: string, sourceInput: string,
       agent.mounts.push(mount);
       save();
     }
+    let notices: string[] = [];
     try {
-      grantShareAccess(ctx.runner, agent, ctx.human, source, readWrite);
+      notices = grantShareAccess(ctx.runner, agent, ctx.human, source, readWrite);
     } catch (error) {
       const left = revokeShareAccess(ctx.runner, agent, ctx.human, source);
       agent.mounts = agent.mounts.filter((m) => m !== mount);
@@ -46,6 +47,7 @@ export function mountAddCommand(ctx: Context, name: string, sourceInput: string,
     }
     delete mount.pending;
     save();
+    for (const notice of notices) warn(notice);
     process.stderr.write(`Added ${name} ${readWrite ? 'read-write' : 'read-only'} access to ${source} (mounted at ${target})\n`);
   });
 }
@@ -64,14 +66,20 @@ export function mountRemoveCommand(ctx: Context, name: string, path: string): vo
     if (!mount) throw new ShareError(`agent ${name} has no share with source or target ${path}`);
     mount.pending = 'remove';
     save();
+    // Asked before the walk as well as after: a live agent can move files from folders the walk
+    // has yet to reach to folders it has passed, and then exit before the walk ends (A27).
+    const ranBefore = agentIsRunning(ctx, agent);
     const left = revokeShareAccess(ctx.runner, agent, ctx.human, mount.source);
     for (const problem of left) warn(problem);
-    if (agentIsRunning(ctx, agent)) {
-      // Its running sessions keep the mount, and a live agent can move files from folders the
-      // walk has yet to reach to folders it has passed: the record stays (new runs do not mount
-      // a share being removed) until a walk with no agent process running.
-      warn(`${name} has processes running: they keep ${mount.target} mounted until they end, and can move files out of the walk's way`);
-      process.stderr.write(`New runs of ${name} no longer get ${mount.source}; once its processes ended, run \`au mount remove -a ${name} ${mount.source}\` again to finish\n`);
+    const runsAfter = agentIsRunning(ctx, agent);
+    if (ranBefore || runsAfter) {
+      // Its running sessions keep the mount, and what it moved during the walk may keep its
+      // entry: the record stays (new runs do not mount a share being removed) until a walk with
+      // no agent process running before or after it.
+      warn(runsAfter
+        ? `${name} has processes running: they keep ${mount.target} mounted until they end, and can move files out of the walk's way`
+        : `${name} had processes running when the walk began: they could have moved files out of the walk's way`);
+      process.stderr.write(`New runs of ${name} no longer get ${mount.source}; once its processes have ended, run \`au mount remove -a ${name} ${mount.source}\` again to finish\n`);
       return;
     }
     agent.mounts = agent.mounts.filter((m) => m !== mount);
