@@ -170,6 +170,8 @@ export class ModeTracker {
     }
     for (const mode of this.off) out += `\x1b[?${mode}l`;
     if (this.keypad) out += '\x1b=';
+    // restoreSequence popped the human's saved title: saved again, so the pop at the end is balanced.
+    if (this.titleSaved) out += '\x1b[22;0t';
     return out;
   }
 

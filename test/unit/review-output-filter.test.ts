@@ -236,3 +236,10 @@ test('review6: the agent\'s own title push/pop never passes (it could pop the hu
   assert.equal(restore, '\x1b[23;0t');
   assert.equal(run('plain').restore, '');
 });
+
+test('review6: after a stop and resume, the human\'s title is pushed again, so every pop has its push', () => {
+  const f = new TerminalOutputFilter();
+  f.push(bytes('\x1b]2;agent\x07'));
+  assert.match(f.modes.restoreSequence(), /\x1b\[23;0t/);
+  assert.match(f.modes.reapplySequence(), /\x1b\[22;0t/);
+});
