@@ -11,6 +11,7 @@ import { Gap, appendWhole, closeQuietly, syncQuietly } from './line-file.js';
 import { auditPath } from './paths.js';
 import { REFUSAL_LIMITS, type RefusalLimits, type RefusalSummaryLine, RefusalLimiter } from './refusals.js';
 import { openOwnFile } from './safe-files.js';
+import { LossFile } from './loss-file.js';
 
 const AUDIT_SYNC_MS = 5;
 /** Synced before record() returns. */
@@ -22,6 +23,8 @@ export type AuditEvent =
   | { event: 'start'; session: string; owner: string; agent: string; command: string[]; pid: number }
   | { event: 'join'; session: string; user: string; uid: number; role: string }
   | { event: 'leave'; session: string; user: string; uid: number; role: string; reason: string }
+  /** Joins and leaves of a user beyond the few written in full (presence.ts). */
+  | { event: 'presence'; session: string; user: string; joins: number; leaves: number; since: string }
   | { event: 'input'; session: string; user: string; bytes: number; data: string }
   | { event: 'input-refused'; session: string; user: string; bytes: number; reason: string }
   | { event: 'resize'; session: string; user: string; cols: number; rows: number }
@@ -46,6 +49,17 @@ export function escapeBytes(data: Buffer): string {
   return out;
 }
 
+/**
+ * One audit line as JSON that is printable ASCII only: JSON.stringify escapes C0 controls but
+ * leaves DEL, the C1 controls (8-bit CSI, OSC...), U+2028/9 and every other non-ASCII character
+ * as they are, and a human reads this file in a terminal (cat, jq, tail -f). Every string in an
+ * event may come from the untrusted side (an Origin, a path, a reason, a user name), so
+ * everything past 0x7e is written as \uXXXX (the same value to a JSON reader).
+ */
+export function auditJson(value: unknown): string {
+  return JSON.stringify(value).replace(/[\u007f-\uffff]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 /** What the audit log could not write (for `au sessions list`). */
 export interface AuditLoss {
   /** Events lost since the server started (written or not, as gap markers). */
@@ -62,6 +76,7 @@ export class AuditLog {
   private lostEvents = 0;
   private syncTimer: NodeJS.Timeout | undefined;
   private readonly refusals: RefusalLimiter;
+  private lossFile: LossFile | undefined;
 
   constructor(
     private readonly pathFor: (date: Date) => string = (date) => auditPath(date),
@@ -72,11 +87,12 @@ export class AuditLog {
 
   record(event: AuditEvent): void {
     const now = new Date();
-    const line = `${JSON.stringify({ time: now.toISOString(), ...event })}\n`;
+    const line = `${auditJson({ time: now.toISOString(), ...event })}\n`;
     const failure = this.write(now, line);
     if (failure) {
       this.lostEvents++;
-      (this.gap ??= new Gap(failure)).add(event.event, line.length, failure);
+      (this.gap ??= new Gap(failure)).add(event.event, Buffer.byteLength(line), failure);
+      this.lossFile?.save(this.gap);
       return;
     }
     if (SYNC_AT_ONCE.has(event.event)) this.sync();
@@ -89,7 +105,27 @@ export class AuditLog {
    */
   refused(source: string, event: Extract<AuditEvent, { event: 'refused' | 'web-refused' }>): void {
     const reason = event.event === 'web-refused' ? `${event.status} ${event.reason}` : event.reason;
-    if (this.refusals.admit(source, reason.slice(0, 200))) this.record(event);
+    const kind = event.event === 'refused' ? 'uid' : 'address';
+    if (this.refusals.admit(source, reason, kind, auditJson(event).length)) this.record(event);
+  }
+
+  /**
+   * Keeps what could not be written in `path` too (loss-file.ts), so that a server stopped while
+   * the disk is full does not take the loss with it; a loss a previous server left there is
+   * marked by the next line this log writes.
+   */
+  keepLossIn(path: string): void {
+    this.lossFile?.close();
+    this.lossFile = LossFile.open(path);
+    const previous = this.lossFile?.previous();
+    if (!previous) return;
+    this.lostEvents += previous.lines;
+    if (this.gap) {
+      this.gap.lines += previous.lines;
+      this.gap.bytes += previous.bytes;
+      for (const [kind, n] of previous.kinds) this.gap.kinds.set(kind, (this.gap.kinds.get(kind) ?? 0) + n);
+    } else this.gap = previous;
+    this.lossFile?.save(this.gap);
   }
 
   get loss(): AuditLoss {
@@ -115,11 +151,12 @@ export class AuditLog {
     let text = line;
     if (gap) {
       const marker = { time: now.toISOString(), event: 'gap', since: gap.since.toISOString(), lost: gap.lines, bytes: gap.bytes, events: Object.fromEntries(gap.kinds), error: gap.error };
-      text = `${gap.fragment ? '\n' : ''}${JSON.stringify(marker)}\n${line}`;
+      text = `${gap.fragment ? '\n' : ''}${auditJson(marker)}\n${line}`;
     }
     const failure = appendWhole(this.fd, text);
     if (!failure && gap) {
       this.gap = undefined;
+      this.lossFile?.save(undefined);
       this.sync();
     }
     return failure;
@@ -140,5 +177,7 @@ export class AuditLog {
     closeQuietly(this.fd);
     this.fd = undefined;
     this.path = undefined;
+    this.lossFile?.close();
+    this.lossFile = undefined;
   }
 }

@@ -56,14 +56,16 @@ export function closeQuietly(fd: number | undefined): void {
 
 /** What could not be written since writing last worked (a fragment left: the marker starts with a newline). */
 export class Gap {
-  readonly since = new Date();
   lines = 0;
   bytes = 0;
   readonly kinds = new Map<string, number>();
   /** Whether a fragment may be left in the file (the marker then starts with a newline). */
   fragment = false;
 
-  constructor(public error: string) {}
+  constructor(
+    public error: string,
+    readonly since = new Date(),
+  ) {}
 
   add(kind: string, bytes: number, error: string): void {
     this.lines++;
@@ -71,5 +73,19 @@ export class Gap {
     this.error = error;
     this.kinds.set(kind, (this.kinds.get(kind) ?? 0) + 1);
     if (error.includes('not undone')) this.fragment = true;
+  }
+}
+
+/**
+ * A line for the server's log (stderr). When stderr is a file (server.log of `au server run -d`),
+ * a full disk makes process.stderr raise its error as an uncaught exception (which would end the
+ * server and every session): the line is written to fd 2 directly, and dropped if the disk does
+ * not take it (the record itself marks its gaps).
+ */
+export function logQuietly(line: string): void {
+  try {
+    writeSync(2, `${line}\n`);
+  } catch {
+    /* the log is best effort */
   }
 }

@@ -84,7 +84,7 @@ export class Recording {
 
   private add(line: string): void {
     this.batch.push(line);
-    this.batchBytes += line.length;
+    this.batchBytes += Buffer.byteLength(line);
     if (this.batchBytes >= RECORDING_BATCH_BYTES) this.flush();
     else this.flushTimer ??= setTimeout(() => this.flush(), RECORDING_FLUSH_MS);
   }
@@ -94,13 +94,15 @@ export class Recording {
     this.flushTimer = undefined;
     if (this.batch.length === 0 && this.header === undefined && !this.gap) return;
     const lines = this.batch.join('');
+    // Sizes in bytes (what the file holds and the disk did not take), never UTF-16 units.
+    const linesBytes = Buffer.byteLength(lines);
     let text = `${this.header ?? ''}`;
     if (this.gap) {
       const now = this.seconds();
       const label = `${GAP_MARKER_PREFIX} ${this.gap.bytes} bytes (${this.gap.lines} writes) of the recording lost from ${this.gapStart.toFixed(3)} s to ${now.toFixed(3)} s (${this.gap.error})`;
       text += `${this.gap.fragment ? '\n' : ''}${JSON.stringify([now, 'm', label])}\n`;
     }
-    if (this.writtenBytes + text.length + lines.length > this.maxBytes) {
+    if (this.writtenBytes + Buffer.byteLength(text) + linesBytes > this.maxBytes) {
       const label = `${CAP_MARKER_PREFIX} it reached its size cap of ${Math.round(this.maxBytes / 1024 / 1024)} MiB ([server] max_recording_mb); the session goes on unrecorded`;
       text += `${JSON.stringify([this.seconds(), 'm', label])}\n`;
       this.capped = true;
@@ -114,7 +116,7 @@ export class Recording {
       failure = (error as Error).message; // a name that is not ours where the recording goes: nothing more is recorded
     }
     if (!failure) {
-      this.writtenBytes += text.length;
+      this.writtenBytes += Buffer.byteLength(text);
       this.header = undefined;
       this.gap = undefined;
       if (this.capped) this.stop();
@@ -122,9 +124,9 @@ export class Recording {
     }
     // Dropped whole; the header (if it is still unwritten) is tried again first next time.
     this.lastError = failure;
-    this.lostBytes += lines.length;
+    this.lostBytes += linesBytes;
     if (!this.gap) this.gapStart = this.seconds();
-    (this.gap ??= new Gap(failure)).add('batch', lines.length, failure);
+    (this.gap ??= new Gap(failure)).add('batch', linesBytes, failure);
   }
 
   /** At the cap: nothing more is written (the file is closed; the session goes on). */

@@ -3,7 +3,7 @@
 // ours, one link), so that nobody who could plant a name next to them (a colleague in a shared
 // socket directory) makes the server write a file of the owner through a symlink or hard link.
 import { AuError } from '../errors.js';
-import { closeSync, constants, fstatSync, lstatSync, openSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, type Stats } from 'node:fs';
 
 export class UnsafeFileError extends AuError {}
 
@@ -55,4 +55,28 @@ export function directoryStat(path: string): Stats | undefined {
   }
   if (!st.isDirectory()) throw new UnsafeFileError(`${path} is not a directory (${st.isSymbolicLink() ? 'a symlink' : 'another kind of file'}): refusing to use it`);
   return st;
+}
+
+/**
+ * The pid in a server's pid file, or undefined (none, not a number, or not a regular file). Opened
+ * without following a symlink and without blocking (a FIFO planted there would hang a plain read),
+ * checked a regular file by fstat before a byte is read.
+ */
+export function readPidFileAt(path: string): number | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch {
+    return undefined;
+  }
+  try {
+    if (!fstatSync(fd).isFile()) return undefined;
+    const buffer = Buffer.alloc(32);
+    const text = buffer.subarray(0, readSync(fd, buffer, 0, buffer.length, 0)).toString('latin1').trim();
+    return /^\d{1,10}$/.test(text) ? Number(text) : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
 }

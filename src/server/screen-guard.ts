@@ -28,8 +28,16 @@ const enum State {
   Csi,
   /** Inside a sequence being dropped: until its final byte. */
   DropSequence,
-  /** Inside a string sequence (OSC, DCS, SOS, PM, APC): until BEL, CAN, SUB or ESC. */
+  /** Inside a string sequence (OSC, DCS, SOS, PM, APC): until it ends where xterm.js ends it (see endsString). */
   DropString,
+}
+
+/** What ends a string differs by kind (xterm.js's parser, EscapeSequenceParser.ts): only an OSC ends on BEL. */
+const enum StringKind {
+  Osc,
+  Dcs,
+  /** SOS, PM, APC. */
+  Other,
 }
 
 /** C0 controls passed on (all others are dropped). */
@@ -67,6 +75,19 @@ const CLAMPS: ReadonlyMap<string, 'cols' | 'rows' | 'either'> = new Map([
 ]);
 /** Sequences whose work is the whole screen (erase, insert/delete/scroll lines, modes that switch or clear buffers). */
 const SCREEN_COST_CSI = new Set(['J', 'L', 'M', 'S', 'T', 'h', 'l', ' @', ' A', "'}", "'~", '?J', '?h', '?l']);
+/**
+ * What any CSI costs at least, in cells: xterm.js's dispatch of one sequence (parameter
+ * parsing, handler lookup, cursor bookkeeping) is worth about that many printed cells, so a
+ * flood of cheap sequences is priced like the work it really is.
+ */
+const CSI_FLOOR_COST = 16;
+/** Per count of CHT / CBT: each is a walk to the next tab stop. */
+const TAB_WALK_COST = 8;
+/** Sequences that reset state or answer a report (DECSTR, DECRQM, DA, DSR): several times the floor. */
+const REPORT_CSI = new Set(['!p', '$p', 'c', 'n']);
+const REPORT_CSI_COST = 64;
+/** What any ESC sequence costs at least (charset designations, save/restore cursor, keypad modes). */
+const ESC_FLOOR_COST = 16;
 /** ESC finals whose work is the whole screen: RIS (c), DECALN (# 8). */
 const SCREEN_COST_ESC = new Set(['c', '#8']);
 
@@ -140,6 +161,9 @@ export class ScreenGuard {
   private utf8Needed = 0;
   /** Zero-width code points since the last spacing one (saturated after a reset: the emulator may still be joining). */
   private marks = MAX_MARKS_PER_CELL;
+  private stringKind = StringKind.Other;
+  /** Inside a string, the last byte was C2: the next one (80-9F) makes a C1 control, which ends the string. */
+  private afterC2 = false;
 
   constructor(cols: number, rows: number) {
     this.cols = Math.max(1, cols);
@@ -158,6 +182,7 @@ export class ScreenGuard {
     this.utf8Length = 0;
     this.utf8Needed = 0;
     this.marks = MAX_MARKS_PER_CELL;
+    this.afterC2 = false;
   }
 
   /** Filters `input`; stops at the first token boundary once `budget` cells of work were emitted. */
@@ -208,7 +233,7 @@ export class ScreenGuard {
           } else if (byte === 0x5b && this.sequenceLength === 0) {
             this.state = State.Csi;
           } else if ((byte === 0x5d || byte === 0x50 || byte === 0x58 || byte === 0x5e || byte === 0x5f) && this.sequenceLength === 0) {
-            this.state = State.DropString;
+            this.enterString(byte === 0x5d ? StringKind.Osc : byte === 0x50 ? StringKind.Dcs : StringKind.Other);
           } else if (byte >= 0x30 && byte <= 0x7e) {
             cost += this.emitEscape(out, byte);
           } else {
@@ -238,7 +263,16 @@ export class ScreenGuard {
           continue;
         case State.DropString:
           i++;
-          if (byte === 0x07 || byte === 0x18 || byte === 0x1a) this.state = State.Ground;
+          // xterm.js decodes UTF-8 before parsing: C2 80..C2 9F is a C1 control, which acts anywhere.
+          if (this.afterC2) {
+            this.afterC2 = false;
+            if (byte >= 0x80 && byte <= 0x9f) {
+              cost += this.c1(out, byte);
+              continue;
+            }
+          }
+          if (byte === 0xc2) this.afterC2 = true;
+          else if (byte === 0x18 || byte === 0x1a || (byte === 0x07 && this.stringKind === StringKind.Osc)) this.state = State.Ground;
           else if (byte === ESC) {
             // ESC \ (ST) ends the string; whatever follows the ESC is read as an escape sequence.
             this.state = State.Escape;
@@ -248,6 +282,28 @@ export class ScreenGuard {
       }
     }
     return { output: out.take(), consumed: i, cost };
+  }
+
+  private enterString(kind: StringKind): void {
+    this.state = State.DropString;
+    this.stringKind = kind;
+    this.afterC2 = false;
+  }
+
+  /**
+   * A C1 control (decoded from UTF-8; raw 8-bit bytes are invalid UTF-8, dropped by both) does
+   * what xterm.js does with it anywhere, in 7-bit form: it starts a CSI or a string, IND / NEL /
+   * HTS act, any other ends what was being parsed. Returns its cost.
+   */
+  private c1(out: ByteSink, code: number): number {
+    this.state = State.Ground;
+    this.sequenceLength = 0;
+    if (code === 0x9b) this.state = State.Csi;
+    else if (code === 0x9d) this.enterString(StringKind.Osc);
+    else if (code === 0x90) this.enterString(StringKind.Dcs);
+    else if (code === 0x98 || code === 0x9e || code === 0x9f) this.enterString(StringKind.Other);
+    else if (code === 0x84 || code === 0x85 || code === 0x88) return this.emitEscape(out, code - 0x40);
+    return 0;
   }
 
   private collect(byte: number): boolean {
@@ -267,7 +323,8 @@ export class ScreenGuard {
     else if (n === 3) cp = ((bytes[0]! & 0x0f) << 12) | ((bytes[1]! & 0x3f) << 6) | (bytes[2]! & 0x3f);
     else cp = ((bytes[0]! & 0x07) << 18) | ((bytes[1]! & 0x3f) << 12) | ((bytes[2]! & 0x3f) << 6) | (bytes[3]! & 0x3f);
     const shortest = n === 2 ? cp >= 0x80 : n === 3 ? cp >= 0x800 : cp >= 0x10000;
-    if (!shortest || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp <= 0x9f)) return 0;
+    if (!shortest || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+    if (cp >= 0x80 && cp <= 0x9f) return this.c1(out, cp);
     if (isZeroWidth(cp)) {
       if (this.marks >= MAX_MARKS_PER_CELL) return 0;
       this.marks++;
@@ -288,7 +345,7 @@ export class ScreenGuard {
     const key = String.fromCharCode(...this.sequence.subarray(0, this.sequenceLength), final);
     if (SCREEN_COST_ESC.has(key)) return this.cols * this.rows;
     // IND, NEL, RI may scroll.
-    return final === 0x44 || final === 0x45 || final === 0x4d ? this.cols : 1;
+    return final === 0x44 || final === 0x45 || final === 0x4d ? Math.max(this.cols, ESC_FLOOR_COST) : ESC_FLOOR_COST;
   }
 
   /** Emits ESC [ parameters intermediates final, every number clamped when the final counts something. */
@@ -331,6 +388,8 @@ export class ScreenGuard {
     if (final === 0x4b || key === '@' || key === 'P' || key === 'X') return this.cols; // EL, ICH, DCH, ECH
     // REP prints its character (and marks) `largest` times.
     if (key === 'b') return largest * (1 + MAX_MARKS_PER_CELL);
-    return 1;
+    // CHT and CBT walk the tab stops once per count (each walk a loop over columns).
+    if (key === 'I' || key === 'Z') return CSI_FLOOR_COST + largest * TAB_WALK_COST;
+    return REPORT_CSI.has(key) ? REPORT_CSI_COST : CSI_FLOOR_COST;
   }
 }

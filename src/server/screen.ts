@@ -32,6 +32,8 @@ const PARSE_BUDGET_MS = 8;
 const SHARED_BUDGET_MS = 40;
 const SHARED_WINDOW_MS = 100;
 const shared = { windowStart: 0, spent: 0 };
+/** What a model that is not flooded may parse per batch even when the shared budget is spent. */
+const QUIET_BUDGET_MS = 1;
 function sharedBudgetLeft(now: number): number {
   if (now - shared.windowStart >= SHARED_WINDOW_MS) {
     shared.windowStart = now;
@@ -41,11 +43,33 @@ function sharedBudgetLeft(now: number): number {
 }
 /** Estimated cells of work per slice handed to the terminal (a few ms at worst). */
 const SLICE_WORK = 20_000;
+/**
+ * Input bytes per slice, whatever their estimate: the clock is read after each slice, so a
+ * token the estimate underprices can overrun the budget by one small slice at most.
+ */
+const SLICE_BYTES = 2048;
 const SKIP_TAIL = 64 * 1024;
 /** Recent raw output, so a joiner gets exactly the bytes after the snapshot it was sent. */
 const RECENT_BYTES = 1024 * 1024;
 /** The most a snapshot (screen and following bytes) may be: a joiner's queue holds 4 MB. */
 export const SNAPSHOT_BYTES = 1024 * 1024;
+/**
+ * Drawing a screen is outside any parse budget (serializing 1000x1000 attributed cells takes
+ * a second, its text a few hundred ms), so a model draws at most once per SNAPSHOT_REUSE_MS:
+ * a joiner in between gets the last drawing and the raw bytes that followed it (exact, as
+ * long as those are still held), and observers joining in a loop cost one drawing a second.
+ */
+const SNAPSHOT_REUSE_MS = 1000;
+/** Above this many cells the screen is sent as text only (serializing attributes costs ~4x more). */
+const FULL_SNAPSHOT_CELLS = 250_000;
+
+interface Drawing {
+  screen: string;
+  kind: Snapshot['kind'];
+  /** Stream offset the drawing reflects. */
+  offset: number;
+  drawnAt: number;
+}
 
 export interface Snapshot {
   /** Escape sequences that redraw the screen on a clean terminal. */
@@ -85,6 +109,11 @@ class StreamTail {
       this.chunks = this.chunks.slice(this.head);
       this.head = 0;
     }
+  }
+
+  /** Whether every byte from stream offset `from` on is still held. */
+  holds(from: number): boolean {
+    return from >= this.start;
   }
 
   /** Bytes from stream offset `from` to the end (from the oldest held if `from` is older). */
@@ -130,6 +159,8 @@ export class ScreenModel {
   private flushTimer: NodeJS.Timeout | undefined;
   private flooded = false;
   private disposed = false;
+  /** The last screen drawn for a joiner (reset when the terminal changes size or is replaced). */
+  private drawing: Drawing | undefined;
   /** How often the terminal failed and was replaced (status, tests). */
   failures = 0;
   /** Called when the terminal failed and was replaced. */
@@ -183,22 +214,24 @@ export class ScreenModel {
     }
     // After a cut the guard starts afresh (the terminal is always between tokens).
     if (cut || start > this.parsed) this.guard.reset();
-    const consumed = this.parseWithin(data, PARSE_BUDGET_MS);
+    // A model that kept up so far gets a small share even when the floods of others took the
+    // shared budget: a quiet session's screen stays fresh (bounded: its batches are small).
+    const consumed = this.parseWithin(data, PARSE_BUDGET_MS, this.flooded ? 0 : QUIET_BUDGET_MS);
     this.parsed = start + consumed;
     this.leftover = Buffer.from(data.subarray(consumed));
-    this.flooded = cut || this.leftover.length > 0;
+    this.flooded = cut || (this.leftover.length > 0 && (consumed > 0 || this.flooded));
     if (this.leftover.length > 0 || this.pending.bytes > 0) {
       this.flushTimer = setTimeout(() => this.flushSafely(), this.flooded ? FLOOD_PARSE_INTERVAL_MS : PARSE_INTERVAL_MS);
     }
   }
 
   /** Hands `data` to the terminal through the guard, in slices, until done or `budgetMs` passed; returns the bytes consumed. */
-  private parseWithin(data: Buffer, budgetMs: number): number {
+  private parseWithin(data: Buffer, budgetMs: number, floorMs: number): number {
     const started = performance.now();
-    const budget = Math.min(budgetMs, sharedBudgetLeft(started));
+    const budget = Math.min(budgetMs, Math.max(floorMs, sharedBudgetLeft(started)));
     let at = 0;
     while (at < data.length && budget > 0) {
-      const { output, consumed } = this.guard.filter(data.subarray(at), SLICE_WORK);
+      const { output, consumed } = this.guard.filter(data.subarray(at, at + SLICE_BYTES), SLICE_WORK);
       at += consumed;
       if (output.length > 0) {
         try {
@@ -216,6 +249,7 @@ export class ScreenModel {
   /** The terminal threw: whatever state it is in, it is replaced by a blank one. */
   private fail(error: unknown): void {
     this.failures++;
+    this.drawing = undefined;
     try {
       this.terminal.dispose();
     } catch {
@@ -230,16 +264,37 @@ export class ScreenModel {
     }
   }
 
+  /** The last drawing and the bytes after it, if it is recent (or current) and those bytes are still held and fit. */
+  private reuseDrawing(now: number): Snapshot | undefined {
+    const d = this.drawing;
+    if (!d || (d.offset !== this.parsed && now - d.drawnAt >= SNAPSHOT_REUSE_MS) || !this.recent.holds(d.offset)) return undefined;
+    if (d.kind === 'blank') return { screen: d.screen, follow: Buffer.alloc(0), kind: 'blank' };
+    const follow = this.recent.since(d.offset);
+    if (Buffer.byteLength(d.screen) + follow.length > SNAPSHOT_BYTES) return undefined;
+    return { screen: d.screen, follow, kind: d.kind };
+  }
+
   private snapshotNow(): Snapshot {
+    const now = performance.now();
+    const reused = this.reuseDrawing(now);
+    if (reused) return reused;
+    const snapshot = this.draw();
+    this.drawing = { screen: snapshot.screen, kind: snapshot.kind, offset: this.parsed, drawnAt: now };
+    return snapshot;
+  }
+
+  private draw(): Snapshot {
     const follow = this.recent.since(this.parsed);
     // Clear the joiner's terminal and reset its attributes, then draw.
     const clear = '\x1b[0m\x1b[H\x1b[2J';
     const fits = (screen: string, extra: number): boolean => Buffer.byteLength(screen) + extra <= SNAPSHOT_BYTES;
     let full: string | undefined;
-    try {
-      full = `${clear}${this.serializer.serialize({ scrollback: 0 })}`;
-    } catch (error) {
-      this.fail(error);
+    if (this.cols * this.rows <= FULL_SNAPSHOT_CELLS) {
+      try {
+        full = `${clear}${this.serializer.serialize({ scrollback: 0 })}`;
+      } catch (error) {
+        this.fail(error);
+      }
     }
     if (full !== undefined && fits(full, follow.length)) return { screen: full, follow, kind: 'full' };
     const text = `${clear}${this.rowsText()
@@ -279,6 +334,7 @@ export class ScreenModel {
     this.cols = cols;
     this.rows = rows;
     this.guard.resize(cols, rows);
+    this.drawing = undefined;
     try {
       this.terminal.resize(cols, rows);
     } catch (error) {

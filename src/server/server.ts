@@ -4,7 +4,7 @@
 // session's process tree, tells the clients, and removes its socket.
 import { AuError } from '../errors.js';
 import { randomBytes } from 'node:crypto';
-import { type Stats, chmodSync, closeSync, lstatSync, mkdirSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { type Stats, chmodSync, closeSync, lstatSync, mkdirSync, unlinkSync, writeSync } from 'node:fs';
 import { type Server, type Socket, createServer } from 'node:net';
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -15,6 +15,8 @@ import { entrypointProblems } from '../entrypoint/verify.js';
 import { ensureAgentProxy } from '../launch/prepare.js';
 import { holdsGroup } from '../run/driver-group.js';
 import { AuditLog } from './audit.js';
+import { logQuietly } from './line-file.js';
+import { SOCKET_CONNECTIONS, fdBudget } from './fd-budget.js';
 import { type Peer, type Role, agentUidsOf, decideRole, namedPeer, peerCredentialsOf, userNameOf } from './auth.js';
 import {
   CLIENT_FRAME_TYPES,
@@ -32,15 +34,12 @@ import { type Hello, parseHello } from './protocol/messages.js';
 import { recordingPath } from './paths.js';
 import { pruneRecords, retentionOf } from './retention.js';
 import { Session, type SessionClient } from './session.js';
-import { directoryStat, openOwnFile } from './safe-files.js';
+import { directoryStat, openOwnFile, readPidFileAt } from './safe-files.js';
 
-/** The pid in a server's pid file (for messages only). */
+/** The pid in a server's pid file (for messages only; a planted FIFO or symlink reads as none). */
 function readPidFile(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8').trim() || undefined;
-  } catch {
-    return undefined;
-  }
+  const pid = readPidFileAt(path);
+  return pid === undefined ? undefined : String(pid);
 }
 
 export class ServerError extends AuError {}
@@ -50,7 +49,7 @@ export const LIMITS = {
   handshakeMs: 5000,
   /** Bytes queued to one client before it is dropped as too slow. */
   clientQueueBytes: 4 * 1024 * 1024,
-  connections: 2000,
+  connections: SOCKET_CONNECTIONS,
   sessions: 200,
   clientsPerSession: 64,
 };
@@ -131,9 +130,10 @@ export class SessionServer {
     if (this.ownerUid === 0) throw new ServerError('the session server runs as a human, never as root');
     this.ownerName = userNameOf(this.ownerUid) ?? `uid ${this.ownerUid}`;
     this.audit = options.audit ?? new AuditLog();
-    this.log = options.log ?? ((line) => process.stderr.write(`${line}\n`));
+    this.log = options.log ?? logQuietly;
     this.listener = createServer({ pauseOnConnect: false }, (socket) => this.accept(socket));
-    this.listener.maxConnections = LIMITS.connections;
+    // Past it, a connection is accepted and closed at once (its descriptor never held): fd-budget.ts.
+    this.listener.maxConnections = Math.min(LIMITS.connections, fdBudget().socket);
   }
 
   get auditLog(): AuditLog {
@@ -204,6 +204,8 @@ export class SessionServer {
     } finally {
       closeSync(pidFd);
     }
+    // Next to the socket (not in the state directory, which may be the full one): loss-file.ts.
+    this.audit.keepLossIn(`${path}.loss`);
     this.audit.record({ event: 'server-start', pid: process.pid, socket: path, user: this.ownerName });
     this.log(`au: session server of ${this.ownerName} listening on ${path} (pid ${process.pid})`);
     this.pruneOldRecords();
@@ -487,6 +489,8 @@ export class SessionServer {
     }
     try {
       this.audit.record({ event: 'server-stop', pid: process.pid, reason: `crashed: ${reason}` });
+      // The window's refusal counts are written too (and everything synced): the process ends next.
+      this.audit.close();
     } catch {
       /* nothing more can be done */
     }

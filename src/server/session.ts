@@ -15,6 +15,7 @@ import { FrameType, encodeChunked, encodeJson, outputFrames } from './protocol/f
 import type { SessionSummary } from './protocol/messages.js';
 import { Recording, type RecordingLoss } from './recording.js';
 import { ScreenModel } from './screen.js';
+import { PresenceLimiter } from './presence.js';
 
 /** A connected client as the session sees it. */
 export interface SessionClient {
@@ -48,6 +49,11 @@ const KILL_GRACE_MS = 5000;
 /** Input waiting for an agent that does not read it: beyond this, input is refused. */
 const MAX_PENDING_INPUT_BYTES = 1024 * 1024;
 const REFUSAL_NOTICE_INTERVAL_MS = 2000;
+/**
+ * A size is applied (PTY, screen model, recording, audit) at most once per this: a client
+ * sending resizes in a loop costs one resize a second, the last size it asked for.
+ */
+const RESIZE_INTERVAL_MS = 1000;
 
 export class Session {
   readonly id: string;
@@ -70,6 +76,14 @@ export class Session {
   private endReason = 'the agent command exited';
   private killTimer: NodeJS.Timeout | undefined;
   private ended = false;
+  /** When a size was last applied, and the size asked for since (applied when the interval ends). */
+  private resizedAt = Number.NEGATIVE_INFINITY;
+  private wantedSize: { client: SessionClient; cols: number; rows: number } | undefined;
+  private resizeTimer: NodeJS.Timeout | undefined;
+  private readonly presence = new PresenceLimiter(({ user, joins, leaves, since }) => {
+    this.audit.record({ event: 'presence', session: this.id, user, joins, leaves, since: since.toISOString() });
+    if (!this.ended) this.notify(`${user} joined ${joins} and left ${leaves} more times since ${since.toISOString()}`);
+  });
   private readonly endWaiters: (() => void)[] = [];
   onEnd: (() => void) | undefined;
 
@@ -118,18 +132,20 @@ export class Session {
 
   /** Adds a client: it gets the current screen at once, then live output. */
   join(client: SessionClient): void {
-    this.audit.record({ event: 'join', session: this.id, user: client.user, uid: client.uid, role: client.role });
+    const reported = this.presence.admit(client.user, 'join');
+    if (reported) this.audit.record({ event: 'join', session: this.id, user: client.user, uid: client.uid, role: client.role });
     this.screen.snapshot((snapshot) => {
       if (this.ended || client.isClosed) return;
       client.send([...encodeChunked(FrameType.Output, Buffer.from(snapshot.screen)), ...encodeChunked(FrameType.Output, snapshot.follow)]);
       this.clients.add(client);
     });
-    this.notify(`${client.user} joined as ${client.role}`, client);
+    if (reported) this.notify(`${client.user} joined as ${client.role}`, client);
   }
 
   leave(client: SessionClient, reason: string): void {
     if (!this.clients.delete(client) && this.ended) return;
     this.lastRefusal.delete(client);
+    if (!this.presence.admit(client.user, 'leave')) return;
     this.audit.record({ event: 'leave', session: this.id, user: client.user, uid: client.uid, role: client.role, reason });
     if (!this.ended) this.notify(`${client.user} left (${reason})`, client);
   }
@@ -177,7 +193,25 @@ export class Session {
   resize(client: SessionClient, cols: number, rows: number): void {
     if (this.ended) return;
     if (client.role === 'observer') return this.refuse(client, 'resize', 0);
+    const wait = this.resizedAt + RESIZE_INTERVAL_MS - performance.now();
+    if (wait > 0) {
+      this.wantedSize = { client, cols, rows };
+      this.resizeTimer ??= setTimeout(() => this.applyWantedSize(), wait);
+      return;
+    }
+    this.applySize(client, cols, rows);
+  }
+
+  private applyWantedSize(): void {
+    this.resizeTimer = undefined;
+    const wanted = this.wantedSize;
+    this.wantedSize = undefined;
+    if (wanted && !this.ended) this.applySize(wanted.client, wanted.cols, wanted.rows);
+  }
+
+  private applySize(client: SessionClient, cols: number, rows: number): void {
     if (cols === this.cols && rows === this.rows) return;
+    this.resizedAt = performance.now();
     this.cols = cols;
     this.rows = rows;
     this.pty.resize(cols, rows);
@@ -209,6 +243,8 @@ export class Session {
     if (this.ended) return;
     this.ended = true;
     if (this.killTimer) clearTimeout(this.killTimer);
+    if (this.resizeTimer) clearTimeout(this.resizeTimer);
+    this.presence.flush();
     const durationMs = Date.now() - this.startedAt.getTime();
     this.recording.close();
     this.screen.dispose();

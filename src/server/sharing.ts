@@ -8,6 +8,7 @@ import { AuError } from '../errors.js';
 import type { CommandRunner } from '../system/runner.js';
 import { lookupGroup, lookupUser } from '../system/accounts.js';
 import { SHARED_SOCKET_DIR, ownerSocketDir } from './paths.js';
+import { dirname } from 'node:path';
 
 export interface SharingSetup {
   group: string;
@@ -35,9 +36,12 @@ export function setUpSharing(runner: CommandRunner, setup: SharingSetup): void {
   });
   if (!lookupGroup(runner, setup.group)) runner.change(['groupadd', '--system', setup.group], { privileged: true });
   // Not writable by the group (the layout before this one was 1770, where any member could
-  // take another's socket name): from here on only root creates names in it.
-  runner.change(['install', '-d', '-m', SHARED_DIR_MODE, '-o', 'root', '-g', setup.group, setup.dir], { privileged: true });
-  runner.change(['chmod', SHARED_DIR_MODE, setup.dir], { privileged: true });
+  // take another's socket name): from here on only root creates names in it. Made (or taken
+  // over) only where nobody but root could have planted a name: never through a symlink.
+  const existing = checkSharedDirPath(runner, setup.dir);
+  if (!existing) runner.change(['mkdir', '-m', SHARED_DIR_MODE, '--', setup.dir], { privileged: true });
+  runner.change(['chown', '--no-dereference', `root:${setup.group}`, '--', setup.dir], { privileged: true });
+  runner.change(['chmod', SHARED_DIR_MODE, '--', setup.dir], { privileged: true });
   runner.change(['tee', tmpfilesPathOf(setup.dir)], { privileged: true, input: `# au session server sockets (au server init)\nd ${setup.dir} ${SHARED_DIR_MODE} root ${setup.group} -\n` });
   for (const owner of owners) {
     const dir = ownerSocketDir(owner.name, setup.dir);
@@ -49,4 +53,41 @@ export function setUpSharing(runner: CommandRunner, setup: SharingSetup): void {
     runner.change(['tee', tmpfilesPathOf(setup.dir, owner.name)], { privileged: true, input: `# ${owner.name}'s au session server socket (au server init)\nd ${dir} ${OWNER_DIR_MODE} ${owner.name} ${setup.group} -\n` });
     runner.change(['usermod', '--append', '--groups', setup.group, owner.name], { privileged: true });
   }
+}
+
+/** What is at `path`, not following a symlink (as root: the path may not be readable to the human). */
+function lstatOf(runner: CommandRunner, path: string): { type: string; uid: number; mode: number } | undefined {
+  const r = runner.query(['stat', '-c', '%F %u %a', '--', path], { privileged: true });
+  if (r.status !== 0) return undefined;
+  const m = /^(.+) (\d+) ([0-7]+)$/.exec(r.stdout.trim());
+  return m ? { type: m[1]!, uid: Number(m[2]), mode: parseInt(m[3]!, 8) } : undefined;
+}
+
+/**
+ * The shared directory is made by root, so nobody else may have a say in what its path names:
+ * every directory above it is root's and not writable by group or others (else a member could
+ * plant a symlink there and have root re-own its target), and the directory itself is missing
+ * or a real directory of root's. Returns whether it exists; throws a clear refusal otherwise.
+ */
+export function checkSharedDirPath(runner: CommandRunner, dir: string): boolean {
+  const parents: string[] = [];
+  for (let p = dirname(dir); ; p = dirname(p)) {
+    parents.unshift(p);
+    if (p === '/') break;
+  }
+  for (const parent of parents) {
+    const st = lstatOf(runner, parent);
+    if (!st) throw new SharingError(`${parent} does not exist: create the directories above ${dir} first (root's, not writable by others)`);
+    if (st.type !== 'directory') throw new SharingError(`${parent} is a ${st.type}, not a directory: refusing to make ${dir} below it (choose another --dir)`);
+    if (st.uid !== 0 || (st.mode & 0o022) !== 0) {
+      throw new SharingError(
+        `${parent} is ${st.uid !== 0 ? `owned by uid ${st.uid}` : `writable by ${st.mode & 0o002 ? 'everyone' : 'its group'} (mode ${st.mode.toString(8)})`}: someone else could plant a name where ${dir} goes; refusing (choose a --dir whose parents are root's and not writable by others)`,
+      );
+    }
+  }
+  const top = lstatOf(runner, dir);
+  if (!top) return false;
+  if (top.type !== 'directory') throw new SharingError(`${dir} is a ${top.type}, not a directory (planted?): refusing to follow or replace it; remove it yourself if it is yours`);
+  if (top.uid !== 0) throw new SharingError(`${dir} is owned by uid ${top.uid}, not by root: refusing to take it over; remove it or choose another --dir`);
+  return true;
 }

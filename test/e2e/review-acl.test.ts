@@ -291,7 +291,11 @@ describe('review5: kept accounts against a hostile agent', () => {
     const wrote = human.au(['run', '-a', agent, '--', 'sh', '-c', `for d in ${places.join(' ')}; do mkdir $d/left-$$ 2>/dev/null && echo $d; done; python3 -c "import os; os.mkfifo('/tmp/fifo-left')"; true`]);
     assert.equal(wrote.status, 0, show(wrote));
     assert.equal(human.au(['delete', '-y', '-H', '-a', agent]).status, 0);
-    const left = sh(['find', ...places.filter((p) => existsSync(p)), '/home', '-xdev', '-uid', String(uid)]).stdout.trim();
+    // What the run made (left-PID, fifo-left) anywhere it wrote, and any file of the uid in the two
+    // homes it could reach; not every file of a reused uid (other tests' leftovers are not this agent's).
+    const made = sh(['find', ...places.filter((p) => existsSync(p)), '-xdev', '-maxdepth', '1', '(', '-name', 'left-*', '-o', '-name', 'fifo-left', ')', '-uid', String(uid)]).stdout.trim();
+    const homes = sh(['find', human.home, `/home/${agent}`, '-xdev', '-uid', String(uid)]).stdout.trim();
+    const left = [made, homes].filter(Boolean).join('\n');
     assert.equal(left, '', `files of the freed uid ${uid} are left for its next owner (the run wrote to: ${wrote.stdout.trim().replace(/\n/g, ' ')})`);
   });
 

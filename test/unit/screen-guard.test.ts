@@ -57,12 +57,17 @@ describe('screen guard', () => {
     assert.deepEqual(missed, []);
   });
 
-  test('strings (OSC, DCS, SOS, PM, APC), C1 controls, DEL, invalid UTF-8 and unneeded C0 controls are dropped', () => {
+  test('strings (OSC, DCS, SOS, PM, APC), raw C1 bytes, DEL, invalid UTF-8 and unneeded C0 controls are dropped; UTF-8 C1 controls act as in xterm.js', () => {
     assert.equal(once(bytes('a\x1b]8;;http://evil/\x07b\x1b]8;;\x1b\\c')), 'abc');
     assert.equal(once(bytes('\x1b]52;c;SGVsbG8=\x07\x1bPq#0;2\x1b\\\x1b_apc\x1b\\\x1b^pm\x1b\\\x1bXsos\x1b\\ok')), 'ok');
     // An unterminated string is dropped up to the ESC that starts the next sequence.
     assert.equal(once(bytes('\x1b]0;title \x1b[2147483647b')), '\x1b[80b');
-    assert.equal(once(bytes('x\xc2\x9b2147483647b\x9b5L\x7f\x00\x05\x1b\x18')), 'x2147483647b5L');
+    // A UTF-8 encoded C1 acts as in xterm.js (here CSI, passed in 7-bit form and clamped); a raw 8-bit one is invalid UTF-8, dropped.
+    assert.equal(once(bytes('x\xc2\x9b2147483647b\x9b5L\x7f\x00\x05\x1b\x18')), 'x\x1b[80b5L');
+    // Strings end where xterm.js ends them: an OSC on BEL or on C1 ST (C2 9C), SOS/PM/APC and DCS not on BEL.
+    assert.equal(once(bytes('\x1b]0;x\xc2\x9cy\x1bPq\xc2\x9cz')), 'yz');
+    assert.equal(once(bytes('\x1b_x\x07y\x1b^x\x07y\x1bXx\x07y\x1bPqx\x07y')), '');
+    assert.equal(once(bytes('\x1b]0;x\xe2\xc2\x9cy\x1b]0;\xc2\x85z')), 'y\x1bEz');
     assert.equal(once(bytes('\xc0\xaf\xed\xa0\x80\xf4\x90\x80\x80\xe2\x82v\xff')), 'v');
     assert.equal(once(utf8('é漢😀\u00a0\t\r\n\x07\x08')), 'é漢😀\u00a0\t\r\n\x07\x08');
     // A control inside a sequence drops the sequence; the control itself is read afresh.

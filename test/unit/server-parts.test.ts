@@ -13,6 +13,7 @@ import { escapeBytes } from '../../src/server/audit.js';
 import { decideRole } from '../../src/server/auth.js';
 import { Recording, readRecording } from '../../src/server/recording.js';
 import { ScreenModel, type Snapshot } from '../../src/server/screen.js';
+import { type PresenceCount, PresenceLimiter } from '../../src/server/presence.js';
 
 describe('roles', () => {
   const config = emptyConfig();
@@ -119,4 +120,22 @@ test('OSC 52 clipboard writes are removed from output, whole or split across rea
   assert.equal(run('x\x1b]5', '2;c;ZXZpbA==', '\x1b\\y'), 'xy');
   assert.equal(run('\x1b]0;title\x1b\\\x1b[31mred\x1b]8;;http://x\x1b\\'), '\x1b]0;title\x1b\\\x1b[31mred\x1b]8;;http://x\x1b\\');
   assert.equal(run('\x1b', ']', '52;c;', 'Zm9v', '\x07', 'z'), 'z');
+});
+
+describe('presence limiter (joins and leaves in a loop)', () => {
+  test('the first few of a user are reported in full, the rest counted into one summary per window; other users keep their own allowance', () => {
+    const summaries: PresenceCount[] = [];
+    const limiter = new PresenceLimiter((c) => summaries.push(c), { windowMs: 60_000, perUser: 4 });
+    let full = 0;
+    for (let i = 0; i < 100; i++) if (limiter.admit('mallory', i % 2 === 0 ? 'join' : 'leave')) full++;
+    assert.equal(full, 4);
+    assert.ok(limiter.admit('alice', 'join'), 'another user is not silenced by mallory');
+    assert.equal(summaries.length, 0, 'nothing summarised before the window ends');
+    limiter.flush();
+    assert.deepEqual(
+      summaries.map(({ user, joins, leaves }) => ({ user, joins, leaves })),
+      [{ user: 'mallory', joins: 48, leaves: 48 }],
+    );
+    assert.ok(limiter.admit('mallory', 'join'), 'a new window, a new allowance');
+  });
 });

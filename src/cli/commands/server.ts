@@ -5,6 +5,8 @@ import { dirname, join } from 'node:path';
 import { updateConfig } from '../../config/store.js';
 import { DEFAULT_SHARING_GROUP, SHARED_SOCKET_DIR, defaultSocketPath, sharedSocketPath, stateDir } from '../../server/paths.js';
 import { setUpSharing } from '../../server/sharing.js';
+import { readPidFileAt } from '../../server/safe-files.js';
+import { logQuietly } from '../../server/line-file.js';
 import type { ServerTarget } from '../../server/client.js';
 import { lookupUser } from '../../system/accounts.js';
 import { type WebAddress, parseWebAddress } from '../../server/web/address.js';
@@ -80,7 +82,7 @@ export async function serverRunCommand(ctx: Context, options: ServerRunOptions):
   await server.start();
   // Whatever kills the server, the audit says which sessions ended and that it stopped.
   const crashed = (error: unknown): void => {
-    process.stderr.write(`au: the session server crashed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    logQuietly(`au: the session server crashed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     server.recordCrash(error instanceof Error ? error.message : String(error));
     process.exit(1);
   };
@@ -193,12 +195,9 @@ function lastLine(path: string): string {
   }
 }
 
+/** The new server's pid, once it wrote its pid file (never blocked by a FIFO planted there: safe-files.ts). */
 function readPid(socketPath: string): number | undefined {
-  try {
-    return Number(readFileSync(`${socketPath}.pid`, 'utf8').trim());
-  } catch {
-    return undefined;
-  }
+  return readPidFileAt(`${socketPath}.pid`);
 }
 
 function canConnect(path: string): Promise<boolean> {

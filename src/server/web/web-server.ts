@@ -9,11 +9,14 @@ import { type IncomingMessage, type Server, type ServerResponse, createServer } 
 import { networkInterfaces } from 'node:os';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import { loadConfig } from '../../config/store.js';
 import { runFindings } from '../../launch/prepare.js';
-import type { AuditLog } from '../audit.js';
+import { type AuditLog, escapeBytes } from '../audit.js';
+import { WEB_CONNECTIONS_PER_ADDRESS, fdBudget } from '../fd-budget.js';
+import { logQuietly } from '../line-file.js';
 import type { Role } from '../auth.js';
 import { FrameDecoder, FrameType, PROTOCOL_VERSION, decodeResize, encodeFrame, encodeJson } from '../protocol/frames.js';
 import { recordingsDir } from '../paths.js';
@@ -43,6 +46,7 @@ export interface WebServerOptions {
 /** A browser may send only these, after the WebSocket opens (the token and session id came with it). */
 const WEB_CLIENT_FRAME_TYPES: ReadonlySet<number> = new Set([FrameType.Input, FrameType.Resize, FrameType.Ping, FrameType.Detach]);
 const MAX_MESSAGE_BYTES = 128 * 1024;
+const HEADERS_TIMEOUT_MS = 5000;
 const RECORDING_NAME = /^\d{8}T\d{6}-[A-Za-z0-9_.-]{1,64}\.cast$/;
 const MAX_RECORDING_BYTES = 64 * 1024 * 1024;
 
@@ -90,17 +94,37 @@ export class WebServer {
   private readonly wss: WebSocketServer;
   private readonly assets: Map<string, Asset>;
   private readonly clients = new Set<WebClient>();
+  private readonly perAddress = new Map<string, number>();
   private readonly log: (line: string) => void;
   private port = 0;
 
   constructor(private readonly options: WebServerOptions) {
     this.assets = loadAssets(options.assetsDir);
-    this.log = options.log ?? ((line) => process.stderr.write(`${line}\n`));
-    this.http = createServer((req, res) => this.request(req, res));
-    this.http.headersTimeout = 10_000;
-    this.http.requestTimeout = 30_000;
+    this.log = options.log ?? logQuietly;
+    // Bounded against a slowloris (the agent reaches this port): a connection must finish its
+    // headers within HEADERS_TIMEOUT_MS (checked every second), at most fdBudget().web are held
+    // (past it, accepted and closed at once), WEB_CONNECTIONS_PER_ADDRESS per remote address.
+    this.http = createServer({ headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: 30_000, connectionsCheckingInterval: 1000 }, (req, res) => this.request(req, res));
+    this.http.maxConnections = fdBudget().web;
+    this.http.on('connection', (socket: Socket) => this.admitConnection(socket));
     this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES, perMessageDeflate: false });
     this.http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
+  }
+
+  /** At most WEB_CONNECTIONS_PER_ADDRESS open connections per remote address; the rest closed at once. */
+  private admitConnection(socket: Socket): void {
+    const remote = socket.remoteAddress ?? '?';
+    const open = this.perAddress.get(remote) ?? 0;
+    if (open >= WEB_CONNECTIONS_PER_ADDRESS) {
+      socket.destroy();
+      return;
+    }
+    this.perAddress.set(remote, open + 1);
+    socket.once('close', () => {
+      const left = (this.perAddress.get(remote) ?? 1) - 1;
+      if (left > 0) this.perAddress.set(remote, left);
+      else this.perAddress.delete(remote);
+    });
   }
 
   async start(): Promise<void> {
@@ -152,7 +176,8 @@ export class WebServer {
     const origin = req.headers.origin;
     if (url.pathname === '/ws' || origin !== undefined) {
       if (typeof origin !== 'string' || !this.allowedOrigins().has(origin)) {
-        return this.refusal(req, url, 403, origin === undefined ? 'no Origin header' : `foreign Origin ${JSON.stringify(origin.slice(0, 200))}`);
+        // The header's bytes (node gives them as latin1) as printable ASCII: the reason goes to the audit a human reads.
+        return this.refusal(req, url, 403, origin === undefined ? 'no Origin header' : `foreign Origin "${escapeBytes(Buffer.from(origin.slice(0, 200), 'latin1'))}"`);
       }
     }
     const token = this.tokenOf(req, url);
