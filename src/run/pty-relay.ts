@@ -45,7 +45,10 @@ export async function runOnTerminal(
   const { ReadStream } = await import('node:tty');
   const [ttyIn, ttyOut] = options.terminalFds;
   const output = ttyOut ? process.stdout : process.stderr;
-  const terminal = new HumanTerminal({ output, input: ttyIn && options.usePty ? process.stdin : undefined, filter: { allowClipboard: options.allowClipboard, answerQueries: true } });
+  // Queries pass only when au reads the human's keys in raw mode (and drains late answers at
+  // the end); otherwise an answer would wait in the human's tty and be typed at their prompt.
+  const readsKeys = ttyIn && options.usePty && Boolean(process.stdin.isTTY);
+  const terminal = new HumanTerminal({ output, input: readsKeys ? process.stdin : undefined, filter: { allowClipboard: options.allowClipboard, answerQueries: readsKeys } });
 
   const native = options.usePty ? await ptyNative() : undefined;
   const pty = native?.open(terminal.columns, terminal.rows);

@@ -31,10 +31,17 @@ export class ModeTracker {
   private cursorStyle = false;
   private kittyPushes = 0;
   /** Flags changed in place (`CSI = flags u`), not pushed: undone by setting them to 0. */
-  private kittySet = false;
-  private modifyOtherKeys = false;
-  private charsetChanged = false;
+  private kittyFlagsSet = false;
+  /** XTMODKEYS resources (0-7) the agent changed, one bit each: each is reset at the end. */
+  private modifiedKeys = 0;
+  /** G0 and G1 designated to something other than ASCII (bit 0: G0, bit 1: G1). */
+  private charsetsChanged = 0;
   private shiftedOut = false;
+  /** ANSI modes set: insert (IRM, 4) and newline (LNM, 20). */
+  private insertMode = false;
+  private newlineMode = false;
+  /** The human's title was pushed before the agent's first one: popped at the end. */
+  private titleSaved = false;
 
   privateMode(mode: number, set: boolean): void {
     if (SET_BY_DEFAULT.has(mode)) {
@@ -68,17 +75,43 @@ export class ModeTracker {
     this.cursorStyle = true;
   }
 
-  kittyKeyboard(kind: 'push' | 'pop' | 'set'): void {
-    if (kind === 'set') this.kittySet = true;
-    else this.kittyPushes = kind === 'push' ? Math.min(this.kittyPushes + 1, 64) : Math.max(this.kittyPushes - 1, 0);
+  /** A kitty keyboard push; false (the push must be dropped) when `cap` are already pushed. */
+  kittyPush(cap: number): boolean {
+    if (this.kittyPushes >= cap) return false;
+    this.kittyPushes++;
+    return true;
   }
 
-  setModifyOtherKeys(): void {
-    this.modifyOtherKeys = true;
+  /** Pops up to `count` of the agent's pushes; returns how many (the rest would be the human's). */
+  kittyPop(count: number): number {
+    const popped = Math.min(count, this.kittyPushes);
+    this.kittyPushes -= popped;
+    return popped;
   }
 
-  designateCharset(final: string): void {
-    this.charsetChanged = final !== 'B';
+  kittySet(): void {
+    this.kittyFlagsSet = true;
+  }
+
+  modifyKeys(resource: number): void {
+    this.modifiedKeys |= 1 << resource;
+  }
+
+  designateCharset(set: 0 | 1, final: string): void {
+    if (final === 'B') this.charsetsChanged &= ~(1 << set);
+    else this.charsetsChanged |= 1 << set;
+  }
+
+  ansiMode(mode: number, set: boolean): void {
+    if (mode === 4) this.insertMode = set;
+    else if (mode === 20) this.newlineMode = set;
+  }
+
+  /** True the first time only: the caller then pushes the human's title. */
+  saveTitle(): boolean {
+    if (this.titleSaved) return false;
+    this.titleSaved = true;
+    return true;
   }
 
   shift(out: boolean): void {
@@ -89,9 +122,10 @@ export class ModeTracker {
   reset(): void {
     this.on.clear();
     this.off.clear();
-    this.keypad = this.sgrDirty = this.scrollRegion = this.cursorStyle = this.modifyOtherKeys = this.charsetChanged = this.shiftedOut = false;
-    this.kittyPushes = 0;
-    this.kittySet = false;
+    this.keypad = this.sgrDirty = this.scrollRegion = this.cursorStyle = this.shiftedOut = this.insertMode = this.newlineMode = false;
+    this.kittyPushes = this.modifiedKeys = this.charsetsChanged = 0;
+    this.kittyFlagsSet = false;
+    // The human's title stays pushed across a reset (RIS keeps the title stack): still popped.
   }
 
   /** The bytes that undo what is still set; empty when the agent left the terminal as it found it. */
@@ -104,16 +138,20 @@ export class ModeTracker {
     }
     if (this.keypad) out += '\x1b>';
     if (this.kittyPushes > 0) out += `\x1b[<${this.kittyPushes}u`;
-    else if (this.kittySet) out += '\x1b[=0u';
-    if (this.modifyOtherKeys) out += '\x1b[>4m';
+    else if (this.kittyFlagsSet) out += '\x1b[=0u';
+    for (let resource = 0; resource < 8; resource++) if (this.modifiedKeys & (1 << resource)) out += `\x1b[>${resource}m`;
+    if (this.insertMode) out += '\x1b[4l';
+    if (this.newlineMode) out += '\x1b[20l';
     if (this.shiftedOut) out += '\x0f';
-    if (this.charsetChanged) out += '\x1b(B';
+    if (this.charsetsChanged & 1) out += '\x1b(B';
+    if (this.charsetsChanged & 2) out += '\x1b)B';
     if (this.sgrDirty) out += '\x1b[0m';
     // DECSTBM homes the cursor: on the normal screen, keep the human's cursor where it is.
     if (this.scrollRegion) out += alternate.length > 0 ? '\x1b[r' : '\x1b7\x1b[r\x1b8';
     for (const mode of alternate) out += `\x1b[?${mode}l`;
     for (const mode of this.off) out += `\x1b[?${mode}h`;
     if (this.cursorStyle) out += '\x1b[0 q';
+    if (this.titleSaved) out += '\x1b[23;0t';
     return out;
   }
 
@@ -132,6 +170,8 @@ export class ModeTracker {
     }
     for (const mode of this.off) out += `\x1b[?${mode}l`;
     if (this.keypad) out += '\x1b=';
+    // restoreSequence popped the human's saved title: saved again, so the pop at the end is balanced.
+    if (this.titleSaved) out += '\x1b[22;0t';
     return out;
   }
 

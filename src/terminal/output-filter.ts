@@ -65,12 +65,21 @@ const EMPTY = Buffer.alloc(0);
 /** Ground-state bytes that pass as they are: printable ASCII and the C0 controls of ordinary output. */
 const PLAIN = new Uint8Array(256);
 for (let b = 0x20; b < 0x7f; b++) PLAIN[b] = 1;
-for (const b of [BEL, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f]) PLAIN[b] = 1;
+for (const b of [BEL, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d]) PLAIN[b] = 1;
+/** Locking shifts (SO to G1, SI back to G0): passed, but tracked, so a charset left shifted is undone. */
+const SO = 0x0e;
+const SI = 0x0f;
 
 /** DEC private modes that pass: the tracked ones, and those that need no undoing. */
 const PASSED_PRIVATE_MODES: ReadonlySet<number> = new Set([...TRACKED_PRIVATE_MODES, 7, 25, 12, 2027]);
-/** CSI finals without prefix or intermediate that only move, erase, insert or scroll. */
-const PLAIN_CSI_FINALS = new Set('@ABCDEFGHIJKLMPSTXZ`abdefg'.split(''));
+/**
+ * CSI finals without prefix or intermediate that only move, erase, insert or scroll. Not TBC
+ * (`g`: clearing the human's tab stops outlives au, and no TUI needs it); ED (`J`) only for
+ * the screen (0-2), never the scrollback (3), which holds what ran before the agent.
+ */
+const PLAIN_CSI_FINALS = new Set('@ABCDEFGHIJKLMPSTXZ`abdef'.split(''));
+/** Most kitty keyboard pushes passed; the rest are dropped (TUIs push once or twice). */
+export const MAX_KITTY_PUSHES = 16;
 const PLAIN_CSI_FINAL_BYTES = new Uint8Array(256);
 for (const final of PLAIN_CSI_FINALS) PLAIN_CSI_FINAL_BYTES[final.charCodeAt(0)] = 1;
 
@@ -162,6 +171,7 @@ export class TerminalOutputFilter {
       if (b >= 0x80 && b < 0xa0) this.c1(b);
       else if (b >= 0x80) this.emitBytes(REPLACEMENT);
       else if (b === ESC) this.state = State.Escape;
+      else if (b === SO || b === SI) this.shift(b);
       // Other C0 controls (NUL, ENQ which asks for the answerback, ...) and DEL are dropped.
       i++;
     }
@@ -197,6 +207,8 @@ export class TerminalOutputFilter {
       const length = j - start - 2;
       this.modes.sgrSet(!(length === 0 || (length === 1 && chunk[start + 2] === 0x30)));
     } else if (PLAIN_CSI_FINAL_BYTES[final] !== 1) {
+      return -1;
+    } else if (final === 0x4a && (j - start > 3 || (j - start === 3 && chunk[start + 2]! > 0x32))) {
       return -1;
     } else if (final === 0x54 && chunk.indexOf(0x3b, start) < j && chunk.indexOf(0x3b, start) >= 0) {
       return -1;
@@ -280,8 +292,16 @@ export class TerminalOutputFilter {
     }
   }
 
+  /** SO or SI: passed, and which of G0/G1 is in use recorded. */
+  private shift(b: number): void {
+    this.modes.shift(b === SO);
+    this.room(1);
+    this.o[this.op++] = b;
+  }
+
   /** A C0 control met inside a sequence: terminals execute it there. */
   private executeC0(b: number): void {
+    if (b === SO || b === SI) return this.shift(b);
     if (PLAIN[b] !== 1) return;
     this.room(1);
     this.o[this.op++] = b;
@@ -339,7 +359,6 @@ export class TerminalOutputFilter {
         case '8': // DECRC
         case 'D': // IND
         case 'E': // NEL
-        case 'H': // HTS
         case 'M': // RI
           this.emit(`\x1b${final}`);
           return;
@@ -353,12 +372,12 @@ export class TerminalOutputFilter {
           this.emit('\x1bc');
           return;
         default:
-          return; // DECID (answers like DA), single shifts, locking shifts, 8-bit controls...
+          return; // HTS (tab stops outlive au), DECID (answers like DA), single and G2/G3 shifts, 8-bit controls...
       }
     }
     // Character sets: G0-G3 designations. ESC % (leaving UTF-8) and ESC SP (8-bit controls) are dropped.
     if ((intermediates === '(' || intermediates === ')' || intermediates === '*' || intermediates === '+') && /^[0-9A-Za-z<>=]$/.test(final)) {
-      if (intermediates === '(') this.modes.designateCharset(final);
+      if (intermediates === '(' || intermediates === ')') this.modes.designateCharset(intermediates === '(' ? 0 : 1, final);
       this.emit(`\x1b${intermediates}${final}`);
       return;
     }
@@ -420,6 +439,7 @@ export class TerminalOutputFilter {
       if (prefix === '') {
         if (PLAIN_CSI_FINALS.has(final)) {
           if (final === 'T' && params.includes(';')) return Verdict.Drop; // mouse highlight tracking (answers)
+          if (final === 'J' && !isScreenErase(params)) return Verdict.Drop; // ED 3 erases the scrollback
           return Verdict.Pass;
         }
         switch (final) {
@@ -441,11 +461,10 @@ export class TerminalOutputFilter {
             return params === '5' || params === '6' ? Verdict.Query : Verdict.Drop;
           case 'c':
             return params === '' || params === '0' ? Verdict.Query : Verdict.Drop;
-          case 't': {
-            const op = params.split(';')[0];
-            // push / pop the title: nothing is reported
-            return op === '22' || op === '23' ? Verdict.Pass : Verdict.Drop;
-          }
+          case 't':
+            // Window operations (reports, resizing) and the agent's own title push/pop (which
+            // could pop the human's saved title) are dropped: au saves and gives back the title.
+            return Verdict.Drop;
           default:
             return Verdict.Drop;
         }
@@ -457,6 +476,7 @@ export class TerminalOutputFilter {
             this.emitModes('?', params, final, true);
             return Verdict.Drop;
           case 'J':
+            return isScreenErase(params) ? Verdict.Pass : Verdict.Drop;
           case 'K':
             return Verdict.Pass;
           case 'n':
@@ -471,21 +491,22 @@ export class TerminalOutputFilter {
         switch (final) {
           case 'c':
             return params === '' || params === '0' ? Verdict.Query : Verdict.Drop;
-          case 'm':
-            if (params !== '') this.modes.setModifyOtherKeys();
+          case 'm': {
+            // XTMODKEYS: one resource (0-7), each changed one reset at the end.
+            const resource = /^([0-7])(?:;\d{1,4})?$/.exec(params);
+            if (!resource) return Verdict.Drop;
+            this.modes.modifyKeys(Number(resource[1]));
             return Verdict.Pass;
-          case 'n':
-          case 'p':
-            return Verdict.Pass;
+          }
           case 'u':
-            this.modes.kittyKeyboard('push');
-            return Verdict.Pass;
+            return this.modes.kittyPush(MAX_KITTY_PUSHES) ? Verdict.Pass : Verdict.Drop;
           default:
             return Verdict.Drop;
         }
       }
-      if (final === 'u' && (prefix === '<' || prefix === '=')) {
-        this.modes.kittyKeyboard(prefix === '<' ? 'pop' : 'set');
+      if (final === 'u' && prefix === '<') return this.kittyPop(params);
+      if (final === 'u' && prefix === '=') {
+        this.modes.kittySet();
         return Verdict.Pass;
       }
       return Verdict.Drop;
@@ -500,6 +521,19 @@ export class TerminalOutputFilter {
     return Verdict.Drop;
   }
 
+  /** Kitty keyboard pop: never more entries than the agent pushed (the rest are the human's). */
+  private kittyPop(params: string): Verdict {
+    if (!/^\d{0,4}$/.test(params)) return Verdict.Drop;
+    const asked = params === '' ? 1 : Math.max(Number(params), 1);
+    const count = this.modes.kittyPop(asked);
+    if (count === 0) return Verdict.Drop;
+    if (count < asked) {
+      this.emit(`\x1b[<${count}u`);
+      return Verdict.Drop;
+    }
+    return Verdict.Pass;
+  }
+
   /** DECSET/DECRST and SM/RM: only the allowed modes of the list pass. */
   private emitModes(prefix: string, params: string, final: string, dec: boolean): void {
     const kept: number[] = [];
@@ -509,6 +543,7 @@ export class TerminalOutputFilter {
       if (dec ? !PASSED_PRIVATE_MODES.has(mode) : mode !== 4 && mode !== 20) continue;
       kept.push(mode);
       if (prefix === '?') this.modes.privateMode(mode, final === 'h');
+      else this.modes.ansiMode(mode, final === 'h');
     }
     if (kept.length > 0) this.emit(`\x1b[${prefix}${kept.join(';')}${final}`);
   }
@@ -565,6 +600,8 @@ export class TerminalOutputFilter {
       case 1:
       case 2: {
         const title = safeTitle(rest);
+        // The human's title is saved before the agent's first one, and given back at the end.
+        if (this.modes.saveTitle()) this.emit('\x1b[22;0t');
         this.emitBytes(Buffer.from(`\x1b]${command};${title}\x1b\\`, 'utf8'));
         return;
       }
@@ -595,11 +632,11 @@ export class TerminalOutputFilter {
   }
 }
 
-/** The index of the first byte at or after j that is not plain (printable ASCII, BEL, BS..SI). */
+/** The index of the first byte at or after j that is not plain (printable ASCII, BEL, BS..CR). */
 function skipPlain(chunk: Buffer, j: number, n: number): number {
   while (j < n) {
     const c = chunk[j]!;
-    if (c >= 0x20 ? c >= 0x7f : c < 0x07 || c > 0x0f || c === 0x1b) return j;
+    if (c >= 0x20 ? c >= 0x7f : c < 0x07 || c > 0x0d) return j;
     j++;
   }
   return n;
@@ -626,6 +663,11 @@ function utf8Length(chunk: Buffer, i: number): number {
     max = 0xbf;
   }
   return need + 1;
+}
+
+/** ED / DECSED parameters that erase the screen only (not 3, the scrollback). */
+function isScreenErase(params: string): boolean {
+  return params === '' || params === '0' || params === '1' || params === '2';
 }
 
 /** Parameters with every number above MAX_COUNT lowered to it. */

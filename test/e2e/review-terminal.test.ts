@@ -53,7 +53,7 @@ describe('review6: the human\'s terminal after the agent (tmux)', () => {
     assert.doesNotMatch(terminal.control(['capture-pane', '-p', '-e', '-t', 'main']), /\x0etracked-done/);
   });
 
-  test('review6: ESC ) 0 + SO leaves the human\'s prompt in line drawing after au run', { todo: 'ATTACK SUCCEEDS: SO and G1 designation pass and are never undone; what the human\'s shell prints after au exits is drawn in DEC line drawing, until a prompt whose sgr0 carries SI' }, async () => {
+  test('review6: ESC ) 0 + SO leaves the human\'s prompt in line drawing after au run', async () => {
     agentFile('g1.bin', Buffer.from('\x1b)0\x0e', 'latin1'));
     await runAgent('g1.bin', 'gone');
     // What the human's shell prints after au exits (`echo gone-done`) is drawn in line drawing:
@@ -61,13 +61,13 @@ describe('review6: the human\'s terminal after the agent (tmux)', () => {
     assert.doesNotMatch(terminal.control(['capture-pane', '-p', '-e', '-t', 'main']), /\x0egone-done/);
   });
 
-  test('review6: insert mode (CSI 4 h) is left on the human\'s terminal after au run', { todo: 'ATTACK SUCCEEDS: SM 4 (IRM) passes untracked; tmux\'s insert_flag stays 1 after au exits' }, async () => {
+  test('review6: insert mode (CSI 4 h) is left on the human\'s terminal after au run', async () => {
     agentFile('irm.bin', Buffer.from('\x1b[4h', 'latin1'));
     await runAgent('irm.bin', 'irm');
     assert.equal(flag('#{insert_flag}'), '0');
   });
 
-  test('review6: the agent clears the human\'s tab stops (CSI 3 g) for good', { todo: 'ATTACK SUCCEEDS: TBC passes and tab stops are never restored; after au exits a tab in the human\'s shell moves to the last column' }, async () => {
+  test('review6: the agent clears the human\'s tab stops (CSI 3 g) for good', async () => {
     agentFile('tbc.bin', Buffer.from('\x1b[3g', 'latin1'));
     await runAgent('tbc.bin', 'tbc');
     terminal.type(String.raw`printf 'tab\tstop\n'`);
@@ -75,7 +75,7 @@ describe('review6: the human\'s terminal after the agent (tmux)', () => {
     assert.match(screen, /^tab {5}stop/m, 'the tab no longer stops at column 8');
   });
 
-  test('review6: the agent\'s window title stays on the human\'s terminal after au run', { todo: 'ATTACK SUCCEEDS (spoofing): OSC 2 passes and the title is not given back (no CSI 22 t / 23 t around the run)' }, async () => {
+  test('review6: the agent\'s window title stays on the human\'s terminal after au run', async () => {
     terminal.type(String.raw`printf '\033]2;human-title\007'`);
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(flag('#{pane_title}'), 'human-title');
@@ -105,7 +105,7 @@ describe('review6: the human\'s terminal after the agent (tmux)', () => {
     assert.doesNotMatch(screen, /\$ .+echo prompt-was-clean|\[\?|rgb:|\d;\d+R/);
   });
 
-  test('review6: with stdin not a terminal (< /dev/null), a passed query\'s answer is typed at the human\'s prompt after au run', { todo: 'ATTACK SUCCEEDS: pty-relay passes queries (answerQueries: true) even when au does not read the human\'s keys; the answer waits in the human\'s tty and prefixes the next command line: `1;2c<cmd>` runs `1` and `2c<cmd>` (DECRQM puts agent-chosen digits there)' }, async () => {
+  test('review6: with stdin not a terminal (< /dev/null), a passed query\'s answer is typed at the human\'s prompt after au run', async () => {
     agentFile('da.bin', Buffer.from('\x1b[c\x1b[?2004$p', 'latin1'));
     terminal.type(`clear; ${au} run -a ${agent} -- cat da.bin < /dev/null; echo nostdin-done`);
     await terminal.waitFor(/nostdin-done/);
@@ -115,7 +115,7 @@ describe('review6: the human\'s terminal after the agent (tmux)', () => {
     assert.doesNotMatch(screen, /\?1;2c|2004;\d\$y|\$ .+echo prompt-was-clean/, screen);
   });
 
-  test('review6: with --no-pty, a passed query\'s answer is typed at the human\'s prompt after au run', { todo: 'ATTACK SUCCEEDS: --no-pty reads no keys into the agent from the human tty (input undefined) yet still passes queries; the answer prefixes the human\'s next command (`1;2cecho x` ran as two commands)' }, async () => {
+  test('review6: with --no-pty, a passed query\'s answer is typed at the human\'s prompt after au run', async () => {
     agentFile('da2.bin', Buffer.from('\x1b[c', 'latin1'));
     terminal.type(`clear; ${au} run --no-pty -a ${agent} -- cat da2.bin; echo nopty-done`);
     await terminal.waitFor(/nopty-done/);
@@ -133,7 +133,7 @@ describe('review6: the human\'s terminal after the agent (tmux)', () => {
     assert.doesNotMatch(terminal.control(['list-buffers']), /echo owned/);
   });
 
-  test('review6: the agent erases the human\'s scrollback (CSI 3 J), hiding what ran before it', { todo: 'ATTACK SUCCEEDS (evidence): ED 3 passes (J is a plain final, any parameter); tmux drops the whole history of the human\'s pane' }, async () => {
+  test('review6: the agent erases the human\'s scrollback (CSI 3 J), hiding what ran before it', async () => {
     terminal.type('seq -f "human-history-%g" 1 80; echo history-done');
     await terminal.waitFor(/^history-done/m);
     assert.match(terminal.control(['capture-pane', '-p', '-t', 'main', '-S', '-']), /human-history-1\n/, 'the control: the history is there before');
@@ -175,7 +175,7 @@ describe('review6: au attach with stdin not a terminal', () => {
     s?.cleanup();
   });
 
-  test('review6: a controller attached with stdin < /dev/null gets the agent\'s query answers typed at its prompt', { todo: 'ATTACK SUCCEEDS: attach passes queries for every non-observer even when stdin is not a terminal (au reads no keys), so the answer prefixes the human\'s next command' }, async () => {
+  test('review6: a controller attached with stdin < /dev/null gets the agent\'s query answers typed at its prompt', async () => {
     owner.type(String.raw`clear; ${s.au} attach -s ${s.socket} -a ${s.agent} -n q -- bash -c "printf '\033[c'; sleep 1" < /dev/null; echo attach-done`);
     await owner.waitFor(/attach-done/);
     await new Promise((r) => setTimeout(r, 500));

@@ -92,8 +92,9 @@ test('text, SGR, cursor and screen control, TUI modes, titles and safe links pas
     '\x1b[H\x1b[2J\x1b[10;20H\x1b[5A\x1b[3B\x1b[2C\x1b[D\x1b[K\x1b[1K\x1b[2K\x1b[J\x1b[3;20r\x1b[r\x1b[4@\x1b[2P\x1b[3X\x1b[2L\x1b[M\x1b[S\x1b[2T\x1b[5G\x1b[7d\x1b[3b',
     '\x1b7\x1b8\x1bM\x1bD\x1bE\x1b=\x1b>\x1b(0lqk\x1b(B\x1b[s\x1b[u',
     '\x1b[?1049h\x1b[?25l\x1b[?1000h\x1b[?1002h\x1b[?1006h\x1b[?2004h\x1b[?1004h\x1b[?2026h\x1b[?1h\x1b[?7l\x1b[?12h',
-    '\x1b[?2026l\x1b[?1049l\x1b[?25h\x1b[4h\x1b[4l\x1b[2 q\x1b[0 q\x1b[!p\x1b[>4;2m\x1b[>4m\x1b[>1u\x1b[<u\x1b[=1;1u\x1b[22;2t\x1b[23;2t',
-    '\x1b]0;my title\x1b\\\x1b]2;vim - file.txt\x1b\\',
+    '\x1b[?2026l\x1b[?1049l\x1b[?25h\x1b[4h\x1b[4l\x1b[2 q\x1b[0 q\x1b[!p\x1b[>4;2m\x1b[>4m\x1b[>1u\x1b[<u\x1b[=1;1u',
+    // au pushes the human's title before the agent's first one (and pops it at the end).
+    '\x1b[22;0t\x1b]0;my title\x1b\\\x1b]2;vim - file.txt\x1b\\',
     '\x1b]8;id=1;https://example.com/a?b=c\x1b\\link\x1b]8;;\x1b\\ \x1b]8;;file:///etc/hosts\x1b\\f\x1b]8;;\x1b\\',
   ];
   for (const text of kept) {
@@ -103,8 +104,8 @@ test('text, SGR, cursor and screen control, TUI modes, titles and safe links pas
 });
 
 test('titles pass without control characters, bounded; BEL-terminated titles are re-emitted with ST', () => {
-  assert.equal(filterEverySplit(bytes('\x1b]2;a\x01b\x7fc\x07')).toString('latin1'), '\x1b]2;abc\x1b\\');
-  assert.equal(filterEverySplit(Buffer.from('\x1b]0;x\u0085y\u009bz\x07', 'utf8')).toString('utf8'), '\x1b]0;xyz\x1b\\');
+  assert.equal(filterEverySplit(bytes('\x1b]2;a\x01b\x7fc\x07')).toString('latin1'), '\x1b[22;0t\x1b]2;abc\x1b\\');
+  assert.equal(filterEverySplit(Buffer.from('\x1b]0;x\u0085y\u009bz\x07', 'utf8')).toString('utf8'), '\x1b[22;0t\x1b]0;xyz\x1b\\');
   const long = whole(bytes(`\x1b]0;${'t'.repeat(5000)}\x07`)).toString('latin1');
   assert.ok(long.length < 600);
   // Too long for the filter's buffer: dropped whole, and what follows is text again.

@@ -3,7 +3,7 @@
 // Attacks that succeed are `todo` with the reason, so the suite stays green.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { TerminalOutputFilter, type OutputFilterOptions } from '../../src/terminal/output-filter.js';
+import { MAX_KITTY_PUSHES, TerminalOutputFilter, type OutputFilterOptions } from '../../src/terminal/output-filter.js';
 
 const bytes = (s: string): Buffer => Buffer.from(s, 'latin1');
 /** What the terminal receives for the whole stream, and what au writes at the end to undo it. */
@@ -120,14 +120,14 @@ test('review6 held: a DEC mode outside the allowlist is dropped from a list that
 
 // ---- State left on the human's terminal after the agent ends (the restore must undo it) ----
 
-test('review6: G1 designated line drawing, then SO (shift out), is undone at the end', { todo: 'ATTACK SUCCEEDS: ESC ) 0 + SO pass (SO is PLAIN), ModeTracker.shift() is never called and only G0 is tracked: the human\'s prompt stays in line-drawing charset' }, () => {
+test('review6: G1 designated line drawing, then SO (shift out), is undone at the end', () => {
   const { out, restore } = run('\x1b)0\x0e');
   assert.equal(out, '\x1b)0\x0e', 'both pass');
   // Undoing needs SI (back to G0) or G1 re-designated to ASCII.
   assert.match(restore, /\x0f|\x1b\)B/);
 });
 
-test('review6: SO alone (G1 is line drawing by default on some terminals) is undone at the end', { todo: 'ATTACK SUCCEEDS: SO (0x0e) passes and is never tracked, so no SI is written at the end' }, () => {
+test('review6: SO alone (G1 is line drawing by default on some terminals) is undone at the end', () => {
   assert.match(run('\x0e').restore, /\x0f/);
 });
 
@@ -135,37 +135,43 @@ test('review6: G0 line drawing is undone at the end (control: tracked)', () => {
   assert.match(run('\x1b(0').restore, /\x1b\(B/);
 });
 
-test('review6: insert mode (SM 4, IRM) left on is undone at the end', { todo: 'ATTACK SUCCEEDS: CSI 4 h passes (emitModes keeps 4 and 20) but is not tracked: the human\'s terminal stays in insert mode' }, () => {
+test('review6: insert mode (SM 4, IRM) left on is undone at the end', () => {
   const { out, restore } = run('\x1b[4h');
   assert.equal(out, '\x1b[4h');
   assert.match(restore, /\x1b\[4l/);
 });
 
-test('review6: newline mode (SM 20, LNM) left on is undone at the end', { todo: 'ATTACK SUCCEEDS: CSI 20 h passes untracked: on xterm the Return key then sends CR LF and LF moves to column 0, after au exits' }, () => {
+test('review6: newline mode (SM 20, LNM) left on is undone at the end', () => {
   const { out, restore } = run('\x1b[20h');
   assert.equal(out, '\x1b[20h');
   assert.match(restore, /\x1b\[20l/);
 });
 
-test('review6: tab stops cleared (TBC) or moved (HTS) are restored at the end', { todo: 'ATTACK SUCCEEDS: CSI 3 g / ESC H pass and are never undone: the human\'s shell has no (or odd) tab stops after au exits' }, () => {
-  const cleared = run('\x1b[3g');
-  assert.equal(cleared.out, '\x1b[3g');
-  assert.notEqual(cleared.restore, '', 'nothing restores the tab stops');
+test('review6: tab stops cleared (TBC) or moved (HTS) never reach the human\'s terminal (nothing to restore)', () => {
+  // Fixed: TBC and HTS are dropped (no TUI needs them; the human's tab stops would outlive au).
+  for (const s of ['\x1b[3g', '\x1b[0g', '\x1b[g', '\x1bH', '\x88', '\xc2\x88']) {
+    assert.equal(run(`a${s}b`).out, 'ab', JSON.stringify(s));
+    assert.equal(byteByByte(`a${s}b`), 'ab', JSON.stringify(s));
+  }
 });
 
 test('review6 held: cursor blink (DECSET 12) left on is undone at the end', () => {
   assert.match(run('\x1b[?12h').restore, /\x1b\[\?12l/);
 });
 
-test('review6: the window title set by the agent is given back at the end', { todo: 'ATTACK SUCCEEDS (spoofing): OSC 0/2 titles pass and stay after au exits (no CSI 22 t at start / CSI 23 t at the end)' }, () => {
+test('review6: the window title set by the agent is given back at the end', () => {
   const { out, restore } = run('\x1b]0;sudo: enter your password\x07');
   assert.match(out, /\x1b\]0;sudo/);
   assert.match(restore, /\x1b\[23/);
 });
 
-test('review6: more kitty keyboard pushes than the tracker counts are all popped at the end', { todo: 'ATTACK SUCCEEDS (minor): pushes are counted up to 64 only; a terminal with a deeper stack keeps the rest' }, () => {
-  const { restore } = run('\x1b[>1u'.repeat(200));
-  assert.match(restore, /\x1b\[<200u/);
+test('review6: more kitty keyboard pushes than the tracker counts are all popped at the end', () => {
+  // Fixed: pushes beyond the cap are dropped, so every push that passed is popped.
+  const { out, restore } = run('\x1b[>1u'.repeat(200));
+  assert.equal(out, '\x1b[>1u'.repeat(MAX_KITTY_PUSHES));
+  assert.equal(restore, `\x1b[<${MAX_KITTY_PUSHES}u`);
+  // Nor can the agent pop more than it pushed (the human's own entries).
+  assert.equal(run('\x1b[>1u\x1b[<5u\x1b[<u').out, '\x1b[>1u\x1b[<1u');
 });
 
 test('review6 held: DECSTR / RIS then modes set again are all undone', () => {
@@ -202,14 +208,38 @@ test('review6 held: fuzz: random escape-heavy bytes in random chunks never throw
   }
 });
 
-test('review6: XTMODKEYS for resources other than 4 (modifyCursorKeys 1, modifyFunctionKeys 2, modifyKeyboard 0) are undone at the end', { todo: 'ATTACK SUCCEEDS (xterm): CSI > Pp ; Pv m passes for any resource but the restore only sends CSI > 4 m; the human\'s cursor/function keys stay re-encoded' }, () => {
+test('review6: XTMODKEYS for resources other than 4 (modifyCursorKeys 1, modifyFunctionKeys 2, modifyKeyboard 0) are undone at the end', () => {
   const { out, restore } = run('\x1b[>1;3m\x1b[>2;3m\x1b[>0;15m');
   assert.equal(out, '\x1b[>1;3m\x1b[>2;3m\x1b[>0;15m');
   for (const resource of ['0', '1', '2']) assert.ok(restore.includes(`\x1b[>${resource}m`), resource);
 });
 
-test('review6: XTSMPOINTER (CSI > 2 p, hide the mouse pointer) and XTMODKEYS disable (CSI > 4 n) are undone at the end', { todo: 'ATTACK SUCCEEDS (xterm, minor): CSI > Ps p and CSI > Ps n pass untracked; the pointer mode / disabled key modifiers outlive au' }, () => {
-  const { out, restore } = run('\x1b[>3p\x1b[>4n');
-  assert.equal(out, '\x1b[>3p\x1b[>4n');
-  assert.notEqual(restore, '');
+test('review6: XTSMPOINTER (CSI > 2 p, hide the mouse pointer) and XTMODKEYS disable (CSI > 4 n) never reach the human\'s terminal', () => {
+  // Fixed: both are dropped (untracked state that would outlive au).
+  const { out, restore } = run('\x1b[>3p\x1b[>4n\x1b[>2p\x1b[>n');
+  assert.equal(out, '');
+  assert.equal(restore, '');
+});
+
+test('review6: scrollback erase (ED 3, DECSED 3) never passes, screen erases do (fast path and parser agree)', () => {
+  for (const s of ['\x1b[3J', '\x1b[?3J', '\x1b[03J', '\x1b[2;3J', '\x9b3J']) {
+    assert.equal(run(`a${s}b`).out, 'ab', JSON.stringify(s));
+    assert.equal(byteByByte(`a${s}b`), 'ab', JSON.stringify(s));
+  }
+  for (const s of ['\x1b[J', '\x1b[0J', '\x1b[1J', '\x1b[2J', '\x1b[?2J']) assert.equal(run(`a${s}b`).out, `a${s}b`, JSON.stringify(s));
+});
+
+test('review6: the agent\'s own title push/pop never passes (it could pop the human\'s title); au pushes once before the first title', () => {
+  assert.equal(run('\x1b[23;0t\x1b[23t\x1b[22;2t').out, '');
+  const { out, restore } = run('\x1b]2;a\x07\x1b]2;b\x07');
+  assert.equal(out, '\x1b[22;0t\x1b]2;a\x1b\\\x1b]2;b\x1b\\');
+  assert.equal(restore, '\x1b[23;0t');
+  assert.equal(run('plain').restore, '');
+});
+
+test('review6: after a stop and resume, the human\'s title is pushed again, so every pop has its push', () => {
+  const f = new TerminalOutputFilter();
+  f.push(bytes('\x1b]2;agent\x07'));
+  assert.match(f.modes.restoreSequence(), /\x1b\[23;0t/);
+  assert.match(f.modes.reapplySequence(), /\x1b\[22;0t/);
 });
