@@ -70,8 +70,8 @@ describe('the terminal boundary (tmux, set-clipboard on)', () => {
     terminal.type(`clear; ${au} run -a ${agent} -- cat attacks.bin; echo run-done`);
     await terminal.waitFor(/run-done/);
     // The same bytes one write at a time (every split point of the stream).
-    terminal.type(String.raw`clear; ${au} run -a ${agent} -- bash -c 'while IFS= read -r -d "" -n 1 c; do printf %s "$c"; done < attacks.bin'; echo bytes-done`);
-    await terminal.waitFor(/bytes-done/, 60_000);
+    terminal.type(String.raw`clear; ${au} run -a ${agent} -- bash -c 'while IFS= read -r -d "" -n 1 c; do printf %s "$c"; done < attacks.bin'; echo bytes-$((6*7))-done`);
+    await terminal.waitFor(/bytes-42-done/, 60_000);
     assert.equal(clipboard(), '', 'the agent wrote the clipboard');
     assert.match(terminal.screen(), /beforeafter/);
   });
