@@ -115,6 +115,7 @@ export function migrateAgent(runner: CommandRunner, agent: AgentConfig, save: ()
   });
   agent.entrypoint = installed.path;
   agent.entrypointSha256 = installed.sha256;
+  agent.entrypointBuild = installed.build;
   save();
 
   // 6. Shares get our per-user ACLs (by the agent's uid, as the human on the human's files).
