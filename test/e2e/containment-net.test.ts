@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type Human, createHuman, must, packageForHumans, sh } from '../helpers/system.js';
+import { type Background, background as startInBackground } from '../helpers/background.js';
 
 const tag = randomBytes(3).toString('hex');
 const NS = `aut-${tag}`;
@@ -42,27 +43,7 @@ async function until(check: () => boolean): Promise<void> {
   for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 50));
 }
 
-/** A command started without waiting: its output so far, and a stop that kills its process group. */
-function background(argv: string[], cwd = '/'): { output: () => string; stop: () => Promise<string> } {
-  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], detached: true, cwd });
-  servers.push(child); // killed in after() if a test fails first
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
-  return {
-    output: () => out,
-    stop: async () => {
-      try {
-        process.kill(-child.pid!, 'SIGTERM');
-      } catch {
-        // already gone
-      }
-      await closed;
-      return out;
-    },
-  };
-}
+const background = (argv: string[], cwd = '/'): Background => startInBackground(argv, servers, cwd);
 
 /** The agent's server: listens on every address (dual stack) on the ports; says what it accepted and received, and answers. */
 const LISTENER = `import socket, select, sys

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type Human, createHuman, must, packageForHumans, sh } from '../helpers/system.js';
+import { type Background, background as startInBackground } from '../helpers/background.js';
 
 const tag = randomBytes(3).toString('hex');
 const NS = `aur-${tag}`;
@@ -36,27 +37,7 @@ const TCP_LOG = `/tmp/aur-tcp-${tag}`;
 
 const children: ChildProcess[] = [];
 
-/** A command started without waiting: its output so far, and a stop that kills its process group. */
-function background(argv: string[], cwd = '/'): { output: () => string; stop: () => Promise<string> } {
-  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], detached: true, cwd });
-  children.push(child);
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
-  return {
-    output: () => out,
-    stop: async () => {
-      try {
-        process.kill(-child.pid!, 'SIGTERM');
-      } catch {
-        // gone
-      }
-      await closed;
-      return out;
-    },
-  };
-}
+const background = (argv: string[], cwd = '/'): Background => startInBackground(argv, children, cwd);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 async function until(check: () => boolean, ms = 10_000): Promise<void> {
   for (let i = 0; i < ms / 50 && !check(); i++) await sleep(50);
