@@ -19,9 +19,10 @@ const utf8 = new TextEncoder();
 
 /**
  * Calls `send` with what the viewer typed, pasted or (for a viewer that may type) did with the
- * mouse; never with the terminal's own reports.
+ * mouse; never with the terminal's own reports. Says how it tells them apart: by xterm.js's own
+ * knowledge, or (without the hook) by the reports' form.
  */
-export function onViewerInput(term: Terminal, mayType: () => boolean, send: Listener): void {
+export function onViewerInput(term: Terminal, mayType: () => boolean, send: Listener): 'xterm' | 'form' {
   const core = (term as unknown as { _core?: CoreWithUserInput })._core;
   const hook = core?.coreService?.onUserInput;
   let userInput = false;
@@ -40,4 +41,5 @@ export function onViewerInput(term: Terminal, mayType: () => boolean, send: List
     userInput = true;
     decide(data, true);
   });
+  return typeof hook === 'function' ? 'xterm' : 'form';
 }

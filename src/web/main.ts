@@ -320,7 +320,7 @@ $('resize-session').onclick = () => {
 };
 
 const utf8 = new TextEncoder();
-onViewerInput(
+const inputSource = onViewerInput(
   term,
   () => live?.role !== undefined && live.role !== 'observer',
   (data, binary) => {
@@ -470,7 +470,8 @@ $('speed').onchange = () => {
 };
 
 // For tests and scripts: the terminal's text as shown, and its size.
-const exposed = window as unknown as { auTerminalText: () => string; auTerminalSize: () => { cols: number; rows: number; fontSize: number } };
+const exposed = window as unknown as { auTerminalText: () => string; auTerminalSize: () => { cols: number; rows: number; fontSize: number }; auInputSource: string };
+exposed.auInputSource = inputSource;
 exposed.auTerminalText = () => {
   const buffer = term.buffer.active;
   const lines: string[] = [];

@@ -371,6 +371,8 @@ describe('web observer', () => {
 
     const wideObserver = await open(tokens.observer, 1400, 900);
     const phoneObserver = await open(tokens.observer, 390, 844);
+    // The page tells the viewer's input from the terminal's reports by xterm.js's own knowledge (a hook that is not public API: an xterm.js update may take it away).
+    assert.equal(await wideObserver.evaluate(() => (window as unknown as { auInputSource: string }).auInputSource), 'xterm');
     for (const page of [wideObserver, phoneObserver]) await watchWide(page);
     // The terminal asks for reports (device attributes, cursor position) and turns on focus
     // events; the pages are focused and clicked. None of it is the observers typing.
