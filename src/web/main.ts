@@ -149,10 +149,14 @@ async function refresh(): Promise<void> {
     $('whoami').className = role;
     render();
     // The page follows the session's size (set by its owner, or by an operator who sized it).
-    const watching = live && !live.end && !live.sizing ? state.sessions.find((x) => x.id === live!.id) : undefined;
-    if (watching) {
-      live!.startedAt = Date.parse(watching.startedAt);
-      if (watching.cols !== term.cols || watching.rows !== term.rows) term.resize(watching.cols, watching.rows);
+    const watching = live && !live.end ? state.sessions.find((x) => x.id === live!.id) : undefined;
+    if (live && watching) {
+      live.startedAt = Date.parse(watching.startedAt);
+      const ours = watching.cols === term.cols && watching.rows === term.rows;
+      // Sized to this window until another client resizes the session after us: then follow it.
+      if (live.sizing && ours) live.sizingApplied = true;
+      else if (live.sizing && live.sizingApplied) live.sizing = false;
+      if (!live.sizing && !ours) term.resize(watching.cols, watching.rows);
     }
     showInfo();
   } catch (error) {
@@ -174,7 +178,10 @@ function sizeSessionToWindow(): void {
   if (!proposed || !Number.isFinite(proposed.cols) || !Number.isFinite(proposed.rows)) return;
   const cols = Math.max(20, Math.min(1000, proposed.cols));
   const rows = Math.max(5, Math.min(1000, proposed.rows));
-  if (cols !== term.cols || rows !== term.rows) term.resize(cols, rows);
+  if (cols !== term.cols || rows !== term.rows) {
+    term.resize(cols, rows);
+    if (live) live.sizingApplied = false;
+  }
   send(frameBytes(FrameType.Resize, resizePayload(cols, rows)));
 }
 
@@ -230,6 +237,8 @@ interface Live {
   end?: EndMessage;
   /** An operator who asked for the session to take this window's size. */
   sizing: boolean;
+  /** The server has applied that size (so a different size later is someone else's). */
+  sizingApplied?: boolean;
 }
 let live: Live | undefined;
 
@@ -316,6 +325,7 @@ function watch(id: string): void {
 $('resize-session').onclick = () => {
   if (!live || live.role === 'observer') return;
   live.sizing = true;
+  live.sizingApplied = false;
   sizeSessionToWindow();
 };
 
