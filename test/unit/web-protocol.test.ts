@@ -15,6 +15,7 @@ import { build } from 'esbuild';
 import { FrameDecoder, FrameType, SERVER_FRAME_TYPES, WEB_CLIENT_FRAME_TYPES, decodeJson, decodeResize, encodeFrame, encodeJson, encodeResize, outputFrames } from '../../src/server/protocol/frames.js';
 import type * as Wire from '../../src/server/protocol/wire.js';
 import type * as Asciicast from '../../src/server/protocol/asciicast.js';
+import { FrameReader } from '../../src/server/protocol/wire.js';
 import { Recording, readRecording } from '../../src/server/recording.js';
 import { isOnlyTerminalReports } from '../../src/server/protocol/terminal-reports.js';
 import { SessionSizes } from '../../src/server/session-size.js';
@@ -107,7 +108,10 @@ describe('one protocol for the server, the CLI client and the web page', () => {
     assert.throws(() => new FrameDecoder(WEB_CLIENT_FRAME_TYPES).push(Buffer.from(page.frameBytes(FrameType.Hello, '{}'))), /unexpected frame type 0x01/);
   });
 
-  test('a frame sent one byte at a time costs its own size, not a list of chunks', () => {
+  test('a frame sent one byte at a time costs its own size, not a list of chunks; a header alone costs no payload', () => {
+    const header = new FrameReader(WEB_CLIENT_FRAME_TYPES);
+    header.push(encodeFrame(FrameType.Input, Buffer.alloc(60_000)).subarray(0, 6));
+    assert.ok(header.heldBytes <= 5 + 4096, `a header and one byte hold ${header.heldBytes} bytes`);
     const decoder = new FrameDecoder(WEB_CLIENT_FRAME_TYPES);
     const frame = encodeFrame(FrameType.Input, Buffer.alloc(60_000, 0x61));
     for (const byte of frame.subarray(0, frame.length - 1)) assert.deepEqual(decoder.push(Buffer.of(byte)), []);

@@ -64,9 +64,14 @@ export class FrameDecoder {
     this.reader = new FrameReader(accepts);
   }
 
-  /** Bytes held waiting for the rest of a frame. */
+  /** Bytes received of a frame not complete yet. */
   get pendingBytes(): number {
     return this.reader.pendingBytes;
+  }
+
+  /** Memory held for them (within twice what was received, plus 4 KB). */
+  get heldBytes(): number {
+    return this.reader.heldBytes;
   }
 
   push(chunk: Buffer): Frame[] {

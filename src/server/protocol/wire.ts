@@ -96,6 +96,10 @@ export interface WireFrame {
   payload: Uint8Array;
 }
 
+/** A payload's first buffer: room for what already arrived, twice; it doubles as more arrives (so memory held stays within twice what was received, plus 4 KB). */
+const INITIAL_PAYLOAD_BYTES = 4096;
+const firstCapacity = (length: number, arrived: number): number => Math.min(length, Math.max(INITIAL_PAYLOAD_BYTES, 2 * arrived));
+
 const hex = (type: number): string => `0x${type.toString(16).padStart(2, '0')}`;
 const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder('utf-8');
@@ -158,37 +162,48 @@ export function parseJsonPayload(frame: WireFrame): Record<string, unknown> {
 
 /**
  * Incremental decoder: push whatever arrived (one byte or many frames), get the complete
- * frames. Holds at most one header and one payload of the length that header announced (which
- * is within its type's bound), whatever the chunking: a frame sent one byte at a time costs
- * its own size, not a list of one-byte chunks. A frame that lies whole in a pushed chunk is
- * returned as a view of that chunk (no copy). After an error it is unusable.
+ * frames. Holds at most one header and the part of one payload received so far, in a buffer
+ * that grows (doubling, up to the announced length, which is within its type's bound) as bytes
+ * arrive: a frame sent one byte at a time costs about its own size, not a list of one-byte
+ * chunks, and a header alone announcing 64 KB costs no 64 KB. A frame that lies whole in a
+ * pushed chunk is returned as a view of that chunk (no copy). After an error it is unusable.
  */
 export class FrameReader {
   private readonly header = new Uint8Array(HEADER_BYTES);
   private headerFill = 0;
-  private current: { type: FrameType; payload: Uint8Array; fill: number } | undefined;
+  private current: { type: FrameType; length: number; payload: Uint8Array; fill: number } | undefined;
   private failed: ProtocolError | undefined;
 
   constructor(private readonly accepts: ReadonlySet<number> = KNOWN_FRAME_TYPES) {}
 
-  /** Bytes held waiting for the rest of a frame. */
+  /** Bytes received of a frame not complete yet. */
   get pendingBytes(): number {
     return this.headerFill + (this.current ? HEADER_BYTES + this.current.fill : 0);
+  }
+
+  /** Memory held for them (the header and the payload buffer's capacity). */
+  get heldBytes(): number {
+    return HEADER_BYTES + (this.current?.payload.length ?? 0);
   }
 
   push(chunk: Uint8Array): WireFrame[] {
     if (this.failed) throw this.failed;
     const frames: WireFrame[] = [];
     let at = 0;
-    while (at < chunk.length || (this.current && this.current.fill === this.current.payload.length)) {
-      if (this.current) {
-        const { payload } = this.current;
-        const take = Math.min(payload.length - this.current.fill, chunk.length - at);
-        payload.set(chunk.subarray(at, at + take), this.current.fill);
-        this.current.fill += take;
+    while (at < chunk.length || (this.current && this.current.fill === this.current.length)) {
+      const current = this.current;
+      if (current) {
+        const take = Math.min(current.length - current.fill, chunk.length - at);
+        if (current.fill + take > current.payload.length) {
+          const grown = new Uint8Array(Math.min(current.length, Math.max(current.fill + take, current.payload.length * 2)));
+          grown.set(current.payload.subarray(0, current.fill));
+          current.payload = grown;
+        }
+        current.payload.set(chunk.subarray(at, at + take), current.fill);
+        current.fill += take;
         at += take;
-        if (this.current.fill < payload.length) break;
-        frames.push({ type: this.current.type, payload });
+        if (current.fill < current.length) break;
+        frames.push({ type: current.type, payload: current.payload });
         this.current = undefined;
         continue;
       }
@@ -202,7 +217,7 @@ export class FrameReader {
         if (chunk.length - at >= length) {
           frames.push({ type: type as FrameType, payload: chunk.subarray(at, at + length) });
           at += length;
-        } else this.current = { type: type as FrameType, payload: new Uint8Array(length), fill: 0 };
+        } else this.current = { type: type as FrameType, length, payload: new Uint8Array(firstCapacity(length, chunk.length - at)), fill: 0 };
         continue;
       }
       const take = Math.min(HEADER_BYTES - this.headerFill, chunk.length - at);
@@ -215,7 +230,7 @@ export class FrameReader {
       const type = view.getUint8(0);
       const length = view.getUint32(1);
       this.check(type, length);
-      this.current = { type: type as FrameType, payload: new Uint8Array(length), fill: 0 };
+      this.current = { type: type as FrameType, length, payload: new Uint8Array(firstCapacity(length, chunk.length - at)), fill: 0 };
     }
     return frames;
   }
