@@ -488,6 +488,16 @@ exposed.auTerminalText = () => {
   for (let y = 0; y < buffer.length; y++) lines.push(buffer.getLine(y)?.translateToString(true) ?? '');
   return lines.join('\n');
 };
+/** The column of `char` on the first line that starts with `text` (wide characters take two). */
+(exposed as unknown as { auColumnOf: (text: string, char: string) => number }).auColumnOf = (text, char) => {
+  const buffer = term.buffer.active;
+  for (let y = 0; y < buffer.length; y++) {
+    const line = buffer.getLine(y);
+    if (!line?.translateToString(true).startsWith(text)) continue;
+    for (let x = 0; x < line.length; x++) if (line.getCell(x)?.getChars() === char) return x;
+  }
+  return -1;
+};
 exposed.auTerminalSize = () => ({ cols: term.cols, rows: term.rows, fontSize: term.options.fontSize ?? MAX_FONT });
 
 void refresh();

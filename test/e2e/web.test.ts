@@ -343,8 +343,9 @@ describe('web observer', () => {
       await waitText(page, /L{199}R/, 'the 200-column line is shown');
     };
     /** Where column `col` of the row holding `text` is, after scrolling the terminal's box to it; and what the browser hit-tests there. */
-    const cellAt = (page: Page, text: string, col: number) =>
-      page.evaluate(
+    const cellAt = async (page: Page, text: string, col: number) => {
+      await page.waitForFunction((t) => [...document.querySelectorAll('#terminal .xterm-rows > div')].some((r) => (r.textContent ?? '').includes(t)), text);
+      return page.evaluate(
         ({ text, col }) => {
           const screen = document.querySelector<HTMLElement>('#terminal .xterm-screen')!;
           const rows = [...document.querySelectorAll<HTMLElement>('#terminal .xterm-rows > div')];
@@ -367,6 +368,7 @@ describe('web observer', () => {
         },
         { text, col },
       );
+    };
     const refusals = (): Record<string, any>[] => audit().filter((e) => e.event === 'input-refused' && e.session === 'wide');
 
     const wideObserver = await open(tokens.observer, 1400, 900);
@@ -392,6 +394,11 @@ describe('web observer', () => {
       await page.screenshot({ path: join(ARTIFACTS, `web-200x50-${width}x${height}.png`) });
     }
     assert.equal(await wideObserver.locator('#messages.error').count(), 0, 'no red message for watching');
+    // Unicode 11 widths: an emoji takes two cells, as in the agent's terminal (tmux).
+    tmux.type('echo "emoji:a😀b|"');
+    await waitText(wideObserver, /^emoji:a😀b\|/m, 'the emoji line');
+    assert.equal(await wideObserver.evaluate(() => (window as unknown as { auColumnOf: (t: string, c: string) => number }).auColumnOf('emoji:a', '|')), 10);
+    assert.match(tmux.screen(), /^emoji:a😀b\|/m);
     // Only typing is refused: the first refusal is for the typed bytes.
     await wideObserver.keyboard.type('q');
     await wideObserver.locator('#messages.error').filter({ hasText: 'read-only: you are an observer of session wide' }).waitFor();
@@ -410,6 +417,8 @@ describe('web observer', () => {
     assert.notEqual(operatorSize, '50 200');
     tmux.type('echo copy-me-$((40+2))');
     await waitText(operator, /^copy-me-42/m, 'the text to copy');
+    // (The buffer is read before the screen is drawn: wait for the drawn row.)
+    await operator.waitForFunction(() => [...document.querySelectorAll('#terminal .xterm-rows > div')].some((r) => (r.textContent ?? '').startsWith('copy-me-42')));
     const target = await operator.evaluate(() => {
       const screen = document.querySelector<HTMLElement>('#terminal .xterm-screen')!.getBoundingClientRect();
       const row = [...document.querySelectorAll<HTMLElement>('#terminal .xterm-rows > div')].find((r) => (r.textContent ?? '').startsWith('copy-me-42'))!.getBoundingClientRect();
