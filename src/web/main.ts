@@ -218,7 +218,7 @@ function showInfo(): void {
   } else if (cast) {
     const exit = castExitCode(cast);
     info.dataset.state = 'recorded';
-    info.textContent = `recorded · ${duration(castDuration(cast) * 1000)} · ${exit === undefined ? 'no exit code recorded' : `exit code ${exit}`}`;
+    info.textContent = `recorded · ${castDuration(cast).toFixed(1)} s · ${exit === undefined ? 'no exit code recorded' : `exit code ${exit}`}`;
   } else {
     delete info.dataset.state;
     info.textContent = '';
