@@ -166,7 +166,7 @@ export function buildProgram(setExit: (code: number) => void = () => {}): Comman
     .argument('<profile...>', 'profile names (claude, codex, gemini, opencode, pi, ...)')
     .action(async (names: string[], opts: { agent: string; force?: boolean }, cmd: Command) => {
       const { installCommand } = await import('./commands/install.js');
-      setExit(await installCommand(makeContext(globalsOf(cmd)), opts.agent, names, { update: false, force: opts.force }));
+      setExit(installCommand(makeContext(globalsOf(cmd)), opts.agent, names, { update: false, force: opts.force }));
     });
   withGlobals(program.command('update'))
     .description("update each profile's program for the agent to its newest release")
@@ -176,7 +176,7 @@ export function buildProgram(setExit: (code: number) => void = () => {}): Comman
     .argument('[profile...]', 'profile names')
     .action(async (names: string[], opts: { agent: string; all?: boolean; force?: boolean }, cmd: Command) => {
       const { installCommand } = await import('./commands/install.js');
-      setExit(await installCommand(makeContext(globalsOf(cmd)), opts.agent, names, { update: true, all: opts.all, force: opts.force }));
+      setExit(installCommand(makeContext(globalsOf(cmd)), opts.agent, names, { update: true, all: opts.all, force: opts.force }));
     });
 
   withGlobals(program.command('keys'))

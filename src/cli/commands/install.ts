@@ -112,7 +112,7 @@ function installAgentNode(jobs: AgentJobs, node: AgentNode, ranges: readonly str
   return release;
 }
 
-export async function installCommand(ctx: Context, agentName: string, names: string[], options: InstallOptions): Promise<number> {
+export function installCommand(ctx: Context, agentName: string, names: string[], options: InstallOptions): number {
   const config = loadConfig(ctx.configPath);
   if (options.all && names.length > 0) throw new UsageError('--all updates every profile with a package: name no profile with it');
   const profiles = options.all ? allProfiles(config).filter((p) => p.package) : names.map((name) => findProfile(config, name));
