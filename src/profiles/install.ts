@@ -7,6 +7,7 @@
 // bin/ is first on the agent's PATH. Pure: the commands are run by src/cli/commands/install.ts.
 import { AuError } from '../errors.js';
 import type { Profile } from './builtin.js';
+import { shellQuote } from '../system/shell-quote.js';
 import { parseRelease } from './node-range.js';
 
 export class InstallError extends AuError {}
@@ -26,8 +27,10 @@ export function specKind(spec: string): SpecKind {
 }
 
 /** The job that prints a spec's manifest (JSON): `npm view` for a registry spec, the packed package.json of a tarball. */
-export function manifestCommand(spec: string): string[] {
-  return specKind(spec) === 'registry' ? ['npm', 'view', '--json', spec, 'name', 'version', 'engines'] : ['tar', '-xzOf', spec, 'package/package.json'];
+export function manifestJob(spec: string): AgentJob {
+  if (specKind(spec) === 'registry') return agentNpmJob(['view', '--json', spec, 'name', 'version', 'engines']);
+  const argv = ['tar', '-xzOf', spec, 'package/package.json'];
+  return { argv, shown: shellQuote(argv) };
 }
 
 export interface Manifest {
@@ -75,11 +78,10 @@ export function neededRanges(profile: Profile, manifest: Manifest | undefined): 
 }
 
 /** Runs as the agent: its Node.js version, where it is, and its platform (three lines). */
-export const agentNodeCommand: readonly string[] = [
-  'bash',
-  '-c',
-  'v=$(node -p process.versions.node 2>/dev/null) || exit 127; printf "%s\\n%s\\n" "$v" "$(command -v node)"; node -p \'process.platform + "-" + process.arch\'',
-];
+export const agentNodeJob: AgentJob = {
+  argv: ['bash', '-c', 'v=$(node -p process.versions.node 2>/dev/null) || exit 127; printf "%s\\n%s\\n" "$v" "$(command -v node)"; node -p \'process.platform + "-" + process.arch\''],
+  shown: 'node --version',
+};
 
 export interface AgentNode {
   version: string;
@@ -98,7 +100,7 @@ export function parseAgentNode(output: string): AgentNode | undefined {
 /** The registry's Node.js build for the agent's platform (the official binaries, one package per platform). */
 export const nodePackageFor = (platform: string): string => `node-${platform}`;
 
-export const nodeVersionsCommand = (nodePackage: string): string[] => ['npm', 'view', '--json', nodePackage, 'versions'];
+export const nodeVersionsJob = (nodePackage: string): AgentJob => agentNpmJob(['view', '--json', nodePackage, 'versions']);
 
 export function parseVersionList(output: string): string[] {
   let value: unknown;
@@ -112,21 +114,40 @@ export function parseVersionList(output: string): string[] {
 }
 
 /*
- * Runs as the agent (bash -c, the specs as positional parameters, so no quoting can go wrong).
- * `$HOME` is the agent's, expanded on the agent's side: a `~` typed by the human would be the
- * human's home. ~/.local/bin goes first on PATH here too (the login profile adds it only when it
- * existed at login), so a Node.js just installed there runs npm and the install scripts.
+ * Every npm job runs as the agent through this (bash -c, npm's arguments as positional
+ * parameters, so no quoting can go wrong). npm itself runs on the machine's Node.js and reads
+ * the machine's npm configuration, as it would for the human: npm takes its global config file
+ * (`PREFIX/etc/npmrc`: a mirror, a proxy's CA file) from the prefix, which `--prefix` and a
+ * Node.js in ~/.local would both move, so the file the machine's npm reads is asked first and
+ * passed on. ~/.local/bin then goes first on PATH for what npm starts (install scripts), as it
+ * is first on the agent's login PATH once it exists. `$HOME` is the agent's, expanded on the
+ * agent's side: a `~` typed by the human would be the human's home.
  */
-const INSTALL_SCRIPT = 'PATH="$HOME/.local/bin:$PATH"; exec npm install --global --prefix "$HOME/.local" --no-fund --no-audit --loglevel=error "$@"';
+const NPM_SCRIPT = [
+  'p=":$PATH:"; p=${p//":$HOME/.local/bin:"/":"}; p=${p#:}; p=${p%:}',
+  'node=$(PATH=$p command -v node) && npm=$(PATH=$p command -v npm) || { echo "au: the machine has no node and npm for the agent (PATH $p): install Node.js system-wide, with npm" >&2; exit 127; }',
+  'config=$(PATH=$p "$node" "$npm" config get globalconfig) || exit',
+  'PATH="$HOME/.local/bin:$p" exec "$node" "$npm" --globalconfig "$config" --prefix "$HOME/.local" "$@"',
+].join('\n');
 
-/** The command to run as the agent (the argv after `au run --`). */
-export function agentInstallCommand(specs: readonly string[]): string[] {
-  if (specs.length === 0) throw new InstallError('nothing to install: name a profile (see `au profiles`)');
-  return ['bash', '-c', INSTALL_SCRIPT, 'au-install', ...specs];
+/** A job for the agent: the argv after `au run --`, and how it reads to a person. */
+export interface AgentJob {
+  argv: string[];
+  shown: string;
 }
 
-/** How the install command reads to a person: what npm does, with the agent's $HOME. */
-export const describeInstall = (specs: readonly string[]): string => `npm install --global --prefix '$HOME/.local' ${specs.join(' ')}`;
+/** `npm ARGS...` as the agent: the machine's npm, the agent's own prefix (~/.local) and cache. */
+export const agentNpmJob = (args: readonly string[]): AgentJob => ({
+  argv: ['bash', '-c', NPM_SCRIPT, 'au-npm', ...args],
+  shown: `npm --prefix '$HOME/.local' ${shellQuote(args)}`,
+});
+
+/** The job that installs `specs` into the agent's own prefix, ~/.local. */
+export function agentInstallJob(specs: readonly string[]): AgentJob {
+  if (specs.length === 0) throw new InstallError('nothing to install: name a profile (see `au profiles`)');
+  const job = agentNpmJob(['install', '--global', '--no-fund', '--no-audit', '--loglevel=error', ...specs]);
+  return { argv: job.argv, shown: `npm install --global --prefix '$HOME/.local' ${shellQuote(specs)}` };
+}
 
 /*
  * Runs as the agent: which Node.js its programs get (`=node VERSION PATH`, `=node -` when none),

@@ -8,15 +8,15 @@ import { satisfies, pickNodeRelease } from '../../profiles/node-range.js';
 import { allProfiles, findProfile } from '../../profiles/resolve.js';
 import type { Profile } from '../../profiles/builtin.js';
 import {
+  type AgentJob,
   type AgentNode,
   type Manifest,
-  agentInstallCommand,
-  agentNodeCommand,
-  describeInstall,
-  manifestCommand,
+  agentInstallJob,
+  agentNodeJob,
+  manifestJob,
   neededRanges,
   nodePackageFor,
-  nodeVersionsCommand,
+  nodeVersionsJob,
   parseAgentNode,
   parseManifest,
   parseVersionList,
@@ -24,7 +24,6 @@ import {
   specKind,
   specOf,
 } from '../../profiles/install.js';
-import { shellQuote } from '../../system/shell-quote.js';
 import { runAsAgentCaptured, runAsAgentShown, visibleTail } from '../agent-capture.js';
 import type { Context } from '../context.js';
 import { UsageError } from '../errors.js';
@@ -42,22 +41,22 @@ class AgentJobs {
     private readonly agentName: string,
   ) {}
 
-  private show(command: readonly string[], shown?: string): void {
-    process.stderr.write(`$ au run -a ${this.agentName} -- ${shown ?? shellQuote(command)}\n`);
+  private show(job: AgentJob): void {
+    process.stderr.write(`$ au run -a ${this.agentName} -- ${job.shown}\n`);
   }
 
   /** A read-only question: its output is parsed by the caller. */
-  ask(command: readonly string[], shown?: string): { ok: boolean; stdout: string; why: string } {
-    this.show(command, shown);
+  ask(job: AgentJob): { ok: boolean; stdout: string; why: string } {
+    this.show(job);
     if (this.ctx.dryRun) return { ok: false, stdout: '', why: 'dry run' };
-    const r = runAsAgentCaptured(this.ctx, this.agentName, command, 120_000);
+    const r = runAsAgentCaptured(this.ctx, this.agentName, job.argv, 120_000);
     return { ok: r.status === 0, stdout: r.stdout, why: visibleTail(r.stderr) || `exit status ${r.status}` };
   }
 
   /** A job that changes the agent's home; its output reaches the human as it comes. */
-  run(command: readonly string[], shown: string): number {
-    this.show(command, shown);
-    return this.ctx.dryRun ? 0 : runAsAgentShown(this.ctx, this.agentName, command);
+  run(job: AgentJob): number {
+    this.show(job);
+    return this.ctx.dryRun ? 0 : runAsAgentShown(this.ctx, this.agentName, job.argv);
   }
 }
 
@@ -66,7 +65,7 @@ const note = (text: string): void => {
 };
 
 function agentNode(jobs: AgentJobs): AgentNode {
-  const r = jobs.ask(agentNodeCommand, 'node --version');
+  const r = jobs.ask(agentNodeJob);
   const node = r.ok ? parseAgentNode(r.stdout) : undefined;
   if (!node) throw new AuError(`the agent has no working node on its PATH (${r.why}): install Node.js system-wide first (npm comes with it)`);
   return node;
@@ -86,7 +85,7 @@ function plan(jobs: AgentJobs, profile: Profile, update: boolean): Planned {
     note(`${spec}: au cannot read its manifest before installing, so npm alone checks the Node.js it needs`);
     return { profile, spec, ranges: neededRanges(profile, undefined) };
   }
-  const r = jobs.ask(manifestCommand(spec));
+  const r = jobs.ask(manifestJob(spec));
   const manifest = r.ok ? parseManifest(r.stdout) : undefined;
   if (!manifest) throw new AuError(`cannot read the manifest of ${spec} as the agent (${r.ok ? 'not a package manifest' : r.why}): check the name and the agent's network access (au net show)`);
   return { profile, spec, manifest, ranges: neededRanges(profile, manifest) };
@@ -97,14 +96,14 @@ const what = (p: Planned): string => (p.manifest ? `${p.profile.name} (${p.manif
 /** Installs, for the agent, the registry's Node.js build that fits every range; returns its version. */
 function installAgentNode(jobs: AgentJobs, node: AgentNode, ranges: readonly string[]): string {
   const nodePackage = nodePackageFor(node.platform);
-  const r = jobs.ask(nodeVersionsCommand(nodePackage));
+  const r = jobs.ask(nodeVersionsJob(nodePackage));
   const versions = r.ok ? parseVersionList(r.stdout) : [];
   if (versions.length === 0) throw new AuError(`the npm registry has no Node.js build for ${node.platform} (${nodePackage}: ${r.ok ? 'no releases' : r.why}): install Node.js ${ranges.join(' and ')} system-wide, or pass --force`);
   const release = pickNodeRelease(versions, ranges);
   if (!release) throw new AuError(`no release of ${nodePackage} is in ${ranges.join(' and ')}: install a fitting Node.js system-wide, or pass --force`);
   note(`installing Node.js ${release} for the agent (npm package ${nodePackage}, into its ~/.local: ~/.local/bin/node comes first on its PATH, so its programs run on it)`);
   const spec = `${nodePackage}@${release}`;
-  const status = jobs.run(agentInstallCommand([spec]), describeInstall([spec]));
+  const status = jobs.run(agentInstallJob([spec]));
   if (status !== 0) throw new AuError(`installing Node.js ${release} for the agent failed (exit status ${status}; npm's message is above)`);
   const now = agentNode(jobs);
   if (now.version !== release) throw new AuError(`the agent's login shell still finds Node.js ${now.version} (${now.path}), not the one just installed in ~/.local/bin: put ~/.local/bin first on its PATH (its ~/.profile)`);
@@ -121,10 +120,10 @@ export function installCommand(ctx: Context, agentName: string, names: string[],
   if (ctx.dryRun) {
     // The questions only read, but their answers decide the rest: show what would be asked.
     const specs = profiles.map((p) => specOf(p.package ?? '?', options.update));
-    jobs.ask(agentNodeCommand, 'node --version');
-    for (const spec of specs.filter((s) => specKind(s) !== 'other')) jobs.ask(manifestCommand(spec));
+    jobs.ask(agentNodeJob);
+    for (const spec of specs.filter((s) => specKind(s) !== 'other')) jobs.ask(manifestJob(spec));
     note('then, when the agent\'s Node.js is outside a range the packages need, a Node.js for the agent from the npm registry, and:');
-    jobs.run(agentInstallCommand(specs), describeInstall(specs));
+    jobs.run(agentInstallJob(specs));
     return 0;
   }
   const node = agentNode(jobs);
@@ -146,5 +145,5 @@ export function installCommand(ctx: Context, agentName: string, names: string[],
     else installAgentNode(jobs, node, ranges.filter((r) => satisfies('0.0.0', r) !== undefined));
   }
   const specs = planned.map((p) => pinnedSpec(p.spec, p.manifest));
-  return jobs.run(agentInstallCommand(specs), describeInstall(specs));
+  return jobs.run(agentInstallJob(specs));
 }
