@@ -79,7 +79,8 @@ export function neededRanges(profile: Profile, manifest: Manifest | undefined): 
 
 /** Runs as the agent: its Node.js version, where it is, and its platform (three lines). */
 export const agentNodeJob: AgentJob = {
-  argv: ['bash', '-c', 'v=$(node -p process.versions.node 2>/dev/null) || exit 127; printf "%s\\n%s\\n" "$v" "$(command -v node)"; node -p \'process.platform + "-" + process.arch\''],
+  // musl systems (no glibc in the process report) get their own suffix: the registry's linux builds are glibc ones.
+  argv: ['bash', '-c', 'v=$(node -p process.versions.node 2>/dev/null) || exit 127; printf "%s\\n%s\\n" "$v" "$(command -v node)"; node -p \'process.platform + "-" + process.arch + (process.platform === "linux" && !process.report.getReport().header.glibcVersionRuntime ? "-musl" : "")\''],
   shown: 'node --version',
 };
 
@@ -93,7 +94,7 @@ export interface AgentNode {
 export function parseAgentNode(output: string): AgentNode | undefined {
   const [version, path, platform] = output.split('\n');
   if (!version || !path || !platform || !parseRelease(version)) return undefined;
-  if (!/^\/[\x21-\x7e]{1,4095}$/.test(path) || !/^[a-z0-9]{1,16}-[a-z0-9]{1,16}$/.test(platform)) return undefined;
+  if (!/^\/[\x21-\x7e]{1,4095}$/.test(path) || !/^[a-z0-9]{1,16}-[a-z0-9]{1,16}(-musl)?$/.test(platform)) return undefined;
   return { version, path, platform };
 }
 

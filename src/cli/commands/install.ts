@@ -12,6 +12,7 @@ import {
   type AgentNode,
   type Manifest,
   agentInstallJob,
+  agentNpmJob,
   agentNodeJob,
   manifestJob,
   neededRanges,
@@ -105,7 +106,14 @@ function installAgentNode(jobs: AgentJobs, node: AgentNode, ranges: readonly str
   const spec = `${nodePackage}@${release}`;
   const status = jobs.run(agentInstallJob([spec]));
   if (status !== 0) throw new AuError(`installing Node.js ${release} for the agent failed (exit status ${status}; npm's message is above)`);
-  const now = agentNode(jobs);
+  let now: AgentNode;
+  try {
+    now = agentNode(jobs);
+  } catch (error) {
+    // A Node.js that does not run on this machine must not stay first on the agent's PATH.
+    jobs.run(agentNpmJob(['uninstall', '--global', '--loglevel=error', nodePackage]));
+    throw new AuError(`the Node.js just installed for the agent does not run here (${error instanceof Error ? error.message : String(error)}); it was removed again: install Node.js ${ranges.join(' and ')} system-wide, or pass --force`);
+  }
   if (now.version !== release) throw new AuError(`the agent's login shell still finds Node.js ${now.version} (${now.path}), not the one just installed in ~/.local/bin: put ~/.local/bin first on its PATH (its ~/.profile)`);
   note(`the agent's programs now get Node.js ${now.version} (${now.path})`);
   return release;
