@@ -150,7 +150,9 @@ describe('au install / au update: the agent\'s programs, installed as the agent'
 /** Why the registry tests cannot run here, or undefined when npm reaches the registry. */
 function registryUnreachable(): string | undefined {
   const ping = sh(['npm', 'ping', '--loglevel=error'], { timeoutMs: 20_000 });
-  return ping.status === 0 ? undefined : `the npm registry is not reachable (npm ping: ${(ping.stderr.trim().split('\n').at(-1) ?? '').slice(0, 200) || `exit ${ping.status}`})`;
+  if (ping.status === 0) return undefined;
+  const why = ping.stderr.split('\n').find((line) => /npm error (code|request|network)/.test(line)) ?? `exit status ${ping.status}`;
+  return `the npm registry is not reachable (npm ping: ${why.slice(0, 200)})`;
 }
 
 /** The README's second quick-start block: share a project, install Claude Code, run it there. */
