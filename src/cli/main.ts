@@ -79,11 +79,13 @@ export function buildProgram(setExit: (code: number) => void = () => {}): Comman
     .description('share SRC (read-only unless --rw) at TGT in the agent home')
     .addOption(agentOption())
     .option('--rw', 'let the agent write (grants it ACLs on SRC)')
+    .option('--review', 'let the agent write, staged: SRC changes only when you accept (au changes, au accept)')
     .argument('<source>', 'a folder under your home')
     .argument('[target]', 'where the agent sees it (default: same path relative to its home)')
-    .action(async (source: string, target: string | undefined, opts: { agent: string; rw?: boolean }, cmd: Command) => {
+    .action(async (source: string, target: string | undefined, opts: { agent: string; rw?: boolean; review?: boolean }, cmd: Command) => {
+      if (opts.rw && opts.review) cmd.error('error: --rw and --review do not go together (a review share is writable, its changes staged)');
       const { mountAddCommand } = await import('./commands/mount.js');
-      mountAddCommand(makeContext(globalsOf(cmd)), opts.agent, source, target, Boolean(opts.rw));
+      mountAddCommand(makeContext(globalsOf(cmd)), opts.agent, source, target, opts.review ? 'review' : opts.rw ? 'rw' : 'ro');
     });
   withGlobals(mount.command('remove'))
     .description('stop sharing a folder (by source or target) and remove its ACLs')
@@ -94,7 +96,7 @@ export function buildProgram(setExit: (code: number) => void = () => {}): Comman
       mountRemoveCommand(makeContext(globalsOf(cmd)), opts.agent, path);
     });
   withGlobals(mount.command('list'))
-    .description('list shares as SRC -> TGT [ro|rw]')
+    .description('list shares as SRC -> TGT [ro|rw|review]')
     .addOption(agentOption())
     .option('--json', 'machine-readable output')
     .action(async (opts: { agent: string; json?: boolean }, cmd: Command) => {

@@ -77,8 +77,10 @@ export function stageProblems(stage: string, humanUid: number): string[] {
 export function createStage(runner: CommandRunner, agentName: string, human: Human, key: string): string {
   if (human.uid === 0) throw new StagingError('a review share needs a human other than root (its files are mapped to the agent by uid)');
   const stage = stageDir(agentName, human.uid, key);
-  const existing = entry(stage);
-  if (existing.kind !== 'missing') throw new StagingError(`${stage} already exists: refusing to reuse it (remove it by hand if it is a leftover)`);
+  // A directory left by an unfinished `mount add` is made right again (install -d); anything else is refused.
+  for (const dir of [stage, upperDir(stage), workDir(stage)]) {
+    if (entry(dir).kind === 'other') throw new StagingError(`${dir} exists and is not a directory (a symlink?): refusing to create the staging area`);
+  }
   for (const dir of [REVIEW_ROOT, agentReviewDir(agentName)]) {
     const e = entry(dir);
     if (e.kind === 'other') throw new StagingError(`${dir} is not a directory (a symlink?): refusing to create the staging area`);
