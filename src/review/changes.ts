@@ -6,10 +6,13 @@
 import { type BigIntStats, closeSync, readSync, readlinkSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
+import type { MountConfig } from '../config/schema.js';
 import { AuError } from '../errors.js';
+import type { Human } from '../system/human.js';
 import { loadNative } from '../run/native.js';
 import { at, fstat, isWhiteout, listDir, lstatAt, openDirAt, openDirNoFollow, openFileAt, withDir } from './fd-path.js';
 import { riskReasons } from './risky.js';
+import { stageDir } from './staging.js';
 
 export type ChangeKind = 'added' | 'modified' | 'deleted' | 'renamed' | 'mode' | 'symlink';
 export type EntryType = 'file' | 'directory' | 'symlink' | 'other';
@@ -140,8 +143,8 @@ const MAX_PACKAGE_JSON = 4 << 20;
  */
 export function targetLeavesShare(linkComponents: readonly string[], target: string): boolean {
   if (target.startsWith('/') || target === '') return true;
-  const resolved = posix.normalize(posix.join('/', ...linkComponents.slice(0, -1), target));
-  return !resolved.startsWith('/') || resolved.split('/').includes('..');
+  const resolved = posix.normalize(posix.join('.', ...linkComponents.slice(0, -1), target));
+  return resolved === '..' || resolved.startsWith('../');
 }
 
 class Scan {
@@ -375,4 +378,16 @@ export function publicChange(c: StagedChange): Change {
 
 export function listChanges(where: ShareStage): Change[] {
   return scanStage(where).map(publicChange);
+}
+
+/** Where a review mount of AGENTNAME keeps its staged changes (undefined: not a review share). */
+export function shareStageOf(agentName: string, mount: MountConfig, human: Pick<Human, 'uid'>): ShareStage | undefined {
+  if (mount.review === undefined) return undefined;
+  return { stage: stageDir(agentName, human.uid, mount.review), source: mount.source, humanUid: human.uid };
+}
+
+/** How many changes await review in one share (0 when it is not a review share, or nothing is staged). */
+export function countChanges(agentName: string, mount: MountConfig, human: Pick<Human, 'uid'>): number {
+  const where = shareStageOf(agentName, mount, human);
+  return where ? scanStage(where).length : 0;
 }

@@ -55,8 +55,9 @@ let cached: AuNative | null | undefined;
 export function loadNative(): AuNative | undefined {
   if (cached === undefined) {
     try {
-      // Resolved next to the bundle (dist/ -> native/build/Release/).
-      cached = lazyRequire(`${__dirname}/../native/build/Release/au_native.node`) as AuNative;
+      // Resolved next to the bundle (dist/ -> native/build/Release/), or the sources (in tests).
+      const root = typeof __dirname === 'string' ? `${__dirname}/..` : new URL('../..', import.meta.url).pathname;
+      cached = lazyRequire(`${root}/native/build/Release/au_native.node`) as AuNative;
     } catch {
       cached = null;
     }
