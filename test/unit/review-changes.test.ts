@@ -158,7 +158,7 @@ describe('listChanges', () => {
     assert.deepEqual(changes.filter((c) => !c.refused).map((c) => c.path).sort(), [...names].sort());
     const bad = changes.find((c) => c.refused);
     assert.equal(bad?.path, 'bad-\\xff');
-    assert.match(bad!.refused!, /not valid UTF-8/);
+    assert.match(bad.refused!, /not valid UTF-8/);
   });
 
   test('no STAGE (never ran) or no upper: nothing staged', () => {
