@@ -5,6 +5,7 @@ import { loadConfig, updateConfig } from '../../config/store.js';
 import { agentAccount, grantShareAccess, revokeShareAccess } from '../../mounts/acl.js';
 import { ShareError, findConflict, findMount, findNestedReview, resolveShareSource, resolveShareTarget } from '../../mounts/shares.js';
 import { createStage, newReviewKey, removeStage, stageDir } from '../../review/staging.js';
+import { type DropOptions, allowDroppingStaged, removeShareStage } from '../../review/drop-stage.js';
 import { MAX_SHARES } from '../../launch/entrypoint-limits.js';
 import type { Context } from '../context.js';
 import { printJson, say, warn } from '../output.js';
@@ -95,12 +96,30 @@ function agentIsRunning(ctx: Context, agent: AgentConfig): boolean {
   return uid !== undefined && ctx.runner.query(['pgrep', '--uid', String(uid)]).status === 0;
 }
 
-export function mountRemoveCommand(ctx: Context, name: string, path: string): void {
+/**
+ * A review share has no ACL to revoke: its staging directory goes, once the staged changes may
+ * (asked, or --discard-changes) and no run has it mounted (the stage's lock says so).
+ */
+function removeReviewShare(ctx: Context, agent: AgentConfig, mount: MountConfig, save: () => void, drop: Omit<DropOptions, 'dryRun'>): void {
+  allowDroppingStaged(agent.userName, [mount], ctx.human, { ...drop, dryRun: ctx.dryRun });
+  mount.pending = 'remove';
+  save();
+  removeShareStage(ctx.runner, agent.userName, mount, ctx.human);
+  agent.mounts = agent.mounts.filter((m) => m !== mount);
+  save();
+  process.stderr.write(`Removed ${agent.userName} review access ${mount.source} -> ${mount.target} and its staging directory\n`);
+}
+
+export function mountRemoveCommand(ctx: Context, name: string, path: string, drop: Omit<DropOptions, 'dryRun'> = { yes: false, discardChanges: false }): void {
   if (!ctx.dryRun) finishDeadRuns(ctx.runner, loadConfig(ctx.configPath).agents, ctx.human);
   updateConfig(ctx.configPath, ctx.dryRun, (config, save) => {
     const agent = requireAgent(config, name);
     const mount = findMount(agent, path);
     if (!mount) throw new ShareError(`agent ${name} has no share with source or target ${path}`);
+    if (mount.review) {
+      removeReviewShare(ctx, agent, mount, save, drop);
+      return;
+    }
     mount.pending = 'remove';
     save();
     // Asked before the walk as well as after: a live agent can move files from folders the walk
