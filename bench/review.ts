@@ -26,11 +26,11 @@ function makeRepo(dir: string, owner: string): void {
   must(['runuser', '-u', owner, '--', 'sh', '-c', `cd ${dir} && git init -q . && git add -A && git -c user.name=b -c user.email=b@b commit -qm files`]);
 }
 
-// Inside the run: git status 5 times (the first may refresh the index: reported apart), then
+// Inside the run: git status 10 times (the first may refresh the index: reported apart), then
 // a 100 MB write made durable; one line each, in microseconds.
 const PROBE = [
   't() { s=$(date +%s%N); "$@" >/dev/null; e=$(date +%s%N); echo $(( (e - s) / 1000 )); }',
-  'for i in 1 2 3 4 5; do t git status --porcelain; done | tr "\\n" " "; echo',
+  'for i in 1 2 3 4 5 6 7 8 9 10; do t git status --porcelain; done | tr "\\n" " "; echo',
   't dd if=/dev/zero of=bench-write bs=1M count=100 conv=fsync status=none; rm -f bench-write',
 ].join('\n');
 
