@@ -108,7 +108,9 @@ function placement(request: LaunchRequest, facts: LaunchFacts): Placement {
     if (facts.lockdownSource === undefined || facts.lockdownTarget === undefined) throw new LaunchError('lockdown: the current directory was not resolved as a share');
     // `shares = [...]` selects among the configured shares, none of which a lockdown run uses
     // (its only share is the current directory): what applies to it is `read_only` and `network`.
-    const share = { source: facts.lockdownSource, target: facts.lockdownTarget, readOnly: !lockdown.rwCwd || Boolean(policy?.readOnly) };
+    // The current directory as a review share when it is one (its writes staged, never an ACL).
+    const review = agent.mounts.find((m) => m.source === facts.lockdownSource && m.review)?.review;
+    const share = { source: facts.lockdownSource, target: facts.lockdownTarget, readOnly: !lockdown.rwCwd || Boolean(policy?.readOnly), ...(review ? { review } : {}) };
     const temporaryShares = agent.mounts.some((m) => m.source === share.source) ? [] : [share];
     if ((facts.runShares ?? []).length > 0) throw new LaunchError('--share and --lockdown do not go together: a lockdown run shares the current directory only');
     return { mounts: [share], noNetwork: !lockdown.network || repoNoNetwork, temporaryShares };

@@ -53,22 +53,36 @@ function entry(path: string): { kind: 'missing' | 'dir' | 'other'; uid: number; 
   return { kind: st.isDirectory() ? 'dir' : 'other', uid: st.uid, mode: st.mode & 0o7777 };
 }
 
-/** Why STAGE is not as the entrypoint wants it (an empty list: it is usable). */
-export function stageProblems(stage: string, humanUid: number): string[] {
-  const problems: string[] = [];
-  for (const dir of [REVIEW_ROOT, stage.slice(0, stage.lastIndexOf('/'))]) {
+export interface StageProblem {
+  detail: string;
+  /** The command that fixes it (printed by au info / au doctor; nothing staged is lost by it). */
+  fix: string;
+}
+
+/** Why STAGE is not as the entrypoint wants it, each with its fix (empty: it is usable). */
+export function stageProblems(stage: string, human: Pick<Human, 'uid' | 'gid'>): StageProblem[] {
+  const sudo = human.uid === 0 ? '' : 'sudo ';
+  const agentDir = stage.slice(0, stage.lastIndexOf('/'));
+  const remake = `${sudo}install -d -o ${human.uid} -g ${human.gid} -m 0700`;
+  const notDir = (path: string): StageProblem => ({ detail: `${path} is not a directory (a symlink?)`, fix: `ls -ld ${path}  # not made by au: look, remove it, then au mount add --review again` });
+  for (const dir of [REVIEW_ROOT, agentDir]) {
     const e = entry(dir);
-    if (e.kind === 'missing') return [`${dir} does not exist`];
-    if (e.kind !== 'dir') return [`${dir} is not a directory (a symlink?)`];
-    if (e.uid !== 0 || (e.mode & 0o022) !== 0) problems.push(`${dir} is not root's, or is writable by others (mode ${e.mode.toString(8)})`);
+    const fix = `${sudo}install -d -o root -g root -m 0711 ${REVIEW_ROOT} ${agentDir}`;
+    if (e.kind === 'missing') return [{ detail: `${dir} does not exist`, fix: `${fix} && ${remake} ${stage} ${upperDir(stage)} ${workDir(stage)}` }];
+    if (e.kind !== 'dir') return [notDir(dir)];
+    if (e.uid !== 0 || (e.mode & 0o022) !== 0) return [{ detail: `${dir} is not root's, or is writable by others (mode ${e.mode.toString(8)})`, fix }];
   }
   const s = entry(stage);
-  if (s.kind === 'missing') return [...problems, `${stage} does not exist`];
-  if (s.kind !== 'dir') return [...problems, `${stage} is not a directory (a symlink?)`];
-  if (s.uid !== humanUid || s.mode !== 0o700) problems.push(`${stage} is not yours with mode 700 (owner ${s.uid}, mode ${s.mode.toString(8)})`);
+  if (s.kind === 'missing') return [{ detail: `staging directory ${stage} does not exist`, fix: `${remake} ${stage} ${upperDir(stage)} ${workDir(stage)}` }];
+  if (s.kind !== 'dir') return [notDir(stage)];
+  const problems: StageProblem[] = [];
+  if (s.uid !== human.uid || s.mode !== 0o700) {
+    problems.push({ detail: `staging directory ${stage} is not yours with mode 700 (owner ${s.uid}, mode ${s.mode.toString(8)})`, fix: `${sudo}chown ${human.uid}:${human.gid} ${stage} && ${sudo}chmod 0700 ${stage}` });
+  }
   for (const dir of [upperDir(stage), workDir(stage)]) {
     const e = entry(dir);
-    if (e.kind !== 'dir' || e.uid !== humanUid) problems.push(`${dir} is missing, or not a directory of yours`);
+    if (e.kind === 'other') problems.push(notDir(dir));
+    else if (e.kind === 'missing' || e.uid !== human.uid) problems.push({ detail: `${dir} is missing or not yours`, fix: `${remake} ${dir}` });
   }
   return problems;
 }
@@ -77,8 +91,10 @@ export function stageProblems(stage: string, humanUid: number): string[] {
 export function createStage(runner: CommandRunner, agentName: string, human: Human, key: string): string {
   if (human.uid === 0) throw new StagingError('a review share needs a human other than root (its files are mapped to the agent by uid)');
   const stage = stageDir(agentName, human.uid, key);
-  const existing = entry(stage);
-  if (existing.kind !== 'missing') throw new StagingError(`${stage} already exists: refusing to reuse it (remove it by hand if it is a leftover)`);
+  // A directory left by an unfinished `mount add` is made right again (install -d); anything else is refused.
+  for (const dir of [stage, upperDir(stage), workDir(stage)]) {
+    if (entry(dir).kind === 'other') throw new StagingError(`${dir} exists and is not a directory (a symlink?): refusing to create the staging area`);
+  }
   for (const dir of [REVIEW_ROOT, agentReviewDir(agentName)]) {
     const e = entry(dir);
     if (e.kind === 'other') throw new StagingError(`${dir} is not a directory (a symlink?): refusing to create the staging area`);
