@@ -140,6 +140,16 @@ describe('review shares: au changes, accept, discard', () => {
     assert.ok(changes().some((c) => c.path === 'b.txt' && c.conflict));
   });
 
+  test('au sessions list shows, per agent, how many changes await review', () => {
+    const socket = `${human.home}/server.sock`;
+    const server = human.au(['server', 'run', '-d', '-s', socket]);
+    assert.equal(server.status, 0, said(server));
+    const count = changes().length;
+    const list = human.au(['sessions', 'list', '-s', socket]);
+    assert.equal(list.status, 0, said(list));
+    assert.match(list.stdout, new RegExp(`^agent ${agent}: ${count} changes await review \\(au changes -a ${agent}\\)$`, 'm'));
+  });
+
   test('accept and discard are refused while a run holds the share', async () => {
     const holder = background(['runuser', '-u', human.name, '--', 'env', '-i', ...Object.entries(human.env()).map(([k, v]) => `${k}=${v}`), process.execPath, join(packageForHumans(), 'bin', 'au'), 'run', '-a', agent, '-d', tgt, '--', 'bash', '-c', 'echo holding; exec sleep 60'], children, human.home);
     try {
@@ -155,6 +165,19 @@ describe('review shares: au changes, accept, discard', () => {
       await holder.stop();
     }
     assert.ok(changes().length > 0, 'nothing was applied or dropped');
+  });
+
+  test('attack: the agent swaps a folder for a symlink to the human\'s home and adds one climbing out: accept --include-risky writes nothing outside', () => {
+    const home = tree(human.home.replace(/$/, '/.ssh'));
+    const r = inRun(`rm -rf sub && ln -s ${human.home} sub && ln -s ../../.. up && mkdir -p deep && ln -s ../../.ssh deep/ssh && echo done`);
+    assert.equal(r.status, 0, said(r));
+    const accept = human.au(['accept', '-a', agent, '--include-risky', 'sub', 'up', 'deep/ssh']);
+    assert.equal(accept.status, 1, said(accept));
+    for (const name of ['sub', 'up', 'deep/ssh']) assert.match(accept.stderr, new RegExp(`${name} refused: its target .* is outside the share`));
+    assert.ok(lstatSync(`${src}/sub`).isDirectory(), 'SRC keeps its folder');
+    assert.equal(readFileSync(`${src}/sub/x`, 'utf8'), 'x\n');
+    assert.throws(() => lstatSync(`${src}/up`), /ENOENT/);
+    assert.equal(tree(`${human.home}/.ssh`), home);
   });
 
   test('au discard leaves no staged data', () => {

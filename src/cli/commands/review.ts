@@ -178,7 +178,13 @@ export function discardCommand(ctx: Context, agentName: string, args: readonly s
 /** Per agent, how many changes await review (for au sessions list); agents that fail to read are left out. */
 export function awaitingReview(ctx: Context): Map<string, number> {
   const counts = new Map<string, number>();
-  for (const agent of loadConfig(ctx.configPath).agents) {
+  let agents: AgentConfig[] = [];
+  try {
+    agents = loadConfig(ctx.configPath).agents;
+  } catch {
+    return counts;
+  }
+  for (const agent of agents) {
     let total = 0;
     for (const share of reviewShares(ctx, agent)) {
       try {
