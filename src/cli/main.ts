@@ -106,6 +106,8 @@ export function buildProgram(setExit: (code: number) => void = () => {}): Comman
       mountListCommand(makeContext(globalsOf(cmd)), opts.agent, Boolean(opts.json));
     });
 
+  registerReview(program);
+
   withGlobals(program.command('info'))
     .description("show an agent's set-up and health (exit 1 when BROKEN)")
     .addOption(agentOption())
@@ -227,6 +229,40 @@ export function buildProgram(setExit: (code: number) => void = () => {}): Comman
   registerContainment(program);
   registerSessions(program, setExit);
   return program;
+}
+
+/** `au changes`, `au accept`, `au discard` (review shares). */
+function registerReview(program: Command): void {
+  withGlobals(program.command('changes'))
+    .description("list what the agent staged in its review shares (all, or SHARE's): added, modified, deleted, renamed, modes, symlinks, risky ones flagged")
+    .addOption(agentOption())
+    .option('--json', 'machine-readable output')
+    .option('--diff', 'also show a unified diff of the text files')
+    .argument('[share]', 'source or target of a review share')
+    .action(async (share: string | undefined, opts: { agent: string; json?: boolean; diff?: boolean }, cmd: Command) => {
+      const { changesCommand } = await import('./commands/review.js');
+      changesCommand(makeContext(globalsOf(cmd)), opts.agent, share, opts);
+    });
+  withGlobals(program.command('accept'))
+    .description('apply staged changes to your folder (all, or the PATHs as au changes shows them); risky ones only when named or with --include-risky')
+    .usage('[options] [SHARE] [--] [PATH...]')
+    .addOption(agentOption())
+    .option('--include-risky', 'also apply the risky changes')
+    .option('--overwrite', 'apply the named conflicting changes over your version')
+    .argument('[share-and-paths...]', 'a review share (source or target), then paths relative to it')
+    .action(async (args: string[], opts: { agent: string; includeRisky?: boolean; overwrite?: boolean }, cmd: Command) => {
+      const { acceptCommand } = await import('./commands/review.js');
+      acceptCommand(makeContext(globalsOf(cmd)), opts.agent, args, opts);
+    });
+  withGlobals(program.command('discard'))
+    .description('drop staged changes (all, or the PATHs); your folder is not touched')
+    .usage('[options] [SHARE] [--] [PATH...]')
+    .addOption(agentOption())
+    .argument('[share-and-paths...]', 'a review share (source or target), then paths relative to it')
+    .action(async (args: string[], opts: { agent: string }, cmd: Command) => {
+      const { discardCommand } = await import('./commands/review.js');
+      discardCommand(makeContext(globalsOf(cmd)), opts.agent, args);
+    });
 }
 
 /** `au limit`, `au net`, `au doctor` (containment). */

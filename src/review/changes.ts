@@ -43,8 +43,9 @@ export interface Change {
 /** A change with what applying it needs: the raw names, and what was seen when listing. */
 export interface StagedChange extends Change {
   names: Buffer[];
-  /** renamed: the raw names of the old path. */
+  /** renamed: the raw names of the old path, and its inode in SRC. */
   fromNames?: Buffer[];
+  fromSourceIno?: bigint;
   /** The upper entry's inode at listing (undefined for a deletion inside an opaque directory). */
   upperIno?: bigint;
   /** SRC's entry at listing: its inode and ctime, to see a change made since. */
@@ -124,7 +125,7 @@ function hashOf(fd: number): string {
 }
 
 /** Opens NAME in DIRFD as a regular file, checking (fstat) it is the inode that was listed. */
-function openListed(dirFd: number, name: Buffer, ino: bigint): number {
+export function openListed(dirFd: number, name: Buffer, ino: bigint): number {
   const fd = openFileAt(dirFd, name);
   const st = fstat(fd);
   if (!st.isFile() || st.ino !== ino) {
@@ -270,7 +271,7 @@ class Scan {
   }
 }
 
-function withFd<T>(fd: number, fn: (fd: number) => T): T {
+export function withFd<T>(fd: number, fn: (fd: number) => T): T {
   try {
     return fn(fd);
   } finally {
@@ -330,6 +331,7 @@ function findRenames(changes: StagedChange[], where: { upperFd: number; sourceFd
     add.kind = 'renamed';
     add.from = match.path;
     add.fromNames = match.names;
+    add.fromSourceIno = match.sourceIno;
     const reasons = [...new Set([...add.reasons, ...match.reasons])];
     add.reasons = reasons;
     add.risky = reasons.length > 0;
@@ -355,24 +357,40 @@ export function openParent<T>(rootFd: number, names: readonly Buffer[], fn: (dir
 
 const byPath = (a: StagedChange, b: StagedChange): number => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path));
 
-/** Every staged change of one review share, sorted by path (none when nothing is staged). */
-export function scanStage(where: ShareStage): StagedChange[] {
+/** Both layers open (fds), and what they hold: what accepting and discarding work on. */
+export interface OpenLayers {
+  upperFd: number;
+  sourceFd: number;
+  changes: StagedChange[];
+}
+
+function scan(layers: { upperFd: number; sourceFd: number }): StagedChange[] {
+  const s = new Scan();
+  s.walk(layers.upperFd, layers.sourceFd, [], false, 0n);
+  s.checkLinks();
+  return findRenames(s.changes, layers).sort(byPath);
+}
+
+/** Runs FN with the layers open and scanned; undefined when nothing was ever staged. */
+export function withLayers<T>(where: ShareStage, fn: (layers: OpenLayers) => T): T | undefined {
   const layers = openLayers(where);
-  if (!layers) return [];
+  if (!layers) return undefined;
   try {
-    const scan = new Scan();
-    scan.walk(layers.upperFd, layers.sourceFd, [], false, 0n);
-    scan.checkLinks();
-    return findRenames(scan.changes, layers).sort(byPath);
+    return fn({ ...layers, changes: scan(layers) });
   } finally {
     closeSync(layers.upperFd);
     closeSync(layers.sourceFd);
   }
 }
 
+/** Every staged change of one review share, sorted by path (none when nothing is staged). */
+export function scanStage(where: ShareStage): StagedChange[] {
+  return withLayers(where, (layers) => layers.changes) ?? [];
+}
+
 /** The changes without what only applying needs (raw names, inodes). */
 export function publicChange(c: StagedChange): Change {
-  const { names: _n, fromNames: _f, upperIno: _u, sourceIno: _s, sourceCtime: _c, targetBytes: _t, ...change } = c;
+  const { names: _n, fromNames: _f, fromSourceIno: _fs, upperIno: _u, sourceIno: _s, sourceCtime: _c, targetBytes: _t, ...change } = c;
   return change;
 }
 

@@ -33,16 +33,22 @@ export function openFileAt(dirFd: number, name: Buffer): number {
   return openSync(at(dirFd, name), O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
 }
 
-/** An absolute directory path opened from `/`, one component at a time, none a symlink. */
+/** Linux's O_PATH: names a directory the human may search but not read (REVIEW_ROOT is 0711). */
+const O_PATH = 0o10000000;
+
+/**
+ * An absolute directory path opened from `/`, one component at a time, none a symlink: the
+ * folders on the way with O_PATH (search permission is enough), the last one for reading.
+ */
 export function openDirNoFollow(path: string): number {
   const parts = path.split('/').filter((p) => p !== '');
-  let fd = openSync('/', DIR_FLAGS);
+  let fd = openSync('/', parts.length === 0 ? DIR_FLAGS : O_PATH | O_DIRECTORY | O_NOFOLLOW);
   try {
-    for (const part of parts) {
-      const next = openDirAt(fd, Buffer.from(part));
+    parts.forEach((part, i) => {
+      const next = openSync(at(fd, Buffer.from(part)), i === parts.length - 1 ? DIR_FLAGS : O_PATH | O_DIRECTORY | O_NOFOLLOW);
       closeSync(fd);
       fd = next;
-    }
+    });
   } catch (error) {
     closeSync(fd);
     throw error;
