@@ -133,6 +133,13 @@ describe('review shares: staging', () => {
       assert.ok(pids.length > 0);
       const outside = sh(['runuser', '-u', agent, '--', 'bash', '-c', `for p in ${pids.join(' ')}; do ls /proc/$p/root${stage} 2>/dev/null && echo "reached via $p/root"; ls /proc/$p/fd 2>/dev/null | while read fd; do ls /proc/$p/fd/$fd/upper 2>/dev/null && echo "reached via $p/fd/$fd"; done; done; ls ${stage} 2>/dev/null && echo reached; echo probed`]);
       assert.equal(outside.stdout.trim(), 'probed', said(outside));
+      // Nor can the human remove the share's staging directory from under the run.
+      const config = readFileSync(`${human.home}/.config/agent-as-unix-user.toml`, 'utf8');
+      const removing = human.au(['mount', 'remove', '-y', '--discard-changes', '-a', agent, src]);
+      assert.equal(removing.status, 1, said(removing));
+      assert.match(removing.stderr, /has .* mounted: new runs no longer get it; .* again to finish/);
+      assert.ok(existsSync(`${stage}/upper/a.txt`), 'the staging directory went while a run had it mounted');
+      writeFileSync(`${human.home}/.config/agent-as-unix-user.toml`, config); // the share back, for the tests below
     } finally {
       await holder.stop();
     }
