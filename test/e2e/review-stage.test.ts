@@ -111,6 +111,18 @@ describe('review shares: staging', () => {
     assert.equal(next.stdout, `hello\nmore\ndel-gone\nmove\n${human.home}/.ssh\n/tmp/evil-hooks\n1\n`);
   });
 
+  test('--lockdown from the review share: its staged view, read-only unless --rw-cwd, and still staged', () => {
+    const before = treeHash(src);
+    const ro = human.au(['run', '--lockdown', '-a', agent, '--', 'bash', '-c', 'cat a.txt; touch x 2>/dev/null && echo wrote || echo read-only'], { cwd: src });
+    assert.equal(ro.status, 0, said(ro));
+    assert.equal(ro.stdout, 'hello\nmore\nread-only\n');
+    const rw = human.au(['run', '--lockdown', '--rw-cwd', '-a', agent, '--', 'bash', '-c', 'echo lock > from-lockdown && echo wrote'], { cwd: src });
+    assert.equal(rw.status, 0, said(rw));
+    assert.ok(existsSync(`${stage}/upper/from-lockdown`), 'staged');
+    assert.equal(treeHash(src), before);
+    assert.equal(acls(src), '', 'lockdown set no ACL on a review share');
+  });
+
   test('the agent cannot reach the staging directory by path, through /proc (its run, another run, from outside), or by unmounting', async () => {
     const probe = [
       `for p in ${stage}/upper/a.txt ${stage} ${REVIEW_ROOT}/${agent}; do cat $p 2>/dev/null || ls $p 2>/dev/null && echo "reached $p"; done`,
