@@ -8,7 +8,7 @@ import type { Human } from '../system/human.js';
 import type { CommandRunner } from '../system/runner.js';
 import { countChanges } from './changes.js';
 import { lockStage } from './stage-lock.js';
-import { loadNative } from '../run/native.js';
+import { loadNative } from '../system/native.js';
 import { removeStage, stageDir, stageProblems } from './staging.js';
 
 export class StagedChangesError extends AuError {}
