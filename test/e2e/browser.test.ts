@@ -31,8 +31,7 @@ describe('BROWSER: links the agent wants the human to open', () => {
 
   test('on au run\'s terminal the link is shown to the human as a line of its own', async () => {
     terminal = new Terminal(human, 120, 30);
-    terminal.type(`clear; ${au} run -a ${agent} -- bash -c '"$BROWSER" https://example.invalid/device?code=XY; echo shim-done'`);
-    const screen = await terminal.waitFor(/shim-done/, 30_000);
+    const screen = await terminal.run(`${au} run -a ${agent} -- bash -c '"$BROWSER" https://example.invalid/device?code=XY'`, { timeoutMs: 30_000 });
     assert.match(screen, /\[au\] the agent asks you to open: https:\/\/example\.invalid\/device\?code=XY/);
   });
 
