@@ -24,7 +24,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { type Human, type Result, REPO, createHuman, groupExists, must, packageForHumans, packageWithoutNative, sh, uniqueName } from '../helpers/system.js';
+import { type Human, type Result, REPO, auCommandLine, createHuman, groupExists, must, packageForHumans, packageWithoutNative, sh, uniqueName } from '../helpers/system.js';
 import { TRY, describeResult, rand } from '../helpers/attempts.js';
 import { undoSteps } from '../helpers/fixtures.js';
 import { Terminal } from '../helpers/tmux.js';
@@ -195,7 +195,6 @@ async function checkpoint(terminal: Terminal): Promise<void> {
   await terminal.waitFor(new RegExp(`checkpoint-${n + 1}`));
 }
 
-const auCommandLine = (): string => `${process.execPath} ${join(packageForHumans(), 'bin', 'au')}`;
 
 before(() => {
   assert.equal(process.getuid?.(), 0, 'the attack tests run as root (they create users, groups and setuid files)');
