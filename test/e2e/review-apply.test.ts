@@ -111,6 +111,11 @@ describe('review shares: au changes, accept, discard', () => {
   });
 
   test('au accept applies exactly the non-risky changes; the symlink is not followed; naming a risky path applies just it', () => {
+    const untouched = tree(src);
+    const dry = human.au(['accept', '--dry-run', '-a', agent]);
+    assert.equal(dry.status, 0, said(dry));
+    assert.match(dry.stdout, /^Would apply 9 changes of /);
+    assert.equal(tree(src), untouched, '--dry-run changes nothing');
     const r = human.au(['accept', '-a', agent]);
     assert.equal(r.status, 0, said(r));
     asHuman([`cd ${expected}`, 'echo more >> a.txt', 'echo new > new.txt', 'rm del.txt', 'mv ren.txt renamed.txt', ...HOSTILE.map((n) => `echo hostile > ./$'${n.replace(/\n/g, '\\n')}'`)].join(' && '));
