@@ -148,11 +148,18 @@ export function targetLeavesShare(linkComponents: readonly string[], target: str
   return resolved === '..' || resolved.startsWith('../');
 }
 
+/** The addon reads overlay's opaque marker (an xattr): without it deletions would go unseen. */
+function requireNative(): NonNullable<ReturnType<typeof loadNative>> {
+  const native = loadNative();
+  if (!native) throw new AuError('reading a review share needs the native addon, which is not built (run npm run build)');
+  return native;
+}
+
 class Scan {
   readonly changes: StagedChange[] = [];
   /** Regular files of the upper layer: inode -> names seen, and its link count. */
   private readonly links = new Map<bigint, { seen: StagedChange[]; nlink: bigint }>();
-  private readonly native = loadNative();
+  private readonly native = requireNative();
 
   /** Compares one upper directory with SRC's (undefined when SRC has none there). */
   walk(upperFd: number, sourceFd: number | undefined, names: Buffer[], opaque: boolean, opaqueSince: bigint): void {
@@ -188,8 +195,7 @@ class Scan {
 
   private directory(upperFd: number, sourceFd: number | undefined, names: Buffer[], name: Buffer, st: BigIntStats, src: BigIntStats | undefined): void {
     withDir(openDirAt(upperFd, name), (dirFd) => {
-      const marker = this.native?.fgetxattr(dirFd, 'user.overlay.opaque');
-      const opaque = marker !== null && marker !== undefined && marker.toString() === 'y';
+      const opaque = this.native.fgetxattr(dirFd, 'user.overlay.opaque')?.toString() === 'y';
       if (src?.isDirectory() && sourceFd !== undefined) {
         if (permissions(src) !== permissions(st)) this.push(names, { kind: 'mode', type: 'directory', size: 0, mode: permissions(st), oldMode: permissions(src) }, st, src);
         withDir(openDirAt(sourceFd, name), (childSource) => this.walk(dirFd, childSource, names, opaque, firstChanged(st)));
