@@ -1251,7 +1251,7 @@ static void review_mount(const struct share *s, int sfd, int tfd, int ns)
 	    syscall(SYS_fsconfig, fs, FSCONFIG_SET_FD, names[1], NULL, layer[1]) < 0 ||
 	    syscall(SYS_fsconfig, fs, FSCONFIG_SET_FLAG, "userxattr", NULL, 0) < 0 ||
 	    syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
-		die("overlay (Linux >= 6.13 needed)", s->tgt);
+		die("overlay (Linux >= 6.15 needed: layers passed as O_PATH fds)", s->tgt);
 	int m = (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC,
 			     MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (s->ro ? MOUNT_ATTR_RDONLY : 0));
 	if (m < 0) die("fsmount", s->tgt);

@@ -67,7 +67,7 @@ describe('review shares: staging', () => {
     stage = `${REVIEW_ROOT}/${agent}/${entry}`;
     key = entry.slice(entry.indexOf('-') + 1);
   });
-  after(async () => {
+  after(() => {
     for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
     human.cleanup();
     colleague?.cleanup();
