@@ -194,4 +194,15 @@ describe('review shares: au changes, accept, discard', () => {
     const seen = inRun('cat b.txt; test -e sshlink || echo no-link');
     assert.equal(seen.stdout, 'human\nno-link\n');
   });
+  test('a folder the agent replaced (overlay makes it opaque): listed as its deletions and additions, accepted whole, nothing left staged', () => {
+    const r = inRun('rm -rf sub && mkdir -p sub/deep && echo n > sub/new && echo done');
+    assert.equal(r.status, 0, said(r));
+    assert.deepEqual(changes().map((c) => `${c.kind} ${c.path}`), ['added sub/deep', 'added sub/new', 'deleted sub/x']);
+    const accept = human.au(['accept', '-a', agent]);
+    assert.equal(accept.status, 0, said(accept));
+    assert.deepEqual(readdirSync(`${src}/sub`).sort(), ['deep', 'new']);
+    assert.deepEqual(changes(), []);
+    assert.deepEqual(sh(['ls', '-A', upper]).stdout, '');
+    assert.equal(inRun('ls -A sub').stdout, 'deep\nnew\n');
+  });
 });
