@@ -194,6 +194,7 @@ describe('review shares: au changes, accept, discard', () => {
     const seen = inRun('cat b.txt; test -e sshlink || echo no-link');
     assert.equal(seen.stdout, 'human\nno-link\n');
   });
+
   test('a folder the agent replaced (overlay makes it opaque): listed as its deletions and additions, accepted whole, nothing left staged', () => {
     const r = inRun('rm -rf sub && mkdir -p sub/deep && echo n > sub/new && echo done');
     assert.equal(r.status, 0, said(r));
