@@ -5,7 +5,7 @@
 import { basename } from 'node:path';
 import type { IPty } from 'node-pty';
 import type { AgentConfig } from '../config/schema.js';
-import { loadNative } from '../run/native.js';
+import { loadNative } from '../system/native.js';
 import { exitStatusOf } from '../run/launch.js';
 import { prepareLaunch } from '../launch/prepare.js';
 import { currentHuman } from '../system/human.js';

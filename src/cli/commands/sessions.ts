@@ -7,7 +7,7 @@ import { printJson, say } from '../output.js';
 import { type SocketChoice, serverTargetOf } from './server.js';
 
 export async function sessionsListCommand(ctx: Context, options: SocketChoice & { json?: boolean }): Promise<void> {
-  const { request } = await import('../../server/client.js');
+  const { request } = await import('../../client/connection.js');
   const result = await request(serverTargetOf(ctx, options), { action: 'list' });
   const sessions = (result.sessions ?? []) as (SessionSummary & { recordingLoss?: { lostBytes: number; error?: string } })[];
   // Per agent, the changes waiting in its review shares (the human's own shares, read as them).
@@ -29,7 +29,7 @@ export async function sessionsListCommand(ctx: Context, options: SocketChoice & 
 }
 
 export async function sessionsKillCommand(ctx: Context, id: string, options: SocketChoice): Promise<void> {
-  const { request } = await import('../../server/client.js');
+  const { request } = await import('../../client/connection.js');
   await request(serverTargetOf(ctx, options), { action: 'kill', session: id });
   say(`killed session ${id}`);
 }

@@ -2,7 +2,7 @@
 // Node's child_process, tty and crypto modules, which cost milliseconds on every `au run`.
 // Optional for those: when it is not built, callers fall back to Node's own modules. The share
 // ACL walk (aclWalk) has no fallback: shares are refused without it.
-import { lazyRequire } from '../system/lazy-require.js';
+import { lazyRequire } from './lazy-require.js';
 
 export interface AuNative {
   execve(path: string, argv: readonly string[], envp: readonly string[]): never;
