@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { AuError, AuUsageError } from '../errors.js';
 import { type StagedChange, openListed, openParent, sameBytes, scanLayers, withFd } from './changes.js';
 import { at, fstat, isComponent, isWhiteout, listDir, lstatAt, openDirAt, openFileAt, withDir } from './fd-path.js';
-import { loadNative } from '../run/native.js';
+import { loadNative } from '../system/native.js';
 
 const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_DIRECTORY } = constants;
 /** Linux's O_PATH: an fd that only names an inode (to chmod a directory the human cannot open). */

@@ -9,7 +9,7 @@ import { posix } from 'node:path';
 import type { MountConfig } from '../config/schema.js';
 import { AuError } from '../errors.js';
 import type { Human } from '../system/human.js';
-import { loadNative } from '../run/native.js';
+import { loadNative } from '../system/native.js';
 import { at, fstat, isWhiteout, listDir, lstatAt, openDirAt, openDirNoFollow, openFileAt, withDir } from './fd-path.js';
 import { riskReasons } from './risky.js';
 import { stageDir } from './staging.js';

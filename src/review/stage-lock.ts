@@ -3,7 +3,7 @@
 // and accept/discard take it exclusively, without waiting, or refuse.
 import { closeSync } from 'node:fs';
 import { AuError } from '../errors.js';
-import { loadNative } from '../run/native.js';
+import { loadNative } from '../system/native.js';
 import { openDirNoFollow } from './fd-path.js';
 
 /** Takes STAGE's lock exclusively; returns its release. Throws when a run holds it. */
