@@ -8,9 +8,23 @@ import type { Human } from '../system/human.js';
 import type { CommandRunner } from '../system/runner.js';
 import { countChanges } from './changes.js';
 import { lockStage } from './stage-lock.js';
+import { loadNative } from '../system/native.js';
 import { removeStage, stageDir, stageProblems } from './staging.js';
 
 export class StagedChangesError extends AuError {}
+/** A run of the agent holds the stage (its lock): it cannot go now. */
+export class StageInUseError extends AuError {}
+
+/** The stage's lock, or StageInUseError when a run holds it (lockStage's other errors as they are). */
+function lockForRemoval(stage: string, agentName: string): () => void {
+  if (!loadNative()) return lockStage(stage, agentName); // says the addon is missing
+  try {
+    return lockStage(stage, agentName);
+  } catch (error) {
+    if (error instanceof AuError) throw new StageInUseError(error.message);
+    throw error;
+  }
+}
 
 export interface DropOptions {
   /** -y: no question about the share or the agent (not about the staged changes). */
@@ -53,7 +67,7 @@ export function removeShareStage(runner: CommandRunner, agentName: string, mount
   const stage = stageDir(agentName, human.uid, mount.review);
   const problems = stageProblems(stage, human);
   // Not a directory of the human's (missing, a symlink): nothing to lock; removeStage removes only the entry.
-  const release = lock && problems.length === 0 && !runner.dryRun ? lockStage(stage, agentName) : () => {};
+  const release = lock && problems.length === 0 && !runner.dryRun ? lockForRemoval(stage, agentName) : () => {};
   try {
     removeStage(runner, stage);
   } finally {

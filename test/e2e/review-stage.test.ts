@@ -111,6 +111,18 @@ describe('review shares: staging', () => {
     assert.equal(next.stdout, `hello\nmore\ndel-gone\nmove\n${human.home}/.ssh\n/tmp/evil-hooks\n1\n`);
   });
 
+  test('--lockdown from the review share: its staged view, read-only unless --rw-cwd, and still staged', () => {
+    const before = treeHash(src);
+    const ro = human.au(['run', '--lockdown', '-a', agent, '--', 'bash', '-c', 'cat a.txt; touch x 2>/dev/null && echo wrote || echo read-only'], { cwd: src });
+    assert.equal(ro.status, 0, said(ro));
+    assert.equal(ro.stdout, 'hello\nmore\nread-only\n');
+    const rw = human.au(['run', '--lockdown', '--rw-cwd', '-a', agent, '--', 'bash', '-c', 'echo lock > from-lockdown && echo wrote'], { cwd: src });
+    assert.equal(rw.status, 0, said(rw));
+    assert.ok(existsSync(`${stage}/upper/from-lockdown`), 'staged');
+    assert.equal(treeHash(src), before);
+    assert.equal(acls(src), '', 'lockdown set no ACL on a review share');
+  });
+
   test('the agent cannot reach the staging directory by path, through /proc (its run, another run, from outside), or by unmounting', async () => {
     const probe = [
       `for p in ${stage}/upper/a.txt ${stage} ${REVIEW_ROOT}/${agent}; do cat $p 2>/dev/null || ls $p 2>/dev/null && echo "reached $p"; done`,
@@ -133,6 +145,13 @@ describe('review shares: staging', () => {
       assert.ok(pids.length > 0);
       const outside = sh(['runuser', '-u', agent, '--', 'bash', '-c', `for p in ${pids.join(' ')}; do ls /proc/$p/root${stage} 2>/dev/null && echo "reached via $p/root"; ls /proc/$p/fd 2>/dev/null | while read fd; do ls /proc/$p/fd/$fd/upper 2>/dev/null && echo "reached via $p/fd/$fd"; done; done; ls ${stage} 2>/dev/null && echo reached; echo probed`]);
       assert.equal(outside.stdout.trim(), 'probed', said(outside));
+      // Nor can the human remove the share's staging directory from under the run.
+      const config = readFileSync(`${human.home}/.config/agent-as-unix-user.toml`, 'utf8');
+      const removing = human.au(['mount', 'remove', '-y', '--discard-changes', '-a', agent, src]);
+      assert.equal(removing.status, 1, said(removing));
+      assert.match(removing.stderr, /has .* mounted: new runs no longer get it; .* again to finish/);
+      assert.ok(existsSync(`${stage}/upper/a.txt`), 'the staging directory went while a run had it mounted');
+      writeFileSync(`${human.home}/.config/agent-as-unix-user.toml`, config); // the share back, for the tests below
     } finally {
       await holder.stop();
     }

@@ -5,7 +5,7 @@ import { loadConfig, updateConfig } from '../../config/store.js';
 import { agentAccount, grantShareAccess, revokeShareAccess } from '../../mounts/acl.js';
 import { ShareError, findConflict, findMount, findNestedReview, resolveShareSource, resolveShareTarget } from '../../mounts/shares.js';
 import { createStage, newReviewKey, removeStage, stageDir } from '../../review/staging.js';
-import { type DropOptions, allowDroppingStaged, removeShareStage } from '../../review/drop-stage.js';
+import { type DropOptions, StageInUseError, allowDroppingStaged, removeShareStage } from '../../review/drop-stage.js';
 import { MAX_SHARES } from '../../launch/entrypoint-limits.js';
 import type { Context } from '../context.js';
 import { printJson, say, warn } from '../output.js';
@@ -104,7 +104,12 @@ function removeReviewShare(ctx: Context, agent: AgentConfig, mount: MountConfig,
   allowDroppingStaged(agent.userName, [mount], ctx.human, { ...drop, dryRun: ctx.dryRun });
   mount.pending = 'remove';
   save();
-  removeShareStage(ctx.runner, agent.userName, mount, ctx.human);
+  try {
+    removeShareStage(ctx.runner, agent.userName, mount, ctx.human);
+  } catch (error) {
+    if (!(error instanceof StageInUseError)) throw error;
+    throw new StageInUseError(`a run of ${agent.userName} has ${mount.source} mounted: new runs no longer get it; once that run has ended, run \`au mount remove -a ${agent.userName} ${mount.source}\` again to finish`);
+  }
   agent.mounts = agent.mounts.filter((m) => m !== mount);
   save();
   process.stderr.write(`Removed ${agent.userName} review access ${mount.source} -> ${mount.target} and its staging directory\n`);
