@@ -236,7 +236,11 @@ function sameAsSource(upperDir: number, sourceDir: number, name: Buffer): boolea
   if (!upper || !src || (upper.mode & 0o7777n) !== (src.mode & 0o7777n)) return false;
   if (upper.isSymbolicLink() && src.isSymbolicLink()) return readlinkSync(at(upperDir, name), { encoding: 'buffer' }).equals(readlinkSync(at(sourceDir, name), { encoding: 'buffer' }));
   if (!upper.isFile() || !src.isFile() || upper.size !== src.size) return false;
-  return withFd(openListed(upperDir, name, upper.ino), (u) => withFd(openListed(sourceDir, name, src.ino), (s) => sameBytes(u, s)));
+  try {
+    return withFd(openListed(upperDir, name, upper.ino), (u) => withFd(openListed(sourceDir, name, src.ino), (s) => sameBytes(u, s)));
+  } catch {
+    return false; // unreadable: kept
+  }
 }
 
 /**
@@ -257,7 +261,16 @@ function prune(upperDir: number, sourceDir: number | undefined, hiding: boolean)
       continue;
     }
     const src = sourceDir === undefined ? undefined : lstatAt(sourceDir, name);
-    const removable = withDir(openDirAt(upperDir, name), (child) => {
+    let upperChild: number;
+    try {
+      upperChild = openDirAt(upperDir, name);
+    } catch (error) {
+      // A folder the agent made unreadable stays (listed as refused; au discard removes it).
+      if (!['EACCES', 'EPERM'].includes((error as NodeJS.ErrnoException).code ?? '')) throw error;
+      empty = false;
+      continue;
+    }
+    const removable = withDir(upperChild, (child) => {
       const opaque = native?.fgetxattr(child, 'user.overlay.opaque')?.toString() === 'y';
       const srcChild = src?.isDirectory() && sourceDir !== undefined ? openDirAt(sourceDir, name) : undefined;
       try {

@@ -205,9 +205,18 @@ class Scan {
       if (src) this.deleted(names, src, firstChanged(st));
       return;
     }
-    if (st.isDirectory()) return this.directory(upperFd, sourceFd, names, name, st, src);
-    if (st.isSymbolicLink()) return this.symlink(upperFd, sourceFd, names, name, st, src);
-    if (st.isFile()) return this.file(upperFd, sourceFd, names, name, st, src);
+    try {
+      if (st.isDirectory()) return this.directory(upperFd, sourceFd, names, name, st, src);
+      if (st.isSymbolicLink()) return this.symlink(upperFd, sourceFd, names, name, st, src);
+      if (st.isFile()) return this.file(upperFd, sourceFd, names, name, st, src);
+    } catch (error) {
+      // The agent can chmod 000 what it staged: that entry is refused, the listing goes on.
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'EACCES' && code !== 'EPERM') throw error;
+      const mode = permissions(st);
+      this.push(names, { kind: src ? 'modified' : 'added', type: typeOf(st), size: st.isFile() ? Number(st.size) : 0, mode, refused: `it cannot be read (${code}, mode ${mode.toString(8).padStart(4, '0')})` }, st, src);
+      return;
+    }
     this.push(names, { kind: 'added', type: 'other', size: 0, refused: 'not a regular file, directory or symlink (a device, FIFO or socket)' }, st, src);
   }
 

@@ -185,6 +185,19 @@ describe('review shares: au changes, accept, discard', () => {
     assert.equal(tree(`${human.home}/.ssh`), home);
   });
 
+  test('attack: entries the agent made unreadable are refused, the listing goes on; discard drops them', () => {
+    const r = inRun('echo x > locked.txt && chmod 000 locked.txt a.txt && mkdir -p lockdir/in && chmod 000 lockdir && echo done');
+    assert.equal(r.status, 0, said(r));
+    const listed = changes();
+    for (const path of ['a.txt', 'lockdir']) assert.match(listed.find((c) => c.path === path)?.refused ?? '', /cannot be read \(EACCES/, path);
+    assert.equal(listed.find((c) => c.path === 'locked.txt')?.kind, 'added');
+    const accept = human.au(['accept', '-a', agent, 'a.txt', 'lockdir', 'locked.txt']);
+    assert.equal(accept.status, 1, said(accept));
+    assert.match(accept.stderr, /cannot apply locked\.txt: EACCES/);
+    assert.throws(() => lstatSync(`${src}/locked.txt`), /ENOENT/);
+    assert.equal(readFileSync(`${src}/a.txt`, 'utf8'), 'hello\nmore\n');
+  });
+
   test('au discard leaves no staged data', () => {
     const r = human.au(['discard', '-a', agent]);
     assert.equal(r.status, 0, said(r));
