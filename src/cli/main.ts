@@ -169,21 +169,21 @@ export function buildProgram(setExit: (code: number) => void = () => {}): Comman
   withGlobals(program.command('install'))
     .description("install each profile's program for the agent (npm, as the agent, in its own ~/.local)")
     .addOption(agentOption())
-    .option('--force', "install even when the agent's Node.js is older than the program needs")
+    .option('--force', "keep the agent's Node.js even when it is outside the range the program needs (no Node.js is installed for the agent)")
     .argument('<profile...>', 'profile names (claude, codex, gemini, opencode, pi, ...)')
     .action(async (names: string[], opts: { agent: string; force?: boolean }, cmd: Command) => {
       const { installCommand } = await import('./commands/install.js');
-      setExit(await installCommand(makeContext(globalsOf(cmd)), opts.agent, names, { update: false, force: opts.force }));
+      setExit(installCommand(makeContext(globalsOf(cmd)), opts.agent, names, { update: false, force: opts.force }));
     });
   withGlobals(program.command('update'))
     .description("update each profile's program for the agent to its newest release")
     .addOption(agentOption())
     .option('--all', 'every profile that names a package')
-    .option('--force', "update even when the agent's Node.js is older than the program needs")
+    .option('--force', "keep the agent's Node.js even when it is outside the range the program needs (no Node.js is installed for the agent)")
     .argument('[profile...]', 'profile names')
     .action(async (names: string[], opts: { agent: string; all?: boolean; force?: boolean }, cmd: Command) => {
       const { installCommand } = await import('./commands/install.js');
-      setExit(await installCommand(makeContext(globalsOf(cmd)), opts.agent, names, { update: true, all: opts.all, force: opts.force }));
+      setExit(installCommand(makeContext(globalsOf(cmd)), opts.agent, names, { update: true, all: opts.all, force: opts.force }));
     });
 
   withGlobals(program.command('keys'))
