@@ -238,8 +238,9 @@ function registerReview(program: Command): void {
     .addOption(agentOption())
     .option('--json', 'machine-readable output')
     .option('--diff', 'also show a unified diff of the text files')
+    .option('--count', 'print only how many changes are staged (the web observer shows it)')
     .argument('[share]', 'source or target of a review share')
-    .action(async (share: string | undefined, opts: { agent: string; json?: boolean; diff?: boolean }, cmd: Command) => {
+    .action(async (share: string | undefined, opts: { agent: string; json?: boolean; diff?: boolean; count?: boolean }, cmd: Command) => {
       const { changesCommand } = await import('./commands/review.js');
       changesCommand(makeContext(globalsOf(cmd)), opts.agent, share, opts);
     });

@@ -9,7 +9,7 @@ import { FitAddon } from '@xterm/addon-fit';
 import { Unicode11Addon } from '@xterm/addon-unicode11';
 import { ScreenGuard } from '../server/screen-guard.js';
 import { FrameReader, FrameType, SERVER_FRAME_TYPES, type WireFrame, frameBytes, parseJsonPayload, resizePayload } from '../server/protocol/wire.js';
-import type { EndMessage, TextMessage, WebState, Welcome } from '../server/protocol/messages.js';
+import { type EndMessage, type TextMessage, type WebState, type Welcome, awaitingReviewText } from '../server/protocol/messages.js';
 import { type Cast, castDuration, castExitCode, castResize, parseCast } from '../server/protocol/asciicast.js';
 import { onViewerInput } from './input.js';
 import { MAX_FONT, fitFont } from './fit.js';
@@ -93,6 +93,8 @@ function render(): void {
       li.appendChild(span(agent.healthy ? '● ' : '✖ ', agent.healthy ? 'ok' : 'bad'));
       li.appendChild(span(agent.name));
       li.appendChild(span(agent.healthy ? 'healthy' : agent.problems.join('; '), 'meta'));
+      const review = awaitingReviewText(agent.awaitingReview);
+      if (review) li.appendChild(span(review, 'meta review'));
     });
   }
   if (state.configError) empty(agents, state.configError);

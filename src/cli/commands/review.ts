@@ -98,9 +98,14 @@ function describeChange(c: Change): string {
   return line;
 }
 
-export function changesCommand(ctx: Context, agentName: string, share: string | undefined, options: { json?: boolean; diff?: boolean }): void {
+export function changesCommand(ctx: Context, agentName: string, share: string | undefined, options: { json?: boolean; diff?: boolean; count?: boolean }): void {
   const agent = requireAgent(loadConfig(ctx.configPath), agentName);
   const shares = share === undefined ? reviewShares(ctx, agent) : [pickShare(ctx, agentName, [share]).share];
+  if (options.count) {
+    // Just the number (the session server runs this for the web page, off its event loop).
+    process.stdout.write(`${shares.reduce((sum, s) => sum + (withLayers(s.where, (layers) => layers.changes.length) ?? 0), 0)}\n`);
+    return;
+  }
   const listed = shares.map((s) => ({ share: s, changes: withLayers(s.where, (layers) => layers.changes) ?? [] }));
   if (options.json) {
     const out = listed.map(({ share: s, changes }) => ({ agent: s.agent, source: s.mount.source, target: s.mount.target, changes: changes.map((c) => jsonChange(publicChange(c))) }));

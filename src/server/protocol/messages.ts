@@ -59,12 +59,26 @@ export interface TextMessage {
   message: string;
 }
 
+export interface WebAgent {
+  name: string;
+  healthy: boolean;
+  problems: string[];
+  awaitingReview: number;
+}
+
+/** "N changes await review", or nothing when N is not a positive count (the page shows it as is). */
+export function awaitingReviewText(count: unknown): string | undefined {
+  if (typeof count !== 'number' || !Number.isSafeInteger(count) || count <= 0) return undefined;
+  return `${count} change${count === 1 ? '' : 's'} await${count === 1 ? 's' : ''} review`;
+}
+
 /** What the web page's GET /api/state answers. */
 export interface WebState {
   role: 'observer' | 'operator';
   owner: string;
   protocol: number;
-  agents: { name: string; healthy: boolean; problems: string[] }[];
+  /** awaitingReview: how many changes the agent staged in its review shares (a count, 0 when none). */
+  agents: WebAgent[];
   configError?: string;
   sessions: SessionSummary[];
   recordings: { name: string; session: string; startedAt: string; live: boolean }[];

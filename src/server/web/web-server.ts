@@ -19,11 +19,12 @@ import { WEB_CONNECTIONS_PER_ADDRESS, fdBudget } from '../fd-budget.js';
 import { logQuietly } from '../line-file.js';
 import type { Role } from '../auth.js';
 import { FrameDecoder, FrameType, PROTOCOL_VERSION, WEB_CLIENT_FRAME_TYPES, decodeResize, encodeFrame, encodeJson } from '../protocol/frames.js';
-import type { WebState, Welcome } from '../protocol/messages.js';
+import type { WebAgent, WebState, Welcome } from '../protocol/messages.js';
 import { recordingsDir } from '../paths.js';
 import type { Session, SessionClient } from '../session.js';
 import { type WebAddress, urlHost } from './address.js';
 import { type Asset, loadAssets } from './assets.js';
+import { ReviewCounts, countWithChild } from './review-counts.js';
 import { type WebRole, type WebTokens, roleOfToken } from './tokens.js';
 
 /** What the web transport needs of the session server. */
@@ -96,8 +97,10 @@ export class WebServer {
   private readonly perAddress = new Map<string, number>();
   private readonly log: (line: string) => void;
   private port = 0;
+  private readonly reviewCounts: ReviewCounts;
 
   constructor(private readonly options: WebServerOptions) {
+    this.reviewCounts = new ReviewCounts(countWithChild(options.host.configPath));
     this.assets = loadAssets(options.assetsDir);
     this.log = options.log ?? logQuietly;
     // Bounded against a slowloris (the agent reaches this port): a connection must finish its
@@ -249,12 +252,15 @@ export class WebServer {
   /** The agents (with health), the live sessions, the recordings. */
   state(role: WebRole): WebState {
     const host = this.options.host;
-    let agents: { name: string; healthy: boolean; problems: string[] }[] = [];
+    let agents: WebAgent[] = [];
     let configError: string | undefined;
     try {
-      agents = loadConfig(host.configPath).agents.map((agent) => {
+      const config = loadConfig(host.configPath).agents;
+      const reviewing = config.filter((a) => a.mounts.some((m) => m.review !== undefined)).map((a) => a.userName);
+      const review = this.reviewCounts.current(reviewing, [...host.sessions.keys()]);
+      agents = config.map((agent) => {
         const problems = agent.bootstrapped ? runFindings(agent).map((f) => f.detail) : ['not fully set up (au new)'];
-        return { name: agent.userName, healthy: problems.length === 0, problems };
+        return { name: agent.userName, healthy: problems.length === 0, problems, awaitingReview: review.get(agent.userName) ?? 0 };
       });
     } catch (error) {
       configError = (error as Error).message;
