@@ -111,6 +111,11 @@ describe('review shares: au changes, accept, discard', () => {
   });
 
   test('au accept applies exactly the non-risky changes; the symlink is not followed; naming a risky path applies just it', () => {
+    const untouched = tree(src);
+    const dry = human.au(['accept', '--dry-run', '-a', agent]);
+    assert.equal(dry.status, 0, said(dry));
+    assert.match(dry.stdout, /^Would apply 9 changes of /);
+    assert.equal(tree(src), untouched, '--dry-run changes nothing');
     const r = human.au(['accept', '-a', agent]);
     assert.equal(r.status, 0, said(r));
     asHuman([`cd ${expected}`, 'echo more >> a.txt', 'echo new > new.txt', 'rm del.txt', 'mv ren.txt renamed.txt', ...HOSTILE.map((n) => `echo hostile > ./$'${n.replace(/\n/g, '\\n')}'`)].join(' && '));
@@ -188,5 +193,17 @@ describe('review shares: au changes, accept, discard', () => {
     assert.equal(readFileSync(`${src}/b.txt`, 'utf8'), 'human\n');
     const seen = inRun('cat b.txt; test -e sshlink || echo no-link');
     assert.equal(seen.stdout, 'human\nno-link\n');
+  });
+
+  test('a folder the agent replaced (overlay makes it opaque): listed as its deletions and additions, accepted whole, nothing left staged', () => {
+    const r = inRun('rm -rf sub && mkdir -p sub/deep && echo n > sub/new && echo done');
+    assert.equal(r.status, 0, said(r));
+    assert.deepEqual(changes().map((c) => `${c.kind} ${c.path}`), ['added sub/deep', 'added sub/new', 'deleted sub/x']);
+    const accept = human.au(['accept', '-a', agent]);
+    assert.equal(accept.status, 0, said(accept));
+    assert.deepEqual(readdirSync(`${src}/sub`).sort(), ['deep', 'new']);
+    assert.deepEqual(changes(), []);
+    assert.deepEqual(sh(['ls', '-A', upper]).stdout, '');
+    assert.equal(inRun('ls -A sub').stdout, 'deep\nnew\n');
   });
 });
