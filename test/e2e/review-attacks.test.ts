@@ -3,7 +3,7 @@
 // runs `au changes`, `au accept`, `au discard`. Every attack tried is a test: one the defence
 // stops is a plain passing test; one that succeeds is marked todo 'ATTACK SUCCEEDS: ...'.
 import assert from 'node:assert/strict';
-import { lstatSync, readFileSync, readdirSync, readlinkSync, realpathSync } from 'node:fs';
+import { lstatSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
@@ -100,7 +100,7 @@ describe('review shares: attacks', () => {
         const r = human.au(['accept', '-a', agent, 'a', 'keys']);
         assert.equal(r.status, 0, said(r));
         asHuman(`mkdir -p ${human.home}/.ssh`);
-        const real = realpathSync(`${src}/keys`);
+        const real = sh(['readlink', '-f', `${src}/keys`]).stdout.trim(); // the kernel's resolution (Node's realpath is lexical here)
         assert.ok(real.startsWith(`${src}/`), `SRC/keys resolves to ${real}, outside the share`);
       }
     } finally {
@@ -153,26 +153,32 @@ describe('review shares: attacks', () => {
     }
   });
 
-  test('a folder of mode 000 (or a package.json of mode 000) in the upper layer makes `au changes` and `au accept` fail for every change', { todo: 'ATTACK SUCCEEDS: the scan opens the agent\'s directories/files as the human without unlocking them (EACCES): one chmod 0 blocks reviewing and accepting everything (au discard works); treat EACCES like removeTree does (O_PATH + chmod u+rwx on the human-owned upper entry) or report the entry as refused' }, () => {
+  test('a folder of mode 000 (or a package.json of mode 000) in the upper layer makes `au changes`, `au accept` and `au discard` fail for every change', { todo: 'ATTACK SUCCEEDS: the scan opens the agent\'s directories/files as the human without unlocking them (EACCES): one chmod 0 blocks au changes, au accept and au discard of everything (only au mount remove --discard-changes, as root, clears it); treat EACCES like removeTree does (O_PATH + chmod u+rwx on the human-owned upper entry) or report the entry as refused' }, () => {
     try {
       inRun('echo good > good.txt && mkdir locked && echo y > locked/y && chmod 000 locked');
-      const r = human.au(['changes', '-a', agent, '--json']);
-      assert.equal(r.status, 0, said(r));
-      const a = human.au(['accept', '-a', agent, 'good.txt']);
-      assert.equal(a.status, 0, said(a));
+      const statuses = {
+        changes: human.au(['changes', '-a', agent, '--json']).status,
+        accept: human.au(['accept', '-a', agent, 'good.txt']).status,
+        discard: human.au(['discard', '-a', agent, 'good.txt']).status,
+        discardAll: human.au(['discard', '-a', agent]).status,
+      };
+      assert.deepEqual(statuses, { changes: 0, accept: 0, discard: 0, discardAll: 0 });
     } finally {
       reset();
       sh(['rm', '-f', `${src}/good.txt`]);
     }
   });
 
-  test('deep nesting (3000 folders): `au changes` and `au discard` survive (no stack overflow), nothing half-applied', { todo: 'ATTACK SUCCEEDS: the scan and removeTree recurse in JS, one fd and several frames per level: a deep tree the agent makes in seconds crashes au changes/accept/discard (RangeError/EMFILE); walk iteratively with a depth limit and report the subtree as refused' }, () => {
+  test('deep nesting (2000 folders): `au changes` and `au discard` survive (no stack overflow), nothing half-applied', { todo: 'ATTACK SUCCEEDS: the scan and removeTree recurse in JS, one fd and several frames per level: a deep tree the agent makes in seconds crashes au changes/accept/discard (RangeError/EMFILE); walk iteratively with a depth limit and report the subtree as refused' }, () => {
     try {
-      inRun('d=deep; mkdir $d; cd $d; for i in $(seq 3000); do mkdir d; cd d; done; echo end > f');
-      const r = human.au(['changes', '-a', agent, '--json'], { timeoutMs: 120_000 });
-      assert.equal(r.status, 0, said(r).slice(0, 2000));
-      const d = human.au(['discard', '-a', agent], { timeoutMs: 120_000 });
-      assert.equal(d.status, 0, said(d).slice(0, 2000));
+      // One process, no fork per level (2000 levels: each a single component, no path ever near PATH_MAX).
+      inRun(`python3 -c "import os,time; t=time.time(); os.mkdir('deep'); os.chdir('deep')\nfor i in range(2000): os.mkdir('d'); os.chdir('d')\nopen('f','w').write('end'); print('made in', time.time()-t)"`);
+      const run = (args: string[]): string => {
+        const r = human.au(args, { timeoutMs: 120_000 });
+        return r.status === 0 ? 'ok' : `${r.status}: ${r.stderr.trim().slice(0, 200)}`;
+      };
+      const got = { changes: run(['changes', '-a', agent, '--json']), accept: run(['accept', '-a', agent, 'deep']), discard: run(['discard', '-a', agent]) };
+      assert.deepEqual(got, { changes: 'ok', accept: 'ok', discard: 'ok' });
     } finally {
       reset();
     }
@@ -200,6 +206,31 @@ describe('review shares: attacks', () => {
       const c = changesJson();
       const d = c.filter((x) => x.path.startsWith('docs'));
       assert.ok(d.some((x) => x.path === 'docs/one.md' && x.kind === 'deleted') || d.some((x) => /type|replac|folder|director/i.test(`${x.kind} ${x.reasons.join()} ${x.conflict ?? ''}`)), JSON.stringify(d));
+    } finally {
+      reset();
+    }
+  });
+
+  test('a sparse file (truncate -s 1G, a few KiB staged) is copied into the human\'s folder as 1 GiB of real blocks by a plain `au accept`', { todo: 'ATTACK SUCCEEDS: copyIn writes every zero byte: `truncate -s 1T` in the overlay costs the agent nothing in STAGE and fills the human\'s disk on accept (A5); keep holes (SEEK_DATA/SEEK_HOLE or copy_file_range) or flag/refuse files above a size unless named' }, () => {
+    try {
+      inRun('truncate -s 1G sparse.bin && echo x >> sparse.bin');
+      const staged = lstatSync(`${stage}/upper/sparse.bin`);
+      assert.ok(staged.blocks * 512 < 1 << 20, 'sparse in STAGE');
+      const r = human.au(['accept', '-a', agent, 'sparse.bin'], { timeoutMs: 120_000 });
+      assert.equal(r.status, 0, said(r));
+      const applied = lstatSync(`${src}/sparse.bin`);
+      assert.ok(applied.blocks * 512 < 64 << 20, `SRC/sparse.bin takes ${Math.round((applied.blocks * 512) / (1 << 20))} MiB of disk`);
+    } finally {
+      reset();
+      sh(['rm', '-f', `${src}/sparse.bin`]);
+    }
+  });
+
+  test('a file replaced by a folder: listed only as "added a.txt/", accept deletes the human\'s file with no deletion shown', { todo: 'ATTACK SUCCEEDS: directory() pushes kind added even when SRC has a file there; applyOne unlinks it; list it as a replacement (deleted file + added folder)' }, () => {
+    try {
+      inRun('rm a.txt && mkdir a.txt && echo in > a.txt/in');
+      const c = changesJson().filter((x) => x.path === 'a.txt');
+      assert.ok(c.some((x) => x.kind === 'deleted' || x.kind === 'modified' || /replac|type/i.test(x.reasons.join())), JSON.stringify(c));
     } finally {
       reset();
     }
