@@ -236,6 +236,59 @@ describe('review shares: attacks', () => {
     }
   });
 
+  test('the conflict flag is bypassed: the agent re-creates its staged file (new inode, new birth time) after the human edited SRC, so a plain `au accept` reverts the human\'s edit', { todo: 'ATTACK SUCCEEDS: conflict = SRC ctime > the upper inode\'s birth time, a time the agent resets at will (cp+mv, or delete+recreate for a whiteout); record SRC\'s ctime/ino when the agent first staged the path (au-owned, outside the agent\'s reach) or compare with the lower version overlay copied up' }, () => {
+    try {
+      asHuman(`echo base > ${src}/c.txt && echo base > ${src}/d.txt`);
+      inRun('echo agent > c.txt && rm d.txt');
+      asHuman(`sleep 1; echo "human edit" > ${src}/c.txt; echo "human edit" > ${src}/d.txt`);
+      const flagged = changesJson().filter((x) => x.conflict).map((x) => x.path).sort();
+      assert.deepEqual(flagged, ['c.txt', 'd.txt'], 'the honest case is flagged');
+      // The agent refreshes: same content, new inode / new whiteout.
+      inRun('sleep 1; cp c.txt .t && mv .t c.txt && echo x > d.txt && rm d.txt');
+      const after = changesJson().filter((x) => x.conflict).map((x) => x.path).sort();
+      assert.deepEqual(after, ['c.txt', 'd.txt'], 'the conflict vanished after the agent re-created its entries');
+    } finally {
+      reset();
+      sh(['rm', '-f', `${src}/c.txt`, `${src}/d.txt`]);
+    }
+  });
+
+  test('what `au accept` applies is what is staged at accept time, not what `au changes --diff` showed: a later run swaps the bytes of a reviewed, non-risky file', { todo: 'ATTACK SUCCEEDS (design): no binding between the reviewed listing and accept; with a long session the agent edits after the human looked; let au changes print a digest of the listing and au accept --expect DIGEST refuse when the stage differs' }, () => {
+    try {
+      inRun('echo "console.log(1)" > tool.js');
+      const shown = human.au(['changes', '-a', agent, '--diff']).stdout;
+      assert.match(shown, /console\.log\(1\)/);
+      inRun('echo "require(\'child_process\').execSync(\'id\')" > tool.js');
+      const r = human.au(['accept', '-a', agent, 'tool.js']);
+      assert.equal(r.status, 0, said(r));
+      assert.equal(readFileSync(`${src}/tool.js`, 'utf8'), 'console.log(1)\n', 'accept applied bytes the human never reviewed');
+    } finally {
+      reset();
+      sh(['rm', '-f', `${src}/tool.js`]);
+    }
+  });
+
+  test('a mode-000 folder also hides the pending changes from `au sessions list` (counted as 0, silently)', { todo: 'ATTACK SUCCEEDS: awaitingReview() swallows the EACCES and reports nothing awaiting review; say the share is unreadable instead' }, async () => {
+    const server = background(['runuser', '-u', human.name, '--', 'env', '-i', ...Object.entries(human.env()).map(([k, v]) => `${k}=${v}`), process.execPath, join(packageForHumans(), 'bin', 'au'), 'server', 'run'], children, human.home);
+    try {
+      inRun('echo pending > pending.txt');
+      const listed = async (): Promise<string> => {
+        const deadline = Date.now() + 20_000;
+        for (;;) {
+          const r = human.au(['sessions', 'list']);
+          if (r.status === 0 || Date.now() > deadline) return r.stdout + r.stderr;
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+      };
+      assert.match(await listed(), new RegExp(`agent ${agent}: 1 change awaits review`), 'the honest case is counted');
+      inRun('mkdir locked && chmod 000 locked');
+      assert.match(await listed(), new RegExp(`${agent}.*(await|review|unreadable)`), 'the pending change vanished from au sessions list');
+    } finally {
+      await server.stop();
+      reset();
+    }
+  });
+
   test('user.overlay.* xattrs forged through the mount (opaque, whiteout, redirect) do not reach upper as overlay markers', () => {
     try {
       inRun('mkdir -p sub && touch sub/n && (setfattr -n user.overlay.opaque -v y sub; setfattr -n user.overlay.whiteout -v y sub/n; setfattr -n user.overlay.redirect -v /x sub; true) 2>/dev/null');
