@@ -72,7 +72,9 @@ describe('review shares: attacks', () => {
       const text = human.au(['changes', '-a', agent]);
       assert.equal(text.status, 0, said(text));
       const diff = human.au(['changes', '-a', agent, '--diff']);
-      assert.ok(!text.stdout.includes('\x1b[1A') && !diff.stdout.includes('\x1b[1A'), `agent bytes raw in the output: ${JSON.stringify(text.stdout)}`);
+      const dry = human.au(['accept', '--dry-run', '-a', agent, '--include-risky']);
+      const raw = { changes: text.stdout.includes('\x1b[1A'), diff: diff.stdout.includes('\x1b[1A'), acceptDryRun: dry.stdout.includes('\x1b[1A') };
+      assert.deepEqual(raw, { changes: false, diff: false, acceptDryRun: false }, `agent bytes raw in the output: ${JSON.stringify(text.stdout)}`);
     } finally {
       reset();
     }

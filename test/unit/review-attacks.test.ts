@@ -66,6 +66,12 @@ describe('review shares: attacks on the risk rules', () => {
   });
 });
 
+describe('review shares: code already wired to run', () => {
+  test('an existing executable script that an unchanged hook or package.json script runs (scripts/lint.sh called by .husky/pre-commit) is flagged when modified', { todo: 'ATTACK SUCCEEDS (inherent to a path list): a modified file that keeps its mode is never risky, yet the human\'s next git commit / npm install runs it; flag modified executables and files named by hooks or package.json scripts, or say in au changes that every modified script runs as you' }, () => {
+    assert.ok(risky('scripts/lint.sh', { oldMode: 0o755, newMode: 0o755 }));
+  });
+});
+
 describe('review shares: attacks on the symlink check', () => {
   test('lexical escapes are refused (held)', () => {
     for (const t of ['/etc', '..', '../x', 'a/../../x', '', 'sub/../../..']) assert.ok(targetLeavesShare(['link'], t), t);
