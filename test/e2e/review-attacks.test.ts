@@ -371,4 +371,15 @@ describe('review shares: attacks', () => {
       reset();
     }
   });
+
+  test('after the DoS trees (mode 000, 2000 levels), `au mount remove --discard-changes` still clears the stage as root, touching nothing in SRC (held: the way out)', () => {
+    inRun(`mkdir locked && chmod 000 locked && python3 -c "import os; os.mkdir('deep'); os.chdir('deep')\nfor i in range(2000): os.mkdir('d'); os.chdir('d')"`);
+    const before = sh(['bash', '-c', `cd ${src} && find . -printf '%p %m %s\\n' | sort | sha256sum`]).stdout;
+    const kept = human.au(['mount', 'remove', '-y', '-a', agent, src]);
+    assert.notEqual(kept.status, 0, `removed without --discard-changes: ${said(kept)}`);
+    const r = human.au(['mount', 'remove', '-y', '--discard-changes', '-a', agent, src], { timeoutMs: 120_000 });
+    assert.equal(r.status, 0, said(r));
+    assert.notEqual(sh(['test', '-e', stage]).status, 0, 'STAGE left behind');
+    assert.equal(sh(['bash', '-c', `cd ${src} && find . -printf '%p %m %s\\n' | sort | sha256sum`]).stdout, before, 'SRC changed');
+  });
 });
