@@ -32,6 +32,8 @@ export type AuditEvent =
   | { event: 'end'; session: string; exitCode: number; durationMs: number; reason: string }
   | { event: 'refused'; uid: number; pid: number; user: string; reason: string }
   | { event: 'protocol-error'; uid: number; user: string; reason: string }
+  /** A connected client's role changed with the config (`none`: it was disconnected). */
+  | { event: 'role-change'; uid: number; user: string; session: string | null; from: string; to: string; reason: string }
   | { event: 'web-start'; url: string; host: string; port: number }
   | { event: 'web-refused'; remote: string; path: string; status: number; reason: string }
   | RefusalSummaryLine

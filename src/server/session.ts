@@ -85,7 +85,7 @@ export class Session {
     if (!this.ended) this.notify(`${user} joined ${joins} and left ${leaves} more times since ${since.toISOString()}`);
   });
   private readonly endWaiters: (() => void)[] = [];
-  onEnd: (() => void) | undefined;
+  onEnd: ((end: { exitCode: number; reason: string; durationMs: number }) => void) | undefined;
 
   constructor(pty: typeof import('node-pty'), start: SessionStart) {
     this.id = start.id;
@@ -252,7 +252,7 @@ export class Session {
     const frame = encodeJson(FrameType.End, { session: this.id, exitCode, reason: this.endReason });
     for (const client of this.clients) client.finish(frame);
     this.clients.clear();
-    this.onEnd?.();
+    this.onEnd?.({ exitCode, reason: this.endReason, durationMs });
     for (const waiter of this.endWaiters.splice(0)) waiter();
   }
 

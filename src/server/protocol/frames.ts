@@ -134,66 +134,106 @@ export function decodeJson(frame: Frame): Record<string, unknown> {
 
 /**
  * Incremental decoder: push whatever arrived (one byte or many frames), get the complete
- * frames. Holds at most one header and one bounded payload; after an error it is unusable.
+ * frames. What waits for the rest of a frame is copied into the decoder's own buffer (never
+ * kept as the chunks it came in: a frame sent one byte at a time would cost an object per
+ * byte), grown as its bytes arrive and never past the announced length; so it holds at most
+ * one header and one bounded payload (heldBytes). After an error it is unusable.
  */
 export class FrameDecoder {
-  private chunks: Buffer[] = [];
-  private buffered = 0;
+  private readonly header = Buffer.alloc(HEADER_BYTES);
+  private headerFill = 0;
+  private type: FrameType = FrameType.Hello;
+  private length = 0;
+  private payload: Buffer | undefined;
+  private payloadFill = 0;
+  private framesSeen = 0;
   private failed: ProtocolError | undefined;
 
-  constructor(private readonly accepts: ReadonlySet<number> = KNOWN_TYPES) {}
+  /** `firstTypes`: what the first frame may be (a server accepts only HELLO before the handshake). */
+  constructor(
+    private readonly accepts: ReadonlySet<number> = KNOWN_TYPES,
+    private readonly firstTypes: ReadonlySet<number> = accepts,
+  ) {}
 
-  /** Bytes held waiting for the rest of a frame. */
+  /** Bytes received and waiting for the rest of a frame. */
   get pendingBytes(): number {
-    return this.buffered;
+    return this.headerFill + this.payloadFill;
+  }
+
+  /** Bytes the decoder holds for it (header and payload buffer): at most HEADER_BYTES + the largest accepted payload. */
+  get heldBytes(): number {
+    return HEADER_BYTES + (this.payload?.length ?? 0);
   }
 
   push(chunk: Buffer): Frame[] {
     if (this.failed) throw this.failed;
-    this.chunks.push(chunk);
-    this.buffered += chunk.length;
     const frames: Frame[] = [];
+    let offset = 0;
     for (;;) {
-      if (this.buffered < HEADER_BYTES) break;
-      const header = this.peek(HEADER_BYTES);
-      const type = header.readUInt8(0);
-      const length = header.readUInt32BE(1);
-      if (!this.accepts.has(type)) return this.fail(`unexpected frame type 0x${type.toString(16).padStart(2, '0')}`);
-      const max = MAX_PAYLOAD[type as FrameType];
-      if (length > max) return this.fail(`frame type 0x${type.toString(16).padStart(2, '0')} announces ${length} bytes (limit ${max})`);
-      if (this.buffered < HEADER_BYTES + length) break;
-      const whole = this.take(HEADER_BYTES + length);
-      frames.push({ type: type as FrameType, payload: whole.subarray(HEADER_BYTES) });
+      if (this.headerFill < HEADER_BYTES) {
+        // A whole frame in the chunk, with nothing waiting: handed out as a view of the chunk.
+        if (this.headerFill === 0 && chunk.length - offset >= HEADER_BYTES) {
+          const type = chunk.readUInt8(offset);
+          const length = chunk.readUInt32BE(offset + 1);
+          this.check(type, length);
+          if (chunk.length - offset >= HEADER_BYTES + length) {
+            frames.push({ type: type as FrameType, payload: chunk.subarray(offset + HEADER_BYTES, offset + HEADER_BYTES + length) });
+            offset += HEADER_BYTES + length;
+            this.framesSeen++;
+            continue;
+          }
+        }
+        if (offset >= chunk.length) break;
+        const n = Math.min(HEADER_BYTES - this.headerFill, chunk.length - offset);
+        chunk.copy(this.header, this.headerFill, offset, offset + n);
+        this.headerFill += n;
+        offset += n;
+        if (this.headerFill < HEADER_BYTES) break;
+        this.type = this.header.readUInt8(0) as FrameType;
+        this.length = this.header.readUInt32BE(1);
+        this.check(this.type, this.length);
+        this.payloadFill = 0;
+      }
+      const n = Math.min(this.length - this.payloadFill, chunk.length - offset);
+      if (n > 0) {
+        this.reserve(this.payloadFill + n);
+        chunk.copy(this.payload!, this.payloadFill, offset, offset + n);
+        this.payloadFill += n;
+        offset += n;
+      }
+      if (this.payloadFill < this.length) break;
+      frames.push({ type: this.type, payload: this.payload ? this.payload.subarray(0, this.length) : Buffer.alloc(0) });
+      this.framesSeen++;
+      this.headerFill = 0;
+      this.payloadFill = 0;
+      this.payload = undefined;
     }
     return frames;
   }
 
+  /** Room for `bytes` of the current payload: doubled as it fills, up to its announced length. */
+  private reserve(bytes: number): void {
+    const capacity = this.payload?.length ?? 0;
+    if (bytes <= capacity) return;
+    const grown = Buffer.allocUnsafeSlow(Math.min(this.length, Math.max(bytes, capacity * 2, 256)));
+    this.payload?.copy(grown, 0, 0, this.payloadFill);
+    this.payload = grown;
+  }
+
+  private check(type: number, length: number): void {
+    const hex = `0x${type.toString(16).padStart(2, '0')}`;
+    if (this.framesSeen === 0 && !this.firstTypes.has(type) && this.accepts.has(type)) this.fail(`frame type ${hex} before the handshake (the first frame must be HELLO)`);
+    if (!this.accepts.has(type)) this.fail(`unexpected frame type ${hex}`);
+    const max = MAX_PAYLOAD[type as FrameType];
+    if (length > max) this.fail(`frame type ${hex} announces ${length} bytes (limit ${max})`);
+  }
+
   private fail(message: string): never {
     this.failed = new ProtocolError(message);
-    this.chunks = [];
-    this.buffered = 0;
+    this.headerFill = 0;
+    this.payloadFill = 0;
+    this.payload = undefined;
     throw this.failed;
-  }
-
-  private peek(n: number): Buffer {
-    if (this.chunks[0]!.length < n) this.chunks = [Buffer.concat(this.chunks)];
-    return this.chunks[0]!.subarray(0, n);
-  }
-
-  private take(n: number): Buffer {
-    const first = this.chunks[0]!;
-    let out: Buffer;
-    if (first.length >= n) {
-      out = first.subarray(0, n);
-      if (first.length === n) this.chunks.shift();
-      else this.chunks[0] = first.subarray(n);
-    } else {
-      const all = Buffer.concat(this.chunks);
-      out = all.subarray(0, n);
-      this.chunks = all.length > n ? [all.subarray(n)] : [];
-    }
-    this.buffered -= n;
-    return out;
   }
 }
 
@@ -208,6 +248,8 @@ export const CLIENT_FRAME_TYPES: ReadonlySet<number> = new Set([
   FrameType.Kill,
   FrameType.Detach,
 ]);
+/** What a client may send before the handshake is done. */
+export const HELLO_ONLY: ReadonlySet<number> = new Set([FrameType.Hello]);
 export const SERVER_FRAME_TYPES: ReadonlySet<number> = new Set([
   FrameType.Welcome,
   FrameType.Error,
