@@ -340,6 +340,56 @@ async function main() {
       }
       return { tally };
     }
+    case 'connrate': {
+      // Connect, ask for the session list, read the answer, close: as many as possible in
+      // `durationMs`, `parallel` at a time. Reports completed requests per second.
+      const deadline = Date.now() + (params.durationMs ?? 3000);
+      let done = 0;
+      let refused = 0;
+      const worker = async () => {
+        while (Date.now() < deadline) {
+          const c = await openRetrying();
+          c.socket.write(hello({ action: 'list' }));
+          await c.until(() => c.closed || c.frames.length > 0, 20000, 'answer');
+          if (c.frames[0]?.type === T.Result) done++;
+          else refused++;
+          c.socket.destroy();
+        }
+      };
+      const started = Date.now();
+      await Promise.all(Array.from({ length: params.parallel ?? 1 }, worker));
+      return { perSecond: (done * 1000) / (Date.now() - started), done, refused };
+    }
+    case 'connflood': {
+      // Opens `rate` connections per second (each asks for the list and closes once answered)
+      // until `stopFile` exists. Reports how many were opened, answered and refused.
+      const { existsSync } = await import('node:fs');
+      const started = Date.now();
+      let opened = 0;
+      let answered = 0;
+      let refused = 0;
+      const inflight = new Set();
+      while (!existsSync(params.stopFile) && Date.now() - started < (params.maxMs ?? 120000)) {
+        const due = Math.floor(((Date.now() - started) * params.rate) / 1000);
+        while (opened < due) {
+          opened++;
+          const job = (async () => {
+            const c = await openRetrying();
+            c.socket.write(hello({ action: 'list' }));
+            await c.until(() => c.closed || c.frames.length > 0, 20000, 'answer').catch(() => undefined);
+            if (c.frames[0]?.type === T.Result) answered++;
+            else refused++;
+            c.socket.destroy();
+          })();
+          inflight.add(job);
+          job.finally(() => inflight.delete(job));
+        }
+        await sleep(5);
+      }
+      await Promise.all(inflight);
+      const seconds = (Date.now() - started) / 1000;
+      return { opened, answered, refused, perSecond: opened / seconds };
+    }
     case 'request': {
       const c = open();
       await c.connected;
