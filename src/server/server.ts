@@ -23,7 +23,6 @@ import {
   type Frame,
   FrameDecoder,
   FrameType,
-  HELLO_ONLY,
   PROTOCOL_VERSION,
   ProtocolError,
   decodeJson,
@@ -344,7 +343,7 @@ export class SessionServer {
     const connection = new Connection(socket, peer, role, (c, why) => this.dropped(c, why));
     connection.decidedOn = decidedOn;
     this.admitted.add(connection);
-    const decoder = new FrameDecoder(CLIENT_FRAME_TYPES, HELLO_ONLY);
+    const decoder = new FrameDecoder(CLIENT_FRAME_TYPES);
     let greeted = false;
     const handshakeTimer = setTimeout(() => this.protocolError(connection, `no handshake within ${LIMITS.handshakeMs} ms`), LIMITS.handshakeMs);
     socket.on('close', () => {

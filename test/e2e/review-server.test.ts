@@ -335,7 +335,7 @@ describe('review3, the real server', () => {
     const header = JSON.parse(lines[0]!);
     assert.equal(header.version, 2);
     const events = lines.slice(1).map((l) => JSON.parse(l) as [number, string, string]);
-    for (const e of events) assert.ok(Array.isArray(e) && typeof e[0] === 'number' && (e[1] === 'o' || e[1] === 'r') && typeof e[2] === 'string', JSON.stringify(e));
+    for (const e of events) assert.ok(Array.isArray(e) && typeof e[0] === 'number' && (e[1] === 'o' || e[1] === 'r' || e[1] === 'x') && typeof e[2] === 'string', JSON.stringify(e));
     assert.ok(!events.some((e) => e[2] === 'FORGED'), 'no forged event');
     const data = events.map((e) => e[2]).join('');
     assert.ok(data.includes('[0.1, "o", "FORGED"]'), 'the fake line is recorded as data');

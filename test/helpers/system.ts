@@ -140,6 +140,7 @@ export function forceRemoveAgent(agent: string): void {
   for (const group of [agent, `su-as-${agent}`]) if (groupExists(group)) sh(['groupdel', group]);
   rmSync(`/usr/local/libexec/agent-as-unix-user/${agent}`, { recursive: true, force: true });
   rmSync(`/home/${agent}`, { recursive: true, force: true });
+  rmSync(`/var/lib/agent-as-unix-user/review/${agent}`, { recursive: true, force: true }); // review shares' staging
   removeCgroupsOf(agent);
   if (sh(['nft', 'list', 'table', 'inet', `au-${agent}`]).status === 0) sh(['nft', 'delete', 'table', 'inet', `au-${agent}`]);
   // The line au new adds to the cron/at deny files (only this exact name; other lines stay).

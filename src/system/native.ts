@@ -2,7 +2,7 @@
 // Node's child_process, tty and crypto modules, which cost milliseconds on every `au run`.
 // Optional for those: when it is not built, callers fall back to Node's own modules. The share
 // ACL walk (aclWalk) has no fallback: shares are refused without it.
-import { lazyRequire } from '../system/lazy-require.js';
+import { lazyRequire } from './lazy-require.js';
 
 export interface AuNative {
   execve(path: string, argv: readonly string[], envp: readonly string[]): never;
@@ -16,6 +16,10 @@ export interface AuNative {
   closeOnExecFrom(fd: number): void;
   /** The fd-based share ACL walk (native/acl_walk.c); throws an Error with `code` when the root cannot be opened safely. */
   aclWalk(root: string, request: AclWalkRequest): AclWalkReport;
+  /** flock(fd, LOCK_EX or LOCK_SH | LOCK_NB): false when another process holds a conflicting lock. */
+  flock(fd: number, exclusive: boolean): boolean;
+  /** The xattr's bytes (at most 256), null when the file has none of that name. */
+  fgetxattr(fd: number, name: string): Buffer | null;
 }
 
 /** perm: 4 r, 2 w, 1 x, 8 setfacl's X (execute on directories and on files someone may execute). */
@@ -51,8 +55,9 @@ let cached: AuNative | null | undefined;
 export function loadNative(): AuNative | undefined {
   if (cached === undefined) {
     try {
-      // Resolved next to the bundle (dist/ -> native/build/Release/).
-      cached = lazyRequire(`${__dirname}/../native/build/Release/au_native.node`) as AuNative;
+      // Resolved next to the bundle (dist/ -> native/build/Release/), or the sources (in tests).
+      const root = typeof __dirname === 'string' ? `${__dirname}/..` : new URL('../..', import.meta.url).pathname;
+      cached = lazyRequire(`${root}/native/build/Release/au_native.node`) as AuNative;
     } catch {
       cached = null;
     }

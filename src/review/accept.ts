@@ -1,0 +1,342 @@
+// Applying staged changes to the human's folder (`au accept`) and dropping them (`au discard`).
+// Runs as the human, on the fds withLayers() opened, under STAGE's exclusive lock (no run can
+// change the upper layer meanwhile). Every directory is entered with O_DIRECTORY|O_NOFOLLOW
+// (fd-path.ts), so a symlink anywhere in SRC or upper, planted before or swapped in during the
+// walk, makes that change fail instead of writing elsewhere. New content is copied into a new
+// file next to its destination and renamed over it: SRC never shares an inode with the upper
+// layer, and a file's old name is replaced, never written through. An agent-made symlink is made
+// as a symlink with its target (never followed); set-uid, set-gid and sticky bits are dropped.
+import { closeSync, constants, fchmodSync, fsyncSync, mkdirSync, openSync, readSync, renameSync, rmdirSync, symlinkSync, unlinkSync, writeSync, chmodSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { AuError, AuUsageError } from '../errors.js';
+import { type StagedChange, openListed, openParent, withFd } from './changes.js';
+import { at, fstat, isWhiteout, listDir, lstatAt, openDirAt, openFileAt, withDir } from './fd-path.js';
+import { loadNative } from '../system/native.js';
+
+const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_DIRECTORY } = constants;
+/** Linux's O_PATH: an fd that only names an inode (to chmod a directory the human cannot open). */
+const O_PATH = 0o10000000;
+
+export interface Selection {
+  /** Paths as `au changes` prints them (a folder selects what is under it); none: every change. */
+  paths: readonly string[];
+  includeRisky: boolean;
+  /** Apply named conflicting changes over the human's version. */
+  overwrite?: boolean;
+}
+
+export interface Outcome {
+  applied: StagedChange[];
+  /** Left staged: the human changed SRC's entry since the agent did. */
+  conflicts: StagedChange[];
+  /** Left staged: risky, neither named nor --include-risky. */
+  risky: StagedChange[];
+  /** Left staged: refused outright (a symlink leading outside the share, a hard link, ...). */
+  refused: StagedChange[];
+  failed: { change: StagedChange; error: string }[];
+}
+
+const clean = (path: string): string => path.replace(/^(\.\/)+/, '').replace(/\/+$/, '');
+
+/** The changes PATHS name (exactly, or as a folder above them): usage error for a path that names none. */
+export function selectChanges(changes: readonly StagedChange[], selection: Selection): { chosen: StagedChange[]; risky: StagedChange[] } {
+  const named = selection.paths.map(clean);
+  const exact = (c: StagedChange): boolean => named.includes(c.path) || (c.from !== undefined && named.includes(c.from));
+  const under = (c: StagedChange): boolean => named.some((n) => n === '' || c.path.startsWith(`${n}/`) || (c.from?.startsWith(`${n}/`) ?? false));
+  for (const n of named) {
+    if (!changes.some((c) => c.path === n || c.from === n || c.path.startsWith(`${n}/`) || n === '')) {
+      throw new AuUsageError(`no staged change at ${JSON.stringify(n)} (see au changes)`);
+    }
+  }
+  const chosen: StagedChange[] = [];
+  const risky: StagedChange[] = [];
+  for (const c of changes) {
+    const picked = named.length === 0 || exact(c) || under(c);
+    if (!picked) continue;
+    if (c.risky && !selection.includeRisky && !exact(c)) risky.push(c);
+    else chosen.push(c);
+  }
+  return { chosen, risky };
+}
+
+const errorText = (error: unknown): string => (error instanceof AuError ? error.message : `${(error as NodeJS.ErrnoException).code ?? 'error'}: ${(error as Error).message.split(', ')[0]}`);
+
+/** Makes a directory the human owns writable and searchable by them, without following a symlink. */
+function unlockDir(parentFd: number, name: Buffer): void {
+  const fd = openSync(at(parentFd, name), O_PATH | O_NOFOLLOW | O_DIRECTORY);
+  try {
+    const mode = Number(fstat(fd).mode & 0o7777n);
+    chmodSync(`/proc/self/fd/${fd}`, mode | 0o700);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Removes NAME in DIRFD, a folder with all it holds, never following a symlink. */
+export function removeTree(dirFd: number, name: Buffer): void {
+  const st = lstatAt(dirFd, name);
+  if (!st) return;
+  if (!st.isDirectory()) {
+    unlinkSync(at(dirFd, name));
+    return;
+  }
+  let fd: number;
+  try {
+    fd = openDirAt(dirFd, name);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EACCES') throw error;
+    unlockDir(dirFd, name);
+    fd = openDirAt(dirFd, name);
+  }
+  withDir(fd, (child) => {
+    const entries = listDir(child);
+    if (entries.length > 0 && (Number(fstat(child).mode) & 0o300) !== 0o300) unlockDir(dirFd, name);
+    for (const entry of entries) removeTree(child, entry);
+  });
+  rmdirSync(at(dirFd, name));
+}
+
+const tempName = (): Buffer => Buffer.from(`.au-accept-${randomBytes(6).toString('hex')}`);
+const lastName = (names: readonly Buffer[]): Buffer => names[names.length - 1]!;
+/** The bits au sets on what it creates in SRC: permissions only (no set-uid, set-gid, sticky). */
+const plainMode = (mode: number | undefined, fallback: number): number => (mode ?? fallback) & 0o777;
+
+/**
+ * Runs FN on SRC's directory that holds NAMES' last component, making the missing ones (as the
+ * agent's upper directories are: new folders of the agent's) on the way.
+ */
+function sourceParent<T>(sourceRoot: number, upperRoot: number, names: readonly Buffer[], fn: (dirFd: number) => T): T {
+  const opened: number[] = [];
+  try {
+    let src = sourceRoot;
+    let upper = upperRoot;
+    for (const name of names.slice(0, -1)) {
+      const upperChild = openDirAt(upper, name);
+      opened.push(upperChild);
+      if (!lstatAt(src, name)) mkdirSync(at(src, name), { mode: plainMode(Number(fstat(upperChild).mode), 0o755) });
+      const srcChild = openDirAt(src, name);
+      opened.push(srcChild);
+      src = srcChild;
+      upper = upperChild;
+    }
+    return fn(src);
+  } finally {
+    for (const fd of opened) closeSync(fd);
+  }
+}
+
+/** Whether SRC's entry is still what was listed (same inode and ctime, or still absent). */
+function sourceUnchanged(srcDir: number, change: StagedChange): boolean {
+  const now = lstatAt(srcDir, lastName(change.names));
+  if (change.sourceIno === undefined) return now === undefined;
+  return now !== undefined && now.ino === change.sourceIno && now.ctimeNs === change.sourceCtime;
+}
+
+/** Copies the upper file's bytes into a new file in SRCDIR; returns its name. */
+function copyIn(upperDir: number, srcDir: number, change: StagedChange): Buffer {
+  const temp = tempName();
+  withFd(openListed(upperDir, lastName(change.names), change.upperIno ?? -1n), (from) => {
+    const to = openSync(at(srcDir, temp), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+    let done = false;
+    try {
+      const buffer = Buffer.allocUnsafe(1 << 20);
+      for (;;) {
+        const n = readSync(from, buffer, 0, buffer.length, null);
+        if (n === 0) break;
+        for (let off = 0; off < n; ) off += writeSync(to, buffer, off, n - off);
+      }
+      fchmodSync(to, plainMode(change.mode, 0o644));
+      fsyncSync(to);
+      done = true;
+    } finally {
+      closeSync(to);
+      if (!done) unlinkSync(at(srcDir, temp));
+    }
+  });
+  return temp;
+}
+
+/** Puts TEMP in place of NAME in SRCDIR (a folder there is removed first: the agent replaced it). */
+function replace(srcDir: number, temp: Buffer, name: Buffer): void {
+  const existing = lstatAt(srcDir, name);
+  if (existing?.isDirectory()) removeTree(srcDir, name);
+  renameSync(at(srcDir, temp), at(srcDir, name));
+}
+
+/** Drops the upper entry of an applied change, if it is still the one listed. */
+function dropUpper(upperDir: number, name: Buffer, ino: bigint | undefined): void {
+  const st = lstatAt(upperDir, name);
+  if (!st || st.isDirectory()) return;
+  if (ino !== undefined && st.ino !== ino && !isWhiteout(st)) return;
+  unlinkSync(at(upperDir, name));
+}
+
+function applyOne(upperRoot: number, sourceRoot: number, change: StagedChange): void {
+  const name = lastName(change.names);
+  openParent(upperRoot, change.names, (upperDir) =>
+    sourceParent(sourceRoot, upperRoot, change.names, (srcDir) => {
+      if (change.type === 'file' && (change.kind === 'added' || change.kind === 'modified' || change.kind === 'renamed')) {
+        const temp = copyIn(upperDir, srcDir, change);
+        replace(srcDir, temp, name);
+        dropUpper(upperDir, name, change.upperIno);
+        if (change.kind === 'renamed' && change.fromNames) removeSourceAndWhiteout(upperRoot, sourceRoot, change.fromNames, change.fromSourceIno);
+      } else if (change.kind === 'symlink') {
+        const temp = tempName();
+        symlinkSync(change.targetBytes!, at(srcDir, temp));
+        replace(srcDir, temp, name);
+        dropUpper(upperDir, name, change.upperIno);
+      } else if (change.kind === 'mode') {
+        const open = change.type === 'directory' ? openDirAt : openFileAt;
+        withFd(open(srcDir, name), (fd) => {
+          if (fstat(fd).ino !== change.sourceIno) throw new AuError(`${change.path} changed in your folder since it was listed`);
+          fchmodSync(fd, plainMode(change.mode, 0o644) | (change.type === 'directory' ? (change.mode ?? 0) & 0o1000 : 0));
+        });
+        if (change.type === 'file') dropUpper(upperDir, name, change.upperIno);
+      } else if (change.kind === 'added' && change.type === 'directory') {
+        const existing = lstatAt(srcDir, name);
+        if (existing && !existing.isDirectory()) unlinkSync(at(srcDir, name));
+        if (!existing?.isDirectory()) mkdirSync(at(srcDir, name), { mode: plainMode(change.mode, 0o755) });
+      } else if (change.kind === 'deleted') {
+        removeSourceAndWhiteout(upperRoot, sourceRoot, change.names, change.sourceIno);
+      } else {
+        throw new AuError(`${change.path}: au does not apply this kind of change`);
+      }
+    }),
+  );
+}
+
+/** Applies a deletion: SRC's entry (if still the listed inode) and the whiteout that recorded it. */
+function removeSourceAndWhiteout(upperRoot: number, sourceRoot: number, names: readonly Buffer[], ino: bigint | undefined): void {
+  const name = lastName(names);
+  openParent(sourceRoot, names, (srcDir) => {
+    const st = lstatAt(srcDir, name);
+    if (st && st.ino !== ino) throw new AuError(`${name.toString()} changed in your folder since it was listed`);
+    if (st) removeTree(srcDir, name);
+  });
+  try {
+    openParent(upperRoot, names, (upperDir) => {
+      const st = lstatAt(upperDir, name);
+      if (st && isWhiteout(st)) unlinkSync(at(upperDir, name));
+    });
+  } catch (error) {
+    // A deletion inside an opaque folder has no whiteout of its own (nor, maybe, the folder).
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+}
+
+/**
+ * Removes upper folders left empty that no longer record anything: not opaque (or opaque over a
+ * SRC folder now empty too) and of the same mode as SRC's (or with none in SRC: never accepted).
+ */
+function prune(upperDir: number, sourceDir: number | undefined): boolean {
+  const native = loadNative();
+  let empty = true;
+  for (const name of listDir(upperDir)) {
+    const st = lstatAt(upperDir, name);
+    if (!st?.isDirectory()) {
+      empty = false;
+      continue;
+    }
+    const src = sourceDir === undefined ? undefined : lstatAt(sourceDir, name);
+    const childEmpty = withDir(openDirAt(upperDir, name), (child) => {
+      const srcChild = src?.isDirectory() && sourceDir !== undefined ? openDirAt(sourceDir, name) : undefined;
+      try {
+        if (!prune(child, srcChild)) return false;
+        if (!src?.isDirectory() || (src.mode & 0o7777n) !== (st.mode & 0o7777n)) return false;
+        const opaque = native?.fgetxattr(child, 'user.overlay.opaque')?.toString() === 'y';
+        return !opaque || (srcChild !== undefined && listDir(srcChild).length === 0);
+      } finally {
+        if (srcChild !== undefined) closeSync(srcChild);
+      }
+    });
+    if (childEmpty) rmdirSync(at(upperDir, name));
+    else empty = false;
+  }
+  return empty;
+}
+
+/** `au accept`: applies the selected changes, keeps conflicts, risky and refused ones staged. */
+export function acceptChanges(layers: { upperFd: number; sourceFd: number; changes: StagedChange[] }, selection: Selection): Outcome {
+  const { chosen, risky } = selectChanges(layers.changes, selection);
+  const outcome: Outcome = { applied: [], conflicts: [], risky, refused: [], failed: [] };
+  const named = new Set(selection.paths.map(clean));
+  for (const change of chosen) {
+    if (change.refused) {
+      outcome.refused.push(change);
+      continue;
+    }
+    if (change.conflict && !(selection.overwrite && (named.has(change.path) || (change.from !== undefined && named.has(change.from))))) {
+      outcome.conflicts.push(change);
+      continue;
+    }
+    try {
+      const moved = change.kind !== 'deleted' && !selection.overwrite && !openParent(layers.sourceFd, change.names, (srcDir) => sourceUnchanged(srcDir, change));
+      if (moved) {
+        change.conflict ??= 'you changed it while au was applying';
+        outcome.conflicts.push(change);
+        continue;
+      }
+    } catch {
+      // Its folder is not in SRC yet: made on the way.
+    }
+    try {
+      applyOne(layers.upperFd, layers.sourceFd, change);
+      outcome.applied.push(change);
+    } catch (error) {
+      outcome.failed.push({ change, error: errorText(error) });
+    }
+  }
+  prune(layers.upperFd, layers.sourceFd);
+  return outcome;
+}
+
+/** `au discard`: drops the selected changes from the upper layer (every one without PATHs). */
+export function discardChanges(layers: { upperFd: number; sourceFd: number; changes: StagedChange[] }, paths: readonly string[]): { discarded: StagedChange[]; failed: { change: StagedChange; error: string }[] } {
+  if (paths.length === 0) {
+    for (const name of listDir(layers.upperFd)) removeTree(layers.upperFd, name);
+    return { discarded: layers.changes, failed: [] };
+  }
+  const { chosen } = selectChanges(layers.changes, { paths, includeRisky: true });
+  const failed: { change: StagedChange; error: string }[] = [];
+  const discarded: StagedChange[] = [];
+  // A named folder of the upper layer goes whole (with its opacity): SRC's shows through again.
+  for (const path of paths.map(clean)) {
+    const names = path.split('/').map((p) => Buffer.from(p));
+    try {
+      openParent(layers.upperFd, names, (upperDir) => {
+        if (lstatAt(upperDir, lastName(names))?.isDirectory()) removeTree(upperDir, lastName(names));
+      });
+    } catch {
+      /* not a folder of the upper layer */
+    }
+  }
+  for (const change of chosen) {
+    try {
+      openParent(layers.upperFd, change.names, (upperDir) => {
+        const name = lastName(change.names);
+        const st = lstatAt(upperDir, name);
+        if (change.kind === 'mode' && change.type === 'directory' && st?.isDirectory()) {
+          withDir(openDirAt(upperDir, name), (fd) => fchmodSync(fd, change.oldMode ?? 0o755));
+        } else if (st?.isDirectory()) {
+          removeTree(upperDir, name);
+        } else if (st) {
+          unlinkSync(at(upperDir, name));
+        } else if (change.kind === 'deleted') {
+          throw new AuError(`the agent replaced the folder that held ${change.path}: discard that folder instead`);
+        }
+      });
+      if (change.kind === 'renamed' && change.fromNames) {
+        openParent(layers.upperFd, change.fromNames, (upperDir) => {
+          const st = lstatAt(upperDir, lastName(change.fromNames!));
+          if (st && isWhiteout(st)) unlinkSync(at(upperDir, lastName(change.fromNames!)));
+        });
+      }
+      discarded.push(change);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') discarded.push(change);
+      else failed.push({ change, error: errorText(error) });
+    }
+  }
+  prune(layers.upperFd, layers.sourceFd);
+  return { discarded, failed };
+}
