@@ -6,11 +6,11 @@
 // file next to its destination and renamed over it: SRC never shares an inode with the upper
 // layer, and a file's old name is replaced, never written through. An agent-made symlink is made
 // as a symlink with its target (never followed); set-uid, set-gid and sticky bits are dropped.
-import { closeSync, constants, fchmodSync, fsyncSync, mkdirSync, openSync, readSync, renameSync, rmdirSync, symlinkSync, unlinkSync, writeSync, chmodSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, fsyncSync, mkdirSync, openSync, readSync, readlinkSync, renameSync, rmdirSync, symlinkSync, unlinkSync, writeSync, chmodSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { AuError, AuUsageError } from '../errors.js';
-import { type StagedChange, openListed, openParent, withFd } from './changes.js';
-import { at, fstat, isWhiteout, listDir, lstatAt, openDirAt, openFileAt, withDir } from './fd-path.js';
+import { type StagedChange, openListed, openParent, sameBytes, scanLayers, withFd } from './changes.js';
+import { at, fstat, isComponent, isWhiteout, listDir, lstatAt, openDirAt, openFileAt, withDir } from './fd-path.js';
 import { loadNative } from '../system/native.js';
 
 const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_DIRECTORY } = constants;
@@ -164,7 +164,7 @@ function replace(srcDir: number, temp: Buffer, name: Buffer): void {
 }
 
 /** Drops the upper entry of an applied change, if it is still the one listed. */
-function dropUpper(upperDir: number, name: Buffer, ino: bigint | undefined): void {
+function dropUpperEntry(upperDir: number, name: Buffer, ino: bigint | undefined): void {
   const st = lstatAt(upperDir, name);
   if (!st || st.isDirectory()) return;
   if (ino !== undefined && st.ino !== ino && !isWhiteout(st)) return;
@@ -173,6 +173,11 @@ function dropUpper(upperDir: number, name: Buffer, ino: bigint | undefined): voi
 
 function applyOne(upperRoot: number, sourceRoot: number, change: StagedChange): void {
   const name = lastName(change.names);
+  // Below an opaque folder the upper entry is all the agent sees there: it stays (equal to SRC's
+  // now) until the folder hides nothing more, then prune() drops it.
+  const dropUpper = (upperDir: number, entry: Buffer, ino: bigint | undefined): void => {
+    if (!change.underOpaque) dropUpperEntry(upperDir, entry, ino);
+  };
   openParent(upperRoot, change.names, (upperDir) =>
     sourceParent(sourceRoot, upperRoot, change.names, (srcDir) => {
       if (change.type === 'file' && (change.kind === 'added' || change.kind === 'modified' || change.kind === 'renamed')) {
@@ -224,35 +229,91 @@ function removeSourceAndWhiteout(upperRoot: number, sourceRoot: number, names: r
   }
 }
 
+/** Whether the upper file or symlink NAME equals SRC's (same bytes or target, same mode). */
+function sameAsSource(upperDir: number, sourceDir: number, name: Buffer): boolean {
+  const upper = lstatAt(upperDir, name);
+  const src = lstatAt(sourceDir, name);
+  if (!upper || !src || (upper.mode & 0o7777n) !== (src.mode & 0o7777n)) return false;
+  if (upper.isSymbolicLink() && src.isSymbolicLink()) return readlinkSync(at(upperDir, name), { encoding: 'buffer' }).equals(readlinkSync(at(sourceDir, name), { encoding: 'buffer' }));
+  if (!upper.isFile() || !src.isFile() || upper.size !== src.size) return false;
+  try {
+    return withFd(openListed(upperDir, name, upper.ino), (u) => withFd(openListed(sourceDir, name, src.ino), (s) => sameBytes(u, s)));
+  } catch {
+    return false; // unreadable: kept
+  }
+}
+
 /**
- * Removes upper folders left empty that no longer record anything: not opaque (or opaque over a
- * SRC folder now empty too) and of the same mode as SRC's (or with none in SRC: never accepted).
+ * Drops what the upper layer holds that no longer records a change: files and symlinks equal to
+ * SRC's (outside opaque folders), and folders left empty of the same mode as SRC's, unless below
+ * an opaque folder (overlay would show nothing there) or opaque over a SRC folder still not empty.
+ * Returns whether UPPERDIR is left empty.
  */
-function prune(upperDir: number, sourceDir: number | undefined): boolean {
+function prune(upperDir: number, sourceDir: number | undefined, hiding: boolean): boolean {
   const native = loadNative();
   let empty = true;
   for (const name of listDir(upperDir)) {
     const st = lstatAt(upperDir, name);
-    if (!st?.isDirectory()) {
-      empty = false;
+    if (!st) continue;
+    if (!st.isDirectory()) {
+      if (!hiding && sourceDir !== undefined && !isWhiteout(st) && sameAsSource(upperDir, sourceDir, name)) unlinkSync(at(upperDir, name));
+      else empty = false;
       continue;
     }
     const src = sourceDir === undefined ? undefined : lstatAt(sourceDir, name);
-    const childEmpty = withDir(openDirAt(upperDir, name), (child) => {
+    let upperChild: number;
+    try {
+      upperChild = openDirAt(upperDir, name);
+    } catch (error) {
+      // A folder the agent made unreadable stays (listed as refused; au discard removes it).
+      if (!['EACCES', 'EPERM'].includes((error as NodeJS.ErrnoException).code ?? '')) throw error;
+      empty = false;
+      continue;
+    }
+    const removable = withDir(upperChild, (child) => {
+      const opaque = native?.fgetxattr(child, 'user.overlay.opaque')?.toString() === 'y';
       const srcChild = src?.isDirectory() && sourceDir !== undefined ? openDirAt(sourceDir, name) : undefined;
       try {
-        if (!prune(child, srcChild)) return false;
-        if (!src?.isDirectory() || (src.mode & 0o7777n) !== (st.mode & 0o7777n)) return false;
-        const opaque = native?.fgetxattr(child, 'user.overlay.opaque')?.toString() === 'y';
-        return !opaque || (srcChild !== undefined && listDir(srcChild).length === 0);
+        if (!prune(child, srcChild, hiding || opaque)) return false;
+        if (hiding || srcChild === undefined || (src!.mode & 0o7777n) !== (st.mode & 0o7777n)) return false;
+        return !opaque || listDir(srcChild).length === 0;
       } finally {
         if (srcChild !== undefined) closeSync(srcChild);
       }
     });
-    if (childEmpty) rmdirSync(at(upperDir, name));
+    if (removable) rmdirSync(at(upperDir, name));
     else empty = false;
   }
   return empty;
+}
+
+/**
+ * Makes an opaque folder of the upper layer plain again (a new folder, its entries moved in):
+ * once it hides nothing of SRC's, its entries equal to SRC's can go.
+ */
+function unOpaque(upperRoot: number, names: readonly Buffer[]): void {
+  const name = lastName(names);
+  openParent(upperRoot, names, (parent) => {
+    const st = lstatAt(parent, name);
+    if (!st?.isDirectory()) return;
+    const temp = tempName();
+    mkdirSync(at(parent, temp), { mode: 0o700 });
+    withDir(openDirAt(parent, name), (old) =>
+      withDir(openDirAt(parent, temp), (fresh) => {
+        for (const entry of listDir(old)) renameSync(at(old, entry), at(fresh, entry));
+        fchmodSync(fresh, Number(st.mode & 0o7777n));
+      }),
+    );
+    rmdirSync(at(parent, name));
+    renameSync(at(parent, temp), at(parent, name));
+  });
+}
+
+/** After applying: opaque folders that hide nothing any more are made plain, then the upper layer is pruned. */
+function tidy(layers: { upperFd: number; sourceFd: number }): void {
+  const deepestFirst = scanLayers(layers).opaqueDirs.filter((d) => d.hides === 0).sort((a, b) => b.names.length - a.names.length);
+  for (const dir of deepestFirst) unOpaque(layers.upperFd, dir.names);
+  prune(layers.upperFd, layers.sourceFd, false);
 }
 
 /** `au accept`: applies the selected changes, keeps conflicts, risky and refused ones staged. */
@@ -286,8 +347,68 @@ export function acceptChanges(layers: { upperFd: number; sourceFd: number; chang
       outcome.failed.push({ change, error: errorText(error) });
     }
   }
-  prune(layers.upperFd, layers.sourceFd);
+  tidy(layers);
   return outcome;
+}
+
+/** Copies SRC's entry NAME (a file, symlink or folder, never followed) into the upper layer. */
+function copyTree(sourceDir: number, upperDir: number, name: Buffer): void {
+  const st = lstatAt(sourceDir, name);
+  if (!st) return;
+  const mode = Number(st.mode & 0o7777n);
+  if (st.isSymbolicLink()) {
+    symlinkSync(readlinkSync(at(sourceDir, name), { encoding: 'buffer' }), at(upperDir, name));
+  } else if (st.isFile()) {
+    withFd(openListed(sourceDir, name, st.ino), (from) => {
+      const to = openSync(at(upperDir, name), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+      try {
+        const buffer = Buffer.allocUnsafe(1 << 20);
+        for (let n = readSync(from, buffer, 0, buffer.length, null); n > 0; n = readSync(from, buffer, 0, buffer.length, null)) {
+          for (let off = 0; off < n; ) off += writeSync(to, buffer, off, n - off);
+        }
+        fchmodSync(to, mode);
+      } finally {
+        closeSync(to);
+      }
+    });
+  } else if (st.isDirectory()) {
+    mkdirSync(at(upperDir, name), { mode: 0o700 });
+    withDir(openDirAt(sourceDir, name), (from) =>
+      withDir(openDirAt(upperDir, name), (to) => {
+        for (const entry of listDir(from)) copyTree(from, to, entry);
+        fchmodSync(to, mode);
+      }),
+    );
+  }
+}
+
+/** Whether a folder above NAMES' last component is opaque in the upper layer. */
+function belowOpaque(upperRoot: number, names: readonly Buffer[]): boolean {
+  const native = loadNative();
+  for (let depth = 1; depth < names.length; depth++) {
+    const opaque = openParent(upperRoot, names.slice(0, depth + 1), (dir) => native?.fgetxattr(dir, 'user.overlay.opaque')?.toString() === 'y');
+    if (opaque) return true;
+  }
+  return false;
+}
+
+/**
+ * Drops the upper entry at NAMES. Below an opaque folder overlay shows nothing of SRC's, so
+ * there SRC's entry is copied into the upper layer in its place (the agent then sees SRC's).
+ */
+function dropStaged(layers: { upperFd: number; sourceFd: number }, names: readonly Buffer[]): void {
+  const name = lastName(names);
+  const below = belowOpaque(layers.upperFd, names);
+  openParent(layers.upperFd, names, (upperDir) => {
+    removeTree(upperDir, name);
+    if (below) {
+      try {
+        openParent(layers.sourceFd, names, (sourceDir) => copyTree(sourceDir, upperDir, name));
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      }
+    }
+  });
 }
 
 /** `au discard`: drops the selected changes from the upper layer (every one without PATHs). */
@@ -300,43 +421,35 @@ export function discardChanges(layers: { upperFd: number; sourceFd: number; chan
   const failed: { change: StagedChange; error: string }[] = [];
   const discarded: StagedChange[] = [];
   // A named folder of the upper layer goes whole (with its opacity): SRC's shows through again.
+  const folders = new Set<string>();
   for (const path of paths.map(clean)) {
     const names = path.split('/').map((p) => Buffer.from(p));
     try {
-      openParent(layers.upperFd, names, (upperDir) => {
-        if (lstatAt(upperDir, lastName(names))?.isDirectory()) removeTree(upperDir, lastName(names));
-      });
-    } catch {
-      /* not a folder of the upper layer */
+      if (names.every(isComponent) && openParent(layers.upperFd, names, (upperDir) => lstatAt(upperDir, lastName(names))?.isDirectory())) {
+        dropStaged(layers, names);
+        folders.add(path);
+      }
+    } catch (error) {
+      if (!['ENOENT', 'ENOTDIR', 'ELOOP'].includes((error as NodeJS.ErrnoException).code ?? '')) throw error;
     }
   }
   for (const change of chosen) {
+    if ([...folders].some((f) => change.path === f || change.path.startsWith(`${f}/`))) {
+      discarded.push(change);
+      continue;
+    }
     try {
-      openParent(layers.upperFd, change.names, (upperDir) => {
-        const name = lastName(change.names);
-        const st = lstatAt(upperDir, name);
-        if (change.kind === 'mode' && change.type === 'directory' && st?.isDirectory()) {
-          withDir(openDirAt(upperDir, name), (fd) => fchmodSync(fd, change.oldMode ?? 0o755));
-        } else if (st?.isDirectory()) {
-          removeTree(upperDir, name);
-        } else if (st) {
-          unlinkSync(at(upperDir, name));
-        } else if (change.kind === 'deleted') {
-          throw new AuError(`the agent replaced the folder that held ${change.path}: discard that folder instead`);
-        }
-      });
-      if (change.kind === 'renamed' && change.fromNames) {
-        openParent(layers.upperFd, change.fromNames, (upperDir) => {
-          const st = lstatAt(upperDir, lastName(change.fromNames!));
-          if (st && isWhiteout(st)) unlinkSync(at(upperDir, lastName(change.fromNames!)));
-        });
+      if (change.kind === 'mode' && change.type === 'directory') {
+        openParent(layers.upperFd, change.names, (upperDir) => withDir(openDirAt(upperDir, lastName(change.names)), (fd) => fchmodSync(fd, change.oldMode ?? 0o755)));
+      } else {
+        dropStaged(layers, change.names);
       }
+      if (change.kind === 'renamed' && change.fromNames) dropStaged(layers, change.fromNames);
       discarded.push(change);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') discarded.push(change);
-      else failed.push({ change, error: errorText(error) });
+      failed.push({ change, error: errorText(error) });
     }
   }
-  prune(layers.upperFd, layers.sourceFd);
+  tidy(layers);
   return { discarded, failed };
 }

@@ -53,6 +53,17 @@ export interface StagedChange extends Change {
   sourceCtime?: bigint;
   /** The raw symlink target. */
   targetBytes?: Buffer;
+  /**
+   * Below an opaque folder of the upper layer: overlay shows nothing of SRC there, so the upper
+   * entry must stay until the folder stops hiding anything (accept.ts).
+   */
+  underOpaque?: boolean;
+}
+
+/** An opaque folder of the upper layer, and how many of SRC's entries it hides (deletions not yet applied). */
+export interface OpaqueDir {
+  names: Buffer[];
+  hides: number;
 }
 
 /** Where one review share keeps its layers. */
@@ -85,7 +96,7 @@ const firstChanged = (st: BigIntStats): bigint => (st.birthtimeNs > 0n ? st.birt
 const CHUNK = 1 << 16;
 
 /** Whether two open files have the same bytes (sizes already equal). */
-function sameBytes(a: number, b: number): boolean {
+export function sameBytes(a: number, b: number): boolean {
   const x = Buffer.allocUnsafe(CHUNK);
   const y = Buffer.allocUnsafe(CHUNK);
   for (;;) {
@@ -148,11 +159,22 @@ export function targetLeavesShare(linkComponents: readonly string[], target: str
   return resolved === '..' || resolved.startsWith('../');
 }
 
+/** The addon reads overlay's opaque marker (an xattr): without it deletions would go unseen. */
+function requireNative(): NonNullable<ReturnType<typeof loadNative>> {
+  const native = loadNative();
+  if (!native) throw new AuError('reading a review share needs the native addon, which is not built (run npm run build)');
+  return native;
+}
+
 class Scan {
   readonly changes: StagedChange[] = [];
   /** Regular files of the upper layer: inode -> names seen, and its link count. */
   private readonly links = new Map<bigint, { seen: StagedChange[]; nlink: bigint }>();
-  private readonly native = loadNative();
+  private readonly native = requireNative();
+  readonly opaqueDirs: OpaqueDir[] = [];
+  /** How many opaque folders the walk is below (overlay looks into no lower layer there), and how many entries of SRC they hide. */
+  private hiding = 0;
+  private hidden = 0;
 
   /** Compares one upper directory with SRC's (undefined when SRC has none there). */
   walk(upperFd: number, sourceFd: number | undefined, names: Buffer[], opaque: boolean, opaqueSince: bigint): void {
@@ -169,7 +191,10 @@ class Scan {
       for (const name of listDir(sourceFd)) {
         if (seen.has(name.toString('latin1'))) continue;
         const src = lstatAt(sourceFd, name);
-        if (src) this.deleted([...names, name], src, opaqueSince);
+        if (src) {
+          this.hidden++;
+          this.deleted([...names, name], src, opaqueSince);
+        }
       }
     }
   }
@@ -180,19 +205,36 @@ class Scan {
       if (src) this.deleted(names, src, firstChanged(st));
       return;
     }
-    if (st.isDirectory()) return this.directory(upperFd, sourceFd, names, name, st, src);
-    if (st.isSymbolicLink()) return this.symlink(upperFd, sourceFd, names, name, st, src);
-    if (st.isFile()) return this.file(upperFd, sourceFd, names, name, st, src);
+    try {
+      if (st.isDirectory()) return this.directory(upperFd, sourceFd, names, name, st, src);
+      if (st.isSymbolicLink()) return this.symlink(upperFd, sourceFd, names, name, st, src);
+      if (st.isFile()) return this.file(upperFd, sourceFd, names, name, st, src);
+    } catch (error) {
+      // The agent can chmod 000 what it staged: that entry is refused, the listing goes on.
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'EACCES' && code !== 'EPERM') throw error;
+      const mode = permissions(st);
+      this.push(names, { kind: src ? 'modified' : 'added', type: typeOf(st), size: st.isFile() ? Number(st.size) : 0, mode, refused: `it cannot be read (${code}, mode ${mode.toString(8).padStart(4, '0')})` }, st, src);
+      return;
+    }
     this.push(names, { kind: 'added', type: 'other', size: 0, refused: 'not a regular file, directory or symlink (a device, FIFO or socket)' }, st, src);
   }
 
   private directory(upperFd: number, sourceFd: number | undefined, names: Buffer[], name: Buffer, st: BigIntStats, src: BigIntStats | undefined): void {
     withDir(openDirAt(upperFd, name), (dirFd) => {
-      const marker = this.native?.fgetxattr(dirFd, 'user.overlay.opaque');
-      const opaque = marker !== null && marker !== undefined && marker.toString() === 'y';
+      const opaque = this.native.fgetxattr(dirFd, 'user.overlay.opaque')?.toString() === 'y';
       if (src?.isDirectory() && sourceFd !== undefined) {
         if (permissions(src) !== permissions(st)) this.push(names, { kind: 'mode', type: 'directory', size: 0, mode: permissions(st), oldMode: permissions(src) }, st, src);
-        withDir(openDirAt(sourceFd, name), (childSource) => this.walk(dirFd, childSource, names, opaque, firstChanged(st)));
+        // Below an opaque folder, every folder hides SRC's: overlay looks into the lower layer no more.
+        const hides = opaque || this.hiding > 0;
+        const before = this.hidden;
+        if (hides) this.hiding++;
+        try {
+          withDir(openDirAt(sourceFd, name), (childSource) => this.walk(dirFd, childSource, names, hides, firstChanged(st)));
+        } finally {
+          if (hides) this.hiding--;
+        }
+        if (opaque) this.opaqueDirs.push({ names, hides: this.hidden - before });
         return;
       }
       this.push(names, { kind: 'added', type: 'directory', size: 0, mode: permissions(st) }, st, src);
@@ -254,6 +296,7 @@ class Scan {
       ...extra,
       ...(st ? { upperIno: st.ino } : {}),
       ...(src ? { sourceIno: src.ino, sourceCtime: src.ctimeNs } : {}),
+      ...(this.hiding > 0 ? { underOpaque: true } : {}),
     };
     if (texts.some((t) => !t.valid)) staged.refused ??= 'its name is not valid UTF-8';
     if (st && src && kind !== 'deleted' && src.ctimeNs > firstChanged(st) && !(kind === 'added' && type === 'directory')) {
@@ -364,12 +407,15 @@ export interface OpenLayers {
   changes: StagedChange[];
 }
 
-function scan(layers: { upperFd: number; sourceFd: number }): StagedChange[] {
+/** The changes, and the opaque folders of the upper layer. */
+export function scanLayers(layers: { upperFd: number; sourceFd: number }): { changes: StagedChange[]; opaqueDirs: OpaqueDir[] } {
   const s = new Scan();
   s.walk(layers.upperFd, layers.sourceFd, [], false, 0n);
   s.checkLinks();
-  return findRenames(s.changes, layers).sort(byPath);
+  return { changes: findRenames(s.changes, layers).sort(byPath), opaqueDirs: s.opaqueDirs };
 }
+
+const scan = (layers: { upperFd: number; sourceFd: number }): StagedChange[] => scanLayers(layers).changes;
 
 /** Runs FN with the layers open and scanned; undefined when nothing was ever staged. */
 export function withLayers<T>(where: ShareStage, fn: (layers: OpenLayers) => T): T | undefined {
@@ -390,7 +436,7 @@ export function scanStage(where: ShareStage): StagedChange[] {
 
 /** The changes without what only applying needs (raw names, inodes). */
 export function publicChange(c: StagedChange): Change {
-  const { names: _n, fromNames: _f, fromSourceIno: _fs, upperIno: _u, sourceIno: _s, sourceCtime: _c, targetBytes: _t, ...change } = c;
+  const { names: _n, fromNames: _f, fromSourceIno: _fs, upperIno: _u, sourceIno: _s, sourceCtime: _c, targetBytes: _t, underOpaque: _o, ...change } = c;
   return change;
 }
 

@@ -81,6 +81,10 @@ export function riskReasons(change: RiskInput): string[] {
     else if (before !== after) reasons.push('package.json scripts changed: npm and yarn run them');
   }
   if (change.type === 'file' && executable(change.newMode) && !executable(change.oldMode)) reasons.push('file became executable');
+  // Staged files are the human's: a set-uid one would run as them (accept drops the bits anyway).
+  if (change.newMode !== undefined && (change.newMode & 0o6000) !== 0 && (change.oldMode === undefined || (change.oldMode & 0o6000) !== (change.newMode & 0o6000))) {
+    reasons.push('set-uid or set-gid bit (au drops it when applying)');
+  }
   if (change.type === 'symlink') reasons.push('symbolic link: programs that open it reach its target');
   return reasons;
 }

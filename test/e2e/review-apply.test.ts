@@ -111,6 +111,11 @@ describe('review shares: au changes, accept, discard', () => {
   });
 
   test('au accept applies exactly the non-risky changes; the symlink is not followed; naming a risky path applies just it', () => {
+    const untouched = tree(src);
+    const dry = human.au(['accept', '--dry-run', '-a', agent]);
+    assert.equal(dry.status, 0, said(dry));
+    assert.match(dry.stdout, /^Would apply 9 changes of /);
+    assert.equal(tree(src), untouched, '--dry-run changes nothing');
     const r = human.au(['accept', '-a', agent]);
     assert.equal(r.status, 0, said(r));
     asHuman([`cd ${expected}`, 'echo more >> a.txt', 'echo new > new.txt', 'rm del.txt', 'mv ren.txt renamed.txt', ...HOSTILE.map((n) => `echo hostile > ./$'${n.replace(/\n/g, '\\n')}'`)].join(' && '));
@@ -180,6 +185,19 @@ describe('review shares: au changes, accept, discard', () => {
     assert.equal(tree(`${human.home}/.ssh`), home);
   });
 
+  test('attack: entries the agent made unreadable are refused, the listing goes on; discard drops them', () => {
+    const r = inRun('echo x > locked.txt && chmod 000 locked.txt a.txt && mkdir -p lockdir/in && chmod 000 lockdir && echo done');
+    assert.equal(r.status, 0, said(r));
+    const listed = changes();
+    for (const path of ['a.txt', 'lockdir']) assert.match(listed.find((c) => c.path === path)?.refused ?? '', /cannot be read \(EACCES/, path);
+    assert.equal(listed.find((c) => c.path === 'locked.txt')?.kind, 'added');
+    const accept = human.au(['accept', '-a', agent, 'a.txt', 'lockdir', 'locked.txt']);
+    assert.equal(accept.status, 1, said(accept));
+    assert.match(accept.stderr, /cannot apply locked\.txt: EACCES/);
+    assert.throws(() => lstatSync(`${src}/locked.txt`), /ENOENT/);
+    assert.equal(readFileSync(`${src}/a.txt`, 'utf8'), 'hello\nmore\n');
+  });
+
   test('au discard leaves no staged data', () => {
     const r = human.au(['discard', '-a', agent]);
     assert.equal(r.status, 0, said(r));
@@ -188,5 +206,17 @@ describe('review shares: au changes, accept, discard', () => {
     assert.equal(readFileSync(`${src}/b.txt`, 'utf8'), 'human\n');
     const seen = inRun('cat b.txt; test -e sshlink || echo no-link');
     assert.equal(seen.stdout, 'human\nno-link\n');
+  });
+
+  test('a folder the agent replaced (overlay makes it opaque): listed as its deletions and additions, accepted whole, nothing left staged', () => {
+    const r = inRun('rm -rf sub && mkdir -p sub/deep && echo n > sub/new && echo done');
+    assert.equal(r.status, 0, said(r));
+    assert.deepEqual(changes().map((c) => `${c.kind} ${c.path}`), ['added sub/deep', 'added sub/new', 'deleted sub/x']);
+    const accept = human.au(['accept', '-a', agent]);
+    assert.equal(accept.status, 0, said(accept));
+    assert.deepEqual(readdirSync(`${src}/sub`).sort(), ['deep', 'new']);
+    assert.deepEqual(changes(), []);
+    assert.deepEqual(sh(['ls', '-A', upper]).stdout, '');
+    assert.equal(inRun('ls -A sub').stdout, 'deep\nnew\n');
   });
 });

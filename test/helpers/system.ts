@@ -62,6 +62,9 @@ export function packageForHumans(): string {
   return dir;
 }
 
+/** `au` as a human types it in a shell: the copy of the package that every user can read. */
+export const auCommandLine = (): string => `${process.execPath} ${join(packageForHumans(), 'bin', 'au')}`;
+
 let fallbackPackage: string | undefined;
 /** The same package without the native addon: exercises au's pure-Node fallback paths. */
 export function packageWithoutNative(): string {

@@ -196,6 +196,33 @@ describe('acceptChanges / discardChanges', () => {
     assert.deepEqual(readdirSync(l.src), ['keep']);
   });
 
+  test('an opaque folder (the agent replaced it): partial accept keeps the view right, full accept leaves nothing staged', () => {
+    const l = layers();
+    mkdirSync(join(l.src, 'd/sub'), { recursive: true });
+    writeFileSync(join(l.src, 'd/old'), 'old');
+    writeFileSync(join(l.src, 'd/keep'), 'keep');
+    writeFileSync(join(l.src, 'd/sub/gone'), 'gone');
+    // rm -rf d; mkdir -p d/sub; the agent writes keep again and a new file.
+    mkdirSync(join(l.upper, 'd/sub'), { recursive: true });
+    must(['setfattr', '-n', 'user.overlay.opaque', '-v', 'y', join(l.upper, 'd')]);
+    writeFileSync(join(l.upper, 'd/keep'), 'keep');
+    writeFileSync(join(l.upper, 'd/new'), 'new');
+    assert.deepEqual(remaining(l), ['d/new', 'd/old', 'd/sub/gone'], 'below an opaque folder nothing of SRC shows, in subfolders too');
+
+    accept(l, { paths: ['d/new'] });
+    assert.equal(readFileSync(join(l.src, 'd/new'), 'utf8'), 'new');
+    assert.deepEqual(remaining(l), ['d/old', 'd/sub/gone'], 'the accepted file stays visible to the agent');
+
+    withLayers(where(l), (open) => discardChanges(open, ['d/old']));
+    assert.deepEqual(remaining(l), ['d/sub/gone'], "discarding a deletion below an opaque folder brings SRC's file back");
+    assert.equal(readFileSync(join(l.upper, 'd/old'), 'utf8'), 'old');
+
+    accept(l);
+    assert.deepEqual(tree(l.src), ['d/ 755', 'd/keep 644 "keep"', 'd/new 644 "new"', 'd/old 644 "old"', 'd/sub/ 755']);
+    assert.deepEqual(remaining(l), []);
+    assert.deepEqual(readdirSync(l.upper), [], 'the folder hides nothing more: made plain and pruned');
+  });
+
   test('lock: refused while a run holds STAGE shared', async () => {
     const l = layers();
     // -o: the lock stays with flock itself, so ending flock releases it.

@@ -165,6 +165,12 @@ describe('listChanges', () => {
     assert.deepEqual(listChanges({ stage: '/nonexistent/stage', source: '/tmp', humanUid: 0 }), []);
   });
 
+  test('riskReasons: a set-uid or set-gid bit is risky, on a file that was executable already too', () => {
+    assert.deepEqual(riskReasons({ components: ['tool'], type: 'file', oldMode: 0o755, newMode: 0o4755 }), ['set-uid or set-gid bit (au drops it when applying)']);
+    assert.deepEqual(riskReasons({ components: ['d'], type: 'directory', oldMode: 0o755, newMode: 0o2755 }), ['set-uid or set-gid bit (au drops it when applying)']);
+    assert.deepEqual(riskReasons({ components: ['tool'], type: 'file', oldMode: 0o4755, newMode: 0o4755 }), []);
+  });
+
   test('riskReasons: deletions are risky by path only', () => {
     assert.deepEqual(riskReasons({ components: ['bin', 'tool'], type: 'symlink', deleted: true }), []);
     assert.equal(riskReasons({ components: ['.git', 'config'], type: 'file', deleted: true }).length, 1);

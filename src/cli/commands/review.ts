@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import type { AgentConfig, MountConfig } from '../../config/schema.js';
 import { loadConfig } from '../../config/store.js';
 import { findMount } from '../../mounts/shares.js';
-import { type Outcome, acceptChanges, discardChanges } from '../../review/accept.js';
+import { type Outcome, acceptChanges, discardChanges, selectChanges } from '../../review/accept.js';
 import { type Change, type OpenLayers, type ShareStage, publicChange, shareStageOf, withLayers } from '../../review/changes.js';
 import { DiffWriter, writeDiff } from '../../review/diff.js';
 import { lockStage } from '../../review/stage-lock.js';
@@ -155,9 +155,19 @@ function reportOutcome(share: ReviewShare, outcome: Outcome, paths: readonly str
   return outcome.conflicts.length + outcome.failed.length + (named ? outcome.refused.length : 0) > 0 ? 1 : 0;
 }
 
+/** --dry-run: what accept or discard would take, changing nothing. */
+function dryRun(share: ReviewShare, paths: readonly string[], includeRisky: boolean, verb: string): void {
+  const out = textOut();
+  const picked = withLayers(share.where, (layers) => selectChanges(layers.changes, { paths, includeRisky }));
+  const chosen = picked?.chosen ?? [];
+  out(`Would ${verb} ${chosen.length} change${chosen.length === 1 ? '' : 's'} of ${printable(share.mount.source)}`);
+  for (const c of chosen) out(`  ${describeChange(c)}`);
+  for (const c of picked?.risky ?? []) out(`  not taken (risky, not named): ${shownPath(c.path)}`);
+}
+
 export function acceptCommand(ctx: Context, agentName: string, args: readonly string[], options: { includeRisky?: boolean; overwrite?: boolean }): void {
   const { share, paths } = pickShare(ctx, agentName, args);
-  if (ctx.dryRun) throw new UsageError('au accept has no --dry-run: see what it would apply with au changes');
+  if (ctx.dryRun) return dryRun(share, paths, Boolean(options.includeRisky), 'apply');
   const outcome = underLock(share, (layers) => acceptChanges(layers, { paths, includeRisky: Boolean(options.includeRisky), overwrite: Boolean(options.overwrite) }));
   if (!outcome) return textOut()(`No staged changes in ${printable(share.mount.source)}`);
   const code = reportOutcome(share, outcome, paths);
@@ -166,7 +176,7 @@ export function acceptCommand(ctx: Context, agentName: string, args: readonly st
 
 export function discardCommand(ctx: Context, agentName: string, args: readonly string[]): void {
   const { share, paths } = pickShare(ctx, agentName, args);
-  if (ctx.dryRun) throw new UsageError('au discard has no --dry-run: see what it would drop with au changes');
+  if (ctx.dryRun) return dryRun(share, paths, true, 'drop');
   const result = underLock(share, (layers) => discardChanges(layers, paths));
   const out = textOut();
   if (!result) return out(`No staged changes in ${printable(share.mount.source)}`);
