@@ -33,15 +33,16 @@ describe('session server limits', () => {
     const sessions = Array.from({ length: 20 }, (_, i) => `slow${i}`);
     const created = probe(s.owner.name, s.socket, 'many', { count: sessions.length, prefix: 'slow', agent: s.agent, command: ['cat'] });
     assert.equal(created.created, sessions.length, JSON.stringify(created));
-    const rounds = 300;
+    const rounds = 1000;
     const r = probe(s.owner.name, s.socket, 'slowbytes', { sessions, perSession: 50, rounds, serverPid: s.serverPid() });
     assert.equal(r.welcomed, 1000, JSON.stringify(r));
     assert.equal(r.open, 1000, `every client still connected when memory was read: ${JSON.stringify(r)}`);
     const growthMb = (r.afterKb - r.beforeKb) / 1024;
     console.log(`1000 clients x ${rounds} single bytes: server RSS ${(r.beforeKb / 1024).toFixed(0)} -> ${(r.afterKb / 1024).toFixed(0)} MB (+${growthMb.toFixed(1)} MB)`);
-    // 300,000 one-byte reads: kept as chunks, about 50 MB (an object per byte); copied into one
-    // buffer per client, under 1 MB of buffers.
-    assert.ok(growthMb < 16, `server RSS grew by ${growthMb.toFixed(1)} MB`);
+    // A million one-byte writes: kept as the chunks they were read in (an object per read), the
+    // server grew by 62 MB here; copied into one buffer per client (4 KB each at first), by
+    // 2-19 MB (the rest is garbage of the reads, collected when V8 chooses).
+    assert.ok(growthMb < 32, `server RSS grew by ${growthMb.toFixed(1)} MB`);
     for (const id of sessions) assert.equal(s.owner.au(['sessions', 'kill', id, '-s', s.socket]).status, 0);
   });
 
