@@ -23,6 +23,8 @@ export interface Profile {
   settingsFiles: string[];
   /** Credential files copied only with --with-credentials. */
   credentialFiles: string[];
+  /** Arguments that resume the last conversation (`au claude --resume`): au prints the hint after a run. */
+  resume?: string[];
 }
 
 /** The hint works as pasted: `au install` runs npm as the agent, with the agent's own prefix. */
@@ -39,6 +41,7 @@ export const BUILTIN_PROFILES: readonly Profile[] = [
     stateDirs: ['.claude', '.claude.json'],
     settingsFiles: ['.claude/settings.json', '.claude/CLAUDE.md', '.claude/agents', '.claude/commands'],
     credentialFiles: ['.claude/.credentials.json'],
+    resume: ['--resume'],
   },
   {
     name: 'codex',

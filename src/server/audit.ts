@@ -1,11 +1,12 @@
 // The audit log: JSON Lines, one file per day, owned by the human, mode 0600, opened without
 // following symlinks. Each event is written at once (a crash of the server loses nothing already
-// reported) and synced in groups: fdatasync at most AUDIT_SYNC_MS later, and at once for the
-// events that end something (a session's `end` is on disk before it is reported). Refusals go
+// reported) and synced in groups: fdatasync at most AUDIT_SYNC_MS later, off the event loop (a
+// sync takes milliseconds, tens at times, and the server's one thread echoes keystrokes), and at
+// once for the events that end something (a session's `end` is on disk before it is reported). Refusals go
 // through a limiter (the untrusted side does not decide how fast the log grows). A write the disk
 // does not take (ENOSPC, EIO, EFBIG) is counted, never half-written, never fatal: once writing
 // works again a `gap` line says what was lost, since when, and why.
-import { mkdirSync } from 'node:fs';
+import { fdatasync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Gap, appendWhole, closeQuietly, syncQuietly } from './line-file.js';
 import { auditPath } from './paths.js';
@@ -32,6 +33,8 @@ export type AuditEvent =
   | { event: 'end'; session: string; exitCode: number; durationMs: number; reason: string }
   | { event: 'refused'; uid: number; pid: number; user: string; reason: string }
   | { event: 'protocol-error'; uid: number; user: string; reason: string }
+  /** A connected client's role changed with the config (`none`: it was disconnected). */
+  | { event: 'role-change'; uid: number; user: string; session: string | null; from: string; to: string; reason: string }
   | { event: 'web-start'; url: string; host: string; port: number }
   | { event: 'web-refused'; remote: string; path: string; status: number; reason: string }
   | RefusalSummaryLine
@@ -75,6 +78,11 @@ export class AuditLog {
   private gap: Gap | undefined;
   private lostEvents = 0;
   private syncTimer: NodeJS.Timeout | undefined;
+  /** A background fdatasync is running (and another is wanted once it returns). */
+  private syncRunning = false;
+  private syncWanted = false;
+  /** Descriptors given up while a background sync used them: closed when it returns (never reused under it). */
+  private readonly closeAfterSync: number[] = [];
   private readonly refusals: RefusalLimiter;
   private lossFile: LossFile | undefined;
 
@@ -96,7 +104,7 @@ export class AuditLog {
       return;
     }
     if (SYNC_AT_ONCE.has(event.event)) this.sync();
-    else this.syncTimer ??= setTimeout(() => this.sync(), AUDIT_SYNC_MS);
+    else this.syncTimer ??= setTimeout(() => this.syncInBackground(), AUDIT_SYNC_MS);
   }
 
   /**
@@ -137,7 +145,7 @@ export class AuditLog {
     const path = this.pathFor(now);
     if (path !== this.path || this.fd === undefined) {
       this.sync();
-      closeQuietly(this.fd);
+      this.release(this.fd);
       this.fd = undefined;
       this.path = path;
       try {
@@ -162,6 +170,34 @@ export class AuditLog {
     return failure;
   }
 
+  /** Syncs what was written so far on the libuv thread pool; one at a time, the next one after it. */
+  private syncInBackground(): void {
+    this.syncTimer = undefined;
+    const fd = this.fd;
+    if (fd === undefined) return;
+    if (this.syncRunning) {
+      this.syncWanted = true;
+      return;
+    }
+    this.syncRunning = true;
+    fdatasync(fd, (error) => {
+      this.syncRunning = false;
+      if (error) this.gap ??= new Gap(`fdatasync: ${error.code ?? error.message}`);
+      for (const old of this.closeAfterSync.splice(0)) closeQuietly(old);
+      if (this.syncWanted) {
+        this.syncWanted = false;
+        this.syncTimer ??= setTimeout(() => this.syncInBackground(), AUDIT_SYNC_MS);
+      }
+    });
+  }
+
+  private release(fd: number | undefined): void {
+    if (fd === undefined) return;
+    if (this.syncRunning) this.closeAfterSync.push(fd);
+    else closeQuietly(fd);
+  }
+
+  /** Syncs now, on this thread (before an `end` is reported, at a file change, at close). */
   private sync(): void {
     if (this.syncTimer) clearTimeout(this.syncTimer);
     this.syncTimer = undefined;
@@ -174,7 +210,7 @@ export class AuditLog {
   close(): void {
     this.refusals.flush();
     this.sync();
-    closeQuietly(this.fd);
+    this.release(this.fd);
     this.fd = undefined;
     this.path = undefined;
     this.lossFile?.close();

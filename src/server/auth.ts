@@ -51,8 +51,8 @@ const pending = new Map<string, Promise<string | undefined>>();
 let lookupStamp = '';
 let lookupsSince = 0;
 
-function databaseStamp(): string {
-  return ['/etc/passwd', '/etc/group']
+function databaseStamp(files: readonly string[] = ['/etc/passwd', '/etc/group']): string {
+  return files
     .map((file) => {
       try {
         const st = statSync(file);
@@ -106,6 +106,20 @@ function lookupNow(argv: readonly string[]): string | undefined {
   const value = r.status === 0 ? r.stdout : undefined;
   if (!r.error) answers.set(key, value);
   return value;
+}
+
+/**
+ * What roles are decided on: the config file (followed if a symlink), the user and group files,
+ * and the lookup cache's period (for users from LDAP/sssd, whose changes no local file shows).
+ * A connection decided on another stamp than the current one is decided again.
+ */
+export function rolesStamp(configPath: string): string {
+  return `${databaseStamp([configPath, '/etc/passwd', '/etc/group'])}/${Math.floor(Date.now() / LOOKUP_TTL_MS)}`;
+}
+
+/** The user name of `uid` if a lookup already found it (no lookup: for refusals at accept). */
+export function knownUserName(uid: number): string | undefined {
+  return answers.get(['getent', 'passwd', String(uid)].join('\0'))?.split(':')[0] || undefined;
 }
 
 export function userNameOf(uid: number): string | undefined {

@@ -17,7 +17,7 @@ import { holdsGroup } from '../run/driver-group.js';
 import { AuditLog } from './audit.js';
 import { logQuietly } from './line-file.js';
 import { SOCKET_CONNECTIONS, fdBudget } from './fd-budget.js';
-import { type Peer, type Role, agentUidsOf, decideRole, namedPeer, peerCredentialsOf, userNameOf } from './auth.js';
+import { type Peer, type Role, agentUidsOf, decideRole, knownUserName, namedPeer, peerCredentialsOf, rolesStamp, userNameOf } from './auth.js';
 import {
   CLIENT_FRAME_TYPES,
   type Frame,
@@ -44,12 +44,28 @@ function readPidFile(path: string): string | undefined {
 
 export class ServerError extends AuError {}
 
+/** 4 s, 3 min 20 s, 2 h 5 min: how long a session ran, for the server's log. */
+export function formatDuration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
+  return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+}
+
 /** Bounds: whatever clients do, the server's memory stays within these. */
 export const LIMITS = {
   handshakeMs: 5000,
   /** Bytes queued to one client before it is dropped as too slow. */
   clientQueueBytes: 4 * 1024 * 1024,
   connections: SOCKET_CONNECTIONS,
+  /**
+   * Connections open at once per uid other than the owner's (a member's flood must not take
+   * the descriptors and memory the others need): past it, a connection is refused at accept,
+   * before any lookup, and the refusal audited through the refusal limiter.
+   */
+  connectionsPerUser: 64,
+  /** How often the roles of connected clients are checked against the config and the group database. */
+  roleCheckMs: 1000,
   sessions: 200,
   clientsPerSession: 64,
 };
@@ -66,6 +82,10 @@ class Connection implements SessionClient {
   readonly uid: number;
   role: Role;
   session: Session | undefined;
+  /** Joined with --read-only: an observer whatever the config grants. */
+  readOnly = false;
+  /** The config and user databases the role was decided on (rolesStamp()). */
+  decidedOn = '';
   private closed = false;
 
   constructor(
@@ -121,6 +141,12 @@ export class SessionServer {
   readonly ownerName: string;
   private readonly log: (line: string) => void;
   private connections = 0;
+  /** Open connections per uid (counted from accept, admitted or not). */
+  private readonly openPerUid = new Map<number, number>();
+  /** Admitted connections, whose roles follow the config. */
+  private readonly admitted = new Set<Connection>();
+  private roleTimer: NodeJS.Timeout | undefined;
+  private checkingRoles = false;
   private lockFd: number | undefined;
   private pruneTimer: NodeJS.Timeout | undefined;
   private stopping: Promise<void> | undefined;
@@ -131,7 +157,9 @@ export class SessionServer {
     this.ownerName = userNameOf(this.ownerUid) ?? `uid ${this.ownerUid}`;
     this.audit = options.audit ?? new AuditLog();
     this.log = options.log ?? logQuietly;
-    this.listener = createServer({ pauseOnConnect: false }, (socket) => this.accept(socket));
+    // Paused until admitted: what a client sends before the decision stays in the kernel's
+    // socket buffer (bounded there), not in chunks in ours.
+    this.listener = createServer({ pauseOnConnect: true }, (socket) => this.accept(socket));
     // Past it, a connection is accepted and closed at once (its descriptor never held): fd-budget.ts.
     this.listener.maxConnections = Math.min(LIMITS.connections, fdBudget().socket);
   }
@@ -209,6 +237,7 @@ export class SessionServer {
     this.audit.record({ event: 'server-start', pid: process.pid, socket: path, user: this.ownerName });
     this.log(`au: session server of ${this.ownerName} listening on ${path} (pid ${process.pid})`);
     this.pruneOldRecords();
+    this.roleTimer = setInterval(() => void this.recheckRoles(), LIMITS.roleCheckMs).unref();
   }
 
   /** [server] keep_days: what is older goes at every start and once a day after. */
@@ -269,8 +298,25 @@ export class SessionServer {
       socket.destroy();
       return;
     }
+    const { uid } = credentials;
+    const open = this.openPerUid.get(uid) ?? 0;
+    if (uid !== this.ownerUid && open >= LIMITS.connectionsPerUser) {
+      const reason = `more than ${LIMITS.connectionsPerUser} connections at once from this user`;
+      this.audit.refused(`uid ${uid}`, { event: 'refused', uid, pid: credentials.pid, user: knownUserName(uid) ?? `uid ${uid}`, reason });
+      // Closed as soon as the refusal is out (not kept for a grace period: a flood of them
+      // must not hold descriptors).
+      socket.end(encodeJson(FrameType.Error, { message: `refused: ${reason}` }), () => socket.destroy());
+      setTimeout(() => socket.destroy(), 1000).unref();
+      return;
+    }
+    this.openPerUid.set(uid, open + 1);
+    socket.once('close', () => {
+      const left = (this.openPerUid.get(uid) ?? 1) - 1;
+      if (left > 0) this.openPerUid.set(uid, left);
+      else this.openPerUid.delete(uid);
+    });
     // The name and role lookups do not block the server; what the client sends meanwhile waits
-    // in the socket's buffer (nothing reads it before the decision).
+    // in the socket's buffer (the socket is paused until the decision).
     void this.admit(socket, credentials).catch(() => socket.destroy());
   }
 
@@ -278,6 +324,7 @@ export class SessionServer {
     const peer = await namedPeer(credentials);
     let role: Role | undefined;
     let reason: string;
+    const decidedOn = rolesStamp(this.options.configPath);
     try {
       ({ role, reason } = await decideRole(peer, this.ownerUid, loadConfig(this.options.configPath)));
     } catch (error) {
@@ -294,10 +341,13 @@ export class SessionServer {
     this.connections++;
     socket.once('close', () => this.connections--);
     const connection = new Connection(socket, peer, role, (c, why) => this.dropped(c, why));
+    connection.decidedOn = decidedOn;
+    this.admitted.add(connection);
     const decoder = new FrameDecoder(CLIENT_FRAME_TYPES);
     let greeted = false;
     const handshakeTimer = setTimeout(() => this.protocolError(connection, `no handshake within ${LIMITS.handshakeMs} ms`), LIMITS.handshakeMs);
     socket.on('close', () => {
+      this.admitted.delete(connection);
       clearTimeout(handshakeTimer);
       if (connection.session) connection.session.leave(connection, connection.isClosed ? 'closed' : 'disconnected');
       connection.session = undefined;
@@ -329,6 +379,52 @@ export class SessionServer {
         }
       }
     });
+    socket.resume();
+  }
+
+  /**
+   * Roles follow the config while clients are connected: a client whose role was decided on
+   * another config (or user and group databases) than the current one is decided again; a
+   * demoted operator is an observer from then on (its input refused), one with no role left is
+   * disconnected. Checked every LIMITS.roleCheckMs (a stat of three files when nothing changed).
+   */
+  private async recheckRoles(): Promise<void> {
+    if (this.checkingRoles || this.stopping) return;
+    const stamp = rolesStamp(this.options.configPath);
+    const stale = [...this.admitted].filter((c) => c.decidedOn !== stamp && c.role !== 'owner' && !c.isClosed);
+    if (stale.length === 0) return;
+    this.checkingRoles = true;
+    try {
+      let config: ReturnType<typeof loadConfig>;
+      try {
+        config = loadConfig(this.options.configPath);
+      } catch (error) {
+        // Being edited, or broken: the roles stay as they are (none is raised), checked again next time.
+        this.log(`au: cannot read the roles in ${this.options.configPath}: ${(error as Error).message}`);
+        return;
+      }
+      for (const connection of stale) {
+        const { role, reason } = await decideRole(connection.peer, this.ownerUid, config);
+        if (connection.isClosed) continue;
+        connection.decidedOn = stamp;
+        const now = role && connection.readOnly ? 'observer' : role;
+        if (now === connection.role) continue;
+        const was = connection.role;
+        this.audit.record({ event: 'role-change', uid: connection.uid, user: connection.user, session: connection.session?.id ?? null, from: was, to: now ?? 'none', reason });
+        if (!now) {
+          const session = connection.session;
+          connection.session = undefined;
+          session?.leave(connection, 'no role on this server any more');
+          connection.close(encodeJson(FrameType.Error, { message: `refused: your access to this server was withdrawn (${reason})` }));
+          continue;
+        }
+        connection.role = now;
+        const may = now === 'observer' ? 'you may watch, no longer type' : 'you may type';
+        connection.send([encodeJson(FrameType.Notice, { message: `your role on this server is now ${now} (${reason}): ${may}` })]);
+      }
+    } finally {
+      this.checkingRoles = false;
+    }
   }
 
   private protocolError(connection: Connection, message: string): void {
@@ -385,7 +481,10 @@ export class SessionServer {
     }
     if (session.agentUid === connection.uid) return connection.close(encodeJson(FrameType.Error, { message: 'refused: agents are never admitted' }));
     if (session.summary().clients.length >= LIMITS.clientsPerSession) return connection.close(encodeJson(FrameType.Error, { message: `session ${session.id} is full` }));
-    if (hello.readOnly) connection.role = 'observer';
+    if (hello.readOnly) {
+      connection.readOnly = true;
+      connection.role = 'observer';
+    }
     const summary = session.summary();
     connection.socket.write(
       encodeJson(FrameType.Welcome, { protocol: PROTOCOL_VERSION, session: session.id, role: connection.role, created, agent: session.agent, cols: summary.cols, rows: summary.rows }),
@@ -427,8 +526,9 @@ export class SessionServer {
       audit: this.audit,
     });
     this.sessions.set(id, session);
-    session.onEnd = () => {
+    session.onEnd = ({ exitCode, reason, durationMs }) => {
       this.sessions.delete(id);
+      this.log(`au: session ${id} ended: exit code ${exitCode} (${reason}) after ${formatDuration(durationMs)}`);
       // The record says the recording is incomplete (au doctor reads it), whether or not its own gap marker could be written.
       const loss = session.recordingLoss;
       if (loss.lostBytes > 0) this.audit.record({ event: 'record-incomplete', session: id, recording: session.recordingName, lostBytes: loss.lostBytes, error: loss.error ?? '?' });
@@ -501,6 +601,7 @@ export class SessionServer {
     this.stopping ??= (async () => {
       this.log(`au: stopping (${reason})`);
       this.listener.close();
+      clearInterval(this.roleTimer);
       const sessions = [...this.sessions.values()];
       for (const session of sessions) session.kill('server', `the server stopped (${reason})`);
       let timer: NodeJS.Timeout | undefined;

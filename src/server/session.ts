@@ -89,7 +89,7 @@ export class Session {
     if (!this.ended) this.notify(`${user} joined ${joins} and left ${leaves} more times since ${since.toISOString()}`);
   });
   private readonly endWaiters: (() => void)[] = [];
-  onEnd: (() => void) | undefined;
+  onEnd: ((end: { exitCode: number; reason: string; durationMs: number }) => void) | undefined;
 
   constructor(pty: typeof import('node-pty'), start: SessionStart) {
     this.id = start.id;
@@ -275,7 +275,7 @@ export class Session {
     const frame = encodeJson(FrameType.End, end);
     for (const client of this.clients) client.finish(frame);
     this.clients.clear();
-    this.onEnd?.();
+    this.onEnd?.({ exitCode, reason: this.endReason, durationMs });
     for (const waiter of this.endWaiters.splice(0)) waiter();
   }
 

@@ -52,6 +52,22 @@ describe('profiles, secrets and shell integration', () => {
     assert.match(viaRun.stdout, /^key=unset$/m, 'no key in the environment, none passed');
   });
 
+  test('after an interactive au claude, au adds its own resume line (the program output is untouched); none for a pipe or a one-shot', async () => {
+    const { Terminal } = await import('../helpers/tmux.js');
+    const t = new Terminal(human, 120, 30);
+    try {
+      t.type(`${process.execPath} ${join(packageForHumans(), 'bin', 'au')} claude -a ${agent}; echo done-$((1+1))`);
+      const screen = await t.waitFor(/done-2/);
+      assert.match(screen, new RegExp(`claude args: --dangerously-skip-permissions\\s*\\n(?:.*\\n)*?au: resume with: au claude -a ${agent} --resume\\s*\\n`));
+      t.type(`${process.execPath} ${join(packageForHumans(), 'bin', 'au')} claude -a ${agent} --version; echo done-$((2+2))`);
+      const after = (await t.waitFor(/done-4/)).split('done-2').pop()!;
+      assert.doesNotMatch(after, /resume with/, 'a one-shot has nothing to resume');
+    } finally {
+      t.close();
+    }
+    assert.doesNotMatch(human.au(['claude', '-a', agent]).stderr, /resume with/, 'not a terminal: no hint');
+  });
+
   test('a missing program prints the install hint and exits 127', () => {
     const r = human.au(['codex', '-a', agent]);
     assert.equal(r.status, 127, r.stderr);

@@ -2,6 +2,7 @@
 // the server sees that user's credentials. Deliberately independent of src/server: it speaks
 // the wire format from its description (type byte, u32 big-endian length, payload).
 // Usage: node session-probe.mjs SOCKET MODE JSON-PARAMS   -> one JSON line on stdout.
+import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 
 const [socketPath, mode, paramsText] = process.argv.slice(2);
@@ -72,6 +73,19 @@ function open() {
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** A connection, retried while the server's listen backlog is full (EAGAIN on a Unix socket). */
+async function openRetrying() {
+  for (;;) {
+    const c = open();
+    try {
+      await c.connected;
+      return c;
+    } catch (error) {
+      if (error.code !== 'EAGAIN') throw error;
+      await sleep(10);
+    }
+  }
+}
 let seed = params.seed ?? 1234;
 const random = () => {
   seed = (seed * 1103515245 + 12345) & 0x7fffffff;
@@ -279,6 +293,102 @@ async function main() {
       else await sleep(params.holdMs ?? 5000);
       for (const c of conns) c.socket.destroy();
       return { welcomed, errors: conns.flatMap((c) => c.errors).slice(0, 3) };
+    }
+    case 'slowbytes': {
+      // Many clients attached read-only, each then sending one frame one byte at a time (all
+      // connections in turn, `rounds` bytes each): the server's memory is read from /proc
+      // before and after (the probe runs as the server's owner, who may read it).
+      const rssKb = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${params.serverPid}/status`, 'utf8'))?.[1] ?? 0);
+      const conns = [];
+      for (const session of params.sessions) {
+        for (let i = 0; i < params.perSession; i++) {
+          const c = await openRetrying();
+          c.keepOutput = false;
+          c.socket.write(hello({ action: 'attach', session, readOnly: true, cols: 80, rows: 24 }));
+          conns.push(c);
+        }
+      }
+      await Promise.all(conns.map((c) => c.until(() => c.frames.some((f) => f.type === T.Welcome || f.type === T.Error) || c.closed, 60000, 'welcome')));
+      const welcomed = conns.filter((c) => c.frames.some((f) => f.type === T.Welcome)).length;
+      await sleep(1000);
+      const before = rssKb();
+      const header = Buffer.alloc(5);
+      header.writeUInt8(T.Input, 0);
+      header.writeUInt32BE(65536, 1);
+      for (const c of conns) c.socket.write(header);
+      for (let round = 0; round < params.rounds; round++) {
+        for (const c of conns) c.socket.write(Buffer.from([0x61]));
+        await new Promise((r) => setImmediate(r));
+      }
+      // What was written reaches the server's reads; give it a moment to take all of it.
+      await sleep(1500);
+      const after = rssKb();
+      const open = conns.filter((c) => !c.closed).length;
+      for (const c of conns) c.socket.destroy();
+      return { welcomed, open, beforeKb: before, afterKb: after, bytesEach: params.rounds, errors: conns.flatMap((c) => c.errors).slice(0, 3) };
+    }
+    case 'hold': {
+      // Opens `count` connections and says nothing: each is refused at once or closed by the
+      // server's handshake timeout; reports how many of each.
+      const conns = [];
+      for (let i = 0; i < params.count; i++) conns.push(await openRetrying());
+      await Promise.all(conns.map((c) => c.until(() => c.closed, 30000, 'close')));
+      const tally = {};
+      for (const c of conns) {
+        const key = (c.errors[0] ?? 'closed without a message').replace(/\d+ ms/, 'N ms');
+        tally[key] = (tally[key] ?? 0) + 1;
+      }
+      return { tally };
+    }
+    case 'connrate': {
+      // Connect, ask for the session list, read the answer, close: as many as possible in
+      // `durationMs`, `parallel` at a time. Reports completed requests per second.
+      const deadline = Date.now() + (params.durationMs ?? 3000);
+      let done = 0;
+      let refused = 0;
+      const worker = async () => {
+        while (Date.now() < deadline) {
+          const c = await openRetrying();
+          c.socket.write(hello({ action: 'list' }));
+          await c.until(() => c.closed || c.frames.length > 0, 20000, 'answer');
+          if (c.frames[0]?.type === T.Result) done++;
+          else refused++;
+          c.socket.destroy();
+        }
+      };
+      const started = Date.now();
+      await Promise.all(Array.from({ length: params.parallel ?? 1 }, worker));
+      return { perSecond: (done * 1000) / (Date.now() - started), done, refused };
+    }
+    case 'connflood': {
+      // Opens `rate` connections per second (each asks for the list and closes once answered)
+      // until `stopFile` exists. Reports how many were opened, answered and refused.
+      const { existsSync } = await import('node:fs');
+      const started = Date.now();
+      let opened = 0;
+      let answered = 0;
+      let refused = 0;
+      const inflight = new Set();
+      while (!existsSync(params.stopFile) && Date.now() - started < (params.maxMs ?? 120000)) {
+        const due = Math.floor(((Date.now() - started) * params.rate) / 1000);
+        while (opened < due) {
+          opened++;
+          const job = (async () => {
+            const c = await openRetrying();
+            c.socket.write(hello({ action: 'list' }));
+            await c.until(() => c.closed || c.frames.length > 0, 20000, 'answer').catch(() => undefined);
+            if (c.frames[0]?.type === T.Result) answered++;
+            else refused++;
+            c.socket.destroy();
+          })();
+          inflight.add(job);
+          job.finally(() => inflight.delete(job));
+        }
+        await sleep(5);
+      }
+      await Promise.all(inflight);
+      const seconds = (Date.now() - started) / 1000;
+      return { opened, answered, refused, perSecond: opened / seconds };
     }
     case 'request': {
       const c = open();

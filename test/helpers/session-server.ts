@@ -45,8 +45,12 @@ export interface SharedServer {
   socket: string;
   au: string;
   stateDir: string;
+  /** What `au server init --dir DIR` printed (its instructions). */
+  initOutput: string;
   start(): void;
   stop(): void;
+  /** SIGTERM, then waits until the server has exited (SIGKILL past its own stop grace). */
+  stopAndWait(): void;
   serverPid(): number;
   audit(): Record<string, any>[];
   agentProcesses(): number[];
@@ -85,6 +89,7 @@ export function sharedServer(): SharedServer {
     socket,
     au,
     stateDir,
+    initOutput: '',
     start() {
       const r = owner.au(['server', 'run', '-d', '-s', socket]);
       assert.equal(r.status, 0, r.stderr);
@@ -92,6 +97,10 @@ export function sharedServer(): SharedServer {
     stop() {
       const pid = server.serverPid();
       if (pid > 0) sh(['kill', '-TERM', String(pid)]);
+    },
+    stopAndWait() {
+      const pid = server.serverPid();
+      if (pid > 0) stopProcess(pid);
     },
     serverPid() {
       try {
@@ -112,8 +121,10 @@ export function sharedServer(): SharedServer {
       return r.stdout.split('\n').filter(Boolean).map(Number);
     },
     cleanup() {
+      // The server is gone before its owner is: a server still stopping would write its last
+      // audit lines into a home userdel just removed (recreating it, owned by a deleted uid).
       try {
-        server.stop();
+        server.stopAndWait();
       } catch {
         /* best effort */
       }
@@ -133,6 +144,7 @@ export function sharedServer(): SharedServer {
     let r = owner.au(['server', 'init', '-g', group, '--dir', dir, operator.name, observer.name, stranger.name]);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stderr, new RegExp(`\\$ sudo groupadd --system ${group}`));
+    server.initOutput = r.stdout;
     r = owner.au(['server', 'allow', '--operator', operator.name, agent]);
     assert.equal(r.status, 0, r.stderr);
     r = owner.au(['server', 'allow', '--observer', `@${observersGroup}`]);
@@ -143,6 +155,24 @@ export function sharedServer(): SharedServer {
     throw error;
   }
   return server;
+}
+
+/** SIGTERM to `pid` and a wait for its exit (the server's stop allows its sessions 8 s), SIGKILL after 15 s. */
+export function stopProcess(pid: number): void {
+  sh(['kill', '-TERM', String(pid)]);
+  const gone = (): boolean => {
+    try {
+      return /^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    } catch {
+      return true;
+    }
+  };
+  const deadline = Date.now() + 15_000;
+  while (!gone() && Date.now() < deadline) sh(['sleep', '0.1']);
+  if (!gone()) {
+    sh(['kill', '-KILL', String(pid)]);
+    while (!gone()) sh(['sleep', '0.1']);
+  }
 }
 
 export interface ServerWithTwoAgents {

@@ -140,3 +140,16 @@ describe('presence limiter (joins and leaves in a loop)', () => {
     assert.ok(limiter.admit('mallory', 'join'), 'a new window, a new allowance');
   });
 });
+
+test('resume hint: au commands for a profile that declares resume arguments, none for one-shots or other profiles', async () => {
+  const { resumeHint } = await import('../../src/profiles/resume.js');
+  const { BUILTIN_PROFILES } = await import('../../src/profiles/builtin.js');
+  const claude = BUILTIN_PROFILES.find((p) => p.name === 'claude')!;
+  const codex = BUILTIN_PROFILES.find((p) => p.name === 'codex')!;
+  assert.equal(resumeHint(claude, 'agent', []), 'au: resume with: au claude --resume');
+  assert.equal(resumeHint(claude, 'bob', ['--model', 'x']), 'au: resume with: au claude -a bob --resume');
+  assert.equal(resumeHint(claude, 'bob', [], 'session'), 'au: resume with: au attach -a bob -p claude -- --resume');
+  assert.equal(resumeHint(claude, 'agent', ['-p', 'hi']), undefined);
+  assert.equal(resumeHint(claude, 'agent', ['--version']), undefined);
+  assert.equal(resumeHint(codex, 'agent', []), undefined);
+});

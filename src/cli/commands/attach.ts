@@ -2,6 +2,7 @@ import { DEFAULT_AGENT } from '../../agents/names.js';
 import type { Config } from '../../config/schema.js';
 import { loadConfig } from '../../config/store.js';
 import { allProfiles } from '../../profiles/resolve.js';
+import { programDidNotStart, resumeHint } from '../../profiles/resume.js';
 import type { Context } from '../context.js';
 import { UsageError } from '../errors.js';
 import { type SocketChoice, serverTargetOf } from './server.js';
@@ -42,5 +43,11 @@ export async function attachCommand(ctx: Context, options: AttachOptions, comman
       );
     },
   );
-  return outcome.detached ? 0 : (outcome.exitCode ?? 0);
+  if (outcome.detached) return 0;
+  const exitCode = outcome.exitCode ?? 0;
+  // The session of a profile ended (not detached): au's own line on how to resume it.
+  const profile = options.program === undefined ? undefined : allProfiles(loadConfig(ctx.configPath)).find((p) => p.name === options.program);
+  const hint = profile && !programDidNotStart(exitCode) && process.stderr.isTTY ? resumeHint(profile, options.agent ?? DEFAULT_AGENT, command, 'session') : undefined;
+  if (hint) process.stderr.write(`${hint}\n`);
+  return exitCode;
 }

@@ -4,6 +4,7 @@ import { loadConfig } from '../../config/store.js';
 import type { Config } from '../../config/schema.js';
 import { configuredSecrets, findProfile } from '../../profiles/resolve.js';
 import type { Profile } from '../../profiles/builtin.js';
+import { programDidNotStart, resumeHint } from '../../profiles/resume.js';
 import { readSecret } from '../../secrets/sources.js';
 import { lookupGroup } from '../../system/accounts.js';
 import { holdsGroup, rerunUnderGroup } from '../../run/driver-group.js';
@@ -77,7 +78,7 @@ export async function runCommand(ctx: Context, name: string, command: string[], 
   }
   // A run killed before it could revoke its per-run shares left a record: finish it first.
   if (!ctx.dryRun) finishDeadRuns(ctx.runner, config.agents, ctx.human);
-  return startRun(agent, {
+  const code = await startRun(agent, {
     // Explicit -e pairs come last: they override the profile's.
     env: profile && !options.lockdown ? [...profilePairs(profile), ...env] : env,
     directory: options.directory,
@@ -93,4 +94,8 @@ export async function runCommand(ctx: Context, name: string, command: string[], 
     human: ctx.human,
     runner: ctx.runner,
   });
+  // Only after an interactive run (a human at the terminal), as a line of au's own.
+  const hint = profile && !ctx.dryRun && !programDidNotStart(code) && process.stdin.isTTY && process.stderr.isTTY ? resumeHint(profile, name, command) : undefined;
+  if (hint) process.stderr.write(`${hint}\n`);
+  return code;
 }

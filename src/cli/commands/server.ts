@@ -223,10 +223,27 @@ export function serverInitCommand(ctx: Context, options: { group?: string; dir?:
     say('Dry run: nothing was changed.');
     return;
   }
-  say(`Shared socket directory ${dir} (group ${group}) is ready.`);
-  say(`1. Start your server there: au server run --shared   (socket ${sharedSocketPath(ctx.human.name, dir)}, in a directory only you may write)`);
-  say(`2. Grant roles: au server allow --observer NAME|@GROUP, au server allow --operator NAME|@GROUP`);
-  say(`3. Colleagues (in group ${group}; a new login picks the group up) attach with: au attach --of ${ctx.human.name} -n SESSION [-r]`);
+  for (const line of sharingInstructions(ctx.human.name, group, dir)) say(line);
+}
+
+/**
+ * What to do after `au server init`, as commands that work as printed: with another directory
+ * than the default one, the server and every client name the socket (-s), since `--shared`
+ * and `--of USER` alone mean the default directory.
+ */
+export function sharingInstructions(owner: string, group: string, dir: string): string[] {
+  const socket = sharedSocketPath(owner, dir);
+  const custom = dir !== SHARED_SOCKET_DIR;
+  const run = custom ? `au server run -s ${socket}` : 'au server run --shared';
+  const mine = custom ? `-s ${socket}` : `--of ${owner}`;
+  const theirs = custom ? `--of ${owner} -s ${socket}` : `--of ${owner}`;
+  return [
+    `Shared socket directory ${dir} (group ${group}) is ready.`,
+    `1. Start your server there: ${run}   (add -d to run it in the background; socket ${socket}, in a directory only you may write)`,
+    `2. Grant roles: au server allow --observer NAME|@GROUP, au server allow --operator NAME|@GROUP`,
+    `3. Start a session on it: au attach ${mine} -n SESSION`,
+    `4. Colleagues (in group ${group}; a new login picks the group up) attach with: au attach ${theirs} -n SESSION [-r]`,
+  ];
 }
 
 const ROLE_ENTRY = /^@?[a-z_][a-z0-9_.-]*\$?$/;
