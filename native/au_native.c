@@ -390,6 +390,33 @@ static napi_value Fgetxattr(napi_env env, napi_callback_info info)
 	return result;
 }
 
+/* seekData(fd, offset, hole): lseek SEEK_DATA (SEEK_HOLE when hole) from offset; -1 past the
+ * last data (ENXIO). Copying a sparse file data segment by data segment keeps its holes. */
+static napi_value SeekData(napi_env env, napi_callback_info info)
+{
+	size_t argc = 3;
+	napi_value args[3], result;
+	int32_t fd;
+	int64_t offset;
+	bool hole;
+	CHECK(env, napi_get_cb_info(env, info, &argc, args, NULL, NULL));
+	CHECK(env, napi_get_value_int32(env, args[0], &fd));
+	CHECK(env, napi_get_value_int64(env, args[1], &offset));
+	CHECK(env, napi_get_value_bool(env, args[2], &hole));
+	off_t at = lseek(fd, (off_t)offset, hole ? SEEK_HOLE : SEEK_DATA);
+	if (at < 0 && errno == ENXIO) {
+		CHECK(env, napi_create_int64(env, -1, &result));
+		return result;
+	}
+	if (at < 0) {
+		int err = errno;
+		napi_throw_error(env, errno_code(err), strerror(err));
+		return NULL;
+	}
+	CHECK(env, napi_create_int64(env, (int64_t)at, &result));
+	return result;
+}
+
 NAPI_MODULE_INIT()
 {
 	napi_value fn;
@@ -410,7 +437,9 @@ NAPI_MODULE_INIT()
 	    napi_create_function(env, "flock", NAPI_AUTO_LENGTH, Flock, NULL, &fn) != napi_ok ||
 	    napi_set_named_property(env, exports, "flock", fn) != napi_ok ||
 	    napi_create_function(env, "fgetxattr", NAPI_AUTO_LENGTH, Fgetxattr, NULL, &fn) != napi_ok ||
-	    napi_set_named_property(env, exports, "fgetxattr", fn) != napi_ok)
+	    napi_set_named_property(env, exports, "fgetxattr", fn) != napi_ok ||
+	    napi_create_function(env, "seekData", NAPI_AUTO_LENGTH, SeekData, NULL, &fn) != napi_ok ||
+	    napi_set_named_property(env, exports, "seekData", fn) != napi_ok)
 		return NULL;
 	return exports;
 }

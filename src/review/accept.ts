@@ -6,12 +6,13 @@
 // file next to its destination and renamed over it: SRC never shares an inode with the upper
 // layer, and a file's old name is replaced, never written through. An agent-made symlink is made
 // as a symlink with its target (never followed); set-uid, set-gid and sticky bits are dropped.
-import { closeSync, constants, fchmodSync, fsyncSync, mkdirSync, openSync, readSync, readlinkSync, renameSync, rmdirSync, symlinkSync, unlinkSync, writeSync, chmodSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, fsyncSync, mkdirSync, openSync, readlinkSync, renameSync, rmdirSync, symlinkSync, unlinkSync, chmodSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { AuError, AuUsageError } from '../errors.js';
 import { type StagedChange, openListed, openParent, sameBytes, scanLayers, withFd } from './changes.js';
 import { at, fstat, isComponent, isWhiteout, listDir, lstatAt, openDirAt, openFileAt, withDir } from './fd-path.js';
 import { loadNative } from '../system/native.js';
+import { copySparse } from './sparse.js';
 
 const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_DIRECTORY } = constants;
 /** Linux's O_PATH: an fd that only names an inode (to chmod a directory the human cannot open). */
@@ -139,12 +140,8 @@ function copyIn(upperDir: number, srcDir: number, change: StagedChange): Buffer 
     const to = openSync(at(srcDir, temp), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
     let done = false;
     try {
-      const buffer = Buffer.allocUnsafe(1 << 20);
-      for (;;) {
-        const n = readSync(from, buffer, 0, buffer.length, null);
-        if (n === 0) break;
-        for (let off = 0; off < n; ) off += writeSync(to, buffer, off, n - off);
-      }
+      // Holes stay holes: SRC's disk is filled no more than STAGE's was (sparse.ts).
+      copySparse(from, to, Number(fstat(from).size));
       fchmodSync(to, plainMode(change.mode, 0o644));
       fsyncSync(to);
       done = true;
@@ -362,10 +359,7 @@ function copyTree(sourceDir: number, upperDir: number, name: Buffer): void {
     withFd(openListed(sourceDir, name, st.ino), (from) => {
       const to = openSync(at(upperDir, name), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
       try {
-        const buffer = Buffer.allocUnsafe(1 << 20);
-        for (let n = readSync(from, buffer, 0, buffer.length, null); n > 0; n = readSync(from, buffer, 0, buffer.length, null)) {
-          for (let off = 0; off < n; ) off += writeSync(to, buffer, off, n - off);
-        }
+        copySparse(from, to, Number(fstat(from).size));
         fchmodSync(to, mode);
       } finally {
         closeSync(to);

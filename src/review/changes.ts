@@ -12,6 +12,7 @@ import type { Human } from '../system/human.js';
 import { loadNative } from '../system/native.js';
 import { at, fstat, isWhiteout, listDir, lstatAt, openDirAt, openDirNoFollow, openFileAt, withDir } from './fd-path.js';
 import { riskReasons } from './risky.js';
+import { largeFileReason } from './sparse.js';
 import { stageDir } from './staging.js';
 
 export type ChangeKind = 'added' | 'modified' | 'deleted' | 'renamed' | 'mode' | 'symlink';
@@ -25,6 +26,8 @@ export interface Change {
   type: EntryType;
   /** Bytes: the new content's size (the lost content's for a deletion, the target's for a symlink). */
   size: number;
+  /** A regular file's blocks on disk, in bytes (less than `size` for a sparse file). */
+  diskSize?: number;
   /** renamed: the path it had. */
   from?: string;
   /** Permission bits after the change and before it (when they differ). */
@@ -266,7 +269,12 @@ class Scan {
       change = { kind: src ? 'modified' : 'added', type: 'file', size: Number(st.size), mode };
     }
     if (isPackageJson && change.kind !== 'mode') newContent = withFd(openListed(upperFd, name, st.ino), (u) => readAll(u, MAX_PACKAGE_JSON)) ?? Buffer.from('{');
-    const staged = this.push(names, change, st, src, {}, { oldContent, newContent: newContent ?? (isPackageJson ? Buffer.from('{}') : undefined) });
+    const staged = this.push(names, { ...change, diskSize: Number(st.blocks * 512n) }, st, src, {}, { oldContent, newContent: newContent ?? (isPackageJson ? Buffer.from('{}') : undefined) });
+    const large = largeFileReason(st);
+    if (large) {
+      staged.reasons.push(large);
+      staged.risky = true;
+    }
     const entry = this.links.get(st.ino) ?? { seen: [], nlink: st.nlink };
     entry.seen.push(staged);
     this.links.set(st.ino, entry);

@@ -20,6 +20,8 @@ export interface AuNative {
   flock(fd: number, exclusive: boolean): boolean;
   /** The xattr's bytes (at most 256), null when the file has none of that name. */
   fgetxattr(fd: number, name: string): Buffer | null;
+  /** lseek SEEK_DATA (SEEK_HOLE when `hole`) from `offset`; -1 when no data follows (ENXIO). */
+  seekData(fd: number, offset: number, hole: boolean): number;
 }
 
 /** perm: 4 r, 2 w, 1 x, 8 setfacl's X (execute on directories and on files someone may execute). */

@@ -213,11 +213,19 @@ describe('review shares: attacks', () => {
     }
   });
 
-  test('a sparse file (truncate -s 1G, a few KiB staged) is copied into the human\'s folder as 1 GiB of real blocks by a plain `au accept`', { todo: 'ATTACK SUCCEEDS: copyIn writes every zero byte: `truncate -s 1T` in the overlay costs the agent nothing in STAGE and fills the human\'s disk on accept (A5); keep holes (SEEK_DATA/SEEK_HOLE or copy_file_range) or flag/refuse files above a size unless named' }, () => {
+  test('a sparse file (truncate -s 1G, a few KiB staged): risky (never taken by a plain `au accept`), listed with its size on disk, and copied with its holes when named', () => {
     try {
       inRun('truncate -s 1G sparse.bin && echo x >> sparse.bin');
       const staged = lstatSync(`${stage}/upper/sparse.bin`);
       assert.ok(staged.blocks * 512 < 1 << 20, 'sparse in STAGE');
+      const listed = changesJson().find((x) => x.path === 'sparse.bin') as (JsonChange & { size: number; diskSize: number }) | undefined;
+      assert.ok(listed?.risky && listed.reasons.some((r) => /very large/.test(r)), JSON.stringify(listed));
+      assert.equal(listed.size, (1 << 30) + 2);
+      assert.ok(listed.diskSize < 1 << 20, JSON.stringify(listed));
+      assert.match(human.au(['changes', '-a', agent]).stdout, /sparse\.bin {2}1\.0 GiB \([\d.]+ KiB on disk\).*RISKY/);
+      const plain = human.au(['accept', '-a', agent], { timeoutMs: 120_000 });
+      assert.equal(plain.status, 0, said(plain));
+      assert.equal(lstatSync(`${src}/sparse.bin`, { throwIfNoEntry: false }), undefined, 'a plain accept leaves the large file staged');
       const r = human.au(['accept', '-a', agent, 'sparse.bin'], { timeoutMs: 120_000 });
       assert.equal(r.status, 0, said(r));
       const applied = lstatSync(`${src}/sparse.bin`);

@@ -76,7 +76,7 @@ function jsonChange(c: Change): Record<string, unknown> {
   return { ...rest, ...(mode !== undefined ? { mode: octal(mode) } : {}), ...(oldMode !== undefined ? { oldMode: octal(oldMode) } : {}) };
 }
 
-const size = (bytes: number): string => (bytes < 1024 ? `${bytes} B` : bytes < 1 << 20 ? `${(bytes / 1024).toFixed(1)} KiB` : `${(bytes / (1 << 20)).toFixed(1)} MiB`);
+const size = (bytes: number): string => (bytes < 1024 ? `${bytes} B` : bytes < 1 << 20 ? `${(bytes / 1024).toFixed(1)} KiB` : bytes < 1 << 30 ? `${(bytes / (1 << 20)).toFixed(1)} MiB` : `${(bytes / (1 << 30)).toFixed(1)} GiB`);
 
 /** A name for the terminal: controls escaped; a name not in Unicode's composed form shown with its code points. */
 export function shownPath(path: string): string {
@@ -90,7 +90,7 @@ function describeChange(c: Change): string {
   if (c.from !== undefined) line += ` (from ${shownPath(c.from)})`;
   if (c.target !== undefined) line += ` -> ${printable(c.target)}`;
   if (c.type === 'directory') line += '/';
-  if (c.type === 'file' && c.kind !== 'deleted') line += `  ${size(c.size)}`;
+  if (c.type === 'file' && c.kind !== 'deleted') line += `  ${size(c.size)}${c.diskSize !== undefined && c.diskSize < c.size ? ` (${size(c.diskSize)} on disk)` : ''}`;
   if (c.oldMode !== undefined && c.mode !== undefined) line += `  mode ${octal(c.oldMode)} -> ${octal(c.mode)}`;
   if (c.risky) line += `  ${paint('RISKY', 'yellow')}: ${c.reasons.join('; ')}`;
   if (c.conflict) line += `  ${paint('CONFLICT', 'red')}: ${c.conflict}`;
