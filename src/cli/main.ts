@@ -250,8 +250,9 @@ function registerReview(program: Command): void {
     .addOption(agentOption())
     .option('--include-risky', 'also apply the risky changes')
     .option('--overwrite', 'apply the named conflicting changes over your version')
+    .option('--expect <digest>', 'apply nothing unless the staged changes are those au changes listed with this digest')
     .argument('[share-and-paths...]', 'a review share (source or target), then paths relative to it')
-    .action(async (args: string[], opts: { agent: string; includeRisky?: boolean; overwrite?: boolean }, cmd: Command) => {
+    .action(async (args: string[], opts: { agent: string; includeRisky?: boolean; overwrite?: boolean; expect?: string }, cmd: Command) => {
       const { acceptCommand } = await import('./commands/review.js');
       acceptCommand(makeContext(globalsOf(cmd)), opts.agent, args, opts);
     });

@@ -263,15 +263,26 @@ describe('review shares: attacks', () => {
     }
   });
 
-  test('what `au accept` applies is what is staged at accept time, not what `au changes --diff` showed: a later run swaps the bytes of a reviewed, non-risky file', { todo: 'ATTACK SUCCEEDS (design): no binding between the reviewed listing and accept; with a long session the agent edits after the human looked; let au changes print a digest of the listing and au accept --expect DIGEST refuse when the stage differs' }, () => {
+  test('a later run swaps the bytes of a reviewed, non-risky file: `au accept --expect DIGEST` (the digest `au changes --diff` printed) applies nothing', () => {
     try {
       inRun('echo "console.log(1)" > tool.js');
-      const shown = human.au(['changes', '-a', agent, '--diff']).stdout;
-      assert.match(shown, /console\.log\(1\)/);
+      const shown = human.au(['changes', '-a', agent, '--diff']);
+      assert.match(shown.stdout, /console\.log\(1\)/);
+      const digest = /--expect ([0-9a-f]{20}) /.exec(shown.stdout)?.[1];
+      assert.ok(digest, said(shown));
       inRun('echo "require(\'child_process\').execSync(\'id\')" > tool.js');
-      const r = human.au(['accept', '-a', agent, 'tool.js']);
-      assert.equal(r.status, 0, said(r));
-      assert.equal(readFileSync(`${src}/tool.js`, 'utf8'), 'console.log(1)\n', 'accept applied bytes the human never reviewed');
+      const r = human.au(['accept', '-a', agent, '--expect', digest, 'tool.js']);
+      assert.equal(r.status, 1, said(r));
+      assert.match(r.stderr, /not those of digest .*nothing applied/);
+      assert.equal(lstatSync(`${src}/tool.js`, { throwIfNoEntry: false }), undefined, 'accept applied bytes the human never reviewed');
+      // Reviewed again: the new digest applies, and accept says the digest of what it applied.
+      const again = human.au(['changes', '-a', agent, '--json']);
+      const now = (JSON.parse(again.stdout) as { digest: string }[])[0]!.digest;
+      assert.notEqual(now, digest);
+      const ok = human.au(['accept', '-a', agent, '--expect', now, 'tool.js']);
+      assert.equal(ok.status, 0, said(ok));
+      assert.match(ok.stdout, new RegExp(`Digest of the applied changes: ${now}`));
+      assert.match(readFileSync(`${src}/tool.js`, 'utf8'), /child_process/);
     } finally {
       reset();
       sh(['rm', '-f', `${src}/tool.js`]);

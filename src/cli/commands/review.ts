@@ -10,6 +10,8 @@ import { findMount } from '../../mounts/shares.js';
 import { type Outcome, acceptChanges, discardChanges, selectChanges } from '../../review/accept.js';
 import { type Change, type OpenLayers, type ShareStage, publicChange, shareStageOf, withLayers } from '../../review/changes.js';
 import { DiffWriter, writeDiff } from '../../review/diff.js';
+import { changeHashes, digestOf, listingDigest } from '../../review/digest.js';
+import { AuError } from '../../errors.js';
 import { lockStage } from '../../review/stage-lock.js';
 import { TerminalOutputFilter } from '../../terminal/output-filter.js';
 import type { Context } from '../context.js';
@@ -106,9 +108,10 @@ export function changesCommand(ctx: Context, agentName: string, share: string | 
     process.stdout.write(`${shares.reduce((sum, s) => sum + (withLayers(s.where, (layers) => layers.changes.length) ?? 0), 0)}\n`);
     return;
   }
-  const listed = shares.map((s) => ({ share: s, changes: withLayers(s.where, (layers) => layers.changes) ?? [] }));
+  const digestNow = (s: ReviewShare): string => withLayers(s.where, (layers) => listingDigest(layers.upperFd, layers.changes)) ?? digestOf([]);
+  const listed = shares.map((s) => ({ share: s, ...(withLayers(s.where, (layers) => ({ changes: layers.changes, digest: listingDigest(layers.upperFd, layers.changes) })) ?? { changes: [], digest: digestOf([]) }) }));
   if (options.json) {
-    const out = listed.map(({ share: s, changes }) => ({ agent: s.agent, source: s.mount.source, target: s.mount.target, changes: changes.map((c) => jsonChange(publicChange(c))) }));
+    const out = listed.map(({ share: s, changes, digest }) => ({ agent: s.agent, source: s.mount.source, target: s.mount.target, digest, changes: changes.map((c) => jsonChange(publicChange(c))) }));
     process.stdout.write(`${asciiJson(out)}\n`);
     return;
   }
@@ -124,6 +127,19 @@ export function changesCommand(ctx: Context, agentName: string, share: string | 
     const writer = new DiffWriter(process.stdout);
     for (const { share: s } of listed) withLayers(s.where, (layers) => writeDiff(layers, layers.changes, writer));
   }
+  // The digest binds au accept --expect to this listing; after a diff, only if the stage did
+  // not change while it was shown (a run using the share may write meanwhile).
+  let changed = false;
+  for (const { share: s, changes, digest } of listed) {
+    if (changes.length === 0) continue;
+    if (options.diff && digestNow(s) !== digest) {
+      process.stderr.write(`au: error: the staged changes of ${printable(s.mount.source)} changed while they were shown (a run is using the share?); run au changes again\n`);
+      changed = true;
+      continue;
+    }
+    out(`Digest of ${printable(s.mount.source)}: ${digest} (au accept -a ${agentName} --expect ${digest} ${printable(s.mount.source)} [PATH...] applies only what is listed here)`);
+  }
+  if (changed) throw new ExitCode(1);
   if (listed.some(({ changes }) => changes.length > 0)) {
     out(`Apply them: au accept -a ${agentName} [SHARE] [PATH...] (risky ones only when named or with --include-risky); drop them: au discard -a ${agentName} [SHARE] [PATH...]`);
   }
@@ -170,12 +186,26 @@ function dryRun(share: ReviewShare, paths: readonly string[], includeRisky: bool
   for (const c of picked?.risky ?? []) out(`  not taken (risky, not named): ${shownPath(c.path)}`);
 }
 
-export function acceptCommand(ctx: Context, agentName: string, args: readonly string[], options: { includeRisky?: boolean; overwrite?: boolean }): void {
+export function acceptCommand(ctx: Context, agentName: string, args: readonly string[], options: { includeRisky?: boolean; overwrite?: boolean; expect?: string }): void {
   const { share, paths } = pickShare(ctx, agentName, args);
   if (ctx.dryRun) return dryRun(share, paths, Boolean(options.includeRisky), 'apply');
-  const outcome = underLock(share, (layers) => acceptChanges(layers, { paths, includeRisky: Boolean(options.includeRisky), overwrite: Boolean(options.overwrite) }));
-  if (!outcome) return textOut()(`No staged changes in ${printable(share.mount.source)}`);
+  const result = underLock(share, (layers) => {
+    // Hashed before applying (under the lock no run changes the upper layer): what --expect checks and what is reported.
+    const parts = changeHashes(layers.upperFd, layers.changes);
+    const now = digestOf(layers.changes.map((c) => parts.get(c)!));
+    if (options.expect !== undefined && options.expect.toLowerCase() !== now) {
+      throw new AuError(`the staged changes of ${printable(share.mount.source)} are not those of digest ${printable(options.expect)} (now ${now}): nothing applied; review them again (au changes --diff -a ${share.agent})`);
+    }
+    const outcome = acceptChanges(layers, { paths, includeRisky: Boolean(options.includeRisky), overwrite: Boolean(options.overwrite) });
+    return { outcome, digest: digestOf(outcome.applied.map((c) => parts.get(c)!)) };
+  });
+  if (!result) {
+    if (options.expect !== undefined && options.expect.toLowerCase() !== digestOf([])) throw new AuError(`nothing is staged in ${printable(share.mount.source)}, not the changes of digest ${printable(options.expect)}`);
+    return textOut()(`No staged changes in ${printable(share.mount.source)}`);
+  }
+  const { outcome } = result;
   const code = reportOutcome(share, outcome, paths);
+  if (outcome.applied.length > 0) textOut()(`Digest of the applied changes: ${result.digest}${options.expect === undefined ? ' (au accept --expect DIGEST, with the digest au changes printed, applies nothing unless the stage is what was listed)' : ''}`);
   if (code !== 0) throw new ExitCode(code);
 }
 
