@@ -11,6 +11,7 @@ import { AuError } from '../errors.js';
 import type { Human } from '../system/human.js';
 import { loadNative } from '../system/native.js';
 import { at, fstat, isWhiteout, listDir, lstatAt, openDirAt, openDirNoFollow, openFileAt, withDir } from './fd-path.js';
+import { StageBase, firstChanged } from './base.js';
 import { riskReasons } from './risky.js';
 import { largeFileReason } from './sparse.js';
 import { stageDir } from './staging.js';
@@ -93,8 +94,6 @@ function nameText(name: Buffer): { text: string; valid: boolean } {
 
 const typeOf = (st: BigIntStats): EntryType => (st.isFile() ? 'file' : st.isDirectory() ? 'directory' : st.isSymbolicLink() ? 'symlink' : 'other');
 const permissions = (st: BigIntStats): number => Number(st.mode & 0o7777n);
-/** When the agent first changed the upper entry (ext4 keeps birth times; else the last change). */
-const firstChanged = (st: BigIntStats): bigint => (st.birthtimeNs > 0n ? st.birthtimeNs : st.ctimeNs);
 
 const CHUNK = 1 << 16;
 
@@ -179,6 +178,14 @@ class Scan {
   private hiding = 0;
   private hidden = 0;
 
+  /** BASE: when au first saw each upper entry (base.ts); without it, the entries' own birth times. */
+  constructor(private readonly base?: StageBase) {}
+
+  /** The earliest time the agent is known to have changed the upper entry at NAMES. */
+  private since(names: readonly Buffer[], st: BigIntStats): bigint {
+    return this.base ? this.base.since(names, st) : firstChanged(st);
+  }
+
   /** Compares one upper directory with SRC's (undefined when SRC has none there). */
   walk(upperFd: number, sourceFd: number | undefined, names: Buffer[], opaque: boolean, opaqueSince: bigint): void {
     const seen = new Set<string>();
@@ -187,6 +194,7 @@ class Scan {
       const st = lstatAt(upperFd, name);
       if (!st) continue;
       const src = sourceFd === undefined ? undefined : lstatAt(sourceFd, name);
+      this.base?.note([...names, name], st, src);
       this.entry(upperFd, sourceFd, [...names, name], name, st, src);
     }
     if (opaque && sourceFd !== undefined) {
@@ -205,7 +213,7 @@ class Scan {
   private entry(upperFd: number, sourceFd: number | undefined, names: Buffer[], name: Buffer, st: BigIntStats, src: BigIntStats | undefined): void {
     if (isWhiteout(st)) {
       // A whiteout over nothing hides nothing (SRC lost the entry since): no change.
-      if (src) this.deleted(names, src, firstChanged(st));
+      if (src) this.deleted(names, src, this.since(names, st));
       return;
     }
     try {
@@ -216,6 +224,7 @@ class Scan {
       // The agent can chmod 000 what it staged: that entry is refused, the listing goes on.
       const code = (error as NodeJS.ErrnoException).code;
       if (code !== 'EACCES' && code !== 'EPERM') throw error;
+      this.base?.keepUnder(names);
       const mode = permissions(st);
       this.push(names, { kind: src ? 'modified' : 'added', type: typeOf(st), size: st.isFile() ? Number(st.size) : 0, mode, refused: `it cannot be read (${code}, mode ${mode.toString(8).padStart(4, '0')})` }, st, src);
       return;
@@ -233,7 +242,7 @@ class Scan {
         const before = this.hidden;
         if (hides) this.hiding++;
         try {
-          withDir(openDirAt(sourceFd, name), (childSource) => this.walk(dirFd, childSource, names, hides, firstChanged(st)));
+          withDir(openDirAt(sourceFd, name), (childSource) => this.walk(dirFd, childSource, names, hides, this.since(names, st)));
         } finally {
           if (hides) this.hiding--;
         }
@@ -307,7 +316,11 @@ class Scan {
       ...(this.hiding > 0 ? { underOpaque: true } : {}),
     };
     if (texts.some((t) => !t.valid)) staged.refused ??= 'its name is not valid UTF-8';
-    if (st && src && kind !== 'deleted' && src.ctimeNs > firstChanged(st) && !(kind === 'added' && type === 'directory')) {
+    // SRC's entry changed after the agent first changed it: later than the earliest birth time
+    // au has seen (base.ts), or no longer the inode and ctime SRC had when au first saw it.
+    const changedAfter = st !== undefined && src !== undefined && src.ctimeNs > this.since(names, st);
+    const moved = type !== 'directory' && this.base?.sourceMoved(names, src) === true;
+    if (st && kind !== 'deleted' && (changedAfter || moved) && !(kind === 'added' && type === 'directory')) {
       staged.conflict = 'you changed it after the agent did';
     }
     this.changes.push(staged);
@@ -416,21 +429,24 @@ export interface OpenLayers {
 }
 
 /** The changes, and the opaque folders of the upper layer. */
-export function scanLayers(layers: { upperFd: number; sourceFd: number }): { changes: StagedChange[]; opaqueDirs: OpaqueDir[] } {
-  const s = new Scan();
+export function scanLayers(layers: { upperFd: number; sourceFd: number }, base?: StageBase): { changes: StagedChange[]; opaqueDirs: OpaqueDir[] } {
+  const s = new Scan(base);
   s.walk(layers.upperFd, layers.sourceFd, [], false, 0n);
   s.checkLinks();
   return { changes: findRenames(s.changes, layers).sort(byPath), opaqueDirs: s.opaqueDirs };
 }
 
-const scan = (layers: { upperFd: number; sourceFd: number }): StagedChange[] => scanLayers(layers).changes;
 
 /** Runs FN with the layers open and scanned; undefined when nothing was ever staged. */
 export function withLayers<T>(where: ShareStage, fn: (layers: OpenLayers) => T): T | undefined {
   const layers = openLayers(where);
   if (!layers) return undefined;
   try {
-    return fn({ ...layers, changes: scan(layers) });
+    // Every look at the stage notes its entries (base.ts): a conflict survives the agent re-creating its file.
+    const base = StageBase.load(where.stage);
+    const changes = scanLayers(layers, base).changes;
+    base.save();
+    return fn({ ...layers, changes });
   } finally {
     closeSync(layers.upperFd);
     closeSync(layers.sourceFd);

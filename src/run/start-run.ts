@@ -63,6 +63,7 @@ export async function startRun(agent: AgentConfig, options: RunOptions): Promise
     return 0;
   }
   await ensurePlanProxy(plan, agent, options.configPath);
+  if (plan.mounts.some((m) => m.review)) (await import('../review/note-run.js')).noteReviewShares(agent.userName, plan.mounts, options.human);
   // Shares that are not configured (lockdown's current directory, --share) get their ACLs for
   // this run only, recorded first so that a killed run is cleaned up by the next au command.
   const temporary = plan.temporaryShares.length > 0;

@@ -8,6 +8,7 @@ import type { AgentConfig } from '../config/schema.js';
 import { loadNative } from '../system/native.js';
 import { exitStatusOf } from '../run/launch.js';
 import { prepareLaunch } from '../launch/prepare.js';
+import { noteReviewShares } from '../review/note-run.js';
 import { currentHuman } from '../system/human.js';
 import { type AuditLog, escapeBytes } from './audit.js';
 import type { Role } from './auth.js';
@@ -104,10 +105,12 @@ export class Session {
     // The same launch as `au run`: limits, the network policy checked fail-closed, the repo's
     // .au.toml of the client's directory, the environment rules (TERM is the server's PTY's).
     const human = currentHuman();
-    const { args, env } = prepareLaunch(
+    const plan = prepareLaunch(
       { agent: start.agent, command: start.command, via: 'login-shell', interactive: true, cwd: start.cwd ?? human.home, shares: 'configured', env: [], term: 'xterm-256color' },
       human,
     );
+    const { args, env } = plan;
+    noteReviewShares(start.agent.userName, plan.mounts, human); // before the agent can re-create its staged files (review/base.ts)
     this.recordingName = basename(start.recordingPath);
     this.recording = new Recording(start.recordingPath, { cols: this.cols, rows: this.rows, command: start.command.join(' '), title: `au session ${this.id} (${this.agent})` }, start.maxRecordingBytes);
     this.recording.onCapped = () => this.audit.record({ event: 'recording-capped', session: this.id, recording: this.recordingName, maxBytes: start.maxRecordingBytes ?? 0 });

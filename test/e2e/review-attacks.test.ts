@@ -246,7 +246,7 @@ describe('review shares: attacks', () => {
     }
   });
 
-  test('the conflict flag is bypassed: the agent re-creates its staged file (new inode, new birth time) after the human edited SRC, so a plain `au accept` reverts the human\'s edit', { todo: 'ATTACK SUCCEEDS: conflict = SRC ctime > the upper inode\'s birth time, a time the agent resets at will (cp+mv, or delete+recreate for a whiteout); record SRC\'s ctime/ino when the agent first staged the path (au-owned, outside the agent\'s reach) or compare with the lower version overlay copied up' }, () => {
+  test('the conflict flag holds when the agent re-creates its staged file (new inode, new birth time) after the human edited SRC: au compares with the earliest birth it saw (STAGE/base.json)', () => {
     try {
       asHuman(`echo base > ${src}/c.txt && echo base > ${src}/d.txt`);
       inRun('echo agent > c.txt && rm d.txt');
@@ -260,6 +260,30 @@ describe('review shares: attacks', () => {
     } finally {
       reset();
       sh(['rm', '-f', `${src}/c.txt`, `${src}/d.txt`]);
+    }
+  });
+
+  test('the conflict flag holds when au first looks after the re-creation (noted at the run\'s start), and an honest later change is no conflict', () => {
+    try {
+      asHuman(`echo base > ${src}/e.txt && echo base > ${src}/f.txt`);
+      inRun('echo agent > e.txt');
+      asHuman(`sleep 1; echo "human edit" > ${src}/e.txt`);
+      // No au changes in between: the second run's start notes e.txt before the agent re-creates it.
+      inRun('sleep 1; cp e.txt .t && mv .t e.txt');
+      // The normal case: the human edits f.txt, then the agent changes it (having seen the edit).
+      asHuman(`echo "human edit" > ${src}/f.txt; sleep 1`);
+      inRun('echo agent > f.txt');
+      const listed = changesJson();
+      assert.deepEqual(listed.filter((x) => x.conflict).map((x) => x.path), ['e.txt'], JSON.stringify(listed));
+      assert.ok(lstatSync(`${stage}/base.json`).isFile(), 'STAGE/base.json written');
+      // Accepted: the path is no longer noted; a later change to it is no conflict.
+      const ok = human.au(['accept', '-a', agent, 'f.txt']);
+      assert.equal(ok.status, 0, said(ok));
+      inRun('sleep 1; echo again > f.txt');
+      assert.deepEqual(changesJson().filter((x) => x.conflict).map((x) => x.path), ['e.txt']);
+    } finally {
+      reset();
+      sh(['rm', '-f', `${src}/e.txt`, `${src}/f.txt`, `${stage}/base.json`]);
     }
   });
 

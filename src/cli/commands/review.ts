@@ -13,6 +13,7 @@ import { DiffWriter, writeDiff } from '../../review/diff.js';
 import { changeHashes, digestOf, listingDigest } from '../../review/digest.js';
 import { AuError } from '../../errors.js';
 import { lockStage } from '../../review/stage-lock.js';
+import { noteStage } from '../../review/base.js';
 import { TerminalOutputFilter } from '../../terminal/output-filter.js';
 import type { Context } from '../context.js';
 import { ExitCode, UsageError } from '../errors.js';
@@ -155,7 +156,10 @@ function underLock<T>(share: ReviewShare, fn: (layers: OpenLayers) => T): T | un
     throw error;
   }
   try {
-    return withLayers(share.where, fn);
+    const result = withLayers(share.where, fn);
+    // What was applied or dropped is no longer noted as staged (base.ts).
+    noteStage(share.where.stage, share.where.source, share.where.humanUid);
+    return result;
   } finally {
     release();
   }
