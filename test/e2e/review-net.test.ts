@@ -212,6 +212,7 @@ done()`;
     writeFileSync(UDP_LOG, '');
     const r = agentPy(code);
     assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim().split('\n').length, 8, `every probe ended with its line: ${r.stdout}`);
     assert.doesNotMatch(r.stdout, /CONNECTED|udp reply/, r.stdout);
     assert.doesNotMatch(readFileSync(UDP_LOG, 'utf8'), /udp-out/);
   });
@@ -425,11 +426,14 @@ for i in range(100):
     assert.equal(setB.status, 0, setB.stderr);
     const listener = bgAgent(`import socket\nl = socket.socket()\nl.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\nl.bind(('127.0.0.1', ${port}))\nl.listen(4)\nl.settimeout(8)\nprint('ready')\ntry:\n  c, a = l.accept(); c.settimeout(3)\n  print('B GOT', c.recv(100).decode()); c.sendall(b'from-B')\nexcept OSError as e: print('nothing', type(e).__name__)`, b);
     await until(() => listener.output().includes('ready'));
-    const fromOther = other.run(['python3', '-c', `import socket\ntry:\n  socket.create_connection(('127.0.0.1', ${port}), timeout=2); print('connected')\nexcept OSError as e: print(type(e).__name__)`]).stdout.trim();
+    // The other user's try runs while A's does (both may wait out a dropped SYN).
+    const otherTry = background(['runuser', '-u', other.name, '--', 'python3', '-u', '-c', `import socket\ntry:\n  socket.create_connection(('127.0.0.1', ${port}), timeout=2); print('connected')\nexcept OSError as e: print(type(e).__name__)`]);
     const r = agentPy(`import socket\ntry:\n  s = socket.create_connection(('127.0.0.1', ${port}), timeout=3); s.sendall(b'from-A'); print('A GOT', s.recv(100).decode())\nexcept OSError as e: print('refused', type(e).__name__)`);
     // A's try is over (its connect or its read timed out): whatever B accepted, it has received and
     // printed by now; a second for the line to come through, rather than B's own 8 s of waiting.
     await until(() => /B GOT|nothing/.test(listener.output()), 1000);
+    await until(() => /\n/.test(otherTry.output()));
+    const fromOther = (await otherTry.stop()).trim();
     const out = await listener.stop();
     assert.notEqual(fromOther, 'connected', 'another local user is kept out of B');
     assert.deepEqual({ bGotData: out.includes('B GOT from-A'), aGotReply: r.stdout.includes('A GOT from-B') }, { bGotData: false, aGotReply: false }, out + r.stdout);
@@ -546,6 +550,7 @@ for fam, addr in [(socket.AF_INET, ('127.0.0.2', port)), (socket.AF_INET6, ('::1
 go(mapped)
 done()`);
     assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim().split('\n').length, 5, `every door was tried to its end: ${r.stdout}`);
     assert.doesNotMatch(r.stdout, /CONNECTED/, r.stdout);
   });
 });
