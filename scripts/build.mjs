@@ -1,8 +1,11 @@
 // Bundles the CLI into dist/au.cjs (see ARCHITECTURE: one CommonJS file starts fastest).
 // The C entrypoint source is embedded as text: `au new` compiles it on the user's machine.
 import { build } from 'esbuild';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 
@@ -36,6 +39,48 @@ await build({ ...common, entryPoints: ['src/cli/entry.ts'], outfile: 'dist/au.cj
 // The lean bundle for `au run`; it requires au.cjs only when it must fall back to the full CLI.
 // It needs no C source: the entrypoint's build stamp is defined above (build-stamp.ts).
 await build({ ...common, entryPoints: ['src/cli/run-entry.ts'], outfile: 'dist/run.cjs', external: [...common.external, './au.cjs'], loader: { '.c': 'empty' } });
+writeRunCodeCache();
+
+/**
+ * dist/run.cjs.cache, the V8 code cache bin/au loads the run bundle with: made by a training
+ * `au run --dry-run` of bin/au itself on a throwaway config (its agent's entrypoint does not
+ * exist, so the run stops at the entrypoint check, having compiled the config reading, the
+ * parser, the health check and the CLI around them). The cache is only compiled code: a run
+ * that goes further compiles the rest as it would without a cache.
+ */
+function writeRunCodeCache() {
+  const cache = 'dist/run.cjs.cache';
+  rmSync(cache, { force: true });
+  const home = mkdtempSync(join(tmpdir(), 'au-code-cache-'));
+  try {
+    const config = join(home, 'config.toml');
+    const agent = 'au-code-cache-training';
+    const [uid, gid] = [process.getuid(), process.getgid()];
+    // Shaped like a record au new writes; the group is this process's own, so that the run does
+    // not re-run itself under sg.
+    writeFileSync(config, [
+      '[[agents]]',
+      `user_name = "${agent}"`,
+      `su_as_agent_group = "su-as-${agent}"`,
+      `entrypoint = "${join(home, 'missing', 'su_as_agent')}"`,
+      `entrypoint_sha256 = "${'0'.repeat(64)}"`,
+      'bootstrapped = true',
+      `mounts = [{ source = "${home}", target = "/home/${agent}/work", read_only = true }]`,
+      `group_gid = ${gid}`,
+      `uid = ${uid}`,
+      `gid = ${gid}`,
+      `entrypoint_build = "${entrypointBuild}"`,
+      '',
+    ].join('\n'));
+    const run = spawnSync(process.execPath, ['--require', './scripts/code-cache-capture.cjs', 'bin/au', 'run', '--dry-run', '-C', config, '-a', agent, '--', 'true'], {
+      env: { HOME: home, PATH: process.env.PATH ?? '/usr/bin:/bin', AU_CODE_CACHE_OUT: cache },
+      encoding: 'utf8',
+    });
+    if (!existsSync(cache)) throw new Error(`no code cache from the training run (exit ${run.status}): ${run.stderr}`);
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+}
 
 // The web observer's page (au server run --web): xterm.js bundled for the browser, and the
 // static files next to it in dist/web. Nothing is fetched from a CDN at run time.
