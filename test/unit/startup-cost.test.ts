@@ -12,34 +12,58 @@ import { tempDir } from '../helpers/temp.js';
 test('dist/run.cjs loads only cheap built-in modules at start-up', () => {
   const bundle = readFileSync(join(REPO, 'dist', 'run.cjs'), 'utf8');
   const loaded = new Set([...bundle.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]));
-  assert.deepEqual([...loaded].filter((name) => !['node:fs', 'node:module', 'node:os', 'node:path', './au.cjs'].includes(name!)), []);
+  assert.deepEqual([...loaded].filter((name) => !['node:fs', 'node:os', 'node:path', './au.cjs'].includes(name!)), []);
   assert.doesNotMatch(bundle, /class Command extends|CommanderError/, 'the run bundle must not contain the command-line library');
 });
 
-// What bin/au handed V8 for the run bundle, reported by a preload: whether a code cache was
-// passed, and whether V8 took it.
-const REPORT_CACHE = `
+// A preload's report on an `au run` through bin/au: whether a code cache was handed to V8 for
+// the run bundle and whether V8 took it, and the built-in modules loaded besides Node's own.
+const REPORT = `
+const { writeFileSync } = require('node:fs');
 const vm = require('node:vm');
+const before = new Set(process.moduleLoadList);
 const Original = vm.Script;
-vm.Script = class extends Original {
-  constructor(source, options) {
-    super(source, options);
-    require('node:fs').writeFileSync(process.env.CACHE_REPORT, JSON.stringify({ passed: options.cachedData !== undefined, rejected: this.cachedDataRejected === true }));
-  }
-};`;
+const report = { loaded: [] };
+vm.Script = function Script(source, options) {
+  const script = new Original(source, options);
+  Object.assign(report, { passed: options.cachedData !== undefined, rejected: script.cachedDataRejected === true });
+  return script;
+};
+process.on('exit', () => {
+  report.loaded = process.moduleLoadList.filter((m) => !before.has(m) && m.startsWith('NativeModule ')).map((m) => m.slice(13));
+  writeFileSync(process.env.AU_REPORT, JSON.stringify(report));
+});`;
 
-function cacheUse(pkg: string): { passed: boolean; rejected: boolean } {
+interface RunReport {
+  passed: boolean;
+  rejected: boolean;
+  loaded: string[];
+}
+
+function reportRun(pkg: string): RunReport {
   const dir = tempDir();
-  writeFileSync(join(dir, 'report-cache.cjs'), REPORT_CACHE);
+  writeFileSync(join(dir, 'report.cjs'), REPORT);
   const report = join(dir, 'report.json');
   // A config that does not exist: the run stops at "unknown agent", after the bundle loaded.
-  const r = spawnSync(process.execPath, ['--require', join(dir, 'report-cache.cjs'), join(pkg, 'bin', 'au'), 'run', '--dry-run', '-C', join(dir, 'none.toml'), '-a', 'nobody', '--', 'true'], {
-    env: { PATH: '/usr/bin:/bin', HOME: dir, CACHE_REPORT: report },
+  const r = spawnSync(process.execPath, ['--require', join(dir, 'report.cjs'), join(pkg, 'bin', 'au'), 'run', '--dry-run', '-C', join(dir, 'none.toml'), '-a', 'nobody', '--', 'true'], {
+    env: { PATH: '/usr/bin:/bin', HOME: dir, AU_REPORT: report },
+    stdio: ['ignore', 'ignore', 'pipe'],
     encoding: 'utf8',
   });
   assert.match(r.stderr, /unknown agent "nobody"/);
-  return JSON.parse(readFileSync(report, 'utf8')) as { passed: boolean; rejected: boolean };
+  return JSON.parse(readFileSync(report, 'utf8')) as RunReport;
 }
+
+const cacheUse = (pkg: string): Omit<RunReport, 'loaded'> => {
+  const { passed, rejected } = reportRun(pkg);
+  return { passed, rejected };
+};
+
+test('au run loads no costly built-in on its way, bin/au included (module brings the ESM loader)', () => {
+  // (net is loaded here by the error message on stderr, a pipe: a run that execs writes nothing.)
+  const costly = ['module', 'child_process', 'crypto', 'tty', 'internal/modules/esm/loader', 'util'];
+  assert.deepEqual(reportRun(REPO).loaded.filter((m) => costly.includes(m)), []);
+});
 
 /** bin/ and dist/ of this build, as an installed package would have them. */
 function packageCopy(): string {
