@@ -38,7 +38,16 @@ const common = {
 await build({ ...common, entryPoints: ['src/cli/entry.ts'], outfile: 'dist/au.cjs' });
 // The lean bundle for `au run`; it requires au.cjs only when it must fall back to the full CLI.
 // It needs no C source: the entrypoint's build stamp is defined above (build-stamp.ts).
-await build({ ...common, entryPoints: ['src/cli/run-entry.ts'], outfile: 'dist/run.cjs', external: [...common.external, './au.cjs'], loader: { '.c': 'empty' } });
+// import() of what is not bundled (node:tty, node-pty) becomes require(): bin/au runs this
+// bundle as a vm.Script, where import() would need Node's experimental vm loader hook.
+await build({
+  ...common,
+  entryPoints: ['src/cli/run-entry.ts'],
+  outfile: 'dist/run.cjs',
+  external: [...common.external, './au.cjs'],
+  loader: { '.c': 'empty' },
+  supported: { 'dynamic-import': false },
+});
 writeRunCodeCache();
 
 /**

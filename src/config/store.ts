@@ -6,7 +6,6 @@
 // file's mode all survive. Readers take no lock: they check that the file did not change
 // while they read it and that no write is half done (a journal), and else read under the lock.
 import { closeSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, realpathSync, statSync, unlinkSync, constants, type BigIntStats } from 'node:fs';
-import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { parse, stringify } from 'smol-toml';
@@ -15,8 +14,9 @@ import { type Config, ConfigError, configFromToml, configToToml, emptyConfig } f
 import { flockFd } from './lock.js';
 import { hasJournal, readAll, recoverJournal, writeInPlace } from './in-place.js';
 import { editToml } from './toml-edit.js';
+import { homeDirectory } from '../system/human.js';
 
-export const defaultConfigPath = (): string => join(homedir(), '.config', 'agent-as-unix-user.toml');
+export const defaultConfigPath = (): string => join(homeDirectory(), '.config', 'agent-as-unix-user.toml');
 
 type Table = Record<string, unknown>;
 

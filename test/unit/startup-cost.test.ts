@@ -1,19 +1,30 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { chmodSync, chownSync, cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { buildSync } from 'esbuild';
+import type { AuNative } from '../../src/run/native.js';
+import { currentHuman } from '../../src/system/human.js';
 import { REPO } from '../helpers/system.js';
 import { tempDir } from '../helpers/temp.js';
 
 // `au run` runs for every agent command: its bundle may load only cheap built-ins at start-up.
 // child_process, crypto, net, tty... cost milliseconds each; they must be loaded lazily.
+// (An import() in the sources is a require() in the bundle, made when that import() runs.)
 test('dist/run.cjs loads only cheap built-in modules at start-up', () => {
   const bundle = readFileSync(join(REPO, 'dist', 'run.cjs'), 'utf8');
-  const loaded = new Set([...bundle.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]));
-  assert.deepEqual([...loaded].filter((name) => !['node:fs', 'node:os', 'node:path', './au.cjs'].includes(name!)), []);
+  const loaded = new Set([...bundle.matchAll(/(?<!__toESM\()require\("([^"]+)"\)/g)].map((m) => m[1]));
+  assert.deepEqual([...loaded].filter((name) => !['node:fs', 'node:path', './au.cjs'].includes(name!)), []);
   assert.doesNotMatch(bundle, /class Command extends|CommanderError/, 'the run bundle must not contain the command-line library');
+});
+
+// bin/au runs the bundle as a vm.Script: an import() there fails ("A dynamic import callback
+// was not specified") unless Node's experimental loader hook is given, which warns on stderr.
+test('dist/run.cjs has no import(): the build makes them require()', () => {
+  assert.doesNotMatch(readFileSync(join(REPO, 'dist', 'run.cjs'), 'utf8'), /\bimport\(/);
 });
 
 // A preload's report on an `au run` through bin/au: whether a code cache was handed to V8 for
@@ -61,7 +72,7 @@ const cacheUse = (pkg: string): Omit<RunReport, 'loaded'> => {
 
 test('au run loads no costly built-in on its way, bin/au included (module brings the ESM loader)', () => {
   // (net is loaded here by the error message on stderr, a pipe: a run that execs writes nothing.)
-  const costly = ['module', 'child_process', 'crypto', 'tty', 'internal/modules/esm/loader', 'util'];
+  const costly = ['module', 'os', 'child_process', 'crypto', 'tty', 'internal/modules/esm/loader', 'util'];
   assert.deepEqual(reportRun(REPO).loaded.filter((m) => costly.includes(m)), []);
 });
 
@@ -125,4 +136,12 @@ test('au whose reader went away still ends quietly with 141 (EPIPE on a stream m
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   assert.equal(code, 141);
   assert.equal(stderr, '');
+});
+
+test('the native passwd entry that spares au run the os module is the one os.userInfo reads', () => {
+  const info = userInfo();
+  const expected = { name: info.username, uid: info.uid, gid: info.gid, home: info.homedir };
+  const native = createRequire(import.meta.url)('../../native/build/Release/au_native.node') as AuNative;
+  assert.deepEqual(native.passwd(), expected);
+  assert.deepEqual(currentHuman(), expected, 'without the addon (unbundled here), from os.userInfo');
 });
