@@ -4,8 +4,8 @@ import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { tmpdir, userInfo } from 'node:os';
+import { join, resolve } from 'node:path';
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 
@@ -52,10 +52,10 @@ writeRunCodeCache();
 
 /**
  * dist/run.cjs.cache, the V8 code cache bin/au loads the run bundle with: made by a training
- * `au run --dry-run` of bin/au itself on a throwaway config (its agent's entrypoint does not
- * exist, so the run stops at the entrypoint check, having compiled the config reading, the
- * parser, the health check and the CLI around them). The cache is only compiled code: a run
- * that goes further compiles the rest as it would without a cache.
+ * `au run -- true` of bin/au itself on a throwaway config whose agent's entrypoint is made up
+ * (scripts/code-cache-capture.cjs shows it to that process alone, and ends the run at its
+ * execve), so that the cache holds the functions of the whole path: config, checks, plan,
+ * exec. The cache is only compiled code; what a run compiles beyond it is compiled as usual.
  */
 function writeRunCodeCache() {
   const cache = 'dist/run.cjs.cache';
@@ -64,28 +64,34 @@ function writeRunCodeCache() {
   try {
     const config = join(home, 'config.toml');
     const agent = 'au-code-cache-training';
+    const entrypoint = join(home, 'made-up', 'su_as_agent');
+    const content = 'au code cache training\n';
     const [uid, gid] = [process.getuid(), process.getgid()];
-    // Shaped like a record au new writes; the group is this process's own, so that the run does
-    // not re-run itself under sg.
+    // Shaped like a record au new writes, with one share (in the home of whoever builds: the
+    // planner checks that, nothing reads it); the group is this process's own, so that the
+    // run does not re-run itself under sg.
     writeFileSync(config, [
       '[[agents]]',
       `user_name = "${agent}"`,
       `su_as_agent_group = "su-as-${agent}"`,
-      `entrypoint = "${join(home, 'missing', 'su_as_agent')}"`,
-      `entrypoint_sha256 = "${'0'.repeat(64)}"`,
+      `entrypoint = "${entrypoint}"`,
+      `entrypoint_sha256 = "${createHash('sha256').update(content).digest('hex')}"`,
       'bootstrapped = true',
-      `mounts = [{ source = "${home}", target = "/home/${agent}/work", read_only = true }]`,
+      `mounts = [{ source = "${join(userInfo().homedir, agent)}", target = "/home/${agent}/work", read_only = true }]`,
       `group_gid = ${gid}`,
       `uid = ${uid}`,
       `gid = ${gid}`,
       `entrypoint_build = "${entrypointBuild}"`,
       '',
     ].join('\n'));
-    const run = spawnSync(process.execPath, ['--require', './scripts/code-cache-capture.cjs', 'bin/au', 'run', '--dry-run', '-C', config, '-a', agent, '--', 'true'], {
-      env: { HOME: home, PATH: process.env.PATH ?? '/usr/bin:/bin', AU_CODE_CACHE_OUT: cache },
+    const run = spawnSync(process.execPath, ['--require', resolve('scripts/code-cache-capture.cjs'), resolve('bin/au'), 'run', '-C', config, '-a', agent, '--', 'true'], {
+      cwd: home,
+      env: { HOME: home, PATH: process.env.PATH ?? '/usr/bin:/bin', AU_CODE_CACHE_OUT: resolve(cache), AU_TRAINING_ENTRYPOINT: entrypoint, AU_TRAINING_CONTENT: content },
       encoding: 'utf8',
     });
-    if (!existsSync(cache)) throw new Error(`no code cache from the training run (exit ${run.status}): ${run.stderr}`);
+    // Without the native addon (not built yet) au would spawn the entrypoint, which is not there.
+    const reachedExec = run.status === 0 || !existsSync('native/build/Release/au_native.node');
+    if (!reachedExec || !existsSync(cache)) throw new Error(`the code cache's training run of au run failed (exit ${run.status}): ${run.stderr}`);
   } finally {
     rmSync(home, { recursive: true, force: true });
   }
