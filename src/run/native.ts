@@ -2,7 +2,6 @@
 // without loading Node's child_process, tty, crypto and os modules, which cost milliseconds on every `au run`.
 // Optional for those: when it is not built, callers fall back to Node's own modules. The share
 // ACL walk (aclWalk) has no fallback: shares are refused without it.
-import { lazyRequire } from '../system/lazy-require.js';
 
 export interface AuNative {
   execve(path: string, argv: readonly string[], envp: readonly string[]): never;
@@ -53,8 +52,11 @@ let cached: AuNative | null | undefined;
 export function loadNative(): AuNative | undefined {
   if (cached === undefined) {
     try {
-      // Resolved next to the bundle (dist/ -> native/build/Release/).
-      cached = lazyRequire(`${__dirname}/../native/build/Release/au_native.node`) as AuNative;
+      // Next to the bundle (dist/ -> native/build/Release/), loaded as require() would load it
+      // but without its path resolution (realpath of every directory, package.json lookups).
+      const addon = { exports: {} };
+      process.dlopen(addon, `${__dirname}/../native/build/Release/au_native.node`);
+      cached = addon.exports as AuNative;
     } catch {
       cached = null;
     }
