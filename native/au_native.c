@@ -8,6 +8,8 @@
  * For the session server: SO_PEERCRED (who is on the other end of a Unix socket) and marking
  * every fd close-on-exec before it starts an agent.
  * For shares: the fd-based ACL walk of acl_walk.c (aclWalk).
+ * For review shares: flock on the staging directory and fgetxattr (overlayfs keeps its opaque
+ * marker in an xattr), both on fds the caller opened without following symlinks.
  */
 #define _GNU_SOURCE /* struct ucred */
 #include <dirent.h>
@@ -20,7 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/file.h>
 #include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "acl_walk.h"
@@ -380,6 +384,58 @@ static napi_value AclWalk(napi_env env, napi_callback_info info)
 	return result;
 }
 
+/* flock(fd, exclusive): takes a shared or exclusive lock without waiting; false when another
+ * holds a conflicting one. The lock goes with the fd (closing it releases it). */
+static napi_value Flock(napi_env env, napi_callback_info info)
+{
+	size_t argc = 2;
+	napi_value args[2], result;
+	int32_t fd;
+	bool exclusive;
+	CHECK(env, napi_get_cb_info(env, info, &argc, args, NULL, NULL));
+	CHECK(env, napi_get_value_int32(env, args[0], &fd));
+	CHECK(env, napi_get_value_bool(env, args[1], &exclusive));
+	int rc;
+	do
+		rc = flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB);
+	while (rc != 0 && errno == EINTR);
+	if (rc != 0 && errno != EWOULDBLOCK) {
+		napi_throw_error(env, errno_code(errno), strerror(errno));
+		return NULL;
+	}
+	CHECK(env, napi_get_boolean(env, rc == 0, &result));
+	return result;
+}
+
+/* fgetxattr(fd, name): the attribute's bytes, or null when the file has none of that name. */
+static napi_value Fgetxattr(napi_env env, napi_callback_info info)
+{
+	size_t argc = 2;
+	napi_value args[2], result;
+	int32_t fd;
+	char value[256];
+	CHECK(env, napi_get_cb_info(env, info, &argc, args, NULL, NULL));
+	CHECK(env, napi_get_value_int32(env, args[0], &fd));
+	char *name = string_arg(env, args[1]);
+	if (!name) {
+		napi_throw_type_error(env, NULL, "fgetxattr(fd, name)");
+		return NULL;
+	}
+	ssize_t n = fgetxattr(fd, name, value, sizeof value);
+	int err = errno;
+	free(name);
+	if (n < 0 && (err == ENODATA || err == ENOTSUP)) {
+		CHECK(env, napi_get_null(env, &result));
+		return result;
+	}
+	if (n < 0) {
+		napi_throw_error(env, errno_code(err), strerror(err));
+		return NULL;
+	}
+	CHECK(env, napi_create_buffer_copy(env, (size_t)n, value, NULL, &result));
+	return result;
+}
+
 NAPI_MODULE_INIT()
 {
 	napi_value fn;
@@ -398,7 +454,11 @@ NAPI_MODULE_INIT()
 	    napi_create_function(env, "closeOnExecFrom", NAPI_AUTO_LENGTH, CloseOnExecFrom, NULL, &fn) != napi_ok ||
 	    napi_set_named_property(env, exports, "closeOnExecFrom", fn) != napi_ok ||
 	    napi_create_function(env, "aclWalk", NAPI_AUTO_LENGTH, AclWalk, NULL, &fn) != napi_ok ||
-	    napi_set_named_property(env, exports, "aclWalk", fn) != napi_ok)
+	    napi_set_named_property(env, exports, "aclWalk", fn) != napi_ok ||
+	    napi_create_function(env, "flock", NAPI_AUTO_LENGTH, Flock, NULL, &fn) != napi_ok ||
+	    napi_set_named_property(env, exports, "flock", fn) != napi_ok ||
+	    napi_create_function(env, "fgetxattr", NAPI_AUTO_LENGTH, Fgetxattr, NULL, &fn) != napi_ok ||
+	    napi_set_named_property(env, exports, "fgetxattr", fn) != napi_ok)
 		return NULL;
 	return exports;
 }

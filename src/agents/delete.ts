@@ -25,6 +25,8 @@ import { undenyJobs } from './job-denials.js';
 import { disableLinger, lockLogins, sudoQuery } from './login.js';
 import { agentHomeOf } from './names.js';
 import { removeAgentTraces } from './traces.js';
+import { removeShareStage } from '../review/drop-stage.js';
+import { removeAgentReviewDir } from '../review/staging.js';
 
 /** Throws AgentSetupError when the recorded user exists but is not ours: nothing is touched. */
 export function checkDeletable(runner: CommandRunner, agent: AgentConfig | KeptAccount): void {
@@ -125,9 +127,14 @@ export function deleteAgent(runner: CommandRunner, agent: AgentConfig, options: 
   removeEntrypoint(runner, agent.userName);
   const user = lookupUser(runner, agent.userName);
   if (user) endProcesses(runner, user.uid);
-  const handedOver = user ? agent.mounts.map((mount) => handOverShare(runner, mount.source, user.uid, user.gid, options.human)) : [];
+  // A review share has neither agent files nor ACLs in its source: its staging directory goes
+  // (the staged changes were let go by the caller: drop-stage.ts), no run has it mounted now.
+  const shares = agent.mounts.filter((m) => !m.review);
+  for (const mount of agent.mounts) removeShareStage(runner, agent.userName, mount, options.human, false);
+  removeAgentReviewDir(runner, agent.userName);
+  const handedOver = user ? shares.map((mount) => handOverShare(runner, mount.source, user.uid, user.gid, options.human)) : [];
   // After the hand-over, so that the ACL entries on what the agent created are removed too.
-  for (const mount of agent.mounts) for (const problem of revokeShareAccess(runner, agent, options.human, mount.source)) auWarn(problem);
+  for (const mount of shares) for (const problem of revokeShareAccess(runner, agent, options.human, mount.source)) auWarn(problem);
   let kept: KeptAccount | undefined;
   let warnings: string[] = [];
   if (user && !options.deleteHome) {
@@ -149,5 +156,6 @@ export function removeKept(runner: CommandRunner, kept: KeptAccount): void {
   const user = lookupUser(runner, kept.userName);
   if (user) endProcesses(runner, user.uid);
   removeAccount(runner, kept, true);
+  removeAgentReviewDir(runner, kept.userName);
   removeAgentTraces(runner, kept.userName);
 }

@@ -13,6 +13,7 @@ import { holdsGroup, readUnderGroup } from '../run/driver-group.js';
 import { isMember, lookupGroup, lookupUser } from '../system/accounts.js';
 import { onPath } from '../system/commands-available.js';
 import type { Human } from '../system/human.js';
+import { stageDir, stageProblems } from '../review/staging.js';
 import type { CommandRunner } from '../system/runner.js';
 import { type AgentFacts, type Finding, type HomeFacts, type SystemFacts, assessAgent } from './health.js';
 import { foreignUserReasons } from './identity.js';
@@ -52,6 +53,7 @@ export function systemFacts(runner: CommandRunner, agent: AgentConfig, human: Hu
     limitProblems: limitProblems(cgroups, agent.limits),
     launchProblems: launchProblems(agent, human),
     netState,
+    reviewProblems: agent.mounts.flatMap((m) => (m.review ? stageProblems(stageDir(agent.userName, human.uid, m.review), human).map((p) => ({ source: m.source, ...p })) : [])),
   };
 }
 

@@ -48,6 +48,8 @@ export interface SystemFacts {
   launchProblems: string[];
   /** The network policy in the kernel; 'none' when the agent's policy filters nothing. */
   netState: LoadState | 'none';
+  /** Review shares whose staging directory the entrypoint would refuse (review/staging.ts). */
+  reviewProblems?: { source: string; detail: string; fix: string }[];
 }
 
 export interface AgentFacts {
@@ -127,6 +129,7 @@ function configFindings(agent: AgentConfig, system: SystemFacts): Finding[] {
   const found: Finding[] = [];
   for (const detail of system.limitProblems) found.push({ severity: 'fail', area: 'limits', detail, fix: `au limit clear -a ${name}` });
   for (const detail of system.launchProblems) found.push({ severity: 'fail', area: 'launch', detail, fix: `au mount list -a ${name}  # then au mount remove -a ${name} SRC` });
+  for (const p of system.reviewProblems ?? []) found.push({ severity: 'fail', area: 'launch', detail: `review share ${p.source}: ${p.detail} (au run refuses to start)`, fix: p.fix });
   const policy = agent.net?.policy ?? 'allow';
   if (system.netState === 'missing' || system.netState === 'outdated') {
     const what = system.netState === 'missing' ? 'not loaded' : 'not the one loaded';

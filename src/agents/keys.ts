@@ -71,23 +71,18 @@ export function parseAgentKeys(output: string): AgentKeys {
 export const gitReadinessCommand: readonly string[] = [
   'bash',
   '-c',
-  'test -f "$HOME/.ssh/id_ed25519" && echo auth; test -f "$HOME/.ssh/au_git_signing_ed25519" && echo sign; git config --global user.name >/dev/null && echo name; git config --global user.email >/dev/null && echo email; printf "node %s\\n" "$(node --version 2>/dev/null)"; true',
+  'test -f "$HOME/.ssh/id_ed25519" && echo auth; test -f "$HOME/.ssh/au_git_signing_ed25519" && echo sign; git config --global user.name >/dev/null && echo name; git config --global user.email >/dev/null && echo email; true',
 ];
 
 export interface GitReadiness {
   keys: boolean;
   identity: boolean;
-  /** The major version of the agent's node (on its PATH), when it has one. */
-  nodeMajor?: number;
-  nodeVersion?: string;
 }
 
 export function parseGitReadiness(output: string): GitReadiness {
   const words = new Set(output.split('\n'));
-  const node = /^node v(\d{1,3})\.(\d{1,4})\.(\d{1,4})$/m.exec(output);
   return {
     keys: words.has('auth') && words.has('sign'),
     identity: words.has('name') && words.has('email'),
-    ...(node ? { nodeMajor: Number(node[1]), nodeVersion: `${node[1]}.${node[2]}.${node[3]}` } : {}),
   };
 }

@@ -79,28 +79,34 @@ export function buildProgram(setExit: (code: number) => void = () => {}): Comman
     .description('share SRC (read-only unless --rw) at TGT in the agent home')
     .addOption(agentOption())
     .option('--rw', 'let the agent write (grants it ACLs on SRC)')
+    .option('--review', 'let the agent write, staged: SRC changes only when you accept (au changes, au accept)')
     .argument('<source>', 'a folder under your home')
     .argument('[target]', 'where the agent sees it (default: same path relative to its home)')
-    .action(async (source: string, target: string | undefined, opts: { agent: string; rw?: boolean }, cmd: Command) => {
+    .action(async (source: string, target: string | undefined, opts: { agent: string; rw?: boolean; review?: boolean }, cmd: Command) => {
+      if (opts.rw && opts.review) cmd.error('error: --rw and --review do not go together (a review share is writable, its changes staged)');
       const { mountAddCommand } = await import('./commands/mount.js');
-      mountAddCommand(makeContext(globalsOf(cmd)), opts.agent, source, target, Boolean(opts.rw));
+      mountAddCommand(makeContext(globalsOf(cmd)), opts.agent, source, target, opts.review ? 'review' : opts.rw ? 'rw' : 'ro');
     });
   withGlobals(mount.command('remove'))
     .description('stop sharing a folder (by source or target) and remove its ACLs')
     .addOption(agentOption())
+    .option('-y, --yes', 'do not ask for confirmation (staged changes of a review share are still kept: see --discard-changes)')
+    .option('--discard-changes', 'a review share: drop the changes staged in it (au changes lists them)')
     .argument('<path>', 'source or target of the share')
-    .action(async (path: string, opts: { agent: string }, cmd: Command) => {
+    .action(async (path: string, opts: { agent: string; yes?: boolean; discardChanges?: boolean }, cmd: Command) => {
       const { mountRemoveCommand } = await import('./commands/mount.js');
-      mountRemoveCommand(makeContext(globalsOf(cmd)), opts.agent, path);
+      mountRemoveCommand(makeContext(globalsOf(cmd)), opts.agent, path, { yes: Boolean(opts.yes), discardChanges: Boolean(opts.discardChanges) });
     });
   withGlobals(mount.command('list'))
-    .description('list shares as SRC -> TGT [ro|rw]')
+    .description('list shares as SRC -> TGT [ro|rw|review]')
     .addOption(agentOption())
     .option('--json', 'machine-readable output')
     .action(async (opts: { agent: string; json?: boolean }, cmd: Command) => {
       const { mountListCommand } = await import('./commands/mount.js');
       mountListCommand(makeContext(globalsOf(cmd)), opts.agent, Boolean(opts.json));
     });
+
+  registerReview(program);
 
   withGlobals(program.command('info'))
     .description("show an agent's set-up and health (exit 1 when BROKEN)")
@@ -123,10 +129,11 @@ export function buildProgram(setExit: (code: number) => void = () => {}): Comman
     .description('delete an agent: its user, groups, entrypoint and share ACLs')
     .addOption(agentOption())
     .option('-H, --delete-home', 'also delete the agent home')
-    .option('-y, --yes', 'do not ask for confirmation')
-    .action(async (opts: { agent: string; deleteHome?: boolean; yes?: boolean }, cmd: Command) => {
+    .option('-y, --yes', 'do not ask for confirmation (staged changes of review shares are still kept: see --discard-changes)')
+    .option('--discard-changes', "drop the changes staged in the agent's review shares (au changes lists them)")
+    .action(async (opts: { agent: string; deleteHome?: boolean; yes?: boolean; discardChanges?: boolean }, cmd: Command) => {
       const { deleteCommand } = await import('./commands/delete.js');
-      deleteCommand(makeContext(globalsOf(cmd)), opts.agent, { deleteHome: Boolean(opts.deleteHome), yes: Boolean(opts.yes) });
+      deleteCommand(makeContext(globalsOf(cmd)), opts.agent, { deleteHome: Boolean(opts.deleteHome), yes: Boolean(opts.yes), discardChanges: Boolean(opts.discardChanges) });
     });
 
   withGlobals(program.command('migrate'))
@@ -162,21 +169,21 @@ export function buildProgram(setExit: (code: number) => void = () => {}): Comman
   withGlobals(program.command('install'))
     .description("install each profile's program for the agent (npm, as the agent, in its own ~/.local)")
     .addOption(agentOption())
-    .option('--force', "install even when the agent's Node.js is older than the program needs")
+    .option('--force', "keep the agent's Node.js even when it is outside the range the program needs (no Node.js is installed for the agent)")
     .argument('<profile...>', 'profile names (claude, codex, gemini, opencode, pi, ...)')
     .action(async (names: string[], opts: { agent: string; force?: boolean }, cmd: Command) => {
       const { installCommand } = await import('./commands/install.js');
-      setExit(await installCommand(makeContext(globalsOf(cmd)), opts.agent, names, { update: false, force: opts.force }));
+      setExit(installCommand(makeContext(globalsOf(cmd)), opts.agent, names, { update: false, force: opts.force }));
     });
   withGlobals(program.command('update'))
     .description("update each profile's program for the agent to its newest release")
     .addOption(agentOption())
     .option('--all', 'every profile that names a package')
-    .option('--force', "update even when the agent's Node.js is older than the program needs")
+    .option('--force', "keep the agent's Node.js even when it is outside the range the program needs (no Node.js is installed for the agent)")
     .argument('[profile...]', 'profile names')
     .action(async (names: string[], opts: { agent: string; all?: boolean; force?: boolean }, cmd: Command) => {
       const { installCommand } = await import('./commands/install.js');
-      setExit(await installCommand(makeContext(globalsOf(cmd)), opts.agent, names, { update: true, all: opts.all, force: opts.force }));
+      setExit(installCommand(makeContext(globalsOf(cmd)), opts.agent, names, { update: true, all: opts.all, force: opts.force }));
     });
 
   withGlobals(program.command('keys'))
@@ -222,6 +229,40 @@ export function buildProgram(setExit: (code: number) => void = () => {}): Comman
   registerContainment(program);
   registerSessions(program, setExit);
   return program;
+}
+
+/** `au changes`, `au accept`, `au discard` (review shares). */
+function registerReview(program: Command): void {
+  withGlobals(program.command('changes'))
+    .description("list what the agent staged in its review shares (all, or SHARE's): added, modified, deleted, renamed, modes, symlinks, risky ones flagged")
+    .addOption(agentOption())
+    .option('--json', 'machine-readable output')
+    .option('--diff', 'also show a unified diff of the text files')
+    .argument('[share]', 'source or target of a review share')
+    .action(async (share: string | undefined, opts: { agent: string; json?: boolean; diff?: boolean }, cmd: Command) => {
+      const { changesCommand } = await import('./commands/review.js');
+      changesCommand(makeContext(globalsOf(cmd)), opts.agent, share, opts);
+    });
+  withGlobals(program.command('accept'))
+    .description('apply staged changes to your folder (all, or the PATHs as au changes shows them); risky ones only when named or with --include-risky')
+    .usage('[options] [SHARE] [--] [PATH...]')
+    .addOption(agentOption())
+    .option('--include-risky', 'also apply the risky changes')
+    .option('--overwrite', 'apply the named conflicting changes over your version')
+    .argument('[share-and-paths...]', 'a review share (source or target), then paths relative to it')
+    .action(async (args: string[], opts: { agent: string; includeRisky?: boolean; overwrite?: boolean }, cmd: Command) => {
+      const { acceptCommand } = await import('./commands/review.js');
+      acceptCommand(makeContext(globalsOf(cmd)), opts.agent, args, opts);
+    });
+  withGlobals(program.command('discard'))
+    .description('drop staged changes (all, or the PATHs); your folder is not touched')
+    .usage('[options] [SHARE] [--] [PATH...]')
+    .addOption(agentOption())
+    .argument('[share-and-paths...]', 'a review share (source or target), then paths relative to it')
+    .action(async (args: string[], opts: { agent: string }, cmd: Command) => {
+      const { discardCommand } = await import('./commands/review.js');
+      discardCommand(makeContext(globalsOf(cmd)), opts.agent, args);
+    });
 }
 
 /** `au limit`, `au net`, `au doctor` (containment). */

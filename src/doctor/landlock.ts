@@ -2,7 +2,7 @@
 // share the host's abstract unix socket namespace (X11, D-Bus, root daemons' control sockets);
 // the entrypoint scopes them away with Landlock ABI 6 (Linux 6.12), and on a kernel without it
 // runs on silently (a run's stderr is the agent's business): this check is where the human learns it.
-import { loadNative } from '../run/native.js';
+import { loadNative } from '../system/native.js';
 import type { Check } from './checks.js';
 
 const CHECK = 'landlock scope';

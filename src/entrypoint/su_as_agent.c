@@ -50,6 +50,16 @@
  * (= --pids, per uid) are set by P1 before it drops privileges.  When the command is SIGKILLed and
  * the run cgroup counted an OOM kill, P1 says so.
  *
+ * Review shares (--mount-review SRC TGT KEY): the agent sees SRC read-write, but what it changes
+ * is staged; SRC is never written.  P1 mounts an overlayfs at TGT whose lower layer is SRC and
+ * whose upper and work directories are in STAGE = REVIEW_ROOT/AGENT_NAME/<caller uid>-KEY, a path
+ * built here (KEY is [a-z0-9]{16}), opened without following symlinks and checked to be the
+ * caller's, 0700.  Both layers are idmapped (caller -> agent, root -> root): the agent sees the
+ * human's files as its own without any ACL on SRC, and what it creates lands in STAGE owned by
+ * the human, who reviews it (au changes/accept/discard) by reading STAGE/upper.  Overlay keeps
+ * its markers in user.overlay.* (userxattr), which the human can read.  P1 holds a shared flock
+ * on STAGE for the run; au accept and au discard take it exclusively.
+ *
  * Network policy (fail closed): with --net-policy ID, P0 (root) asks the kernel over netlink for
  * the nftables table "inet au-AGENT_NAME" and refuses to run unless it exists and its comment is
  * "au-policy:ID" (written by `au net apply`, ID identifying the policy in the config).  Asking the
@@ -81,6 +91,7 @@
 #include <string.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <sys/file.h>
 #include <sys/fsuid.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
@@ -117,6 +128,11 @@
 #define SYS_openat2 437
 #define SYS_mount_setattr 442
 #endif
+#ifndef SYS_fsopen
+#define SYS_fsopen 430
+#define SYS_fsconfig 431
+#define SYS_fsmount 432
+#endif
 #ifndef MOVE_MOUNT_F_EMPTY_PATH /* glibc < 2.36: none of the new mount API constants */
 #define OPEN_TREE_CLONE 1
 #define OPEN_TREE_CLOEXEC O_CLOEXEC
@@ -125,6 +141,12 @@
 #define MOUNT_ATTR_RDONLY 0x1
 #define MOUNT_ATTR_NOSUID 0x2
 #define MOUNT_ATTR_NODEV 0x4
+#define MOUNT_ATTR_IDMAP 0x00100000
+#define FSOPEN_CLOEXEC 1
+#define FSMOUNT_CLOEXEC 1
+#define FSCONFIG_SET_FLAG 0
+#define FSCONFIG_SET_FD 5
+#define FSCONFIG_CMD_CREATE 6
 #endif
 #ifndef RESOLVE_BENEATH /* <linux/openat2.h> */
 #define RESOLVE_NO_MAGICLINKS 0x02
@@ -139,15 +161,19 @@ struct au_mount_attr { uint64_t attr_set, attr_clr, propagation, userns_fd; }; /
 #define P1_GRACE_MS 3000 /* P1: after a forwarded signal, SIGKILL everything after this */
 #define P0_GRACE_S 5     /* P0: after a signal, stop waiting for P1 after this (PDEATHSIG does the rest) */
 #define USAGE                                                                                              \
-	"su_as_agent [--mount-ro SRC TGT]... [--mount-rw SRC TGT]... [--chdir DIR] [--tmp-home [--seed REL]...] " \
+	"su_as_agent [--mount-ro SRC TGT]... [--mount-rw SRC TGT]... [--mount-review[-ro] SRC TGT KEY]... "      \
+	"[--chdir DIR] [--tmp-home [--seed REL]...] "                                                           \
 	"[--no-network] [--memory BYTES] [--cpu PERCENT] [--pids N] [--nofile N] [--net-policy ID] "            \
 	"[--die-with-parent] [--] CMD [ARG]..."
 #define CGROUP2_MAGIC 0x63677270
 #define CGROUP1_MAGIC 0x27e0eb
 #define TMPFS_MAGIC 0x01021994
 #define CG_TOP "agent-as-unix-user"
+#define REVIEW_ROOT "/var/lib/agent-as-unix-user/review" /* review/staging.ts has the same */
+#define REVIEW_KEY_LEN 16
 
-struct share { const char *src, *tgt, *rel; int ro; }; /* rel: tgt relative to AGENT_HOME */
+/* rel: tgt relative to AGENT_HOME; key: a review share's (else NULL) */
+struct share { const char *src, *tgt, *rel, *key; int ro; };
 static struct share mounts[MAX_MOUNTS];
 static int nmounts;
 static char *au_env[MAX_ENV]; /* "KEY=VALUE": the caller's AU_ENV_KEY=VALUE without the prefix */
@@ -301,8 +327,13 @@ static int parse(int argc, char **argv)
 		} else if (strcmp(a, "--mount-ro") == 0 || strcmp(a, "--mount-rw") == 0) {
 			if (i + 2 >= argc) fail("usage:", USAGE, EINVAL);
 			if (nmounts == MAX_MOUNTS) fail("too many mounts (at most 64), at", argv[i + 2], E2BIG);
-			mounts[nmounts++] = (struct share){ argv[i + 1], argv[i + 2], NULL, a[9] == 'o' };
+			mounts[nmounts++] = (struct share){ argv[i + 1], argv[i + 2], NULL, NULL, a[9] == 'o' };
 			i += 2;
+		} else if (strcmp(a, "--mount-review") == 0 || strcmp(a, "--mount-review-ro") == 0) {
+			if (i + 3 >= argc) fail("usage:", USAGE, EINVAL);
+			if (nmounts == MAX_MOUNTS) fail("too many mounts (at most 64), at", argv[i + 2], E2BIG);
+			mounts[nmounts++] = (struct share){ argv[i + 1], argv[i + 2], NULL, argv[i + 3], a[14] == '-' };
+			i += 3;
 		} else if (strcmp(a, "--tmp-home") == 0) {
 			tmp_home = 1;
 		} else if (strcmp(a, "--seed") == 0) {
@@ -363,6 +394,12 @@ static int parse(int argc, char **argv)
 				fail("invalid mount source (must be normalised, inside the caller's home)", s->src, EINVAL);
 			if (!path_ok(s->tgt) || !(s->rel = beneath(s->tgt, AGENT_HOME)))
 				fail("invalid mount target (must be normalised, inside " AGENT_HOME ")", s->tgt, EINVAL);
+			if (s->key && (strlen(s->key) != REVIEW_KEY_LEN ||
+				       strspn(s->key, "0123456789abcdefghijklmnopqrstuvwxyz") != REVIEW_KEY_LEN))
+				fail("invalid review key (must be 16 of [a-z0-9])", s->tgt, EINVAL);
+			/* The idmaps map root to root and the caller to the agent: both must be other ids. */
+			if (s->key && (caller_uid == 0 || caller_gid == 0))
+				fail("review shares need a caller other than root:", s->src, EINVAL);
 		}
 		free(rhome);
 	}
@@ -1123,11 +1160,114 @@ static void make_targets(void)
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) _exit(125); /* the child has said why */
 }
 
+/* Review shares, phase 7 (P1, root).  The user namespace whose maps idmap both layers:
+ * uid 0 -> 0 and caller -> agent (gids alike).  A child unshares it and waits; P1 writes its maps
+ * (P1 has CAP_SETUID/CAP_SETGID where the child's namespace was made) and keeps an fd of it. */
+static int review_userns(void)
+{
+	int sp[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) die("socketpair", "idmap");
+	pid_t c = fork();
+	if (c < 0) die("fork", "idmap");
+	if (c == 0) { /* made, then told, then gone when P1 closes its end */
+		char b = 0;
+		if (close(sp[0]) < 0 || unshare(CLONE_NEWUSER) < 0 || write(sp[1], &b, 1) != 1) _exit(1);
+		while (read(sp[1], &b, 1) > 0) { /* until EOF */ }
+		_exit(0);
+	}
+	xclose(sp[1]);
+	char b, path[64], map[96];
+	if (read(sp[0], &b, 1) != 1) fail("making the idmap namespace", "(child)", EIO);
+	static const char *const files[] = { "uid_map", "gid_map" };
+	for (int k = 0; k < 2; k++) {
+		int n = snprintf(map, sizeof map, "0 0 1\n%u %u 1\n", k ? (unsigned)caller_gid : (unsigned)caller_uid,
+				 k ? (unsigned)AGENT_GID : (unsigned)AGENT_UID);
+		snprintf(path, sizeof path, "/proc/%d/%s", (int)c, files[k]);
+		int fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || write(fd, map, (size_t)n) != n) die("writing", path);
+		xclose(fd);
+	}
+	snprintf(path, sizeof path, "/proc/%d/ns/user", (int)c);
+	int ns = open(path, O_RDONLY | O_CLOEXEC);
+	if (ns < 0) die("open", path);
+	xclose(sp[0]);
+	int st;
+	while (waitpid(c, &st, 0) < 0)
+		if (errno != EINTR) die("waitpid", "idmap");
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) fail("making the idmap namespace", "(child)", EIO);
+	return ns;
+}
+
+/* A detached copy of the mount at fd (that directory as its root), idmapped by ns. */
+static int idmapped(int fd, int ns, const char *what)
+{
+	int m = (int)syscall(SYS_open_tree, fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+	if (m < 0) die("open_tree", what);
+	struct au_mount_attr attr = { MOUNT_ATTR_IDMAP, 0, 0, (uint64_t)ns };
+	if (syscall(SYS_mount_setattr, m, "", AT_EMPTY_PATH, &attr, sizeof attr) < 0)
+		die("idmapping (Linux >= 5.19 needed, on a filesystem that supports it)", what);
+	return m;
+}
+
+/* STAGE, from names only this file and the kernel chose: no symlink in any component, a
+ * directory of the caller's, 0700.  Returned locked (shared) for the rest of P1's life. */
+static int open_stage(const struct share *s, char *stage, size_t size)
+{
+	int n = snprintf(stage, size, REVIEW_ROOT "/" AGENT_NAME "/%u-%s", (unsigned)caller_uid, s->key);
+	if (n < 0 || (size_t)n >= size) fail("review stage path too long for", s->tgt, ENAMETOOLONG);
+	struct au_open_how how = { O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0,
+				   RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
+	int fd = (int)syscall(SYS_openat2, AT_FDCWD, stage, &how, sizeof how);
+	if (fd < 0) die("opening the review stage (au mount add --review makes it)", stage);
+	struct stat st;
+	if (fstat(fd, &st) < 0) die("fstat", stage);
+	if (!S_ISDIR(st.st_mode) || st.st_uid != caller_uid || (st.st_mode & 07777) != 0700)
+		fail("review stage is not the caller's with mode 0700:", stage, EPERM);
+	if (flock(fd, LOCK_SH | LOCK_NB) < 0)
+		fail(errno == EWOULDBLOCK ? "its staged changes are being accepted or discarded; try again:" : "flock", stage,
+		     errno);
+	return fd;
+}
+
+/* Review shares, phase 7 (P1, root): the overlay at the target (see top).  upper and work are
+ * opened through the idmapped STAGE: seen there as the agent's means owned by the caller. */
+static void review_mount(const struct share *s, int sfd, int tfd, int ns)
+{
+	char stage[PATH_MAX];
+	int stfd = open_stage(s, stage, sizeof stage); /* kept open: the lock lasts the run */
+	int lower = idmapped(sfd, ns, s->src), staged = idmapped(stfd, ns, stage);
+	int layer[2];
+	static const char *const names[] = { "upperdir", "workdir" };
+	for (int k = 0; k < 2; k++) {
+		struct stat st;
+		layer[k] = openat(staged, k ? "work" : "upper", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (layer[k] < 0 || fstat(layer[k], &st) < 0) die("opening the review stage's", names[k]);
+		if (st.st_uid != AGENT_UID) fail("review stage directory not the caller's:", names[k], EPERM);
+	}
+	int fs = (int)syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC);
+	if (fs < 0) die("fsopen", "overlay");
+	if (syscall(SYS_fsconfig, fs, FSCONFIG_SET_FD, "lowerdir+", NULL, lower) < 0 ||
+	    syscall(SYS_fsconfig, fs, FSCONFIG_SET_FD, names[0], NULL, layer[0]) < 0 ||
+	    syscall(SYS_fsconfig, fs, FSCONFIG_SET_FD, names[1], NULL, layer[1]) < 0 ||
+	    syscall(SYS_fsconfig, fs, FSCONFIG_SET_FLAG, "userxattr", NULL, 0) < 0 ||
+	    syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		die("overlay (Linux >= 6.15 needed: layers passed as O_PATH fds)", s->tgt);
+	int m = (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC,
+			     MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (s->ro ? MOUNT_ATTR_RDONLY : 0));
+	if (m < 0) die("fsmount", s->tgt);
+	if (syscall(SYS_move_mount, m, "", tfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		die("move_mount", s->tgt);
+	int fds[] = { m, fs, layer[1], layer[0], staged, lower };
+	for (size_t k = 0; k < sizeof fds / sizeof *fds; k++)
+		xclose(fds[k]);
+}
+
 /* Phase 7 (P1, root): bind each share, with no path resolution the agent could influence; the
  * source, a path the caller chose, is resolved with the caller's filesystem identity. */
 static void do_mounts(void)
 {
 	struct stat st;
+	int ns = -1; /* the idmap, made for the first review share */
 	int hfd = open(AGENT_HOME, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (hfd < 0) die("open", AGENT_HOME);
 	if (fstat(hfd, &st) < 0) die("fstat", AGENT_HOME);
@@ -1155,6 +1295,13 @@ static void do_mounts(void)
 		int tfd = (int)syscall(SYS_openat2, hfd, s->rel, &how, sizeof how);
 		if (tfd < 0 && errno == ENOSYS) tfd = walk(hfd, s->rel, 0);
 		if (tfd < 0) die("opening mount target", s->tgt);
+		if (s->key) {
+			if (ns < 0) ns = review_userns();
+			review_mount(s, sfd, tfd, ns);
+			xclose(tfd);
+			xclose(sfd);
+			continue;
+		}
 
 		/* Attach fd to fd: clone, set flags on the detached copy, move it onto the target. */
 		int mfd = (int)syscall(SYS_open_tree, sfd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
@@ -1169,6 +1316,7 @@ static void do_mounts(void)
 		xclose(tfd);
 		xclose(sfd);
 	}
+	if (ns >= 0) xclose(ns);
 	xclose(hfd);
 }
 

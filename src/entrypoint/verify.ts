@@ -4,7 +4,7 @@
 // defence in depth (and catches a root-level mistake). Facts are read here (readEntrypointFacts);
 // what they mean is decided without the system (entrypointFileProblems), for every caller alike.
 import { lstatSync, readFileSync } from 'node:fs';
-import { loadNative } from '../run/native.js';
+import { loadNative } from '../system/native.js';
 import { lazyRequire } from '../system/lazy-require.js';
 import { REQUIRED_MODE, ancestorsOf } from './location.js';
 

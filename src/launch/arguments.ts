@@ -51,7 +51,10 @@ export function entrypointArguments(call: EntrypointCall): string[] {
   if (call.throwAwayHome) args.push('--tmp-home', ...(call.seeds ?? []).flatMap((rel) => ['--seed', rel]));
   if (call.noNetwork) args.push('--no-network');
   for (const mount of call.mounts) {
-    args.push(mount.readOnly ? '--mount-ro' : '--mount-rw', mount.source, mount.target);
+    // A review share: the entrypoint stages the agent's writes (an overlay over SRC) in the
+    // directory it computes from KEY; read-only (a repo's .au.toml, lockdown) mounts it read-only.
+    if (mount.review) args.push(mount.readOnly ? '--mount-review-ro' : '--mount-review', mount.source, mount.target, mount.review);
+    else args.push(mount.readOnly ? '--mount-ro' : '--mount-rw', mount.source, mount.target);
   }
   args.push(...limitArguments(call.limits));
   if (call.netPolicy) args.push('--net-policy', call.netPolicy);

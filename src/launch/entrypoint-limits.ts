@@ -4,7 +4,7 @@
 // The numbers are the C file's (MAX_MOUNTS, MAX_ENV); a unit test reads them from there.
 import type { MountConfig } from '../config/schema.js';
 
-/** At most this many shares (--mount-ro/--mount-rw) in one run, and as many --seed paths. */
+/** At most this many shares (--mount-ro/--mount-rw/--mount-review) in one run, and as many --seed paths. */
 export const MAX_SHARES = 64;
 export const MAX_SEEDS = 64;
 /** At most this many AU_ENV_* variables. */

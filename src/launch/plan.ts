@@ -13,6 +13,7 @@ import { type RepoPolicy, narrowShares } from '../run/repo-policy.js';
 import { workingDirectory } from '../run/workdir.js';
 import { type Via, entrypointArguments } from './arguments.js';
 import { entrypointRefusals } from './entrypoint-limits.js';
+import { findNestedReview } from '../mounts/shares.js';
 
 export class LaunchError extends AuError {}
 
@@ -108,7 +109,12 @@ function placement(request: LaunchRequest, facts: LaunchFacts): Placement {
     if (facts.lockdownSource === undefined || facts.lockdownTarget === undefined) throw new LaunchError('lockdown: the current directory was not resolved as a share');
     // `shares = [...]` selects among the configured shares, none of which a lockdown run uses
     // (its only share is the current directory): what applies to it is `read_only` and `network`.
-    const share = { source: facts.lockdownSource, target: facts.lockdownTarget, readOnly: !lockdown.rwCwd || Boolean(policy?.readOnly) };
+    // The current directory as a review share when it is one (its writes staged, never an ACL);
+    // a folder inside one would get ACLs on part of it, and the agent's writes there unreviewed.
+    const nested = findNestedReview(agent, facts.lockdownSource, false);
+    if (nested) throw new LaunchError(`--lockdown in ${facts.lockdownSource}: it is inside the review share ${nested.source}; run it from ${nested.source}`);
+    const review = agent.mounts.find((m) => m.source === facts.lockdownSource && m.review)?.review;
+    const share = { source: facts.lockdownSource, target: facts.lockdownTarget, readOnly: !lockdown.rwCwd || Boolean(policy?.readOnly), ...(review ? { review } : {}) };
     const temporaryShares = agent.mounts.some((m) => m.source === share.source) ? [] : [share];
     if ((facts.runShares ?? []).length > 0) throw new LaunchError('--share and --lockdown do not go together: a lockdown run shares the current directory only');
     return { mounts: [share], noNetwork: !lockdown.network || repoNoNetwork, temporaryShares };
@@ -123,6 +129,8 @@ function placement(request: LaunchRequest, facts: LaunchFacts): Placement {
   const temporaryShares: MountConfig[] = [];
   for (const share of facts.runShares ?? []) {
     if (agent.mounts.some((m) => m.source === share.source && m.target === share.target)) continue;
+    const nested = findNestedReview(agent, share.source, false);
+    if (nested) throw new LaunchError(`--share ${share.source}: it is inside or around the review share ${nested.source}, whose changes are staged`);
     if ([...agent.mounts, ...temporaryShares].some((m) => m.source === share.source || m.target === share.target)) {
       throw new LaunchError(`--share ${share.source}: it clashes with a share of ${agent.userName} (same folder or same place in the agent home)`);
     }

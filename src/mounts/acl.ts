@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { printable } from '../cli/output.js';
 import type { AgentConfig } from '../config/schema.js';
 import { AuError } from '../errors.js';
-import { type AclWalkReport, type AclWalkRequest, loadNative } from '../run/native.js';
+import { type AclWalkReport, type AclWalkRequest, loadNative } from '../system/native.js';
 import { stateDir } from '../server/paths.js';
 import { lookupGroup, lookupUser } from '../system/accounts.js';
 import type { CommandRunner } from '../system/runner.js';

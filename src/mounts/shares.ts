@@ -51,6 +51,14 @@ export function findConflict(agent: AgentConfig, source: string, target: string)
   return agent.mounts.find((m) => m.source === source || m.target === target);
 }
 
+/**
+ * A share whose source contains SOURCE or lies inside it, where one of the two is a review share
+ * (`review`: the new one is): nested, writes to the inner folder would bypass the review.
+ */
+export function findNestedReview(agent: AgentConfig, source: string, review: boolean): MountConfig | undefined {
+  return agent.mounts.find((m) => (review || m.review) && (isStrictlyInside(source, m.source) || isStrictlyInside(m.source, source)));
+}
+
 /** The mount whose source or target is PATH (as typed, or resolved). */
 export function findMount(agent: AgentConfig, path: string): MountConfig | undefined {
   const candidates = new Set([path, resolve(path)]);

@@ -15,7 +15,7 @@ export interface Profile {
   installHint: string;
   /** The npm package `au install` / `au update` install for the agent (its own prefix, ~/.local). */
   package?: string;
-  /** The oldest Node.js major version the package's current release runs on. */
+  /** A floor for the Node.js major version, beside the package's own engines.node (config: node_major). */
   nodeMajor?: number;
   /** Where the program keeps its state: in the agent's own home, never the human's. */
   stateDirs: string[];
@@ -36,7 +36,6 @@ export const BUILTIN_PROFILES: readonly Profile[] = [
     secrets: {},
     installHint: installHint('claude', 'claude'),
     package: '@anthropic-ai/claude-code',
-    nodeMajor: 22,
     stateDirs: ['.claude', '.claude.json'],
     settingsFiles: ['.claude/settings.json', '.claude/CLAUDE.md', '.claude/agents', '.claude/commands'],
     credentialFiles: ['.claude/.credentials.json'],
@@ -59,7 +58,6 @@ export const BUILTIN_PROFILES: readonly Profile[] = [
     secrets: {},
     installHint: installHint('gemini', 'gemini'),
     package: '@google/gemini-cli',
-    nodeMajor: 20,
     stateDirs: ['.gemini'],
     settingsFiles: ['.gemini/settings.json', '.gemini/GEMINI.md'],
     credentialFiles: ['.gemini/oauth_creds.json'],
@@ -82,7 +80,6 @@ export const BUILTIN_PROFILES: readonly Profile[] = [
     secrets: {},
     installHint: installHint('pi', 'pi'),
     package: '@mariozechner/pi-coding-agent',
-    nodeMajor: 20,
     stateDirs: ['.pi'],
     settingsFiles: ['.pi/agent/settings.json', '.pi/agent/AGENTS.md'],
     credentialFiles: ['.pi/agent/auth.json'],

@@ -9,7 +9,7 @@ import { BUILTIN_PROFILES, type Profile } from './builtin.js';
 
 export const COMMAND_NAMES = [
   'new', 'run', 'mount', 'info', 'list', 'delete', 'doctor', 'limit', 'net', 'server', 'attach', 'sessions',
-  'completions', 'profiles', 'profile', 'aliases', 'install', 'update', 'keys', 'migrate', 'help',
+  'completions', 'profiles', 'profile', 'aliases', 'install', 'update', 'keys', 'migrate', 'changes', 'accept', 'discard', 'help',
 ] as const;
 
 const PROFILE_NAME = /^[a-z][a-z0-9_-]*$/;

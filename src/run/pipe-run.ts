@@ -3,7 +3,7 @@
 // spawn it in its own session (detached) and forward signals. Either way the entrypoint puts
 // the agent in a new session, so the human's terminal is never its controlling tty.
 import { exitStatusOf } from './launch.js';
-import { loadNative } from './native.js';
+import { loadNative } from '../system/native.js';
 import { forwardTerminatingSignals } from './signals.js';
 
 export async function runWithPipes(

@@ -8,7 +8,7 @@ import { execFile, spawnSync } from 'node:child_process';
 import { statSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import type { Config } from '../config/schema.js';
-import { loadNative } from '../run/native.js';
+import { loadNative } from '../system/native.js';
 
 export type Role = 'owner' | 'operator' | 'observer';
 

@@ -1,6 +1,7 @@
 // Every session is also recorded as an asciicast v2 file (the format `asciinema play` reads):
 // a JSON header line, then one [seconds, "o", text] line per output chunk and
-// [seconds, "r", "COLSxROWS"] per resize. Output is decoded as a UTF-8 stream so a character
+// [seconds, "r", "COLSxROWS"] per resize, and at the end [seconds, "x", "CODE"] (the exit code;
+// protocol/asciicast.ts reads them all). Output is decoded as a UTF-8 stream so a character
 // split across chunks is not mangled. Lines are written in batches (at most RECORDING_FLUSH_MS
 // late, or RECORDING_BATCH_BYTES at a time): one write per PTY chunk would cost throughput.
 // A batch the disk does not take (ENOSPC, EIO, EFBIG) is dropped whole (never half a line), the
@@ -12,6 +13,7 @@ import { dirname } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { Gap, appendWhole, closeQuietly } from './line-file.js';
 import { openOwnFile } from './safe-files.js';
+import { type Cast, parseCast } from './protocol/asciicast.js';
 
 const RECORDING_FLUSH_MS = 200;
 const RECORDING_BATCH_BYTES = 256 * 1024;
@@ -155,10 +157,12 @@ export class Recording {
     return { lostBytes: this.lostBytes, unmarked: this.gap !== undefined, error: this.lastError };
   }
 
-  close(): void {
+  /** Ends the recording; with the session's exit code, as an exit event ("x"). */
+  close(exitCode?: number): void {
     if (this.closed) return;
     const rest = this.decoder.end();
     if (rest) this.batch.push(`${JSON.stringify([this.seconds(), 'o', rest])}\n`);
+    if (exitCode !== undefined) this.batch.push(`${JSON.stringify([this.seconds(), 'x', String(exitCode)])}\n`);
     this.flush();
     // Still failing: one last try to mark the gap alone (a small write may fit where a batch did not).
     if (this.gap) this.flush();
@@ -168,36 +172,21 @@ export class Recording {
   }
 }
 
-export interface CastEvent {
-  time: number;
-  type: string;
-  data: string;
-}
+export type { CastEvent } from './protocol/asciicast.js';
 
 export class RecordingError extends AuError {}
 
-/** Reads an asciicast v2 file: the header and its events. */
-export function readRecording(path: string): { header: Record<string, unknown>; events: CastEvent[] } {
+/** Reads a recording file with the one asciicast reader (protocol/asciicast.ts). */
+export function readRecording(path: string): Cast {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
     throw new RecordingError(`cannot read recording ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
-  const lines = text.split('\n').filter((line) => line !== '');
-  const header = JSON.parse(lines[0] ?? '{}') as Record<string, unknown>;
-  if (header.version !== 2) throw new RecordingError(`${path} is not an asciicast v2 file`);
-  const events: CastEvent[] = [];
-  for (const line of lines.slice(1)) {
-    let event: unknown;
-    try {
-      event = JSON.parse(line);
-    } catch {
-      continue; // a fragment left by a short write that could not be undone (see line-file.ts)
-    }
-    if (!Array.isArray(event)) continue;
-    const [time, type, data] = event as [number, string, string];
-    events.push({ time, type, data });
+  try {
+    return parseCast(text);
+  } catch (error) {
+    throw new RecordingError(`${path}: ${(error as Error).message}`);
   }
-  return { header, events };
 }

@@ -16,10 +16,12 @@
 // Both are CommonJS packages whose exports Node's ESM loader cannot name statically.
 import xtermHeadless from '@xterm/headless';
 import xtermSerialize from '@xterm/addon-serialize';
+import xtermUnicode11 from '@xterm/addon-unicode11';
 import { ScreenGuard } from './screen-guard.js';
 
 const { Terminal } = xtermHeadless;
 const { SerializeAddon } = xtermSerialize;
+const { Unicode11Addon } = xtermUnicode11;
 type Terminal = InstanceType<typeof Terminal>;
 type SerializeAddon = InstanceType<typeof SerializeAddon>;
 
@@ -178,6 +180,9 @@ export class ScreenModel {
     this.terminal = new Terminal({ cols: this.cols, rows: this.rows, scrollback: 0, allowProposedApi: true, logLevel: 'off' });
     this.serializer = new SerializeAddon();
     this.terminal.loadAddon(this.serializer);
+    // The widths the web page uses (emoji take two cells): a joiner's screen lines up with it.
+    this.terminal.loadAddon(new Unicode11Addon());
+    this.terminal.unicode.activeVersion = '11';
     this.parseNow = parserOf(this.terminal);
   }
 

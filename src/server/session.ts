@@ -5,17 +5,19 @@
 import { basename } from 'node:path';
 import type { IPty } from 'node-pty';
 import type { AgentConfig } from '../config/schema.js';
-import { loadNative } from '../run/native.js';
+import { loadNative } from '../system/native.js';
 import { exitStatusOf } from '../run/launch.js';
 import { prepareLaunch } from '../launch/prepare.js';
 import { currentHuman } from '../system/human.js';
 import { type AuditLog, escapeBytes } from './audit.js';
 import type { Role } from './auth.js';
 import { FrameType, encodeChunked, encodeJson, outputFrames } from './protocol/frames.js';
-import type { SessionSummary } from './protocol/messages.js';
+import type { EndMessage, SessionSummary } from './protocol/messages.js';
 import { Recording, type RecordingLoss } from './recording.js';
 import { ScreenModel } from './screen.js';
 import { PresenceLimiter } from './presence.js';
+import { isOnlyTerminalReports } from './protocol/terminal-reports.js';
+import { type Size, SessionSizes } from './session-size.js';
 
 /** A connected client as the session sees it. */
 export interface SessionClient {
@@ -78,8 +80,10 @@ export class Session {
   private ended = false;
   /** When a size was last applied, and the size asked for since (applied when the interval ends). */
   private resizedAt = Number.NEGATIVE_INFINITY;
-  private wantedSize: { client: SessionClient; cols: number; rows: number } | undefined;
+  private wantedSize: (Size & { by: string; reason?: string }) | undefined;
   private resizeTimer: NodeJS.Timeout | undefined;
+  /** Whose size is in effect; a leaving client's size is undone (session-size.ts). */
+  private readonly sizes: SessionSizes<SessionClient>;
   private readonly presence = new PresenceLimiter(({ user, joins, leaves, since }) => {
     this.audit.record({ event: 'presence', session: this.id, user, joins, leaves, since: since.toISOString() });
     if (!this.ended) this.notify(`${user} joined ${joins} and left ${leaves} more times since ${since.toISOString()}`);
@@ -95,6 +99,7 @@ export class Session {
     this.owner = start.owner;
     this.cols = start.cols;
     this.rows = start.rows;
+    this.sizes = new SessionSizes({ cols: start.cols, rows: start.rows });
     this.audit = start.audit;
     // The same launch as `au run`: limits, the network policy checked fail-closed, the repo's
     // .au.toml of the client's directory, the environment rules (TERM is the server's PTY's).
@@ -145,6 +150,7 @@ export class Session {
   leave(client: SessionClient, reason: string): void {
     if (!this.clients.delete(client) && this.ended) return;
     this.lastRefusal.delete(client);
+    this.forgetSize(client);
     if (!this.presence.admit(client.user, 'leave')) return;
     this.audit.record({ event: 'leave', session: this.id, user: client.user, uid: client.uid, role: client.role, reason });
     if (!this.ended) this.notify(`${client.user} left (${reason})`, client);
@@ -166,7 +172,12 @@ export class Session {
 
   input(client: SessionClient, data: Buffer): void {
     if (this.ended) return;
-    if (client.role === 'observer') return this.refuse(client, 'type', data.length);
+    if (client.role === 'observer') {
+      // A terminal's own reports (focus, answers to queries, mouse) are not the viewer typing:
+      // dropped, and no refusal for them.
+      if (isOnlyTerminalReports(data)) return;
+      return this.refuse(client, 'type', data.length);
+    }
     if (this.pendingInputBytes() + data.length > MAX_PENDING_INPUT_BYTES) {
       this.audit.record({ event: 'input-refused', session: this.id, user: client.user, bytes: data.length, reason: 'the agent is not reading its input' });
       client.send([encodeJson(FrameType.Error, { message: `input dropped: the agent is not reading its input (over ${MAX_PENDING_INPUT_BYTES} bytes waiting)` })]);
@@ -193,23 +204,34 @@ export class Session {
   resize(client: SessionClient, cols: number, rows: number): void {
     if (this.ended) return;
     if (client.role === 'observer') return this.refuse(client, 'resize', 0);
+    this.sizes.request(client, { cols, rows }, client.role === 'owner');
+    this.requestSize({ by: client.user, cols, rows });
+  }
+
+  /** A leaving client's size is undone when it was the one in effect. */
+  private forgetSize(client: SessionClient): void {
+    const back = this.sizes.leave(client);
+    if (back && !this.ended) this.requestSize({ ...back, by: client.user, reason: `${client.user} left: the size before its resize is back` });
+  }
+
+  private requestSize(wanted: Size & { by: string; reason?: string }): void {
     const wait = this.resizedAt + RESIZE_INTERVAL_MS - performance.now();
     if (wait > 0) {
-      this.wantedSize = { client, cols, rows };
+      this.wantedSize = wanted;
       this.resizeTimer ??= setTimeout(() => this.applyWantedSize(), wait);
       return;
     }
-    this.applySize(client, cols, rows);
+    this.applySize(wanted);
   }
 
   private applyWantedSize(): void {
     this.resizeTimer = undefined;
     const wanted = this.wantedSize;
     this.wantedSize = undefined;
-    if (wanted && !this.ended) this.applySize(wanted.client, wanted.cols, wanted.rows);
+    if (wanted && !this.ended) this.applySize(wanted);
   }
 
-  private applySize(client: SessionClient, cols: number, rows: number): void {
+  private applySize({ by, cols, rows, reason }: Size & { by: string; reason?: string }): void {
     if (cols === this.cols && rows === this.rows) return;
     this.resizedAt = performance.now();
     this.cols = cols;
@@ -217,7 +239,7 @@ export class Session {
     this.pty.resize(cols, rows);
     this.screen.resize(cols, rows);
     this.recording.resize(cols, rows);
-    this.audit.record({ event: 'resize', session: this.id, user: client.user, cols, rows });
+    this.audit.record({ event: 'resize', session: this.id, user: by, cols, rows, ...(reason ? { reason } : {}) });
   }
 
   /** Ends the whole agent process tree: SIGTERM to the entrypoint (which ends its pid namespace), SIGKILL after a grace period. */
@@ -246,10 +268,11 @@ export class Session {
     if (this.resizeTimer) clearTimeout(this.resizeTimer);
     this.presence.flush();
     const durationMs = Date.now() - this.startedAt.getTime();
-    this.recording.close();
+    this.recording.close(exitCode);
     this.screen.dispose();
     this.audit.record({ event: 'end', session: this.id, exitCode, durationMs, reason: this.endReason });
-    const frame = encodeJson(FrameType.End, { session: this.id, exitCode, reason: this.endReason });
+    const end: EndMessage = { session: this.id, exitCode, reason: this.endReason, durationMs };
+    const frame = encodeJson(FrameType.End, end);
     for (const client of this.clients) client.finish(frame);
     this.clients.clear();
     this.onEnd?.();

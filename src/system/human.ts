@@ -1,6 +1,6 @@
 // Who is driving `au`: the invoking user. Never derived from environment variables the
 // agent could have influenced; the passwd entry of the real uid is the truth.
-import { loadNative } from '../run/native.js';
+import { loadNative } from './native.js';
 import { lazyRequire } from './lazy-require.js';
 
 export interface Human {

@@ -1,31 +1,18 @@
 // The web observer's page: lists the agents (with health), the live sessions and the
 // recordings; shows a live session in xterm.js over a WebSocket (the session server's framed
 // protocol, carried in binary messages), and replays a recording with play/pause/seek. The
-// page sends what is typed whatever its role: the server decides (observers get an error).
+// frames, messages and recordings are read with the server's own modules (protocol/wire.ts,
+// messages.ts, asciicast.ts): nothing of the protocol is typed twice. The page sends only what
+// the viewer types (input.ts), whatever its role: the server decides (observers get an error).
 import { Terminal } from '@xterm/xterm';
 import { FitAddon } from '@xterm/addon-fit';
+import { Unicode11Addon } from '@xterm/addon-unicode11';
 import { ScreenGuard } from '../server/screen-guard.js';
-
-const Frame = { Welcome: 0x02, Error: 0x03, Input: 0x10, Output: 0x11, Resize: 0x20, Ping: 0x21, Pong: 0x22, End: 0x30, Notice: 0x31 } as const;
-
-interface SessionSummary {
-  id: string;
-  agent: string;
-  command: string[];
-  owner: string;
-  startedAt: string;
-  cols: number;
-  rows: number;
-  clients: { user: string; role: string }[];
-}
-interface State {
-  role: 'observer' | 'operator';
-  owner: string;
-  agents: { name: string; healthy: boolean; problems: string[] }[];
-  configError?: string;
-  sessions: SessionSummary[];
-  recordings: { name: string; session: string; startedAt: string; live: boolean }[];
-}
+import { FrameReader, FrameType, SERVER_FRAME_TYPES, type WireFrame, frameBytes, parseJsonPayload, resizePayload } from '../server/protocol/wire.js';
+import type { EndMessage, TextMessage, WebState, Welcome } from '../server/protocol/messages.js';
+import { type Cast, castDuration, castExitCode, castResize, parseCast } from '../server/protocol/asciicast.js';
+import { onViewerInput } from './input.js';
+import { MAX_FONT, fitFont } from './fit.js';
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 
@@ -41,15 +28,22 @@ function takeToken(): string {
 }
 
 const token = takeToken();
-const term = new Terminal({ cursorBlink: true, fontSize: 14, scrollback: 2000, fontFamily: 'DejaVu Sans Mono, Menlo, monospace', theme: { background: '#000000' } });
+const box = $('terminal');
+// allowProposedApi: the Unicode 11 widths (emoji take two cells, as in the agent's terminal).
+const term = new Terminal({ cursorBlink: true, fontSize: MAX_FONT, scrollback: 2000, fontFamily: 'DejaVu Sans Mono, Menlo, monospace', theme: { background: '#000000' }, allowProposedApi: true });
 const fit = new FitAddon();
 term.loadAddon(fit);
-term.open($('terminal'));
+term.loadAddon(new Unicode11Addon());
+term.unicode.activeVersion = '11';
+term.open(box);
 // The agent's output is hostile input to this xterm too: it gets only what the guard passes
 // (counts clamped to the screen, a few marks per cell, no strings), in slices of bounded work
 // so that xterm's write queue can yield to the page between them.
 const guard = new ScreenGuard(term.cols, term.rows);
-term.onResize(({ cols, rows }) => guard.resize(cols, rows));
+term.onResize(({ cols, rows }) => {
+  guard.resize(cols, rows);
+  layout();
+});
 const SLICE_WORK = 20_000;
 function show(data: Uint8Array): void {
   for (let at = 0; at < data.length; ) {
@@ -62,14 +56,14 @@ function resetTerminal(): void {
   term.reset();
   guard.reset();
 }
-let role: State['role'] | undefined;
-let state: State | undefined;
+let role: WebState['role'] | undefined;
+let state: WebState | undefined;
 let current: { kind: 'live'; id: string } | { kind: 'replay'; name: string } | undefined;
 
 function message(text: string, error = false): void {
-  const box = $('messages');
-  box.textContent = text;
-  box.className = error ? 'error' : '';
+  const messages = $('messages');
+  messages.textContent = text;
+  messages.className = error ? 'error' : '';
 }
 
 function item(list: HTMLElement, build: (li: HTMLLIElement) => void): void {
@@ -149,113 +143,152 @@ async function refresh(): Promise<void> {
       $('whoami').textContent = `refused (${response.status})`;
       return;
     }
-    state = (await response.json()) as State;
+    state = (await response.json()) as WebState;
     role = state.role;
     $('whoami').textContent = `${state.owner}'s server, you are ${role === 'operator' ? 'an operator (may type)' : 'an observer (read-only)'}`;
     $('whoami').className = role;
     render();
-    const watching = current?.kind === 'live' ? current.id : undefined;
-    if (watching && role === 'observer') {
-      const s = state.sessions.find((x) => x.id === watching);
-      if (s && (s.cols !== term.cols || s.rows !== term.rows)) term.resize(s.cols, s.rows);
+    // The page follows the session's size (set by its owner, or by an operator who sized it).
+    const watching = live && !live.end ? state.sessions.find((x) => x.id === live!.id) : undefined;
+    if (live && watching) {
+      live.startedAt = Date.parse(watching.startedAt);
+      const ours = watching.cols === term.cols && watching.rows === term.rows;
+      // Sized to this window until another client resizes the session after us: then follow it.
+      if (live.sizing && ours) live.sizingApplied = true;
+      else if (live.sizing && live.sizingApplied) live.sizing = false;
+      if (!live.sizing && !ours) term.resize(watching.cols, watching.rows);
     }
+    showInfo();
   } catch (error) {
     $('status').textContent = `cannot reach the server: ${(error as Error).message}`;
   }
 }
 
+// ---- Layout: the whole session visible, the sidebar out of the way on a phone -------------------
+
+/** The font scaled to show the session's size (or, for an operator who sized the session, the session sized to the window). */
+function layout(): void {
+  if (live?.sizing && !live.end) return sizeSessionToWindow();
+  fitFont(term, box);
+}
+
+function sizeSessionToWindow(): void {
+  term.options.fontSize = MAX_FONT;
+  const proposed = fit.proposeDimensions();
+  if (!proposed || !Number.isFinite(proposed.cols) || !Number.isFinite(proposed.rows)) return;
+  const cols = Math.max(20, Math.min(1000, proposed.cols));
+  const rows = Math.max(5, Math.min(1000, proposed.rows));
+  if (cols !== term.cols || rows !== term.rows) {
+    term.resize(cols, rows);
+    if (live) live.sizingApplied = false;
+  }
+  send(frameBytes(FrameType.Resize, resizePayload(cols, rows)));
+}
+
+let layoutTimer: number | undefined;
+new ResizeObserver(() => {
+  clearTimeout(layoutTimer);
+  layoutTimer = window.setTimeout(layout, 50);
+}).observe(box);
+
+$('side-toggle').onclick = () => document.body.classList.toggle('side-collapsed');
+/** On a narrow screen the lists give the terminal the width once something is shown. */
+const collapseSide = (): void => document.body.classList.add('side-collapsed');
+
+// ---- Session state: running or ended, duration, exit code --------------------------------------
+
+function duration(ms: number): string {
+  const seconds = Math.max(0, Math.round(ms / 1000));
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = seconds % 60;
+  return h > 0 ? `${h}h ${String(m).padStart(2, '0')}m ${String(s).padStart(2, '0')}s` : m > 0 ? `${m}m ${String(s).padStart(2, '0')}s` : `${s}s`;
+}
+
+function showInfo(): void {
+  const info = $('session-info');
+  if (live) {
+    if (live.end) {
+      info.dataset.state = 'ended';
+      info.textContent = `ended · exit code ${live.end.exitCode} · ran ${duration(live.end.durationMs)} · ${live.end.reason}`;
+    } else {
+      info.dataset.state = 'running';
+      info.textContent = `running${live.startedAt ? ` · ${duration(Date.now() - live.startedAt)}` : ''}`;
+    }
+  } else if (cast) {
+    const exit = castExitCode(cast);
+    info.dataset.state = 'recorded';
+    info.textContent = `recorded · ${castDuration(cast).toFixed(1)} s · ${exit === undefined ? 'no exit code recorded' : `exit code ${exit}`}`;
+  } else {
+    delete info.dataset.state;
+    info.textContent = '';
+  }
+}
+setInterval(showInfo, 1000);
+
 // ---- Live sessions ----------------------------------------------------------------------------
 
-let socket: WebSocket | undefined;
-let pending = new Uint8Array(0);
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
-function frame(type: number, payload: Uint8Array): Uint8Array {
-  const out = new Uint8Array(5 + payload.length);
-  out[0] = type;
-  new DataView(out.buffer).setUint32(1, payload.length);
-  out.set(payload, 5);
-  return out;
+interface Live {
+  id: string;
+  socket: WebSocket;
+  reader: FrameReader;
+  role?: Welcome['role'];
+  startedAt?: number;
+  end?: EndMessage;
+  /** An operator who asked for the session to take this window's size. */
+  sizing: boolean;
+  /** The server has applied that size (so a different size later is someone else's). */
+  sizingApplied?: boolean;
 }
-
-function resizeFrame(cols: number, rows: number): Uint8Array {
-  const payload = new Uint8Array(4);
-  const view = new DataView(payload.buffer);
-  view.setUint16(0, cols);
-  view.setUint16(2, rows);
-  return frame(Frame.Resize, payload);
-}
+let live: Live | undefined;
 
 function send(data: Uint8Array): void {
-  if (socket?.readyState === WebSocket.OPEN) socket.send(data);
+  if (live?.socket.readyState === WebSocket.OPEN) live.socket.send(data);
 }
 
-function fitLive(): void {
-  if (current?.kind !== 'live' || role !== 'operator') return;
-  fit.fit();
-  send(resizeFrame(term.cols, term.rows));
-}
-
-function received(chunk: Uint8Array): void {
-  let data = chunk;
-  if (pending.length > 0) {
-    data = new Uint8Array(pending.length + chunk.length);
-    data.set(pending);
-    data.set(chunk, pending.length);
-  }
-  let at = 0;
-  while (data.length - at >= 5) {
-    const view = new DataView(data.buffer, data.byteOffset + at);
-    const type = view.getUint8(0);
-    const length = view.getUint32(1);
-    if (data.length - at - 5 < length) break;
-    const payload = data.subarray(at + 5, at + 5 + length);
-    at += 5 + length;
-    handle(type, payload);
-  }
-  pending = data.slice(at);
-}
-
-function handle(type: number, payload: Uint8Array): void {
-  const json = (): Record<string, unknown> => JSON.parse(decoder.decode(payload)) as Record<string, unknown>;
-  switch (type) {
-    case Frame.Output:
-      show(payload);
+function handle(frame: WireFrame): void {
+  if (!live) return;
+  switch (frame.type) {
+    case FrameType.Output:
+      show(frame.payload);
       return;
-    case Frame.Welcome: {
-      const w = json();
-      $('view-title').textContent = `session ${String(w.session)} (agent ${String(w.agent)}), you are ${String(w.role)}${w.role === 'observer' ? ', read-only' : ''}`;
-      if (w.role === 'operator') fitLive();
-      else term.resize(Number(w.cols), Number(w.rows));
+    case FrameType.Welcome: {
+      const w = parseJsonPayload(frame) as unknown as Welcome;
+      live.role = w.role;
+      $('view-title').textContent = `session ${w.session} (agent ${w.agent}), you are ${w.role}${w.role === 'observer' ? ', read-only' : ''}`;
+      $('resize-session').hidden = w.role === 'observer';
+      term.resize(w.cols, w.rows);
+      layout();
       return;
     }
-    case Frame.Error:
-      message(String(json().message), true);
+    case FrameType.Error:
+      message((parseJsonPayload(frame) as unknown as TextMessage).message, true);
       return;
-    case Frame.Notice:
-      message(String(json().message));
+    case FrameType.Notice:
+      message((parseJsonPayload(frame) as unknown as TextMessage).message);
       return;
-    case Frame.End: {
-      const e = json();
-      message(`session ${String(e.session)} ended: ${String(e.reason)}, exit code ${String(e.exitCode)}`);
+    case FrameType.End: {
+      live.end = parseJsonPayload(frame) as unknown as EndMessage;
+      message(`session ${live.end.session} ended: ${live.end.reason}, exit code ${live.end.exitCode}`);
       $('status').textContent = 'ended';
+      $('resize-session').hidden = true;
+      showInfo();
       void refresh();
       return;
     }
-    case Frame.Ping:
-      send(frame(Frame.Pong, payload));
+    case FrameType.Ping:
+      send(frameBytes(FrameType.Pong, frame.payload));
       return;
   }
 }
 
 function closeLive(): void {
-  if (socket) {
-    socket.onclose = null;
-    socket.close();
+  if (live) {
+    live.socket.onclose = null;
+    live.socket.close();
   }
-  socket = undefined;
-  pending = new Uint8Array(0);
+  live = undefined;
+  $('resize-session').hidden = true;
 }
 
 function watch(id: string): void {
@@ -266,76 +299,105 @@ function watch(id: string): void {
   message('');
   resetTerminal();
   render();
+  collapseSide();
   const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws?session=${encodeURIComponent(id)}&token=${encodeURIComponent(token)}`);
   ws.binaryType = 'arraybuffer';
+  const summary = state?.sessions.find((s) => s.id === id);
+  const session: Live = { id, socket: ws, reader: new FrameReader(SERVER_FRAME_TYPES), startedAt: summary ? Date.parse(summary.startedAt) : undefined, sizing: false };
+  live = session;
   ws.onopen = () => ($('status').textContent = `connected to ${id}`);
-  ws.onmessage = (event) => received(new Uint8Array(event.data as ArrayBuffer));
-  ws.onclose = (event) => {
-    if (socket === ws) $('status').textContent = `disconnected (${event.code})`;
+  ws.onmessage = (event) => {
+    if (live !== session) return;
+    try {
+      for (const frame of session.reader.push(new Uint8Array(event.data as ArrayBuffer))) handle(frame);
+    } catch (error) {
+      message(`protocol error from the server: ${(error as Error).message}`, true);
+      ws.close();
+    }
   };
-  socket = ws;
+  ws.onclose = (event) => {
+    if (live === session) $('status').textContent = `disconnected (${event.code})`;
+  };
+  showInfo();
   term.focus();
 }
 
-term.onData((data) => {
-  if (current?.kind === 'live') send(frame(Frame.Input, encoder.encode(data)));
+$('resize-session').onclick = () => {
+  if (!live || live.role === 'observer') return;
+  live.sizing = true;
+  live.sizingApplied = false;
+  sizeSessionToWindow();
+};
+
+const utf8 = new TextEncoder();
+const inputSource = onViewerInput(
+  term,
+  () => live?.role !== undefined && live.role !== 'observer',
+  (data, binary) => {
+    if (current?.kind === 'live') send(frameBytes(FrameType.Input, binary ? Uint8Array.from(data, (c) => c.charCodeAt(0) & 0xff) : utf8.encode(data)));
+  },
+);
+
+// Ctrl+C (or Cmd+C, Ctrl+Shift+C) with a selection copies it, as in a terminal emulator; only
+// without a selection does Ctrl+C reach the agent.
+function copy(text: string): void {
+  const done = (): void => message(`copied ${text.length} characters`);
+  const fallback = (): void => {
+    const area = document.createElement('textarea');
+    area.value = text;
+    document.body.appendChild(area);
+    area.select();
+    const ok = document.execCommand('copy');
+    area.remove();
+    if (ok) done();
+    else message('the browser refused to copy (select and use its menu)', true);
+    term.focus();
+  };
+  if (navigator.clipboard?.writeText) navigator.clipboard.writeText(text).then(done, fallback);
+  else fallback();
+}
+term.attachCustomKeyEventHandler((event) => {
+  if (event.type !== 'keydown' || event.key.toLowerCase() !== 'c' || !(event.ctrlKey || event.metaKey) || event.altKey || !term.hasSelection()) return true;
+  event.preventDefault();
+  copy(term.getSelection());
+  return false;
 });
-term.onBinary((data) => {
-  if (current?.kind === 'live') send(frame(Frame.Input, Uint8Array.from(data, (c) => c.charCodeAt(0) & 0xff)));
-});
-let resizeTimer: number | undefined;
-new ResizeObserver(() => {
-  clearTimeout(resizeTimer);
-  resizeTimer = window.setTimeout(fitLive, 100);
-}).observe($('terminal'));
 
 // ---- Replay -----------------------------------------------------------------------------------
 
-interface Cast {
-  width: number;
-  height: number;
-  events: [number, string, string][];
-}
 let cast: Cast | undefined;
 let position = 0;
 let applied = 0;
 let playing: { wallStart: number; from: number } | undefined;
 let timer: number | undefined;
 
-function parseCast(text: string): Cast {
-  const lines = text.split('\n').filter((l) => l.trim() !== '');
-  const header = JSON.parse(lines[0] ?? '{}') as { version?: number; width?: number; height?: number };
-  if (header.version !== 2) throw new Error('not an asciicast v2 recording');
-  return { width: header.width ?? 80, height: header.height ?? 24, events: lines.slice(1).map((l) => JSON.parse(l) as [number, string, string]) };
-}
-
-const duration = (): number => (cast && cast.events.length > 0 ? cast.events[cast.events.length - 1]![0] : 0);
+const castLength = (): number => (cast ? castDuration(cast) : 0);
 
 function showClock(): void {
   $<HTMLInputElement>('seek').value = String(position);
-  $('clock').textContent = `${position.toFixed(1)} / ${duration().toFixed(1)} s`;
+  $('clock').textContent = `${position.toFixed(1)} / ${castLength().toFixed(1)} s`;
 }
 
-/** Applies the events up to `position` (from the start when seeking back). */
+/** Applies the events up to `target` (from the start when seeking back). */
 function applyTo(target: number): void {
   if (!cast) return;
   if (target < position || applied === 0) {
     resetTerminal();
-    term.resize(cast.width, cast.height);
+    term.resize(cast.header.width, cast.header.height);
     applied = 0;
   }
   let out = '';
-  while (applied < cast.events.length && cast.events[applied]![0] <= target) {
-    const [, kind, data] = cast.events[applied++]!;
-    if (kind === 'o') out += data;
-    else if (kind === 'r') {
-      if (out) show(encoder.encode(out));
+  while (applied < cast.events.length && cast.events[applied]!.time <= target) {
+    const event = cast.events[applied++]!;
+    if (event.type === 'o') out += event.data;
+    const size = castResize(event);
+    if (size) {
+      if (out) show(utf8.encode(out));
       out = '';
-      const [cols, rows] = data.split('x').map(Number);
-      if (cols && rows) term.resize(cols, rows);
+      term.resize(size.cols, size.rows);
     }
   }
-  if (out) show(encoder.encode(out));
+  if (out) show(utf8.encode(out));
   position = target;
   showClock();
 }
@@ -343,9 +405,9 @@ function applyTo(target: number): void {
 function tick(): void {
   if (!playing) return;
   const speed = Number($<HTMLSelectElement>('speed').value) || 1;
-  const target = Math.min(duration(), playing.from + ((performance.now() - playing.wallStart) / 1000) * speed);
+  const target = Math.min(castLength(), playing.from + ((performance.now() - playing.wallStart) / 1000) * speed);
   applyTo(target);
-  if (target >= duration()) {
+  if (target >= castLength()) {
     pause();
     $('status').textContent = 'replay finished';
     return;
@@ -355,7 +417,7 @@ function tick(): void {
 
 function play(): void {
   if (!cast) return;
-  if (position >= duration()) {
+  if (position >= castLength()) {
     applied = 0;
     position = 0;
     applyTo(0);
@@ -383,18 +445,25 @@ async function replay(name: string, session: string): Promise<void> {
   stopReplay();
   current = { kind: 'replay', name };
   render();
+  collapseSide();
   message('');
   const response = await fetch(`/api/recordings/${encodeURIComponent(name)}`, { headers: { Authorization: `Bearer ${token}` }, cache: 'no-store' });
   if (!response.ok) {
     message(`cannot load the recording (${response.status})`, true);
     return;
   }
-  cast = parseCast(await response.text());
+  try {
+    cast = parseCast(await response.text());
+  } catch (error) {
+    message(`cannot play the recording: ${(error as Error).message}`, true);
+    return;
+  }
   position = 0;
   applied = 0;
   $('view-title').textContent = `replay of session ${session}`;
   $('player').hidden = false;
-  $<HTMLInputElement>('seek').max = String(duration());
+  $<HTMLInputElement>('seek').max = String(castLength());
+  showInfo();
   applyTo(0);
   play();
 }
@@ -410,13 +479,26 @@ $('speed').onchange = () => {
   if (playing) play();
 };
 
-// For tests and scripts: the terminal's text as shown.
-(window as unknown as { auTerminalText: () => string }).auTerminalText = () => {
+// For tests and scripts: the terminal's text as shown, and its size.
+const exposed = window as unknown as { auTerminalText: () => string; auTerminalSize: () => { cols: number; rows: number; fontSize: number }; auInputSource: string };
+exposed.auInputSource = inputSource;
+exposed.auTerminalText = () => {
   const buffer = term.buffer.active;
   const lines: string[] = [];
   for (let y = 0; y < buffer.length; y++) lines.push(buffer.getLine(y)?.translateToString(true) ?? '');
   return lines.join('\n');
 };
+/** The column of `char` on the first line that starts with `text` (wide characters take two). */
+(exposed as unknown as { auColumnOf: (text: string, char: string) => number }).auColumnOf = (text, char) => {
+  const buffer = term.buffer.active;
+  for (let y = 0; y < buffer.length; y++) {
+    const line = buffer.getLine(y);
+    if (!line?.translateToString(true).startsWith(text)) continue;
+    for (let x = 0; x < line.length; x++) if (line.getCell(x)?.getChars() === char) return x;
+  }
+  return -1;
+};
+exposed.auTerminalSize = () => ({ cols: term.cols, rows: term.rows, fontSize: term.options.fontSize ?? MAX_FONT });
 
 void refresh();
 setInterval(() => void refresh(), 2000);

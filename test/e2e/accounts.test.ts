@@ -10,6 +10,7 @@ import { type AddressInfo, createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { humanWithAgent, undoSteps } from '../helpers/fixtures.js';
 import { type Human, createHuman, must, packageForHumans, sh, uidOf, uniqueName, userExists } from '../helpers/system.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -59,15 +60,8 @@ const exited = (child: ChildProcess): boolean => child.exitCode !== null || chil
 describe('agent accounts are not login accounts (A30)', () => {
   let human: Human;
   let agent: string;
-  const undo: (() => void)[] = [];
-  before(() => {
-    human = createHuman();
-    agent = human.newAgent();
-  });
-  after(() => {
-    for (const step of undo.reverse()) step();
-    human.cleanup();
-  });
+  const undo = undoSteps();
+  humanWithAgent((made) => ({ human, agent } = made));
 
   test('au new: login shell nologin (runs still get SHELL=/bin/bash), password locked, account expired, denied by cron and at, no lingering; au doctor PASSes each', () => {
     assert.match(must(['getent', 'passwd', agent]), /:\/usr\/sbin\/nologin\n$/);

@@ -4,7 +4,7 @@
 // au is not in the way), then that the attack fails, and for the reason the threat model gives.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import {
   chmodSync,
   chownSync,
@@ -24,13 +24,14 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { type Human, type Result, REPO, createHuman, groupExists, must, packageForHumans, packageWithoutNative, sh, uniqueName } from '../helpers/system.js';
+import { type Human, type Result, REPO, auCommandLine, createHuman, groupExists, must, packageForHumans, packageWithoutNative, sh, uniqueName } from '../helpers/system.js';
+import { TRY, describeResult, rand } from '../helpers/attempts.js';
+import { undoSteps } from '../helpers/fixtures.js';
 import { Terminal } from '../helpers/tmux.js';
 
 const ENTRYPOINT_ROOT = '/usr/local/libexec/agent-as-unix-user';
 const entrypointOf = (agent: string): string => `${ENTRYPOINT_ROOT}/${agent}/su_as_agent`;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-const rand = (): string => randomBytes(4).toString('hex');
 const idOf = (flag: '-u' | '-g', user: string): number => Number(must(['id', flag, user]).trim());
 
 let human: Human | undefined;
@@ -39,7 +40,7 @@ let fixtures = '';
 /** Agents by role, created on first use; the human's cleanup deletes them. */
 const agents = new Map<string, string>();
 /** Undo steps for what tests create outside the human and its agents; run in reverse, even on failure. */
-const undo: (() => void)[] = [];
+const undo = undoSteps();
 
 function theHuman(): Human {
   if (!human) throw new Error('the human fixture was not created');
@@ -63,15 +64,12 @@ function asAgent(agent: string, script: string, options: { env?: Record<string, 
   });
 }
 
-const describeResult = (r: Result): string => `exit ${r.status}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
 
 function mustSucceed(r: Result, what: string): Result {
   assert.equal(r.status, 0, `${what} failed (set-up, not the attack): ${describeResult(r)}`);
   return r;
 }
 
-/** A bash function for agent scripts: runs one attempt and prints "SUCCEEDED: ..." or "refused: ... :: error". */
-const TRY = `try() { local out; if out=$("$@" 2>&1 </dev/null); then echo "SUCCEEDED: $*"; else echo "refused: $* :: $(echo "$out" | tail -n1)"; fi; }`;
 
 function attemptLines(stdout: string): { succeeded: string[]; refused: string[] } {
   const lines = stdout.split('\n');
@@ -197,7 +195,6 @@ async function checkpoint(terminal: Terminal): Promise<void> {
   await terminal.waitFor(new RegExp(`checkpoint-${n + 1}`));
 }
 
-const auCommandLine = (): string => `${process.execPath} ${join(packageForHumans(), 'bin', 'au')}`;
 
 before(() => {
   assert.equal(process.getuid?.(), 0, 'the attack tests run as root (they create users, groups and setuid files)');
@@ -210,16 +207,7 @@ before(() => {
   human = createHuman();
 });
 
-after(() => {
-  for (const step of undo.reverse()) {
-    try {
-      step();
-    } catch (error) {
-      process.stderr.write(`cleanup step failed: ${String(error)}\n`);
-    }
-  }
-  human?.cleanup();
-});
+after(() => human?.cleanup());
 
 test('A1: TIOCSTI from inside au run does not reach the human shell (own PTY, and --no-pty)', async (t) => {
   const legacy = existsSync('/proc/sys/dev/tty/legacy_tiocsti') ? readFileSync('/proc/sys/dev/tty/legacy_tiocsti', 'utf8').trim() : '1 (no sysctl: older kernel)';

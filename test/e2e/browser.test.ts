@@ -3,8 +3,9 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { type Human, createHuman, packageForHumans } from '../helpers/system.js';
+import { after, describe, test } from 'node:test';
+import { humanWithAgent } from '../helpers/fixtures.js';
+import { type Human, packageForHumans } from '../helpers/system.js';
 import { Terminal } from '../helpers/tmux.js';
 
 describe('BROWSER: links the agent wants the human to open', () => {
@@ -13,14 +14,8 @@ describe('BROWSER: links the agent wants the human to open', () => {
   let terminal: Terminal | undefined;
   const au = `${process.execPath} ${join(packageForHumans(), 'bin', 'au')}`;
 
-  before(() => {
-    human = createHuman();
-    agent = human.newAgent();
-  });
-  after(() => {
-    terminal?.close();
-    human.cleanup();
-  });
+  after(() => terminal?.close()); // before the human goes
+  humanWithAgent((made) => ({ human, agent } = made));
 
   test('without a terminal the link goes to stderr, and BROWSER is the runtime directory\'s shim', () => {
     const r = human.au(['run', '-a', agent, '--', 'bash', '-c', 'echo "browser=$BROWSER"; "$BROWSER" "https://example.invalid/login?state=1"']);
@@ -31,8 +26,7 @@ describe('BROWSER: links the agent wants the human to open', () => {
 
   test('on au run\'s terminal the link is shown to the human as a line of its own', async () => {
     terminal = new Terminal(human, 120, 30);
-    terminal.type(`clear; ${au} run -a ${agent} -- bash -c '"$BROWSER" https://example.invalid/device?code=XY; echo shim-done'`);
-    const screen = await terminal.waitFor(/shim-done/, 30_000);
+    const screen = await terminal.run(`${au} run -a ${agent} -- bash -c '"$BROWSER" https://example.invalid/device?code=XY'`, { timeoutMs: 30_000 });
     assert.match(screen, /\[au\] the agent asks you to open: https:\/\/example\.invalid\/device\?code=XY/);
   });
 

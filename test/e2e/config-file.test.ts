@@ -6,9 +6,10 @@ import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { parse } from 'smol-toml';
-import { type Human, REPO, createHuman, must, packageForHumans, sh, uniqueName } from '../helpers/system.js';
+import { humanWithAgent } from '../helpers/fixtures.js';
+import { type Human, REPO, must, packageForHumans, sh, uniqueName } from '../helpers/system.js';
 
 // au mount add runs this many times while the Python writer goes on the whole time (it makes
 // about ten writes during each au run, several hundred in all, at least PYTHON_ROUNDS).
@@ -33,12 +34,10 @@ describe('the config file shared with the Python au', () => {
   let agent: string;
   let config: string;
 
+  humanWithAgent((made) => ({ human, agent } = made));
   before(() => {
-    human = createHuman();
-    agent = human.newAgent(uniqueName());
     config = `${human.home}/.config/agent-as-unix-user.toml`;
   });
-  after(() => human.cleanup());
 
   test(`the Python au writing the config all along ${ROUNDS} au mount add: no update is lost`, async () => {
     const sources = Array.from({ length: ROUNDS }, (_, i) => humanDir(human, `race/p${i}`));

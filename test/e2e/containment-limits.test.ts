@@ -4,8 +4,9 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { type Human, createHuman, packageForHumans, sh } from '../helpers/system.js';
+import { describe, test } from 'node:test';
+import { humanWithAgent } from '../helpers/fixtures.js';
+import { type Human, packageForHumans, sh } from '../helpers/system.js';
 
 const CG = '/sys/fs/cgroup';
 const v2 = existsSync(`${CG}/cgroup.controllers`);
@@ -16,11 +17,7 @@ describe('resource limits (au limit)', () => {
   let human: Human;
   let agent: string;
 
-  before(() => {
-    human = createHuman();
-    agent = human.newAgent();
-  });
-  after(() => human.cleanup());
+  humanWithAgent((made) => ({ human, agent } = made));
 
   test('bad input is one line and exit 2; nothing is stored', () => {
     for (const args of [['--memory', 'lots'], ['--cpu', '0%'], ['--pids', '-3'], ['--nofile', '4'], []]) {

@@ -1,8 +1,9 @@
 // au doctor on this very machine: every line must be true, checked against the real values.
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, readFileSync } from 'node:fs';
-import { after, before, describe, test } from 'node:test';
-import { type Human, createHuman } from '../helpers/system.js';
+import { describe, test } from 'node:test';
+import { humanWithAgent } from '../helpers/fixtures.js';
+import type { Human } from '../helpers/system.js';
 
 interface Check {
   status: 'PASS' | 'WARN' | 'FAIL';
@@ -22,11 +23,7 @@ const sysctl = (name: string): string | undefined => {
 describe('au doctor', () => {
   let human: Human;
   let agent: string;
-  before(() => {
-    human = createHuman();
-    agent = human.newAgent();
-  });
-  after(() => human.cleanup());
+  humanWithAgent((made) => ({ human, agent } = made));
 
   const doctor = (): { status: number; checks: Check[]; text: string } => {
     const json = human.au(['doctor', '--json']);

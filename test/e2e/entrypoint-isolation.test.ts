@@ -3,44 +3,22 @@
 // /dev/mqueue (A26), a runtime directory of its own, SHELL that is bash whatever passwd says;
 // share sources opened with the human's filesystem identity; the installed binary hardened.
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
+import { TRY, describeResult, linesOf, rand } from '../helpers/attempts.js';
+import { attackFixture } from '../helpers/fixtures.js';
 import { eventually } from '../helpers/session-server.js';
-import { type Human, type Result, createHuman, must, packageForHumans, sh, uidOf } from '../helpers/system.js';
-
-const rand = (): string => randomBytes(4).toString('hex');
-const describeResult = (r: Result): string => `exit ${r.status}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
-/** A bash function for agent scripts: runs one attempt and prints "SUCCEEDED: ..." or "refused: ... :: error". */
-const TRY = `try() { local out; if out=$("$@" 2>&1 </dev/null); then echo "SUCCEEDED: $* => $out"; else echo "refused: $* :: $(echo "$out" | tail -n1)"; fi; }`;
-/** The attempt lines (a PTY session may put escape sequences before the first one). */
-const lines = (text: string, prefix: string): string[] => text.split(/\r?\n/).filter((l) => l.includes(`${prefix}: `));
+import { type Human, type Result, must, packageForHumans, sh, uidOf } from '../helpers/system.js';
 
 describe('entrypoint: kernel state and per-run places', () => {
   let human: Human;
   let agent: string;
-  const undo: (() => void)[] = [];
+  const undo = attackFixture((made) => ({ human, agent } = made));
   const au = (): string => `${process.execPath} ${join(packageForHumans(), 'bin', 'au')}`;
   /** A shell script as the agent through `au run` (pipes). */
   const asAgent = (script: string): Result => human.au(['run', '-a', agent, '--', 'bash', '-c', script]);
-
-  before(() => {
-    assert.equal(process.getuid?.(), 0, 'these tests run as root (they create users and setuid files)');
-    human = createHuman();
-    agent = human.newAgent();
-  });
-  after(() => {
-    for (const step of undo.reverse()) {
-      try {
-        step();
-      } catch (error) {
-        process.stderr.write(`cleanup step failed: ${String(error)}\n`);
-      }
-    }
-    human?.cleanup();
-  });
 
   test("A20: from au run, au run --lockdown and a server session, the agent cannot read, search nor add to the human's session and user keyrings", () => {
     const tag = rand();
@@ -93,14 +71,14 @@ describe('entrypoint: kernel state and per-run places', () => {
       if (name?.includes('--lockdown')) {
         // The lockdown run's seccomp filter refuses every keyring call (the uid's keyrings are shared with normal runs).
         assert.match(section, /^agent-session-keyring: $/m, `${name}: the attack ran\n${section}`);
-        assert.equal(lines(section, 'refused').filter((l) => /Function not implemented$/.test(l)).length, 15, `${name}: refused by the filter\n${section}`);
+        assert.equal(linesOf(section, 'refused').filter((l) => /Function not implemented$/.test(l)).length, 15, `${name}: refused by the filter\n${section}`);
       } else {
         assert.match(section, /agent-session-keyring: \d+/, `${name}: the attack ran\n${section}`);
         const own = /agent-session-keyring: (\d+)/.exec(section)?.[1];
         assert.ok(own !== session && own !== user, `${name}: the agent's session keyring is the human's\n${section}`);
       }
-      assert.deepEqual(lines(section, 'SUCCEEDED'), [], `${name}: the agent used the human's keyrings\n${section}`);
-      assert.equal(lines(section, 'refused').length, 15, `${name}:\n${section}`);
+      assert.deepEqual(linesOf(section, 'SUCCEEDED'), [], `${name}: the agent used the human's keyrings\n${section}`);
+      assert.equal(linesOf(section, 'refused').length, 15, `${name}:\n${section}`);
       assert.doesNotMatch(section, new RegExp(`(ses|usr)-secret-${tag}`), `${name}: a secret leaked\n${section}`);
     }
     assert.doesNotMatch(sections[3] ?? '', /aut-planted/, `a key planted by the agent is in the human's keyrings\n${r.stdout}`);
@@ -132,8 +110,8 @@ describe('entrypoint: kernel state and per-run places', () => {
 
     const r = asAgent([TRY, ...humanFiles.map((f) => `try cat ${f}`), ...agentFiles.map((f) => `touch ${f} && ls ${f} >/dev/null && echo "wrote ${f}"`)].join('\n'));
     assert.equal(r.status, 0, describeResult(r));
-    assert.deepEqual(lines(r.stdout, 'SUCCEEDED'), [], `the agent reached the human's files\n${r.stdout}`);
-    const refused = lines(r.stdout, 'refused');
+    assert.deepEqual(linesOf(r.stdout, 'SUCCEEDED'), [], `the agent reached the human's files\n${r.stdout}`);
+    const refused = linesOf(r.stdout, 'refused');
     assert.equal(refused.length, places.length, r.stdout);
     for (const line of refused) assert.match(line, /No such file or directory/, line);
     for (const f of agentFiles) {

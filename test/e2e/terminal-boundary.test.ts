@@ -5,10 +5,12 @@
 // redirects behave as without au; a real TUI (vim) draws the same through au as directly.
 import assert from 'node:assert/strict';
 import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { before, beforeEach, describe, test } from 'node:test';
 import { join } from 'node:path';
-import { type Human, createHuman, must, packageForHumans, uidOf } from '../helpers/system.js';
-import { Terminal } from '../helpers/tmux.js';
+import { agentHomeOf } from '../../src/agents/names.js';
+import { terminalWithAgent, writeAgentFile } from '../helpers/fixtures.js';
+import { type Human, auCommandLine, must } from '../helpers/system.js';
+import type { Terminal } from '../helpers/tmux.js';
 
 const B64 = Buffer.from('echo owned').toString('base64');
 /** Every spelling of a clipboard write or query, and other requests, in one stream. */
@@ -30,36 +32,23 @@ describe('the terminal boundary (tmux, set-clipboard on)', () => {
   let au: string;
   let agentHome: string;
   let humanTty: string;
+  terminalWithAgent((made) => ({ human, agent, terminal } = made));
 
-  /** A file in the agent's home, written here as root, owned by the agent. */
-  const agentFile = (name: string, content: Buffer | string): void => {
-    const path = join(agentHome, name);
-    writeFileSync(path, content);
-    chownSync(path, uidOf(agent), uidOf(agent));
-  };
+  const agentFile = (name: string, content: Buffer | string): void => void writeAgentFile(agent, name, content);
   const clipboard = (): string => terminal.control(['list-buffers']).trim();
 
   before(() => {
-    human = createHuman();
-    agent = human.newAgent();
-    agentHome = `/home/${agent}`;
-    au = `${process.execPath} ${join(packageForHumans(), 'bin', 'au')}`;
-    terminal = new Terminal(human, 100, 30);
-    terminal.control(['set-option', '-g', 'set-clipboard', 'on']);
+    agentHome = agentHomeOf(agent);
+    au = auCommandLine();
     agentFile('attacks.bin', Buffer.from(`before${ATTACKS}after\n`, 'latin1'));
   });
   // Each test starts on an empty command line, whatever an earlier failure left typed there.
   beforeEach(() => terminal?.keys('C-c'));
-  after(() => {
-    terminal.close();
-    human.cleanup();
-  });
 
   test('the control: the human\'s own shell printing the same bytes does write tmux\'s clipboard', async () => {
     // Only the plain write: the queries would be answered into the human's own shell.
     writeFileSync(join(human.home, 'write.bin'), `\x1b]52;c;${B64}\x07`);
-    terminal.type('clear; tty > ~/tty.txt; cat ~/write.bin; echo control-done');
-    await terminal.waitFor(/control-done/);
+    await terminal.run('tty > ~/tty.txt; cat ~/write.bin');
     humanTty = readFileSync(join(human.home, 'tty.txt'), 'utf8').trim();
     assert.match(clipboard(), /echo owned/);
     terminal.control(['delete-buffer']);
@@ -67,11 +56,9 @@ describe('the terminal boundary (tmux, set-clipboard on)', () => {
   });
 
   test('A22: through au run, no clipboard write in any spelling reaches tmux, split at every byte', async () => {
-    terminal.type(`clear; ${au} run -a ${agent} -- cat attacks.bin; echo run-done`);
-    await terminal.waitFor(/run-done/);
+    await terminal.run(`${au} run -a ${agent} -- cat attacks.bin`);
     // The same bytes one write at a time (every split point of the stream).
-    terminal.type(String.raw`clear; ${au} run -a ${agent} -- bash -c 'while IFS= read -r -d "" -n 1 c; do printf %s "$c"; done < attacks.bin'; echo bytes-$((6*7))-done`);
-    await terminal.waitFor(/bytes-42-done/, 60_000);
+    await terminal.run(String.raw`${au} run -a ${agent} -- bash -c 'while IFS= read -r -d "" -n 1 c; do printf %s "$c"; done < attacks.bin'`, { timeoutMs: 60_000 });
     assert.equal(clipboard(), '', 'the agent wrote the clipboard');
     assert.match(terminal.screen(), /beforeafter/);
   });
@@ -80,8 +67,7 @@ describe('the terminal boundary (tmux, set-clipboard on)', () => {
     terminal.control(['set-buffer', 'human-secret-clip']);
     // The agent asks for the clipboard and reads whatever its input gets for two seconds.
     agentFile('ask.sh', String.raw`stty -icanon -echo min 0 time 20; printf '\033]52;c;?\007\033]5\0012;c;?\007'; head -c 400 > answer.bin; stty sane`);
-    terminal.type(`clear; ${au} run -a ${agent} -- bash ask.sh; echo ask-done`);
-    await terminal.waitFor(/ask-done/);
+    await terminal.run(`${au} run -a ${agent} -- bash ask.sh`);
     const answer = readFileSync(join(agentHome, 'answer.bin'), 'latin1');
     assert.doesNotMatch(answer, /52/);
     assert.ok(!answer.includes(Buffer.from('human-secret-clip').toString('base64')));
@@ -89,8 +75,7 @@ describe('the terminal boundary (tmux, set-clipboard on)', () => {
   });
 
   test('the answer to a query the agent sent just before it ended is not typed at the human prompt', async () => {
-    terminal.type(String.raw`clear; ${au} run -a ${agent} -- printf '\033[c\033[6n\033[>c'; IFS= read -r -t 1 -n 100 late; echo; printf 'late=[%q]\n' "$late"`);
-    const screen = await terminal.waitFor(/late=\[.*\]/);
+    const screen = await terminal.run(String.raw`${au} run -a ${agent} -- printf '\033[c\033[6n\033[>c'; IFS= read -r -t 1 -n 100 late; echo; printf 'late=[%q]\n' "$late"`);
     assert.match(screen, /late=\[''\]/);
   });
 
@@ -102,8 +87,7 @@ describe('the terminal boundary (tmux, set-clipboard on)', () => {
     ].join('\n');
     writeFileSync(join(human.home, 'attack.cast'), `${cast}\n`);
     // Whatever the terminal answered would be typed at the prompt: read it right after.
-    terminal.type(String.raw`clear; ${au} sessions replay x --file ~/attack.cast; IFS= read -r -t 1 -n 200 typed; echo; printf 'typed=[%q]\n' "$typed"; echo replay-done`);
-    const screen = await terminal.waitFor(/replay-done/);
+    const screen = await terminal.run(String.raw`${au} sessions replay x --file ~/attack.cast; IFS= read -r -t 1 -n 200 typed; echo; printf 'typed=[%q]\n' "$typed"`);
     assert.match(screen, /replayed.{0,4}-end/);
     assert.match(screen, /typed=\[''\]/, 'a terminal answer was typed at the prompt');
     assert.equal(clipboard(), '');
@@ -112,8 +96,7 @@ describe('the terminal boundary (tmux, set-clipboard on)', () => {
   test('A23: with stdin a pipe and stdout the terminal, or --no-pty, no fd of the agent is the human terminal', async () => {
     const probe = "exec 3> ~/fds-$MODE.txt; for fd in 0 1 2; do echo \"fd$fd=$(readlink /proc/$$/fd/$fd)\" >&3; done; printf '\\033]52;c;%s\\007' aGk=";
     agentFile('probe.sh', probe);
-    terminal.type(`clear; echo | ${au} run -a ${agent} -e MODE=pipe -- bash probe.sh; ${au} run --no-pty -a ${agent} -e MODE=nopty -- bash probe.sh; ${au} run -a ${agent} -e MODE=pty -- bash probe.sh; echo probes-done`);
-    await terminal.waitFor(/probes-done/);
+    await terminal.run(`echo | ${au} run -a ${agent} -e MODE=pipe -- bash probe.sh; ${au} run --no-pty -a ${agent} -e MODE=nopty -- bash probe.sh; ${au} run -a ${agent} -e MODE=pty -- bash probe.sh`);
     for (const mode of ['pipe', 'nopty', 'pty']) {
       const fds = readFileSync(join(agentHome, `fds-${mode}.txt`), 'utf8');
       assert.match(fds, /fd2=/, fds);
@@ -131,8 +114,7 @@ describe('the terminal boundary (tmux, set-clipboard on)', () => {
     const profile = "exec 3> ~/fds-import.txt; for fd in 0 1 2; do echo \"fd$fd=$(readlink /proc/$$/fd/$fd)\" >&3; done; exec 3>&-; printf '\\033]52;c;%s\\007' aGk=; printf '\\033]052;c;%s\\007' aGk= >&2\n";
     agentFile('.bash_profile', profile);
     try {
-      terminal.type(`clear; ${au} profile import -a ${agent} claude; echo import-done`);
-      await terminal.waitFor(/import-done/);
+      await terminal.run(`${au} profile import -a ${agent} claude`);
       // A helper run (tar, no login shell) may not run the login files at all; if it does, without the terminal.
       const fdsFile = join(agentHome, 'fds-import.txt');
       const fds = existsSync(fdsFile) ? readFileSync(fdsFile, 'utf8') : '';
@@ -144,20 +126,17 @@ describe('the terminal boundary (tmux, set-clipboard on)', () => {
   });
 
   test('pipes and redirects from the terminal behave as without au; EPIPE ends au with 141 and nothing on stderr', async () => {
-    terminal.type(`clear; echo "direct=$(ls / | wc -l) au=$(${au} run -a ${agent} -- ls / | wc -l)"`);
-    let screen = await terminal.waitFor(/direct=\d+ au=\d+/);
+    let screen = await terminal.run(`echo "direct=$(ls / | wc -l) au=$(${au} run -a ${agent} -- ls / | wc -l)"`);
     const [, direct, viaAu] = /direct=(\d+) au=(\d+)/.exec(screen)!;
     assert.equal(viaAu, direct);
-    terminal.type(`clear; ${au} run -a ${agent} -- seq 3 > ~/seq.txt; ${au} run -a ${agent} -- yes 2> ~/yes-err.txt | head -1; echo "yes-rc=\${PIPESTATUS[0]}"`);
-    screen = await terminal.waitFor(/yes-rc=\d+/);
+    screen = await terminal.run(`${au} run -a ${agent} -- seq 3 > ~/seq.txt; ${au} run -a ${agent} -- yes 2> ~/yes-err.txt | head -1; echo "yes-rc=\${PIPESTATUS[0]}"`);
     assert.match(screen, /yes-rc=141/);
     assert.equal(readFileSync(join(human.home, 'seq.txt'), 'latin1'), '1\n2\n3\n');
     assert.equal(readFileSync(join(human.home, 'yes-err.txt'), 'utf8'), '');
   });
 
   test('COLORTERM and TERM_PROGRAM reach the agent', async () => {
-    terminal.type(`clear; COLORTERM=truecolor TERM_PROGRAM=tmux ${au} run -a ${agent} -- bash -c 'echo "ct=$COLORTERM tp=$TERM_PROGRAM"'`);
-    await terminal.waitFor(/ct=truecolor tp=tmux/);
+    assert.match(await terminal.run(`COLORTERM=truecolor TERM_PROGRAM=tmux ${au} run -a ${agent} -- bash -c 'echo "ct=$COLORTERM tp=$TERM_PROGRAM"'`), /ct=truecolor tp=tmux/);
   });
 
   test('vim draws the same screen through au run as directly (byte-compared with escapes)', async () => {
@@ -169,14 +148,15 @@ describe('the terminal boundary (tmux, set-clipboard on)', () => {
     let round = 0;
     const draw = async (command: string): Promise<string> => {
       round++;
-      terminal.type(`clear; ${command}; echo closed-${round}`);
+      // The shell prints closed-N+100 once vim has exited (the typed line says $((N+100))).
+      terminal.type(`clear; ${command}; echo "closed-$((${round}+100))"`);
       await terminal.waitFor(/"demo\.txt" 3L/);
       assert.doesNotMatch(terminal.screen(), /readonly/);
       terminal.keys('j', 'l', 'l');
       await new Promise((r) => setTimeout(r, 500));
       const screen = capture();
       terminal.type(':q');
-      await terminal.waitFor(new RegExp(`^closed-${round}`, 'm'));
+      await terminal.waitFor(new RegExp(`closed-${round + 100}`));
       return screen;
     };
     const direct = await draw('vim -u NONE -N -i NONE demo.txt');

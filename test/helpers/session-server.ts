@@ -3,9 +3,10 @@
 // and a protocol probe run as any of them.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import { type Human, REPO, createHuman, packageForHumans, sh, uniqueName } from './system.js';
 
 let probeDir: string | undefined;
@@ -142,6 +143,30 @@ export function sharedServer(): SharedServer {
     throw error;
   }
   return server;
+}
+
+export interface ServerWithTwoAgents {
+  s: SharedServer;
+  /** The owner's second agent (the calm one beside a hostile s.agent). */
+  agentB: string;
+}
+
+/**
+ * Hooks of the enclosing describe: a shared server whose owner has two agents, restarted after
+ * the second one is made so that it holds the new agent's group; removed after the tests.
+ */
+export function sharedServerWithTwoAgents(use: (made: ServerWithTwoAgents) => void): void {
+  let s: SharedServer | undefined;
+  before(async () => {
+    s = sharedServer();
+    const agentB = s.owner.newAgent();
+    const pid = s.serverPid();
+    s.stop();
+    await eventually(() => !existsSync(`/proc/${pid}`), 'the server stops');
+    s.start();
+    use({ s, agentB });
+  });
+  after(() => s?.cleanup());
 }
 
 /** Waits until `check` is true (polling), or fails with `what`. */

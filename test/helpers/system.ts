@@ -62,6 +62,9 @@ export function packageForHumans(): string {
   return dir;
 }
 
+/** `au` as a human types it in a shell: the copy of the package that every user can read. */
+export const auCommandLine = (): string => `${process.execPath} ${join(packageForHumans(), 'bin', 'au')}`;
+
 let fallbackPackage: string | undefined;
 /** The same package without the native addon: exercises au's pure-Node fallback paths. */
 export function packageWithoutNative(): string {
@@ -140,6 +143,7 @@ export function forceRemoveAgent(agent: string): void {
   for (const group of [agent, `su-as-${agent}`]) if (groupExists(group)) sh(['groupdel', group]);
   rmSync(`/usr/local/libexec/agent-as-unix-user/${agent}`, { recursive: true, force: true });
   rmSync(`/home/${agent}`, { recursive: true, force: true });
+  rmSync(`/var/lib/agent-as-unix-user/review/${agent}`, { recursive: true, force: true }); // review shares' staging
   removeCgroupsOf(agent);
   if (sh(['nft', 'list', 'table', 'inet', `au-${agent}`]).status === 0) sh(['nft', 'delete', 'table', 'inet', `au-${agent}`]);
   // The line au new adds to the cron/at deny files (only this exact name; other lines stay).

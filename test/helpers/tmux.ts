@@ -1,5 +1,6 @@
 // A real terminal for tests: a tmux server owned by the human, running the human's login
-// shell, driven with send-keys and read with capture-pane.
+// shell, driven with send-keys and read with capture-pane. What a test types is on the screen
+// too (the shell echoes it), so waits look for what a command prints, never for what was typed.
 import { mkdtempSync, rmSync, chmodSync, chownSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +9,9 @@ import { type Human, sh } from './system.js';
 export class Terminal {
   private readonly socket: string;
   private readonly dir: string;
+  /** The last line typed: waitFor refuses a pattern that it matches. */
+  private typed = '';
+  private marks = 0;
 
   constructor(private readonly human: Human, cols = 160, rows = 48) {
     this.dir = mkdtempSync(join(tmpdir(), 'aut-tmux-'));
@@ -28,6 +32,7 @@ export class Terminal {
 
   /** Types text literally, then Enter unless `enter` is false. */
   type(text: string, enter = true): void {
+    this.typed = text;
     this.tmux(['send-keys', '-t', 'main', '-l', text]);
     if (enter) this.tmux(['send-keys', '-t', 'main', 'Enter']);
   }
@@ -49,8 +54,25 @@ export class Terminal {
     return this.tmux(['capture-pane', '-p', '-t', 'main', '-S', '-200']);
   }
 
-  /** Waits until the screen matches, or throws with the screen in the message. */
+  /**
+   * Types `command` (after `clear`, unless clear is false) and waits until the shell has run it:
+   * the line ends with a marker whose printed form the typed line cannot contain, wrapped or
+   * not (typed `echo "au-mark-$((N+1))"`, printed au-mark-N+1). Returns the screen then.
+   */
+  async run(command: string, options: { clear?: boolean; timeoutMs?: number } = {}): Promise<string> {
+    const n = 1000 * ++this.marks + Math.floor(Math.random() * 1000);
+    this.type(`${options.clear === false ? '' : 'clear; '}${command}; echo "au-mark-$((${n}+1))"`);
+    return this.waitFor(new RegExp(`au-mark-${n + 1}(?!\\d)`), options.timeoutMs);
+  }
+
+  /**
+   * Waits until the screen matches, or throws with the screen in the message. A pattern that
+   * the last typed line matches is refused: it would match at once, before the command ran.
+   */
   async waitFor(pattern: RegExp, timeoutMs = 20_000): Promise<string> {
+    if (new RegExp(pattern.source, pattern.flags.replace(/[gy]/g, '')).test(this.typed)) {
+      throw new Error(`waitFor ${pattern} matches the line typed (${JSON.stringify(this.typed)}): wait for what the command prints (run() does)`);
+    }
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const screen = this.screen();

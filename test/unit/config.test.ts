@@ -266,3 +266,15 @@ test('a shape the line editor leaves alone (dotted keys, inline tables) is still
   assert.equal(config.agents[0]!.net, undefined);
   assert.equal(config.agents[0]!.mounts.length, 1);
 });
+
+test('a review share keeps its key across a save; a malformed key is refused', () => {
+  const path = tempConfig(SEED_FILE);
+  const config = loadConfig(path);
+  config.agents[0]!.mounts[0]!.review = 'abcdefghij012345';
+  saveConfig(path, config);
+  assert.match(readFileSync(path, 'utf8'), /review = "abcdefghij012345"/);
+  assert.equal(loadConfig(path).agents[0]!.mounts[0]!.review, 'abcdefghij012345');
+  for (const bad of ['"../../etc"', '"ABCDEFGHIJ012345"', '"short"', '1']) {
+    assert.throws(() => loadConfig(tempConfig(`${SEED_FILE}review = ${bad}\n`)), /"review" must be 16 of \[a-z0-9\]/, bad);
+  }
+});

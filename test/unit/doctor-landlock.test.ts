@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { landlockScopeCheck } from '../../src/doctor/landlock.js';
 import { createRequire } from 'node:module';
-import type { AuNative } from '../../src/run/native.js';
+import type { AuNative } from '../../src/system/native.js';
 
 test('doctor: Landlock without scopes (missing, ABI < 6, no addon) is a WARN that says what runs can reach', () => {
   for (const abi of [undefined, 0, 1, 5]) {

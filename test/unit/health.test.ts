@@ -173,3 +173,10 @@ test('the bundles carry the same entrypoint build stamp as the source computes; 
   for (const bundle of ['au.cjs', 'run.cjs']) assert.ok(readFileSync(join(REPO, 'dist', bundle), 'utf8').includes(`"${stamp}"`), `dist/${bundle} is built from this source (node scripts/build.mjs)`);
   assert.doesNotMatch(readFileSync(join(REPO, 'dist', 'run.cjs'), 'utf8'), /#include <|int main\(/);
 });
+
+test('a review share whose staging directory the entrypoint would refuse is a launch failure with its fix', () => {
+  const problem = { source: '/home/h/proj', detail: 'staging directory /var/lib/x does not exist', fix: 'sudo install -d -o 1 -g 1 -m 0700 /var/lib/x' };
+  const found = assessAgent(agent(), facts({ system: system({ reviewProblems: [problem] }) }));
+  assert.deepEqual(found.map((f) => [f.severity, f.area, f.fix]), [['fail', 'launch', problem.fix]], details(found));
+  assert.match(found[0]!.detail, /review share \/home\/h\/proj: staging directory/);
+});

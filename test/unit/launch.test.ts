@@ -10,6 +10,7 @@ import { launchProblems } from '../../src/launch/prepare.js';
 import { policyId } from '../../src/net/policy.js';
 import { RepoPolicyError } from '../../src/run/repo-policy.js';
 import entrypointSource from '../../src/entrypoint/su_as_agent.c';
+import { REVIEW_ROOT } from '../../src/review/staging.js';
 
 const HUMAN = { name: 'h', uid: 1000, gid: 1000, home: '/home/h' };
 const NET = { policy: 'domains' as const, loopbackPorts: [], allow: [], domains: ['example.com'], proxyPort: 31999 };
@@ -193,4 +194,24 @@ test('--share: folders for this run only, mounted beside the configured ones, na
   assert.deepEqual(planLaunch(WAYS[0]!.request(agent()), facts({ runShares: [configured] })).temporaryShares, [], 'a configured share keeps its ACLs');
   assert.throws(() => planLaunch(WAYS[0]!.request(agent()), facts({ runShares: [{ ...extra, target: configured.target }] })), /clashes/);
   assert.throws(() => planLaunch(WAYS[3]!.request(agent()), facts({ ...WAYS[3]!.facts, runShares: [extra] })), /--share and --lockdown/);
+});
+
+test('a review share crosses every way as --mount-review SRC TGT KEY (read-only when narrowed), never a temporary ACL share', () => {
+  const KEY = 'abcdefghij012345';
+  const reviewed = agent({ mounts: [{ source: '/home/h/repo', target: '/home/a/repo', readOnly: false, review: KEY }] });
+  const spelled = (args: string[]): string[] => args.slice(args.indexOf('--mount-review'), args.indexOf('--mount-review') + 4);
+  for (const way of WAYS.filter((w) => w.name !== 'profile import')) {
+    const plan = planLaunch(way.request(reviewed), facts(way.facts));
+    assert.deepEqual(plan.temporaryShares, [], `${way.name}: no ACL grant`);
+    assert.deepEqual(spelled(plan.args), ['--mount-review', '/home/h/repo', '/home/a/repo', KEY], way.name);
+    assert.ok(!plan.args.includes('--mount-rw') && !plan.args.includes('--mount-ro'), way.name);
+  }
+  const narrowed = planLaunch(WAYS[0]!.request(reviewed), facts({ repoPolicy: policy({ readOnly: true }) }));
+  assert.ok(options(narrowed.args).includes('--mount-review-ro'), 'a read-only .au.toml mounts the overlay read-only');
+  const readOnlyLockdown = planLaunch({ ...WAYS[3]!.request(reviewed), lockdown: { rwCwd: false, network: false, seeds: [] } }, facts(WAYS[3]!.facts));
+  assert.ok(options(readOnlyLockdown.args).includes('--mount-review-ro'));
+  assert.throws(() => planLaunch(WAYS[3]!.request(reviewed), facts({ lockdownSource: '/home/h/repo/sub', lockdownTarget: '/home/a/sub' })), /inside the review share/);
+  const inside = { source: '/home/h/repo/sub', target: '/home/a/sub', readOnly: false };
+  assert.throws(() => planLaunch(WAYS[0]!.request(reviewed), facts({ runShares: [inside] })), /review share/);
+  assert.ok(entrypointSource.includes(`#define REVIEW_ROOT "${REVIEW_ROOT}"`), 'the C file and staging.ts name the same root');
 });

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import xtermHeadless from '@xterm/headless';
 import { emptyConfig } from '../../src/config/schema.js';
-import { DetachKeyFilter } from '../../src/server/attach.js';
+import { DetachKeyFilter } from '../../src/client/attach.js';
 import { TerminalOutputFilter } from '../../src/terminal/output-filter.js';
 import { escapeBytes } from '../../src/server/audit.js';
 import { decideRole } from '../../src/server/auth.js';

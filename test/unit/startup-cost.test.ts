@@ -6,7 +6,7 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { buildSync } from 'esbuild';
-import type { AuNative } from '../../src/run/native.js';
+import type { AuNative } from '../../src/system/native.js';
 import { currentHuman } from '../../src/system/human.js';
 import { REPO } from '../helpers/system.js';
 import { tempDir } from '../helpers/temp.js';
@@ -143,5 +143,5 @@ test('the native passwd entry that spares au run the os module is the one os.use
   const expected = { name: info.username, uid: info.uid, gid: info.gid, home: info.homedir };
   const native = createRequire(import.meta.url)('../../native/build/Release/au_native.node') as AuNative;
   assert.deepEqual(native.passwd(), expected);
-  assert.deepEqual(currentHuman(), expected, 'without the addon (unbundled here), from os.userInfo');
+  assert.deepEqual(currentHuman(), expected);
 });

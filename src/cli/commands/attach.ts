@@ -27,7 +27,7 @@ export function sessionCommand(config: Config, program: string | undefined, comm
 
 export async function attachCommand(ctx: Context, options: AttachOptions, command: string[]): Promise<number> {
   const sessionArgv = sessionCommand(loadConfig(ctx.configPath), options.program, command);
-  const { attachTerminal, DETACH_KEY } = await import('../../server/attach.js');
+  const { attachTerminal, DETACH_KEY } = await import('../../client/attach.js');
   const outcome = await attachTerminal(
     {
       server: serverTargetOf(ctx, options),

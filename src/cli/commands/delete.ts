@@ -14,6 +14,7 @@ import type { CommandRunner } from '../../system/runner.js';
 import { confirm } from '../confirm.js';
 import type { Context } from '../context.js';
 import { warn } from '../output.js';
+import { allowDroppingStaged } from '../../review/drop-stage.js';
 import { requireAgent } from './lookup.js';
 
 /** Exactly what was kept, who owns it, and the two ways forward. */
@@ -38,7 +39,7 @@ function report(name: string, outcome: DeleteOutcome, runner: CommandRunner): st
   return lines;
 }
 
-export function deleteCommand(ctx: Context, name: string, options: { deleteHome: boolean; yes: boolean }): void {
+export function deleteCommand(ctx: Context, name: string, options: { deleteHome: boolean; yes: boolean; discardChanges?: boolean }): void {
   if (!ctx.dryRun) finishDeadRuns(ctx.runner, loadConfig(ctx.configPath).agents, ctx.human);
   const lines = updateConfig(ctx.configPath, ctx.dryRun, (config, save): string[] => {
     const kept = findAgent(config, name) ? undefined : findKept(config, name);
@@ -62,6 +63,8 @@ export function deleteCommand(ctx: Context, name: string, options: { deleteHome:
     const what = options.deleteHome
       ? `user, groups, entrypoint and home ${agentHomeOf(name)}`
       : 'entrypoint and share access; the account is kept locked with its home (-H removes them)';
+    // Before the question about the agent: -y answers that one, not whether its staged changes may go.
+    allowDroppingStaged(name, agent.mounts, ctx.human, { yes: options.yes, discardChanges: Boolean(options.discardChanges), dryRun: ctx.dryRun });
     if (!confirm(`Delete agent ${name} (${what})?`, options.yes || ctx.dryRun)) throw new AgentSetupError('cancelled');
     if (fromPython) {
       warn(`agent ${name} was made by the Python au: moving it to au's layout first (as au migrate does), so that au can delete it`);

@@ -6,12 +6,14 @@ import type { Config } from '../../config/schema.js';
 import { gitReadinessCommand, parseGitReadiness } from '../../agents/keys.js';
 import { runAsAgentCaptured } from '../agent-capture.js';
 import { allProfiles } from '../../profiles/resolve.js';
+import { installedProgramsCommand, parseInstalledPrograms } from '../../profiles/install.js';
+import { agentProgramChecks } from '../../doctor/agent-programs.js';
 import { ExitCode } from '../errors.js';
 import { paint, printJson, say } from '../output.js';
 
 const COLOUR = { PASS: 'green', WARN: 'yellow', FAIL: 'red' } as const;
 
-/** Whether each working agent has its own git keys and identity (asked as the agent: its ~/.ssh is its own). */
+/** Whether each working agent has its own git keys and identity, and the Node.js its programs need (asked as the agent: its home is its own). */
 function gitChecks(ctx: Context, config: Config): Check[] {
   const checks: Check[] = [];
   for (const agent of config.agents.filter((a) => a.bootstrapped)) {
@@ -19,11 +21,10 @@ function gitChecks(ctx: Context, config: Config): Check[] {
     if (r.status !== 0) continue; // an agent that cannot run is reported by its own checks
     const ready = parseGitReadiness(r.stdout);
     const name = agent.userName;
-    // Which Node the agent's programs get: npm quietly installs an old release of a program that needs a newer one.
-    const needs = Math.max(0, ...allProfiles(config).map((p) => p.nodeMajor ?? 0));
-    if (ready.nodeMajor === undefined) checks.push({ status: 'WARN', check: `agent ${name} node`, detail: 'no node on the agent\'s PATH: the npm-installed agents (Claude Code, Codex, Gemini CLI...) cannot run', fix: 'install Node.js system-wide (for example from NodeSource)' });
-    else if (ready.nodeMajor < needs) checks.push({ status: 'WARN', check: `agent ${name} node`, detail: `the agent runs Node.js ${ready.nodeVersion}; a profile's program needs ${needs} or later (current Claude Code needs 22)`, fix: `install Node.js ${needs} or later system-wide (for example from NodeSource)` });
-    else checks.push({ status: 'PASS', check: `agent ${name} node`, detail: `Node.js ${ready.nodeVersion}` });
+    // Which Node.js the agent's programs get, and whether each installed program's engines.node holds.
+    const profiles = allProfiles(config);
+    const programs = runAsAgentCaptured(ctx, name, installedProgramsCommand(profiles), 30_000);
+    if (programs.status === 0) checks.push(...agentProgramChecks(name, parseInstalledPrograms(programs.stdout, profiles), profiles));
     checks.push(
       ready.keys
         ? { status: 'PASS', check: `agent ${name} git keys`, detail: 'its own SSH authentication and signing keys exist' }

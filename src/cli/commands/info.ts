@@ -29,7 +29,7 @@ export function infoCommand(ctx: Context, name: string, json: boolean): void {
       entrypoint: agent.entrypoint,
       entrypoint_sha256: agent.entrypointSha256,
       uid: agent.uid ?? null,
-      mounts: agent.mounts.map((m) => ({ source: m.source, target: m.target, mode: m.readOnly ? 'ro' : 'rw' })),
+      mounts: agent.mounts.map((m) => ({ source: m.source, target: m.target, mode: m.review ? 'review' : m.readOnly ? 'ro' : 'rw' })),
       limits: agent.limits ?? {},
       limits_enforced_by: limitMechanism(support, agent.limits),
       network: { policy: agent.net?.policy ?? 'allow', state: netState },
@@ -44,7 +44,7 @@ export function infoCommand(ctx: Context, name: string, json: boolean): void {
     if (agent.mounts.length === 0) say('  mounts: none');
     else {
       say('  mounts:');
-      for (const m of agent.mounts) say(`    - ${m.source} -> ${m.target} [${m.readOnly ? 'ro' : 'rw'}]`);
+      for (const m of agent.mounts) say(`    - ${m.source} -> ${m.target} [${m.review ? 'review' : m.readOnly ? 'ro' : 'rw'}]`);
     }
     say(`  network: ${netText}`);
     say(`  limits: ${limitsText} [${limitMechanism(support, agent.limits)}]`);

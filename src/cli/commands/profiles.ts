@@ -1,6 +1,6 @@
 import { findAgent } from '../../config/schema.js';
 import { loadConfig } from '../../config/store.js';
-import { installedVersionsCommand, parseInstalledVersions } from '../../profiles/install.js';
+import { installedProgramsCommand, parseInstalledPrograms } from '../../profiles/install.js';
 import { allProfiles } from '../../profiles/resolve.js';
 import { describeSource } from '../../secrets/sources.js';
 import { shellQuote } from '../../system/shell-quote.js';
@@ -13,7 +13,7 @@ export function profilesCommand(ctx: Context, json: boolean, agentName?: string)
   const config = loadConfig(ctx.configPath);
   const profiles = allProfiles(config);
   const agent = agentName ? findAgent(config, agentName) : undefined;
-  const versions = agent?.bootstrapped && !ctx.dryRun ? parseInstalledVersions(runAsAgentCaptured(ctx, agent.userName, installedVersionsCommand(profiles)).stdout, profiles) : new Map<string, string>();
+  const versions = agent?.bootstrapped && !ctx.dryRun ? parseInstalledPrograms(runAsAgentCaptured(ctx, agent.userName, installedProgramsCommand(profiles)).stdout, profiles).versions : new Map<string, string>();
   const shown = (name: string): string | undefined => {
     const v = versions.get(name);
     return v === undefined ? undefined : v === '-' ? 'not installed' : v === '?' ? 'installed' : v;

@@ -11,7 +11,7 @@ import { parseEnvPair } from '../../run/environment.js';
 import { startRun } from '../../run/start-run.js';
 import { finishDeadRuns } from '../../mounts/run-shares.js';
 import type { RunShareRequest } from '../../launch/plan.js';
-import { terminalFds } from '../../run/native.js';
+import { terminalFds } from '../../system/native.js';
 import type { Context } from '../context.js';
 import { requireAgent } from './lookup.js';
 import { UsageError } from '../errors.js';

@@ -7,7 +7,7 @@ import { DEFAULT_SHARING_GROUP, SHARED_SOCKET_DIR, defaultSocketPath, sharedSock
 import { setUpSharing } from '../../server/sharing.js';
 import { readPidFileAt } from '../../server/safe-files.js';
 import { logQuietly } from '../../server/line-file.js';
-import type { ServerTarget } from '../../server/client.js';
+import type { ServerTarget } from '../../client/connection.js';
 import { lookupUser } from '../../system/accounts.js';
 import { type WebAddress, parseWebAddress } from '../../server/web/address.js';
 import type { Context } from '../context.js';

@@ -7,10 +7,14 @@ import { printJson, say } from '../output.js';
 import { type SocketChoice, serverTargetOf } from './server.js';
 
 export async function sessionsListCommand(ctx: Context, options: SocketChoice & { json?: boolean }): Promise<void> {
-  const { request } = await import('../../server/client.js');
+  const { request } = await import('../../client/connection.js');
   const result = await request(serverTargetOf(ctx, options), { action: 'list' });
   const sessions = (result.sessions ?? []) as (SessionSummary & { recordingLoss?: { lostBytes: number; error?: string } })[];
-  if (options.json) return printJson(sessions);
+  // Per agent, the changes waiting in its review shares (the human's own shares, read as them).
+  const { awaitingReview } = await import('./review.js');
+  const review = awaitingReview(ctx);
+  if (options.json) return printJson(sessions.map((s) => ({ ...s, awaitingReview: review.get(s.agent) ?? 0 })));
+  for (const [agent, count] of review) say(`agent ${agent}: ${count} change${count === 1 ? '' : 's'} await${count === 1 ? 's' : ''} review (au changes -a ${agent})`);
   // The record (audit log, recordings) has a gap when the disk did not take a write.
   const audit = result.audit as { lostEvents?: number; failing?: boolean; error?: string } | undefined;
   if (audit && (audit.lostEvents ?? 0) > 0) {
@@ -25,7 +29,7 @@ export async function sessionsListCommand(ctx: Context, options: SocketChoice & 
 }
 
 export async function sessionsKillCommand(ctx: Context, id: string, options: SocketChoice): Promise<void> {
-  const { request } = await import('../../server/client.js');
+  const { request } = await import('../../client/connection.js');
   await request(serverTargetOf(ctx, options), { action: 'kill', session: id });
   say(`killed session ${id}`);
 }

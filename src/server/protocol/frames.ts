@@ -1,82 +1,29 @@
-// The session protocol's wire format, as a pure codec: bytes in, frames out. No sockets here.
-//
-// Every message, both ways, is a frame: 1 byte type, 4 bytes payload length (big-endian), the
-// payload. Terminal bytes only ever travel as the payload of INPUT/OUTPUT frames, so nothing an
-// agent prints or a human types can be read as a control message (Ctrl-A is just a byte).
-// A connection starts with a HELLO frame from the client (JSON, with the protocol version),
-// answered by WELCOME or ERROR. Lengths are bounded per type: a frame announcing more is an
-// error before a byte of its payload is buffered.
-import { AuError } from '../../errors.js';
+// The session protocol for Node code (server, CLI client): the wire format of wire.ts (which the
+// web page shares) with Buffer payloads, so that callers can write frames to sockets and read
+// payloads as Buffers. The codec itself lives in wire.ts only.
+import { FrameReader, FrameType, MAX_PAYLOAD, type WireFrame, frameHeader, parseJsonPayload, parseResizePayload, resizePayload } from './wire.js';
 
-export const PROTOCOL_VERSION = 1;
-
-export const FrameType = {
-  /** client -> server, first frame: JSON {protocol, action, ...} */
-  Hello: 0x01,
-  /** server -> client: JSON answer to HELLO (session id, role...) */
-  Welcome: 0x02,
-  /** server -> client: JSON {message}; a refusal, or a visible error that does not end the connection */
-  Error: 0x03,
-  /** server -> client: JSON result of a one-shot request (list, kill, status) */
-  Result: 0x04,
-  /** client -> server: keystrokes for the agent (raw bytes) */
-  Input: 0x10,
-  /** server -> client: the agent's terminal output (raw bytes) */
-  Output: 0x11,
-  /** client -> server: u16 cols, u16 rows */
-  Resize: 0x20,
-  Ping: 0x21,
-  Pong: 0x22,
-  /** client -> server: empty; answered by a Result frame */
-  Status: 0x23,
-  /** client -> server: end the session (owner only) */
-  Kill: 0x24,
-  /** client -> server: leave, the session goes on */
-  Detach: 0x25,
-  /** server -> client: JSON {exitCode, reason}: the session is over */
-  End: 0x30,
-  /** server -> client: JSON {message}: someone joined, left, resized... */
-  Notice: 0x31,
-} as const;
-export type FrameType = (typeof FrameType)[keyof typeof FrameType];
-
-export const HEADER_BYTES = 5;
-
-/** Largest payload accepted per type (bytes). Output frames are cut to this size when sent. */
-export const MAX_PAYLOAD: Readonly<Record<FrameType, number>> = {
-  [FrameType.Hello]: 16 * 1024,
-  [FrameType.Welcome]: 16 * 1024,
-  [FrameType.Error]: 4 * 1024,
-  [FrameType.Result]: 1024 * 1024,
-  [FrameType.Input]: 64 * 1024,
-  [FrameType.Output]: 256 * 1024,
-  [FrameType.Resize]: 4,
-  [FrameType.Ping]: 64,
-  [FrameType.Pong]: 64,
-  [FrameType.Status]: 0,
-  [FrameType.Kill]: 0,
-  [FrameType.Detach]: 0,
-  [FrameType.End]: 4 * 1024,
-  [FrameType.Notice]: 4 * 1024,
-};
-
-const KNOWN_TYPES = new Set<number>(Object.values(FrameType));
+export {
+  CLIENT_FRAME_TYPES,
+  FrameType,
+  HEADER_BYTES,
+  MAX_PAYLOAD,
+  PROTOCOL_VERSION,
+  ProtocolError,
+  SERVER_FRAME_TYPES,
+  WEB_CLIENT_FRAME_TYPES,
+} from './wire.js';
 
 export interface Frame {
   type: FrameType;
   payload: Buffer;
 }
 
-export class ProtocolError extends AuError {}
+const asBuffer = (bytes: Uint8Array): Buffer => (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
 
 export function encodeFrame(type: FrameType, payload: Buffer | string = Buffer.alloc(0)): Buffer {
   const body = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload;
-  if (body.length > MAX_PAYLOAD[type]) throw new ProtocolError(`frame type 0x${type.toString(16)}: payload of ${body.length} bytes exceeds ${MAX_PAYLOAD[type]}`);
-  const frame = Buffer.allocUnsafe(HEADER_BYTES + body.length);
-  frame.writeUInt8(type, 0);
-  frame.writeUInt32BE(body.length, 1);
-  body.copy(frame, HEADER_BYTES);
-  return frame;
+  return Buffer.concat([frameHeader(type, body.length), body]);
 }
 
 export const encodeJson = (type: FrameType, value: unknown): Buffer => encodeFrame(type, JSON.stringify(value));
@@ -98,123 +45,36 @@ export function outputFrames(data: Buffer): Buffer[] {
   const parts: Buffer[] = [];
   for (let offset = 0; offset < data.length; offset += max) {
     const payload = data.subarray(offset, offset + max);
-    const header = Buffer.allocUnsafe(HEADER_BYTES);
-    header.writeUInt8(FrameType.Output, 0);
-    header.writeUInt32BE(payload.length, 1);
-    parts.push(header, payload);
+    parts.push(asBuffer(frameHeader(FrameType.Output, payload.length)), payload);
   }
   return parts;
 }
 
-export function encodeResize(cols: number, rows: number): Buffer {
-  const payload = Buffer.alloc(4);
-  payload.writeUInt16BE(cols, 0);
-  payload.writeUInt16BE(rows, 2);
-  return encodeFrame(FrameType.Resize, payload);
-}
+export const encodeResize = (cols: number, rows: number): Buffer => encodeFrame(FrameType.Resize, asBuffer(resizePayload(cols, rows)));
 
-export function decodeResize(payload: Buffer): { cols: number; rows: number } {
-  if (payload.length !== 4) throw new ProtocolError('resize: payload must be 4 bytes');
-  const cols = payload.readUInt16BE(0);
-  const rows = payload.readUInt16BE(2);
-  if (cols < 1 || rows < 1 || cols > 1000 || rows > 1000) throw new ProtocolError(`resize: ${cols}x${rows} is out of range`);
-  return { cols, rows };
-}
+export const decodeResize = (payload: Buffer): { cols: number; rows: number } => parseResizePayload(payload);
 
-export function decodeJson(frame: Frame): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = JSON.parse(frame.payload.toString('utf8'));
-  } catch {
-    throw new ProtocolError(`frame type 0x${frame.type.toString(16)}: payload is not JSON`);
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ProtocolError(`frame type 0x${frame.type.toString(16)}: payload is not a JSON object`);
-  return value as Record<string, unknown>;
-}
+export const decodeJson = (frame: Frame): Record<string, unknown> => parseJsonPayload(frame);
 
-/**
- * Incremental decoder: push whatever arrived (one byte or many frames), get the complete
- * frames. Holds at most one header and one bounded payload; after an error it is unusable.
- */
+/** wire.ts's FrameReader, with Buffer payloads. */
 export class FrameDecoder {
-  private chunks: Buffer[] = [];
-  private buffered = 0;
-  private failed: ProtocolError | undefined;
+  private readonly reader: FrameReader;
 
-  constructor(private readonly accepts: ReadonlySet<number> = KNOWN_TYPES) {}
+  constructor(accepts?: ReadonlySet<number>) {
+    this.reader = new FrameReader(accepts);
+  }
 
-  /** Bytes held waiting for the rest of a frame. */
+  /** Bytes received of a frame not complete yet. */
   get pendingBytes(): number {
-    return this.buffered;
+    return this.reader.pendingBytes;
+  }
+
+  /** Memory held for them (within twice what was received, plus 4 KB). */
+  get heldBytes(): number {
+    return this.reader.heldBytes;
   }
 
   push(chunk: Buffer): Frame[] {
-    if (this.failed) throw this.failed;
-    this.chunks.push(chunk);
-    this.buffered += chunk.length;
-    const frames: Frame[] = [];
-    for (;;) {
-      if (this.buffered < HEADER_BYTES) break;
-      const header = this.peek(HEADER_BYTES);
-      const type = header.readUInt8(0);
-      const length = header.readUInt32BE(1);
-      if (!this.accepts.has(type)) return this.fail(`unexpected frame type 0x${type.toString(16).padStart(2, '0')}`);
-      const max = MAX_PAYLOAD[type as FrameType];
-      if (length > max) return this.fail(`frame type 0x${type.toString(16).padStart(2, '0')} announces ${length} bytes (limit ${max})`);
-      if (this.buffered < HEADER_BYTES + length) break;
-      const whole = this.take(HEADER_BYTES + length);
-      frames.push({ type: type as FrameType, payload: whole.subarray(HEADER_BYTES) });
-    }
-    return frames;
-  }
-
-  private fail(message: string): never {
-    this.failed = new ProtocolError(message);
-    this.chunks = [];
-    this.buffered = 0;
-    throw this.failed;
-  }
-
-  private peek(n: number): Buffer {
-    if (this.chunks[0]!.length < n) this.chunks = [Buffer.concat(this.chunks)];
-    return this.chunks[0]!.subarray(0, n);
-  }
-
-  private take(n: number): Buffer {
-    const first = this.chunks[0]!;
-    let out: Buffer;
-    if (first.length >= n) {
-      out = first.subarray(0, n);
-      if (first.length === n) this.chunks.shift();
-      else this.chunks[0] = first.subarray(n);
-    } else {
-      const all = Buffer.concat(this.chunks);
-      out = all.subarray(0, n);
-      this.chunks = all.length > n ? [all.subarray(n)] : [];
-    }
-    this.buffered -= n;
-    return out;
+    return this.reader.push(chunk).map((frame: WireFrame) => ({ type: frame.type, payload: asBuffer(frame.payload) }));
   }
 }
-
-/** Types a client may send, and a server may send: each side's decoder refuses the other's. */
-export const CLIENT_FRAME_TYPES: ReadonlySet<number> = new Set([
-  FrameType.Hello,
-  FrameType.Input,
-  FrameType.Resize,
-  FrameType.Ping,
-  FrameType.Pong,
-  FrameType.Status,
-  FrameType.Kill,
-  FrameType.Detach,
-]);
-export const SERVER_FRAME_TYPES: ReadonlySet<number> = new Set([
-  FrameType.Welcome,
-  FrameType.Error,
-  FrameType.Result,
-  FrameType.Output,
-  FrameType.Ping,
-  FrameType.Pong,
-  FrameType.End,
-  FrameType.Notice,
-]);

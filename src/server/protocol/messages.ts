@@ -1,6 +1,7 @@
-// The JSON messages carried by HELLO, WELCOME, RESULT and END frames, validated into types.
-// Anything unexpected is a ProtocolError: the server never acts on a half-understood request.
-import { PROTOCOL_VERSION, ProtocolError } from './frames.js';
+// The JSON messages carried by HELLO, WELCOME, RESULT, END, NOTICE and ERROR frames, and the web
+// page's API, validated into types. Anything unexpected is a ProtocolError: the server never
+// acts on a half-understood request. No Node API here: the web page bundles this file too.
+import { PROTOCOL_VERSION, ProtocolError } from './wire.js';
 
 export const SESSION_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
@@ -42,6 +43,31 @@ export interface Welcome {
   agent: string;
   cols: number;
   rows: number;
+}
+
+/** END: the session is over. */
+export interface EndMessage {
+  session: string;
+  exitCode: number;
+  reason: string;
+  /** How long the session ran. */
+  durationMs: number;
+}
+
+/** NOTICE (someone joined, left...) and ERROR (a refusal, a visible error). */
+export interface TextMessage {
+  message: string;
+}
+
+/** What the web page's GET /api/state answers. */
+export interface WebState {
+  role: 'observer' | 'operator';
+  owner: string;
+  protocol: number;
+  agents: { name: string; healthy: boolean; problems: string[] }[];
+  configError?: string;
+  sessions: SessionSummary[];
+  recordings: { name: string; session: string; startedAt: string; live: boolean }[];
 }
 
 function optionalString(value: unknown, name: string): string | undefined {

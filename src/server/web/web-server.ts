@@ -18,7 +18,8 @@ import { type AuditLog, escapeBytes } from '../audit.js';
 import { WEB_CONNECTIONS_PER_ADDRESS, fdBudget } from '../fd-budget.js';
 import { logQuietly } from '../line-file.js';
 import type { Role } from '../auth.js';
-import { FrameDecoder, FrameType, PROTOCOL_VERSION, decodeResize, encodeFrame, encodeJson } from '../protocol/frames.js';
+import { FrameDecoder, FrameType, PROTOCOL_VERSION, WEB_CLIENT_FRAME_TYPES, decodeResize, encodeFrame, encodeJson } from '../protocol/frames.js';
+import type { WebState, Welcome } from '../protocol/messages.js';
 import { recordingsDir } from '../paths.js';
 import type { Session, SessionClient } from '../session.js';
 import { type WebAddress, urlHost } from './address.js';
@@ -43,8 +44,6 @@ export interface WebServerOptions {
   assetsDir?: string;
 }
 
-/** A browser may send only these, after the WebSocket opens (the token and session id came with it). */
-const WEB_CLIENT_FRAME_TYPES: ReadonlySet<number> = new Set([FrameType.Input, FrameType.Resize, FrameType.Ping, FrameType.Detach]);
 const MAX_MESSAGE_BYTES = 128 * 1024;
 const HEADERS_TIMEOUT_MS = 5000;
 const RECORDING_NAME = /^\d{8}T\d{6}-[A-Za-z0-9_.-]{1,64}\.cast$/;
@@ -248,7 +247,7 @@ export class WebServer {
   }
 
   /** The agents (with health), the live sessions, the recordings. */
-  state(role: WebRole): Record<string, unknown> {
+  state(role: WebRole): WebState {
     const host = this.options.host;
     let agents: { name: string; healthy: boolean; problems: string[] }[] = [];
     let configError: string | undefined;
@@ -314,7 +313,8 @@ export class WebServer {
       session.leave(client, reason);
     };
     const summary = session.summary();
-    client.send([encodeJson(FrameType.Welcome, { protocol: PROTOCOL_VERSION, session: session.id, role, created: false, agent: session.agent, cols: summary.cols, rows: summary.rows })]);
+    const welcome: Welcome = { protocol: PROTOCOL_VERSION, session: session.id, role, created: false, agent: session.agent, cols: summary.cols, rows: summary.rows };
+    client.send([encodeJson(FrameType.Welcome, welcome)]);
     session.join(client);
     const decoder = new FrameDecoder(WEB_CLIENT_FRAME_TYPES);
     ws.on('close', () => leave('disconnected'));
@@ -335,6 +335,8 @@ export class WebServer {
             }
             case FrameType.Ping:
               client.send([encodeFrame(FrameType.Pong, frame.payload)]);
+              break;
+            case FrameType.Pong:
               break;
             case FrameType.Detach:
               leave('detached');

@@ -4,9 +4,9 @@
 // shown on the terminal between brackets (never into a full-screen program's drawing); the
 // session's end shows its exit code. The human's terminal is the one unit of src/terminal:
 // the agent's output is filtered, and the modes it set are undone on detach or connection loss.
-import { type Frame, FrameType, decodeJson, encodeChunked, encodeFrame, encodeResize } from './protocol/frames.js';
-import { type OpenConnection, type ServerTarget, openConnection } from './client.js';
-import type { Welcome } from './protocol/messages.js';
+import { type Frame, FrameType, decodeJson, encodeChunked, encodeFrame, encodeResize } from '../server/protocol/frames.js';
+import { type OpenConnection, type ServerTarget, openConnection } from './connection.js';
+import type { Welcome } from '../server/protocol/messages.js';
 import { HumanTerminal } from '../terminal/human-terminal.js';
 
 export const DETACH_PREFIX = 0x1d; // Ctrl-]

@@ -17,6 +17,10 @@ export interface AuNative {
   closeOnExecFrom(fd: number): void;
   /** The fd-based share ACL walk (native/acl_walk.c); throws an Error with `code` when the root cannot be opened safely. */
   aclWalk(root: string, request: AclWalkRequest): AclWalkReport;
+  /** flock(fd, LOCK_EX or LOCK_SH | LOCK_NB): false when another process holds a conflicting lock. */
+  flock(fd: number, exclusive: boolean): boolean;
+  /** The xattr's bytes (at most 256), null when the file has none of that name. */
+  fgetxattr(fd: number, name: string): Buffer | null;
 }
 
 /** perm: 4 r, 2 w, 1 x, 8 setfacl's X (execute on directories and on files someone may execute). */
@@ -52,10 +56,11 @@ let cached: AuNative | null | undefined;
 export function loadNative(): AuNative | undefined {
   if (cached === undefined) {
     try {
-      // Next to the bundle (dist/ -> native/build/Release/), loaded as require() would load it
-      // but without its path resolution (realpath of every directory, package.json lookups).
+      // Next to the bundle (dist/ -> native/build/Release/), or the sources (in tests); loaded
+      // as require() would, without its path resolution (realpath of every directory, package.json lookups).
+      const root = typeof __dirname === 'string' ? `${__dirname}/..` : new URL('../..', import.meta.url).pathname;
       const addon = { exports: {} };
-      process.dlopen(addon, `${__dirname}/../native/build/Release/au_native.node`);
+      process.dlopen(addon, `${root}/native/build/Release/au_native.node`);
       cached = addon.exports as AuNative;
     } catch {
       cached = null;

@@ -6,8 +6,8 @@
 import { lstatSync } from 'node:fs';
 import { AuError } from '../errors.js';
 import { type Socket, connect } from 'node:net';
-import { loadNative } from '../run/native.js';
-import { type Frame, FrameDecoder, FrameType, PROTOCOL_VERSION, SERVER_FRAME_TYPES, decodeJson, encodeJson } from './protocol/frames.js';
+import { loadNative } from '../system/native.js';
+import { type Frame, FrameDecoder, FrameType, PROTOCOL_VERSION, SERVER_FRAME_TYPES, decodeJson, encodeJson } from '../server/protocol/frames.js';
 
 export class ClientError extends AuError {}
 
