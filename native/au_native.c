@@ -3,8 +3,8 @@
  * itself with the entrypoint once it has verified it, instead of spawning it and waiting: no
  * child_process machinery at start-up, no Node process left around, and signals sent to `au`
  * reach the entrypoint directly (same pid), which ends the agent's whole process tree.
- * Also SHA-256 and isatty, so that the checks before the exec need neither Node's crypto nor
- * its tty module (each costs milliseconds to load on every `au run`).
+ * Also SHA-256, isatty and the passwd entry of the user running au, so that the checks before
+ * the exec need neither Node's crypto, tty nor os module (each costs on every `au run`).
  * For the session server: SO_PEERCRED (who is on the other end of a Unix socket) and marking
  * every fd close-on-exec before it starts an agent.
  * For shares: the fd-based ACL walk of acl_walk.c (aclWalk).
@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <node_api.h>
+#include <pwd.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -127,6 +128,51 @@ static napi_value IsATTY(napi_env env, napi_callback_info info)
 	CHECK(env, napi_get_cb_info(env, info, &argc, &arg, NULL, NULL));
 	CHECK(env, napi_get_value_int32(env, arg, &fd));
 	CHECK(env, napi_get_boolean(env, isatty(fd) == 1, &result));
+	return result;
+}
+
+/* passwd(): {name, uid, gid, home} of the effective uid's passwd entry (os.userInfo reads the
+ * same, through libuv), so that au need not load Node's os module to know who runs it. */
+static napi_value Passwd(napi_env env, napi_callback_info info)
+{
+	(void)info;
+	struct passwd entry, *found = NULL;
+	long hint = sysconf(_SC_GETPW_R_SIZE_MAX);
+	size_t size = hint > 0 ? (size_t)hint : 4096;
+	char *buf = NULL;
+	int error;
+	for (;;) { /* ERANGE: the entry does not fit, retry with a bigger buffer */
+		char *bigger = realloc(buf, size);
+		if (!bigger) {
+			error = ENOMEM;
+			break;
+		}
+		buf = bigger;
+		error = getpwuid_r(geteuid(), &entry, buf, size, &found);
+		if (error != ERANGE || size >= (1 << 20))
+			break;
+		size *= 2;
+	}
+	if (error != 0 || !found) {
+		free(buf);
+		napi_throw_error(env, NULL, error != 0 ? strerror(error) : "no passwd entry for this uid");
+		return NULL;
+	}
+	napi_value result, value;
+	bool ok = napi_create_object(env, &result) == napi_ok &&
+		  napi_create_string_utf8(env, entry.pw_name, NAPI_AUTO_LENGTH, &value) == napi_ok &&
+		  napi_set_named_property(env, result, "name", value) == napi_ok &&
+		  napi_create_int64(env, (int64_t)entry.pw_uid, &value) == napi_ok &&
+		  napi_set_named_property(env, result, "uid", value) == napi_ok &&
+		  napi_create_int64(env, (int64_t)entry.pw_gid, &value) == napi_ok &&
+		  napi_set_named_property(env, result, "gid", value) == napi_ok &&
+		  napi_create_string_utf8(env, entry.pw_dir, NAPI_AUTO_LENGTH, &value) == napi_ok &&
+		  napi_set_named_property(env, result, "home", value) == napi_ok;
+	free(buf);
+	if (!ok) {
+		napi_throw_error(env, NULL, "passwd: cannot build the result");
+		return NULL;
+	}
 	return result;
 }
 
@@ -426,6 +472,8 @@ NAPI_MODULE_INIT()
 	    napi_set_named_property(env, exports, "landlockAbi", fn) != napi_ok ||
 	    napi_create_function(env, "isatty", NAPI_AUTO_LENGTH, IsATTY, NULL, &fn) != napi_ok ||
 	    napi_set_named_property(env, exports, "isatty", fn) != napi_ok ||
+	    napi_create_function(env, "passwd", NAPI_AUTO_LENGTH, Passwd, NULL, &fn) != napi_ok ||
+	    napi_set_named_property(env, exports, "passwd", fn) != napi_ok ||
 	    napi_create_function(env, "sha256", NAPI_AUTO_LENGTH, Sha256, NULL, &fn) != napi_ok ||
 	    napi_set_named_property(env, exports, "sha256", fn) != napi_ok ||
 	    napi_create_function(env, "peerCredentials", NAPI_AUTO_LENGTH, PeerCredentials, NULL, &fn) != napi_ok ||

@@ -6,7 +6,6 @@
 // file's mode all survive. Readers take no lock: they check that the file did not change
 // while they read it and that no write is half done (a journal), and else read under the lock.
 import { closeSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, realpathSync, statSync, unlinkSync, constants, type BigIntStats } from 'node:fs';
-import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { parse, stringify } from 'smol-toml';
@@ -15,8 +14,11 @@ import { type Config, ConfigError, configFromToml, configToToml, emptyConfig } f
 import { flockFd } from './lock.js';
 import { hasJournal, readAll, recoverJournal, writeInPlace } from './in-place.js';
 import { editToml } from './toml-edit.js';
+import { homeDirectory } from '../system/human.js';
+import { stateDir } from '../server/paths.js';
+import { bundleIdentity, parsedCacheKey, parsedCachePath, readParsedCache, writeParsedCache } from './parsed-cache.js';
 
-export const defaultConfigPath = (): string => join(homedir(), '.config', 'agent-as-unix-user.toml');
+export const defaultConfigPath = (): string => join(homeDirectory(), '.config', 'agent-as-unix-user.toml');
 
 type Table = Record<string, unknown>;
 
@@ -181,7 +183,11 @@ function readLocked(path: string): Config {
   }
 }
 
-export function loadConfig(path: string): Config {
+/**
+ * `reuseParsed` (au run): the parser's result for this very file state, kept in the human's
+ * state directory, instead of parsing again (parsed-cache.ts says when that is safe).
+ */
+export function loadConfig(path: string, { reuseParsed = false }: { reuseParsed?: boolean } = {}): Config {
   for (let attempt = 0; attempt < 3; attempt++) {
     let fd: number;
     try {
@@ -192,8 +198,9 @@ export function loadConfig(path: string): Config {
     }
     let text: string;
     let steady: boolean;
+    let before: BigIntStats;
     try {
-      const before = fstatSync(fd, { bigint: true });
+      before = fstatSync(fd, { bigint: true });
       text = readAll(fd).toString('utf8');
       steady = sameFile(before, fstatSync(fd, { bigint: true }));
     } catch (error) {
@@ -203,7 +210,15 @@ export function loadConfig(path: string): Config {
     }
     if (!steady) continue;
     if (hasJournal(realTarget(path))) break;
-    return parseConfigText(text, path);
+    const code = reuseParsed ? bundleIdentity() : undefined;
+    if (code === undefined) return parseConfigText(text, path);
+    const key = parsedCacheKey(path, before, code);
+    const cache = parsedCachePath(stateDir());
+    const kept = readParsedCache(cache, key);
+    if (kept) return kept;
+    const config = parseConfigText(text, path);
+    writeParsedCache(cache, key, config);
+    return config;
   }
   return readLocked(path);
 }

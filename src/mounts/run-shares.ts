@@ -4,7 +4,7 @@
 // run killed with SIGKILL leaves a record that the next `au run` (or `au mount`, `au delete`)
 // finds and finishes: it revokes what a dead run granted.
 import { auWarn } from '../cli/output.js';
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AgentConfig, MountConfig } from '../config/schema.js';
 import { stateDir } from '../server/paths.js';
@@ -44,6 +44,8 @@ function writeRecord(path: string, record: RunRecord): void {
 
 /** Revokes what runs that died without cleaning up had granted (records of live runs are left alone). */
 export function finishDeadRuns(runner: CommandRunner, agents: readonly AgentConfig[], human: Human): void {
+  // Usually there is no such directory: known without an exception (each costs on every au run).
+  if (!existsSync(recordDir())) return;
   let names: string[];
   try {
     names = readdirSync(recordDir());

@@ -1,9 +1,11 @@
 // How a run of the entrypoint ended, as a shell reports it (the launch itself is src/launch/).
-import { constants } from 'node:os';
+import { lazyRequire } from '../system/lazy-require.js';
 
 /** 128+N for a signal, as shells report it. */
 export function exitStatusOf(code: number | null, signal: NodeJS.Signals | number | null): number {
   if (code !== null) return code;
   if (signal === null) return 1;
-  return 128 + (typeof signal === 'number' ? signal : constants.signals[signal]);
+  if (typeof signal === 'number') return 128 + signal;
+  const { constants } = lazyRequire('node:os') as typeof import('node:os');
+  return 128 + constants.signals[signal];
 }

@@ -28,10 +28,9 @@ export function findRepoPolicy(cwd: string, humanHome: string): string | undefin
   for (let dir = cwd; dir === humanHome || dir.startsWith(`${humanHome}/`); dir = dirname(dir)) {
     const path = join(dir, REPO_FILE);
     try {
-      lstatSync(path);
-      return path;
+      if (lstatSync(path, { throwIfNoEntry: false })) return path; // (no exception for the usual ENOENT)
     } catch {
-      // not here: look one level up
+      // not readable here: look one level up
     }
     if (dir === humanHome) break;
   }

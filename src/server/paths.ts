@@ -2,15 +2,15 @@
 // out of the agent's reach. The shared socket directory is the one `au server init` creates:
 // root's, not writable by its group, with one directory per owner inside (the owner's alone,
 // setgid to the sharing group), so that no other member can take an owner's socket name.
-import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { homeDirectory } from '../system/human.js';
 
 export const SHARED_SOCKET_DIR = '/run/agent-as-unix-user';
 export const DEFAULT_SHARING_GROUP = 'au-sessions';
 
 /** $XDG_STATE_HOME/agent-as-unix-user (default ~/.local/state/agent-as-unix-user). */
 export function stateDir(env: NodeJS.ProcessEnv = process.env): string {
-  const base = env.XDG_STATE_HOME && env.XDG_STATE_HOME.startsWith('/') ? env.XDG_STATE_HOME : join(homedir(), '.local', 'state');
+  const base = env.XDG_STATE_HOME && env.XDG_STATE_HOME.startsWith('/') ? env.XDG_STATE_HOME : join(homeDirectory(), '.local', 'state');
   return join(base, 'agent-as-unix-user');
 }
 

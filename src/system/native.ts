@@ -1,12 +1,13 @@
-// The small N-API addon (native/au_native.c): execve, isatty and SHA-256 without loading
-// Node's child_process, tty and crypto modules, which cost milliseconds on every `au run`.
+// The small N-API addon (native/au_native.c): execve, isatty, SHA-256 and the passwd entry
+// without loading Node's child_process, tty, crypto and os modules, which cost milliseconds on every `au run`.
 // Optional for those: when it is not built, callers fall back to Node's own modules. The share
 // ACL walk (aclWalk) has no fallback: shares are refused without it.
-import { lazyRequire } from './lazy-require.js';
 
 export interface AuNative {
   execve(path: string, argv: readonly string[], envp: readonly string[]): never;
   isatty(fd: number): boolean;
+  /** The effective uid's passwd entry (what os.userInfo reads), without Node's os module. */
+  passwd(): { name: string; uid: number; gid: number; home: string };
   /** The kernel's Landlock ABI version, 0 without Landlock (au doctor). */
   landlockAbi(): number;
   sha256(data: Buffer): string;
@@ -57,9 +58,12 @@ let cached: AuNative | null | undefined;
 export function loadNative(): AuNative | undefined {
   if (cached === undefined) {
     try {
-      // Resolved next to the bundle (dist/ -> native/build/Release/), or the sources (in tests).
+      // Next to the bundle (dist/ -> native/build/Release/), or the sources (in tests); loaded
+      // as require() would, without its path resolution (realpath of every directory, package.json lookups).
       const root = typeof __dirname === 'string' ? `${__dirname}/..` : new URL('../..', import.meta.url).pathname;
-      cached = lazyRequire(`${root}/native/build/Release/au_native.node`) as AuNative;
+      const addon = { exports: {} };
+      process.dlopen(addon, `${root}/native/build/Release/au_native.node`);
+      cached = addon.exports as AuNative;
     } catch {
       cached = null;
     }

@@ -246,7 +246,7 @@ describe('au install: a Node.js for the agent from the npm registry, and the rea
     assert.match(doctor.stdout, new RegExp(`fix: au install -a ${agent} claude`), doctor.stdout);
   });
 
-  test('the README\'s share-install-run commands, literally: au claude shows Claude Code\'s own first screen', { skip: skip ?? (process.env.AU_TEST_REAL_CLAUDE === '0' ? 'AU_TEST_REAL_CLAUDE=0' : undefined) }, async () => {
+  test('the README\'s share-install-run commands, literally: au claude shows Claude Code\'s own first screen', { skip: skip ?? (process.env.AU_TEST_REAL_CLAUDE === '1' ? undefined : 'downloads the real Claude Code (~100 MB): run with AU_TEST_REAL_CLAUDE=1') }, async () => {
     setPackage(undefined); // the built-in profile: @anthropic-ai/claude-code from the registry
     agent = human.newAgent(); // a fresh one: the stand-ins' `claude` is not npm's to replace
     const bin = mkdtempSync(join(tmpdir(), 'aut-bin-'));

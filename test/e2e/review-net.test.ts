@@ -57,6 +57,17 @@ def icmp(t, c, rest, payload):
 raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
 `;
 
+/** Probes run at once: go(f, *args) starts f in a thread, done() waits for them all; say() writes one whole line. */
+const PY_AT_ONCE = `import socket, sys, threading
+lock = threading.Lock()
+def say(*words):
+  with lock: sys.stdout.write(' '.join(map(str, words)) + '\\n'); sys.stdout.flush()
+probes = []
+def go(f, *args):
+  t = threading.Thread(target=f, args=args); t.start(); probes.append(t)
+def done():
+  for t in probes: t.join()`;
+
 describe('review: attacks on the two-way network policies and the domains proxy', () => {
   let human: Human;
   let other: Human;
@@ -176,27 +187,32 @@ print('end', cg())`;
 
   test('deny: loopback and the host through other doors (127.0.0.2, ::1, ::ffff:127.0.0.1, the host veth address, UDP, MPTCP) all refused', () => {
     setPolicy('deny');
-    const code = `import socket
+    // The probes run at once, each in its own thread with its own timeout: a dropped SYN costs 3 s once, not once per door.
+    const code = `${PY_AT_ONCE}
 def tcp(fam, addr, proto=0):
   try:
-    s = socket.socket(fam, socket.SOCK_STREAM, proto); s.settimeout(3); s.connect(addr); s.sendall(b'GET / HTTP/1.0\\r\\n\\r\\n'); print('CONNECTED', addr, s.recv(20))
-  except OSError as e: print('refused', addr, type(e).__name__)
-tcp(socket.AF_INET, ('127.0.0.2', ${P(3)}))
-tcp(socket.AF_INET6, ('::ffff:127.0.0.1', ${P(3)}))
-tcp(socket.AF_INET6, ('::1', ${P(3)}))
-tcp(socket.AF_INET, ('${HOST}', ${P(3)}))
-tcp(socket.AF_INET, ('${HOST}', 80))
-tcp(socket.AF_INET, ('${OUTSIDE}', 80), 262)
-tcp(socket.AF_INET, ('127.0.0.1', ${P(3)}), 262)
-u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.settimeout(2)
-try:
-  u.sendto(b'udp-out', ('${OUTSIDE}', ${P(1)})); print('udp reply', u.recv(100))
-except OSError as e: print('refused udp', type(e).__name__)`;
+    s = socket.socket(fam, socket.SOCK_STREAM, proto); s.settimeout(3); s.connect(addr); s.sendall(b'GET / HTTP/1.0\\r\\n\\r\\n'); say('CONNECTED', addr, s.recv(20))
+  except OSError as e: say('refused', addr, type(e).__name__)
+def udp():
+  u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.settimeout(2)
+  try:
+    u.sendto(b'udp-out', ('${OUTSIDE}', ${P(1)})); say('udp reply', u.recv(100))
+  except OSError as e: say('refused udp', type(e).__name__)
+go(tcp, socket.AF_INET, ('127.0.0.2', ${P(3)}))
+go(tcp, socket.AF_INET6, ('::ffff:127.0.0.1', ${P(3)}))
+go(tcp, socket.AF_INET6, ('::1', ${P(3)}))
+go(tcp, socket.AF_INET, ('${HOST}', ${P(3)}))
+go(tcp, socket.AF_INET, ('${HOST}', 80))
+go(tcp, socket.AF_INET, ('${OUTSIDE}', 80), 262)
+go(tcp, socket.AF_INET, ('127.0.0.1', ${P(3)}), 262)
+go(udp)
+done()`;
     const control = human.run(['python3', '-c', code]).stdout;
     assert.equal(control.match(/CONNECTED/g)?.length, 6, `the human (unfiltered) reaches these: ${control}`);
     writeFileSync(UDP_LOG, '');
     const r = agentPy(code);
     assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim().split('\n').length, 8, `every probe ended with its line: ${r.stdout}`);
     assert.doesNotMatch(r.stdout, /CONNECTED|udp reply/, r.stdout);
     assert.doesNotMatch(readFileSync(UDP_LOG, 'utf8'), /udp-out/);
   });
@@ -302,10 +318,14 @@ except OSError as e: print('refused udp', type(e).__name__)`;
     const victim = bgAgent(`import socket, time\nu = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nu.setsockopt(socket.IPPROTO_IP, 11, 1)\nu.bind(('0.0.0.0', ${port}))\nprint('ready')\nfor i in range(30):\n  try:\n    d, anc, fl, a = u.recvmsg(200, 512, socket.MSG_ERRQUEUE | socket.MSG_DONTWAIT)\n    print('AGENT GOT', d); break\n  except BlockingIOError: time.sleep(0.2)\nelse: print('nothing')`);
     await until(() => victim.output().includes('ready'));
     nsPy(`${PY_ICMP}inner_udp = struct.pack('!HHHH', ${port}, 9999, 8 + 9, 0) + b'c2-icmperr'\ninner_ip = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(inner_udp), 1, 0, 64, 17, 0, socket.inet_aton('${HOST}'), socket.inet_aton('${OUTSIDE}'))\nw_udp = struct.pack('!HHHH', ${port + 1}, 9999, 8 + 9, 0) + b'c2-icmperr'\nw_ip = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(w_udp), 1, 0, 64, 17, 0, socket.inet_aton('${HOST}'), socket.inet_aton('${OUTSIDE}'))\nfor i in range(3):\n  raw.sendto(icmp(3, 3, b'\\0\\0\\0\\0', inner_ip + inner_udp), ('${HOST}', 0)); raw.sendto(icmp(3, 3, b'\\0\\0\\0\\0', w_ip + w_udp), ('${HOST}', 0)); time.sleep(0.2)`);
-    await until(() => /AGENT GOT|nothing/.test(victim.output()));
+    // The errors were sent (nsPy has returned) and reached the witness's socket: the agent's socket,
+    // still polling its error queue (6 s in all), gets 1.5 s more for its copy to show up.
+    await until(() => witness.output().includes('witness got'));
+    await until(() => /AGENT GOT|nothing/.test(victim.output()), 1500);
     const out = await victim.stop();
     assert.match(await witness.stop(), /witness got .*c2-icmperr/, 'the forged error reaches another user\'s socket: it would be delivered');
-    assert.match(out, /nothing/, out);
+    assert.match(out, /^ready$/m, out);
+    assert.doesNotMatch(out, /AGENT GOT|Traceback/, `the agent's socket polled its error queue and found nothing: ${out}`);
   });
 
   test('deny: the outside host reads bits from which ports the agent listens on (dropped SYN vs RST)', async () => {
@@ -406,9 +426,14 @@ for i in range(100):
     assert.equal(setB.status, 0, setB.stderr);
     const listener = bgAgent(`import socket\nl = socket.socket()\nl.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\nl.bind(('127.0.0.1', ${port}))\nl.listen(4)\nl.settimeout(8)\nprint('ready')\ntry:\n  c, a = l.accept(); c.settimeout(3)\n  print('B GOT', c.recv(100).decode()); c.sendall(b'from-B')\nexcept OSError as e: print('nothing', type(e).__name__)`, b);
     await until(() => listener.output().includes('ready'));
-    const fromOther = other.run(['python3', '-c', `import socket\ntry:\n  socket.create_connection(('127.0.0.1', ${port}), timeout=2); print('connected')\nexcept OSError as e: print(type(e).__name__)`]).stdout.trim();
+    // The other user's try runs while A's does (both may wait out a dropped SYN).
+    const otherTry = background(['runuser', '-u', other.name, '--', 'python3', '-u', '-c', `import socket\ntry:\n  socket.create_connection(('127.0.0.1', ${port}), timeout=2); print('connected')\nexcept OSError as e: print(type(e).__name__)`]);
     const r = agentPy(`import socket\ntry:\n  s = socket.create_connection(('127.0.0.1', ${port}), timeout=3); s.sendall(b'from-A'); print('A GOT', s.recv(100).decode())\nexcept OSError as e: print('refused', type(e).__name__)`);
-    await until(() => /B GOT|nothing/.test(listener.output()));
+    // A's try is over (its connect or its read timed out): whatever B accepted, it has received and
+    // printed by now; a second for the line to come through, rather than B's own 8 s of waiting.
+    await until(() => /B GOT|nothing/.test(listener.output()), 1000);
+    await until(() => /\n/.test(otherTry.output()));
+    const fromOther = (await otherTry.stop()).trim();
     const out = await listener.stop();
     assert.notEqual(fromOther, 'connected', 'another local user is kept out of B');
     assert.deepEqual({ bGotData: out.includes('B GOT from-A'), aGotReply: r.stdout.includes('A GOT from-B') }, { bGotData: false, aGotReply: false }, out + r.stdout);
@@ -508,16 +533,24 @@ print(int(time.time() - start), got.split(b'\\r\\n')[0].decode() or 'closed')`);
 
   test('domains: the agent cannot reach another address or port of loopback beside the proxy, nor the proxy over IPv6', () => {
     setPolicy('domains', '--domain', WORLD);
-    const r = agentPy(`import os, socket
+    // All five doors are tried at once, each in its own thread with its own 3 s timeout.
+    const r = agentPy(`${PY_AT_ONCE}
+import os
 port = int(os.environ['HTTPS_PROXY'].rsplit(':', 1)[1])
-for fam, addr in [(socket.AF_INET, ('127.0.0.2', port)), (socket.AF_INET6, ('::1', port)), (socket.AF_INET, ('127.0.0.1', ${P(3)})), (socket.AF_INET, ('${HOST}', port))]:
+def door(fam, addr):
   try:
-    s = socket.socket(fam); s.settimeout(3); s.connect(addr); print('CONNECTED', addr)
-  except OSError as e: print('refused', addr)
-try:
-  s = socket.socket(socket.AF_INET6); s.settimeout(3); s.connect(('::ffff:127.0.0.1', port)); print('mapped ok')
-except OSError: print('mapped refused')`);
+    s = socket.socket(fam); s.settimeout(3); s.connect(addr); say('CONNECTED', addr)
+  except OSError as e: say('refused', addr)
+def mapped():
+  try:
+    s = socket.socket(socket.AF_INET6); s.settimeout(3); s.connect(('::ffff:127.0.0.1', port)); say('mapped ok')
+  except OSError: say('mapped refused')
+for fam, addr in [(socket.AF_INET, ('127.0.0.2', port)), (socket.AF_INET6, ('::1', port)), (socket.AF_INET, ('127.0.0.1', ${P(3)})), (socket.AF_INET, ('${HOST}', port))]:
+  go(door, fam, addr)
+go(mapped)
+done()`);
     assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim().split('\n').length, 5, `every door was tried to its end: ${r.stdout}`);
     assert.doesNotMatch(r.stdout, /CONNECTED/, r.stdout);
   });
 });

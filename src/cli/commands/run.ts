@@ -61,7 +61,7 @@ function profilePairs(profile: Profile): Pair[] {
 }
 
 export async function runCommand(ctx: Context, name: string, command: string[], options: RunCommandOptions): Promise<number> {
-  const config = loadConfig(ctx.configPath);
+  const config = loadConfig(ctx.configPath, { reuseParsed: true });
   if (!options.lockdown && (options.rwCwd || options.net)) throw new UsageError('--rw-cwd and --net only go with --lockdown');
   // In lockdown no secret is looked up: only values typed on the command line pass.
   const lookup = options.lockdown ? () => undefined : envLookup(config);
