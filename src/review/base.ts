@@ -28,7 +28,8 @@ type Stored = [string, string | null, string | null];
 /** When the agent first changed an entry: its birth time where the filesystem keeps one, else its ctime. */
 export const firstChanged = (st: BigIntStats): bigint => (st.birthtimeNs > 0n ? st.birthtimeNs : st.ctimeNs);
 
-const keyOf = (names: readonly Buffer[]): string => Buffer.concat(names.flatMap((n, i) => (i === 0 ? [n] : [Buffer.from('/'), n]))).toString('latin1');
+const keyOf = (names: readonly Buffer[]): string =>
+  Buffer.concat(names.flatMap((n, i) => (i === 0 ? [n] : [Buffer.from('/'), n]))).toString('latin1');
 
 export class StageBase {
   private readonly seen = new Set<string>();
@@ -52,7 +53,10 @@ export class StageBase {
       }
       const parsed = JSON.parse(text) as { entries?: Record<string, Stored> };
       for (const [key, [birth, ino, ctime]] of Object.entries(parsed.entries ?? {})) {
-        entries.set(key, { birth: BigInt(birth), ...(ino !== null && ctime !== null ? { sourceIno: BigInt(ino), sourceCtime: BigInt(ctime) } : {}) });
+        entries.set(key, {
+          birth: BigInt(birth),
+          ...(ino !== null && ctime !== null ? { sourceIno: BigInt(ino), sourceCtime: BigInt(ctime) } : {}),
+        });
       }
     } catch {
       // None yet (or unreadable): every entry is noted as new.
@@ -102,12 +106,17 @@ export class StageBase {
     }
     if (!this.dirty) return;
     const stored: Record<string, Stored> = {};
-    for (const [key, n] of this.entries) stored[key] = [String(n.birth), n.sourceIno === undefined ? null : String(n.sourceIno), n.sourceCtime === undefined ? null : String(n.sourceCtime)];
+    for (const [key, n] of this.entries)
+      stored[key] = [
+        String(n.birth),
+        n.sourceIno === undefined ? null : String(n.sourceIno),
+        n.sourceCtime === undefined ? null : String(n.sourceCtime),
+      ];
     const temp = join(this.stage, `.${FILE}.${randomBytes(6).toString('hex')}`);
     const fd = openSync(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
     try {
       const bytes = Buffer.from(JSON.stringify({ version: 1, entries: stored }));
-      for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off);
+      for (let off = 0; off < bytes.length;) off += writeSync(fd, bytes, off);
       fsyncSync(fd);
     } catch (error) {
       closeSync(fd);

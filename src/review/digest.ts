@@ -17,7 +17,9 @@ function changeHash(upperFd: number, c: StagedChange): string {
   if (c.type === 'file' && c.kind !== 'deleted' && c.upperIno !== undefined) {
     let content: string;
     try {
-      content = openParent(upperFd, c.names, (dir) => withFd(openListed(dir, c.names[c.names.length - 1]!, c.upperIno!), (fd) => sparseHash(fd, Number(fstat(fd).size))));
+      content = openParent(upperFd, c.names, (dir) =>
+        withFd(openListed(dir, c.names[c.names.length - 1]!, c.upperIno!), (fd) => sparseHash(fd, Number(fstat(fd).size))),
+      );
     } catch (error) {
       content = `unreadable ${(error as NodeJS.ErrnoException).code ?? ''}`;
     }

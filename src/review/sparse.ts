@@ -35,7 +35,7 @@ const CHUNK = 1 << 20;
 function forEachPiece(fd: number, size: number, fn: (piece: Buffer, position: number) => void): void {
   const buffer = Buffer.allocUnsafe(CHUNK);
   for (const [start, end] of segments(fd, size)) {
-    for (let position = start; position < end; ) {
+    for (let position = start; position < end;) {
       const n = readSync(fd, buffer, 0, Math.min(CHUNK, end - position), position);
       if (n === 0) throw new AuError('a staged file shrank while it was read');
       fn(buffer.subarray(0, n), position);
@@ -47,7 +47,7 @@ function forEachPiece(fd: number, size: number, fn: (piece: Buffer, position: nu
 /** Copies FROM (SIZE bytes) into the empty file TO, keeping holes. */
 export function copySparse(from: number, to: number, size: number): void {
   forEachPiece(from, size, (piece, position) => {
-    for (let off = 0; off < piece.length; ) off += writeSync(to, piece, off, piece.length - off, position + off);
+    for (let off = 0; off < piece.length;) off += writeSync(to, piece, off, piece.length - off, position + off);
   });
   ftruncateSync(to, size);
 }
