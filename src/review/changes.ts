@@ -436,7 +436,6 @@ export function scanLayers(layers: { upperFd: number; sourceFd: number }, base?:
   return { changes: findRenames(s.changes, layers).sort(byPath), opaqueDirs: s.opaqueDirs };
 }
 
-
 /** Runs FN with the layers open and scanned; undefined when nothing was ever staged. */
 export function withLayers<T>(where: ShareStage, fn: (layers: OpenLayers) => T): T | undefined {
   const layers = openLayers(where);
