@@ -7,7 +7,6 @@
 // then), a known one keeping the EARLIEST birth time; entries gone from the upper layer are
 // dropped. What remains: a re-creation within one run, before au has seen the entry at all.
 import { type BigIntStats, closeSync, constants, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { fstat, listDir, lstatAt, openDirAt, openDirNoFollow, withDir } from './fd-path.js';
 
@@ -112,7 +111,7 @@ export class StageBase {
         n.sourceIno === undefined ? null : String(n.sourceIno),
         n.sourceCtime === undefined ? null : String(n.sourceCtime),
       ];
-    const temp = join(this.stage, `.${FILE}.${randomBytes(6).toString('hex')}`);
+    const temp = join(this.stage, `.${FILE}.${process.pid}.${Date.now()}`);
     const fd = openSync(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
     try {
       const bytes = Buffer.from(JSON.stringify({ version: 1, entries: stored }));

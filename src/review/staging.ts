@@ -10,9 +10,9 @@
 //
 // The agent reaches STAGE only through its overlay mount: the mount's layers are detached
 // mounts that no path names, and STAGE is 0700 to a uid that is not the agent's.
-import { randomBytes } from 'node:crypto';
 import { lstatSync } from 'node:fs';
 import { AuError } from '../errors.js';
+import { lazyRequire } from '../system/lazy-require.js';
 import type { Human } from '../system/human.js';
 import type { CommandRunner } from '../system/runner.js';
 
@@ -25,6 +25,8 @@ const ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 
 /** The key of a review share: [a-z0-9]{16}, random (the entrypoint checks the same pattern). */
 export function newReviewKey(): string {
+  // crypto loaded here only: au run imports this module (the stage path) and must stay lean.
+  const { randomBytes } = lazyRequire('node:crypto') as typeof import('node:crypto');
   const bytes = randomBytes(32);
   let key = '';
   // 252 = 7 * 36: bytes at or above it are skipped, so every character is equally likely.
