@@ -422,7 +422,8 @@ function openLayers(where: ShareStage): { upperFd: number; sourceFd: number } | 
 
 /** Pairs each deleted file with an added file of the same bytes: reported as one rename. */
 function findRenames(changes: StagedChange[], where: { upperFd: number; sourceFd: number }): StagedChange[] {
-  const deleted = changes.filter((c) => c.kind === 'deleted' && c.type === 'file' && !c.refused);
+  // A deletion that goes with a replacement is applied with it, never as half of a rename.
+  const deleted = changes.filter((c) => c.kind === 'deleted' && c.type === 'file' && !c.refused && c.partOf === undefined);
   const added = changes.filter((c) => c.kind === 'added' && c.type === 'file' && !c.refused && !c.conflict);
   if (deleted.length === 0 || added.length === 0) return changes;
   const hashAt = (rootFd: number, names: Buffer[], ino: bigint | undefined): string | undefined => {
