@@ -10,7 +10,7 @@ import type { MountConfig } from '../config/schema.js';
 import { AuError } from '../errors.js';
 import type { Human } from '../system/human.js';
 import { loadNative } from '../system/native.js';
-import { at, fstat, isWhiteout, listDir, lstatAt, openDirAt, openDirNoFollow, openFileAt, withDir } from './fd-path.js';
+import { at, fstat, isComponent, isWhiteout, listDir, lstatAt, openDirAt, openDirNoFollow, openFileAt, withDir } from './fd-path.js';
 import { BINARY_HEAD, riskReasons } from './risky.js';
 import { stageDir } from './staging.js';
 
@@ -186,7 +186,32 @@ function requireNative(): NonNullable<ReturnType<typeof loadNative>> {
   return native;
 }
 
+/**
+ * Whether any component TARGET resolves (from the link's folder) is a symlink in the upper layer
+ * or in SRC: the target would then lead wherever that link does, which this check cannot see.
+ * A component that cannot be looked up (absent, or below a file) resolves through nothing.
+ */
+function resolvesThroughSymlink(roots: { upperFd: number; sourceFd: number }, linkNames: readonly Buffer[], target: Buffer): boolean {
+  const steps = target.toString('latin1').split('/').filter((c) => c !== '' && c !== '.');
+  const base = linkNames.slice(0, -1);
+  for (let i = 0; i < steps.length; i++) {
+    const names = [...base, ...steps.slice(0, i + 1).map((c) => Buffer.from(c, 'latin1'))];
+    if (!names.every(isComponent)) return true;
+    for (const root of [roots.upperFd, roots.sourceFd]) {
+      try {
+        if (openParent(root, names, (dir) => lstatAt(dir, names[names.length - 1]!))?.isSymbolicLink()) return true;
+      } catch (error) {
+        // ELOOP: a folder on the way is a symlink (openDirAt never follows one).
+        if ((error as NodeJS.ErrnoException).code === 'ELOOP') return true;
+      }
+    }
+  }
+  return false;
+}
+
 class Scan {
+  constructor(private readonly roots: { upperFd: number; sourceFd: number }) {}
+
   readonly changes: StagedChange[] = [];
   /** Regular files of the upper layer: inode -> names seen, and its link count. */
   private readonly links = new Map<bigint, { seen: StagedChange[]; nlink: bigint }>();
@@ -272,7 +297,11 @@ class Scan {
     if (src?.isSymbolicLink() && sourceFd !== undefined && readlinkSync(at(sourceFd, name), { encoding: 'buffer' }).equals(targetBytes)) return;
     const target = nameText(targetBytes).text;
     const components = names.map((n) => nameText(n).text);
-    const refused = targetLeavesShare(components, target) ? `its target ${target} is outside the share or may lead out of it (absolute, or with a '..' component)` : undefined;
+    const refused = targetLeavesShare(components, target)
+      ? `its target ${target} is outside the share or may lead out of it (absolute, or with a '..' component)`
+      : resolvesThroughSymlink(this.roots, names, targetBytes)
+        ? `its target ${target} leads through another symlink (it could lead outside the share)`
+        : undefined;
     const replaced: { replaces?: EntryType } = src?.isDirectory() && sourceFd !== undefined ? this.replacing(sourceFd, names, name, src, st) : {};
     this.push(names, { kind: replaced.replaces ? 'replaced' : 'symlink', type: 'symlink', size: targetBytes.length, target, ...replaced, ...(refused ? { refused } : {}) }, st, src, { targetBytes });
   }
@@ -479,7 +508,7 @@ export interface OpenLayers {
 
 /** The changes, and the opaque folders of the upper layer. */
 export function scanLayers(layers: { upperFd: number; sourceFd: number }): { changes: StagedChange[]; opaqueDirs: OpaqueDir[] } {
-  const s = new Scan();
+  const s = new Scan(layers);
   s.walk(layers.upperFd, layers.sourceFd, [], false, 0n);
   s.checkLinks();
   return { changes: findRenames(s.changes, layers).sort(byPath), opaqueDirs: s.opaqueDirs };

@@ -121,6 +121,19 @@ describe('listChanges', () => {
     assert.match(byPath.get('ssh')!.refused!, /outside the share/);
     assert.match(byPath.get('a/up')!.refused!, /outside the share/);
     assert.equal(targetLeavesShare(['x'], 'y/../../z'), true);
+    // Through a symlink (the human's in SRC, or another staged one), a target goes where that link does.
+    const through = layers();
+    symlinkSync('/etc', join(through.src, 'ext'));
+    mkdirSync(join(through.upper, 'd'));
+    symlinkSync('ext/passwd', join(through.upper, 'x'));
+    symlinkSync('ext', join(through.upper, 'y'));
+    symlinkSync('.', join(through.upper, 'dot'));
+    symlinkSync('dot/d', join(through.upper, 'z'));
+    symlinkSync('d', join(through.upper, 'plain'));
+    const seen = new Map(through.list().map((c) => [c.path, c.refused ?? '']));
+    for (const p of ['x', 'y', 'z']) assert.match(seen.get(p)!, /through another symlink/, p);
+    assert.equal(seen.get('plain'), '');
+    assert.equal(seen.get('dot'), '');
     assert.equal(targetLeavesShare(['d', 'x'], '../z'), true);
     assert.equal(targetLeavesShare(['d', 'x'], 'e/z'), false);
   });
