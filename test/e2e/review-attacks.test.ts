@@ -310,6 +310,13 @@ describe('review shares: attacks', () => {
       assert.match(await listed(), new RegExp(`agent ${agent}: 1 change awaits review`), 'the honest case is counted');
       inRun('mkdir locked && chmod 000 locked');
       assert.match(await listed(), new RegExp(`${agent}.*(await|review|unreadable)`), 'the pending change vanished from au sessions list');
+      // A share au cannot read at all (here: STAGE not the human's) is reported, not counted as 0.
+      sh(['chown', 'root', stage]);
+      try {
+        assert.match(await listed(), new RegExp(`agent ${agent}: the review share .* cannot be read`));
+      } finally {
+        sh(['chown', human.name, stage]);
+      }
     } finally {
       await server.stop();
       reset();
