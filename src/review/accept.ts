@@ -9,7 +9,7 @@
 import { closeSync, constants, fchmodSync, fsyncSync, mkdirSync, openSync, readlinkSync, renameSync, rmdirSync, symlinkSync, unlinkSync, chmodSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { AuError, AuUsageError } from '../errors.js';
-import { type StagedChange, openListed, openParent, sameBytes, scanLayers, withFd } from './changes.js';
+import { type StagedChange, MAX_DEPTH, openListed, openParent, sameBytes, scanLayers, withFd } from './changes.js';
 import { at, fstat, isComponent, isWhiteout, listDir, lstatAt, openDirAt, openFileAt, withDir } from './fd-path.js';
 import { loadNative } from '../system/native.js';
 import { copySparse } from './sparse.js';
@@ -43,6 +43,8 @@ const clean = (path: string): string => path.replace(/^(\.\/)+/, '').replace(/\/
 export function selectChanges(changes: readonly StagedChange[], selection: Selection): { chosen: StagedChange[]; risky: StagedChange[] } {
   const named = selection.paths.map(clean);
   const exact = (c: StagedChange): boolean => named.includes(c.path) || (c.from !== undefined && named.includes(c.from));
+  // A risky change is taken when its own path is named: a rename's old path names what goes, not where it lands.
+  const namedItself = (c: StagedChange): boolean => named.includes(c.path);
   const under = (c: StagedChange): boolean => named.some((n) => n === '' || c.path.startsWith(`${n}/`) || (c.from?.startsWith(`${n}/`) ?? false));
   for (const n of named) {
     if (!changes.some((c) => c.path === n || c.from === n || c.path.startsWith(`${n}/`) || n === '')) {
@@ -54,7 +56,7 @@ export function selectChanges(changes: readonly StagedChange[], selection: Selec
   for (const c of changes) {
     const picked = named.length === 0 || exact(c) || under(c);
     if (!picked) continue;
-    if (c.risky && !selection.includeRisky && !exact(c)) risky.push(c);
+    if (c.risky && !selection.includeRisky && !namedItself(c)) risky.push(c);
     else chosen.push(c);
   }
   return { chosen, risky };
@@ -73,8 +75,30 @@ function unlockDir(parentFd: number, name: Buffer): void {
   }
 }
 
-/** Removes NAME in DIRFD, a folder with all it holds, never following a symlink. */
+/** How deep removeTree goes holding fds before it moves the rest up (no deep tree can exhaust the stack or fds). */
+const REMOVE_DEPTH = 64;
+
+/**
+ * Removes NAME in DIRFD, a folder with all it holds, never following a symlink. A folder deeper
+ * than REMOVE_DEPTH is first moved up into DIRFD (same file system) and removed from there.
+ */
 export function removeTree(dirFd: number, name: Buffer): void {
+  const pending = [name];
+  while (pending.length > 0) removeBounded(dirFd, pending.pop()!, 0, (parentFd, deep) => {
+    const temp = tempName();
+    try {
+      renameSync(at(parentFd, deep), at(dirFd, temp));
+    } catch (error) {
+      // Moving a folder to another parent needs write on it (its '..'): the human owns it.
+      if ((error as NodeJS.ErrnoException).code !== 'EACCES') throw error;
+      unlockDir(parentFd, deep);
+      renameSync(at(parentFd, deep), at(dirFd, temp));
+    }
+    pending.push(temp);
+  });
+}
+
+function removeBounded(dirFd: number, name: Buffer, depth: number, moveUp: (parentFd: number, name: Buffer) => void): void {
   const st = lstatAt(dirFd, name);
   if (!st) return;
   if (!st.isDirectory()) {
@@ -92,7 +116,10 @@ export function removeTree(dirFd: number, name: Buffer): void {
   withDir(fd, (child) => {
     const entries = listDir(child);
     if (entries.length > 0 && (Number(fstat(child).mode) & 0o300) !== 0o300) unlockDir(dirFd, name);
-    for (const entry of entries) removeTree(child, entry);
+    for (const entry of entries) {
+      if (depth + 1 >= REMOVE_DEPTH && lstatAt(child, entry)?.isDirectory()) moveUp(child, entry);
+      else removeBounded(child, entry, depth + 1, moveUp);
+    }
   });
   rmdirSync(at(dirFd, name));
 }
@@ -175,14 +202,16 @@ function applyOne(upperRoot: number, sourceRoot: number, change: StagedChange): 
   const dropUpper = (upperDir: number, entry: Buffer, ino: bigint | undefined): void => {
     if (!change.underOpaque) dropUpperEntry(upperDir, entry, ino);
   };
+  // A replacement is applied as what it puts in place (replace() removes SRC's folder first).
+  const kind = change.kind !== 'replaced' ? change.kind : change.type === 'symlink' ? 'symlink' : change.type === 'directory' ? 'added' : 'modified';
   openParent(upperRoot, change.names, (upperDir) =>
     sourceParent(sourceRoot, upperRoot, change.names, (srcDir) => {
-      if (change.type === 'file' && (change.kind === 'added' || change.kind === 'modified' || change.kind === 'renamed')) {
+      if (change.type === 'file' && (kind === 'added' || kind === 'modified' || kind === 'renamed')) {
         const temp = copyIn(upperDir, srcDir, change);
         replace(srcDir, temp, name);
         dropUpper(upperDir, name, change.upperIno);
         if (change.kind === 'renamed' && change.fromNames) removeSourceAndWhiteout(upperRoot, sourceRoot, change.fromNames, change.fromSourceIno);
-      } else if (change.kind === 'symlink') {
+      } else if (kind === 'symlink') {
         const temp = tempName();
         symlinkSync(change.targetBytes!, at(srcDir, temp));
         replace(srcDir, temp, name);
@@ -194,7 +223,7 @@ function applyOne(upperRoot: number, sourceRoot: number, change: StagedChange): 
           fchmodSync(fd, plainMode(change.mode, 0o644) | (change.type === 'directory' ? (change.mode ?? 0) & 0o1000 : 0));
         });
         if (change.type === 'file') dropUpper(upperDir, name, change.upperIno);
-      } else if (change.kind === 'added' && change.type === 'directory') {
+      } else if (kind === 'added' && change.type === 'directory') {
         const existing = lstatAt(srcDir, name);
         if (existing && !existing.isDirectory()) unlinkSync(at(srcDir, name));
         if (!existing?.isDirectory()) mkdirSync(at(srcDir, name), { mode: plainMode(change.mode, 0o755) });
@@ -246,7 +275,8 @@ function sameAsSource(upperDir: number, sourceDir: number, name: Buffer): boolea
  * an opaque folder (overlay would show nothing there) or opaque over a SRC folder still not empty.
  * Returns whether UPPERDIR is left empty.
  */
-function prune(upperDir: number, sourceDir: number | undefined, hiding: boolean): boolean {
+function prune(upperDir: number, sourceDir: number | undefined, hiding: boolean, depth = 0): boolean {
+  if (depth >= MAX_DEPTH) return false; // not read by the scan either: kept
   const native = loadNative();
   let empty = true;
   for (const name of listDir(upperDir)) {
@@ -271,7 +301,7 @@ function prune(upperDir: number, sourceDir: number | undefined, hiding: boolean)
       const opaque = native?.fgetxattr(child, 'user.overlay.opaque')?.toString() === 'y';
       const srcChild = src?.isDirectory() && sourceDir !== undefined ? openDirAt(sourceDir, name) : undefined;
       try {
-        if (!prune(child, srcChild, hiding || opaque)) return false;
+        if (!prune(child, srcChild, hiding || opaque, depth + 1)) return false;
         if (hiding || srcChild === undefined || (src!.mode & 0o7777n) !== (st.mode & 0o7777n)) return false;
         return !opaque || listDir(srcChild).length === 0;
       } finally {
@@ -318,7 +348,12 @@ export function acceptChanges(layers: { upperFd: number; sourceFd: number; chang
   const { chosen, risky } = selectChanges(layers.changes, selection);
   const outcome: Outcome = { applied: [], conflicts: [], risky, refused: [], failed: [] };
   const named = new Set(selection.paths.map(clean));
+  const parts: StagedChange[] = [];
   for (const change of chosen) {
+    if (change.partOf !== undefined) {
+      parts.push(change); // goes with its replacement, below
+      continue;
+    }
     if (change.refused) {
       outcome.refused.push(change);
       continue;
@@ -343,6 +378,12 @@ export function acceptChanges(layers: { upperFd: number; sourceFd: number; chang
     } catch (error) {
       outcome.failed.push({ change, error: errorText(error) });
     }
+  }
+  // A deletion under a replaced folder happened when (and only when) the replacement was applied.
+  const replacedNow = new Set(outcome.applied.map((c) => c.path));
+  for (const part of parts) {
+    if (replacedNow.has(part.partOf!)) outcome.applied.push(part);
+    else if (!chosen.some((c) => c.path === part.partOf)) outcome.failed.push({ change: part, error: `it goes with the replacement of ${part.partOf}: accept that path` });
   }
   tidy(layers);
   return outcome;
@@ -428,6 +469,12 @@ export function discardChanges(layers: { upperFd: number; sourceFd: number; chan
     }
   }
   for (const change of chosen) {
+    if (change.partOf !== undefined) {
+      // Nothing staged of its own: it goes with the replacement's entry.
+      if (chosen.some((c) => c.path === change.partOf)) discarded.push(change);
+      else failed.push({ change, error: `it goes with the replacement of ${change.partOf}: discard that path` });
+      continue;
+    }
     if ([...folders].some((f) => change.path === f || change.path.startsWith(`${f}/`))) {
       discarded.push(change);
       continue;

@@ -10,13 +10,14 @@ import type { MountConfig } from '../config/schema.js';
 import { AuError } from '../errors.js';
 import type { Human } from '../system/human.js';
 import { loadNative } from '../system/native.js';
-import { at, fstat, isWhiteout, listDir, lstatAt, openDirAt, openDirNoFollow, openFileAt, withDir } from './fd-path.js';
+import { at, fstat, isComponent, isWhiteout, listDir, lstatAt, openDirAt, openDirNoFollow, openFileAt, withDir } from './fd-path.js';
+import { BINARY_HEAD, riskReasons } from './risky.js';
 import { StageBase, firstChanged } from './base.js';
-import { riskReasons } from './risky.js';
 import { largeFileReason } from './sparse.js';
 import { stageDir } from './staging.js';
 
-export type ChangeKind = 'added' | 'modified' | 'deleted' | 'renamed' | 'mode' | 'symlink';
+/** replaced: an entry of another type took the place of SRC's (a file over a folder, a folder over a file, ...). */
+export type ChangeKind = 'added' | 'modified' | 'deleted' | 'renamed' | 'mode' | 'symlink' | 'replaced';
 export type EntryType = 'file' | 'directory' | 'symlink' | 'other';
 
 /** One staged change, as `au changes --json` prints it. */
@@ -36,6 +37,10 @@ export interface Change {
   oldMode?: number;
   /** symlink: what it points to. */
   target?: string;
+  /** replaced: the type of SRC's entry that goes (a folder's entries are listed as deletions, with partOf). */
+  replaces?: EntryType;
+  /** A deletion that comes with the replacement of the folder above it (the path of that replaced change). */
+  partOf?: string;
   risky: boolean;
   reasons: string[];
   /** Why it conflicts: the human changed SRC's entry after the agent first changed it. */
@@ -127,6 +132,14 @@ function readAll(fd: number, limit: number): Buffer | undefined {
   }
 }
 
+/** Up to LIMIT bytes from the start of FD. */
+function readHead(fd: number, limit: number): Buffer {
+  const head = Buffer.allocUnsafe(limit);
+  let total = 0;
+  for (let n = -1; n !== 0 && total < limit; total += n) n = readSync(fd, head, total, limit - total, null);
+  return head.subarray(0, total);
+}
+
 function hashOf(fd: number): string {
   const hash = createHash('sha256');
   const chunk = Buffer.allocUnsafe(CHUNK);
@@ -157,9 +170,16 @@ const MAX_PACKAGE_JSON = 4 << 20;
  */
 export function targetLeavesShare(linkComponents: readonly string[], target: string): boolean {
   if (target.startsWith('/') || target === '') return true;
+  // Any '..' is refused, even one that stays inside lexically: through another symlink ("a -> .",
+  // then "a/../x") it climbs from wherever that link leads. Without '..', a relative target only
+  // ever goes down from the link's folder, through links that (checked the same way) go down too.
+  if (target.split('/').includes('..')) return true;
   const resolved = posix.normalize(posix.join('.', ...linkComponents.slice(0, -1), target));
   return resolved === '..' || resolved.startsWith('../');
 }
+
+/** Folders deeper than this are not read: the entry there is listed as refused (no deep tree can exhaust the stack or fds). */
+export const MAX_DEPTH = 256;
 
 /** The addon reads overlay's opaque marker (an xattr): without it deletions would go unseen. */
 function requireNative(): NonNullable<ReturnType<typeof loadNative>> {
@@ -168,7 +188,36 @@ function requireNative(): NonNullable<ReturnType<typeof loadNative>> {
   return native;
 }
 
+/**
+ * Whether any component TARGET resolves (from the link's folder) is a symlink in the upper layer
+ * or in SRC: the target would then lead wherever that link does, which this check cannot see.
+ * A component that cannot be looked up (absent, or below a file) resolves through nothing.
+ */
+function resolvesThroughSymlink(roots: { upperFd: number; sourceFd: number }, linkNames: readonly Buffer[], target: Buffer): boolean {
+  const steps = target.toString('latin1').split('/').filter((c) => c !== '' && c !== '.');
+  const base = linkNames.slice(0, -1);
+  for (let i = 0; i < steps.length; i++) {
+    const names = [...base, ...steps.slice(0, i + 1).map((c) => Buffer.from(c, 'latin1'))];
+    if (!names.every(isComponent)) return true;
+    for (const root of [roots.upperFd, roots.sourceFd]) {
+      try {
+        if (openParent(root, names, (dir) => lstatAt(dir, names[names.length - 1]!))?.isSymbolicLink()) return true;
+      } catch (error) {
+        // ELOOP: a folder on the way is a symlink (openDirAt never follows one).
+        if ((error as NodeJS.ErrnoException).code === 'ELOOP') return true;
+      }
+    }
+  }
+  return false;
+}
+
 class Scan {
+  /** BASE: when au first saw each upper entry (base.ts); without it, the entries' own birth times. */
+  constructor(
+    private readonly roots: { upperFd: number; sourceFd: number },
+    private readonly base?: StageBase,
+  ) {}
+
   readonly changes: StagedChange[] = [];
   /** Regular files of the upper layer: inode -> names seen, and its link count. */
   private readonly links = new Map<bigint, { seen: StagedChange[]; nlink: bigint }>();
@@ -177,9 +226,6 @@ class Scan {
   /** How many opaque folders the walk is below (overlay looks into no lower layer there), and how many entries of SRC they hide. */
   private hiding = 0;
   private hidden = 0;
-
-  /** BASE: when au first saw each upper entry (base.ts); without it, the entries' own birth times. */
-  constructor(private readonly base?: StageBase) {}
 
   /** The earliest time the agent is known to have changed the upper entry at NAMES. */
   private since(names: readonly Buffer[], st: BigIntStats): bigint {
@@ -233,6 +279,10 @@ class Scan {
   }
 
   private directory(upperFd: number, sourceFd: number | undefined, names: Buffer[], name: Buffer, st: BigIntStats, src: BigIntStats | undefined): void {
+    if (names.length >= MAX_DEPTH) {
+      this.push(names, { kind: src?.isDirectory() ? 'modified' : 'added', type: 'directory', size: 0, mode: permissions(st), refused: `more than ${MAX_DEPTH} folders deep: au does not read it (au discard drops it)` }, st, src);
+      return;
+    }
     withDir(openDirAt(upperFd, name), (dirFd) => {
       const opaque = this.native.fgetxattr(dirFd, 'user.overlay.opaque')?.toString() === 'y';
       if (src?.isDirectory() && sourceFd !== undefined) {
@@ -249,7 +299,8 @@ class Scan {
         if (opaque) this.opaqueDirs.push({ names, hides: this.hidden - before });
         return;
       }
-      this.push(names, { kind: 'added', type: 'directory', size: 0, mode: permissions(st) }, st, src);
+      const replaced = src !== undefined && sourceFd !== undefined ? this.replacing(sourceFd, names, name, src, st) : {};
+      this.push(names, { kind: src ? 'replaced' : 'added', type: 'directory', size: 0, mode: permissions(st), ...replaced }, st, src);
       this.walk(dirFd, undefined, names, false, 0n);
     });
   }
@@ -259,8 +310,13 @@ class Scan {
     if (src?.isSymbolicLink() && sourceFd !== undefined && readlinkSync(at(sourceFd, name), { encoding: 'buffer' }).equals(targetBytes)) return;
     const target = nameText(targetBytes).text;
     const components = names.map((n) => nameText(n).text);
-    const refused = targetLeavesShare(components, target) ? `its target ${target} is outside the share` : undefined;
-    this.push(names, { kind: 'symlink', type: 'symlink', size: targetBytes.length, target, ...(refused ? { refused } : {}) }, st, src, { targetBytes });
+    const refused = targetLeavesShare(components, target)
+      ? `its target ${target} is outside the share or may lead out of it (absolute, or with a '..' component)`
+      : resolvesThroughSymlink(this.roots, names, targetBytes)
+        ? `its target ${target} leads through another symlink (it could lead outside the share)`
+        : undefined;
+    const replaced: { replaces?: EntryType } = src?.isDirectory() && sourceFd !== undefined ? this.replacing(sourceFd, names, name, src, st) : {};
+    this.push(names, { kind: replaced.replaces ? 'replaced' : 'symlink', type: 'symlink', size: targetBytes.length, target, ...replaced, ...(refused ? { refused } : {}) }, st, src, { targetBytes });
   }
 
   private file(upperFd: number, sourceFd: number | undefined, names: Buffer[], name: Buffer, st: BigIntStats, src: BigIntStats | undefined): void {
@@ -275,10 +331,13 @@ class Scan {
       change = same ? { kind: 'mode', type: 'file', size: Number(st.size), mode, oldMode: permissions(src) } : { kind: 'modified', type: 'file', size: Number(st.size), mode, ...(mode !== permissions(src) ? { oldMode: permissions(src) } : {}) };
       if (isPackageJson && !same) oldContent = withFd(openListed(sourceFd, name, src.ino), (s) => readAll(s, MAX_PACKAGE_JSON));
     } else {
-      change = { kind: src ? 'modified' : 'added', type: 'file', size: Number(st.size), mode };
+      const replaced: { replaces?: EntryType } = src?.isDirectory() && sourceFd !== undefined ? this.replacing(sourceFd, names, name, src, st) : {};
+      change = { kind: replaced.replaces ? 'replaced' : src ? 'modified' : 'added', type: 'file', size: Number(st.size), mode, ...replaced };
     }
+    // What --diff shows is decided on the same head (isBinary): content it hides is risky.
+    const head = change.kind === 'mode' ? undefined : withFd(openListed(upperFd, name, st.ino), (u) => readHead(u, BINARY_HEAD));
     if (isPackageJson && change.kind !== 'mode') newContent = withFd(openListed(upperFd, name, st.ino), (u) => readAll(u, MAX_PACKAGE_JSON)) ?? Buffer.from('{');
-    const staged = this.push(names, { ...change, diskSize: Number(st.blocks * 512n) }, st, src, {}, { oldContent, newContent: newContent ?? (isPackageJson ? Buffer.from('{}') : undefined) });
+    const staged = this.push(names, { ...change, diskSize: Number(st.blocks * 512n) }, st, src, {}, { oldContent, newContent: newContent ?? (isPackageJson ? Buffer.from('{}') : undefined), head });
     const large = largeFileReason(st);
     if (large) {
       staged.reasons.push(large);
@@ -289,13 +348,53 @@ class Scan {
     this.links.set(st.ino, entry);
   }
 
-  private deleted(names: Buffer[], src: BigIntStats, since: bigint): void {
-    const staged = this.push(names, { kind: 'deleted', type: typeOf(src), size: src.isFile() ? Number(src.size) : 0 }, undefined, src);
+  private deleted(names: Buffer[], src: BigIntStats, since: bigint, partOf?: string): void {
+    const staged = this.push(names, { kind: 'deleted', type: typeOf(src), size: src.isFile() ? Number(src.size) : 0, ...(partOf !== undefined ? { partOf } : {}) }, undefined, src);
     if (src.ctimeNs > since && since > 0n) staged.conflict = 'you changed it after the agent deleted it';
   }
 
+  /**
+   * The agent put an entry of another type where SRC has SRC's entry NAME: what goes when it is
+   * applied. A folder of SRC goes with everything in it: each entry is listed as a deletion that
+   * is part of the replacement (walked with an explicit stack, to MAX_DEPTH).
+   */
+  private replacing(sourceFd: number, names: Buffer[], name: Buffer, src: BigIntStats, st: BigIntStats): { replaces: EntryType } {
+    if (!src.isDirectory()) return { replaces: typeOf(src) };
+    const partOf = names.map((n) => nameText(n).text).join('/');
+    const since = this.since(names, st);
+    const stack: { fd: number; names: Buffer[] }[] = [];
+    try {
+      stack.push({ fd: openDirAt(sourceFd, name), names });
+      while (stack.length > 0) {
+        const { fd, names: dirNames } = stack.pop()!;
+        try {
+          for (const entry of listDir(fd)) {
+            const est = lstatAt(fd, entry);
+            if (!est) continue;
+            const entryNames = [...dirNames, entry];
+            this.deleted(entryNames, est, since, partOf);
+            if (est.isDirectory() && entryNames.length < MAX_DEPTH) {
+              try {
+                stack.push({ fd: openDirAt(fd, entry), names: entryNames });
+              } catch {
+                /* unreadable folder of the human's: listed itself, its content not */
+              }
+            }
+          }
+        } finally {
+          closeSync(fd);
+        }
+      }
+    } catch {
+      /* SRC's folder cannot be read: the replacement itself is listed */
+    } finally {
+      for (const { fd } of stack) closeSync(fd);
+    }
+    return { replaces: 'directory' };
+  }
+
   /** Records a change: its path, risks and whether the human changed SRC's entry since. */
-  push(names: Buffer[], fields: Partial<StagedChange>, st: BigIntStats | undefined, src: BigIntStats | undefined, extra: Partial<StagedChange> = {}, contents: { oldContent?: Buffer; newContent?: Buffer } = {}): StagedChange {
+  push(names: Buffer[], fields: Partial<StagedChange>, st: BigIntStats | undefined, src: BigIntStats | undefined, extra: Partial<StagedChange> = {}, contents: { oldContent?: Buffer; newContent?: Buffer; head?: Buffer } = {}): StagedChange {
     const texts = names.map(nameText);
     const components = texts.map((t) => t.text);
     const type = fields.type ?? 'other';
@@ -374,7 +473,8 @@ function openLayers(where: ShareStage): { upperFd: number; sourceFd: number } | 
 
 /** Pairs each deleted file with an added file of the same bytes: reported as one rename. */
 function findRenames(changes: StagedChange[], where: { upperFd: number; sourceFd: number }): StagedChange[] {
-  const deleted = changes.filter((c) => c.kind === 'deleted' && c.type === 'file' && !c.refused);
+  // A deletion that goes with a replacement is applied with it, never as half of a rename.
+  const deleted = changes.filter((c) => c.kind === 'deleted' && c.type === 'file' && !c.refused && c.partOf === undefined);
   const added = changes.filter((c) => c.kind === 'added' && c.type === 'file' && !c.refused && !c.conflict);
   if (deleted.length === 0 || added.length === 0) return changes;
   const hashAt = (rootFd: number, names: Buffer[], ino: bigint | undefined): string | undefined => {
@@ -430,7 +530,7 @@ export interface OpenLayers {
 
 /** The changes, and the opaque folders of the upper layer. */
 export function scanLayers(layers: { upperFd: number; sourceFd: number }, base?: StageBase): { changes: StagedChange[]; opaqueDirs: OpaqueDir[] } {
-  const s = new Scan(base);
+  const s = new Scan(layers, base);
   s.walk(layers.upperFd, layers.sourceFd, [], false, 0n);
   s.checkLinks();
   return { changes: findRenames(s.changes, layers).sort(byPath), opaqueDirs: s.opaqueDirs };

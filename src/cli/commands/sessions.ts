@@ -12,8 +12,10 @@ export async function sessionsListCommand(ctx: Context, options: SocketChoice & 
   const sessions = (result.sessions ?? []) as (SessionSummary & { recordingLoss?: { lostBytes: number; error?: string } })[];
   // Per agent, the changes waiting in its review shares (the human's own shares, read as them).
   const { awaitingReview } = await import('./review.js');
-  const review = awaitingReview(ctx);
+  const unreadable: string[] = [];
+  const review = awaitingReview(ctx, (agent, source, error) => unreadable.push(`agent ${agent}: the review share ${source} cannot be read, changes may await review (${error}): see au changes -a ${agent}`));
   if (options.json) return printJson(sessions.map((s) => ({ ...s, awaitingReview: review.get(s.agent) ?? 0 })));
+  for (const line of unreadable) say(line);
   for (const [agent, count] of review) say(`agent ${agent}: ${count} change${count === 1 ? '' : 's'} await${count === 1 ? 's' : ''} review (au changes -a ${agent})`);
   // The record (audit log, recordings) has a gap when the disk did not take a write.
   const audit = result.audit as { lostEvents?: number; failing?: boolean; error?: string } | undefined;
