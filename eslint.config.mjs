@@ -3,7 +3,11 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-const nodeTest = { from: 'package', package: 'node:test', name: ['test', 'describe', 'it', 'before', 'after', 'beforeEach', 'afterEach', 'suite'] };
+const nodeTest = {
+  from: 'package',
+  package: 'node:test',
+  name: ['test', 'describe', 'it', 'before', 'after', 'beforeEach', 'afterEach', 'suite'],
+};
 
 export default tseslint.config(
   { ignores: ['dist/', 'native/build/', 'node_modules/', 'test-artifacts/'] },

@@ -59,7 +59,9 @@ async function main(): Promise<void> {
     );
   }
   // "Before" is the relay as it was, with the old clipboard filter: the issue's 5% budget.
-  console.log(`relay on a PTY, output filter vs the old clipboard filter (before): ${((wall('output filter') / wall('old clipboard filter')) * 100).toFixed(1)}% (target >= 95%)`);
+  console.log(
+    `relay on a PTY, output filter vs the old clipboard filter (before): ${((wall('output filter') / wall('old clipboard filter')) * 100).toFixed(1)}% (target >= 95%)`,
+  );
 }
 
 void main();

@@ -21,7 +21,11 @@ async function main(): Promise<void> {
     try {
       const src = `${human.home}/repo`;
       const tgt = `/home/${agent}/repo`;
-      const made = human.run(['bash', '-c', `mkdir -p ${src} && cd ${src} && for d in $(seq 0 99); do mkdir d$d && for f in $(seq 0 99); do echo "file $d $f" > d$d/f$f.txt; done; done`]);
+      const made = human.run([
+        'bash',
+        '-c',
+        `mkdir -p ${src} && cd ${src} && for d in $(seq 0 99); do mkdir d$d && for f in $(seq 0 99); do echo "file $d $f" > d$d/f$f.txt; done; done`,
+      ]);
       if (made.status !== 0) throw new Error(made.stderr);
       const add = human.au(['mount', 'add', '--review', '-a', agent, src]);
       if (add.status !== 0) throw new Error(add.stderr);
@@ -34,10 +38,27 @@ async function main(): Promise<void> {
       const run = human.au(['run', '-a', agent, '-d', tgt, '--', 'bash', '-c', script]);
       if (run.status !== 0) throw new Error(run.stderr);
       const au = join(packageForHumans(), 'bin', 'au');
-      const asHuman = (args: string[]): string[] => ['runuser', '-u', human.name, '--', 'env', '-i', `HOME=${human.home}`, 'PATH=/usr/bin:/bin', process.execPath, au, ...args];
-      const check = spawnSync(asHuman(['changes', '-a', agent, '--json'])[0]!, asHuman(['changes', '-a', agent, '--json']).slice(1), { encoding: 'utf8' });
+      const asHuman = (args: string[]): string[] => [
+        'runuser',
+        '-u',
+        human.name,
+        '--',
+        'env',
+        '-i',
+        `HOME=${human.home}`,
+        'PATH=/usr/bin:/bin',
+        process.execPath,
+        au,
+        ...args,
+      ];
+      const check = spawnSync(asHuman(['changes', '-a', agent, '--json'])[0]!, asHuman(['changes', '-a', agent, '--json']).slice(1), {
+        encoding: 'utf8',
+      });
       const count = (JSON.parse(check.stdout) as { changes: unknown[] }[])[0]!.changes.length;
-      for (const [label, args] of [['au changes', ['changes', '-a', agent]], ['au changes --json', ['changes', '-a', agent, '--json']]] as const) {
+      for (const [label, args] of [
+        ['au changes', ['changes', '-a', agent]],
+        ['au changes --json', ['changes', '-a', agent, '--json']],
+      ] as const) {
         const argv = asHuman([...args]);
         const samples: number[] = [];
         for (let i = 0; i < ROUNDS + 2; i++) {
@@ -46,7 +67,9 @@ async function main(): Promise<void> {
           if (r.status !== 0) throw new Error(`${label}: ${r.stderr.toString()}`);
           if (i >= 2) samples.push(Number(process.hrtime.bigint() - start) / 1e6);
         }
-        console.log(`${label} with ${count} staged changes (10,000-file repository): ${median(samples).toFixed(1)} ms median of ${ROUNDS} (target < 1000 ms)`);
+        console.log(
+          `${label} with ${count} staged changes (10,000-file repository): ${median(samples).toFixed(1)} ms median of ${ROUNDS} (target < 1000 ms)`,
+        );
       }
     } finally {
       rmSync(`${REVIEW_ROOT}/${agent}`, { recursive: true, force: true });

@@ -23,7 +23,15 @@ function makeRepo(dir: string, owner: string): void {
     for (let f = 0; f < FILES / 100; f++) writeFileSync(`${dir}/d${d}/f${f}.txt`, `file ${d}/${f}\n`);
   }
   must(['chown', '-R', `${owner}:${owner}`, dir]);
-  must(['runuser', '-u', owner, '--', 'sh', '-c', `cd ${dir} && git init -q . && git add -A && git -c user.name=b -c user.email=b@b commit -qm files`]);
+  must([
+    'runuser',
+    '-u',
+    owner,
+    '--',
+    'sh',
+    '-c',
+    `cd ${dir} && git init -q . && git add -A && git -c user.name=b -c user.email=b@b commit -qm files`,
+  ]);
 }
 
 // Inside the run: git status 10 times (the first may refresh the index: reported apart), then
@@ -60,7 +68,9 @@ async function main(): Promise<void> {
     const line = (what: string, m: Record<string, number[]>, target: string): void => {
       const review = median(m.review!);
       const rw = median(m.rw!);
-      console.log(`${what}: review share ${review.toFixed(1)} ms vs --rw share ${rw.toFixed(1)} ms median -> ratio ${(review / rw).toFixed(3)} (${target})`);
+      console.log(
+        `${what}: review share ${review.toFixed(1)} ms vs --rw share ${rw.toFixed(1)} ms median -> ratio ${(review / rw).toFixed(3)} (${target})`,
+      );
     };
     console.log(`review shares, ${FILES}-file git repository, ${ROUNDS} runs each, interleaved:`);
     line('git status', status, 'target <= 1.3');

@@ -64,4 +64,6 @@ clearInterval(feeder);
 clearInterval(ticker);
 floods.forEach((m) => m.dispose());
 calm.dispose();
-console.log(`  three flooded models: a calm one shows its line after ${lag < 0 ? 'more than 3000' : lag.toFixed(0)} ms (reference 1000); worst event-loop tick ${worstTick.toFixed(0)} ms (reference 100)`);
+console.log(
+  `  three flooded models: a calm one shows its line after ${lag < 0 ? 'more than 3000' : lag.toFixed(0)} ms (reference 1000); worst event-loop tick ${worstTick.toFixed(0)} ms (reference 100)`,
+);

@@ -32,11 +32,15 @@ async function main(): Promise<void> {
       const measuring = probeAsync(human.name, socket, 'latency', { session, agent, clients: 1 + observers, samples: 300 });
       await waitForSession(human.name, socket, session);
       // The observers stay until the latency probe ends the session (then they are closed).
-      const crowd = probeAsync(human.name, socket, 'crowd', { sessions: [session], perSession: observers, untilEnd: true }).catch(() => undefined);
+      const crowd = probeAsync(human.name, socket, 'crowd', { sessions: [session], perSession: observers, untilEnd: true }).catch(
+        () => undefined,
+      );
       const result = await measuring;
       if (result.failed) throw new Error(`latency probe: ${result.failed}`);
       await crowd;
-      console.log(`keystroke-to-echo with ${observers} observer${observers > 1 ? 's' : ''}: p50 ${result.p50.toFixed(2)} ms, p99 ${result.p99.toFixed(2)} ms (reference: a terminal needs < 10 ms p99 to feel instant)`);
+      console.log(
+        `keystroke-to-echo with ${observers} observer${observers > 1 ? 's' : ''}: p50 ${result.p50.toFixed(2)} ms, p99 ${result.p99.toFixed(2)} ms (reference: a terminal needs < 10 ms p99 to feel instant)`,
+      );
     }
 
     // Throughput: the same command through a session and through script -qc, both via the entrypoint.
@@ -49,7 +53,11 @@ async function main(): Promise<void> {
       if (r.end?.exitCode !== 0) throw new Error(`session flood failed: ${JSON.stringify(r)}`);
       viaSession.push(r.elapsedMs);
       const start = process.hrtime.bigint();
-      const s = spawnSync('runuser', ['-u', human.name, '--', 'script', '-qc', `${entrypoint} -- bash --login -c '${command}'`, '/dev/null'], { stdio: ['ignore', 'ignore', 'pipe'], cwd: '/' });
+      const s = spawnSync(
+        'runuser',
+        ['-u', human.name, '--', 'script', '-qc', `${entrypoint} -- bash --login -c '${command}'`, '/dev/null'],
+        { stdio: ['ignore', 'ignore', 'pipe'], cwd: '/' },
+      );
       if (s.status !== 0) throw new Error(`script -qc failed: ${s.stderr.toString()}`);
       viaScript.push(Number(process.hrtime.bigint() - start) / 1e6);
     }
@@ -62,7 +70,13 @@ async function main(): Promise<void> {
 
     // Memory: 50 sessions x 10 observers.
     const idle = rssMb(serverPid);
-    const created = probe(human.name, socket, 'many', { count: 50, prefix: 'mem', agent, command: ['bash', '-c', 'seq 1 5000; exec cat'] }, 600_000);
+    const created = probe(
+      human.name,
+      socket,
+      'many',
+      { count: 50, prefix: 'mem', agent, command: ['bash', '-c', 'seq 1 5000; exec cat'] },
+      600_000,
+    );
     if (created.failed) throw new Error(`creating 50 sessions: ${created.failed}`);
     const sessions = Array.from({ length: 50 }, (_, i) => `mem${i}`);
     const readyFile = join('/tmp', `aut-bench-ready-${process.pid}`);

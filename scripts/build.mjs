@@ -11,13 +11,22 @@ const { version } = JSON.parse(readFileSync(new URL('../package.json', import.me
 
 // What the embedded entrypoint is built from (src/entrypoint/build-stamp.ts computes the same
 // when run unbundled): defined here so that `au run` checks it without the C source in its bundle.
-const flagsModule = await build({ entryPoints: ['src/entrypoint/flags.ts'], bundle: true, write: false, format: 'cjs', platform: 'node', logLevel: 'warning' });
+const flagsModule = await build({
+  entryPoints: ['src/entrypoint/flags.ts'],
+  bundle: true,
+  write: false,
+  format: 'cjs',
+  platform: 'node',
+  logLevel: 'warning',
+});
 const flagsModuleObject = { exports: {} };
 new Function('module', 'exports', flagsModule.outputFiles[0].text)(flagsModuleObject, flagsModuleObject.exports);
 const { COMPILER_FLAGS } = flagsModuleObject.exports;
 if (!Array.isArray(COMPILER_FLAGS)) throw new Error('src/entrypoint/flags.ts: COMPILER_FLAGS not found');
 const source = readFileSync(new URL('../src/entrypoint/su_as_agent.c', import.meta.url), 'utf8');
-const entrypointBuild = createHash('sha256').update(JSON.stringify({ source, flags: COMPILER_FLAGS })).digest('hex');
+const entrypointBuild = createHash('sha256')
+  .update(JSON.stringify({ source, flags: COMPILER_FLAGS }))
+  .digest('hex');
 
 const common = {
   bundle: true,
@@ -70,28 +79,42 @@ function writeRunCodeCache() {
     // Shaped like a record au new writes, with one share (in the home of whoever builds: the
     // planner checks that, nothing reads it); the group is this process's own, so that the
     // run does not re-run itself under sg.
-    writeFileSync(config, [
-      '[[agents]]',
-      `user_name = "${agent}"`,
-      `su_as_agent_group = "su-as-${agent}"`,
-      `entrypoint = "${entrypoint}"`,
-      `entrypoint_sha256 = "${createHash('sha256').update(content).digest('hex')}"`,
-      'bootstrapped = true',
-      `mounts = [{ source = "${join(userInfo().homedir, agent)}", target = "/home/${agent}/work", read_only = true }]`,
-      `group_gid = ${gid}`,
-      `uid = ${uid}`,
-      `gid = ${gid}`,
-      `entrypoint_build = "${entrypointBuild}"`,
-      '',
-    ].join('\n'));
-    const run = spawnSync(process.execPath, ['--require', resolve('scripts/code-cache-capture.cjs'), resolve('bin/au'), 'run', '-C', config, '-a', agent, '--', 'true'], {
-      cwd: home,
-      env: { HOME: home, PATH: process.env.PATH ?? '/usr/bin:/bin', AU_CODE_CACHE_OUT: resolve(cache), AU_TRAINING_ENTRYPOINT: entrypoint, AU_TRAINING_CONTENT: content },
-      encoding: 'utf8',
-    });
+    writeFileSync(
+      config,
+      [
+        '[[agents]]',
+        `user_name = "${agent}"`,
+        `su_as_agent_group = "su-as-${agent}"`,
+        `entrypoint = "${entrypoint}"`,
+        `entrypoint_sha256 = "${createHash('sha256').update(content).digest('hex')}"`,
+        'bootstrapped = true',
+        `mounts = [{ source = "${join(userInfo().homedir, agent)}", target = "/home/${agent}/work", read_only = true }]`,
+        `group_gid = ${gid}`,
+        `uid = ${uid}`,
+        `gid = ${gid}`,
+        `entrypoint_build = "${entrypointBuild}"`,
+        '',
+      ].join('\n'),
+    );
+    const run = spawnSync(
+      process.execPath,
+      ['--require', resolve('scripts/code-cache-capture.cjs'), resolve('bin/au'), 'run', '-C', config, '-a', agent, '--', 'true'],
+      {
+        cwd: home,
+        env: {
+          HOME: home,
+          PATH: process.env.PATH ?? '/usr/bin:/bin',
+          AU_CODE_CACHE_OUT: resolve(cache),
+          AU_TRAINING_ENTRYPOINT: entrypoint,
+          AU_TRAINING_CONTENT: content,
+        },
+        encoding: 'utf8',
+      },
+    );
     // Without the native addon (not built yet) au would spawn the entrypoint, which is not there.
     const reachedExec = run.status === 0 || !existsSync('native/build/Release/au_native.node');
-    if (!reachedExec || !existsSync(cache)) throw new Error(`the code cache's training run of au run failed (exit ${run.status}): ${run.stderr}`);
+    if (!reachedExec || !existsSync(cache))
+      throw new Error(`the code cache's training run of au run failed (exit ${run.status}): ${run.stderr}`);
   } finally {
     rmSync(home, { recursive: true, force: true });
   }

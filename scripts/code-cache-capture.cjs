@@ -15,7 +15,8 @@ const vm = require('node:vm');
 const out = process.env.AU_CODE_CACHE_OUT;
 const entrypoint = process.env.AU_TRAINING_ENTRYPOINT;
 const content = process.env.AU_TRAINING_CONTENT;
-if (!out || !entrypoint || content === undefined) throw new Error('code-cache-capture.cjs: AU_CODE_CACHE_OUT, AU_TRAINING_ENTRYPOINT and AU_TRAINING_CONTENT must be set');
+if (!out || !entrypoint || content === undefined)
+  throw new Error('code-cache-capture.cjs: AU_CODE_CACHE_OUT, AU_TRAINING_ENTRYPOINT and AU_TRAINING_CONTENT must be set');
 
 const OriginalScript = vm.Script;
 let captured;
@@ -31,7 +32,7 @@ const isAbove = (path) => path === '/' || entrypoint.startsWith(`${path}/`);
 const madeUp = (path) => {
   const file = path === entrypoint;
   const stats = Object.create(fs.Stats.prototype);
-  return Object.assign(stats, { uid: 0, gid: process.getgid(), mode: (file ? 0o100000 | 0o4750 : 0o040000 | 0o755) });
+  return Object.assign(stats, { uid: 0, gid: process.getgid(), mode: file ? 0o100000 | 0o4750 : 0o040000 | 0o755 });
 };
 const { lstatSync, readFileSync } = fs;
 fs.lstatSync = function (path, ...rest) {

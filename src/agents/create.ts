@@ -39,10 +39,13 @@ function checkRetakable(runner: CommandRunner, kept: KeptAccount): void {
   } catch {
     throw new AgentSetupError(`the kept account ${name} has no home ${home}; ${forget}`);
   }
-  if (!st.isDirectory() || st.uid !== kept.uid) throw new AgentSetupError(`${home} is not the kept account's home directory (owner uid ${st.uid}); ${forget}`);
+  if (!st.isDirectory() || st.uid !== kept.uid)
+    throw new AgentSetupError(`${home} is not the kept account's home directory (owner uid ${st.uid}); ${forget}`);
   const driver = lookupGroup(runner, kept.group);
   if (kept.groupGid !== undefined && driver?.gid !== kept.groupGid) {
-    throw new AgentSetupError(`group ${kept.group} of the kept account is ${driver ? `gid ${driver.gid}, au recorded ${kept.groupGid}` : 'gone'}; ${forget}`);
+    throw new AgentSetupError(
+      `group ${kept.group} of the kept account is ${driver ? `gid ${driver.gid}, au recorded ${kept.groupGid}` : 'gone'}; ${forget}`,
+    );
   }
 }
 
@@ -61,13 +64,15 @@ export function planCreate(runner: CommandRunner, config: Config, name: string):
   if (user) {
     if (!resuming) throw new AgentSetupError(`a user named ${name} already exists; au will not take it over`);
     const reasons = foreignUserReasons(runner, record, user);
-    if (reasons.length > 0) throw new AgentSetupError(`user ${name} exists but is not the agent au started to create: ${reasons.join('; ')}`);
+    if (reasons.length > 0)
+      throw new AgentSetupError(`user ${name} exists but is not the agent au started to create: ${reasons.join('; ')}`);
   } else {
     if (lookupGroup(runner, name)) throw new AgentSetupError(`a group named ${name} already exists; au will not take it over`);
     if (existsSync(agentHomeOf(name))) throw new AgentSetupError(`${agentHomeOf(name)} already exists; au will not take it over`);
   }
   const driver = driverGroupOf(name);
-  if (!resuming && lookupGroup(runner, driver)) throw new AgentSetupError(`a group named ${driver} already exists; au will not take it over`);
+  if (!resuming && lookupGroup(runner, driver))
+    throw new AgentSetupError(`a group named ${driver} already exists; au will not take it over`);
   return { name, resuming };
 }
 
@@ -123,7 +128,20 @@ export function createAgent(runner: CommandRunner, record: AgentConfig, human: H
   if (!user) {
     runner.change(
       // Not a login account (login.ts): runs go through the entrypoint, never the passwd shell.
-      ['useradd', '--create-home', '--home-dir', home, '--shell', nologinShell(), '--expiredate', EXPIRED_ON, '--user-group', '--comment', AGENT_MARKER, name],
+      [
+        'useradd',
+        '--create-home',
+        '--home-dir',
+        home,
+        '--shell',
+        nologinShell(),
+        '--expiredate',
+        EXPIRED_ON,
+        '--user-group',
+        '--comment',
+        AGENT_MARKER,
+        name,
+      ],
       { privileged: true },
     );
     user = lookupUser(runner, name);

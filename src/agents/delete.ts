@@ -74,7 +74,27 @@ function endProcesses(runner: CommandRunner, uid: number): void {
  */
 function handOverShare(runner: CommandRunner, source: string, uid: number, gid: number, human: Human): HandedOver {
   const result = runner.change(
-    ['find', '-P', source, '-xdev', '(', '-uid', String(uid), '-o', '-gid', String(gid), ')', '-printf', '.', '-exec', 'chown', '--no-dereference', `${human.uid}:${human.gid}`, '{}', '+'],
+    [
+      'find',
+      '-P',
+      source,
+      '-xdev',
+      '(',
+      '-uid',
+      String(uid),
+      '-o',
+      '-gid',
+      String(gid),
+      ')',
+      '-printf',
+      '.',
+      '-exec',
+      'chown',
+      '--no-dereference',
+      `${human.uid}:${human.gid}`,
+      '{}',
+      '+',
+    ],
     { privileged: true, allowFailure: true },
   );
   return { source, files: result.stdout.length };
@@ -107,7 +127,10 @@ function removeAccount(runner: CommandRunner, ids: AccountIds, withHome: boolean
     // Before userdel: the kernel keeps the uid's keyrings after the account is gone.
     if (withHome) clearKeyrings(runner, user.uid, user.gid);
     // An agent has no mail spool; userdel says so on every delete, which only worries the user.
-    runner.change(['userdel', ...(withHome ? ['--remove'] : []), ids.userName], { privileged: true, hideStderr: /mail spool .* not found/ });
+    runner.change(['userdel', ...(withHome ? ['--remove'] : []), ids.userName], {
+      privileged: true,
+      hideStderr: /mail spool .* not found/,
+    });
   } else if (withHome && ids.uid !== undefined) {
     // The account was removed by someone else, but its home is still there, owned by the old uid.
     const home = agentHomeOf(ids.userName);
@@ -140,7 +163,13 @@ export function deleteAgent(runner: CommandRunner, agent: AgentConfig, options: 
   if (user && !options.deleteHome) {
     warnings = lockLogins(runner, agent.userName);
     closeHome(runner, agentHomeOf(agent.userName));
-    kept = { userName: agent.userName, uid: user.uid, gid: user.gid, group: agent.group, groupGid: agent.groupGid ?? lookupGroup(runner, agent.group)?.gid };
+    kept = {
+      userName: agent.userName,
+      uid: user.uid,
+      gid: user.gid,
+      group: agent.group,
+      groupGid: agent.groupGid ?? lookupGroup(runner, agent.group)?.gid,
+    };
   } else {
     removeAccount(runner, agent, options.deleteHome);
   }

@@ -39,7 +39,12 @@ export function entrypointFacts(agent: AgentConfig, groupGid: number | undefined
   return readEntrypointFacts(agent.entrypoint, viaGroup ? (path) => readUnderGroup(agent.group, path) : readFileSync);
 }
 
-export function systemFacts(runner: CommandRunner, agent: AgentConfig, human: Human, cgroups: CgroupSupport = detectCgroups()): SystemFacts {
+export function systemFacts(
+  runner: CommandRunner,
+  agent: AgentConfig,
+  human: Human,
+  cgroups: CgroupSupport = detectCgroups(),
+): SystemFacts {
   const user = lookupUser(runner, agent.userName);
   const driver = lookupGroup(runner, agent.group);
   const netState = enforced(agent.net) ? loadState(agent, listPolicy(runner, agent.userName)) : 'none';
@@ -53,7 +58,9 @@ export function systemFacts(runner: CommandRunner, agent: AgentConfig, human: Hu
     limitProblems: limitProblems(cgroups, agent.limits),
     launchProblems: launchProblems(agent, human),
     netState,
-    reviewProblems: agent.mounts.flatMap((m) => (m.review ? stageProblems(stageDir(agent.userName, human.uid, m.review), human).map((p) => ({ source: m.source, ...p })) : [])),
+    reviewProblems: agent.mounts.flatMap((m) =>
+      m.review ? stageProblems(stageDir(agent.userName, human.uid, m.review), human).map((p) => ({ source: m.source, ...p })) : [],
+    ),
   };
 }
 

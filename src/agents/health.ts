@@ -76,16 +76,28 @@ function homeFindings(agent: AgentConfig, system: SystemFacts, s: string): Findi
   const fail = (detail: string, fix: string): void => void found.push({ severity: 'fail', area: 'agent', detail, fix });
   const h = system.home;
   if (h.error !== undefined) return [{ severity: 'fail', area: 'agent', detail: `home ${home} does not exist`, fix: recreateFix(name) }];
-  if (!h.isDirectory) return [{ severity: 'fail', area: 'agent', detail: `home ${home} is not a directory`, fix: `ls -ld ${home}  # move it away, then: ${recreateFix(name)}` }];
+  if (!h.isDirectory)
+    return [
+      {
+        severity: 'fail',
+        area: 'agent',
+        detail: `home ${home} is not a directory`,
+        fix: `ls -ld ${home}  # move it away, then: ${recreateFix(name)}`,
+      },
+    ];
   const mode = h.mode ?? 0;
   if (!(mode & 0o2000)) fail(`home ${home} is not setgid`, `${s}chmod g+s ${home}`);
-  if (system.driverGid !== undefined && h.gid !== system.driverGid) fail(`home ${home} is not in group ${agent.group}`, `${s}chgrp ${agent.group} ${home}`);
+  if (system.driverGid !== undefined && h.gid !== system.driverGid)
+    fail(`home ${home} is not in group ${agent.group}`, `${s}chgrp ${agent.group} ${home}`);
   if (mode & 0o007) fail(`home ${home} is accessible by other users (mode ${octal(mode)})`, `${s}chmod o-rwx ${home}`);
   const want = `default:group:${agent.group}:rwx`;
   if (h.acl === undefined) {
     fail(`cannot read the ACL of ${home}`, system.missingTools.length > 0 ? `${s}apt-get install acl` : `getfacl ${home}`);
   } else if (!h.acl.includes(want)) {
-    fail(`home ${home} lacks the default ACL ${want}`, `${s}setfacl --modify user:${name}:rwx,group:${agent.group}:rwx,default:user:${name}:rwx,default:group:${agent.group}:rwx ${home}`);
+    fail(
+      `home ${home} lacks the default ACL ${want}`,
+      `${s}setfacl --modify user:${name}:rwx,group:${agent.group}:rwx,default:user:${name}:rwx,default:group:${agent.group}:rwx ${home}`,
+    );
   }
   return found;
 }
@@ -94,11 +106,17 @@ function entrypointFindings(agent: AgentConfig, facts: AgentFacts, s: string): F
   const name = agent.userName;
   const found: Finding[] = [];
   const fail = (detail: string, fix: string): void => void found.push({ severity: 'fail', area: 'agent', detail, fix });
-  const problems = entrypointFileProblems(facts.entrypoint, { path: agent.entrypoint, sha256: agent.entrypointSha256, groupGid: facts.system?.driverGid ?? agent.groupGid });
-  for (const p of problems.location) fail(p.detail, p.missing ? reinstallFix(name) : `${s}chown root:root ${p.path} && ${s}chmod go-w ${p.path}`);
+  const problems = entrypointFileProblems(facts.entrypoint, {
+    path: agent.entrypoint,
+    sha256: agent.entrypointSha256,
+    groupGid: facts.system?.driverGid ?? agent.groupGid,
+  });
+  for (const p of problems.location)
+    fail(p.detail, p.missing ? reinstallFix(name) : `${s}chown root:root ${p.path} && ${s}chmod go-w ${p.path}`);
   for (const detail of problems.file) fail(detail, reinstallFix(name));
   // Not readable for lack of the group: the membership finding says so and fixes it.
-  if (problems.unreadable !== undefined && facts.system?.humanInDriver !== false) fail(unreadableProblem(agent.entrypoint, problems.unreadable), reinstallFix(name));
+  if (problems.unreadable !== undefined && facts.system?.humanInDriver !== false)
+    fail(unreadableProblem(agent.entrypoint, problems.unreadable), reinstallFix(name));
   // An older au's entrypoint rejects options this au passes: rebuilt, not run.
   if (problems.location.length === 0 && problems.file.length === 0 && agent.entrypointBuild !== facts.currentBuild) {
     fail(`entrypoint ${agent.entrypoint} was built by an older au (its source or flags differ from this au's)`, reinstallFix(name));
@@ -109,15 +127,22 @@ function entrypointFindings(agent: AgentConfig, facts: AgentFacts, s: string): F
 function systemFindings(agent: AgentConfig, system: SystemFacts, human: AgentFacts['human'], s: string): Finding[] {
   const name = agent.userName;
   const found: Finding[] = [];
-  const add = (area: Area, detail: string, fix: string, severity: Severity = 'fail'): void => void found.push({ severity, area, detail, fix });
+  const add = (area: Area, detail: string, fix: string, severity: Severity = 'fail'): void =>
+    void found.push({ severity, area, detail, fix });
   if (!system.userExists) add('agent', `user ${name} does not exist`, recreateFix(name));
-  for (const reason of system.foreignReasons) add('agent', `user ${name}: ${reason}`, `getent passwd ${name}  # not the account au created: check it by hand`);
+  for (const reason of system.foreignReasons)
+    add('agent', `user ${name}: ${reason}`, `getent passwd ${name}  # not the account au created: check it by hand`);
   if (system.driverGid === undefined) add('agent', `group ${agent.group} does not exist`, recreateFix(name));
   else {
     if (agent.groupGid !== undefined && system.driverGid !== agent.groupGid) {
-      add('agent', `group ${agent.group} has gid ${system.driverGid}, au recorded ${agent.groupGid}`, `getent group ${agent.group}  # not the group au created: check it by hand`);
+      add(
+        'agent',
+        `group ${agent.group} has gid ${system.driverGid}, au recorded ${agent.groupGid}`,
+        `getent group ${agent.group}  # not the group au created: check it by hand`,
+      );
     }
-    if (!system.humanInDriver) add('membership', `you (${human.name}) are not in group ${agent.group}`, `${s}usermod -aG ${agent.group} ${human.name}`);
+    if (!system.humanInDriver)
+      add('membership', `you (${human.name}) are not in group ${agent.group}`, `${s}usermod -aG ${agent.group} ${human.name}`);
   }
   found.push(...homeFindings(agent, system, s));
   for (const tool of system.missingTools) add('agent', `${tool} is not installed (apt-get install acl)`, `${s}apt-get install acl`);
@@ -128,14 +153,26 @@ function configFindings(agent: AgentConfig, system: SystemFacts): Finding[] {
   const name = agent.userName;
   const found: Finding[] = [];
   for (const detail of system.limitProblems) found.push({ severity: 'fail', area: 'limits', detail, fix: `au limit clear -a ${name}` });
-  for (const detail of system.launchProblems) found.push({ severity: 'fail', area: 'launch', detail, fix: `au mount list -a ${name}  # then au mount remove -a ${name} SRC` });
-  for (const p of system.reviewProblems ?? []) found.push({ severity: 'fail', area: 'launch', detail: `review share ${p.source}: ${p.detail} (au run refuses to start)`, fix: p.fix });
+  for (const detail of system.launchProblems)
+    found.push({ severity: 'fail', area: 'launch', detail, fix: `au mount list -a ${name}  # then au mount remove -a ${name} SRC` });
+  for (const p of system.reviewProblems ?? [])
+    found.push({ severity: 'fail', area: 'launch', detail: `review share ${p.source}: ${p.detail} (au run refuses to start)`, fix: p.fix });
   const policy = agent.net?.policy ?? 'allow';
   if (system.netState === 'missing' || system.netState === 'outdated') {
     const what = system.netState === 'missing' ? 'not loaded' : 'not the one loaded';
-    found.push({ severity: 'fail', area: 'network', detail: `network policy ${policy} is ${what} (au run refuses to start)`, fix: `au net apply -a ${name}` });
+    found.push({
+      severity: 'fail',
+      area: 'network',
+      detail: `network policy ${policy} is ${what} (au run refuses to start)`,
+      fix: `au net apply -a ${name}`,
+    });
   } else if (system.netState === 'unknown') {
-    found.push({ severity: 'warn', area: 'network', detail: `cannot read nftables to verify policy ${policy} (needs root)`, fix: `sudo nft list table inet au-${name}` });
+    found.push({
+      severity: 'warn',
+      area: 'network',
+      detail: `cannot read nftables to verify policy ${policy} (needs root)`,
+      fix: `sudo nft list table inet au-${name}`,
+    });
   }
   return found;
 }
@@ -145,9 +182,15 @@ export function assessAgent(agent: AgentConfig, facts: AgentFacts): Finding[] {
   const s = sudoFor(facts.human);
   const found: Finding[] = [];
   // An agent of the Python tool (entrypoint in its home): nothing else applies until it is moved.
-  if (isPythonToolAgent(agent)) return [{ severity: 'fail', area: 'agent', detail: migrateHint(agent), fix: `au migrate -a ${agent.userName}` }];
+  if (isPythonToolAgent(agent))
+    return [{ severity: 'fail', area: 'agent', detail: migrateHint(agent), fix: `au migrate -a ${agent.userName}` }];
   if (!agent.bootstrapped) {
-    found.push({ severity: 'fail', area: 'agent', detail: `set-up did not finish: run \`au new -a ${agent.userName}\` to complete it`, fix: `au new -a ${agent.userName}` });
+    found.push({
+      severity: 'fail',
+      area: 'agent',
+      detail: `set-up did not finish: run \`au new -a ${agent.userName}\` to complete it`,
+      fix: `au new -a ${agent.userName}`,
+    });
   }
   if (facts.system) found.push(...systemFindings(agent, facts.system, facts.human, s));
   if (agent.bootstrapped) found.push(...entrypointFindings(agent, facts, s));

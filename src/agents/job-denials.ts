@@ -78,7 +78,9 @@ export function denyJobs(runner: CommandRunner, read: RootQuery, name: string): 
       if (!existsSync(service.deny)) runner.change(['install', '-m', '644', '/dev/null', service.deny], { privileged: true });
       runner.change(['tee', '-a', service.deny], { privileged: true, input: `${name}\n`, showInput: true });
     } else if (access === 'listed-in-allow') {
-      warnings.push(`${service.allow} lists ${name}: ${service.tool} accepts its jobs; fix: ${removeFromAllowCommand(service, name, 'sudo ')}`);
+      warnings.push(
+        `${service.allow} lists ${name}: ${service.tool} accepts its jobs; fix: ${removeFromAllowCommand(service, name, 'sudo ')}`,
+      );
     } else if (access === 'unknown') {
       warnings.push(`cannot read ${service.allow} or ${service.deny}: check that ${name} may not use ${service.tool}`);
     }

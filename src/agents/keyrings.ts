@@ -6,13 +6,23 @@
 import type { CommandRunner } from '../system/runner.js';
 
 /** Runs ARGV as uid:gid with no supplementary groups (so the kernel picks that uid's keyrings). */
-const asUid = (uid: number, gid: number, argv: readonly string[]): string[] => ['setpriv', `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '--', ...argv];
+const asUid = (uid: number, gid: number, argv: readonly string[]): string[] => [
+  'setpriv',
+  `--reuid=${uid}`,
+  `--regid=${gid}`,
+  '--clear-groups',
+  '--',
+  ...argv,
+];
 
 /** Empties the user, user-session and persistent keyrings of UID (a kernel without one is fine). */
 export function clearKeyrings(runner: CommandRunner, uid: number, gid: number): void {
   // The persistent keyring has no @-name: keyctl names it by id, linked for the moment into @u
   // (whose clear, next, drops that link again).
-  runner.change(asUid(uid, gid, ['sh', '-c', 'id=$(keyctl get_persistent @u 2>/dev/null) || exit 0; keyctl clear "$id"']), { privileged: true, allowFailure: true });
+  runner.change(asUid(uid, gid, ['sh', '-c', 'id=$(keyctl get_persistent @u 2>/dev/null) || exit 0; keyctl clear "$id"']), {
+    privileged: true,
+    allowFailure: true,
+  });
   runner.change(asUid(uid, gid, ['keyctl', 'clear', '@u']), { privileged: true, allowFailure: true });
   runner.change(asUid(uid, gid, ['keyctl', 'clear', '@us']), { privileged: true, allowFailure: true });
 }

@@ -57,7 +57,10 @@ export function parseAgentKeys(output: string): AgentKeys {
   }
   const key = (field: string): string => {
     const value = fields.get(field) ?? '';
-    if (!PUBLIC_KEY.test(value)) throw new KeysError(`the agent's ${field === 'auth' ? 'authentication' : 'signing'} key is not an ed25519 public key: re-create it with \`au keys --rotate\``);
+    if (!PUBLIC_KEY.test(value))
+      throw new KeysError(
+        `the agent's ${field === 'auth' ? 'authentication' : 'signing'} key is not an ed25519 public key: re-create it with \`au keys --rotate\``,
+      );
     return value;
   };
   const text = (field: string): string | undefined => {

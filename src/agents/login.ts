@@ -61,7 +61,11 @@ export function readShadow(read: RootQuery, name: string): ShadowState | undefin
 function supplementaryGroups(runner: CommandRunner, name: string, gid: number): number[] {
   const result = runner.query(['id', '-G', name]);
   if (result.status !== 0) return [];
-  return result.stdout.trim().split(/\s+/).map(Number).filter((g) => Number.isInteger(g) && g !== gid);
+  return result.stdout
+    .trim()
+    .split(/\s+/)
+    .map(Number)
+    .filter((g) => Number.isInteger(g) && g !== gid);
 }
 
 /**

@@ -37,7 +37,8 @@ function notThatAgent(runner: CommandRunner, agent: AgentConfig, user: PasswdEnt
   if (user.home !== agentHomeOf(agent.userName)) reasons.push(`its home is ${user.home}`);
   if (user.gecos !== '' && user.gecos !== AGENT_MARKER) reasons.push(`its GECOS is ${JSON.stringify(user.gecos)}`);
   const primary = lookupGroup(runner, String(user.gid))?.name;
-  if (primary !== agent.group && primary !== agent.userName) reasons.push(`its primary group is ${primary ?? user.gid}, not ${agent.group}`);
+  if (primary !== agent.group && primary !== agent.userName)
+    reasons.push(`its primary group is ${primary ?? user.gid}, not ${agent.group}`);
   if (agent.uid !== undefined && agent.uid !== user.uid) reasons.push(`its uid is ${user.uid}, the record says ${agent.uid}`);
   return reasons;
 }
@@ -68,7 +69,8 @@ export function migrateAgent(runner: CommandRunner, agent: AgentConfig, save: ()
   if (oldEntrypoint.startsWith(`${home}/`)) {
     const sources = `${dirname(oldEntrypoint)}/su_as_agent-src`;
     for (const path of [oldEntrypoint, sources]) {
-      if (lstatSync(path, { throwIfNoEntry: false })) runner.change(['runuser', '-u', name, '--', 'rm', '-rf', '--', path], { privileged: true });
+      if (lstatSync(path, { throwIfNoEntry: false }))
+        runner.change(['runuser', '-u', name, '--', 'rm', '-rf', '--', path], { privileged: true });
     }
   }
 
@@ -102,7 +104,10 @@ export function migrateAgent(runner: CommandRunner, agent: AgentConfig, save: ()
   // 4. The home as `au new` sets it up: the agent's files stay its own, the humans keep the group.
   runner.change(['chgrp', agent.group, home], { privileged: true });
   runner.change(['chmod', '2770', home], { privileged: true });
-  runner.change(['setfacl', '--modify', `user:${name}:rwx,group:${agent.group}:rwx,default:user:${name}:rwx,default:group:${agent.group}:rwx`, home], { privileged: true });
+  runner.change(
+    ['setfacl', '--modify', `user:${name}:rwx,group:${agent.group}:rwx,default:user:${name}:rwx,default:group:${agent.group}:rwx`, home],
+    { privileged: true },
+  );
 
   // 5. Our entrypoint, built from our source, in the root-owned location.
   const installed = installEntrypoint(runner, {
@@ -119,10 +124,11 @@ export function migrateAgent(runner: CommandRunner, agent: AgentConfig, save: ()
   save();
 
   // 6. Shares get our per-user ACLs (by the agent's uid, as the human on the human's files).
-  for (const mount of agent.mounts) if (existsSync(mount.source)) for (const notice of grantShareAccess(runner, agent, options.human, mount.source, !mount.readOnly)) auWarn(notice);
+  for (const mount of agent.mounts)
+    if (existsSync(mount.source))
+      for (const notice of grantShareAccess(runner, agent, options.human, mount.source, !mount.readOnly)) auWarn(notice);
 
   agent.bootstrapped = true;
   delete agent.extra[PENDING];
   save();
 }
-

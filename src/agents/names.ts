@@ -15,9 +15,7 @@ export class InvalidNameError extends AuUsageError {}
 export function validateAgentName(name: string): void {
   if (name === '') throw new InvalidNameError('agent name must not be empty');
   if (!NAME_PATTERN.test(name)) {
-    throw new InvalidNameError(
-      `invalid agent name ${JSON.stringify(name)}: use a lowercase POSIX user name ([a-z_][a-z0-9_-]*)`,
-    );
+    throw new InvalidNameError(`invalid agent name ${JSON.stringify(name)}: use a lowercase POSIX user name ([a-z_][a-z0-9_-]*)`);
   }
   if (name.length > MAX_AGENT_NAME) {
     throw new InvalidNameError(`invalid agent name ${JSON.stringify(name)}: at most ${MAX_AGENT_NAME} characters`);

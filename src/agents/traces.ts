@@ -22,7 +22,8 @@ function proxyPids(agentName: string): number[] {
       if (lstatSync(`/proc/${entry}`).uid !== uid) continue;
       const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
       const at = argv.indexOf('proxy');
-      if (at > 1 && argv[at - 1] === 'net' && argv[at + 1] === '-a' && argv[at + 2] === agentName && argv.some((a) => a.endsWith('au.cjs'))) pids.push(Number(entry));
+      if (at > 1 && argv[at - 1] === 'net' && argv[at + 1] === '-a' && argv[at + 2] === agentName && argv.some((a) => a.endsWith('au.cjs')))
+        pids.push(Number(entry));
     } catch {
       // the process ended while we looked
     }

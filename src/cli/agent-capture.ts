@@ -42,4 +42,10 @@ export function runAsAgentShown(ctx: Context, agentName: string, command: readon
 }
 
 /** The last lines of the agent's stderr, as printable ASCII, for an error message. */
-export const visibleTail = (stderr: string): string => stderr.replace(/[^\x20-\x7e\n]/g, '?').trim().split('\n').slice(-3).join(' / ');
+export const visibleTail = (stderr: string): string =>
+  stderr
+    .replace(/[^\x20-\x7e\n]/g, '?')
+    .trim()
+    .split('\n')
+    .slice(-3)
+    .join(' / ');

@@ -27,9 +27,7 @@ const words = (list: readonly string[]): string => list.join(' ');
 
 export function bashCompletion(program: Command): string {
   const cmds = shapes(program);
-  const cases = cmds
-    .map((c) => `    ${c.name}) opts="${words([...c.subcommands, ...c.flags, '--help'])}" ;;`)
-    .join('\n');
+  const cases = cmds.map((c) => `    ${c.name}) opts="${words([...c.subcommands, ...c.flags, '--help'])}" ;;`).join('\n');
   return `# bash completion for au (agent-as-unix-user); load with: source <(au completions bash)
 _au_complete() {
   local cur prev opts

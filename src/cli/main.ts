@@ -74,7 +74,7 @@ export function buildProgram(setExit: (code: number) => void = () => {}): Comman
       setExit(await runCommand(makeContext(globalsOf(cmd)), opts.agent, command, opts));
     });
 
-  const mount = program.command('mount').description("share folders of yours with an agent (bind-mounted at each run)");
+  const mount = program.command('mount').description('share folders of yours with an agent (bind-mounted at each run)');
   withGlobals(mount.command('add'))
     .description('share SRC (read-only unless --rw) at TGT in the agent home')
     .addOption(agentOption())
@@ -95,7 +95,10 @@ export function buildProgram(setExit: (code: number) => void = () => {}): Comman
     .argument('<path>', 'source or target of the share')
     .action(async (path: string, opts: { agent: string; yes?: boolean; discardChanges?: boolean }, cmd: Command) => {
       const { mountRemoveCommand } = await import('./commands/mount.js');
-      mountRemoveCommand(makeContext(globalsOf(cmd)), opts.agent, path, { yes: Boolean(opts.yes), discardChanges: Boolean(opts.discardChanges) });
+      mountRemoveCommand(makeContext(globalsOf(cmd)), opts.agent, path, {
+        yes: Boolean(opts.yes),
+        discardChanges: Boolean(opts.discardChanges),
+      });
     });
   withGlobals(mount.command('list'))
     .description('list shares as SRC -> TGT [ro|rw|review]')
@@ -133,7 +136,11 @@ export function buildProgram(setExit: (code: number) => void = () => {}): Comman
     .option('--discard-changes', "drop the changes staged in the agent's review shares (au changes lists them)")
     .action(async (opts: { agent: string; deleteHome?: boolean; yes?: boolean; discardChanges?: boolean }, cmd: Command) => {
       const { deleteCommand } = await import('./commands/delete.js');
-      deleteCommand(makeContext(globalsOf(cmd)), opts.agent, { deleteHome: Boolean(opts.deleteHome), yes: Boolean(opts.yes), discardChanges: Boolean(opts.discardChanges) });
+      deleteCommand(makeContext(globalsOf(cmd)), opts.agent, {
+        deleteHome: Boolean(opts.deleteHome),
+        yes: Boolean(opts.yes),
+        discardChanges: Boolean(opts.discardChanges),
+      });
     });
 
   withGlobals(program.command('migrate'))
@@ -147,7 +154,7 @@ export function buildProgram(setExit: (code: number) => void = () => {}): Comman
     });
 
   withGlobals(program.command('profiles'))
-    .description("list agent profiles (built-in and from the config), with the version the agent has of each program")
+    .description('list agent profiles (built-in and from the config), with the version the agent has of each program')
     .addOption(agentOption())
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean; agent: string }, cmd: Command) => {
@@ -169,7 +176,10 @@ export function buildProgram(setExit: (code: number) => void = () => {}): Comman
   withGlobals(program.command('install'))
     .description("install each profile's program for the agent (npm, as the agent, in its own ~/.local)")
     .addOption(agentOption())
-    .option('--force', "keep the agent's Node.js even when it is outside the range the program needs (no Node.js is installed for the agent)")
+    .option(
+      '--force',
+      "keep the agent's Node.js even when it is outside the range the program needs (no Node.js is installed for the agent)",
+    )
     .argument('<profile...>', 'profile names (claude, codex, gemini, opencode, pi, ...)')
     .action(async (names: string[], opts: { agent: string; force?: boolean }, cmd: Command) => {
       const { installCommand } = await import('./commands/install.js');
@@ -179,7 +189,10 @@ export function buildProgram(setExit: (code: number) => void = () => {}): Comman
     .description("update each profile's program for the agent to its newest release")
     .addOption(agentOption())
     .option('--all', 'every profile that names a package')
-    .option('--force', "keep the agent's Node.js even when it is outside the range the program needs (no Node.js is installed for the agent)")
+    .option(
+      '--force',
+      "keep the agent's Node.js even when it is outside the range the program needs (no Node.js is installed for the agent)",
+    )
     .argument('[profile...]', 'profile names')
     .action(async (names: string[], opts: { agent: string; all?: boolean; force?: boolean }, cmd: Command) => {
       const { installCommand } = await import('./commands/install.js');
@@ -234,7 +247,9 @@ export function buildProgram(setExit: (code: number) => void = () => {}): Comman
 /** `au changes`, `au accept`, `au discard` (review shares). */
 function registerReview(program: Command): void {
   withGlobals(program.command('changes'))
-    .description("list what the agent staged in its review shares (all, or SHARE's): added, modified, deleted, renamed, modes, symlinks, risky ones flagged")
+    .description(
+      "list what the agent staged in its review shares (all, or SHARE's): added, modified, deleted, renamed, modes, symlinks, risky ones flagged",
+    )
     .addOption(agentOption())
     .option('--json', 'machine-readable output')
     .option('--diff', 'also show a unified diff of the text files')
@@ -245,7 +260,9 @@ function registerReview(program: Command): void {
       changesCommand(makeContext(globalsOf(cmd)), opts.agent, share, opts);
     });
   withGlobals(program.command('accept'))
-    .description('apply staged changes to your folder (all, or the PATHs as au changes shows them); risky ones only when named or with --include-risky')
+    .description(
+      'apply staged changes to your folder (all, or the PATHs as au changes shows them); risky ones only when named or with --include-risky',
+    )
     .usage('[options] [SHARE] [--] [PATH...]')
     .addOption(agentOption())
     .option('--include-risky', 'also apply the risky changes')
@@ -310,12 +327,23 @@ function registerContainment(program: Command): void {
     .option('--port <port>', 'a loopback TCP port the agent may connect to (repeatable)', collect, [])
     .option('--allow <host[:port]|cidr[:port]>', 'an address the agent may reach (repeatable)', collect, [])
     .option('--domain <name>', 'a domain reachable through the proxy, *.name for subdomains (repeatable)', collect, [])
-    .option('--listen <port>', 'a TCP port on which the agent may accept connections from loopback (repeatable; none by default)', collect, [])
+    .option(
+      '--listen <port>',
+      'a TCP port on which the agent may accept connections from loopback (repeatable; none by default)',
+      collect,
+      [],
+    )
     .option('--force', "end the agent's live processes (they would keep the old policy) instead of refusing")
-    .action(async (policy: string, opts: { agent: string; port: string[]; allow: string[]; domain: string[]; listen: string[]; force?: boolean }, cmd: Command) => {
-      const { netSetCommand } = await import('./commands/net.js');
-      await netSetCommand(makeContext(globalsOf(cmd)), opts.agent, policy, opts);
-    });
+    .action(
+      async (
+        policy: string,
+        opts: { agent: string; port: string[]; allow: string[]; domain: string[]; listen: string[]; force?: boolean },
+        cmd: Command,
+      ) => {
+        const { netSetCommand } = await import('./commands/net.js');
+        await netSetCommand(makeContext(globalsOf(cmd)), opts.agent, policy, opts);
+      },
+    );
   withGlobals(net.command('show'))
     .description('show the policy, whether it is loaded, its rules and the refused packets')
     .addOption(agentOption())
@@ -394,7 +422,9 @@ async function runProfileShortcut(argv: readonly string[]): Promise<number | und
 /** `au server`, `au attach`, `au sessions` (the session server). */
 function registerSessions(program: Command, setExit: (code: number) => void): void {
   const socketOptions = (c: Command): Command =>
-    c.option('-s, --socket <path>', 'the server socket (default: $XDG_RUNTIME_DIR/agent-as-unix-user/server.sock)').option('--of <user>', "the shared server of this user (see au server init)");
+    c
+      .option('-s, --socket <path>', 'the server socket (default: $XDG_RUNTIME_DIR/agent-as-unix-user/server.sock)')
+      .option('--of <user>', 'the shared server of this user (see au server init)');
   const server = program.command('server').description('the session server: agents in shared PTY sessions');
   withGlobals(server.command('run'))
     .description('run the session server (foreground unless -d)')
@@ -454,10 +484,16 @@ function registerSessions(program: Command, setExit: (code: number) => void): vo
     .option('-p, --program <program|profile>', 'program of a new session, or a profile (claude, codex, ...; default: bash)')
     .argument('[command...]', 'command of a new session')
     .passThroughOptions()
-    .action(async (command: string[], opts: { agent?: string; name?: string; readOnly?: boolean; program?: string; socket?: string; of?: string }, cmd: Command) => {
-      const { attachCommand } = await import('./commands/attach.js');
-      setExit(await attachCommand(makeContext(globalsOf(cmd)), opts, command));
-    });
+    .action(
+      async (
+        command: string[],
+        opts: { agent?: string; name?: string; readOnly?: boolean; program?: string; socket?: string; of?: string },
+        cmd: Command,
+      ) => {
+        const { attachCommand } = await import('./commands/attach.js');
+        setExit(await attachCommand(makeContext(globalsOf(cmd)), opts, command));
+      },
+    );
 
   const sessions = program.command('sessions').description('list, kill and replay sessions');
   socketOptions(withGlobals(sessions.command('list')))

@@ -28,7 +28,13 @@ export function printable(text: string): string {
     const cp = ch.codePointAt(0)!;
     if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0)) out += `\\x${cp.toString(16).padStart(2, '0')}`;
     else if (cp === 0x5c) out += '\\\\';
-    else if (cp === 0x2028 || cp === 0x2029 || (cp >= 0x200e && cp <= 0x200f) || (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069)) {
+    else if (
+      cp === 0x2028 ||
+      cp === 0x2029 ||
+      (cp >= 0x200e && cp <= 0x200f) ||
+      (cp >= 0x202a && cp <= 0x202e) ||
+      (cp >= 0x2066 && cp <= 0x2069)
+    ) {
       out += `\\u{${cp.toString(16)}}`;
     } else out += ch;
   }

@@ -67,7 +67,11 @@ export async function attachTerminal(request: AttachRequest, announce: (welcome:
   const socket = conn.socket;
   // An observer's keys are refused, so its terminal's answers would be too: no queries for it;
   // nor when stdin is no terminal (au reads no keys raw, so the answer would reach the prompt).
-  const terminal = new HumanTerminal({ output: stdout, input: stdin, filter: { answerQueries: welcome.role !== 'observer' && Boolean(stdin.isTTY) } });
+  const terminal = new HumanTerminal({
+    output: stdout,
+    input: stdin,
+    filter: { answerQueries: welcome.role !== 'observer' && Boolean(stdin.isTTY) },
+  });
   terminal.start();
   const filter = new DetachKeyFilter();
   const canResize = welcome.role !== 'observer';

@@ -7,7 +7,15 @@ import { lstatSync } from 'node:fs';
 import { AuError } from '../errors.js';
 import { type Socket, connect } from 'node:net';
 import { loadNative } from '../system/native.js';
-import { type Frame, FrameDecoder, FrameType, PROTOCOL_VERSION, SERVER_FRAME_TYPES, decodeJson, encodeJson } from '../server/protocol/frames.js';
+import {
+  type Frame,
+  FrameDecoder,
+  FrameType,
+  PROTOCOL_VERSION,
+  SERVER_FRAME_TYPES,
+  decodeJson,
+  encodeJson,
+} from '../server/protocol/frames.js';
 
 export class ClientError extends AuError {}
 
@@ -66,7 +74,12 @@ export function openConnection(target: ServerTarget, hello: Record<string, unkno
     };
     const timer = setTimeout(() => fail(`no answer from the server on ${socketPath}`), ANSWER_TIMEOUT_MS);
     socket.on('error', (error: NodeJS.ErrnoException) => {
-      const why = error.code === 'ENOENT' || error.code === 'ECONNREFUSED' ? 'no server is running there (start one with `au server run`)' : error.code === 'EACCES' ? 'permission denied (are you in the sharing group? see `au server init`)' : error.message;
+      const why =
+        error.code === 'ENOENT' || error.code === 'ECONNREFUSED'
+          ? 'no server is running there (start one with `au server run`)'
+          : error.code === 'EACCES'
+            ? 'permission denied (are you in the sharing group? see `au server init`)'
+            : error.message;
       fail(`cannot connect to ${socketPath}: ${why}`);
     });
     socket.on('close', () => fail('the server closed the connection'));
@@ -96,7 +109,9 @@ export function openConnection(target: ServerTarget, hello: Record<string, unkno
     socket.once('connect', () => {
       const problem = serverIdentityProblem(socket, target);
       if (problem) {
-        fail(`refusing to talk to the server on ${socketPath}: ${problem}; nothing was sent to it${target.hint ? ` (${target.hint})` : ''}`);
+        fail(
+          `refusing to talk to the server on ${socketPath}: ${problem}; nothing was sent to it${target.hint ? ` (${target.hint})` : ''}`,
+        );
         return;
       }
       socket.on('data', onData);

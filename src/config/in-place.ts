@@ -50,8 +50,7 @@ function fsyncDir(dir: string): void {
 
 // crypto is loaded at first use: `au run` reads the config and must start fast.
 const checksum = (old: Buffer, next: Buffer): string =>
-  (lazyRequire('node:crypto') as typeof import('node:crypto'))
-    .createHash('sha256').update(old).update(next).digest('hex');
+  (lazyRequire('node:crypto') as typeof import('node:crypto')).createHash('sha256').update(old).update(next).digest('hex');
 
 function writeJournal(journal: string, old: Buffer, next: Buffer): void {
   const header = Buffer.from(`${MAGIC} ${old.length} ${next.length} ${checksum(old, next)}\n`);

@@ -9,7 +9,18 @@
 //     human's (the effective uid), with one link and no permission for group or others (with
 //     an ACL that means an empty mask: no named entry grants anything), else it is ignored.
 // Anything unexpected means "no cache": the config is parsed as without one.
-import { closeSync, constants, fstatSync, mkdirSync, openSync, readSync, renameSync, unlinkSync, writeSync, type BigIntStats } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+  type BigIntStats,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Config } from './schema.js';
 
@@ -48,10 +59,11 @@ export function readParsedCache(cachePath: string, key: string): Config | undefi
   }
   try {
     const st = fstatSync(fd);
-    if (!st.isFile() || st.uid !== process.geteuid?.() || st.nlink !== 1 || (st.mode & 0o077) !== 0 || st.size > MAX_BYTES) return undefined;
+    if (!st.isFile() || st.uid !== process.geteuid?.() || st.nlink !== 1 || (st.mode & 0o077) !== 0 || st.size > MAX_BYTES)
+      return undefined;
     const buffer = Buffer.allocUnsafe(st.size);
     let length = 0;
-    for (let n; length < buffer.length && (n = readSync(fd, buffer, length, buffer.length - length, null)) > 0; ) length += n;
+    for (let n; length < buffer.length && (n = readSync(fd, buffer, length, buffer.length - length, null)) > 0;) length += n;
     const entry = JSON.parse(buffer.toString('utf8', 0, length)) as { key?: unknown; config?: Config };
     return entry.key === key && entry.config ? entry.config : undefined;
   } catch {

@@ -127,10 +127,18 @@ function parseMount(value: unknown, where: string): MountConfig {
   const readOnly = value.read_only ?? true;
   if (typeof readOnly !== 'boolean') throw new ConfigError(`${where}: "read_only" must be true or false`);
   const pending = value.pending;
-  if (pending !== undefined && pending !== 'add' && pending !== 'remove') throw new ConfigError(`${where}: "pending" must be "add" or "remove"`);
+  if (pending !== undefined && pending !== 'add' && pending !== 'remove')
+    throw new ConfigError(`${where}: "pending" must be "add" or "remove"`);
   const review = value.review;
-  if (review !== undefined && (typeof review !== 'string' || !/^[a-z0-9]{16}$/.test(review))) throw new ConfigError(`${where}: "review" must be 16 of [a-z0-9]`);
-  return { source: requireString(value, 'source', where), target: requireString(value, 'target', where), readOnly, ...(pending ? { pending } : {}), ...(review ? { review } : {}) };
+  if (review !== undefined && (typeof review !== 'string' || !/^[a-z0-9]{16}$/.test(review)))
+    throw new ConfigError(`${where}: "review" must be 16 of [a-z0-9]`);
+  return {
+    source: requireString(value, 'source', where),
+    target: requireString(value, 'target', where),
+    readOnly,
+    ...(pending ? { pending } : {}),
+    ...(review ? { review } : {}),
+  };
 }
 
 function parseAgent(value: unknown, index: number): AgentConfig {
@@ -206,7 +214,13 @@ export function configToToml(config: Config): Table {
     Object.assign(entry, agent.extra);
     if (agent.net) entry.net = netToToml(agent.net);
     if (agent.limits && Object.keys(limitsToToml(agent.limits)).length > 0) entry.limits = limitsToToml(agent.limits);
-    entry.mounts = agent.mounts.map((m) => ({ source: m.source, target: m.target, read_only: m.readOnly, ...(m.pending ? { pending: m.pending } : {}), ...(m.review ? { review: m.review } : {}) }));
+    entry.mounts = agent.mounts.map((m) => ({
+      source: m.source,
+      target: m.target,
+      read_only: m.readOnly,
+      ...(m.pending ? { pending: m.pending } : {}),
+      ...(m.review ? { review: m.review } : {}),
+    }));
     return entry;
   });
   if (config.kept.length > 0) {

@@ -5,7 +5,19 @@
 // the changed lines rewritten (toml-edit.ts): comments, unknown keys, a symlink and the
 // file's mode all survive. Readers take no lock: they check that the file did not change
 // while they read it and that no write is half done (a journal), and else read under the lock.
-import { closeSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, realpathSync, statSync, unlinkSync, constants, type BigIntStats } from 'node:fs';
+import {
+  closeSync,
+  fstatSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  realpathSync,
+  statSync,
+  unlinkSync,
+  constants,
+  type BigIntStats,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { parse, stringify } from 'smol-toml';
@@ -31,7 +43,11 @@ function parseConfigText(text: string, path: string): Config {
     const { line, column } = error as { line?: number; column?: number };
     const first = (error as Error).message.split('\n')[0]!.replace(/^Invalid TOML document: /, '');
     const where = line === undefined ? path : `${path}:${line}${column === undefined ? '' : `:${column}`}`;
-    throw new ConfigError(`config ${where} is not valid TOML: ${first}`, { operation: 'read the config', path, hint: `fix line ${line ?? '?'} of the file by hand` });
+    throw new ConfigError(`config ${where} is not valid TOML: ${first}`, {
+      operation: 'read the config',
+      path,
+      hint: `fix line ${line ?? '?'} of the file by hand`,
+    });
   }
   try {
     return configFromToml(data);
@@ -140,11 +156,13 @@ function lockConfig(path: string): LockedConfig {
       if (now && now.ino === fstatSync(fd).ino) break;
       closeSync(fd);
       fd = -1;
-      if (attempt === 5) throw new AuError(`config ${real} keeps being replaced while au waits for its lock`, { operation: 'lock the config', path: real });
+      if (attempt === 5)
+        throw new AuError(`config ${real} keeps being replaced while au waits for its lock`, { operation: 'lock the config', path: real });
     }
     removeStaleTempFiles(dirname(path));
     const recovery = recoverJournal(fd, real);
-    if (recovery === 'superseded') process.stderr.write(`au: note: an interrupted au update of ${real} was dropped: the file was written since\n`);
+    if (recovery === 'superseded')
+      process.stderr.write(`au: note: an interrupted au update of ${real} was dropped: the file was written since\n`);
     const text = readAll(fd).toString('utf8');
     const lockedFd = fd;
     return {

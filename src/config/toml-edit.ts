@@ -46,7 +46,10 @@ const formatKey = (key: string): string => (BARE_KEY.test(key) ? key : JSON.stri
 
 /** The value as TOML text on one line (inline tables and arrays included). */
 function formatValue(value: unknown): string {
-  if (isTable(value)) return `{ ${Object.entries(value).map(([k, v]) => `${formatKey(k)} = ${formatValue(v)}`).join(', ')} }`;
+  if (isTable(value))
+    return `{ ${Object.entries(value)
+      .map(([k, v]) => `${formatKey(k)} = ${formatValue(v)}`)
+      .join(', ')} }`;
   if (Array.isArray(value) && value.some((v) => isTable(v) || Array.isArray(v))) return `[ ${value.map(formatValue).join(', ')} ]`;
   return stringify({ v: value }).replace(/^v = /, '').trimEnd();
 }
@@ -140,7 +143,11 @@ class Document {
   constructor(private sections: Section[]) {}
 
   text(): string {
-    const lines = this.sections.flatMap((s) => [...s.lead, ...(s.header === undefined ? [] : [s.header]), ...s.entries.flatMap((e) => e.lines)]);
+    const lines = this.sections.flatMap((s) => [
+      ...s.lead,
+      ...(s.header === undefined ? [] : [s.header]),
+      ...s.entries.flatMap((e) => e.lines),
+    ]);
     while (lines.length > 0 && lines[0] === '') lines.shift();
     return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
   }
@@ -189,7 +196,8 @@ function sectionsFor(headerKeys: string[], array: boolean, value: Table, address
   for (const [key, child] of Object.entries(value)) {
     if (isTable(child)) rest.push(...sectionsFor([...headerKeys, key], false, child, `${address}.${key}`));
     else if (isArrayOfTables(child)) {
-      for (const element of child) rest.push(...sectionsFor([...headerKeys, key], true, element, `${address}.${key}[new${freshCounter++}]`));
+      for (const element of child)
+        rest.push(...sectionsFor([...headerKeys, key], true, element, `${address}.${key}[new${freshCounter++}]`));
     } else head.entries.push({ lines: [keyLine(key, child)], key, simple: true });
   }
   return [head, ...rest];

@@ -23,7 +23,12 @@ export function loginChecks(runner: CommandRunner, human: Human, name: string, l
   const user = lookupUser(runner, name);
   if (!user) return checks; // reported by the agent's health
   if (refusesLogin(user.shell)) pass('login shell', `${user.shell}: su and sshd give no shell`);
-  else fail('login shell', `${user.shell}: su and sshd (with a key the agent installs) give a shell`, `${s}usermod --shell ${nologinShell()} ${name}`);
+  else
+    fail(
+      'login shell',
+      `${user.shell}: su and sshd (with a key the agent installs) give a shell`,
+      `${s}usermod --shell ${nologinShell()} ${name}`,
+    );
 
   const read = quietRootQuery(runner);
   const shadow = readShadow(read, name);
@@ -33,7 +38,12 @@ export function loginChecks(runner: CommandRunner, human: Human, name: string, l
     if (shadow.passwordLocked) pass('password', 'locked');
     else fail('password', 'not locked: a password could log in', `${s}usermod --lock ${name}`);
     if (shadow.expired) pass('expiry', 'expired: PAM refuses sshd (key logins and port forwarding included), cron, at and systemd --user');
-    else fail('expiry', 'not expired: sshd with a key the agent installs, cron and at let it in outside any run', `${s}usermod --expiredate ${EXPIRED_ON} ${name}`);
+    else
+      fail(
+        'expiry',
+        'not expired: sshd with a key the agent installs, cron and at let it in outside any run',
+        `${s}usermod --expiredate ${EXPIRED_ON} ${name}`,
+      );
   }
 
   for (const service of JOB_SERVICES) {
@@ -46,7 +56,8 @@ export function loginChecks(runner: CommandRunner, human: Human, name: string, l
     else fail(service.name, `cannot read ${service.allow} or ${service.deny} (sudo needs a password)`, RETRY, 'WARN');
   }
 
-  if (existsSync(lingerFileOf(name))) fail('linger', 'lingering: its user manager starts at boot, outside any run', `${s}loginctl disable-linger ${name}`);
+  if (existsSync(lingerFileOf(name)))
+    fail('linger', 'lingering: its user manager starts at boot, outside any run', `${s}loginctl disable-linger ${name}`);
   else pass('linger', 'no lingering');
   return checks;
 }
@@ -57,7 +68,12 @@ export function keptChecks(runner: CommandRunner, human: Human, config: Config):
   for (const kept of config.kept) {
     const name = kept.userName;
     if (!lookupUser(runner, name)) {
-      checks.push({ status: 'WARN', check: `kept ${name}`, detail: `the account au delete kept (uid ${kept.uid}) no longer exists`, fix: `au delete -H -a ${name}` });
+      checks.push({
+        status: 'WARN',
+        check: `kept ${name}`,
+        detail: `the account au delete kept (uid ${kept.uid}) no longer exists`,
+        fix: `au delete -H -a ${name}`,
+      });
       continue;
     }
     checks.push({

@@ -12,7 +12,12 @@ export function agentProgramChecks(agentName: string, programs: InstalledProgram
   const checks: Check[] = [
     node
       ? { status: 'PASS', check: `agent ${agentName} node`, detail: `its programs get Node.js ${node.version} (${node.path})` }
-      : { status: 'WARN', check: `agent ${agentName} node`, detail: "no node on the agent's PATH: npm-installed agents (Claude Code, Codex, Gemini CLI...) cannot be installed or run", fix: 'install Node.js system-wide (npm comes with it)' },
+      : {
+          status: 'WARN',
+          check: `agent ${agentName} node`,
+          detail: "no node on the agent's PATH: npm-installed agents (Claude Code, Codex, Gemini CLI...) cannot be installed or run",
+          fix: 'install Node.js system-wide (npm comes with it)',
+        },
   ];
   for (const profile of profiles) {
     const version = programs.versions.get(profile.name);
@@ -26,8 +31,14 @@ export function agentProgramChecks(agentName: string, programs: InstalledProgram
     const fits = node ? ranges.map((r) => satisfies(node.version, r)) : [false];
     if (fits.every((f) => f === true)) checks.push({ status: 'PASS', check, detail: `${needs}: ${node!.version} fits` });
     else if (fits.some((f) => f === false))
-      checks.push({ status: 'WARN', check, detail: `${needs}, the agent's programs get ${node ? `Node.js ${node.version} (${node.path})` : 'no Node.js'}`, fix: `au install -a ${agentName} ${profile.name} (installs a fitting Node.js for the agent from the npm registry)` });
-    else checks.push({ status: 'WARN', check, detail: `${needs}: au cannot read that range to tell whether Node.js ${node!.version} fits` });
+      checks.push({
+        status: 'WARN',
+        check,
+        detail: `${needs}, the agent's programs get ${node ? `Node.js ${node.version} (${node.path})` : 'no Node.js'}`,
+        fix: `au install -a ${agentName} ${profile.name} (installs a fitting Node.js for the agent from the npm registry)`,
+      });
+    else
+      checks.push({ status: 'WARN', check, detail: `${needs}: au cannot read that range to tell whether Node.js ${node!.version} fits` });
   }
   return checks;
 }

@@ -66,7 +66,12 @@ export function machineChecks(runner: CommandRunner, human: Human): Check[] {
   const aclTools = onPath('setfacl', SYSTEM_PATH) && onPath('getfacl', SYSTEM_PATH);
   if (!aclTools) add('FAIL', 'acl', 'setfacl/getfacl are not installed', `${s}apt-get install acl`);
   else if (runner.query(['getfacl', '--absolute-names', '--omit-header', human.home]).status !== 0) {
-    add('FAIL', 'acl', `ACLs do not work on ${human.home}`, `${s}mount -o remount,acl ${human.home}  # and add acl to its options in /etc/fstab to keep it after a reboot`);
+    add(
+      'FAIL',
+      'acl',
+      `ACLs do not work on ${human.home}`,
+      `${s}mount -o remount,acl ${human.home}  # and add acl to its options in /etc/fstab to keep it after a reboot`,
+    );
   } else add('PASS', 'acl', `setfacl/getfacl installed, ACLs readable on ${human.home}`);
 
   if (onPath('cc', SYSTEM_PATH)) add('PASS', 'cc', 'a C compiler is installed (au new builds the entrypoint)');
@@ -79,30 +84,56 @@ export function machineChecks(runner: CommandRunner, human: Human): Check[] {
   try {
     const mode = statSync(human.home).mode & 0o7777;
     const text = mode.toString(8).padStart(4, '0');
-    if (mode & 0o007) add('FAIL', 'home', `${human.home} is accessible by other users, agents included (mode ${text})`, `chmod o-rwx ${human.home}`);
+    if (mode & 0o007)
+      add('FAIL', 'home', `${human.home} is accessible by other users, agents included (mode ${text})`, `chmod o-rwx ${human.home}`);
     else add('PASS', 'home', `${human.home} is private (mode ${text})`);
   } catch {
     add('WARN', 'home', `cannot stat ${human.home}`, `ls -ld ${human.home}`);
   }
 
   const tiocsti = sysctl('dev.tty.legacy_tiocsti');
-  if (tiocsti === undefined) add('WARN', 'dev.tty.legacy_tiocsti', 'not available on this kernel (< 6.2): TIOCSTI works; au run relies on its own PTY', 'uname -r  # upgrade to Linux >= 6.2');
+  if (tiocsti === undefined)
+    add(
+      'WARN',
+      'dev.tty.legacy_tiocsti',
+      'not available on this kernel (< 6.2): TIOCSTI works; au run relies on its own PTY',
+      'uname -r  # upgrade to Linux >= 6.2',
+    );
   else if (tiocsti === '0') add('PASS', 'dev.tty.legacy_tiocsti', '0: TIOCSTI is disabled');
-  else add('WARN', 'dev.tty.legacy_tiocsti', `${tiocsti}: TIOCSTI works (au run gives agents their own PTY; disabling it is defence in depth)`, persistentSysctl(s, 'dev.tty.legacy_tiocsti', 0));
+  else
+    add(
+      'WARN',
+      'dev.tty.legacy_tiocsti',
+      `${tiocsti}: TIOCSTI works (au run gives agents their own PTY; disabling it is defence in depth)`,
+      persistentSysctl(s, 'dev.tty.legacy_tiocsti', 0),
+    );
 
   // Every run has its own pid namespace and its own /proc (the entrypoint mounts it), so an agent
   // sees only its run's processes, whatever the host's /proc says. hidepid only hides the
   // processes of the host's users from each other.
   const hidepid = /(?:^|,)hidepid=([^,]+)/.exec(procOptions())?.[1];
-  add('PASS', 'proc.hidepid', `each run has its own pid namespace and /proc: agents see only their run's processes (host /proc: ${hidepid ? `hidepid=${hidepid}` : 'no hidepid'})`);
+  add(
+    'PASS',
+    'proc.hidepid',
+    `each run has its own pid namespace and /proc: agents see only their run's processes (host /proc: ${hidepid ? `hidepid=${hidepid}` : 'no hidepid'})`,
+  );
 
   const ptrace = sysctl('kernel.yama.ptrace_scope');
   if (ptrace !== undefined) {
     if (Number(ptrace) >= 1) add('PASS', 'kernel.yama.ptrace_scope', `${ptrace}`);
-    else add('WARN', 'kernel.yama.ptrace_scope', `${ptrace}: any process may ptrace others of its uid`, persistentSysctl(s, 'kernel.yama.ptrace_scope', 1));
+    else
+      add(
+        'WARN',
+        'kernel.yama.ptrace_scope',
+        `${ptrace}: any process may ptrace others of its uid`,
+        persistentSysctl(s, 'kernel.yama.ptrace_scope', 1),
+      );
   }
 
-  for (const [name, want] of [['fs.protected_symlinks', 1], ['fs.protected_regular', 1]] as const) {
+  for (const [name, want] of [
+    ['fs.protected_symlinks', 1],
+    ['fs.protected_regular', 1],
+  ] as const) {
     const value = sysctl(name);
     if (value === undefined) add('WARN', name, 'not available on this kernel', 'uname -r  # upgrade the kernel');
     else if (Number(value) >= want) add('PASS', name, value);
@@ -111,9 +142,20 @@ export function machineChecks(runner: CommandRunner, human: Human): Check[] {
 
   const cg = detectCgroups();
   const missing = ['memory', 'cpu', 'pids'].filter((c) => !cg.controllers.includes(c));
-  if (!cg.version) add('WARN', 'cgroup', 'no cgroup filesystem: memory, cpu and pids limits cannot be enforced', `${s}mount -t cgroup2 none /sys/fs/cgroup  # and add it to /etc/fstab to keep it after a reboot`);
+  if (!cg.version)
+    add(
+      'WARN',
+      'cgroup',
+      'no cgroup filesystem: memory, cpu and pids limits cannot be enforced',
+      `${s}mount -t cgroup2 none /sys/fs/cgroup  # and add it to /etc/fstab to keep it after a reboot`,
+    );
   else if (missing.length > 0) {
-    add('WARN', 'cgroup', `cgroup v${cg.version}, controllers: ${cg.controllers.join(', ') || 'none'} (missing ${missing.join(', ')})`, `${s}mount -t cgroup -o ${missing[0]} none /sys/fs/cgroup/${missing[0]}  # and add it to /etc/fstab to keep it after a reboot`);
+    add(
+      'WARN',
+      'cgroup',
+      `cgroup v${cg.version}, controllers: ${cg.controllers.join(', ') || 'none'} (missing ${missing.join(', ')})`,
+      `${s}mount -t cgroup -o ${missing[0]} none /sys/fs/cgroup/${missing[0]}  # and add it to /etc/fstab to keep it after a reboot`,
+    );
   } else add('PASS', 'cgroup', `cgroup v${cg.version}, controllers: ${cg.controllers.join(', ')}`);
 
   if (existsSync('/usr/sbin/nft') || onPath('nft', SYSTEM_PATH)) add('PASS', 'nftables', 'nft is installed (network policies)');
@@ -136,11 +178,19 @@ function passDetail(area: Area, agent: AgentConfig, human: Human, cg: CgroupSupp
   if (area === 'limits') return limitMechanism(cg, agent.limits);
   if (area === 'launch') return `the entrypoint accepts a run with its ${agent.mounts.length} share(s)`;
   if (area === 'membership') return `${human.name} is a member`;
-  return enforced(agent.net) ? `policy ${agent.net.policy} loaded (nftables table inet au-${agent.userName})` : 'policy allow (no filtering)';
+  return enforced(agent.net)
+    ? `policy ${agent.net.policy} loaded (nftables table inet au-${agent.userName})`
+    : 'policy allow (no filtering)';
 }
 
 /** The health model's findings of one agent as doctor lines: one PASS per sound area, one line per finding. */
-export function findingChecks(agent: AgentConfig, findings: readonly Finding[], human: Human, cg: CgroupSupport, areas: readonly Area[]): Check[] {
+export function findingChecks(
+  agent: AgentConfig,
+  findings: readonly Finding[],
+  human: Human,
+  cg: CgroupSupport,
+  areas: readonly Area[],
+): Check[] {
   const checks: Check[] = [];
   for (const area of areas) {
     const check = AREA_LABEL[area](agent.userName);
@@ -171,12 +221,21 @@ export function agentChecks(runner: CommandRunner, human: Human, config: Config)
   checks.push(...memberships);
   // Any other su-as-* group the human is in: it may drive an account that is not an agent here.
   const names = new Set([...config.agents, ...config.kept].map((a) => a.userName));
-  const groups = runner.query(['getent', 'group']).stdout.split('\n').filter((line) => line.startsWith('su-as-')).map((line) => line.split(':')[0]!);
+  const groups = runner
+    .query(['getent', 'group'])
+    .stdout.split('\n')
+    .filter((line) => line.startsWith('su-as-'))
+    .map((line) => line.split(':')[0]!);
   for (const group of groups) {
     if (names.has(group.slice('su-as-'.length))) continue;
     const entry = lookupGroup(runner, group);
     if (entry && isMember(runner, human, entry)) {
-      checks.push({ status: 'WARN', check: `group ${group}`, detail: `${human.name} may drive ${group.slice(6)}, which is not an agent in this config`, fix: `${s}gpasswd -d ${human.name} ${group}` });
+      checks.push({
+        status: 'WARN',
+        check: `group ${group}`,
+        detail: `${human.name} may drive ${group.slice(6)}, which is not an agent in this config`,
+        fix: `${s}gpasswd -d ${human.name} ${group}`,
+      });
     }
   }
   return checks;

@@ -54,7 +54,9 @@ export function installEntrypoint(runner: CommandRunner, identity: EntrypointIde
     writeFileSync(source, entrypointSource, { mode: 0o600 });
     runner.change(['cc', ...compileFlagsFor(identity), '-o', binary, source]);
     const sha256 = runner.dryRun ? '' : sha256Of(readFileSync(binary));
-    runner.change(['install', '-d', '-o', 'root', '-g', 'root', '-m', '0755', ENTRYPOINT_ROOT, entrypointDirOf(identity.agentName)], { privileged: true });
+    runner.change(['install', '-d', '-o', 'root', '-g', 'root', '-m', '0755', ENTRYPOINT_ROOT, entrypointDirOf(identity.agentName)], {
+      privileged: true,
+    });
     runner.change(['install', '-o', 'root', '-g', identity.driverGroup, '-m', '4750', binary, path], { privileged: true });
     return { path, sha256, build: currentBuildStamp() };
   } finally {

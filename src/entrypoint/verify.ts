@@ -53,7 +53,13 @@ export function sha256Of(data: Buffer): string {
 function statFact(path: string): StatFact {
   try {
     const st = lstatSync(path);
-    return { path, kind: st.isFile() ? 'file' : st.isDirectory() ? 'directory' : 'other', uid: st.uid, gid: st.gid, mode: st.mode & 0o7777 };
+    return {
+      path,
+      kind: st.isFile() ? 'file' : st.isDirectory() ? 'directory' : 'other',
+      uid: st.uid,
+      gid: st.gid,
+      mode: st.mode & 0o7777,
+    };
   } catch (error) {
     return { path, error: codeOf(error) };
   }
@@ -108,10 +114,14 @@ export function entrypointFileProblems(facts: EntrypointFacts, expected: Entrypo
   if (st.kind !== 'file') return { location, file: [`entrypoint ${facts.path} is not a regular file`] };
   const file: string[] = [];
   if (st.uid !== 0) file.push(`entrypoint ${facts.path} is not owned by root`);
-  if (expected.groupGid !== undefined && st.gid !== expected.groupGid) file.push(`entrypoint ${facts.path} has group ${st.gid}, expected ${expected.groupGid}`);
-  if (st.mode !== REQUIRED_MODE) file.push(`entrypoint ${facts.path} has mode ${octal(st.mode ?? 0)}, expected ${octal(REQUIRED_MODE)} (setuid root, group-only)`);
+  if (expected.groupGid !== undefined && st.gid !== expected.groupGid)
+    file.push(`entrypoint ${facts.path} has group ${st.gid}, expected ${expected.groupGid}`);
+  if (st.mode !== REQUIRED_MODE)
+    file.push(`entrypoint ${facts.path} has mode ${octal(st.mode ?? 0)}, expected ${octal(REQUIRED_MODE)} (setuid root, group-only)`);
   if (facts.sha256 !== undefined && facts.sha256 !== expected.sha256) {
-    file.push(`entrypoint ${facts.path} has been tampered with: expected sha256 ${expected.sha256 || '(none recorded)'}, got ${facts.sha256}`);
+    file.push(
+      `entrypoint ${facts.path} has been tampered with: expected sha256 ${expected.sha256 || '(none recorded)'}, got ${facts.sha256}`,
+    );
   }
   return { location, file, ...(facts.readError !== undefined ? { unreadable: facts.readError } : {}) };
 }
@@ -121,5 +131,9 @@ export const unreadableProblem = (path: string, code: string): string => `cannot
 /** Returns the list of problems; empty means the entrypoint may be executed. */
 export function entrypointProblems(expected: EntrypointExpectation): string[] {
   const found = entrypointFileProblems(readEntrypointFacts(expected.path), expected);
-  return [...found.location.map((p) => p.detail), ...found.file, ...(found.unreadable !== undefined ? [unreadableProblem(expected.path, found.unreadable)] : [])];
+  return [
+    ...found.location.map((p) => p.detail),
+    ...found.file,
+    ...(found.unreadable !== undefined ? [unreadableProblem(expected.path, found.unreadable)] : []),
+  ];
 }

@@ -49,6 +49,7 @@ export function entrypointRefusals(input: EntrypointInput): string[] {
       problems.push(`share target ${mount.target} is not a normalised path inside ${input.agentHome}: fix or remove it (au mount remove)`);
     }
   }
-  if (!input.workdir.startsWith('/') || Buffer.byteLength(input.workdir) >= PATH_MAX) problems.push(`working directory ${input.workdir} is not an absolute path`);
+  if (!input.workdir.startsWith('/') || Buffer.byteLength(input.workdir) >= PATH_MAX)
+    problems.push(`working directory ${input.workdir} is not an absolute path`);
   return problems;
 }

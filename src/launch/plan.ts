@@ -106,17 +106,27 @@ function placement(request: LaunchRequest, facts: LaunchFacts): Placement {
   const policy = facts.repoPolicy;
   const repoNoNetwork = Boolean(policy?.noNetwork);
   if (lockdown) {
-    if (facts.lockdownSource === undefined || facts.lockdownTarget === undefined) throw new LaunchError('lockdown: the current directory was not resolved as a share');
+    if (facts.lockdownSource === undefined || facts.lockdownTarget === undefined)
+      throw new LaunchError('lockdown: the current directory was not resolved as a share');
     // `shares = [...]` selects among the configured shares, none of which a lockdown run uses
     // (its only share is the current directory): what applies to it is `read_only` and `network`.
     // The current directory as a review share when it is one (its writes staged, never an ACL);
     // a folder inside one would get ACLs on part of it, and the agent's writes there unreviewed.
     const nested = findNestedReview(agent, facts.lockdownSource, false);
-    if (nested) throw new LaunchError(`--lockdown in ${facts.lockdownSource}: it is inside the review share ${nested.source}; run it from ${nested.source}`);
+    if (nested)
+      throw new LaunchError(
+        `--lockdown in ${facts.lockdownSource}: it is inside the review share ${nested.source}; run it from ${nested.source}`,
+      );
     const review = agent.mounts.find((m) => m.source === facts.lockdownSource && m.review)?.review;
-    const share = { source: facts.lockdownSource, target: facts.lockdownTarget, readOnly: !lockdown.rwCwd || Boolean(policy?.readOnly), ...(review ? { review } : {}) };
+    const share = {
+      source: facts.lockdownSource,
+      target: facts.lockdownTarget,
+      readOnly: !lockdown.rwCwd || Boolean(policy?.readOnly),
+      ...(review ? { review } : {}),
+    };
     const temporaryShares = agent.mounts.some((m) => m.source === share.source) ? [] : [share];
-    if ((facts.runShares ?? []).length > 0) throw new LaunchError('--share and --lockdown do not go together: a lockdown run shares the current directory only');
+    if ((facts.runShares ?? []).length > 0)
+      throw new LaunchError('--share and --lockdown do not go together: a lockdown run shares the current directory only');
     return { mounts: [share], noNetwork: !lockdown.network || repoNoNetwork, temporaryShares };
   }
   // Checked against the configured shares even by a launch that uses none (a helper run): a
@@ -130,9 +140,12 @@ function placement(request: LaunchRequest, facts: LaunchFacts): Placement {
   for (const share of facts.runShares ?? []) {
     if (agent.mounts.some((m) => m.source === share.source && m.target === share.target)) continue;
     const nested = findNestedReview(agent, share.source, false);
-    if (nested) throw new LaunchError(`--share ${share.source}: it is inside or around the review share ${nested.source}, whose changes are staged`);
+    if (nested)
+      throw new LaunchError(`--share ${share.source}: it is inside or around the review share ${nested.source}, whose changes are staged`);
     if ([...agent.mounts, ...temporaryShares].some((m) => m.source === share.source || m.target === share.target)) {
-      throw new LaunchError(`--share ${share.source}: it clashes with a share of ${agent.userName} (same folder or same place in the agent home)`);
+      throw new LaunchError(
+        `--share ${share.source}: it clashes with a share of ${agent.userName} (same folder or same place in the agent home)`,
+      );
     }
     const narrowed = { ...share, readOnly: share.readOnly || Boolean(policy?.readOnly) };
     temporaryShares.push(narrowed);
@@ -168,9 +181,19 @@ export function planLaunch(request: LaunchRequest, facts: LaunchFacts): LaunchPl
   const place = placement(request, facts);
   const workdir = request.lockdown ? place.mounts[0]!.target : workingDirectory(request.directory, request.cwd, place.mounts, home);
   const proxyPort = agent.net?.policy === 'domains' && agent.net.proxyPort && !place.noNetwork ? agent.net.proxyPort : undefined;
-  const env = entrypointEnvironment(withGitTrust(withProxy(request.env, proxyPort), place.mounts.length > 0), { ...facts.humanEnv, TERM: request.term ?? facts.humanEnv.TERM });
+  const env = entrypointEnvironment(withGitTrust(withProxy(request.env, proxyPort), place.mounts.length > 0), {
+    ...facts.humanEnv,
+    TERM: request.term ?? facts.humanEnv.TERM,
+  });
   const seeds = request.lockdown?.seeds ?? [];
-  const refusals = entrypointRefusals({ mounts: place.mounts, seeds, envVariables: Object.keys(env).filter((key) => key.startsWith(ENV_PREFIX)).length, workdir, humanHomes: facts.humanHomes, agentHome: home });
+  const refusals = entrypointRefusals({
+    mounts: place.mounts,
+    seeds,
+    envVariables: Object.keys(env).filter((key) => key.startsWith(ENV_PREFIX)).length,
+    workdir,
+    humanHomes: facts.humanHomes,
+    agentHome: home,
+  });
   if (refusals.length > 0) throw new LaunchError(`the entrypoint would refuse this run: ${refusals.join('; ')}`);
   const args = entrypointArguments({
     mounts: place.mounts,

@@ -27,7 +27,11 @@ function humanHomes(human: Human): string[] {
 
 /** The health model's findings on what a run reads: the record and the entrypoint (agents/health.ts). */
 export function runFindings(agent: AgentConfig): Finding[] {
-  const facts = { human: { name: '', uid: process.getuid?.() ?? -1 }, entrypoint: readEntrypointFacts(agent.entrypoint), currentBuild: currentBuildStamp() };
+  const facts = {
+    human: { name: '', uid: process.getuid?.() ?? -1 },
+    entrypoint: readEntrypointFacts(agent.entrypoint),
+    currentBuild: currentBuildStamp(),
+  };
   return assessAgent(agent, facts).filter((f) => f.severity === 'fail');
 }
 
@@ -50,7 +54,13 @@ export function readLaunchFacts(request: LaunchRequest, human: Human, environmen
   const policyPath = findRepoPolicy(cwd, human.home);
   const facts: LaunchFacts = {
     humanHomes: humanHomes(human),
-    humanEnv: { LANG: environment.LANG, TERM: environment.TERM, COLORTERM: environment.COLORTERM, TERM_PROGRAM: environment.TERM_PROGRAM, TERM_PROGRAM_VERSION: environment.TERM_PROGRAM_VERSION },
+    humanEnv: {
+      LANG: environment.LANG,
+      TERM: environment.TERM,
+      COLORTERM: environment.COLORTERM,
+      TERM_PROGRAM: environment.TERM_PROGRAM,
+      TERM_PROGRAM_VERSION: environment.TERM_PROGRAM_VERSION,
+    },
     repoPolicy: policyPath ? readRepoPolicy(policyPath) : undefined,
     ...(enforced(request.agent.net) ? { agentCgroupId: agentCgroupId(request.agent.userName) } : {}),
   };
@@ -92,7 +102,10 @@ export async function ensurePlanProxy(plan: LaunchPlan, agent: AgentConfig, conf
  */
 export function launchProblems(agent: AgentConfig, human: Human): string[] {
   try {
-    planLaunch({ agent, command: ['true'], via: 'login-shell', interactive: false, cwd: human.home, shares: 'configured', env: [] }, { humanHomes: humanHomes(human), humanEnv: {} });
+    planLaunch(
+      { agent, command: ['true'], via: 'login-shell', interactive: false, cwd: human.home, shares: 'configured', env: [] },
+      { humanHomes: humanHomes(human), humanEnv: {} },
+    );
     return [];
   } catch (error) {
     if (error instanceof LaunchError || error instanceof RepoPolicyError) return [error.message];

@@ -60,7 +60,11 @@ export function detectCgroups(): CgroupSupport {
 export function limitMechanism(support: CgroupSupport, limits: Limits | undefined): string {
   const parts: string[] = [];
   if (needsCgroup(limits)) {
-    parts.push(support.version ? `cgroup v${support.version} (${support.controllers.join(', ') || 'no controllers'})` : 'no cgroups (limits cannot be applied)');
+    parts.push(
+      support.version
+        ? `cgroup v${support.version} (${support.controllers.join(', ') || 'no controllers'})`
+        : 'no cgroups (limits cannot be applied)',
+    );
   }
   if (limits?.pids !== undefined) parts.push('RLIMIT_NPROC');
   if (limits?.nofile !== undefined) parts.push('RLIMIT_NOFILE');
@@ -88,7 +92,9 @@ export function removeAgentCgroups(runner: CommandRunner, agentName: string): vo
   for (const dir of agentCgroupDirs(agentName)) {
     let runs: string[] = [];
     try {
-      runs = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory() && e.name.startsWith('run-')).map((e) => `${dir}/${e.name}`);
+      runs = readdirSync(dir, { withFileTypes: true })
+        .filter((e) => e.isDirectory() && e.name.startsWith('run-'))
+        .map((e) => `${dir}/${e.name}`);
     } catch {
       // gone meanwhile
     }
@@ -99,7 +105,9 @@ export function removeAgentCgroups(runner: CommandRunner, agentName: string): vo
   for (const top of new Set(Object.values(support.hierarchies).map((h) => `${h}/${CGROUP_TOP}`))) {
     let children: string[];
     try {
-      children = readdirSync(top, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+      children = readdirSync(top, { withFileTypes: true })
+        .filter((e) => e.isDirectory())
+        .map((e) => e.name);
     } catch {
       continue;
     }

@@ -73,7 +73,8 @@ export function formatLimit(key: LimitKey, value: number): string {
 
 export const hasLimits = (limits: Limits | undefined): boolean => LIMIT_KEYS.some((key) => limits?.[key] !== undefined);
 /** Limits that need a cgroup (nofile alone is an rlimit). */
-export const needsCgroup = (limits: Limits | undefined): boolean => (['memory', 'cpu', 'pids'] as const).some((key) => limits?.[key] !== undefined);
+export const needsCgroup = (limits: Limits | undefined): boolean =>
+  (['memory', 'cpu', 'pids'] as const).some((key) => limits?.[key] !== undefined);
 
 /** The entrypoint's options for these limits: numbers only. */
 export function limitArguments(limits: Limits | undefined): string[] {

@@ -50,7 +50,9 @@ function walk(runner: CommandRunner, printed: string[], source: string, request:
   if (!runner.announce(['setfacl-by-fd', ...printed, '--', source])) return undefined;
   const native = loadNative();
   if (!native?.aclWalk) {
-    throw new ShareAclError('the native addon (native/build/Release/au_native.node) is not built, and share ACLs are set only through it: run `npm run build`');
+    throw new ShareAclError(
+      'the native addon (native/build/Release/au_native.node) is not built, and share ACLs are set only through it: run `npm run build`',
+    );
   }
   try {
     return native.aclWalk(source, request);
@@ -90,7 +92,9 @@ function namePaths(paths: readonly string[], count: number, what: string): strin
 }
 
 function failures(report: AclWalkReport): string[] {
-  return report.failedCount > 0 ? [`${report.failedCount} ACL change(s) failed: ${namePaths(report.failed, report.failedCount, 'failed')}`] : [];
+  return report.failedCount > 0
+    ? [`${report.failedCount} ACL change(s) failed: ${namePaths(report.failed, report.failedCount, 'failed')}`]
+    : [];
 }
 
 /**
@@ -99,7 +103,13 @@ function failures(report: AclWalkReport): string[] {
  * be outside the share (a local `git clone` hard-links .git/objects to the original's), and
  * write access to the inode is write access to all of them (A8).
  */
-export function grantShareAccess(runner: CommandRunner, agentConfig: AgentConfig, human: Account, source: string, readWrite: boolean): string[] {
+export function grantShareAccess(
+  runner: CommandRunner,
+  agentConfig: AgentConfig,
+  human: Account,
+  source: string,
+  readWrite: boolean,
+): string[] {
   const agent = requireAgentAccount(runner, agentConfig);
   const perm = readWrite ? R | W | X_IF_EXECUTABLE : R | X_IF_EXECUTABLE;
   const set = [
@@ -108,8 +118,17 @@ export function grantShareAccess(runner: CommandRunner, agentConfig: AgentConfig
     ...(readWrite ? [{ uid: human.uid, perm: R | W | X_IF_EXECUTABLE, isDefault: 1 as const }] : []),
   ];
   const mode = readWrite ? 'rwX' : 'rX';
-  const modify = [`user:${agent.name}:${mode}`, `default:user:${agent.name}:${mode}`, ...(readWrite ? [`default:user:${human.name}:rwX`] : [])];
-  const report = walk(runner, ['--physical', '--owner', human.name, '--modify', modify.join(','), ...(readWrite ? ['--read-only-if-linked'] : [])], source, { owner: human.uid, set, remove: [], removeGroups: [] });
+  const modify = [
+    `user:${agent.name}:${mode}`,
+    `default:user:${agent.name}:${mode}`,
+    ...(readWrite ? [`default:user:${human.name}:rwX`] : []),
+  ];
+  const report = walk(
+    runner,
+    ['--physical', '--owner', human.name, '--modify', modify.join(','), ...(readWrite ? ['--read-only-if-linked'] : [])],
+    source,
+    { owner: human.uid, set, remove: [], removeGroups: [] },
+  );
   const problems = report ? failures(report) : [];
   if (problems.length > 0) throw new ShareAclError(`granting ${agent.name} access to ${source}: ${problems.join('; ')}`);
   if (!report || !readWrite || report.linkedCount === 0) return [];
@@ -139,14 +158,24 @@ function pythonLayoutGroup(runner: CommandRunner, agent: AgentConfig): number | 
  */
 export function revokeShareAccess(runner: CommandRunner, agentConfig: AgentConfig, human: HumanAccount, source: string): string[] {
   const agent = agentAccount(runner, agentConfig);
-  if (!agent) return [`the uid of ${agentConfig.userName} is unknown (no such user, none recorded): ACL entries of a former ${agentConfig.userName} may remain under ${source} as a bare uid (\`getfacl -R -p --skip-base ${source}\`)`];
+  if (!agent)
+    return [
+      `the uid of ${agentConfig.userName} is unknown (no such user, none recorded): ACL entries of a former ${agentConfig.userName} may remain under ${source} as a bare uid (\`getfacl -R -p --skip-base ${source}\`)`,
+    ];
   const groupGid = pythonLayoutGroup(runner, agentConfig);
   const regroup = groupGid !== undefined && groupGid !== human.gid && human.gid >= 0;
   const groupParts = groupGid === undefined ? [] : [`group:${agentConfig.group}`, `default:group:${agentConfig.group}`];
   const regroupArgs = regroup ? ['--regroup', `${agentConfig.group}:${human.gid}`, '--clear-setgid-of-regrouped'] : [];
   let report: AclWalkReport | undefined;
   try {
-    const printed = ['--physical', '--owner', human.name, '--remove', [`user:${agent.name}`, `default:user:${agent.name}`, ...groupParts].join(','), ...regroupArgs];
+    const printed = [
+      '--physical',
+      '--owner',
+      human.name,
+      '--remove',
+      [`user:${agent.name}`, `default:user:${agent.name}`, ...groupParts].join(','),
+      ...regroupArgs,
+    ];
     report = walk(runner, printed, source, {
       owner: human.uid,
       set: [],
@@ -156,7 +185,9 @@ export function revokeShareAccess(runner: CommandRunner, agentConfig: AgentConfi
     });
   } catch (error) {
     if (!(error instanceof ShareAclError)) throw error;
-    return [`${error.message}; ${agent.name}'s ACL entries may remain on the files that were there: find them with \`getfacl -R -p --skip-base DIR\` and remove them with \`setfacl -x user:${agent.name} FILE\``];
+    return [
+      `${error.message}; ${agent.name}'s ACL entries may remain on the files that were there: find them with \`getfacl -R -p --skip-base DIR\` and remove them with \`setfacl -x user:${agent.name} FILE\``,
+    ];
   }
   if (!report) return [];
   const left = failures(report);

@@ -63,7 +63,9 @@ export function finishDeadRuns(runner: CommandRunner, agents: readonly AgentConf
     if (startTimeOf(record.pid) === record.started) continue;
     const agent = agents.find((a) => a.userName === record.agent);
     if (agent) {
-      process.stderr.write(`au: a run of ${agent.userName} (pid ${record.pid}) ended without removing its per-run shares: removing them now\n`);
+      process.stderr.write(
+        `au: a run of ${agent.userName} (pid ${record.pid}) ended without removing its per-run shares: removing them now\n`,
+      );
       for (const share of record.shares) for (const problem of revokeShareAccess(runner, agent, human, share.source)) auWarn(problem);
     }
     if (!runner.dryRun) unlinkSync(path);

@@ -18,7 +18,10 @@ export async function resolveAllow(policy: NetPolicy): Promise<ResolvedAllow[]> 
       try {
         addresses = [...new Set((await lookup(entry.host, { all: true })).map((a) => a.address))];
       } catch (error) {
-        throw new AuError(`cannot resolve ${entry.host} (allowlist): ${(error as Error).message}`, { operation: 'resolve the allowlist', hint: 'check the name and your DNS, or allow its address instead' });
+        throw new AuError(`cannot resolve ${entry.host} (allowlist): ${(error as Error).message}`, {
+          operation: 'resolve the allowlist',
+          hint: 'check the name and your DNS, or allow its address instead',
+        });
       }
     }
     out.push({ addresses, ...(entry.port === undefined ? {} : { port: entry.port }) });
@@ -41,7 +44,8 @@ export async function applyPolicy(runner: CommandRunner, agent: AgentConfig, log
   const allow = await resolveAllow(agent.net);
   // The input rules know the agent's sockets by its cgroup v2, which must exist to be named.
   const cgroup = agentCgroup(agent.userName);
-  if (!cgroup) throw new AuError('no cgroup v2 hierarchy (/sys/fs/cgroup or /sys/fs/cgroup/unified): the inbound rules of a network policy need one');
+  if (!cgroup)
+    throw new AuError('no cgroup v2 hierarchy (/sys/fs/cgroup or /sys/fs/cgroup/unified): the inbound rules of a network policy need one');
   runner.change(['mkdir', '-p', cgroup.dir], { privileged: true });
   const ruleset = renderRuleset(agent.userName, uid, agent.net, allow, { ...cgroup, id: agentCgroupId(agent.userName) });
   for (const line of ruleset.trimEnd().split('\n')) log(`  | ${line}`);
@@ -60,7 +64,9 @@ export function removePolicy(runner: CommandRunner, agentName: string): void {
   if (!cgroup || !existsSync(cgroup.dir)) return;
   let runs: string[] = [];
   try {
-    runs = readdirSync(cgroup.dir, { withFileTypes: true }).filter((e) => e.isDirectory() && e.name.startsWith('run-')).map((e) => `${cgroup.dir}/${e.name}`);
+    runs = readdirSync(cgroup.dir, { withFileTypes: true })
+      .filter((e) => e.isDirectory() && e.name.startsWith('run-'))
+      .map((e) => `${cgroup.dir}/${e.name}`);
   } catch {
     // gone meanwhile
   }

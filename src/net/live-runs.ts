@@ -25,8 +25,14 @@ export function settleLiveRuns(runner: CommandRunner, agent: AgentConfig, force:
   if (uid === undefined) return;
   const pids = uidProcesses(uid);
   if (pids !== undefined && pids.length === 0) return;
-  const what = pids === undefined ? 'may have live processes (/proc hides them)' : `has ${pids.length} live process${pids.length === 1 ? '' : 'es'} (pid ${pids.slice(0, 8).join(', ')}${pids.length > 8 ? ', ...' : ''})`;
-  if (!force) throw new LiveRunsError(`agent ${agent.userName} ${what}: they would keep the network policy they started with (open connections and sockets included); end them, or run again with --force to end them now`);
+  const what =
+    pids === undefined
+      ? 'may have live processes (/proc hides them)'
+      : `has ${pids.length} live process${pids.length === 1 ? '' : 'es'} (pid ${pids.slice(0, 8).join(', ')}${pids.length > 8 ? ', ...' : ''})`;
+  if (!force)
+    throw new LiveRunsError(
+      `agent ${agent.userName} ${what}: they would keep the network policy they started with (open connections and sockets included); end them, or run again with --force to end them now`,
+    );
   log(`Agent ${agent.userName} ${what}: ending them (SIGKILL), they would keep the old network policy`);
   if (pids === undefined) {
     runner.change(['pkill', '-KILL', '-U', String(uid)], { privileged: true, allowFailure: true });
@@ -40,7 +46,10 @@ export function settleLiveRuns(runner: CommandRunner, agent: AgentConfig, force:
     pause(50);
     left = uidProcesses(uid) ?? [];
   }
-  if (left.length > 0) throw new LiveRunsError(`agent ${agent.userName} still has ${left.length} processes after ${ROUNDS} rounds of SIGKILL: the policy was not changed`);
+  if (left.length > 0)
+    throw new LiveRunsError(
+      `agent ${agent.userName} still has ${left.length} processes after ${ROUNDS} rounds of SIGKILL: the policy was not changed`,
+    );
 }
 
 const CONNTRACK = ['/usr/sbin/conntrack', '/sbin/conntrack', '/usr/bin/conntrack'];
@@ -50,9 +59,12 @@ export function forgetFlows(runner: CommandRunner, agent: AgentConfig, log: (lin
   if (agent.uid === undefined) return;
   const conntrack = CONNTRACK.find((p) => existsSync(p));
   if (!conntrack) {
-    log('warning: conntrack (package conntrack) is not installed: flows the agent opened under the old policy stay known until they expire');
+    log(
+      'warning: conntrack (package conntrack) is not installed: flows the agent opened under the old policy stay known until they expire',
+    );
     return;
   }
   // Exit 1 when there was nothing to delete.
-  for (const family of ['ipv4', 'ipv6']) runner.change([conntrack, '-D', '-f', family, '-m', conntrackMark(agent.uid)], { privileged: true, allowFailure: true });
+  for (const family of ['ipv4', 'ipv6'])
+    runner.change([conntrack, '-D', '-f', family, '-m', conntrackMark(agent.uid)], { privileged: true, allowFailure: true });
 }

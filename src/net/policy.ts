@@ -75,7 +75,10 @@ export function parseDomain(input: string): string {
   const text = input.trim();
   const wildcard = text.startsWith('*.');
   const name = canonicalName(wildcard ? text.slice(2) : text);
-  if (name === undefined) throw new NetPolicyError(`invalid domain ${JSON.stringify(input)}: expected an ASCII name such as example.com or *.example.com (punycode for others)`);
+  if (name === undefined)
+    throw new NetPolicyError(
+      `invalid domain ${JSON.stringify(input)}: expected an ASCII name such as example.com or *.example.com (punycode for others)`,
+    );
   return wildcard ? `*.${name}` : name;
 }
 
@@ -93,7 +96,16 @@ const sortedPorts = (ports: readonly number[] | undefined): number[] => [...new 
  * the cgroup they match) refuses any id with a `-`: recreate such an agent.
  */
 export function policyId(policy: NetPolicy, uid: number, cgroupId: number): string {
-  const canonical = JSON.stringify([uid, cgroupId, policy.policy, sortedPorts(policy.loopbackPorts), [...policy.allow].sort(), [...policy.domains].sort(), policy.proxyPort ?? 0, sortedPorts(policy.listenPorts)]);
+  const canonical = JSON.stringify([
+    uid,
+    cgroupId,
+    policy.policy,
+    sortedPorts(policy.loopbackPorts),
+    [...policy.allow].sort(),
+    [...policy.domains].sort(),
+    policy.proxyPort ?? 0,
+    sortedPorts(policy.listenPorts),
+  ]);
   // cyrb53: a consistency check, not a security boundary (only root can load a table).
   let h1 = 0xdeadbeef;
   let h2 = 0x41c6ce57;
@@ -133,7 +145,8 @@ export const MARK_MASK = 0xffffff00;
 const MARK_MAX_UID = 0xffffff;
 
 export function flowMark(uid: number): number {
-  if (!Number.isInteger(uid) || uid < 1 || uid > MARK_MAX_UID) throw new NetPolicyError(`uid ${uid} does not fit the conntrack mark of a network policy (1-${MARK_MAX_UID})`);
+  if (!Number.isInteger(uid) || uid < 1 || uid > MARK_MAX_UID)
+    throw new NetPolicyError(`uid ${uid} does not fit the conntrack mark of a network policy (1-${MARK_MAX_UID})`);
   return uid * 256;
 }
 
@@ -157,7 +170,13 @@ export const conntrackMark = (uid: number): string => `${hex(flowMark(uid))}/${h
  *   port answers (TCP reset, ICMP port unreachable), before TCP sees it: no handshake, no SYN
  *   cookie, no byte in either direction, and nothing that tells a listening port from a closed one.
  */
-export function renderRuleset(agentName: string, uid: number, policy: NetPolicy, allow: readonly ResolvedAllow[], cgroup: CgroupMatch): string {
+export function renderRuleset(
+  agentName: string,
+  uid: number,
+  policy: NetPolicy,
+  allow: readonly ResolvedAllow[],
+  cgroup: CgroupMatch,
+): string {
   const table = tableOf(agentName);
   const value = hex(flowMark(uid));
   const mask = hex(MARK_MASK);
@@ -167,7 +186,12 @@ export function renderRuleset(agentName: string, uid: number, policy: NetPolicy,
   const listenSet = `{ ${listen.join(', ')} }`;
   const rules: string[] = [
     `${own} accept`,
-    ...(listen.length ? [`ct direction reply ip daddr 127.0.0.0/8 tcp sport ${listenSet} accept`, `ct direction reply ip6 daddr ::1 tcp sport ${listenSet} accept`] : []),
+    ...(listen.length
+      ? [
+          `ct direction reply ip daddr 127.0.0.0/8 tcp sport ${listenSet} accept`,
+          `ct direction reply ip6 daddr ::1 tcp sport ${listenSet} accept`,
+        ]
+      : []),
     'ct state != new counter name refused drop',
     'meta l4proto { tcp, udp } th dport 53 counter name refused reject with icmpx admin-prohibited',
   ];
@@ -189,7 +213,9 @@ export function renderRuleset(agentName: string, uid: number, policy: NetPolicy,
   rules.push('counter name refused reject with icmpx admin-prohibited');
   const inbound = [
     `${own} accept`,
-    ...(listen.length ? [`iif lo ip daddr 127.0.0.0/8 tcp dport ${listenSet} accept`, `iif lo ip6 daddr ::1 tcp dport ${listenSet} accept`] : []),
+    ...(listen.length
+      ? [`iif lo ip daddr 127.0.0.0/8 tcp dport ${listenSet} accept`, `iif lo ip6 daddr ::1 tcp dport ${listenSet} accept`]
+      : []),
     'meta l4proto tcp counter name refused reject with tcp reset',
     'counter name refused reject with icmpx port-unreachable',
   ];
@@ -224,7 +250,8 @@ export function netFromToml(value: unknown, where: string): NetPolicy | undefine
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new NetPolicyError(`${where}: "net" must be a table`);
   const t = value as Record<string, unknown>;
   const kind = t.policy ?? 'allow';
-  if (typeof kind !== 'string' || !(POLICIES as readonly string[]).includes(kind)) throw new NetPolicyError(`${where}: net.policy must be one of ${POLICIES.join(', ')}`);
+  if (typeof kind !== 'string' || !(POLICIES as readonly string[]).includes(kind))
+    throw new NetPolicyError(`${where}: net.policy must be one of ${POLICIES.join(', ')}`);
   const list = (key: string): unknown[] => {
     const v = t[key] ?? [];
     if (!Array.isArray(v)) throw new NetPolicyError(`${where}: net.${key} must be an array`);
@@ -239,14 +266,20 @@ export function netFromToml(value: unknown, where: string): NetPolicy | undefine
     }),
     domains: list('domains').map((d) => parseDomain(String(d))),
   };
-  if (t.proxy_port !== undefined) policy.proxyPort = parsePort(typeof t.proxy_port === 'number' || typeof t.proxy_port === 'string' ? String(t.proxy_port) : '');
+  if (t.proxy_port !== undefined)
+    policy.proxyPort = parsePort(typeof t.proxy_port === 'number' || typeof t.proxy_port === 'string' ? String(t.proxy_port) : '');
   const listen = list('listen_ports').map((p) => parsePort(String(p)));
   if (listen.length) policy.listenPorts = listen;
   return policy;
 }
 
 export function netToToml(policy: NetPolicy): Record<string, unknown> {
-  const t: Record<string, unknown> = { policy: policy.policy, loopback_ports: policy.loopbackPorts, allow: policy.allow, domains: policy.domains };
+  const t: Record<string, unknown> = {
+    policy: policy.policy,
+    loopback_ports: policy.loopbackPorts,
+    allow: policy.allow,
+    domains: policy.domains,
+  };
   if (policy.proxyPort !== undefined) t.proxy_port = policy.proxyPort;
   if (policy.listenPorts?.length) t.listen_ports = policy.listenPorts;
   return t;

@@ -42,11 +42,13 @@ export function listenersOn(port: number, read: (path: string) => string = (p) =
 /** Why the listeners on the proxy port are not (only) the human's proxy; undefined when they are. */
 export function squatted(listeners: readonly Listener[], humanUid: number): string | undefined {
   const foreign = listeners.find((l) => l.uid !== humanUid);
-  if (foreign) return `held by uid ${foreign.uid} (a listener on ${foreign.address.length > 8 ? 'IPv6' : 'IPv4'} address ${foreign.address})`;
+  if (foreign)
+    return `held by uid ${foreign.uid} (a listener on ${foreign.address.length > 8 ? 'IPv6' : 'IPv4'} address ${foreign.address})`;
   return undefined;
 }
 
-const hasOurs = (listeners: readonly Listener[], humanUid: number): boolean => listeners.some((l) => l.uid === humanUid && l.address === LOOPBACK4);
+const hasOurs = (listeners: readonly Listener[], humanUid: number): boolean =>
+  listeners.some((l) => l.uid === humanUid && l.address === LOOPBACK4);
 
 /**
  * Opens and closes a connection to the proxy: it restarts the proxy's idle time, so it cannot
@@ -69,7 +71,10 @@ export async function ensureProxyRunning(agentName: string, port: number, config
   const check = (): boolean => {
     const listeners = listenersOn(port);
     const why = squatted(listeners, uid);
-    if (why) throw new Error(`port ${port}, the network proxy port of ${agentName}, is ${why}, not only yours: refusing to run; run \`au net set -a ${agentName} domains ...\` again to pick another port`);
+    if (why)
+      throw new Error(
+        `port ${port}, the network proxy port of ${agentName}, is ${why}, not only yours: refusing to run; run \`au net set -a ${agentName} domains ...\` again to pick another port`,
+      );
     return hasOurs(listeners, uid);
   };
   if (check() && (await touch(port), check())) return;

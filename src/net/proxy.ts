@@ -62,7 +62,10 @@ function listed(policy: NetPolicy): BlockList {
 const unmapped = (address: string): string => (/^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(address) ? address.slice(7) : address);
 
 /** Where a CONNECT to target may go: the address to connect to, or why not. */
-export async function checkTarget(policy: NetPolicy, target: string): Promise<{ address: string; port: number; name: string } | { refuse: string }> {
+export async function checkTarget(
+  policy: NetPolicy,
+  target: string,
+): Promise<{ address: string; port: number; name: string } | { refuse: string }> {
   const parsed = parseConnectTarget(target);
   if (!parsed) return { refuse: 'not a host name or address with a port' };
   const { host, port } = parsed;
@@ -71,7 +74,11 @@ export async function checkTarget(policy: NetPolicy, target: string): Promise<{ 
 }
 
 /** The address to connect to for a canonical name (host.ts), or a reason to refuse. */
-export async function checkDestination(policy: NetPolicy, name: string, port: number): Promise<{ address: string; port: number; name: string } | { refuse: string }> {
+export async function checkDestination(
+  policy: NetPolicy,
+  name: string,
+  port: number,
+): Promise<{ address: string; port: number; name: string } | { refuse: string }> {
   if (!PORTS.has(port)) return { refuse: `port ${port} is not HTTP(S)` };
   if (!domainAllowed(policy.domains, name)) return { refuse: `${name} is not a listed domain` };
   let addresses: string[];
@@ -117,7 +124,13 @@ function tunnel(client: Duplex, head: Buffer, address: string, port: number, idl
 export function proxyServer(policy: () => NetPolicy | undefined, options: ProxyOptions = {}): Server {
   const log = options.log ?? (() => {});
   const idleMs = options.idleTimeoutMs ?? 10 * 60_000;
-  const server = createServer({ insecureHTTPParser: false, headersTimeout: options.headersTimeoutMs ?? 10_000, requestTimeout: options.headersTimeoutMs ?? 10_000, maxHeaderSize: 16 * 1024, connectionsCheckingInterval: Math.min(options.headersTimeoutMs ?? 10_000, 1000) });
+  const server = createServer({
+    insecureHTTPParser: false,
+    headersTimeout: options.headersTimeoutMs ?? 10_000,
+    requestTimeout: options.headersTimeoutMs ?? 10_000,
+    maxHeaderSize: 16 * 1024,
+    connectionsCheckingInterval: Math.min(options.headersTimeoutMs ?? 10_000, 1000),
+  });
   server.keepAliveTimeout = 1000;
   server.on('connection', (socket: Socket) => {
     socket.setTimeout(idleMs, () => socket.destroy());
@@ -169,14 +182,17 @@ export function proxyServer(policy: () => NetPolicy | undefined, options: ProxyO
       lastActive = Date.now();
       socket.once('close', () => (lastActive = Date.now()));
     });
-    const timer = setInterval(() => {
-      if (Date.now() - lastActive < idleExitMs) return;
-      server.getConnections((error, open) => {
-        if (error || open > 0 || options.busy?.()) return;
-        clearInterval(timer);
-        server.close();
-      });
-    }, Math.min(idleExitMs, 30_000));
+    const timer = setInterval(
+      () => {
+        if (Date.now() - lastActive < idleExitMs) return;
+        server.getConnections((error, open) => {
+          if (error || open > 0 || options.busy?.()) return;
+          clearInterval(timer);
+          server.close();
+        });
+      },
+      Math.min(idleExitMs, 30_000),
+    );
     timer.unref();
   }
   return server;

@@ -28,7 +28,8 @@ export interface Profile {
 }
 
 /** The hint works as pasted: `au install` runs npm as the agent, with the agent's own prefix. */
-const installHint = (profile: string, bin: string): string => `${bin} is not installed for the agent; install it with: au install -a AGENT ${profile}`;
+const installHint = (profile: string, bin: string): string =>
+  `${bin} is not installed for the agent; install it with: au install -a AGENT ${profile}`;
 
 export const BUILTIN_PROFILES: readonly Profile[] = [
   {

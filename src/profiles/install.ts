@@ -80,7 +80,11 @@ export function neededRanges(profile: Profile, manifest: Manifest | undefined): 
 /** Runs as the agent: its Node.js version, where it is, and its platform (three lines). */
 export const agentNodeJob: AgentJob = {
   // musl systems (no glibc in the process report) get their own suffix: the registry's linux builds are glibc ones.
-  argv: ['bash', '-c', 'v=$(node -p process.versions.node 2>/dev/null) || exit 127; printf "%s\\n%s\\n" "$v" "$(command -v node)"; node -p \'process.platform + "-" + process.arch + (process.platform === "linux" && !process.report.getReport().header.glibcVersionRuntime ? "-musl" : "")\''],
+  argv: [
+    'bash',
+    '-c',
+    'v=$(node -p process.versions.node 2>/dev/null) || exit 127; printf "%s\\n%s\\n" "$v" "$(command -v node)"; node -p \'process.platform + "-" + process.arch + (process.platform === "linux" && !process.report.getReport().header.glibcVersionRuntime ? "-musl" : "")\'',
+  ],
   shown: 'node --version',
 };
 

@@ -47,7 +47,12 @@ function desugar(piece: string): Comparator[] | undefined {
     case '':
     case '=':
       if (parts.length === 0) return [];
-      return full ? [{ op: '=', version: fill(parts) }] : [{ op: '>=', version: fill(parts) }, { op: '<', version: next(parts) }];
+      return full
+        ? [{ op: '=', version: fill(parts) }]
+        : [
+            { op: '>=', version: fill(parts) },
+            { op: '<', version: next(parts) },
+          ];
     case '>':
       if (parts.length === 0) return NOTHING;
       return full ? [{ op: '>', version: fill(parts) }] : [{ op: '>=', version: next(parts) }];
@@ -61,13 +66,19 @@ function desugar(piece: string): Comparator[] | undefined {
     case '~':
     case '~>':
       if (parts.length === 0) return [];
-      return [{ op: '>=', version: fill(parts) }, { op: '<', version: next(parts.slice(0, Math.min(parts.length, 2))) }];
+      return [
+        { op: '>=', version: fill(parts) },
+        { op: '<', version: next(parts.slice(0, Math.min(parts.length, 2))) },
+      ];
     case '^': {
       if (parts.length === 0) return [];
       // The upper bound moves the left-most non-zero part (or the last one given).
       const nonZero = parts.findIndex((p) => p !== 0);
       const keep = nonZero === -1 ? parts.length : nonZero + 1;
-      return [{ op: '>=', version: fill(parts) }, { op: '<', version: next(parts.slice(0, keep)) }];
+      return [
+        { op: '>=', version: fill(parts) },
+        { op: '<', version: next(parts.slice(0, keep)) },
+      ];
     }
     default:
       return undefined;
@@ -81,10 +92,14 @@ function parseAlternative(text: string): Comparator[] | undefined {
     const low = parsePartial(hyphen[1]!);
     const high = parsePartial(hyphen[2]!);
     if (!low || !high) return undefined;
-    const upper: Comparator[] = high.length === 0 ? [] : high.length === 3 ? [{ op: '<=', version: fill(high) }] : [{ op: '<', version: next(high) }];
+    const upper: Comparator[] =
+      high.length === 0 ? [] : high.length === 3 ? [{ op: '<=', version: fill(high) }] : [{ op: '<', version: next(high) }];
     return [{ op: '>=', version: fill(low) }, ...upper];
   }
-  const pieces = text.replace(/(<=|>=|<|>|=|~>?|\^)\s+/g, '$1').split(/\s+/).filter(Boolean);
+  const pieces = text
+    .replace(/(<=|>=|<|>|=|~>?|\^)\s+/g, '$1')
+    .split(/\s+/)
+    .filter(Boolean);
   const comparators: Comparator[] = [];
   for (const piece of pieces) {
     const c = desugar(piece);
@@ -133,7 +148,9 @@ export function satisfies(version: string, range: string): boolean | undefined {
  * lines; odd ones are short-lived), and its newest release. Undefined when none qualifies.
  */
 export function pickNodeRelease(available: readonly string[], ranges: readonly string[]): string | undefined {
-  const fitting = available.map((text) => ({ text, v: parseRelease(text) })).filter((x): x is { text: string; v: Triple } => x.v !== undefined && ranges.every((r) => satisfies(x.text, r) === true));
+  const fitting = available
+    .map((text) => ({ text, v: parseRelease(text) }))
+    .filter((x): x is { text: string; v: Triple } => x.v !== undefined && ranges.every((r) => satisfies(x.text, r) === true));
   const even = fitting.filter((x) => x.v[0] % 2 === 0);
   const pool = even.length > 0 ? even : fitting;
   if (pool.length === 0) return undefined;

@@ -8,8 +8,30 @@ import type { SecretSource } from '../secrets/sources.js';
 import { BUILTIN_PROFILES, type Profile } from './builtin.js';
 
 export const COMMAND_NAMES = [
-  'new', 'run', 'mount', 'info', 'list', 'delete', 'doctor', 'limit', 'net', 'server', 'attach', 'sessions',
-  'completions', 'profiles', 'profile', 'aliases', 'install', 'update', 'keys', 'migrate', 'changes', 'accept', 'discard', 'help',
+  'new',
+  'run',
+  'mount',
+  'info',
+  'list',
+  'delete',
+  'doctor',
+  'limit',
+  'net',
+  'server',
+  'attach',
+  'sessions',
+  'completions',
+  'profiles',
+  'profile',
+  'aliases',
+  'install',
+  'update',
+  'keys',
+  'migrate',
+  'changes',
+  'accept',
+  'discard',
+  'help',
 ] as const;
 
 const PROFILE_NAME = /^[a-z][a-z0-9_-]*$/;
@@ -29,7 +51,8 @@ export function parseSecretSource(value: unknown, where: string): SecretSource {
     const command = stringList(value.command, `${where}.command`);
     if (command.length === 0) throw new ConfigError(`${where}.command must not be empty`);
     const timeout = value.timeout_ms;
-    if (timeout !== undefined && (typeof timeout !== 'number' || timeout <= 0)) throw new ConfigError(`${where}.timeout_ms must be a positive number`);
+    if (timeout !== undefined && (typeof timeout !== 'number' || timeout <= 0))
+      throw new ConfigError(`${where}.timeout_ms must be a positive number`);
     return timeout === undefined ? { command } : { command, timeoutMs: timeout };
   }
   throw new ConfigError(`${where} needs env = "NAME" or command = [...]`);
@@ -53,11 +76,13 @@ function overlay(base: Profile, table: Table, where: string): Profile {
     profile.installHint = table.install_hint;
   }
   if (table.package !== undefined) {
-    if (typeof table.package !== 'string' || table.package === '') throw new ConfigError(`${where}.package must be an npm package name (or a tarball path)`);
+    if (typeof table.package !== 'string' || table.package === '')
+      throw new ConfigError(`${where}.package must be an npm package name (or a tarball path)`);
     profile.package = table.package;
   }
   if (table.node_major !== undefined) {
-    if (typeof table.node_major !== 'number' || !Number.isInteger(table.node_major)) throw new ConfigError(`${where}.node_major must be a whole number`);
+    if (typeof table.node_major !== 'number' || !Number.isInteger(table.node_major))
+      throw new ConfigError(`${where}.node_major must be a whole number`);
     profile.nodeMajor = table.node_major;
   }
   if (table.state_dirs !== undefined) profile.stateDirs = stringList(table.state_dirs, `${where}.state_dirs`);
@@ -74,11 +99,19 @@ export function allProfiles(config: Config): Profile[] {
   for (const [name, table] of Object.entries(tables)) {
     const where = `profiles.${name}`;
     if (!PROFILE_NAME.test(name)) throw new ConfigError(`${where}: invalid profile name`);
-    if ((COMMAND_NAMES as readonly string[]).includes(name)) throw new ConfigError(`${where}: a profile cannot shadow the command \`au ${name}\``);
+    if ((COMMAND_NAMES as readonly string[]).includes(name))
+      throw new ConfigError(`${where}: a profile cannot shadow the command \`au ${name}\``);
     if (!isTable(table)) throw new ConfigError(`${where} must be a table`);
     const base = profiles.get(name);
     if (!base && table.command === undefined) throw new ConfigError(`${where}: a new profile needs a command`);
-    profiles.set(name, overlay(base ?? { name, command: [], env: [], secrets: {}, installHint: '', stateDirs: [], settingsFiles: [], credentialFiles: [] }, table, where));
+    profiles.set(
+      name,
+      overlay(
+        base ?? { name, command: [], env: [], secrets: {}, installHint: '', stateDirs: [], settingsFiles: [], credentialFiles: [] },
+        table,
+        where,
+      ),
+    );
   }
   return [...profiles.values()];
 }

@@ -18,7 +18,9 @@ export function resumeHint(profile: Profile, agent: string, args: readonly strin
   if (args.some((arg) => ONE_SHOT.has(arg))) return undefined;
   const agentOption = agent === DEFAULT_AGENT ? '' : ` -a ${agent}`;
   const resume = profile.resume.join(' ');
-  return via === 'run' ? `au: resume with: au ${profile.name}${agentOption} ${resume}` : `au: resume with: au attach${agentOption} -p ${profile.name} -- ${resume}`;
+  return via === 'run'
+    ? `au: resume with: au ${profile.name}${agentOption} ${resume}`
+    : `au: resume with: au attach${agentOption} -p ${profile.name} -- ${resume}`;
 }
 
 /** Exit codes of a run whose program never started (not found, not executable): nothing to resume. */

@@ -6,7 +6,20 @@
 // file next to its destination and renamed over it: SRC never shares an inode with the upper
 // layer, and a file's old name is replaced, never written through. An agent-made symlink is made
 // as a symlink with its target (never followed); set-uid, set-gid and sticky bits are dropped.
-import { closeSync, constants, fchmodSync, fsyncSync, mkdirSync, openSync, readlinkSync, renameSync, rmdirSync, symlinkSync, unlinkSync, chmodSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fchmodSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readlinkSync,
+  renameSync,
+  rmdirSync,
+  symlinkSync,
+  unlinkSync,
+  chmodSync,
+} from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { AuError, AuUsageError } from '../errors.js';
 import { type StagedChange, MAX_DEPTH, openListed, openParent, sameBytes, scanLayers, withFd } from './changes.js';
@@ -45,7 +58,8 @@ export function selectChanges(changes: readonly StagedChange[], selection: Selec
   const exact = (c: StagedChange): boolean => named.includes(c.path) || (c.from !== undefined && named.includes(c.from));
   // A risky change is taken when its own path is named: a rename's old path names what goes, not where it lands.
   const namedItself = (c: StagedChange): boolean => named.includes(c.path);
-  const under = (c: StagedChange): boolean => named.some((n) => n === '' || c.path.startsWith(`${n}/`) || (c.from?.startsWith(`${n}/`) ?? false));
+  const under = (c: StagedChange): boolean =>
+    named.some((n) => n === '' || c.path.startsWith(`${n}/`) || (c.from?.startsWith(`${n}/`) ?? false));
   for (const n of named) {
     if (!changes.some((c) => c.path === n || c.from === n || c.path.startsWith(`${n}/`) || n === '')) {
       throw new AuUsageError(`no staged change at ${JSON.stringify(n)} (see au changes)`);
@@ -62,7 +76,10 @@ export function selectChanges(changes: readonly StagedChange[], selection: Selec
   return { chosen, risky };
 }
 
-const errorText = (error: unknown): string => (error instanceof AuError ? error.message : `${(error as NodeJS.ErrnoException).code ?? 'error'}: ${(error as Error).message.split(', ')[0]}`);
+const errorText = (error: unknown): string =>
+  error instanceof AuError
+    ? error.message
+    : `${(error as NodeJS.ErrnoException).code ?? 'error'}: ${(error as Error).message.split(', ')[0]}`;
 
 /** Makes a directory the human owns writable and searchable by them, without following a symlink. */
 function unlockDir(parentFd: number, name: Buffer): void {
@@ -84,18 +101,19 @@ const REMOVE_DEPTH = 64;
  */
 export function removeTree(dirFd: number, name: Buffer): void {
   const pending = [name];
-  while (pending.length > 0) removeBounded(dirFd, pending.pop()!, 0, (parentFd, deep) => {
-    const temp = tempName();
-    try {
-      renameSync(at(parentFd, deep), at(dirFd, temp));
-    } catch (error) {
-      // Moving a folder to another parent needs write on it (its '..'): the human owns it.
-      if ((error as NodeJS.ErrnoException).code !== 'EACCES') throw error;
-      unlockDir(parentFd, deep);
-      renameSync(at(parentFd, deep), at(dirFd, temp));
-    }
-    pending.push(temp);
-  });
+  while (pending.length > 0)
+    removeBounded(dirFd, pending.pop()!, 0, (parentFd, deep) => {
+      const temp = tempName();
+      try {
+        renameSync(at(parentFd, deep), at(dirFd, temp));
+      } catch (error) {
+        // Moving a folder to another parent needs write on it (its '..'): the human owns it.
+        if ((error as NodeJS.ErrnoException).code !== 'EACCES') throw error;
+        unlockDir(parentFd, deep);
+        renameSync(at(parentFd, deep), at(dirFd, temp));
+      }
+      pending.push(temp);
+    });
 }
 
 function removeBounded(dirFd: number, name: Buffer, depth: number, moveUp: (parentFd: number, name: Buffer) => void): void {
@@ -203,14 +221,16 @@ function applyOne(upperRoot: number, sourceRoot: number, change: StagedChange): 
     if (!change.underOpaque) dropUpperEntry(upperDir, entry, ino);
   };
   // A replacement is applied as what it puts in place (replace() removes SRC's folder first).
-  const kind = change.kind !== 'replaced' ? change.kind : change.type === 'symlink' ? 'symlink' : change.type === 'directory' ? 'added' : 'modified';
+  const kind =
+    change.kind !== 'replaced' ? change.kind : change.type === 'symlink' ? 'symlink' : change.type === 'directory' ? 'added' : 'modified';
   openParent(upperRoot, change.names, (upperDir) =>
     sourceParent(sourceRoot, upperRoot, change.names, (srcDir) => {
       if (change.type === 'file' && (kind === 'added' || kind === 'modified' || kind === 'renamed')) {
         const temp = copyIn(upperDir, srcDir, change);
         replace(srcDir, temp, name);
         dropUpper(upperDir, name, change.upperIno);
-        if (change.kind === 'renamed' && change.fromNames) removeSourceAndWhiteout(upperRoot, sourceRoot, change.fromNames, change.fromSourceIno);
+        if (change.kind === 'renamed' && change.fromNames)
+          removeSourceAndWhiteout(upperRoot, sourceRoot, change.fromNames, change.fromSourceIno);
       } else if (kind === 'symlink') {
         const temp = tempName();
         symlinkSync(change.targetBytes!, at(srcDir, temp));
@@ -260,7 +280,8 @@ function sameAsSource(upperDir: number, sourceDir: number, name: Buffer): boolea
   const upper = lstatAt(upperDir, name);
   const src = lstatAt(sourceDir, name);
   if (!upper || !src || (upper.mode & 0o7777n) !== (src.mode & 0o7777n)) return false;
-  if (upper.isSymbolicLink() && src.isSymbolicLink()) return readlinkSync(at(upperDir, name), { encoding: 'buffer' }).equals(readlinkSync(at(sourceDir, name), { encoding: 'buffer' }));
+  if (upper.isSymbolicLink() && src.isSymbolicLink())
+    return readlinkSync(at(upperDir, name), { encoding: 'buffer' }).equals(readlinkSync(at(sourceDir, name), { encoding: 'buffer' }));
   if (!upper.isFile() || !src.isFile() || upper.size !== src.size) return false;
   try {
     return withFd(openListed(upperDir, name, upper.ino), (u) => withFd(openListed(sourceDir, name, src.ino), (s) => sameBytes(u, s)));
@@ -338,7 +359,9 @@ function unOpaque(upperRoot: number, names: readonly Buffer[]): void {
 
 /** After applying: opaque folders that hide nothing any more are made plain, then the upper layer is pruned. */
 function tidy(layers: { upperFd: number; sourceFd: number }): void {
-  const deepestFirst = scanLayers(layers).opaqueDirs.filter((d) => d.hides === 0).sort((a, b) => b.names.length - a.names.length);
+  const deepestFirst = scanLayers(layers)
+    .opaqueDirs.filter((d) => d.hides === 0)
+    .sort((a, b) => b.names.length - a.names.length);
   for (const dir of deepestFirst) unOpaque(layers.upperFd, dir.names);
   prune(layers.upperFd, layers.sourceFd, false);
 }
@@ -363,7 +386,10 @@ export function acceptChanges(layers: { upperFd: number; sourceFd: number; chang
       continue;
     }
     try {
-      const moved = change.kind !== 'deleted' && !selection.overwrite && !openParent(layers.sourceFd, change.names, (srcDir) => sourceUnchanged(srcDir, change));
+      const moved =
+        change.kind !== 'deleted' &&
+        !selection.overwrite &&
+        !openParent(layers.sourceFd, change.names, (srcDir) => sourceUnchanged(srcDir, change));
       if (moved) {
         change.conflict ??= 'you changed it while au was applying';
         outcome.conflicts.push(change);
@@ -383,7 +409,8 @@ export function acceptChanges(layers: { upperFd: number; sourceFd: number; chang
   const replacedNow = new Set(outcome.applied.map((c) => c.path));
   for (const part of parts) {
     if (replacedNow.has(part.partOf!)) outcome.applied.push(part);
-    else if (!chosen.some((c) => c.path === part.partOf)) outcome.failed.push({ change: part, error: `it goes with the replacement of ${part.partOf}: accept that path` });
+    else if (!chosen.some((c) => c.path === part.partOf))
+      outcome.failed.push({ change: part, error: `it goes with the replacement of ${part.partOf}: accept that path` });
   }
   tidy(layers);
   return outcome;
@@ -421,7 +448,11 @@ function copyTree(sourceDir: number, upperDir: number, name: Buffer): void {
 function belowOpaque(upperRoot: number, names: readonly Buffer[]): boolean {
   const native = loadNative();
   for (let depth = 1; depth < names.length; depth++) {
-    const opaque = openParent(upperRoot, names.slice(0, depth + 1), (dir) => native?.fgetxattr(dir, 'user.overlay.opaque')?.toString() === 'y');
+    const opaque = openParent(
+      upperRoot,
+      names.slice(0, depth + 1),
+      (dir) => native?.fgetxattr(dir, 'user.overlay.opaque')?.toString() === 'y',
+    );
     if (opaque) return true;
   }
   return false;
@@ -447,7 +478,10 @@ function dropStaged(layers: { upperFd: number; sourceFd: number }, names: readon
 }
 
 /** `au discard`: drops the selected changes from the upper layer (every one without PATHs). */
-export function discardChanges(layers: { upperFd: number; sourceFd: number; changes: StagedChange[] }, paths: readonly string[]): { discarded: StagedChange[]; failed: { change: StagedChange; error: string }[] } {
+export function discardChanges(
+  layers: { upperFd: number; sourceFd: number; changes: StagedChange[] },
+  paths: readonly string[],
+): { discarded: StagedChange[]; failed: { change: StagedChange; error: string }[] } {
   if (paths.length === 0) {
     for (const name of listDir(layers.upperFd)) removeTree(layers.upperFd, name);
     return { discarded: layers.changes, failed: [] };
@@ -481,7 +515,9 @@ export function discardChanges(layers: { upperFd: number; sourceFd: number; chan
     }
     try {
       if (change.kind === 'mode' && change.type === 'directory') {
-        openParent(layers.upperFd, change.names, (upperDir) => withDir(openDirAt(upperDir, lastName(change.names)), (fd) => fchmodSync(fd, change.oldMode ?? 0o755)));
+        openParent(layers.upperFd, change.names, (upperDir) =>
+          withDir(openDirAt(upperDir, lastName(change.names)), (fd) => fchmodSync(fd, change.oldMode ?? 0o755)),
+        );
       } else {
         dropStaged(layers, change.names);
       }

@@ -97,7 +97,8 @@ function nameText(name: Buffer): { text: string; valid: boolean } {
   }
 }
 
-const typeOf = (st: BigIntStats): EntryType => (st.isFile() ? 'file' : st.isDirectory() ? 'directory' : st.isSymbolicLink() ? 'symlink' : 'other');
+const typeOf = (st: BigIntStats): EntryType =>
+  st.isFile() ? 'file' : st.isDirectory() ? 'directory' : st.isSymbolicLink() ? 'symlink' : 'other';
 const permissions = (st: BigIntStats): number => Number(st.mode & 0o7777n);
 
 const CHUNK = 1 << 16;
@@ -194,7 +195,10 @@ function requireNative(): NonNullable<ReturnType<typeof loadNative>> {
  * A component that cannot be looked up (absent, or below a file) resolves through nothing.
  */
 function resolvesThroughSymlink(roots: { upperFd: number; sourceFd: number }, linkNames: readonly Buffer[], target: Buffer): boolean {
-  const steps = target.toString('latin1').split('/').filter((c) => c !== '' && c !== '.');
+  const steps = target
+    .toString('latin1')
+    .split('/')
+    .filter((c) => c !== '' && c !== '.');
   const base = linkNames.slice(0, -1);
   for (let i = 0; i < steps.length; i++) {
     const names = [...base, ...steps.slice(0, i + 1).map((c) => Buffer.from(c, 'latin1'))];
@@ -256,7 +260,14 @@ class Scan {
     }
   }
 
-  private entry(upperFd: number, sourceFd: number | undefined, names: Buffer[], name: Buffer, st: BigIntStats, src: BigIntStats | undefined): void {
+  private entry(
+    upperFd: number,
+    sourceFd: number | undefined,
+    names: Buffer[],
+    name: Buffer,
+    st: BigIntStats,
+    src: BigIntStats | undefined,
+  ): void {
     if (isWhiteout(st)) {
       // A whiteout over nothing hides nothing (SRC lost the entry since): no change.
       if (src) this.deleted(names, src, this.since(names, st));
@@ -272,21 +283,56 @@ class Scan {
       if (code !== 'EACCES' && code !== 'EPERM') throw error;
       this.base?.keepUnder(names);
       const mode = permissions(st);
-      this.push(names, { kind: src ? 'modified' : 'added', type: typeOf(st), size: st.isFile() ? Number(st.size) : 0, mode, refused: `it cannot be read (${code}, mode ${mode.toString(8).padStart(4, '0')})` }, st, src);
+      this.push(
+        names,
+        {
+          kind: src ? 'modified' : 'added',
+          type: typeOf(st),
+          size: st.isFile() ? Number(st.size) : 0,
+          mode,
+          refused: `it cannot be read (${code}, mode ${mode.toString(8).padStart(4, '0')})`,
+        },
+        st,
+        src,
+      );
       return;
     }
-    this.push(names, { kind: 'added', type: 'other', size: 0, refused: 'not a regular file, directory or symlink (a device, FIFO or socket)' }, st, src);
+    this.push(
+      names,
+      { kind: 'added', type: 'other', size: 0, refused: 'not a regular file, directory or symlink (a device, FIFO or socket)' },
+      st,
+      src,
+    );
   }
 
-  private directory(upperFd: number, sourceFd: number | undefined, names: Buffer[], name: Buffer, st: BigIntStats, src: BigIntStats | undefined): void {
+  private directory(
+    upperFd: number,
+    sourceFd: number | undefined,
+    names: Buffer[],
+    name: Buffer,
+    st: BigIntStats,
+    src: BigIntStats | undefined,
+  ): void {
     if (names.length >= MAX_DEPTH) {
-      this.push(names, { kind: src?.isDirectory() ? 'modified' : 'added', type: 'directory', size: 0, mode: permissions(st), refused: `more than ${MAX_DEPTH} folders deep: au does not read it (au discard drops it)` }, st, src);
+      this.push(
+        names,
+        {
+          kind: src?.isDirectory() ? 'modified' : 'added',
+          type: 'directory',
+          size: 0,
+          mode: permissions(st),
+          refused: `more than ${MAX_DEPTH} folders deep: au does not read it (au discard drops it)`,
+        },
+        st,
+        src,
+      );
       return;
     }
     withDir(openDirAt(upperFd, name), (dirFd) => {
       const opaque = this.native.fgetxattr(dirFd, 'user.overlay.opaque')?.toString() === 'y';
       if (src?.isDirectory() && sourceFd !== undefined) {
-        if (permissions(src) !== permissions(st)) this.push(names, { kind: 'mode', type: 'directory', size: 0, mode: permissions(st), oldMode: permissions(src) }, st, src);
+        if (permissions(src) !== permissions(st))
+          this.push(names, { kind: 'mode', type: 'directory', size: 0, mode: permissions(st), oldMode: permissions(src) }, st, src);
         // Below an opaque folder, every folder hides SRC's: overlay looks into the lower layer no more.
         const hides = opaque || this.hiding > 0;
         const before = this.hidden;
@@ -305,9 +351,17 @@ class Scan {
     });
   }
 
-  private symlink(upperFd: number, sourceFd: number | undefined, names: Buffer[], name: Buffer, st: BigIntStats, src: BigIntStats | undefined): void {
+  private symlink(
+    upperFd: number,
+    sourceFd: number | undefined,
+    names: Buffer[],
+    name: Buffer,
+    st: BigIntStats,
+    src: BigIntStats | undefined,
+  ): void {
     const targetBytes = readlinkSync(at(upperFd, name), { encoding: 'buffer' });
-    if (src?.isSymbolicLink() && sourceFd !== undefined && readlinkSync(at(sourceFd, name), { encoding: 'buffer' }).equals(targetBytes)) return;
+    if (src?.isSymbolicLink() && sourceFd !== undefined && readlinkSync(at(sourceFd, name), { encoding: 'buffer' }).equals(targetBytes))
+      return;
     const target = nameText(targetBytes).text;
     const components = names.map((n) => nameText(n).text);
     const refused = targetLeavesShare(components, target)
@@ -315,29 +369,75 @@ class Scan {
       : resolvesThroughSymlink(this.roots, names, targetBytes)
         ? `its target ${target} leads through another symlink (it could lead outside the share)`
         : undefined;
-    const replaced: { replaces?: EntryType } = src?.isDirectory() && sourceFd !== undefined ? this.replacing(sourceFd, names, name, src, st) : {};
-    this.push(names, { kind: replaced.replaces ? 'replaced' : 'symlink', type: 'symlink', size: targetBytes.length, target, ...replaced, ...(refused ? { refused } : {}) }, st, src, { targetBytes });
+    const replaced: { replaces?: EntryType } =
+      src?.isDirectory() && sourceFd !== undefined ? this.replacing(sourceFd, names, name, src, st) : {};
+    this.push(
+      names,
+      {
+        kind: replaced.replaces ? 'replaced' : 'symlink',
+        type: 'symlink',
+        size: targetBytes.length,
+        target,
+        ...replaced,
+        ...(refused ? { refused } : {}),
+      },
+      st,
+      src,
+      { targetBytes },
+    );
   }
 
-  private file(upperFd: number, sourceFd: number | undefined, names: Buffer[], name: Buffer, st: BigIntStats, src: BigIntStats | undefined): void {
+  private file(
+    upperFd: number,
+    sourceFd: number | undefined,
+    names: Buffer[],
+    name: Buffer,
+    st: BigIntStats,
+    src: BigIntStats | undefined,
+  ): void {
     const mode = permissions(st);
     const isPackageJson = name.toString('latin1') === 'package.json';
     let newContent: Buffer | undefined;
     let oldContent: Buffer | undefined;
     let change: Partial<StagedChange>;
     if (src?.isFile() && sourceFd !== undefined) {
-      const same = st.size === src.size && withFd(openListed(upperFd, name, st.ino), (u) => withFd(openListed(sourceFd, name, src.ino), (s) => sameBytes(u, s)));
+      const same =
+        st.size === src.size &&
+        withFd(openListed(upperFd, name, st.ino), (u) => withFd(openListed(sourceFd, name, src.ino), (s) => sameBytes(u, s)));
       if (same && mode === permissions(src)) return; // copied up, not changed
-      change = same ? { kind: 'mode', type: 'file', size: Number(st.size), mode, oldMode: permissions(src) } : { kind: 'modified', type: 'file', size: Number(st.size), mode, ...(mode !== permissions(src) ? { oldMode: permissions(src) } : {}) };
+      change = same
+        ? { kind: 'mode', type: 'file', size: Number(st.size), mode, oldMode: permissions(src) }
+        : {
+            kind: 'modified',
+            type: 'file',
+            size: Number(st.size),
+            mode,
+            ...(mode !== permissions(src) ? { oldMode: permissions(src) } : {}),
+          };
       if (isPackageJson && !same) oldContent = withFd(openListed(sourceFd, name, src.ino), (s) => readAll(s, MAX_PACKAGE_JSON));
     } else {
-      const replaced: { replaces?: EntryType } = src?.isDirectory() && sourceFd !== undefined ? this.replacing(sourceFd, names, name, src, st) : {};
-      change = { kind: replaced.replaces ? 'replaced' : src ? 'modified' : 'added', type: 'file', size: Number(st.size), mode, ...replaced };
+      const replaced: { replaces?: EntryType } =
+        src?.isDirectory() && sourceFd !== undefined ? this.replacing(sourceFd, names, name, src, st) : {};
+      change = {
+        kind: replaced.replaces ? 'replaced' : src ? 'modified' : 'added',
+        type: 'file',
+        size: Number(st.size),
+        mode,
+        ...replaced,
+      };
     }
     // What --diff shows is decided on the same head (isBinary): content it hides is risky.
     const head = change.kind === 'mode' ? undefined : withFd(openListed(upperFd, name, st.ino), (u) => readHead(u, BINARY_HEAD));
-    if (isPackageJson && change.kind !== 'mode') newContent = withFd(openListed(upperFd, name, st.ino), (u) => readAll(u, MAX_PACKAGE_JSON)) ?? Buffer.from('{');
-    const staged = this.push(names, { ...change, diskSize: Number(st.blocks * 512n) }, st, src, {}, { oldContent, newContent: newContent ?? (isPackageJson ? Buffer.from('{}') : undefined), head });
+    if (isPackageJson && change.kind !== 'mode')
+      newContent = withFd(openListed(upperFd, name, st.ino), (u) => readAll(u, MAX_PACKAGE_JSON)) ?? Buffer.from('{');
+    const staged = this.push(
+      names,
+      { ...change, diskSize: Number(st.blocks * 512n) },
+      st,
+      src,
+      {},
+      { oldContent, newContent: newContent ?? (isPackageJson ? Buffer.from('{}') : undefined), head },
+    );
     const large = largeFileReason(st);
     if (large) {
       staged.reasons.push(large);
@@ -349,7 +449,12 @@ class Scan {
   }
 
   private deleted(names: Buffer[], src: BigIntStats, since: bigint, partOf?: string): void {
-    const staged = this.push(names, { kind: 'deleted', type: typeOf(src), size: src.isFile() ? Number(src.size) : 0, ...(partOf !== undefined ? { partOf } : {}) }, undefined, src);
+    const staged = this.push(
+      names,
+      { kind: 'deleted', type: typeOf(src), size: src.isFile() ? Number(src.size) : 0, ...(partOf !== undefined ? { partOf } : {}) },
+      undefined,
+      src,
+    );
     if (src.ctimeNs > since && since > 0n) staged.conflict = 'you changed it after the agent deleted it';
   }
 
@@ -394,12 +499,26 @@ class Scan {
   }
 
   /** Records a change: its path, risks and whether the human changed SRC's entry since. */
-  push(names: Buffer[], fields: Partial<StagedChange>, st: BigIntStats | undefined, src: BigIntStats | undefined, extra: Partial<StagedChange> = {}, contents: { oldContent?: Buffer; newContent?: Buffer; head?: Buffer } = {}): StagedChange {
+  push(
+    names: Buffer[],
+    fields: Partial<StagedChange>,
+    st: BigIntStats | undefined,
+    src: BigIntStats | undefined,
+    extra: Partial<StagedChange> = {},
+    contents: { oldContent?: Buffer; newContent?: Buffer; head?: Buffer } = {},
+  ): StagedChange {
     const texts = names.map(nameText);
     const components = texts.map((t) => t.text);
     const type = fields.type ?? 'other';
     const kind = fields.kind ?? 'added';
-    const reasons = riskReasons({ components, type, deleted: kind === 'deleted', oldMode: src ? permissions(src) : undefined, newMode: fields.mode, ...contents });
+    const reasons = riskReasons({
+      components,
+      type,
+      deleted: kind === 'deleted',
+      oldMode: src ? permissions(src) : undefined,
+      newMode: fields.mode,
+      ...contents,
+    });
     const staged: StagedChange = {
       path: components.join('/'),
       kind,
@@ -429,7 +548,8 @@ class Scan {
   /** Hard links: a file of the upper layer linked from outside it is refused (it may be any file of yours). */
   checkLinks(): void {
     for (const { seen, nlink } of this.links.values()) {
-      if (BigInt(seen.length) < nlink) for (const c of seen) c.refused ??= `a hard link to a file outside the staging layer (${nlink} links, ${seen.length} here)`;
+      if (BigInt(seen.length) < nlink)
+        for (const c of seen) c.refused ??= `a hard link to a file outside the staging layer (${nlink} links, ${seen.length} here)`;
     }
   }
 }
@@ -452,7 +572,8 @@ function openLayers(where: ShareStage): { upperFd: number; sourceFd: number } | 
     throw new AuError(`cannot open the staging directory ${where.stage}: ${(error as Error).message}`);
   }
   return withDir(stageFd, () => {
-    if (fstat(stageFd).uid !== BigInt(where.humanUid)) throw new AuError(`the staging directory ${where.stage} is not owned by you: refusing to read it`);
+    if (fstat(stageFd).uid !== BigInt(where.humanUid))
+      throw new AuError(`the staging directory ${where.stage} is not owned by you: refusing to read it`);
     let upperFd: number;
     try {
       upperFd = openDirAt(stageFd, Buffer.from('upper'));
@@ -529,7 +650,10 @@ export interface OpenLayers {
 }
 
 /** The changes, and the opaque folders of the upper layer. */
-export function scanLayers(layers: { upperFd: number; sourceFd: number }, base?: StageBase): { changes: StagedChange[]; opaqueDirs: OpaqueDir[] } {
+export function scanLayers(
+  layers: { upperFd: number; sourceFd: number },
+  base?: StageBase,
+): { changes: StagedChange[]; opaqueDirs: OpaqueDir[] } {
   const s = new Scan(layers, base);
   s.walk(layers.upperFd, layers.sourceFd, [], false, 0n);
   s.checkLinks();
@@ -559,7 +683,17 @@ export function scanStage(where: ShareStage): StagedChange[] {
 
 /** The changes without what only applying needs (raw names, inodes). */
 export function publicChange(c: StagedChange): Change {
-  const { names: _n, fromNames: _f, fromSourceIno: _fs, upperIno: _u, sourceIno: _s, sourceCtime: _c, targetBytes: _t, underOpaque: _o, ...change } = c;
+  const {
+    names: _n,
+    fromNames: _f,
+    fromSourceIno: _fs,
+    upperIno: _u,
+    sourceIno: _s,
+    sourceCtime: _c,
+    targetBytes: _t,
+    underOpaque: _o,
+    ...change
+  } = c;
   return change;
 }
 

@@ -157,12 +157,22 @@ export class DiffWriter {
   content(kind: ' ' | '-' | '+', line: Buffer): void {
     const sgr = kind === '-' ? '31' : kind === '+' ? '32' : '';
     if (!this.filter) {
-      this.write(Buffer.concat([Buffer.from(kind), line, line[line.length - 1] === 0x0a ? Buffer.alloc(0) : Buffer.from('\n\\ No newline at end of file\n')]));
+      this.write(
+        Buffer.concat([
+          Buffer.from(kind),
+          line,
+          line[line.length - 1] === 0x0a ? Buffer.alloc(0) : Buffer.from('\n\\ No newline at end of file\n'),
+        ]),
+      );
       return;
     }
     const hasNewline = line[line.length - 1] === 0x0a;
     const text = visible(hasNewline ? line.subarray(0, -1) : line, this.colour ? sgr : '');
-    this.write(Buffer.from(`${sgr ? this.paint(kind, sgr) : kind}${sgr && this.colour ? `\u001b[${sgr}m` : ''}${text}${this.colour ? '\u001b[m' : ''}\n${hasNewline ? '' : '\\ No newline at end of file\n'}`));
+    this.write(
+      Buffer.from(
+        `${sgr ? this.paint(kind, sgr) : kind}${sgr && this.colour ? `\u001b[${sgr}m` : ''}${text}${this.colour ? '\u001b[m' : ''}\n${hasNewline ? '' : '\\ No newline at end of file\n'}`,
+      ),
+    );
   }
 }
 
@@ -206,7 +216,10 @@ export function writeDiff(layers: OpenLayers, changes: readonly StagedChange[], 
     let before: Buffer | undefined;
     let after: Buffer | undefined;
     try {
-      before = c.kind === 'added' || c.replaces === 'directory' ? Buffer.alloc(0) : readFile(layers.sourceFd, c.fromNames ?? c.names, c.fromNames ? c.fromSourceIno : c.sourceIno);
+      before =
+        c.kind === 'added' || c.replaces === 'directory'
+          ? Buffer.alloc(0)
+          : readFile(layers.sourceFd, c.fromNames ?? c.names, c.fromNames ? c.fromSourceIno : c.sourceIno);
       after = c.kind === 'deleted' ? Buffer.alloc(0) : readFile(layers.upperFd, c.names, c.upperIno);
     } catch {
       before = after = undefined;
@@ -216,7 +229,9 @@ export function writeDiff(layers: OpenLayers, changes: readonly StagedChange[], 
       continue;
     }
     if (isBinary(before) || isBinary(after)) {
-      writer.meta(`Binary files ${c.kind === 'added' ? '/dev/null' : `a/${from}`} and ${c.kind === 'deleted' ? '/dev/null' : `b/${path}`} differ`);
+      writer.meta(
+        `Binary files ${c.kind === 'added' ? '/dev/null' : `a/${from}`} and ${c.kind === 'deleted' ? '/dev/null' : `b/${path}`} differ`,
+      );
       continue;
     }
     const ops = diffLines(lines(before), lines(after));

@@ -53,7 +53,8 @@ export function allowDroppingStaged(agentName: string, mounts: readonly MountCon
     process.stderr.write(`au: ${lost} (${see}; --discard-changes drops them)\n`);
     return;
   }
-  if (options.yes || !process.stdin.isTTY) throw new StagedChangesError(`refusing: ${lost}: ${see}, or pass --discard-changes to drop them`);
+  if (options.yes || !process.stdin.isTTY)
+    throw new StagedChangesError(`refusing: ${lost}: ${see}, or pass --discard-changes to drop them`);
   if (!confirm(`${lost} (${see}). Drop them?`, false)) throw new StagedChangesError('cancelled: the staged changes are kept');
 }
 

@@ -17,7 +17,8 @@ export function isComponent(name: Buffer): boolean {
 
 /** The path that names NAME inside the open directory DIRFD. */
 export function at(dirFd: number, name: Buffer): Buffer {
-  if (!isComponent(name)) throw Object.assign(new Error(`not a single path component: ${JSON.stringify(name.toString('latin1'))}`), { code: 'EINVAL' });
+  if (!isComponent(name))
+    throw Object.assign(new Error(`not a single path component: ${JSON.stringify(name.toString('latin1'))}`), { code: 'EINVAL' });
   return Buffer.concat([Buffer.from(`/proc/self/fd/${dirFd}/`), name]);
 }
 

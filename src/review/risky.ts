@@ -41,32 +41,85 @@ const underPair =
     components.some((c, i) => c === dir && components[i + 1] === sub);
 
 /** The last component starts with one of PREFIXES (or ends with SUFFIX). */
-const baseStarts = (components: readonly string[], ...prefixes: string[]): boolean => prefixes.some((p) => (components[components.length - 1] ?? '').startsWith(p));
+const baseStarts = (components: readonly string[], ...prefixes: string[]): boolean =>
+  prefixes.some((p) => (components[components.length - 1] ?? '').startsWith(p));
 const baseEnds = (components: readonly string[], suffix: string): boolean => (components[components.length - 1] ?? '').endsWith(suffix);
 
-export const SHELL_RC_FILES = ['.bashrc', '.bash_profile', '.bash_login', '.bash_logout', '.profile', '.zshrc', '.zprofile', '.zshenv', '.zlogin', '.zlogout', '.kshrc', '.cshrc', '.tcshrc'];
+export const SHELL_RC_FILES = [
+  '.bashrc',
+  '.bash_profile',
+  '.bash_login',
+  '.bash_logout',
+  '.profile',
+  '.zshrc',
+  '.zprofile',
+  '.zshenv',
+  '.zlogin',
+  '.zlogout',
+  '.kshrc',
+  '.cshrc',
+  '.tcshrc',
+];
 
 const PATH_RULES: readonly PathRule[] = [
-  { reason: 'git metadata (.git/): hooks and config such as core.hooksPath or core.fsmonitor run code when you use git', matches: anyComponent('.git') },
+  {
+    reason: 'git metadata (.git/): hooks and config such as core.hooksPath or core.fsmonitor run code when you use git',
+    matches: anyComponent('.git'),
+  },
   { reason: 'git hook manager (.husky/): its scripts run on your commits', matches: anyComponent('.husky') },
   { reason: 'pre-commit hook configuration: it names programs git runs on your commits', matches: baseName('.pre-commit-config.yaml') },
   { reason: '.gitattributes can name filter and diff drivers git runs', matches: baseName('.gitattributes') },
   { reason: '.envrc: direnv runs it when you enter the folder', matches: baseName('.envrc') },
-  { reason: 'editor configuration (.vscode/): tasks and settings can run programs when the folder is opened', matches: anyComponent('.vscode') },
+  {
+    reason: 'editor configuration (.vscode/): tasks and settings can run programs when the folder is opened',
+    matches: anyComponent('.vscode'),
+  },
   { reason: 'editor configuration (.idea/): run configurations and tools can run programs', matches: anyComponent('.idea') },
-  { reason: 'dev container configuration (.devcontainer/): it chooses images and commands your editor runs', matches: anyComponent('.devcontainer') },
-  { reason: 'CI workflow (.github/workflows/): it runs with the repository\'s secrets once pushed', matches: underPair('.github', 'workflows') },
+  {
+    reason: 'dev container configuration (.devcontainer/): it chooses images and commands your editor runs',
+    matches: anyComponent('.devcontainer'),
+  },
+  {
+    reason: "CI workflow (.github/workflows/): it runs with the repository's secrets once pushed",
+    matches: underPair('.github', 'workflows'),
+  },
   { reason: 'Makefile: make runs its recipes', matches: baseName('Makefile', 'makefile', 'GNUmakefile') },
   { reason: 'shell start-up file: your shell runs it', matches: (c) => baseName(...SHELL_RC_FILES)(c) || underPair('.config', 'fish')(c) },
-  { reason: 'package manager configuration: it can point installs at other registries or scripts', matches: baseName('.npmrc', '.yarnrc', '.yarnrc.yml', 'pip.conf', 'pip.ini', '.pnpmfile.cjs') },
-  { reason: 'yarn release or plugin (.yarn/releases/, .yarn/plugins/): every yarn command runs it', matches: (c) => underPair('.yarn', 'releases')(c) || underPair('.yarn', 'plugins')(c) },
-  { reason: 'git hook manager configuration (lint-staged, lefthook): the programs it names run on your commits', matches: (c) => baseStarts(c, '.lintstagedrc', 'lint-staged.config.') || baseName('lefthook.yml', 'lefthook.yaml', '.lefthook.yml', '.lefthook.yaml')(c) },
+  {
+    reason: 'package manager configuration: it can point installs at other registries or scripts',
+    matches: baseName('.npmrc', '.yarnrc', '.yarnrc.yml', 'pip.conf', 'pip.ini', '.pnpmfile.cjs'),
+  },
+  {
+    reason: 'yarn release or plugin (.yarn/releases/, .yarn/plugins/): every yarn command runs it',
+    matches: (c) => underPair('.yarn', 'releases')(c) || underPair('.yarn', 'plugins')(c),
+  },
+  {
+    reason: 'git hook manager configuration (lint-staged, lefthook): the programs it names run on your commits',
+    matches: (c) =>
+      baseStarts(c, '.lintstagedrc', 'lint-staged.config.') ||
+      baseName('lefthook.yml', 'lefthook.yaml', '.lefthook.yml', '.lefthook.yaml')(c),
+  },
   { reason: 'Mercurial repository configuration (.hg/hgrc): its hooks run on hg commands', matches: underPair('.hg', 'hgrc') },
-  { reason: 'cargo configuration or toolchain override: it names programs cargo and rust-analyzer run', matches: (c) => underPair('.cargo', 'config')(c) || underPair('.cargo', 'config.toml')(c) || baseName('rust-toolchain', 'rust-toolchain.toml')(c) },
+  {
+    reason: 'cargo configuration or toolchain override: it names programs cargo and rust-analyzer run',
+    matches: (c) =>
+      underPair('.cargo', 'config')(c) || underPair('.cargo', 'config.toml')(c) || baseName('rust-toolchain', 'rust-toolchain.toml')(c),
+  },
   { reason: 'binding.gyp: npm install builds it with node-gyp, whose actions run commands', matches: baseName('binding.gyp') },
-  { reason: 'build tool wrapper or extensions (gradlew, gradle/wrapper/, .mvn/): your IDE or build downloads and runs what it names', matches: (c) => baseName('gradlew', 'gradlew.bat', 'mvnw', 'mvnw.cmd')(c) || underPair('gradle', 'wrapper')(c) || anyComponent('.mvn')(c) },
-  { reason: 'editor workspace or start-up file (*.code-workspace, .vimrc, .config/nvim/): it can run programs when opened', matches: (c) => baseEnds(c, '.code-workspace') || baseName('.vimrc', '.gvimrc', '.exrc', '.nvimrc')(c) || underPair('.config', 'nvim')(c) },
-  { reason: 'tool version manager configuration (.mise.toml, .tool-versions): it installs and runs tools, and mise runs its hooks on cd', matches: (c) => baseName('.mise.toml', 'mise.toml', '.tool-versions')(c) || underPair('.config', 'mise')(c) },
+  {
+    reason: 'build tool wrapper or extensions (gradlew, gradle/wrapper/, .mvn/): your IDE or build downloads and runs what it names',
+    matches: (c) =>
+      baseName('gradlew', 'gradlew.bat', 'mvnw', 'mvnw.cmd')(c) || underPair('gradle', 'wrapper')(c) || anyComponent('.mvn')(c),
+  },
+  {
+    reason: 'editor workspace or start-up file (*.code-workspace, .vimrc, .config/nvim/): it can run programs when opened',
+    matches: (c) =>
+      baseEnds(c, '.code-workspace') || baseName('.vimrc', '.gvimrc', '.exrc', '.nvimrc')(c) || underPair('.config', 'nvim')(c),
+  },
+  {
+    reason: 'tool version manager configuration (.mise.toml, .tool-versions): it installs and runs tools, and mise runs its hooks on cd',
+    matches: (c) => baseName('.mise.toml', 'mise.toml', '.tool-versions')(c) || underPair('.config', 'mise')(c),
+  },
   { reason: '.gitmodules: submodule URLs and update commands git runs', matches: baseName('.gitmodules') },
   { reason: 'git configuration (.config/git/): it can name programs git runs', matches: underPair('.config', 'git') },
   { reason: 'ssh configuration (.ssh/): keys that log in as you, commands ssh runs', matches: anyComponent('.ssh') },
@@ -98,7 +151,8 @@ const RUNNING_FIELDS = ['scripts', 'lint-staged', 'husky', 'simple-git-hooks', '
 const DEPENDENCY_FIELDS = ['dependencies', 'devDependencies', 'optionalDependencies', 'peerDependencies', 'overrides', 'resolutions'];
 
 /** A dependency spec that is no registry version range: a URL, git, a file or link path (its code is not the registry's). */
-const nonRegistrySpec = (spec: unknown): boolean => typeof spec !== 'string' || (!/^(?:npm|workspace):/.test(spec) && /^(?:[a-z][a-z0-9+.-]*:|[./~]|[^@\s]+\/[^\s]+$)/i.test(spec));
+const nonRegistrySpec = (spec: unknown): boolean =>
+  typeof spec !== 'string' || (!/^(?:npm|workspace):/.test(spec) && /^(?:[a-z][a-z0-9+.-]*:|[./~]|[^@\s]+\/[^\s]+$)/i.test(spec));
 
 /** A package.json's fields, parsed; undefined when it does not parse. */
 function fieldsOf(content: Buffer | undefined): Record<string, unknown> | undefined {
@@ -117,7 +171,8 @@ function nonRegistryDependencies(fields: Record<string, unknown>): string {
   for (const field of DEPENDENCY_FIELDS) {
     const deps = fields[field];
     if (typeof deps !== 'object' || deps === null) continue;
-    for (const [name, spec] of Object.entries(deps as Record<string, unknown>)) if (nonRegistrySpec(spec)) out.push(`${field}.${name}=${JSON.stringify(spec)}`);
+    for (const [name, spec] of Object.entries(deps as Record<string, unknown>))
+      if (nonRegistrySpec(spec)) out.push(`${field}.${name}=${JSON.stringify(spec)}`);
   }
   return out.sort().join('\n');
 }
@@ -128,8 +183,13 @@ function packageJsonReasons(oldContent: Buffer | undefined, newContent: Buffer):
   const after = fieldsOf(newContent);
   if (after === undefined) return ['package.json that does not parse: its scripts cannot be checked'];
   const changed = RUNNING_FIELDS.filter((f) => JSON.stringify(before[f] ?? null) !== JSON.stringify(after[f] ?? null));
-  const reasons = changed.map((f) => (f === 'scripts' ? 'package.json scripts changed: npm and yarn run them' : `package.json "${f}" changed: npm, yarn or a git hook manager runs what it names`));
-  if (nonRegistryDependencies(after) !== '' && nonRegistryDependencies(after) !== nonRegistryDependencies(before)) reasons.push('package.json dependency from a URL, git or a path: its install scripts run on npm install');
+  const reasons = changed.map((f) =>
+    f === 'scripts'
+      ? 'package.json scripts changed: npm and yarn run them'
+      : `package.json "${f}" changed: npm, yarn or a git hook manager runs what it names`,
+  );
+  if (nonRegistryDependencies(after) !== '' && nonRegistryDependencies(after) !== nonRegistryDependencies(before))
+    reasons.push('package.json dependency from a URL, git or a path: its install scripts run on npm install');
   return reasons;
 }
 
@@ -138,15 +198,25 @@ export function riskReasons(change: RiskInput): string[] {
   const reasons = PATH_RULES.filter((rule) => rule.matches(change.components)).map((rule) => rule.reason);
   if (change.deleted) return reasons;
   const name = change.components[change.components.length - 1];
-  if (name === 'package.json' && change.type === 'file' && change.newContent !== undefined) reasons.push(...packageJsonReasons(change.oldContent, change.newContent));
-  if (change.type === 'file' && change.head !== undefined && isBinary(change.head)) reasons.push('binary content (not UTF-8 text): au changes --diff does not show it');
+  if (name === 'package.json' && change.type === 'file' && change.newContent !== undefined)
+    reasons.push(...packageJsonReasons(change.oldContent, change.newContent));
+  if (change.type === 'file' && change.head !== undefined && isBinary(change.head))
+    reasons.push('binary content (not UTF-8 text): au changes --diff does not show it');
   if (change.type === 'file' && executable(change.newMode) && !executable(change.oldMode)) reasons.push('file became executable');
   // Staged files are the human's: a set-uid one would run as them (accept drops the bits anyway).
-  if (change.newMode !== undefined && (change.newMode & 0o6000) !== 0 && (change.oldMode === undefined || (change.oldMode & 0o6000) !== (change.newMode & 0o6000))) {
+  if (
+    change.newMode !== undefined &&
+    (change.newMode & 0o6000) !== 0 &&
+    (change.oldMode === undefined || (change.oldMode & 0o6000) !== (change.newMode & 0o6000))
+  ) {
     reasons.push('set-uid or set-gid bit (au drops it when applying)');
   }
   // Write for group or others on one of the human's entries (or others on a new one): any local user could change it.
-  if (change.type !== 'symlink' && change.newMode !== undefined && (change.newMode & (change.oldMode === undefined ? 0o002 : 0o022) & ~(change.oldMode ?? 0)) !== 0) {
+  if (
+    change.type !== 'symlink' &&
+    change.newMode !== undefined &&
+    (change.newMode & (change.oldMode === undefined ? 0o002 : 0o022) & ~(change.oldMode ?? 0)) !== 0
+  ) {
     reasons.push('writable by other users (group or other write added)');
   }
   if (change.type === 'symlink') reasons.push('symbolic link: programs that open it reach its target');

@@ -66,25 +66,35 @@ export function stageProblems(stage: string, human: Pick<Human, 'uid' | 'gid'>):
   const sudo = human.uid === 0 ? '' : 'sudo ';
   const agentDir = stage.slice(0, stage.lastIndexOf('/'));
   const remake = `${sudo}install -d -o ${human.uid} -g ${human.gid} -m 0700`;
-  const notDir = (path: string): StageProblem => ({ detail: `${path} is not a directory (a symlink?)`, fix: `ls -ld ${path}  # not made by au: look, remove it, then au mount add --review again` });
+  const notDir = (path: string): StageProblem => ({
+    detail: `${path} is not a directory (a symlink?)`,
+    fix: `ls -ld ${path}  # not made by au: look, remove it, then au mount add --review again`,
+  });
   for (const dir of [REVIEW_ROOT, agentDir]) {
     const e = entry(dir);
     const fix = `${sudo}install -d -o root -g root -m 0711 ${REVIEW_ROOT} ${agentDir}`;
-    if (e.kind === 'missing') return [{ detail: `${dir} does not exist`, fix: `${fix} && ${remake} ${stage} ${upperDir(stage)} ${workDir(stage)}` }];
+    if (e.kind === 'missing')
+      return [{ detail: `${dir} does not exist`, fix: `${fix} && ${remake} ${stage} ${upperDir(stage)} ${workDir(stage)}` }];
     if (e.kind !== 'dir') return [notDir(dir)];
-    if (e.uid !== 0 || (e.mode & 0o022) !== 0) return [{ detail: `${dir} is not root's, or is writable by others (mode ${e.mode.toString(8)})`, fix }];
+    if (e.uid !== 0 || (e.mode & 0o022) !== 0)
+      return [{ detail: `${dir} is not root's, or is writable by others (mode ${e.mode.toString(8)})`, fix }];
   }
   const s = entry(stage);
-  if (s.kind === 'missing') return [{ detail: `staging directory ${stage} does not exist`, fix: `${remake} ${stage} ${upperDir(stage)} ${workDir(stage)}` }];
+  if (s.kind === 'missing')
+    return [{ detail: `staging directory ${stage} does not exist`, fix: `${remake} ${stage} ${upperDir(stage)} ${workDir(stage)}` }];
   if (s.kind !== 'dir') return [notDir(stage)];
   const problems: StageProblem[] = [];
   if (s.uid !== human.uid || s.mode !== 0o700) {
-    problems.push({ detail: `staging directory ${stage} is not yours with mode 700 (owner ${s.uid}, mode ${s.mode.toString(8)})`, fix: `${sudo}chown ${human.uid}:${human.gid} ${stage} && ${sudo}chmod 0700 ${stage}` });
+    problems.push({
+      detail: `staging directory ${stage} is not yours with mode 700 (owner ${s.uid}, mode ${s.mode.toString(8)})`,
+      fix: `${sudo}chown ${human.uid}:${human.gid} ${stage} && ${sudo}chmod 0700 ${stage}`,
+    });
   }
   for (const dir of [upperDir(stage), workDir(stage)]) {
     const e = entry(dir);
     if (e.kind === 'other') problems.push(notDir(dir));
-    else if (e.kind === 'missing' || e.uid !== human.uid) problems.push({ detail: `${dir} is missing or not yours`, fix: `${remake} ${dir}` });
+    else if (e.kind === 'missing' || e.uid !== human.uid)
+      problems.push({ detail: `${dir} is missing or not yours`, fix: `${remake} ${dir}` });
   }
   return problems;
 }
@@ -95,12 +105,14 @@ export function createStage(runner: CommandRunner, agentName: string, human: Hum
   const stage = stageDir(agentName, human.uid, key);
   // A directory left by an unfinished `mount add` is made right again (install -d); anything else is refused.
   for (const dir of [stage, upperDir(stage), workDir(stage)]) {
-    if (entry(dir).kind === 'other') throw new StagingError(`${dir} exists and is not a directory (a symlink?): refusing to create the staging area`);
+    if (entry(dir).kind === 'other')
+      throw new StagingError(`${dir} exists and is not a directory (a symlink?): refusing to create the staging area`);
   }
   for (const dir of [REVIEW_ROOT, agentReviewDir(agentName)]) {
     const e = entry(dir);
     if (e.kind === 'other') throw new StagingError(`${dir} is not a directory (a symlink?): refusing to create the staging area`);
-    if (e.kind === 'dir' && (e.uid !== 0 || (e.mode & 0o022) !== 0)) throw new StagingError(`${dir} is not root's or is writable by others: refusing to create the staging area there`);
+    if (e.kind === 'dir' && (e.uid !== 0 || (e.mode & 0o022) !== 0))
+      throw new StagingError(`${dir} is not root's or is writable by others: refusing to create the staging area there`);
   }
   runner.change(['install', '-d', '-o', 'root', '-g', 'root', '-m', '0711', REVIEW_ROOT, agentReviewDir(agentName)], { privileged: true });
   const owner = ['-o', String(human.uid), '-g', String(human.gid), '-m', '0700'];

@@ -38,7 +38,11 @@ export function rerunUnderGroup(group: string): Promise<number> | undefined {
  */
 export function readUnderGroup(group: string, path: string): Buffer {
   const { spawnSync } = lazyRequire('node:child_process') as typeof import('node:child_process');
-  const child = spawnSync('setsid', ['sg', group, '-c', `exec cat -- ${quoteWord(path)}`], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 10_000, maxBuffer: 16 * 1024 * 1024 });
+  const child = spawnSync('setsid', ['sg', group, '-c', `exec cat -- ${quoteWord(path)}`], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 10_000,
+    maxBuffer: 16 * 1024 * 1024,
+  });
   if (child.error) throw child.error;
   if (child.status !== 0) {
     const error: NodeJS.ErrnoException = new Error(`sg ${group}: ${child.stderr.toString().trim() || `exit ${child.status}`}`);

@@ -27,7 +27,8 @@ export function parseEnvPair(item: string, lookup?: (key: string) => string | un
   if (eq < 0) {
     checkKey(item, item);
     const value = lookup?.(item);
-    if (value === undefined) throw new EnvError(`invalid --env ${JSON.stringify(item)}: expected KEY=VALUE, or a KEY set in your environment`);
+    if (value === undefined)
+      throw new EnvError(`invalid --env ${JSON.stringify(item)}: expected KEY=VALUE, or a KEY set in your environment`);
     return [item, value];
   }
   const key = item.slice(0, eq);
@@ -42,7 +43,10 @@ function checkKey(key: string, item: string): void {
 }
 
 /** The complete environment handed to the entrypoint: nothing else of the human's leaks. */
-export function entrypointEnvironment(pairs: readonly (readonly [string, string])[], from: NodeJS.ProcessEnv = process.env): Record<string, string> {
+export function entrypointEnvironment(
+  pairs: readonly (readonly [string, string])[],
+  from: NodeJS.ProcessEnv = process.env,
+): Record<string, string> {
   const env: Record<string, string> = {};
   for (const key of INHERITED) {
     const value = from[key];

@@ -14,7 +14,11 @@ export async function runWithPipes(
 ): Promise<number> {
   const native = replaceProcess ? loadNative() : undefined;
   if (native) {
-    native.execve(entrypoint, [entrypoint, ...args], Object.entries(env).map(([k, v]) => `${k}=${v}`));
+    native.execve(
+      entrypoint,
+      [entrypoint, ...args],
+      Object.entries(env).map(([k, v]) => `${k}=${v}`),
+    );
   }
   const { spawn } = await import('node:child_process');
   return new Promise((resolvePromise, reject) => {

@@ -48,7 +48,11 @@ export async function runOnTerminal(
   // Queries pass only when au reads the human's keys in raw mode (and drains late answers at
   // the end); otherwise an answer would wait in the human's tty and be typed at their prompt.
   const readsKeys = ttyIn && options.usePty && Boolean(process.stdin.isTTY);
-  const terminal = new HumanTerminal({ output, input: readsKeys ? process.stdin : undefined, filter: { allowClipboard: options.allowClipboard, answerQueries: readsKeys } });
+  const terminal = new HumanTerminal({
+    output,
+    input: readsKeys ? process.stdin : undefined,
+    filter: { allowClipboard: options.allowClipboard, answerQueries: readsKeys },
+  });
 
   const native = options.usePty ? await ptyNative() : undefined;
   const pty = native?.open(terminal.columns, terminal.rows);

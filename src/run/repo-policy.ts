@@ -47,7 +47,11 @@ function readSmallFile(path: string, refuse: (why: string) => never): string {
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY);
   } catch (error) {
-    return refuse((error as NodeJS.ErrnoException).code === 'ELOOP' ? 'it is a symlink' : `it cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    return refuse(
+      (error as NodeJS.ErrnoException).code === 'ELOOP'
+        ? 'it is a symlink'
+        : `it cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
   }
   try {
     const st = fstatSync(fd);
@@ -55,7 +59,7 @@ function readSmallFile(path: string, refuse: (why: string) => never): string {
     if (st.size > MAX_BYTES) refuse(`it is larger than ${MAX_BYTES} bytes`);
     const buffer = Buffer.alloc(MAX_BYTES + 1);
     let length = 0;
-    for (let n; length <= MAX_BYTES && (n = readSync(fd, buffer, length, buffer.length - length, null)) > 0; ) length += n;
+    for (let n; length <= MAX_BYTES && (n = readSync(fd, buffer, length, buffer.length - length, null)) > 0;) length += n;
     if (length > MAX_BYTES) refuse(`it is larger than ${MAX_BYTES} bytes`);
     return buffer.subarray(0, length).toString('utf8');
   } finally {
@@ -65,7 +69,9 @@ function readSmallFile(path: string, refuse: (why: string) => never): string {
 
 export function readRepoPolicy(path: string): RepoPolicy {
   const refuse = (why: string): never => {
-    throw new RepoPolicyError(`refusing ${path}: ${why} (a repo-local ${REPO_FILE} may only narrow access: shares, read_only = true, network = "none")`);
+    throw new RepoPolicyError(
+      `refusing ${path}: ${why} (a repo-local ${REPO_FILE} may only narrow access: shares, read_only = true, network = "none")`,
+    );
   };
   let data: Record<string, unknown>;
   try {

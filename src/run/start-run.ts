@@ -63,7 +63,8 @@ export async function startRun(agent: AgentConfig, options: RunOptions): Promise
     return 0;
   }
   await ensurePlanProxy(plan, agent, options.configPath);
-  if (plan.mounts.some((m) => m.review)) (await import('../review/note-run.js')).noteReviewShares(agent.userName, plan.mounts, options.human);
+  if (plan.mounts.some((m) => m.review))
+    (await import('../review/note-run.js')).noteReviewShares(agent.userName, plan.mounts, options.human);
   // Shares that are not configured (lockdown's current directory, --share) get their ACLs for
   // this run only, recorded first so that a killed run is cleaned up by the next au command.
   const temporary = plan.temporaryShares.length > 0;
@@ -71,7 +72,11 @@ export async function startRun(agent: AgentConfig, options: RunOptions): Promise
   try {
     if (options.terminalFds.some(Boolean)) {
       const { runOnTerminal } = await import('./pty-relay.js');
-      return await runOnTerminal(agent.entrypoint, args, env, { allowClipboard: Boolean(options.allowClipboard), terminalFds: options.terminalFds, usePty: options.usePty });
+      return await runOnTerminal(agent.entrypoint, args, env, {
+        allowClipboard: Boolean(options.allowClipboard),
+        terminalFds: options.terminalFds,
+        usePty: options.usePty,
+      });
     }
     return await runWithPipes(agent.entrypoint, args, env, { replaceProcess: !temporary });
   } finally {

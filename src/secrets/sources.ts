@@ -35,7 +35,7 @@ export function readSecret(variable: string, source: SecretSource, humanEnv: Nod
   });
   if (result.error) {
     const code = (result.error as NodeJS.ErrnoException).code;
-    const why = code === 'ETIMEDOUT' ? `timed out after ${source.timeoutMs ?? DEFAULT_TIMEOUT_MS} ms` : code ?? 'failed to start';
+    const why = code === 'ETIMEDOUT' ? `timed out after ${source.timeoutMs ?? DEFAULT_TIMEOUT_MS} ms` : (code ?? 'failed to start');
     throw new SecretError(`secret ${variable}: ${program} ${why}`);
   }
   if (result.status !== 0) throw new SecretError(`secret ${variable}: ${program} exited with ${result.status ?? result.signal}`);

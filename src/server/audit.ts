@@ -158,7 +158,15 @@ export class AuditLog {
     const gap = this.gap;
     let text = line;
     if (gap) {
-      const marker = { time: now.toISOString(), event: 'gap', since: gap.since.toISOString(), lost: gap.lines, bytes: gap.bytes, events: Object.fromEntries(gap.kinds), error: gap.error };
+      const marker = {
+        time: now.toISOString(),
+        event: 'gap',
+        since: gap.since.toISOString(),
+        lost: gap.lines,
+        bytes: gap.bytes,
+        events: Object.fromEntries(gap.kinds),
+        error: gap.error,
+      };
       text = `${gap.fragment ? '\n' : ''}${auditJson(marker)}\n${line}`;
     }
     const failure = appendWhole(this.fd, text);

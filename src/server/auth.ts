@@ -150,7 +150,10 @@ export function serverRolesOf(config: Config): ServerRoles {
 
 /** Every agent uid the owner has (from the config, and from the passwd database by name). */
 export function agentUidsOf(config: Config): Set<number> {
-  return agentUidsFrom(config, config.agents.map((agent) => lookupNow(['getent', 'passwd', agent.userName])));
+  return agentUidsFrom(
+    config,
+    config.agents.map((agent) => lookupNow(['getent', 'passwd', agent.userName])),
+  );
 }
 
 async function agentUidsOfAsync(config: Config): Promise<Set<number>> {

@@ -31,5 +31,8 @@ export interface FdBudget {
 }
 
 export function fdBudget(limit = openFileLimit()): FdBudget {
-  return { web: Math.max(8, Math.min(WEB_CONNECTIONS, Math.floor(limit / 8))), socket: Math.max(16, Math.min(SOCKET_CONNECTIONS, Math.floor(limit / 2))) };
+  return {
+    web: Math.max(8, Math.min(WEB_CONNECTIONS, Math.floor(limit / 8))),
+    socket: Math.max(16, Math.min(SOCKET_CONNECTIONS, Math.floor(limit / 2))),
+  };
 }

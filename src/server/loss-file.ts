@@ -43,7 +43,10 @@ export class LossFile {
   previous(): Gap | undefined {
     try {
       const buffer = Buffer.alloc(LOSS_FILE_BYTES);
-      const text = buffer.subarray(0, readSync(this.fd, buffer, 0, LOSS_FILE_BYTES, 0)).toString('utf8').trim();
+      const text = buffer
+        .subarray(0, readSync(this.fd, buffer, 0, LOSS_FILE_BYTES, 0))
+        .toString('utf8')
+        .trim();
       if (!text) return undefined;
       const saved = JSON.parse(text) as Partial<SavedGap>;
       if (typeof saved.lines !== 'number' || typeof saved.since !== 'string') return undefined;
@@ -59,7 +62,15 @@ export class LossFile {
 
   /** Overwrites the file in place with `gap` (none: nothing is lost). Quietly: it is a fallback. */
   save(gap: Gap | undefined): void {
-    const text = gap ? JSON.stringify({ since: gap.since.toISOString(), lines: gap.lines, bytes: gap.bytes, kinds: Object.fromEntries([...gap.kinds].slice(0, 16)), error: gap.error.slice(0, 200) }) : '';
+    const text = gap
+      ? JSON.stringify({
+          since: gap.since.toISOString(),
+          lines: gap.lines,
+          bytes: gap.bytes,
+          kinds: Object.fromEntries([...gap.kinds].slice(0, 16)),
+          error: gap.error.slice(0, 200),
+        })
+      : '';
     const data = Buffer.alloc(LOSS_FILE_BYTES, 0x20);
     data.write(text.slice(0, LOSS_FILE_BYTES), 0, 'utf8');
     try {

@@ -32,4 +32,5 @@ export const recordingsDir = (env?: NodeJS.ProcessEnv): string => join(stateDir(
 export const recordingPath = (name: string, env?: NodeJS.ProcessEnv): string => join(recordingsDir(env), `${name}.cast`);
 
 /** One audit file per day (UTC): audit-YYYY-MM-DD.jsonl. */
-export const auditPath = (date: Date, env?: NodeJS.ProcessEnv): string => join(stateDir(env), `audit-${date.toISOString().slice(0, 10)}.jsonl`);
+export const auditPath = (date: Date, env?: NodeJS.ProcessEnv): string =>
+  join(stateDir(env), `audit-${date.toISOString().slice(0, 10)}.jsonl`);

@@ -62,6 +62,7 @@ export class PresenceLimiter {
     const tallies = this.tallies;
     this.tallies = new Map();
     this.since = new Date();
-    for (const [user, tally] of tallies) if (tally.joins + tally.leaves > 0) this.summarise({ user, joins: tally.joins, leaves: tally.leaves, since });
+    for (const [user, tally] of tallies)
+      if (tally.joins + tally.leaves > 0) this.summarise({ user, joins: tally.joins, leaves: tally.leaves, since });
   }
 }

@@ -20,7 +20,10 @@ export function recordChecks(env: NodeJS.ProcessEnv = process.env): Check[] {
     return [];
   }
   const gaps: string[] = [];
-  for (const name of names.filter((n) => /^audit-\d{4}-\d{2}-\d{2}\.jsonl$/.test(n)).sort().slice(-DAYS)) {
+  for (const name of names
+    .filter((n) => /^audit-\d{4}-\d{2}-\d{2}\.jsonl$/.test(n))
+    .sort()
+    .slice(-DAYS)) {
     let text: string;
     try {
       text = readFileSync(join(dir, name), 'utf8');
@@ -40,20 +43,35 @@ export function recordChecks(env: NodeJS.ProcessEnv = process.env): Check[] {
       }
     }
     if (lost > 0) gaps.push(`${name}: ${lost} audit events lost`);
-    if (recordings.length > 0) gaps.push(`${name}: recordings with lost output: ${recordings.slice(0, 5).join(', ')}${recordings.length > 5 ? ', ...' : ''}`);
+    if (recordings.length > 0)
+      gaps.push(`${name}: recordings with lost output: ${recordings.slice(0, 5).join(', ')}${recordings.length > 5 ? ', ...' : ''}`);
   }
   const checks: Check[] = [];
   if (gaps.length > 0) {
-    checks.push({ status: 'WARN', check: 'session record', detail: `the record is incomplete (the disk was full): ${gaps.join('; ')}`, fix: `df -h ${dir}   # keep space free there; the gaps stay marked in the record` });
-  }
-  else checks.push({ status: 'PASS', check: 'session record', detail: `no gaps in the audit log of the last ${DAYS} days` });
+    checks.push({
+      status: 'WARN',
+      check: 'session record',
+      detail: `the record is incomplete (the disk was full): ${gaps.join('; ')}`,
+      fix: `df -h ${dir}   # keep space free there; the gaps stay marked in the record`,
+    });
+  } else checks.push({ status: 'PASS', check: 'session record', detail: `no gaps in the audit log of the last ${DAYS} days` });
   const files = recordFiles(env);
   const mb = files.reduce((sum, f) => sum + f.bytes, 0) / 1024 / 1024;
-  checks.push({ status: 'PASS', check: 'session record size', detail: `${mb.toFixed(1)} MiB in ${files.length} files under ${dir} (au sessions prune removes what is older than [server] keep_days)` });
+  checks.push({
+    status: 'PASS',
+    check: 'session record size',
+    detail: `${mb.toFixed(1)} MiB in ${files.length} files under ${dir} (au sessions prune removes what is older than [server] keep_days)`,
+  });
   try {
     const fs = statfsSync(dir);
     const free = fs.bavail * fs.bsize;
-    if (free < LOW_SPACE_BYTES) checks.push({ status: 'WARN', check: 'session record space', detail: `${Math.floor(free / 1024)} KiB free for ${dir}: the record will have gaps when it fills`, fix: `free space on the filesystem of ${dir}` });
+    if (free < LOW_SPACE_BYTES)
+      checks.push({
+        status: 'WARN',
+        check: 'session record space',
+        detail: `${Math.floor(free / 1024)} KiB free for ${dir}: the record will have gaps when it fills`,
+        fix: `free space on the filesystem of ${dir}`,
+      });
   } catch {
     /* statfs unsupported: no figure */
   }

@@ -91,7 +91,8 @@ export class RefusalLimiter {
     if (Date.now() - this.since.getTime() >= this.limits.windowMs) this.flush();
     const key = reason.slice(0, REASON_KEY_CHARS);
     let tally = this.sources.get(source);
-    const withinBudget = this.detailed[kind] < this.limits.detailed && (kind === 'uid' || this.detailedBytes + lineBytes + LINE_OVERHEAD <= DETAILED_BYTES);
+    const withinBudget =
+      this.detailed[kind] < this.limits.detailed && (kind === 'uid' || this.detailedBytes + lineBytes + LINE_OVERHEAD <= DETAILED_BYTES);
     if (!tally && (kind === 'uid' ? this.uidSources < MAX_UID_SOURCES : withinBudget)) {
       tally = newTally(kind);
       this.sources.set(source, tally);
@@ -124,7 +125,13 @@ export class RefusalLimiter {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     const since = this.since.toISOString();
-    const lineOf = (source: string, tally: Tally): RefusalSummaryLine => ({ event: 'refusals', source, count: tally.counted, reasons: Object.fromEntries(tally.reasons), since });
+    const lineOf = (source: string, tally: Tally): RefusalSummaryLine => ({
+      event: 'refusals',
+      source,
+      count: tally.counted,
+      reasons: Object.fromEntries(tally.reasons),
+      since,
+    });
     let summaryBytes = 0;
     for (const [source, tally] of this.sources) {
       if (tally.counted === 0) continue;
@@ -143,7 +150,12 @@ export class RefusalLimiter {
         for (const [reason, n] of tally.reasons) count(this.others, reason, n);
       }
     }
-    if (this.others.counted > 0) this.write({ ...lineOf(OTHER_SOURCES, this.others), sources: this.otherSources.size, listed: [...this.otherSources].slice(0, OTHER_SOURCES_LISTED) });
+    if (this.others.counted > 0)
+      this.write({
+        ...lineOf(OTHER_SOURCES, this.others),
+        sources: this.otherSources.size,
+        listed: [...this.otherSources].slice(0, OTHER_SOURCES_LISTED),
+      });
     this.sources = new Map();
     this.others = newTally('address');
     this.otherSources = new Set();

@@ -26,7 +26,10 @@ export function retentionOf(config: Config): Retention {
     if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new ConfigError(`server.${key} must be a positive number`);
     return v;
   };
-  return { keepDays: value('keep_days', DEFAULT_KEEP_DAYS), maxRecordingBytes: Math.floor(value('max_recording_mb', DEFAULT_MAX_RECORDING_MB) * 1024 * 1024) };
+  return {
+    keepDays: value('keep_days', DEFAULT_KEEP_DAYS),
+    maxRecordingBytes: Math.floor(value('max_recording_mb', DEFAULT_MAX_RECORDING_MB) * 1024 * 1024),
+  };
 }
 
 const AUDIT_NAME = /^audit-(\d{4}-\d{2}-\d{2})\.jsonl$/;

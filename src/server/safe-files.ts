@@ -53,7 +53,10 @@ export function directoryStat(path: string): Stats | undefined {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
-  if (!st.isDirectory()) throw new UnsafeFileError(`${path} is not a directory (${st.isSymbolicLink() ? 'a symlink' : 'another kind of file'}): refusing to use it`);
+  if (!st.isDirectory())
+    throw new UnsafeFileError(
+      `${path} is not a directory (${st.isSymbolicLink() ? 'a symlink' : 'another kind of file'}): refusing to use it`,
+    );
   return st;
 }
 
@@ -72,7 +75,10 @@ export function readPidFileAt(path: string): number | undefined {
   try {
     if (!fstatSync(fd).isFile()) return undefined;
     const buffer = Buffer.alloc(32);
-    const text = buffer.subarray(0, readSync(fd, buffer, 0, buffer.length, 0)).toString('latin1').trim();
+    const text = buffer
+      .subarray(0, readSync(fd, buffer, 0, buffer.length, 0))
+      .toString('latin1')
+      .trim();
     return /^\d{1,10}$/.test(text) ? Number(text) : undefined;
   } catch {
     return undefined;

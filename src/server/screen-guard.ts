@@ -111,7 +111,16 @@ export function isZeroWidth(codePoint: number): boolean {
 
 /** East Asian wide ranges, to count work (2 cells); an estimate is enough here. */
 function isWide(codePoint: number): boolean {
-  return codePoint >= 0x1100 && ((codePoint >= 0x2e80 && codePoint <= 0xa4cf) || (codePoint >= 0xac00 && codePoint <= 0xd7a3) || (codePoint >= 0xf900 && codePoint <= 0xfaff) || (codePoint >= 0xfe30 && codePoint <= 0xfe4f) || (codePoint >= 0xff00 && codePoint <= 0xff60) || (codePoint >= 0x1f300 && codePoint <= 0x1faff) || (codePoint >= 0x20000 && codePoint <= 0x3fffd));
+  return (
+    codePoint >= 0x1100 &&
+    ((codePoint >= 0x2e80 && codePoint <= 0xa4cf) ||
+      (codePoint >= 0xac00 && codePoint <= 0xd7a3) ||
+      (codePoint >= 0xf900 && codePoint <= 0xfaff) ||
+      (codePoint >= 0xfe30 && codePoint <= 0xfe4f) ||
+      (codePoint >= 0xff00 && codePoint <= 0xff60) ||
+      (codePoint >= 0x1f300 && codePoint <= 0x1faff) ||
+      (codePoint >= 0x20000 && codePoint <= 0x3fffd))
+  );
 }
 
 export interface FilterResult {
@@ -364,7 +373,7 @@ export class ScreenGuard {
     out.push(ESC);
     out.push(0x5b);
     let largest = 1;
-    for (let k = 0; k < seq.length; ) {
+    for (let k = 0; k < seq.length;) {
       const byte = seq[k]!;
       if (clamp === undefined || byte < 0x30 || byte > 0x39) {
         out.push(byte);

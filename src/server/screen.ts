@@ -140,7 +140,8 @@ class StreamTail {
 type Parse = (data: Uint8Array) => unknown;
 function parserOf(terminal: Terminal): Parse {
   const handler = (terminal as unknown as { _core?: { _inputHandler?: { parse?: unknown } } })._core?._inputHandler;
-  if (!handler || typeof handler.parse !== 'function') throw new Error('@xterm/headless has no synchronous parser where au expects it (_core._inputHandler.parse)');
+  if (!handler || typeof handler.parse !== 'function')
+    throw new Error('@xterm/headless has no synchronous parser where au expects it (_core._inputHandler.parse)');
   const parse = handler.parse as (this: unknown, data: Uint8Array) => unknown;
   return (data) => parse.call(handler, data);
 }

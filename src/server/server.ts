@@ -17,7 +17,17 @@ import { holdsGroup } from '../run/driver-group.js';
 import { AuditLog } from './audit.js';
 import { logQuietly } from './line-file.js';
 import { SOCKET_CONNECTIONS, fdBudget } from './fd-budget.js';
-import { type Peer, type Role, agentUidsOf, decideRole, knownUserName, namedPeer, peerCredentialsOf, rolesStamp, userNameOf } from './auth.js';
+import {
+  type Peer,
+  type Role,
+  agentUidsOf,
+  decideRole,
+  knownUserName,
+  namedPeer,
+  peerCredentialsOf,
+  rolesStamp,
+  userNameOf,
+} from './auth.js';
 import {
   CLIENT_FRAME_TYPES,
   type Frame,
@@ -105,7 +115,12 @@ class Connection implements SessionClient {
     for (const frame of frames) this.socket.write(frame);
     if (frames.length > 1) this.socket.uncork();
     if (this.socket.writableLength > LIMITS.clientQueueBytes) {
-      this.close(encodeJson(FrameType.Error, { message: `dropped: more than ${LIMITS.clientQueueBytes} bytes of output waiting for you (not reading fast enough)` }), true);
+      this.close(
+        encodeJson(FrameType.Error, {
+          message: `dropped: more than ${LIMITS.clientQueueBytes} bytes of output waiting for you (not reading fast enough)`,
+        }),
+        true,
+      );
       this.onDrop(this, 'too slow: send queue full');
     }
   }
@@ -280,7 +295,9 @@ export class SessionServer {
     if (st.uid !== this.ownerUid) {
       const old = oldLayout(dir, st);
       if (old) throw old;
-      throw new ServerError(`${dir} is not yours (owner uid ${st.uid}): a server's socket goes in a directory of its own owner (see \`au server init\` for a shared one)`);
+      throw new ServerError(
+        `${dir} is not yours (owner uid ${st.uid}): a server's socket goes in a directory of its own owner (see \`au server init\` for a shared one)`,
+      );
     }
     const shared = (st.mode & 0o2000) !== 0 && directoryStat(dirname(dir))?.uid === 0;
     const unwanted = shared ? 0o022 : 0o077;
@@ -345,7 +362,10 @@ export class SessionServer {
     this.admitted.add(connection);
     const decoder = new FrameDecoder(CLIENT_FRAME_TYPES);
     let greeted = false;
-    const handshakeTimer = setTimeout(() => this.protocolError(connection, `no handshake within ${LIMITS.handshakeMs} ms`), LIMITS.handshakeMs);
+    const handshakeTimer = setTimeout(
+      () => this.protocolError(connection, `no handshake within ${LIMITS.handshakeMs} ms`),
+      LIMITS.handshakeMs,
+    );
     socket.on('close', () => {
       this.admitted.delete(connection);
       clearTimeout(handshakeTimer);
@@ -410,7 +430,15 @@ export class SessionServer {
         const now = role && connection.readOnly ? 'observer' : role;
         if (now === connection.role) continue;
         const was = connection.role;
-        this.audit.record({ event: 'role-change', uid: connection.uid, user: connection.user, session: connection.session?.id ?? null, from: was, to: now ?? 'none', reason });
+        this.audit.record({
+          event: 'role-change',
+          uid: connection.uid,
+          user: connection.user,
+          session: connection.session?.id ?? null,
+          from: was,
+          to: now ?? 'none',
+          reason,
+        });
         if (!now) {
           const session = connection.session;
           connection.session = undefined;
@@ -442,7 +470,12 @@ export class SessionServer {
   private hello(connection: Connection, hello: Hello): void {
     switch (hello.action) {
       case 'list':
-        connection.close(encodeJson(FrameType.Result, { sessions: [...this.sessions.values()].map((s) => ({ ...s.summary(), recordingLoss: s.recordingLoss })), audit: this.audit.loss }));
+        connection.close(
+          encodeJson(FrameType.Result, {
+            sessions: [...this.sessions.values()].map((s) => ({ ...s.summary(), recordingLoss: s.recordingLoss })),
+            audit: this.audit.loss,
+          }),
+        );
         return;
       case 'status': {
         const session = this.sessions.get(hello.session);
@@ -453,7 +486,10 @@ export class SessionServer {
       case 'kill': {
         const session = this.sessions.get(hello.session);
         if (!session) return connection.close(encodeJson(FrameType.Error, { message: `no session ${hello.session}` }));
-        if (connection.role !== 'owner') return connection.close(encodeJson(FrameType.Error, { message: `refused: only the owner may kill a session (you are an ${connection.role})` }));
+        if (connection.role !== 'owner')
+          return connection.close(
+            encodeJson(FrameType.Error, { message: `refused: only the owner may kill a session (you are an ${connection.role})` }),
+          );
         session.kill(connection.user);
         void session.whenEnded().then(() => connection.close(encodeJson(FrameType.Result, { killed: session.id })));
         return;
@@ -469,9 +505,14 @@ export class SessionServer {
     let created = false;
     if (!session) {
       if (connection.role !== 'owner') {
-        return connection.close(encodeJson(FrameType.Error, { message: hello.session ? `no session ${hello.session}` : 'refused: only the owner may start sessions' }));
+        return connection.close(
+          encodeJson(FrameType.Error, {
+            message: hello.session ? `no session ${hello.session}` : 'refused: only the owner may start sessions',
+          }),
+        );
       }
-      if (hello.readOnly) return connection.close(encodeJson(FrameType.Error, { message: `no session ${hello.session ?? ''} to observe`.trim() }));
+      if (hello.readOnly)
+        return connection.close(encodeJson(FrameType.Error, { message: `no session ${hello.session ?? ''} to observe`.trim() }));
       try {
         session = this.create(connection, hello);
       } catch (error) {
@@ -479,15 +520,25 @@ export class SessionServer {
       }
       created = true;
     }
-    if (session.agentUid === connection.uid) return connection.close(encodeJson(FrameType.Error, { message: 'refused: agents are never admitted' }));
-    if (session.summary().clients.length >= LIMITS.clientsPerSession) return connection.close(encodeJson(FrameType.Error, { message: `session ${session.id} is full` }));
+    if (session.agentUid === connection.uid)
+      return connection.close(encodeJson(FrameType.Error, { message: 'refused: agents are never admitted' }));
+    if (session.summary().clients.length >= LIMITS.clientsPerSession)
+      return connection.close(encodeJson(FrameType.Error, { message: `session ${session.id} is full` }));
     if (hello.readOnly) {
       connection.readOnly = true;
       connection.role = 'observer';
     }
     const summary = session.summary();
     connection.socket.write(
-      encodeJson(FrameType.Welcome, { protocol: PROTOCOL_VERSION, session: session.id, role: connection.role, created, agent: session.agent, cols: summary.cols, rows: summary.rows }),
+      encodeJson(FrameType.Welcome, {
+        protocol: PROTOCOL_VERSION,
+        session: session.id,
+        role: connection.role,
+        created,
+        agent: session.agent,
+        cols: summary.cols,
+        rows: summary.rows,
+      }),
     );
     connection.session = session;
     session.join(connection);
@@ -531,7 +582,14 @@ export class SessionServer {
       this.log(`au: session ${id} ended: exit code ${exitCode} (${reason}) after ${formatDuration(durationMs)}`);
       // The record says the recording is incomplete (au doctor reads it), whether or not its own gap marker could be written.
       const loss = session.recordingLoss;
-      if (loss.lostBytes > 0) this.audit.record({ event: 'record-incomplete', session: id, recording: session.recordingName, lostBytes: loss.lostBytes, error: loss.error ?? '?' });
+      if (loss.lostBytes > 0)
+        this.audit.record({
+          event: 'record-incomplete',
+          session: id,
+          recording: session.recordingName,
+          lostBytes: loss.lostBytes,
+          error: loss.error ?? '?',
+        });
     };
     this.log(`au: session ${id} started: agent ${agent.userName}, ${session.command.join(' ')} (pid ${session.pid})`);
     return session;
@@ -556,7 +614,9 @@ export class SessionServer {
       case FrameType.Kill:
         if (!session) return;
         if (connection.role !== 'owner') {
-          connection.send([encodeJson(FrameType.Error, { message: `refused: only the owner may kill the session (you are an ${connection.role})` })]);
+          connection.send([
+            encodeJson(FrameType.Error, { message: `refused: only the owner may kill the session (you are an ${connection.role})` }),
+          ]);
           return;
         }
         session.kill(connection.user);

@@ -106,22 +106,49 @@ export class Session {
     // .au.toml of the client's directory, the environment rules (TERM is the server's PTY's).
     const human = currentHuman();
     const plan = prepareLaunch(
-      { agent: start.agent, command: start.command, via: 'login-shell', interactive: true, cwd: start.cwd ?? human.home, shares: 'configured', env: [], term: 'xterm-256color' },
+      {
+        agent: start.agent,
+        command: start.command,
+        via: 'login-shell',
+        interactive: true,
+        cwd: start.cwd ?? human.home,
+        shares: 'configured',
+        env: [],
+        term: 'xterm-256color',
+      },
       human,
     );
     const { args, env } = plan;
     noteReviewShares(start.agent.userName, plan.mounts, human); // before the agent can re-create its staged files (review/base.ts)
     this.recordingName = basename(start.recordingPath);
-    this.recording = new Recording(start.recordingPath, { cols: this.cols, rows: this.rows, command: start.command.join(' '), title: `au session ${this.id} (${this.agent})` }, start.maxRecordingBytes);
-    this.recording.onCapped = () => this.audit.record({ event: 'recording-capped', session: this.id, recording: this.recordingName, maxBytes: start.maxRecordingBytes ?? 0 });
+    this.recording = new Recording(
+      start.recordingPath,
+      { cols: this.cols, rows: this.rows, command: start.command.join(' '), title: `au session ${this.id} (${this.agent})` },
+      start.maxRecordingBytes,
+    );
+    this.recording.onCapped = () =>
+      this.audit.record({
+        event: 'recording-capped',
+        session: this.id,
+        recording: this.recordingName,
+        maxBytes: start.maxRecordingBytes ?? 0,
+      });
     this.screen = new ScreenModel(this.cols, this.rows);
-    this.screen.onFailure = () => this.notify(`the server's screen of session ${this.id} failed on the agent's output and was reset (live output goes on)`);
+    this.screen.onFailure = () =>
+      this.notify(`the server's screen of session ${this.id} failed on the agent's output and was reset (live output goes on)`);
     // No fd of the server reaches the entrypoint (and so its init, which runs as the agent):
     // node-pty's PTY masters are not close-on-exec, nor is what the server's parent leaked.
     const native = loadNative();
     if (!native) throw new Error('the native addon (au_native.node) is missing: cannot close the server fds before starting the agent');
     native.closeOnExecFrom(3);
-    this.pty = pty.spawn(start.agent.entrypoint, args, { name: 'xterm-256color', cols: this.cols, rows: this.rows, cwd: '/', env, encoding: null });
+    this.pty = pty.spawn(start.agent.entrypoint, args, {
+      name: 'xterm-256color',
+      cols: this.cols,
+      rows: this.rows,
+      cwd: '/',
+      env,
+      encoding: null,
+    });
     this.pid = this.pty.pid;
     this.audit.record({ event: 'start', session: this.id, owner: this.owner, agent: this.agent, command: this.command, pid: this.pid });
     this.pty.onData((data: string | Buffer) => this.output(typeof data === 'string' ? Buffer.from(data) : data));
@@ -170,7 +197,11 @@ export class Session {
     if (now - last < REFUSAL_NOTICE_INTERVAL_MS) return;
     this.lastRefusal.set(client, now);
     this.audit.record({ event: 'input-refused', session: this.id, user: client.user, bytes, reason: `${client.role} may not ${what}` });
-    client.send([encodeJson(FrameType.Error, { message: `read-only: you are an ${client.role} of session ${this.id}; your ${what === 'type' ? 'input was' : 'resize was'} not sent to the agent` })]);
+    client.send([
+      encodeJson(FrameType.Error, {
+        message: `read-only: you are an ${client.role} of session ${this.id}; your ${what === 'type' ? 'input was' : 'resize was'} not sent to the agent`,
+      }),
+    ]);
   }
 
   input(client: SessionClient, data: Buffer): void {
@@ -182,8 +213,18 @@ export class Session {
       return this.refuse(client, 'type', data.length);
     }
     if (this.pendingInputBytes() + data.length > MAX_PENDING_INPUT_BYTES) {
-      this.audit.record({ event: 'input-refused', session: this.id, user: client.user, bytes: data.length, reason: 'the agent is not reading its input' });
-      client.send([encodeJson(FrameType.Error, { message: `input dropped: the agent is not reading its input (over ${MAX_PENDING_INPUT_BYTES} bytes waiting)` })]);
+      this.audit.record({
+        event: 'input-refused',
+        session: this.id,
+        user: client.user,
+        bytes: data.length,
+        reason: 'the agent is not reading its input',
+      });
+      client.send([
+        encodeJson(FrameType.Error, {
+          message: `input dropped: the agent is not reading its input (over ${MAX_PENDING_INPUT_BYTES} bytes waiting)`,
+        }),
+      ]);
       return;
     }
     this.audit.record({ event: 'input', session: this.id, user: client.user, bytes: data.length, data: escapeBytes(data) });
@@ -214,7 +255,8 @@ export class Session {
   /** A leaving client's size is undone when it was the one in effect. */
   private forgetSize(client: SessionClient): void {
     const back = this.sizes.leave(client);
-    if (back && !this.ended) this.requestSize({ ...back, by: client.user, reason: `${client.user} left: the size before its resize is back` });
+    if (back && !this.ended)
+      this.requestSize({ ...back, by: client.user, reason: `${client.user} left: the size before its resize is back` });
   }
 
   private requestSize(wanted: Size & { by: string; reason?: string }): void {

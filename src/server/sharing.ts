@@ -21,7 +21,8 @@ export class SharingError extends AuError {}
 
 /** The systemd-tmpfiles entry that recreates the directory (or an owner's directory in it) at boot. */
 export function tmpfilesPathOf(dir: string, owner?: string): string {
-  const base = dir === SHARED_SOCKET_DIR ? 'agent-as-unix-user' : `agent-as-unix-user-${dir.replace(/^\/+/, '').replace(/[^A-Za-z0-9_.-]/g, '_')}`;
+  const base =
+    dir === SHARED_SOCKET_DIR ? 'agent-as-unix-user' : `agent-as-unix-user-${dir.replace(/^\/+/, '').replace(/[^A-Za-z0-9_.-]/g, '_')}`;
   return `/etc/tmpfiles.d/${base}${owner ? `-${owner}` : ''}.conf`;
 }
 
@@ -42,15 +43,22 @@ export function setUpSharing(runner: CommandRunner, setup: SharingSetup): void {
   if (!existing) runner.change(['mkdir', '-m', SHARED_DIR_MODE, '--', setup.dir], { privileged: true });
   runner.change(['chown', '--no-dereference', `root:${setup.group}`, '--', setup.dir], { privileged: true });
   runner.change(['chmod', SHARED_DIR_MODE, '--', setup.dir], { privileged: true });
-  runner.change(['tee', tmpfilesPathOf(setup.dir)], { privileged: true, input: `# au session server sockets (au server init)\nd ${setup.dir} ${SHARED_DIR_MODE} root ${setup.group} -\n` });
+  runner.change(['tee', tmpfilesPathOf(setup.dir)], {
+    privileged: true,
+    input: `# au session server sockets (au server init)\nd ${setup.dir} ${SHARED_DIR_MODE} root ${setup.group} -\n`,
+  });
   for (const owner of owners) {
     const dir = ownerSocketDir(owner.name, setup.dir);
     // Whatever holds the owner's name and is not the owner's own directory was planted (by a
     // member, when the directory was writable): removed, never followed (install -d follows symlinks).
     const found = runner.query(['stat', '-c', '%F %u', '--', dir], { privileged: true });
-    if (found.status === 0 && found.stdout.trim() !== `directory ${owner.uid}`) runner.change(['rm', '-rf', '--', dir], { privileged: true });
+    if (found.status === 0 && found.stdout.trim() !== `directory ${owner.uid}`)
+      runner.change(['rm', '-rf', '--', dir], { privileged: true });
     runner.change(['install', '-d', '-m', OWNER_DIR_MODE, '-o', owner.name, '-g', setup.group, dir], { privileged: true });
-    runner.change(['tee', tmpfilesPathOf(setup.dir, owner.name)], { privileged: true, input: `# ${owner.name}'s au session server socket (au server init)\nd ${dir} ${OWNER_DIR_MODE} ${owner.name} ${setup.group} -\n` });
+    runner.change(['tee', tmpfilesPathOf(setup.dir, owner.name)], {
+      privileged: true,
+      input: `# ${owner.name}'s au session server socket (au server init)\nd ${dir} ${OWNER_DIR_MODE} ${owner.name} ${setup.group} -\n`,
+    });
     runner.change(['usermod', '--append', '--groups', setup.group, owner.name], { privileged: true });
   }
 }
@@ -78,7 +86,8 @@ export function checkSharedDirPath(runner: CommandRunner, dir: string): boolean 
   for (const parent of parents) {
     const st = lstatOf(runner, parent);
     if (!st) throw new SharingError(`${parent} does not exist: create the directories above ${dir} first (root's, not writable by others)`);
-    if (st.type !== 'directory') throw new SharingError(`${parent} is a ${st.type}, not a directory: refusing to make ${dir} below it (choose another --dir)`);
+    if (st.type !== 'directory')
+      throw new SharingError(`${parent} is a ${st.type}, not a directory: refusing to make ${dir} below it (choose another --dir)`);
     if (st.uid !== 0 || (st.mode & 0o022) !== 0) {
       throw new SharingError(
         `${parent} is ${st.uid !== 0 ? `owned by uid ${st.uid}` : `writable by ${st.mode & 0o002 ? 'everyone' : 'its group'} (mode ${st.mode.toString(8)})`}: someone else could plant a name where ${dir} goes; refusing (choose a --dir whose parents are root's and not writable by others)`,
@@ -87,7 +96,11 @@ export function checkSharedDirPath(runner: CommandRunner, dir: string): boolean 
   }
   const top = lstatOf(runner, dir);
   if (!top) return false;
-  if (top.type !== 'directory') throw new SharingError(`${dir} is a ${top.type}, not a directory (planted?): refusing to follow or replace it; remove it yourself if it is yours`);
-  if (top.uid !== 0) throw new SharingError(`${dir} is owned by uid ${top.uid}, not by root: refusing to take it over; remove it or choose another --dir`);
+  if (top.type !== 'directory')
+    throw new SharingError(
+      `${dir} is a ${top.type}, not a directory (planted?): refusing to follow or replace it; remove it yourself if it is yours`,
+    );
+  if (top.uid !== 0)
+    throw new SharingError(`${dir} is owned by uid ${top.uid}, not by root: refusing to take it over; remove it or choose another --dir`);
   return true;
 }

@@ -3,4 +3,5 @@
 // matters on `au run`, which runs for every agent command. Works bundled (CommonJS: Node's own
 // require) and from the TypeScript sources (ES modules, in tests). No import of node:module:
 // in a bundle it would load that module, and the ESM loader behind it, on every start.
-export const lazyRequire: NodeJS.Require = typeof require === 'function' ? require : process.getBuiltinModule('node:module').createRequire(import.meta.url);
+export const lazyRequire: NodeJS.Require =
+  typeof require === 'function' ? require : process.getBuiltinModule('node:module').createRequire(import.meta.url);

@@ -94,7 +94,15 @@ function execute(argv: readonly string[], input: string | undefined, show: boole
     return { status: 127, stdout: '', stderr: `${file}: ${child.error.message}` };
   }
   const stderr = child.stderr ?? '';
-  const shown = show instanceof RegExp ? stderr.split(/(?<=\n)/).filter((line) => !show.test(line)).join('') : show ? stderr : '';
+  const shown =
+    show instanceof RegExp
+      ? stderr
+          .split(/(?<=\n)/)
+          .filter((line) => !show.test(line))
+          .join('')
+      : show
+        ? stderr
+        : '';
   if (shown) process.stderr.write(shown);
   return { status: child.status ?? 128 + 1, stdout: child.stdout ?? '', stderr };
 }

@@ -191,4 +191,3 @@ const ANSWER = /\x1b\[[?>=]?[\d;]*(?:\$y|[cRnu])|\x1b\][\d;]*rgb:[^\x07\x1b]*(?:
 function countAnswers(text: string): number {
   return text.match(ANSWER)?.length ?? 0;
 }
-

@@ -9,14 +9,22 @@ export const TRACKED_PRIVATE_MODES: ReadonlySet<number> = new Set([
   1, // application cursor keys
   5, // reverse video
   6, // origin mode
-  9, 1000, 1002, 1003, // mouse tracking
-  1005, 1006, 1015, 1016, // mouse encodings
+  9,
+  1000,
+  1002,
+  1003, // mouse tracking
+  1005,
+  1006,
+  1015,
+  1016, // mouse encodings
   1004, // focus events
   1007, // alternate scroll
   66, // application keypad (DECNKM)
   2004, // bracketed paste
   2026, // synchronized output: left set, the terminal would stop drawing
-  47, 1047, 1049, // alternate screen
+  47,
+  1047,
+  1049, // alternate screen
 ]);
 /** Modes whose reset state is "set" (`CSI ? N h` restores them). */
 const SET_BY_DEFAULT: ReadonlySet<number> = new Set([7, 25]);

@@ -376,7 +376,10 @@ export class TerminalOutputFilter {
       }
     }
     // Character sets: G0-G3 designations. ESC % (leaving UTF-8) and ESC SP (8-bit controls) are dropped.
-    if ((intermediates === '(' || intermediates === ')' || intermediates === '*' || intermediates === '+') && /^[0-9A-Za-z<>=]$/.test(final)) {
+    if (
+      (intermediates === '(' || intermediates === ')' || intermediates === '*' || intermediates === '+') &&
+      /^[0-9A-Za-z<>=]$/.test(final)
+    ) {
       if (intermediates === '(' || intermediates === ')') this.modes.designateCharset(intermediates === '(' ? 0 : 1, final);
       this.emit(`\x1b${intermediates}${final}`);
       return;
@@ -431,7 +434,8 @@ export class TerminalOutputFilter {
     const params = clampParams(rawParams);
     const verdict = this.csiVerdict(prefix, params, intermediates, final);
     if (verdict === Verdict.Query && this.answerQueries) this.queriesPassed++;
-    if (verdict === Verdict.Pass || (verdict === Verdict.Query && this.answerQueries)) this.emit(`\x1b[${prefix}${params}${intermediates}${final}`);
+    if (verdict === Verdict.Pass || (verdict === Verdict.Query && this.answerQueries))
+      this.emit(`\x1b[${prefix}${params}${intermediates}${final}`);
   }
 
   private csiVerdict(prefix: string, params: string, intermediates: string, final: string): Verdict {

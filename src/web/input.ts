@@ -28,7 +28,10 @@ export function onViewerInput(term: Terminal, mayType: () => boolean, send: List
   let userInput = false;
   if (typeof hook === 'function') hook.call(core!.coreService, () => (userInput = true));
   const decide = (data: string, binary: boolean): void => {
-    const fromUser = typeof hook === 'function' ? userInput : !isOnlyTerminalReports(binary ? Uint8Array.from(data, (c) => c.charCodeAt(0) & 0xff) : utf8.encode(data));
+    const fromUser =
+      typeof hook === 'function'
+        ? userInput
+        : !isOnlyTerminalReports(binary ? Uint8Array.from(data, (c) => c.charCodeAt(0) & 0xff) : utf8.encode(data));
     userInput = false;
     if (!fromUser || isFocusReport(data)) return;
     // A click or a wheel turn of a viewer who may not type is no attempt to type.

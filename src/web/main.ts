@@ -8,7 +8,15 @@ import { Terminal } from '@xterm/xterm';
 import { FitAddon } from '@xterm/addon-fit';
 import { Unicode11Addon } from '@xterm/addon-unicode11';
 import { ScreenGuard } from '../server/screen-guard.js';
-import { FrameReader, FrameType, SERVER_FRAME_TYPES, type WireFrame, frameBytes, parseJsonPayload, resizePayload } from '../server/protocol/wire.js';
+import {
+  FrameReader,
+  FrameType,
+  SERVER_FRAME_TYPES,
+  type WireFrame,
+  frameBytes,
+  parseJsonPayload,
+  resizePayload,
+} from '../server/protocol/wire.js';
 import { type EndMessage, type TextMessage, type WebState, type Welcome, awaitingReviewText } from '../server/protocol/messages.js';
 import { type Cast, castDuration, castExitCode, castResize, parseCast } from '../server/protocol/asciicast.js';
 import { onViewerInput } from './input.js';
@@ -30,7 +38,14 @@ function takeToken(): string {
 const token = takeToken();
 const box = $('terminal');
 // allowProposedApi: the Unicode 11 widths (emoji take two cells, as in the agent's terminal).
-const term = new Terminal({ cursorBlink: true, fontSize: MAX_FONT, scrollback: 2000, fontFamily: 'DejaVu Sans Mono, Menlo, monospace', theme: { background: '#000000' }, allowProposedApi: true });
+const term = new Terminal({
+  cursorBlink: true,
+  fontSize: MAX_FONT,
+  scrollback: 2000,
+  fontFamily: 'DejaVu Sans Mono, Menlo, monospace',
+  theme: { background: '#000000' },
+  allowProposedApi: true,
+});
 const fit = new FitAddon();
 term.loadAddon(fit);
 term.loadAddon(new Unicode11Addon());
@@ -46,7 +61,7 @@ term.onResize(({ cols, rows }) => {
 });
 const SLICE_WORK = 20_000;
 function show(data: Uint8Array): void {
-  for (let at = 0; at < data.length; ) {
+  for (let at = 0; at < data.length;) {
     const { output, consumed } = guard.filter(data.subarray(at), SLICE_WORK);
     at += consumed;
     if (output.length > 0) term.write(output);
@@ -109,7 +124,12 @@ function render(): void {
       button.type = 'button';
       button.appendChild(span(s.id));
       button.appendChild(span(` ${s.agent}: ${s.command.join(' ')}`, 'meta'));
-      button.appendChild(span(`${s.cols}x${s.rows}, since ${new Date(s.startedAt).toLocaleTimeString()}, ${s.clients.map((c) => `${c.user} (${c.role})`).join(', ') || 'nobody attached'}`, 'meta'));
+      button.appendChild(
+        span(
+          `${s.cols}x${s.rows}, since ${new Date(s.startedAt).toLocaleTimeString()}, ${s.clients.map((c) => `${c.user} (${c.role})`).join(', ') || 'nobody attached'}`,
+          'meta',
+        ),
+      );
       button.onclick = () => watch(s.id);
       li.appendChild(button);
     });
@@ -147,7 +167,8 @@ async function refresh(): Promise<void> {
     }
     state = (await response.json()) as WebState;
     role = state.role;
-    $('whoami').textContent = `${state.owner}'s server, you are ${role === 'operator' ? 'an operator (may type)' : 'an observer (read-only)'}`;
+    $('whoami').textContent =
+      `${state.owner}'s server, you are ${role === 'operator' ? 'an operator (may type)' : 'an observer (read-only)'}`;
     $('whoami').className = role;
     render();
     // The page follows the session's size (set by its owner, or by an operator who sized it).
@@ -204,7 +225,11 @@ function duration(ms: number): string {
   const h = Math.floor(seconds / 3600);
   const m = Math.floor((seconds % 3600) / 60);
   const s = seconds % 60;
-  return h > 0 ? `${h}h ${String(m).padStart(2, '0')}m ${String(s).padStart(2, '0')}s` : m > 0 ? `${m}m ${String(s).padStart(2, '0')}s` : `${s}s`;
+  return h > 0
+    ? `${h}h ${String(m).padStart(2, '0')}m ${String(s).padStart(2, '0')}s`
+    : m > 0
+      ? `${m}m ${String(s).padStart(2, '0')}s`
+      : `${s}s`;
 }
 
 function showInfo(): void {
@@ -257,7 +282,8 @@ function handle(frame: WireFrame): void {
     case FrameType.Welcome: {
       const w = parseJsonPayload(frame) as unknown as Welcome;
       live.role = w.role;
-      $('view-title').textContent = `session ${w.session} (agent ${w.agent}), you are ${w.role}${w.role === 'observer' ? ', read-only' : ''}`;
+      $('view-title').textContent =
+        `session ${w.session} (agent ${w.agent}), you are ${w.role}${w.role === 'observer' ? ', read-only' : ''}`;
       $('resize-session').hidden = w.role === 'observer';
       term.resize(w.cols, w.rows);
       layout();
@@ -302,10 +328,18 @@ function watch(id: string): void {
   resetTerminal();
   render();
   collapseSide();
-  const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws?session=${encodeURIComponent(id)}&token=${encodeURIComponent(token)}`);
+  const ws = new WebSocket(
+    `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws?session=${encodeURIComponent(id)}&token=${encodeURIComponent(token)}`,
+  );
   ws.binaryType = 'arraybuffer';
   const summary = state?.sessions.find((s) => s.id === id);
-  const session: Live = { id, socket: ws, reader: new FrameReader(SERVER_FRAME_TYPES), startedAt: summary ? Date.parse(summary.startedAt) : undefined, sizing: false };
+  const session: Live = {
+    id,
+    socket: ws,
+    reader: new FrameReader(SERVER_FRAME_TYPES),
+    startedAt: summary ? Date.parse(summary.startedAt) : undefined,
+    sizing: false,
+  };
   live = session;
   ws.onopen = () => ($('status').textContent = `connected to ${id}`);
   ws.onmessage = (event) => {
@@ -336,7 +370,8 @@ const inputSource = onViewerInput(
   term,
   () => live?.role !== undefined && live.role !== 'observer',
   (data, binary) => {
-    if (current?.kind === 'live') send(frameBytes(FrameType.Input, binary ? Uint8Array.from(data, (c) => c.charCodeAt(0) & 0xff) : utf8.encode(data)));
+    if (current?.kind === 'live')
+      send(frameBytes(FrameType.Input, binary ? Uint8Array.from(data, (c) => c.charCodeAt(0) & 0xff) : utf8.encode(data)));
   },
 );
 
@@ -359,7 +394,14 @@ function copy(text: string): void {
   else fallback();
 }
 term.attachCustomKeyEventHandler((event) => {
-  if (event.type !== 'keydown' || event.key.toLowerCase() !== 'c' || !(event.ctrlKey || event.metaKey) || event.altKey || !term.hasSelection()) return true;
+  if (
+    event.type !== 'keydown' ||
+    event.key.toLowerCase() !== 'c' ||
+    !(event.ctrlKey || event.metaKey) ||
+    event.altKey ||
+    !term.hasSelection()
+  )
+    return true;
   event.preventDefault();
   copy(term.getSelection());
   return false;
@@ -449,7 +491,10 @@ async function replay(name: string, session: string): Promise<void> {
   render();
   collapseSide();
   message('');
-  const response = await fetch(`/api/recordings/${encodeURIComponent(name)}`, { headers: { Authorization: `Bearer ${token}` }, cache: 'no-store' });
+  const response = await fetch(`/api/recordings/${encodeURIComponent(name)}`, {
+    headers: { Authorization: `Bearer ${token}` },
+    cache: 'no-store',
+  });
   if (!response.ok) {
     message(`cannot load the recording (${response.status})`, true);
     return;
@@ -482,7 +527,11 @@ $('speed').onchange = () => {
 };
 
 // For tests and scripts: the terminal's text as shown, and its size.
-const exposed = window as unknown as { auTerminalText: () => string; auTerminalSize: () => { cols: number; rows: number; fontSize: number }; auInputSource: string };
+const exposed = window as unknown as {
+  auTerminalText: () => string;
+  auTerminalSize: () => { cols: number; rows: number; fontSize: number };
+  auInputSource: string;
+};
 exposed.auInputSource = inputSource;
 exposed.auTerminalText = () => {
   const buffer = term.buffer.active;

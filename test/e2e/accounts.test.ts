@@ -5,7 +5,18 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { type AddressInfo, createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -90,7 +101,18 @@ describe('agent accounts are not login accounts (A30)', () => {
     must(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-f', `${dir}/key`]);
     const publicKey = readFileSync(`${dir}/key.pub`, 'utf8');
     // The attack: the agent makes its home acceptable to sshd's StrictModes and installs the key.
-    const plant = human.au(['run', '-a', agent, '--', 'sh', '-c', 'chmod 755 ~ && mkdir -p ~/.ssh && chmod 700 ~/.ssh && cat > ~/.ssh/authorized_keys && chmod 600 ~/.ssh/authorized_keys'], { input: publicKey });
+    const plant = human.au(
+      [
+        'run',
+        '-a',
+        agent,
+        '--',
+        'sh',
+        '-c',
+        'chmod 755 ~ && mkdir -p ~/.ssh && chmod 700 ~/.ssh && cat > ~/.ssh/authorized_keys && chmod 600 ~/.ssh/authorized_keys',
+      ],
+      { input: publicKey },
+    );
     assert.equal(plant.status, 0, plant.stderr);
     // The control: the same key for the human, a normal account.
     mkdirSync(`${human.home}/.ssh`, { mode: 0o700 });
@@ -98,31 +120,50 @@ describe('agent accounts are not login accounts (A30)', () => {
     must(['chown', '-R', `${human.name}:${human.name}`, `${human.home}/.ssh`]);
 
     const port = await freePort();
-    writeFileSync(`${dir}/sshd_config`, [
-      'ListenAddress 127.0.0.1',
-      `HostKey ${dir}/host_key`,
-      `PidFile ${dir}/sshd.pid`,
-      'UsePAM yes',
-      'PasswordAuthentication no',
-      'KbdInteractiveAuthentication no',
-      'PubkeyAuthentication yes',
-      'AuthorizedKeysFile .ssh/authorized_keys',
-      'AllowTcpForwarding yes',
-      '',
-    ].join('\n'));
+    writeFileSync(
+      `${dir}/sshd_config`,
+      [
+        'ListenAddress 127.0.0.1',
+        `HostKey ${dir}/host_key`,
+        `PidFile ${dir}/sshd.pid`,
+        'UsePAM yes',
+        'PasswordAuthentication no',
+        'KbdInteractiveAuthentication no',
+        'PubkeyAuthentication yes',
+        'AuthorizedKeysFile .ssh/authorized_keys',
+        'AllowTcpForwarding yes',
+        '',
+      ].join('\n'),
+    );
     if (!existsSync('/run/sshd')) {
       mkdirSync('/run/sshd', { mode: 0o755 });
       undo.push(() => rmSync('/run/sshd', { recursive: true, force: true }));
     }
     let log = '';
-    const sshd = spawn('/usr/sbin/sshd', ['-D', '-e', '-p', String(port), '-f', `${dir}/sshd_config`], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const sshd = spawn('/usr/sbin/sshd', ['-D', '-e', '-p', String(port), '-f', `${dir}/sshd_config`], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     sshd.stderr.on('data', (chunk) => (log += chunk.toString()));
     undo.push(() => sshd.kill('SIGTERM'));
     assert.ok(await until(async () => (await firstWords(port)).startsWith('SSH-'), 10_000), `sshd listens: ${log}`);
 
     const sshArgs = (user: string): string[] => [
-      '-F', '/dev/null', '-i', `${dir}/key`, '-p', String(port),
-      '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR',
+      '-F',
+      '/dev/null',
+      '-i',
+      `${dir}/key`,
+      '-p',
+      String(port),
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'IdentitiesOnly=yes',
+      '-o',
+      'StrictHostKeyChecking=no',
+      '-o',
+      'UserKnownHostsFile=/dev/null',
+      '-o',
+      'LogLevel=ERROR',
       `${user}@127.0.0.1`,
     ];
     const control = sh(['ssh', ...sshArgs(human.name), 'echo', 'in']);
@@ -140,7 +181,11 @@ describe('agent accounts are not login accounts (A30)', () => {
     const targetPort = (target.address() as AddressInfo).port;
     const forward = async (user: string): Promise<{ reached: boolean; child: ChildProcess }> => {
       const local = await freePort();
-      const child = spawn('ssh', ['-N', '-o', 'ExitOnForwardFailure=yes', '-L', `127.0.0.1:${local}:127.0.0.1:${targetPort}`, ...sshArgs(user)], { stdio: 'ignore' });
+      const child = spawn(
+        'ssh',
+        ['-N', '-o', 'ExitOnForwardFailure=yes', '-L', `127.0.0.1:${local}:127.0.0.1:${targetPort}`, ...sshArgs(user)],
+        { stdio: 'ignore' },
+      );
       let reached = false;
       await until(async () => exited(child) || (reached = (await firstWords(local)) === 'reached\n'), 15_000);
       child.kill('SIGTERM');
@@ -158,7 +203,10 @@ describe('agent accounts are not login accounts (A30)', () => {
     undo.push(() => rmSync(`/var/spool/cron/crontabs/${agent}`, { force: true }));
     undo.push(() => removeAtJobsOf(uid));
     // The input is piped by a shell of the agent's: a tool that refuses before reading it must not make the test's own write fail (EPIPE).
-    const outside = (argv: string[], input: string) => sh(['setpriv', `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', 'sh', '-c', 'printf "%s" "$0" | "$@"', input, ...argv], { cwd: '/' });
+    const outside = (argv: string[], input: string) =>
+      sh(['setpriv', `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', 'sh', '-c', 'printf "%s" "$0" | "$@"', input, ...argv], {
+        cwd: '/',
+      });
     if (existsSync('/usr/bin/crontab')) {
       const inRun = human.au(['run', '-a', agent, '--', 'sh', '-c', 'echo "* * * * * true" | crontab -']);
       assert.notEqual(inRun.status, 0, 'crontab inside a run');
@@ -215,13 +263,19 @@ describe('agent accounts are not login accounts (A30)', () => {
     const marks = mkdtempSync(join(tmpdir(), 'aut-at-'));
     chmodSync(marks, 0o1777);
     undo.push(() => rmSync(marks, { recursive: true, force: true }));
-    const minutes = Math.floor(Date.now() / 60_000).toString(16).padStart(8, '0');
+    const minutes = Math.floor(Date.now() / 60_000)
+      .toString(16)
+      .padStart(8, '0');
     const daemonGid = Number(must(['getent', 'group', 'daemon']).split(':')[2]);
     // A job file as `at` writes it (queue a, job number, minute due), due now, owned by its user.
     const plant = (user: string): void => {
       const job = `a${(0xe0000 + randomBytes(2).readUInt16BE()).toString(16)}${minutes}`;
       const path = `/var/spool/cron/atjobs/${job}`;
-      writeFileSync(path, `#!/bin/sh\n# atrun uid=${uidOf(user)} gid=${gidOf(user)}\n# mail ${user} 0\ncd / || exit 1\ntouch ${marks}/${user}\n`, { mode: 0o700 });
+      writeFileSync(
+        path,
+        `#!/bin/sh\n# atrun uid=${uidOf(user)} gid=${gidOf(user)}\n# mail ${user} 0\ncd / || exit 1\ntouch ${marks}/${user}\n`,
+        { mode: 0o700 },
+      );
       chownSync(path, uidOf(user), daemonGid);
       chmodSync(path, 0o700);
     };
@@ -230,7 +284,8 @@ describe('agent accounts are not login accounts (A30)', () => {
     plant(agent);
     plant(human.name);
     const running = daemonPid('/run/atd.pid');
-    if (running) process.kill(running, 'SIGHUP'); // what `at` does to have a new job looked at
+    if (running)
+      process.kill(running, 'SIGHUP'); // what `at` does to have a new job looked at
     else {
       const atd = spawn('/usr/sbin/atd', ['-f'], { stdio: 'ignore' });
       undo.push(() => atd.kill('SIGTERM'));
@@ -246,7 +301,12 @@ describe('agent accounts are not login accounts (A30)', () => {
     for (const file of ['/etc/cron.deny', '/etc/at.deny']) if (existsSync(file)) must(['sed', '-i', `/^${agent}$/d`, file]);
     const checks = JSON.parse(human.au(['doctor', '--json']).stdout) as { status: string; check: string; fix: string | null }[];
     const failing = checks.filter((c) => c.check.startsWith(`agent ${agent} `) && c.status === 'FAIL');
-    const expected = ['login shell', 'expiry', ...(existsSync('/usr/bin/crontab') ? ['cron'] : []), ...(existsSync('/usr/bin/at') ? ['at'] : [])];
+    const expected = [
+      'login shell',
+      'expiry',
+      ...(existsSync('/usr/bin/crontab') ? ['cron'] : []),
+      ...(existsSync('/usr/bin/at') ? ['at'] : []),
+    ];
     assert.deepEqual(failing.map((c) => c.check.slice(`agent ${agent} `.length)).sort(), expected.sort());
     for (const c of failing) {
       const r = human.run(['sh', '-c', c.fix!]);
@@ -255,7 +315,10 @@ describe('agent accounts are not login accounts (A30)', () => {
     const again = JSON.parse(human.au(['doctor', '--json']).stdout) as { status: string; check: string }[];
     // What the login fixes cover (node and git keys are the agent's tools, reported apart).
     const tools = /^agent \S+ (node|git keys|git identity)$/;
-    assert.deepEqual(again.filter((c) => c.check.startsWith(`agent ${agent} `) && !tools.test(c.check) && c.status !== 'PASS'), []);
+    assert.deepEqual(
+      again.filter((c) => c.check.startsWith(`agent ${agent} `) && !tools.test(c.check) && c.status !== 'PASS'),
+      [],
+    );
   });
 });
 
@@ -279,7 +342,8 @@ const atJobsOf = (uid: number): string[] =>
 function removeAtJobsOf(uid: number): void {
   for (const dir of AT_SPOOL) {
     if (!existsSync(dir)) continue;
-    for (const name of readdirSync(dir)) if (!name.startsWith('.') && statSync(join(dir, name)).uid === uid) rmSync(join(dir, name), { force: true });
+    for (const name of readdirSync(dir))
+      if (!name.startsWith('.') && statSync(join(dir, name)).uid === uid) rmSync(join(dir, name), { force: true });
   }
 }
 
@@ -295,13 +359,14 @@ describe('delete and recreate: no silent uid reuse (A28)', () => {
   });
 
   /** Every owner of every file under `dir` (uids), without following symlinks. */
-  const ownersUnder = (dir: string): Set<number> => new Set(must(['find', '-P', dir, '-xdev', '-printf', '%U\\n']).trim().split('\n').map(Number));
+  const ownersUnder = (dir: string): Set<number> =>
+    new Set(must(['find', '-P', dir, '-xdev', '-printf', '%U\\n']).trim().split('\n').map(Number));
   const accountOf = (uid: number): string | undefined => {
     const r = sh(['getent', 'passwd', String(uid)]);
     return r.status === 0 ? r.stdout.split(':')[0] : undefined;
   };
 
-  test('au delete keeps the account locked while its files exist, says so, and gives the agent\'s share files to the human', async (t) => {
+  test("au delete keeps the account locked while its files exist, says so, and gives the agent's share files to the human", async (t) => {
     // A line of someone else's in /etc/cron.deny, to see that au new and au delete -H leave it.
     const foreign = `aut-x-${randomBytes(3).toString('hex')}`;
     if (existsSync('/usr/bin/crontab')) {
@@ -316,17 +381,31 @@ describe('delete and recreate: no silent uid reuse (A28)', () => {
     mkdirSync(share);
     chownSync(share, human.uid, human.uid);
     assert.equal(human.au(['mount', 'add', '-a', agent, '--rw', share]).status, 0);
-    const work = human.au(['run', '-a', agent, '--', 'sh', '-c',
-      'mkdir -p ~/.claude && echo state > ~/.claude/state && echo mine > ~/proj/by-agent && cp /bin/true ~/proj/tool && chmod 4755 ~/proj/tool && chmod 777 ~']);
+    const work = human.au([
+      'run',
+      '-a',
+      agent,
+      '--',
+      'sh',
+      '-c',
+      'mkdir -p ~/.claude && echo state > ~/.claude/state && echo mine > ~/proj/by-agent && cp /bin/true ~/proj/tool && chmod 4755 ~/proj/tool && chmod 777 ~',
+    ]);
     assert.equal(work.status, 0, work.stderr);
     // A run still going when the human deletes the agent.
-    const running = spawn('runuser', ['-u', human.name, '--', process.execPath, join(packageForHumans(), 'bin', 'au'), 'run', '-a', agent, '--', 'sleep', '60'], { stdio: 'ignore' });
+    const running = spawn(
+      'runuser',
+      ['-u', human.name, '--', process.execPath, join(packageForHumans(), 'bin', 'au'), 'run', '-a', agent, '--', 'sleep', '60'],
+      { stdio: 'ignore' },
+    );
     try {
       assert.ok(await until(() => sh(['pgrep', '-u', String(uid)]).status === 0, 10_000), 'set-up: the agent is running');
       const del = human.au(['delete', '-y', '-a', agent]);
       assert.equal(del.status, 0, del.stderr);
       // What was kept, who owns it, and how to go on.
-      assert.match(del.stderr, new RegExp(`^  account ${agent} \\(uid ${uid}, primary group ${agent} gid \\d+\\): locked: .*no processes`, 'm'));
+      assert.match(
+        del.stderr,
+        new RegExp(`^  account ${agent} \\(uid ${uid}, primary group ${agent} gid \\d+\\): locked: .*no processes`, 'm'),
+      );
       assert.match(del.stderr, new RegExp(`^  group su-as-${agent} \\(gid \\d+\\), members ${human.name}: `, 'm'));
       assert.match(del.stderr, new RegExp(`^  home /home/${agent} and everything in it, owned by ${agent}$`, 'm'));
       assert.match(del.stderr, new RegExp(`^Take it back: au new -a ${agent}$`, 'm'));
@@ -345,7 +424,7 @@ describe('delete and recreate: no silent uid reuse (A28)', () => {
     assert.equal(statSync(`/home/${agent}`).mode & 0o7777, 0o2770, 'the kept home is closed again, whatever mode the agent gave it');
     // Every file of the deleted agent belongs to an account: its own (kept) or the human.
     for (const owner of ownersUnder(`/home/${agent}`)) assert.ok(accountOf(owner), `uid ${owner} in the kept home has an account`);
-    assert.deepEqual([...ownersUnder(share)], [human.uid], 'the share holds only the human\'s files');
+    assert.deepEqual([...ownersUnder(share)], [human.uid], "the share holds only the human's files");
     assert.equal(statSync(`${share}/tool`).mode & 0o6000, 0, 'the setuid bit of a planted program is gone');
     // The next account the machine makes does not get the uid, and owns nothing of the agent's.
     const next = uniqueName('aut-u');
@@ -355,7 +434,10 @@ describe('delete and recreate: no silent uid reuse (A28)', () => {
     for (const dir of [`/home/${agent}`, share]) assert.equal(must(['find', '-P', dir, '-xdev', '-uid', String(uidOf(next))]), '');
     const doctor = JSON.parse(human.au(['doctor', '--json']).stdout) as { status: string; check: string }[];
     assert.equal(doctor.find((c) => c.check === `kept ${agent}`)?.status, 'PASS');
-    assert.deepEqual(doctor.filter((c) => c.check.startsWith(`kept ${agent}`) && c.status !== 'PASS'), []);
+    assert.deepEqual(
+      doctor.filter((c) => c.check.startsWith(`kept ${agent}`) && c.status !== 'PASS'),
+      [],
+    );
     assert.doesNotMatch(JSON.stringify(doctor), new RegExp(`may drive su-as-${agent}`), 'the kept group is not a stray group');
 
     // au new takes back only what au delete left.
@@ -384,14 +466,18 @@ describe('delete and recreate: no silent uid reuse (A28)', () => {
     human.track(agent);
     const au = `${process.execPath} ${join(packageForHumans(), 'bin', 'au')}`;
     // One shell for everything: its groups are from before au new (no su-as-NAME).
-    const r = human.run(['bash', '-lc', [
-      'set -e',
-      `${au} new -y -a ${agent}`,
-      `${au} run -a ${agent} -- sh -c 'echo kept > ~/state; id -u'`,
-      `${au} delete -y -a ${agent}`,
-      `${au} new -y -a ${agent}`,
-      `${au} run -a ${agent} -- sh -c 'cat ~/state; id -u'`,
-    ].join('\n')]);
+    const r = human.run([
+      'bash',
+      '-lc',
+      [
+        'set -e',
+        `${au} new -y -a ${agent}`,
+        `${au} run -a ${agent} -- sh -c 'echo kept > ~/state; id -u'`,
+        `${au} delete -y -a ${agent}`,
+        `${au} new -y -a ${agent}`,
+        `${au} run -a ${agent} -- sh -c 'cat ~/state; id -u'`,
+      ].join('\n'),
+    ]);
     assert.equal(r.status, 0, r.stderr);
     const [uidBefore, state, uidAfter] = r.stdout.trim().split('\n');
     assert.equal(state, 'kept');

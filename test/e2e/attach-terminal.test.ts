@@ -49,7 +49,8 @@ describe('au attach on a real terminal', () => {
     const tui = String.raw`printf '\033[?1049h\033[?25l\033[?1000h\033[?1006h\033[?2004h\033[?1004h\033='; echo "tui-ready-$((40+2))"; sleep 1000`;
     owner.type(`clear; ${s.au} attach -s ${s.socket} -a ${s.agent} -n modes -- bash -c "${tui}"`);
     await owner.waitFor(/tui-ready-42/); // printed, not typed
-    const flags = (): string => owner.control(['display', '-p', '-t', 'main', '#{alternate_on} #{cursor_flag} #{mouse_any_flag} #{keypad_flag}']).trim();
+    const flags = (): string =>
+      owner.control(['display', '-p', '-t', 'main', '#{alternate_on} #{cursor_flag} #{mouse_any_flag} #{keypad_flag}']).trim();
     assert.equal(flags(), '1 0 1 1', 'the TUI set its modes');
 
     operator.type(`${s.au} attach -s ${s.socket} --of ${s.owner.name} -n modes`);

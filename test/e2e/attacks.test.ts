@@ -24,7 +24,19 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { type Human, type Result, REPO, auCommandLine, createHuman, groupExists, must, packageForHumans, packageWithoutNative, sh, uniqueName } from '../helpers/system.js';
+import {
+  type Human,
+  type Result,
+  REPO,
+  auCommandLine,
+  createHuman,
+  groupExists,
+  must,
+  packageForHumans,
+  packageWithoutNative,
+  sh,
+  uniqueName,
+} from '../helpers/system.js';
 import { TRY, describeResult, rand } from '../helpers/attempts.js';
 import { undoSteps } from '../helpers/fixtures.js';
 import { Terminal } from '../helpers/tmux.js';
@@ -57,19 +69,21 @@ function agentFor(role: string): string {
 }
 
 /** Runs a shell script as the agent through `au run` (pipes: the test has no terminal). */
-function asAgent(agent: string, script: string, options: { env?: Record<string, string>; auArgs?: string[]; timeoutMs?: number } = {}): Result {
+function asAgent(
+  agent: string,
+  script: string,
+  options: { env?: Record<string, string>; auArgs?: string[]; timeoutMs?: number } = {},
+): Result {
   return theHuman().au(['run', '-a', agent, ...(options.auArgs ?? []), '--', 'bash', '-c', script], {
     env: options.env,
     timeoutMs: options.timeoutMs ?? 60_000,
   });
 }
 
-
 function mustSucceed(r: Result, what: string): Result {
   assert.equal(r.status, 0, `${what} failed (set-up, not the attack): ${describeResult(r)}`);
   return r;
 }
-
 
 function attemptLines(stdout: string): { succeeded: string[]; refused: string[] } {
   const lines = stdout.split('\n');
@@ -82,7 +96,8 @@ interface MountLine {
   options: string[];
 }
 
-const unescapeMount = (field: string): string => field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
+const unescapeMount = (field: string): string =>
+  field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
 
 function parseMountinfo(text: string): MountLine[] {
   const mounts: MountLine[] = [];
@@ -147,7 +162,20 @@ function auInBackground(args: readonly string[], pkg = packageForHumans()): Back
   const env = Object.entries(h.env()).map(([k, v]) => `${k}=${v}`);
   const child = spawn(
     'setpriv',
-    ['--reuid', String(h.uid), '--regid', String(idOf('-g', h.name)), '--init-groups', '--', 'env', '-i', ...env, process.execPath, join(pkg, 'bin', 'au'), ...args],
+    [
+      '--reuid',
+      String(h.uid),
+      '--regid',
+      String(idOf('-g', h.name)),
+      '--init-groups',
+      '--',
+      'env',
+      '-i',
+      ...env,
+      process.execPath,
+      join(pkg, 'bin', 'au'),
+      ...args,
+    ],
     { cwd: h.home, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let stdout = '';
@@ -195,14 +223,22 @@ async function checkpoint(terminal: Terminal): Promise<void> {
   await terminal.waitFor(new RegExp(`checkpoint-${n + 1}`));
 }
 
-
 before(() => {
   assert.equal(process.getuid?.(), 0, 'the attack tests run as root (they create users, groups and setuid files)');
   fixtures = mkdtempSync('/var/lib/aut-fx-'); // not /tmp nor /var/tmp: each run has its own
   undo.push(() => rmSync(fixtures, { recursive: true, force: true }));
   chmodSync(fixtures, 0o755);
   for (const program of ['tiocsti', 'show-ids']) {
-    must(['cc', '-O2', '-Wall', '-Wextra', '-Werror', '-o', join(fixtures, program), join(REPO, 'test', 'attacks-fixtures', `${program}.c`)]);
+    must([
+      'cc',
+      '-O2',
+      '-Wall',
+      '-Wextra',
+      '-Werror',
+      '-o',
+      join(fixtures, program),
+      join(REPO, 'test', 'attacks-fixtures', `${program}.c`),
+    ]);
   }
   human = createHuman();
 });
@@ -210,7 +246,9 @@ before(() => {
 after(() => human?.cleanup());
 
 test('A1: TIOCSTI from inside au run does not reach the human shell (own PTY, and --no-pty)', async (t) => {
-  const legacy = existsSync('/proc/sys/dev/tty/legacy_tiocsti') ? readFileSync('/proc/sys/dev/tty/legacy_tiocsti', 'utf8').trim() : '1 (no sysctl: older kernel)';
+  const legacy = existsSync('/proc/sys/dev/tty/legacy_tiocsti')
+    ? readFileSync('/proc/sys/dev/tty/legacy_tiocsti', 'utf8').trim()
+    : '1 (no sysctl: older kernel)';
   if (legacy === '0') {
     t.skip('dev.tty.legacy_tiocsti is 0: the kernel refuses TIOCSTI to everyone, the attack cannot be tried here');
     return;
@@ -230,7 +268,10 @@ test('A1: TIOCSTI from inside au run does not reach the human shell (own PTY, an
     terminal.type(`${injector} 'touch ${control}' -`);
     await checkpoint(terminal);
     await waitUntil(() => existsSync(control), 2000);
-    assert.ok(existsSync(control), `control failed: TIOCSTI by the human's own process did not reach the shell, so the attack below proves nothing:\n${terminal.screen()}`);
+    assert.ok(
+      existsSync(control),
+      `control failed: TIOCSTI by the human's own process did not reach the shell, so the attack below proves nothing:\n${terminal.screen()}`,
+    );
 
     for (const mode of ['pty', 'no-pty'] as const) {
       const marker = `/tmp/aut-pwned-${rand()}`;
@@ -246,7 +287,10 @@ test('A1: TIOCSTI from inside au run does not reach the human shell (own PTY, an
       const lines = readFileSync(report, 'utf8');
       assert.match(lines, /^done$/m, `${mode}: the injector did not finish:\n${lines}`);
       assert.match(screen, new RegExp(`au-${mode}-exit=0`), `${mode}: au run failed:\n${screen}`);
-      assert.ok(!existsSync(marker), `${mode}: the agent's keystrokes were run by the human's shell (${marker} exists). Injector report:\n${lines}`);
+      assert.ok(
+        !existsSync(marker),
+        `${mode}: the agent's keystrokes were run by the human's shell (${marker} exists). Injector report:\n${lines}`,
+      );
       if (mode === 'no-pty') {
         // --no-pty: pipes relayed (and filtered) by au; the agent holds no terminal at all (A23).
         for (const fd of [0, 1, 2]) {
@@ -459,10 +503,26 @@ test("A4: the human's secrets in the environment do not reach the agent; -e pair
     AWS_SECRET_ACCESS_KEY: `aws-${rand()}`,
   };
   const control = h.run(['env'], { env: secrets });
-  for (const [key, value] of Object.entries(secrets)) assert.ok(control.stdout.includes(`${key}=${value}`), `set-up: the human's environment lacks ${key}`);
+  for (const [key, value] of Object.entries(secrets))
+    assert.ok(control.stdout.includes(`${key}=${value}`), `set-up: the human's environment lacks ${key}`);
 
   const r = mustSucceed(
-    h.au(['run', '-a', agent, '-e', 'URL=a=b', '-e', 'PLAIN=value with spaces', '--', 'bash', '-c', 'env; echo ---; cat /proc/[0-9]*/environ 2>/dev/null | tr "\\0" "\\n"; cat /proc/[0-9]*/cmdline 2>/dev/null | tr "\\0" " "'], { env: secrets }),
+    h.au(
+      [
+        'run',
+        '-a',
+        agent,
+        '-e',
+        'URL=a=b',
+        '-e',
+        'PLAIN=value with spaces',
+        '--',
+        'bash',
+        '-c',
+        'env; echo ---; cat /proc/[0-9]*/environ 2>/dev/null | tr "\\0" "\\n"; cat /proc/[0-9]*/cmdline 2>/dev/null | tr "\\0" " "',
+      ],
+      { env: secrets },
+    ),
     'au run -- env',
   );
   const env = r.stdout.split('---')[0] ?? '';
@@ -494,7 +554,10 @@ test("A5: the human's supplementary groups are dropped: the agent has exactly it
   chownSync(guarded, 0, gid);
   chmodSync(guarded, 0o640);
   const control = h.run(['sh', '-c', `id -G; cat ${guarded}`]);
-  assert.ok(control.stdout.split('\n')[0]?.split(' ').includes(String(gid)), `set-up: the human should be in ${group}: ${describeResult(control)}`);
+  assert.ok(
+    control.stdout.split('\n')[0]?.split(' ').includes(String(gid)),
+    `set-up: the human should be in ${group}: ${describeResult(control)}`,
+  );
   assert.match(control.stdout, /group-only/, 'set-up: the human should read the group-only file');
 
   const r = asAgent(agent, `id -G; grep '^Groups:' /proc/self/status; cat ${guarded}; echo "cat=$?"`);
@@ -518,7 +581,11 @@ test('A6: no privilege can be regained: ids, capabilities, no_new_privs, setuid 
   chownSync(setuidRoot, 0, gid);
   chmodSync(setuidRoot, 0o4750);
   const control = sh(['runuser', '-u', agent, '--', setuidRoot]);
-  assert.match(control.stdout, new RegExp(`^ruid=${uid} euid=0 `), `set-up: the setuid-root program should work outside au: ${describeResult(control)}`);
+  assert.match(
+    control.stdout,
+    new RegExp(`^ruid=${uid} euid=0 `),
+    `set-up: the setuid-root program should work outside au: ${describeResult(control)}`,
+  );
   assert.equal(h.run(['sudo', '-n', 'true']).status, 0, 'set-up: the human has sudo');
 
   const r = asAgent(
@@ -535,11 +602,16 @@ test('A6: no privilege can be regained: ids, capabilities, no_new_privs, setuid 
   assert.equal(statusField(r.stdout, 'Uid'), `${uid}\t${uid}\t${uid}\t${uid}`, r.stdout);
   assert.equal(statusField(r.stdout, 'Gid'), `${gid}\t${gid}\t${gid}\t${gid}`, r.stdout);
   assert.equal(statusField(r.stdout, 'NoNewPrivs'), '1', r.stdout);
-  for (const cap of ['CapInh', 'CapPrm', 'CapEff', 'CapAmb']) assert.equal(statusField(r.stdout, cap), '0000000000000000', `${cap}:\n${r.stdout}`);
+  for (const cap of ['CapInh', 'CapPrm', 'CapEff', 'CapAmb'])
+    assert.equal(statusField(r.stdout, cap), '0000000000000000', `${cap}:\n${r.stdout}`);
   assert.doesNotMatch(r.stdout, /^sudo=0$/m, 'sudo worked');
   assert.doesNotMatch(r.stdout, /^su-root=0$/m, 'su root worked');
   assert.doesNotMatch(r.stdout, /^su-human=0$/m, 'su to the human worked');
-  assert.match(r.stdout, new RegExp(`^setuid-root-program: ruid=${uid} euid=${uid} suid=${uid} `, 'm'), `a setuid-root program gained privileges:\n${r.stdout}`);
+  assert.match(
+    r.stdout,
+    new RegExp(`^setuid-root-program: ruid=${uid} euid=${uid} suid=${uid} `, 'm'),
+    `a setuid-root program gained privileges:\n${r.stdout}`,
+  );
 
   const python = [
     'import os',
@@ -566,14 +638,31 @@ test("A7: the agent cannot read the human's home nor another agent's home", () =
   const other = agentFor('other');
   const humanSecret = `human-secret-${rand()}`;
   const otherSecret = `other-secret-${rand()}`;
-  mustSucceed(h.run(['sh', '-c', `echo ${humanSecret} > ~/secret.txt && chmod 644 ~/secret.txt && cat ~/secret.txt`]), 'the human writes a file');
-  mustSucceed(asAgent(other, `echo ${otherSecret} > ~/secret.txt && chmod 644 ~/secret.txt && cat ~/secret.txt`), 'the other agent writes a file');
+  mustSucceed(
+    h.run(['sh', '-c', `echo ${humanSecret} > ~/secret.txt && chmod 644 ~/secret.txt && cat ~/secret.txt`]),
+    'the human writes a file',
+  );
+  mustSucceed(
+    asAgent(other, `echo ${otherSecret} > ~/secret.txt && chmod 644 ~/secret.txt && cat ~/secret.txt`),
+    'the other agent writes a file',
+  );
   assert.equal(statSync(h.home).mode & 0o777, 0o750, "set-up: the human's home is private as au asks");
-  assert.match(h.run(['cat', `/home/${other}/secret.txt`]).stdout, new RegExp(otherSecret), "set-up: the human reads the other agent's file");
+  assert.match(
+    h.run(['cat', `/home/${other}/secret.txt`]).stdout,
+    new RegExp(otherSecret),
+    "set-up: the human reads the other agent's file",
+  );
 
   const r = asAgent(
     agent,
-    [TRY, `try ls ${h.home}`, `try cat ${h.home}/secret.txt`, `try ls /home/${other}`, `try cat /home/${other}/secret.txt`, `try cp /home/${other}/secret.txt ~/stolen`].join('\n'),
+    [
+      TRY,
+      `try ls ${h.home}`,
+      `try cat ${h.home}/secret.txt`,
+      `try ls /home/${other}`,
+      `try cat /home/${other}/secret.txt`,
+      `try cp /home/${other}/secret.txt ~/stolen`,
+    ].join('\n'),
   );
   const { succeeded, refused } = attemptLines(r.stdout);
   assert.deepEqual(succeeded, [], r.stdout);
@@ -588,7 +677,11 @@ test('A8: read-only shares refuse writes, nothing outside shares is writable, sh
   const home = `/home/${agent}`;
   // Modes that let anyone write: only the read-only mount can stop the agent (EROFS, not EACCES).
   mustSucceed(
-    h.run(['sh', '-c', 'mkdir ~/ro-share ~/rw-share && echo read-only-content > ~/ro-share/file && chmod 0777 ~/ro-share && chmod 0666 ~/ro-share/file']),
+    h.run([
+      'sh',
+      '-c',
+      'mkdir ~/ro-share ~/rw-share && echo read-only-content > ~/ro-share/file && chmod 0777 ~/ro-share && chmod 0666 ~/ro-share/file',
+    ]),
     'creating the shares',
   );
   mustSucceed(h.au(['mount', 'add', '-a', agent, `${h.home}/ro-share`]), 'au mount add (ro)');
@@ -596,13 +689,27 @@ test('A8: read-only shares refuse writes, nothing outside shares is writable, sh
   // ... and an ACL that lets the agent itself write there (the ro share's own ACL gives it r-x).
   mustSucceed(h.run(['setfacl', '-R', '-m', `user:${agent}:rwX`, `${h.home}/ro-share`]), 'granting the agent write access to the ro share');
   // A setuid program of the human's in the rw share: without nosuid it would run as the human.
-  mustSucceed(h.run(['sh', '-c', `cp ${fixtures}/show-ids ~/rw-share/show-ids && chmod 4755 ~/rw-share/show-ids`]), 'the human plants a setuid file');
+  mustSucceed(
+    h.run(['sh', '-c', `cp ${fixtures}/show-ids ~/rw-share/show-ids && chmod 4755 ~/rw-share/show-ids`]),
+    'the human plants a setuid file',
+  );
   const control = sh([`${h.home}/rw-share/show-ids`]);
   assert.match(control.stdout, new RegExp(`euid=${h.uid} `), `set-up: the setuid bit works outside au: ${describeResult(control)}`);
   // A device node in the rw share: without nodev, opening it would reach the device.
   must(['mknod', '-m', '666', `${h.home}/rw-share/nulldev`, 'c', '1', '3']);
   const roBefore = snapshot(`${h.home}/ro-share`);
-  const outsidePaths = [`${h.home}/aut-x`, `${h.home}/rw-share/aut-x`, `${h.home}/ro-share/aut-x`, '/etc/aut-x', '/usr/local/bin/aut-x', '/root/aut-x', '/home/aut-x', '/opt/aut-x', '/var/lib/aut-x', `${ENTRYPOINT_ROOT}/aut-x`];
+  const outsidePaths = [
+    `${h.home}/aut-x`,
+    `${h.home}/rw-share/aut-x`,
+    `${h.home}/ro-share/aut-x`,
+    '/etc/aut-x',
+    '/usr/local/bin/aut-x',
+    '/root/aut-x',
+    '/home/aut-x',
+    '/opt/aut-x',
+    '/var/lib/aut-x',
+    `${ENTRYPOINT_ROOT}/aut-x`,
+  ];
   for (const p of outsidePaths) assert.ok(!existsSync(p), `set-up: ${p} already exists`);
   undo.push(() => {
     for (const p of outsidePaths) if (!p.startsWith(h.home)) rmSync(p, { force: true });
@@ -638,14 +745,20 @@ test('A8: read-only shares refuse writes, nothing outside shares is writable, sh
   assert.equal(snapshot(`${h.home}/ro-share`), roBefore, 'the read-only share changed');
   for (const p of outsidePaths) assert.ok(!existsSync(p), `the agent created ${p}`);
   assert.equal(readFileSync(`${h.home}/rw-share/agent-wrote`, 'utf8'), 'agent-was-here\n');
-  assert.match(r.stdout, new RegExp(`^setuid-in-share: ruid=${uid} euid=${uid} suid=${uid} `, 'm'), "a setuid file in a share ran as the human");
+  assert.match(
+    r.stdout,
+    new RegExp(`^setuid-in-share: ruid=${uid} euid=${uid} suid=${uid} `, 'm'),
+    'a setuid file in a share ran as the human',
+  );
 
   const mounts = parseMountinfo(r.stdout);
   const ro = mounts.find((m) => m.point === `${home}/ro-share`);
   const rw = mounts.find((m) => m.point === `${home}/rw-share`);
   assert.ok(ro && rw, `both shares should be mounted:\n${r.stdout}`);
-  for (const option of ['ro', 'nosuid', 'nodev']) assert.ok(ro.options.includes(option), `ro share lacks ${option}: ${ro.options.join(',')}`);
-  for (const option of ['rw', 'nosuid', 'nodev']) assert.ok(rw.options.includes(option), `rw share lacks ${option}: ${rw.options.join(',')}`);
+  for (const option of ['ro', 'nosuid', 'nodev'])
+    assert.ok(ro.options.includes(option), `ro share lacks ${option}: ${ro.options.join(',')}`);
+  for (const option of ['rw', 'nosuid', 'nodev'])
+    assert.ok(rw.options.includes(option), `rw share lacks ${option}: ${rw.options.join(',')}`);
 
   // From a user namespace of its own the agent is "root": the kernel must keep the flags locked.
   const userns = asAgent(
@@ -664,7 +777,11 @@ test('A8: read-only shares refuse writes, nothing outside shares is writable, sh
   } else {
     assert.match(userns.stdout, /^userns-done$/m, describeResult(userns));
     assert.doesNotMatch(userns.stdout, /LEAKED/, describeResult(userns));
-    assert.match(userns.stdout, /^userns-setuid: ruid=0 euid=0 suid=0 /m, `a setuid file ran setuid in a user namespace: ${describeResult(userns)}`);
+    assert.match(
+      userns.stdout,
+      /^userns-setuid: ruid=0 euid=0 suid=0 /m,
+      `a setuid file ran setuid in a user namespace: ${describeResult(userns)}`,
+    );
   }
   assert.equal(snapshot(`${h.home}/ro-share`), roBefore, 'the read-only share changed');
 });
@@ -678,12 +795,17 @@ test('A10: /tmp and /dev/shm are private to the run', (t) => {
   undo.push(() => {
     for (const p of [...humanFiles, ...agentFiles]) rmSync(p, { force: true });
   });
-  mustSucceed(h.run(['sh', '-c', humanFiles.map((p) => `echo human-tmp > ${p} && chmod 644 ${p}`).join(' && ')]), 'the human writes in /tmp');
+  mustSucceed(
+    h.run(['sh', '-c', humanFiles.map((p) => `echo human-tmp > ${p} && chmod 644 ${p}`).join(' && ')]),
+    'the human writes in /tmp',
+  );
   for (const p of humanFiles) assert.equal(statSync(p).mode & 0o777, 0o644, `set-up: ${p} is readable by everyone`);
 
   const r = asAgent(
     agent,
-    [TRY, ...humanFiles.map((p) => `try cat ${p}`), ...agentFiles.map((p) => `echo planted > ${p} && ls ${p} && echo "wrote ${p}"`)].join('\n'),
+    [TRY, ...humanFiles.map((p) => `try cat ${p}`), ...agentFiles.map((p) => `echo planted > ${p} && ls ${p} && echo "wrote ${p}"`)].join(
+      '\n',
+    ),
   );
   assert.equal(r.status, 0, describeResult(r));
   const { succeeded, refused } = attemptLines(r.stdout);
@@ -811,7 +933,10 @@ test('A17: SIGTERM, SIGHUP and SIGINT sent to au end the whole run, with 128+N',
       ? ['bash', '-c', 'trap "" TERM HUP INT QUIT; setsid -f sleep 1010 </dev/null >/dev/null 2>&1; sleep 1000']
       : ['bash', '-c', 'setsid -f sleep 1010 </dev/null >/dev/null 2>&1; sleep 1000'];
     const run = auInBackground(['run', '-a', agent, '--', ...command]);
-    const started = await waitUntil(() => sh(['pgrep', '-u', agent, '-f', '^sleep 1000$']).status === 0 && sh(['pgrep', '-u', agent, '-f', '^sleep 1010$']).status === 0, 10_000);
+    const started = await waitUntil(
+      () => sh(['pgrep', '-u', agent, '-f', '^sleep 1000$']).status === 0 && sh(['pgrep', '-u', agent, '-f', '^sleep 1010$']).status === 0,
+      10_000,
+    );
     assert.ok(started, `set-up: the agent's command did not start (${signal})`);
     assert.ok(run.child.pid, 'au has a pid');
     process.kill(run.child.pid, signal);
@@ -833,7 +958,10 @@ test('A17: closing the terminal of an au run (PTY) ends every agent process', as
   try {
     await checkpoint(terminal);
     terminal.type(`${auCommandLine()} run -a ${agent} -- bash -c 'setsid -f sleep 1020 </dev/null >/dev/null 2>&1; sleep 1000'`);
-    const started = await waitUntil(() => sh(['pgrep', '-u', agent, '-f', '^sleep 1020$']).status === 0 && sh(['pgrep', '-u', agent, '-f', '^sleep 1000$']).status === 0, 10_000);
+    const started = await waitUntil(
+      () => sh(['pgrep', '-u', agent, '-f', '^sleep 1020$']).status === 0 && sh(['pgrep', '-u', agent, '-f', '^sleep 1000$']).status === 0,
+      10_000,
+    );
     assert.ok(started, `set-up: the agent's command did not start:\n${terminal.screen()}`);
   } finally {
     terminal.close();
@@ -857,8 +985,14 @@ test('A17: au killed with SIGKILL (pipes, and on its PTY) does not leave the age
   assert.ok(gone, `pipes: agent processes survived au being killed:\n${left}`);
 
   // Without the native addon au spawns the entrypoint instead of becoming it: same guarantee.
-  const spawned = auInBackground(['run', '-a', agent, '--', 'bash', '-c', 'setsid -f sleep 1032 </dev/null >/dev/null 2>&1; sleep 1000'], packageWithoutNative());
-  assert.ok(await waitUntil(() => sh(['pgrep', '-u', agent, '-f', '^sleep 1032$']).status === 0, 10_000), 'set-up: the spawned-path command did not start');
+  const spawned = auInBackground(
+    ['run', '-a', agent, '--', 'bash', '-c', 'setsid -f sleep 1032 </dev/null >/dev/null 2>&1; sleep 1000'],
+    packageWithoutNative(),
+  );
+  assert.ok(
+    await waitUntil(() => sh(['pgrep', '-u', agent, '-f', '^sleep 1032$']).status === 0, 10_000),
+    'set-up: the spawned-path command did not start',
+  );
   process.kill(spawned.child.pid!, 'SIGKILL');
   await within(spawned.exited, 10_000, 'au (spawn path) did not die');
   const spawnedGone = await waitUntil(() => agentProcesses(agent) === '', 6000);
@@ -872,7 +1006,10 @@ test('A17: au killed with SIGKILL (pipes, and on its PTY) does not leave the age
     terminal.type(`${auCommandLine()} run -a ${agent} -- bash -c 'setsid -f sleep 1031 </dev/null >/dev/null 2>&1; sleep 1000'`);
     const onPty = await waitUntil(() => sh(['pgrep', '-u', agent, '-f', '^sleep 1031$']).status === 0, 10_000);
     assert.ok(onPty, `set-up: the agent command did not start on the terminal:\n${terminal.screen()}`);
-    const au = sh(['pgrep', '-u', h.name, '-f', `bin/au run -a ${agent} `]).stdout.trim().split('\n').filter(Boolean);
+    const au = sh(['pgrep', '-u', h.name, '-f', `bin/au run -a ${agent} `])
+      .stdout.trim()
+      .split('\n')
+      .filter(Boolean);
     assert.equal(au.length, 1, `set-up: one au process expected, found ${au.join(',')}`);
     process.kill(Number(au[0]), 'SIGKILL');
     const ptyGone = await waitUntil(() => agentProcesses(agent) === '', 6000);
@@ -897,13 +1034,21 @@ test('A18: a symlink planted in a rw share, where a ro share is mounted, does no
   // A session of the agent already running while the human adds the read-only share ~/proj/sub:
   // in that session ~/proj/sub is no mount point, so the agent can swap it for a symlink.
   const session = auInBackground([
-    'run', '-a', agent, '--', 'bash', '-c',
+    'run',
+    '-a',
+    agent,
+    '--',
+    'bash',
+    '-c',
     `for i in $(seq 200); do [ -e ~/proj/go ] && break; sleep 0.05; done; mv ~/proj/sub ~/proj/sub.old && ln -s ${h.home}/private ~/proj/sub && echo swapped`,
   ]);
   const running = await waitUntil(() => agentProcesses(agent) !== '', 10_000);
   assert.ok(running, 'set-up: the session did not start');
   mustSucceed(h.au(['mount', 'add', '-a', agent, `${h.home}/proj/sub`]), 'au mount add ~/proj/sub');
-  const check = mustSucceed(asAgent(agent, 'cat ~/proj/sub/file; touch ~/proj/sub/x 2>&1; touch ~/proj/rw-ok && echo rw-ok'), 'a run with both shares');
+  const check = mustSucceed(
+    asAgent(agent, 'cat ~/proj/sub/file; touch ~/proj/sub/x 2>&1; touch ~/proj/rw-ok && echo rw-ok'),
+    'a run with both shares',
+  );
   assert.match(check.stdout, /sub-content/);
   assert.match(check.stdout, /Read-only file system/, 'set-up: ~/proj/sub is read-only for the agent');
   mustSucceed(h.run(['touch', `${h.home}/proj/go`]), 'starting the swap');
@@ -927,10 +1072,20 @@ test('A18: au mount add does not follow a symlink the agent planted in a rw shar
   mustSucceed(h.au(['mount', 'add', '-a', agent, '--rw', `${h.home}/proj2`]), 'au mount add --rw ~/proj2');
   // The agent leaves a "docs" folder in the project that is really a symlink to a private folder.
   mustSucceed(asAgent(agent, `ln -s ${h.home}/private2 ~/proj2/docs`), 'planting the symlink');
-  assert.match(h.run(['cat', `${h.home}/proj2/docs/secret.txt`]).stdout, new RegExp(secret), "set-up: the symlink leads to the human's private folder");
+  assert.match(
+    h.run(['cat', `${h.home}/proj2/docs/secret.txt`]).stdout,
+    new RegExp(secret),
+    "set-up: the symlink leads to the human's private folder",
+  );
 
   // The human shares what looks like a sub-folder of the project, read-only.
   const add = h.au(['mount', 'add', '-a', agent, `${h.home}/proj2/docs`]);
-  const r = asAgent(agent, `cat ~/proj2/docs/secret.txt ~/private2/secret.txt ~/docs/secret.txt 2>&1; find ~ -name secret.txt -exec cat {} + 2>&1`);
-  assert.ok(!r.stdout.includes(secret), `the human's private folder was exposed (au mount add: ${describeResult(add)}; au mount list: ${h.au(['mount', 'list', '-a', agent]).stdout}): ${describeResult(r)}`);
+  const r = asAgent(
+    agent,
+    `cat ~/proj2/docs/secret.txt ~/private2/secret.txt ~/docs/secret.txt 2>&1; find ~ -name secret.txt -exec cat {} + 2>&1`,
+  );
+  assert.ok(
+    !r.stdout.includes(secret),
+    `the human's private folder was exposed (au mount add: ${describeResult(add)}; au mount list: ${h.au(['mount', 'list', '-a', agent]).stdout}): ${describeResult(r)}`,
+  );
 });

@@ -17,27 +17,57 @@ describe('BROWSER: links the agent wants the human to open', () => {
   after(() => terminal?.close()); // before the human goes
   humanWithAgent((made) => ({ human, agent } = made));
 
-  test('without a terminal the link goes to stderr, and BROWSER is the runtime directory\'s shim', () => {
-    const r = human.au(['run', '-a', agent, '--', 'bash', '-c', 'echo "browser=$BROWSER"; "$BROWSER" "https://example.invalid/login?state=1"']);
+  test("without a terminal the link goes to stderr, and BROWSER is the runtime directory's shim", () => {
+    const r = human.au([
+      'run',
+      '-a',
+      agent,
+      '--',
+      'bash',
+      '-c',
+      'echo "browser=$BROWSER"; "$BROWSER" "https://example.invalid/login?state=1"',
+    ]);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /^browser=\/run\/user\/\d+\/au-browser$/m);
     assert.match(r.stderr, /\[au\] the agent asks you to open: https:\/\/example\.invalid\/login\?state=1/);
   });
 
-  test('on au run\'s terminal the link is shown to the human as a line of its own', async () => {
+  test("on au run's terminal the link is shown to the human as a line of its own", async () => {
     terminal = new Terminal(human, 120, 30);
-    const screen = await terminal.run(`${au} run -a ${agent} -- bash -c '"$BROWSER" https://example.invalid/device?code=XY'`, { timeoutMs: 30_000 });
+    const screen = await terminal.run(`${au} run -a ${agent} -- bash -c '"$BROWSER" https://example.invalid/device?code=XY'`, {
+      timeoutMs: 30_000,
+    });
     assert.match(screen, /\[au\] the agent asks you to open: https:\/\/example\.invalid\/device\?code=XY/);
   });
 
-  test('an OAuth loopback callback: the agent listens and prints the URL, the human\'s browser side reaches it', async () => {
+  test("an OAuth loopback callback: the agent listens and prints the URL, the human's browser side reaches it", async () => {
     // The stand-in login: listen on a loopback port, hand the URL to $BROWSER, wait for the code.
     const login = [
       "const http = require('http');",
       "const s = http.createServer((q, r) => { r.end('ok'); console.log('got ' + new URL(q.url, 'http://x').searchParams.get('code')); s.close(); });",
       "s.listen(0, '127.0.0.1', () => require('child_process').execFileSync(process.env.BROWSER, ['http://127.0.0.1:' + s.address().port + '/callback?code=abc123'], { stdio: 'inherit' }));",
     ].join(' ');
-    const run = spawn('runuser', ['-u', human.name, '--', 'env', '-i', ...Object.entries(human.env()).map(([k, v]) => `${k}=${v}`), process.execPath, join(packageForHumans(), 'bin', 'au'), 'run', '-a', agent, '--', process.execPath, '-e', login], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const run = spawn(
+      'runuser',
+      [
+        '-u',
+        human.name,
+        '--',
+        'env',
+        '-i',
+        ...Object.entries(human.env()).map(([k, v]) => `${k}=${v}`),
+        process.execPath,
+        join(packageForHumans(), 'bin', 'au'),
+        'run',
+        '-a',
+        agent,
+        '--',
+        process.execPath,
+        '-e',
+        login,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let stdout = '';
     let stderr = '';
     run.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -45,7 +45,9 @@ describe('the config file shared with the Python au', () => {
     writeFileSync(writer, readFileSync(join(REPO, 'test/helpers/python-au-writer.py')));
     chmodSync(writer, 0o644);
     const stop = `${writer}.stop`;
-    const python = spawn('runuser', ['-u', human.name, '--', 'python3', writer, config, 'py-', stop, String(PYTHON_ROUNDS)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const python = spawn('runuser', ['-u', human.name, '--', 'python3', writer, config, 'py-', stop, String(PYTHON_ROUNDS)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let pythonOut = '';
     let pythonErrors = '';
     python.stdout.on('data', (chunk: Buffer) => (pythonOut += chunk.toString()));
@@ -85,7 +87,11 @@ describe('the config file shared with the Python au', () => {
       assert.equal(r.status, 1, r.stderr);
       assert.match(r.stderr, /read-only \(mode 0444\).*chmod u\+w/);
       assert.equal(readFileSync(config, 'utf8'), before);
-      assert.doesNotMatch(must(['getfacl', '-p', source]), new RegExp(`user:${agent}:`), 'no ACL granted for a share that cannot be recorded');
+      assert.doesNotMatch(
+        must(['getfacl', '-p', source]),
+        new RegExp(`user:${agent}:`),
+        'no ACL granted for a share that cannot be recorded',
+      );
     } finally {
       chmodSync(config, 0o600);
     }
@@ -106,11 +112,19 @@ describe('the config file shared with the Python au', () => {
       assert.equal(r.status, 1, r.stderr);
       assert.match(r.stderr, new RegExp(`${mountPoint}.*ENOSPC.*disk is full`));
       assert.equal(readFileSync(small, 'utf8'), before, 'the config is whole');
-      assert.deepEqual(readdirSync(mountPoint).sort(), ['agent-as-unix-user.toml', 'agent-as-unix-user.toml.lock', 'filler'], 'no journal or temp file left');
+      assert.deepEqual(
+        readdirSync(mountPoint).sort(),
+        ['agent-as-unix-user.toml', 'agent-as-unix-user.toml.lock', 'filler'],
+        'no journal or temp file left',
+      );
       rmSync(join(mountPoint, 'filler'));
       const again = human.au(['-C', small, 'mount', 'add', '-a', agent, source]);
       assert.equal(again.status, 0, again.stderr);
-      assert.ok(agentsIn(small).find((a) => a.user_name === agent)?.mounts?.some((m) => m.source === source));
+      assert.ok(
+        agentsIn(small)
+          .find((a) => a.user_name === agent)
+          ?.mounts?.some((m) => m.source === source),
+      );
       assert.ok(existsSync(small));
     } finally {
       sh(['umount', mountPoint]);
@@ -133,7 +147,11 @@ describe('the config file shared with the Python au', () => {
     // A table the config no longer lists (a killed `au net clear`, a config the Python tool rewrote).
     must(['nft', 'add', 'table', 'inet', `au-${victim}`]);
     // A domains proxy of the human's still running (its command line as au starts it).
-    const proxy = spawn('runuser', ['-u', human.name, '--', 'python3', '-c', 'import time; time.sleep(120)', '/opt/au/dist/au.cjs', 'net', 'proxy', '-a', victim], { stdio: 'ignore' });
+    const proxy = spawn(
+      'runuser',
+      ['-u', human.name, '--', 'python3', '-c', 'import time; time.sleep(120)', '/opt/au/dist/au.cjs', 'net', 'proxy', '-a', victim],
+      { stdio: 'ignore' },
+    );
     const proxyGone = new Promise<void>((resolve) => proxy.on('exit', () => resolve()));
     // Build folders left by a killed `au new`: the human's goes, one someone else planted stays.
     const ours = join(tmpdir(), `au-entrypoint-${victim}-Ab12Cd`);
@@ -143,13 +161,14 @@ describe('the config file shared with the Python au', () => {
     mkdirSync(planted);
     try {
       const deadline = Date.now() + 10_000;
-      while (!sh(['pgrep', '-u', human.name, '-f', `proxy -a ${victim}`]).stdout.trim() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      while (!sh(['pgrep', '-u', human.name, '-f', `proxy -a ${victim}`]).stdout.trim() && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 20));
       const r = human.au(['delete', '-y', '-H', '-a', victim]);
       assert.equal(r.status, 0, r.stderr);
       assert.notEqual(sh(['nft', 'list', 'table', 'inet', `au-${victim}`]).status, 0, 'the stray nft table is gone');
       await proxyGone;
       assert.ok(!existsSync(ours), 'the build folder is gone');
-      assert.ok(existsSync(planted), "a folder the human does not own is not touched");
+      assert.ok(existsSync(planted), 'a folder the human does not own is not touched');
       assert.match(r.stderr, new RegExp(`\\$ rm -rf -- ${ours}`), 'the removal is printed');
     } finally {
       proxy.kill();
@@ -162,7 +181,17 @@ describe('the config file shared with the Python au', () => {
   test('a file size limit (EFBIG) under au mount add: the path and the fix are named, the config stays whole', () => {
     const before = readFileSync(config, 'utf8');
     const source = humanDir(human, 'efbig-share');
-    const r = human.run(['prlimit', `--fsize=${Buffer.byteLength(before) + 16}`, process.execPath, join(packageForHumans(), 'bin', 'au'), 'mount', 'add', '-a', agent, source]);
+    const r = human.run([
+      'prlimit',
+      `--fsize=${Buffer.byteLength(before) + 16}`,
+      process.execPath,
+      join(packageForHumans(), 'bin', 'au'),
+      'mount',
+      'add',
+      '-a',
+      agent,
+      source,
+    ]);
     assert.equal(r.status, 1, r.stderr);
     assert.match(r.stderr, /agent-as-unix-user\.toml.*EFBIG.*ulimit -f/);
     assert.equal(readFileSync(config, 'utf8'), before);

@@ -10,7 +10,8 @@ import { type Human, packageForHumans, sh } from '../helpers/system.js';
 
 const CG = '/sys/fs/cgroup';
 const v2 = existsSync(`${CG}/cgroup.controllers`);
-const agentCgroup = (controller: string, agent: string): string => (v2 ? `${CG}/agent-as-unix-user/${agent}` : `${CG}/${controller}/agent-as-unix-user/${agent}`);
+const agentCgroup = (controller: string, agent: string): string =>
+  v2 ? `${CG}/agent-as-unix-user/${agent}` : `${CG}/${controller}/agent-as-unix-user/${agent}`;
 const agentProcesses = (agent: string): string => sh(['pgrep', '-u', agent, '-a']).stdout.trim();
 
 describe('resource limits (au limit)', () => {
@@ -33,7 +34,10 @@ describe('resource limits (au limit)', () => {
     const show = human.au(['limit', 'show', '-a', agent]);
     assert.match(show.stdout, /^memory: 512M$/m);
     assert.match(show.stdout, /^cpu: 150%$/m);
-    assert.match(show.stdout, new RegExp(`^enforced by: cgroup v${v2 ? 2 : 1} \\(memory, cpu, pids\\) \\+ RLIMIT_NPROC \\+ RLIMIT_NOFILE$`, 'm'));
+    assert.match(
+      show.stdout,
+      new RegExp(`^enforced by: cgroup v${v2 ? 2 : 1} \\(memory, cpu, pids\\) \\+ RLIMIT_NPROC \\+ RLIMIT_NOFILE$`, 'm'),
+    );
     const info = human.au(['info', '-a', agent]);
     assert.equal(info.status, 0, info.stdout);
     assert.match(info.stdout, /^ {2}limits: memory 512M, cpu 150%, pids 64, nofile 32 \[cgroup v/m);
@@ -60,8 +64,28 @@ describe('resource limits (au limit)', () => {
     assert.equal(human.au(['limit', 'set', '-a', agent, '--pids', '64']).status, 0);
     const au = join(packageForHumans(), 'bin', 'au');
     // The shell starts its timer before the bomb, then needs only builtins (no fork is left).
-    const bomb = spawn('runuser', ['-u', human.name, '--', 'env', '-i', `HOME=${human.home}`, 'PATH=/usr/bin:/bin', process.execPath, au, 'run', '-a', agent, '--',
-      'bash', '-c', 'sleep 3 & t=$!; b(){ b | b & }; b 2>/dev/null; wait $t; echo survived'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const bomb = spawn(
+      'runuser',
+      [
+        '-u',
+        human.name,
+        '--',
+        'env',
+        '-i',
+        `HOME=${human.home}`,
+        'PATH=/usr/bin:/bin',
+        process.execPath,
+        au,
+        'run',
+        '-a',
+        agent,
+        '--',
+        'bash',
+        '-c',
+        'sleep 3 & t=$!; b(){ b | b & }; b 2>/dev/null; wait $t; echo survived',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let out = '';
     bomb.stdout.on('data', (d: Buffer) => (out += d.toString()));
     const done = new Promise<number>((resolve) => bomb.on('close', (code) => resolve(code ?? -1)));

@@ -22,7 +22,7 @@ const HOSTS_TAG = `# au test ${tag}`;
 const WORLD = `aut-${tag}.test`;
 const WORLD_LO = `aut-${tag}-lo.test`;
 const WORLD_OTHER = `aut-${tag}-other.test`;
-const HUMAN_PORT = 20000 + (parseInt(tag.slice(2, 4), 16) * 37) % 20000;
+const HUMAN_PORT = 20000 + ((parseInt(tag.slice(2, 4), 16) * 37) % 20000);
 const LISTED_PORT = HUMAN_PORT + 1;
 const INBOUND_PORT = HUMAN_PORT + 2;
 const LISTEN_PORT = HUMAN_PORT + 3;
@@ -106,14 +106,16 @@ describe('network policies (au net)', () => {
     assert.equal(r.status, 0, r.stderr);
     return JSON.parse(r.stdout) as Record<string, boolean>;
   };
-  const agentReaches = (targets: Targets): Record<string, boolean> => reached(human.au(['run', '-a', agent, '--', ...reachScript(targets)]));
+  const agentReaches = (targets: Targets): Record<string, boolean> =>
+    reached(human.au(['run', '-a', agent, '--', ...reachScript(targets)]));
   const humanReaches = (targets: Targets): Record<string, boolean> => reached(human.run(reachScript(targets)));
   // The places the tests try to reach.
   const SERVICE = ['127.0.0.1', HUMAN_PORT] as const; // the human's loopback service
   const LISTED = ['127.0.0.1', LISTED_PORT] as const; // another one, on a port a policy lists
   const WEB = [OUTSIDE, 80] as const; // the outside host
   const WEB_TLS = [OUTSIDE, 443] as const;
-  const agentPython = (code: string): { status: number; stdout: string; stderr: string } => human.au(['run', '-a', agent, '--', 'python3', '-c', code]);
+  const agentPython = (code: string): { status: number; stdout: string; stderr: string } =>
+    human.au(['run', '-a', agent, '--', 'python3', '-c', code]);
 
   before(() => {
     human = createHuman();
@@ -133,14 +135,19 @@ describe('network policies (au net)', () => {
     must(['ip', '-n', NS, 'link', 'set', 'lo', 'up']);
     must(['ip', '-6', 'addr', 'add', `${SUBNET6}1/64`, 'dev', VETH_HOST, 'nodad']);
     must(['ip', '-n', NS, '-6', 'addr', 'add', `${SUBNET6}2/64`, 'dev', VETH_NS, 'nodad']);
-    for (const port of ['80', '443']) serve(['ip', 'netns', 'exec', NS, 'python3', '-m', 'http.server', port, '--bind', OUTSIDE, '--directory', site]);
+    for (const port of ['80', '443'])
+      serve(['ip', 'netns', 'exec', NS, 'python3', '-m', 'http.server', port, '--bind', OUTSIDE, '--directory', site]);
     // A name server of the outside host that only writes down what reaches it (UDP and TCP 53).
     const dns = `import socket, threading\nlog = open('${DNS_LOG}', 'a', buffering=1)\nu = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nu.bind(('${OUTSIDE}', 53))\nt = socket.socket()\nt.bind(('${OUTSIDE}', 53))\nt.listen(4)\ndef tcp():\n  while True:\n    c, a = t.accept()\n    log.write('tcp\\n')\n    c.close()\nthreading.Thread(target=tcp, daemon=True).start()\nprint('ready', flush=True)\nwhile True:\n  u.recvfrom(512)\n  log.write('udp\\n')\n`;
     writeFileSync(DNS_LOG, '');
     serve(['ip', 'netns', 'exec', NS, 'python3', '-c', dns]);
     // The human's own loopback services.
-    for (const port of [HUMAN_PORT, LISTED_PORT]) serve(['runuser', '-u', human.name, '--', 'python3', '-m', 'http.server', String(port), '--bind', '127.0.0.1', '--directory', site]);
-    writeFileSync('/etc/hosts', `${readFileSync('/etc/hosts', 'utf8')}${OUTSIDE} ${WORLD} ${WORLD_OTHER} ${HOSTS_TAG}\n127.0.0.1 ${WORLD_LO} ${HOSTS_TAG}\n`);
+    for (const port of [HUMAN_PORT, LISTED_PORT])
+      serve(['runuser', '-u', human.name, '--', 'python3', '-m', 'http.server', String(port), '--bind', '127.0.0.1', '--directory', site]);
+    writeFileSync(
+      '/etc/hosts',
+      `${readFileSync('/etc/hosts', 'utf8')}${OUTSIDE} ${WORLD} ${WORLD_OTHER} ${HOSTS_TAG}\n127.0.0.1 ${WORLD_LO} ${HOSTS_TAG}\n`,
+    );
     waitFor(() => Object.values(humanReaches({ WEB, WEB_TLS, SERVICE, LISTED })).every(Boolean));
   });
 
@@ -152,7 +159,13 @@ describe('network policies (au net)', () => {
         // already gone
       }
     }
-    writeFileSync('/etc/hosts', readFileSync('/etc/hosts', 'utf8').split('\n').filter((l) => !l.includes(HOSTS_TAG)).join('\n'));
+    writeFileSync(
+      '/etc/hosts',
+      readFileSync('/etc/hosts', 'utf8')
+        .split('\n')
+        .filter((l) => !l.includes(HOSTS_TAG))
+        .join('\n'),
+    );
     sh(['ip', 'netns', 'delete', NS]);
     sh(['ip', 'link', 'delete', VETH_HOST]);
     rmSync(site, { recursive: true, force: true });
@@ -166,7 +179,14 @@ describe('network policies (au net)', () => {
   });
 
   test('bad input: one line, exit 2', () => {
-    for (const args of [['nope'], ['deny', '--port', '70000'], ['allowlist'], ['allowlist', '--allow', '1.2.3.4/40'], ['domains'], ['domains', '--domain', 'bad domain']]) {
+    for (const args of [
+      ['nope'],
+      ['deny', '--port', '70000'],
+      ['allowlist'],
+      ['allowlist', '--allow', '1.2.3.4/40'],
+      ['domains'],
+      ['domains', '--domain', 'bad domain'],
+    ]) {
       const r = human.au(['net', 'set', '-a', agent, ...args]);
       assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
       assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
@@ -265,7 +285,11 @@ describe('network policies (au net)', () => {
     const code = `import json, os, socket\nport = int(os.environ['HTTPS_PROXY'].rsplit(':', 1)[1])\nfor t in json.loads(${JSON.stringify(JSON.stringify(targets))}):\n  s = socket.create_connection(('127.0.0.1', port), timeout=5)\n  s.sendall(('CONNECT %s HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n' % t).encode('latin1'))\n  print(s.recv(200).decode('latin1').split('\\r\\n')[0] or 'closed')\n  s.close()`;
     const r = agentPython(code);
     assert.equal(r.status, 0, r.stderr);
-    assert.deepEqual(r.stdout.trim().split('\n'), targets.map(() => 'HTTP/1.1 403 Forbidden'), r.stdout);
+    assert.deepEqual(
+      r.stdout.trim().split('\n'),
+      targets.map(() => 'HTTP/1.1 403 Forbidden'),
+      r.stdout,
+    );
     assert.equal(agentPython(tunnelTo(`www.${WORLD}`, 80)).stdout, 'failed 403 Forbidden\n', 'a listed name that does not resolve');
   });
 
@@ -293,7 +317,15 @@ describe('network policies (au net)', () => {
     const proxy = (JSON.parse(human.au(['net', 'show', '-a', agent, '--json']).stdout) as { proxy: string }).proxy;
     const port = Number(proxy.split(':')[1]);
     const squat = (address: string): { output: () => string; stop: () => Promise<string> } =>
-      background(['runuser', '-u', other.name, '--', 'python3', '-c', `import socket\ns = socket.socket(socket.AF_INET6 if ':' in '${address}' else socket.AF_INET)\ns.bind(('${address}', ${port}))\ns.listen(4)\nprint('squatting', flush=True)\nwhile True:\n  c, a = s.accept()\n  print('GOT THE AGENT', flush=True)\n  c.close()`]);
+      background([
+        'runuser',
+        '-u',
+        other.name,
+        '--',
+        'python3',
+        '-c',
+        `import socket\ns = socket.socket(socket.AF_INET6 if ':' in '${address}' else socket.AF_INET)\ns.bind(('${address}', ${port}))\ns.listen(4)\nprint('squatting', flush=True)\nwhile True:\n  c, a = s.accept()\n  print('GOT THE AGENT', flush=True)\n  c.close()`,
+      ]);
     const before = squat('0.0.0.0');
     await until(() => before.output().includes('squatting'));
     const refused = human.au(['run', '-a', agent, '--', 'python3', '-c', tunnelTo(WORLD, 80)]);
@@ -304,12 +336,18 @@ describe('network policies (au net)', () => {
     assert.equal(agentPython(tunnelTo(WORLD, 80)).stdout, 'world\n');
     const beside = squat('::1');
     await until(() => beside.output().includes('squatting'));
-    const direct = agentPython(`import socket\ntry:\n  socket.create_connection(('::1', ${port}), timeout=3)\n  print('connected')\nexcept OSError:\n  print('refused')`);
+    const direct = agentPython(
+      `import socket\ntry:\n  socket.create_connection(('::1', ${port}), timeout=3)\n  print('connected')\nexcept OSError:\n  print('refused')`,
+    );
     assert.notEqual(direct.status, 0, 'au refuses to run while another uid listens on the port');
     assert.match(direct.stderr, /held by uid/);
     const moved = human.au(['net', 'set', '-a', agent, 'domains', '--domain', WORLD]);
     assert.equal(moved.status, 0, moved.stderr);
-    assert.notEqual((JSON.parse(human.au(['net', 'show', '-a', agent, '--json']).stdout) as { proxy: string }).proxy, proxy, 'au net set again picks another port');
+    assert.notEqual(
+      (JSON.parse(human.au(['net', 'show', '-a', agent, '--json']).stdout) as { proxy: string }).proxy,
+      proxy,
+      'au net set again picks another port',
+    );
     assert.equal(agentPython(tunnelTo(WORLD, 80)).stdout, 'world\n', 'and runs work on it, the squatter still there');
     assert.doesNotMatch(await beside.stop(), /GOT THE AGENT/);
   });
@@ -321,20 +359,80 @@ describe('network policies (au net)', () => {
       assert.equal(set.status, 0, set.stderr);
       const show = human.au(['net', 'show', '-a', agent]);
       assert.match(show.stdout, new RegExp(`^inbound: TCP ports ${LISTEN_PORT} from loopback only; nothing else$`, 'm'));
-      const server = background(['runuser', '-u', human.name, '--', 'env', '-i', ...Object.entries(human.env()).map(([k, v]) => `${k}=${v}`), process.execPath, join(packageForHumans(), 'bin', 'au'), 'run', '-a', agent, '--', 'python3', '-c', LISTENER, String(INBOUND_PORT), String(LISTEN_PORT)], human.home);
+      const server = background(
+        [
+          'runuser',
+          '-u',
+          human.name,
+          '--',
+          'env',
+          '-i',
+          ...Object.entries(human.env()).map(([k, v]) => `${k}=${v}`),
+          process.execPath,
+          join(packageForHumans(), 'bin', 'au'),
+          'run',
+          '-a',
+          agent,
+          '--',
+          'python3',
+          '-c',
+          LISTENER,
+          String(INBOUND_PORT),
+          String(LISTEN_PORT),
+        ],
+        human.home,
+      );
       try {
         await until(() => server.output().includes('listening'));
-        assert.match(server.output(), new RegExp(`^cgroup 0::/agent-as-unix-user/${agent}/run-\\d+$`, 'm'), 'the run is in the cgroup the input rules match');
+        assert.match(
+          server.output(),
+          new RegExp(`^cgroup 0::/agent-as-unix-user/${agent}/run-\\d+$`, 'm'),
+          'the run is in the cgroup the input rules match',
+        );
         // Several at once: beyond the backlog, the kernel answers with SYN cookies (no socket owns those SYN-ACKs).
         // A datagram first (the TCP attempts below give it time to arrive, were it let in).
-        must(['ip', 'netns', 'exec', NS, 'python3', '-c', `import socket\nfor a in ('${SUBNET}.1', '${SUBNET6}1'):\n  socket.socket(socket.AF_INET6 if ':' in a else socket.AF_INET, socket.SOCK_DGRAM).sendto(b'udp-ping', (a, ${INBOUND_PORT}))`]);
-        const targets: [string, number][] = [[`${SUBNET}.1`, LISTEN_PORT], [`${SUBNET6}1`, LISTEN_PORT], [`${SUBNET6}1`, INBOUND_PORT], ...Array.from({ length: 4 }, (): [string, number] => [`${SUBNET}.1`, INBOUND_PORT])];
-        const outside = must(['ip', 'netns', 'exec', NS, ...clientsScript(targets)]).trim().split('\n');
+        must([
+          'ip',
+          'netns',
+          'exec',
+          NS,
+          'python3',
+          '-c',
+          `import socket\nfor a in ('${SUBNET}.1', '${SUBNET6}1'):\n  socket.socket(socket.AF_INET6 if ':' in a else socket.AF_INET, socket.SOCK_DGRAM).sendto(b'udp-ping', (a, ${INBOUND_PORT}))`,
+        ]);
+        const targets: [string, number][] = [
+          [`${SUBNET}.1`, LISTEN_PORT],
+          [`${SUBNET6}1`, LISTEN_PORT],
+          [`${SUBNET6}1`, INBOUND_PORT],
+          ...Array.from({ length: 4 }, (): [string, number] => [`${SUBNET}.1`, INBOUND_PORT]),
+        ];
+        const outside = must(['ip', 'netns', 'exec', NS, ...clientsScript(targets)])
+          .trim()
+          .split('\n');
         assert.match(outside[0]!, /^failed/, 'a listed port is for loopback only');
         assert.match(outside[1]!, /^failed/, 'a listed port is for loopback only (IPv6)');
-        assert.deepEqual(outside.slice(2).filter((l) => !l.startsWith('failed')), [], 'from the outside host, IPv4 and IPv6');
-        const local = other.run(clientsScript([['127.0.0.1', INBOUND_PORT], ['::1', INBOUND_PORT], [`${SUBNET}.1`, INBOUND_PORT], ['127.0.0.1', LISTEN_PORT], ['::1', LISTEN_PORT]])).stdout.trim().split('\n');
-        assert.deepEqual(local.map((l) => l.replace(/^failed .*/, 'failed')), ['failed', 'failed', 'failed', 'reply pong', 'reply pong'], 'another local user: only the listed port, on loopback');
+        assert.deepEqual(
+          outside.slice(2).filter((l) => !l.startsWith('failed')),
+          [],
+          'from the outside host, IPv4 and IPv6',
+        );
+        const local = other
+          .run(
+            clientsScript([
+              ['127.0.0.1', INBOUND_PORT],
+              ['::1', INBOUND_PORT],
+              [`${SUBNET}.1`, INBOUND_PORT],
+              ['127.0.0.1', LISTEN_PORT],
+              ['::1', LISTEN_PORT],
+            ]),
+          )
+          .stdout.trim()
+          .split('\n');
+        assert.deepEqual(
+          local.map((l) => l.replace(/^failed .*/, 'failed')),
+          ['failed', 'failed', 'failed', 'reply pong', 'reply pong'],
+          'another local user: only the listed port, on loopback',
+        );
       } catch (error) {
         await server.stop();
         throw error;

@@ -50,7 +50,8 @@ describe('au doctor', () => {
       const c = find(checks, name);
       assert.equal(c.status, Number(value) >= 1 ? 'PASS' : 'WARN');
       assert.match(c.detail, new RegExp(`^${value}`));
-      if (c.status === 'WARN') assert.equal(c.fix, `sudo sysctl -w ${name}=1 && echo '${name} = 1' | sudo tee /etc/sysctl.d/60-au-${name}.conf >/dev/null`);
+      if (c.status === 'WARN')
+        assert.equal(c.fix, `sudo sysctl -w ${name}=1 && echo '${name} = 1' | sudo tee /etc/sysctl.d/60-au-${name}.conf >/dev/null`);
     }
     const tiocsti = sysctl('dev.tty.legacy_tiocsti');
     const t = find(checks, 'dev.tty.legacy_tiocsti');

@@ -57,7 +57,11 @@ describe('entrypoint: kernel state and per-run places', () => {
     ].join('\n');
     const r = sh(['runuser', '-l', human.name, '-c', login], { timeoutMs: 180_000 });
     assert.equal(r.status, 0, describeResult(r));
-    assert.match(r.stdout, new RegExp(`^human-reads: ses-secret-${tag} usr-secret-${tag}$`, 'm'), `set-up: the human reads its own keys\n${describeResult(r)}`);
+    assert.match(
+      r.stdout,
+      new RegExp(`^human-reads: ses-secret-${tag} usr-secret-${tag}$`, 'm'),
+      `set-up: the human reads its own keys\n${describeResult(r)}`,
+    );
     const [, session, user] = /^human-keyrings: (\d+) (\d+)$/m.exec(r.stdout) ?? [];
     assert.ok(session && user && session !== user, `set-up: the human has a session keyring of its own\n${describeResult(r)}`);
 
@@ -71,7 +75,11 @@ describe('entrypoint: kernel state and per-run places', () => {
       if (name?.includes('--lockdown')) {
         // The lockdown run's seccomp filter refuses every keyring call (the uid's keyrings are shared with normal runs).
         assert.match(section, /^agent-session-keyring: $/m, `${name}: the attack ran\n${section}`);
-        assert.equal(linesOf(section, 'refused').filter((l) => /Function not implemented$/.test(l)).length, 15, `${name}: refused by the filter\n${section}`);
+        assert.equal(
+          linesOf(section, 'refused').filter((l) => /Function not implemented$/.test(l)).length,
+          15,
+          `${name}: refused by the filter\n${section}`,
+        );
       } else {
         assert.match(section, /agent-session-keyring: \d+/, `${name}: the attack ran\n${section}`);
         const own = /agent-session-keyring: (\d+)/.exec(section)?.[1];
@@ -82,7 +90,11 @@ describe('entrypoint: kernel state and per-run places', () => {
       assert.doesNotMatch(section, new RegExp(`(ses|usr)-secret-${tag}`), `${name}: a secret leaked\n${section}`);
     }
     assert.doesNotMatch(sections[3] ?? '', /aut-planted/, `a key planted by the agent is in the human's keyrings\n${r.stdout}`);
-    assert.match(sections[3] ?? '', /human-key: user;\d+;\d+;[0-9a-f]+;aut-ses-key/, `set-up: the human's keys are still there\n${r.stdout}`);
+    assert.match(
+      sections[3] ?? '',
+      /human-key: user;\d+;\d+;[0-9a-f]+;aut-ses-key/,
+      `set-up: the human's keys are still there\n${r.stdout}`,
+    );
   });
 
   test('A26: /var/tmp, /run/lock and /dev/mqueue are private to each run, both ways; nothing the agent leaves there outlives it', () => {
@@ -108,7 +120,13 @@ describe('entrypoint: kernel state and per-run places', () => {
       assert.equal(control.status, 0, `set-up: outside au the agent uid reads ${f}\n${describeResult(control)}`);
     }
 
-    const r = asAgent([TRY, ...humanFiles.map((f) => `try cat ${f}`), ...agentFiles.map((f) => `touch ${f} && ls ${f} >/dev/null && echo "wrote ${f}"`)].join('\n'));
+    const r = asAgent(
+      [
+        TRY,
+        ...humanFiles.map((f) => `try cat ${f}`),
+        ...agentFiles.map((f) => `touch ${f} && ls ${f} >/dev/null && echo "wrote ${f}"`),
+      ].join('\n'),
+    );
     assert.equal(r.status, 0, describeResult(r));
     assert.deepEqual(linesOf(r.stdout, 'SUCCEEDED'), [], `the agent reached the human's files\n${r.stdout}`);
     const refused = linesOf(r.stdout, 'refused');
@@ -118,7 +136,12 @@ describe('entrypoint: kernel state and per-run places', () => {
       assert.match(r.stdout, new RegExp(`^wrote ${f}$`, 'm'), `set-up: the agent writes ${f} in its run`);
       assert.ok(!existsSync(f), `${f}, left by the agent, is in the host's ${f.slice(0, f.lastIndexOf('/'))}`);
     }
-    const next = asAgent(agentFiles.map((f) => `test -e ${f} && echo "still there: ${f}"`).concat('echo checked').join('\n'));
+    const next = asAgent(
+      agentFiles
+        .map((f) => `test -e ${f} && echo "still there: ${f}"`)
+        .concat('echo checked')
+        .join('\n'),
+    );
     assert.match(next.stdout, /^checked$/m, describeResult(next));
     assert.doesNotMatch(next.stdout, /still there/, 'what one run left, the next one sees');
 
@@ -143,7 +166,23 @@ describe('entrypoint: kernel state and per-run places', () => {
     // A first run keeps its runtime directory busy while a second one looks at its own.
     const first = spawn(
       'runuser',
-      ['-u', human.name, '--', 'env', '-i', ...Object.entries(human.env()).map(([k, v]) => `${k}=${v}`), process.execPath, join(packageForHumans(), 'bin', 'au'), 'run', '-a', agent, '--', 'bash', '-c', `touch "$XDG_RUNTIME_DIR/first-${tag}" && echo ready && { read -r _ || true; }`],
+      [
+        '-u',
+        human.name,
+        '--',
+        'env',
+        '-i',
+        ...Object.entries(human.env()).map(([k, v]) => `${k}=${v}`),
+        process.execPath,
+        join(packageForHumans(), 'bin', 'au'),
+        'run',
+        '-a',
+        agent,
+        '--',
+        'bash',
+        '-c',
+        `touch "$XDG_RUNTIME_DIR/first-${tag}" && echo ready && { read -r _ || true; }`,
+      ],
       { cwd: human.home, stdio: ['pipe', 'pipe', 'pipe'] },
     );
     undo.push(() => first.kill('SIGKILL'));
@@ -151,14 +190,17 @@ describe('entrypoint: kernel state and per-run places', () => {
     first.stdout.on('data', (d: Buffer) => (firstOut += d.toString()));
     first.stderr.on('data', (d: Buffer) => (firstOut += d.toString()));
     const firstExit = new Promise<number | null>((resolve) => first.once('close', resolve));
-    await eventually(() => /^ready$/m.test(firstOut), () => `the first run started: ${firstOut}`);
+    await eventually(
+      () => /^ready$/m.test(firstOut),
+      () => `the first run started: ${firstOut}`,
+    );
 
     const r = asAgent(
       [
         'echo "dir=$XDG_RUNTIME_DIR"',
         'echo "mode=$(stat -c \'%a %u %g\' "$XDG_RUNTIME_DIR")"',
         'echo "fs=$(findmnt -n -o TARGET,FSTYPE -T "$XDG_RUNTIME_DIR")"',
-        'echo "siblings=$(ls -A /run/user | tr \'\\n\' \' \')"',
+        "echo \"siblings=$(ls -A /run/user | tr '\\n' ' ')\"",
         'echo "content=$(ls -A "$XDG_RUNTIME_DIR")"',
         `echo left > "$XDG_RUNTIME_DIR/left-${tag}" && echo wrote`,
       ].join('\n'),
@@ -170,7 +212,11 @@ describe('entrypoint: kernel state and per-run places', () => {
     assert.match(r.stdout, new RegExp(`^mode=700 ${uid} ${must(['id', '-g', agent]).trim()}$`, 'm'), 'owned by the agent, 0700');
     assert.match(r.stdout, /^fs=\/run\/user\s+tmpfs$/m, 'a tmpfs of the run');
     assert.match(r.stdout, new RegExp(`^siblings=${uid} $`, 'm'), "no other user's runtime directory is visible");
-    assert.match(r.stdout, /^content=au-browser$/m, "the concurrent run's runtime directory is not this run's (only the BROWSER shim every run gets)");
+    assert.match(
+      r.stdout,
+      /^content=au-browser$/m,
+      "the concurrent run's runtime directory is not this run's (only the BROWSER shim every run gets)",
+    );
     assert.match(r.stdout, /^wrote$/m);
     assert.ok(!existsSync(`${dir}/left-${tag}`) && !existsSync(`${dir}/first-${tag}`), 'a file of the runtime directory is on the host');
     assert.equal(existsSync(dir), hostHad, 'the run left a runtime directory on the host');
@@ -182,7 +228,9 @@ describe('entrypoint: kernel state and per-run places', () => {
   test("SHELL is bash whatever the agent's passwd shell (nologin): the passwd shell is never what runs", () => {
     must(['usermod', '--shell', '/usr/sbin/nologin', agent]);
     try {
-      const r = asAgent(`echo "passwd-shell=$(getent passwd "$(id -un)" | cut -d: -f7)"; echo "shell=$SHELL"; "$SHELL" -c 'echo via-shell'`);
+      const r = asAgent(
+        `echo "passwd-shell=$(getent passwd "$(id -un)" | cut -d: -f7)"; echo "shell=$SHELL"; "$SHELL" -c 'echo via-shell'`,
+      );
       assert.equal(r.status, 0, describeResult(r));
       assert.match(r.stdout, /^passwd-shell=\/usr\/sbin\/nologin$/m, 'set-up: the passwd shell is nologin');
       assert.match(r.stdout, /^shell=\/bin\/bash$/m);
@@ -224,7 +272,16 @@ describe('entrypoint: kernel state and per-run places', () => {
 
   test('the most variables a run may get (256 -e pairs) all reach the agent, beside the fixed ones', () => {
     const pairs = Array.from({ length: 256 }, (_, i) => ['-e', `AUT_V${i}=${i}`]).flat();
-    const r = human.au(['run', '-a', agent, ...pairs, '--', 'bash', '-c', 'env | grep -c "^AUT_V"; echo "$AUT_V255 $XDG_RUNTIME_DIR $BROWSER"']);
+    const r = human.au([
+      'run',
+      '-a',
+      agent,
+      ...pairs,
+      '--',
+      'bash',
+      '-c',
+      'env | grep -c "^AUT_V"; echo "$AUT_V255 $XDG_RUNTIME_DIR $BROWSER"',
+    ]);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /^256\n255 \/run\/user\/\d+ \/run\/user\/\d+\/au-browser\n$/);
   });

@@ -50,7 +50,11 @@ describe('one health model', () => {
     const r = sh(['runuser', '-l', human.name, '-c', script]);
     const out = r.stdout;
     assert.notEqual(r.status, 90, `au new failed: ${r.stderr}`);
-    assert.doesNotMatch(/^groups: (.*)$/m.exec(out)?.[1] ?? '', new RegExp(`su-as-${agent}`), 'the premise: this shell does not hold the new group');
+    assert.doesNotMatch(
+      /^groups: (.*)$/m.exec(out)?.[1] ?? '',
+      new RegExp(`su-as-${agent}`),
+      'the premise: this shell does not hold the new group',
+    );
     assert.match(out, /^info-status: 0$/m, out);
     assert.match(out, /^list-status: 0$/m, out);
     assert.doesNotMatch(out, /BROKEN|EACCES/, out);
@@ -59,9 +63,16 @@ describe('one health model', () => {
     assert.match(out, new RegExp(`^${agent}$`, 'm'));
     const checks = JSON.parse(readFileSync(`${human.home}/doctor.json`, 'utf8')) as Check[];
     const mine = agentLines(checks, agent);
-    assert.deepEqual(mine.find((c) => c.check === `agent ${agent}`), { status: 'PASS', check: `agent ${agent}`, detail: 'healthy', fix: null });
+    assert.deepEqual(
+      mine.find((c) => c.check === `agent ${agent}`),
+      { status: 'PASS', check: `agent ${agent}`, detail: 'healthy', fix: null },
+    );
     assert.equal(mine.find((c) => c.check === `group su-as-${agent}`)?.status, 'PASS');
-    assert.deepEqual(mine.filter((c) => c.status === 'FAIL'), [], JSON.stringify(mine, null, 1));
+    assert.deepEqual(
+      mine.filter((c) => c.status === 'FAIL'),
+      [],
+      JSON.stringify(mine, null, 1),
+    );
     for (const c of checks) if (c.fix) assert.doesNotMatch(c.fix, DESTRUCTIVE, `${c.check}: ${c.fix}`);
     assert.doesNotMatch(out, /fix: .*au delete/);
   });
@@ -83,7 +94,14 @@ describe('one health model', () => {
       writeFileSync(join(work, 'old.c'), entrypointSource);
       const ids = (flag: string): number => Number(must(['id', flag, agent]).trim());
       const driverGid = Number(must(['getent', 'group', `su-as-${agent}`]).split(':')[2]);
-      const flags = compileFlagsFor({ agentName: agent, agentUid: ids('-u'), agentGid: ids('-g'), driverGroup: `su-as-${agent}`, driverGid, agentHome: `/home/${agent}` }).map((f) => (f === '-O2' ? '-O1' : f));
+      const flags = compileFlagsFor({
+        agentName: agent,
+        agentUid: ids('-u'),
+        agentGid: ids('-g'),
+        driverGroup: `su-as-${agent}`,
+        driverGid,
+        agentHome: `/home/${agent}`,
+      }).map((f) => (f === '-O2' ? '-O1' : f));
       must(['cc', ...flags, '-o', join(work, 'old'), join(work, 'old.c')]);
       must(['install', '-o', 'root', '-g', `su-as-${agent}`, '-m', '4750', join(work, 'old'), path]);
     } finally {
@@ -146,7 +164,7 @@ describe('one health model', () => {
     assert.equal(human.au(['info', '-a', agent]).status, 0);
   });
 
-  test('au delete does not pass on userdel\'s complaint about a mail spool agents never have', () => {
+  test("au delete does not pass on userdel's complaint about a mail spool agents never have", () => {
     const agent = human.newAgent();
     const r = human.au(['delete', '-y', '-H', '-a', agent]);
     assert.equal(r.status, 0, r.stderr);

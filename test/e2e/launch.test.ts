@@ -149,7 +149,8 @@ describe('one launch path: the same containment for every way across the boundar
     // Control: the same files do run for au run (a login shell).
     assert.equal(human.au(['run', '-a', agent, '--', 'true']).status, 0);
     assert.ok(existsSync(`/home/${agent}/login-files-ran`));
-    for (const file of ['.profile', '.bash_profile', '.bash_login', '.bashrc', 'login-files-ran']) rmSync(`/home/${agent}/${file}`, { force: true });
+    for (const file of ['.profile', '.bash_profile', '.bash_login', '.bashrc', 'login-files-ran'])
+      rmSync(`/home/${agent}/${file}`, { force: true });
   });
 
   test('at most 64 shares: a 65th is refused at mount add; a config with 65 is reported by info and doctor, and au run says why', () => {

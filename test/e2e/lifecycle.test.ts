@@ -4,7 +4,17 @@ import { spawn } from 'node:child_process';
 import { lstatSync, mkdirSync, readFileSync, statSync, writeFileSync, chownSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type Human, createHuman, forceRemoveAgent, groupExists, must, packageForHumans, sh, uniqueName, userExists } from '../helpers/system.js';
+import {
+  type Human,
+  createHuman,
+  forceRemoveAgent,
+  groupExists,
+  must,
+  packageForHumans,
+  sh,
+  uniqueName,
+  userExists,
+} from '../helpers/system.js';
 
 const ENTRYPOINT_ROOT = '/usr/local/libexec/agent-as-unix-user';
 
@@ -104,7 +114,19 @@ describe('agent life cycle', () => {
     assert.equal(human.au(['run', '-a', agent, '--', 'sh', '-c', 'exit 7']).status, 7);
     assert.equal(human.au(['run', '-a', agent, '--', 'sh', '-c', 'kill -TERM $$']).status, 128 + 15);
     assert.equal(human.au(['run', '-a', agent, '--', 'no-such-command-aut']).status, 127);
-    const env = human.au(['run', '-a', agent, '-e', 'URL=a=b', '--env', 'EMPTY=', '--', 'sh', '-c', 'printf "%s|%s|%s" "$URL" "${EMPTY-unset}" "$HOME"']);
+    const env = human.au([
+      'run',
+      '-a',
+      agent,
+      '-e',
+      'URL=a=b',
+      '--env',
+      'EMPTY=',
+      '--',
+      'sh',
+      '-c',
+      'printf "%s|%s|%s" "$URL" "${EMPTY-unset}" "$HOME"',
+    ]);
     assert.equal(env.stdout, `a=b||/home/${agent}`);
     assert.equal(human.au(['run', '-a', agent, '--', 'pwd']).stdout, `/home/${agent}\n`);
     const mkdir = human.au(['run', '-a', agent, '--', 'mkdir', '-p', 'sub/dir']);
@@ -128,7 +150,9 @@ describe('agent life cycle', () => {
     chownSync(secret, human.uid, human.uid);
     // The human's shell holds the file open on fd 200 when it starts au (a leak au must not pass on).
     const au = `${process.execPath} ${join(packageForHumans(), 'bin', 'au')}`;
-    const run = spawn('runuser', ['-u', human.name, '--', 'bash', '-c', `exec 200<${secret}; exec ${au} run -a ${agent} -- sleep 30`], { stdio: 'ignore' });
+    const run = spawn('runuser', ['-u', human.name, '--', 'bash', '-c', `exec 200<${secret}; exec ${au} run -a ${agent} -- sleep 30`], {
+      stdio: 'ignore',
+    });
     try {
       let agentPids: string[] = [];
       for (let i = 0; i < 100 && agentPids.length === 0; i++) {
@@ -154,7 +178,11 @@ describe('agent life cycle', () => {
 
     let r = human.au(['mount', 'add', '-a', agent, ro]);
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stderr, new RegExp(`^\\$ setfacl-by-fd --physical --owner ${human.name} --modify user:${agent}:rX,default:user:${agent}:rX -- ${ro}$`, 'm'), 'ACLs are set as the human (no sudo), by fd');
+    assert.match(
+      r.stderr,
+      new RegExp(`^\\$ setfacl-by-fd --physical --owner ${human.name} --modify user:${agent}:rX,default:user:${agent}:rX -- ${ro}$`, 'm'),
+      'ACLs are set as the human (no sudo), by fd',
+    );
     r = human.au(['mount', 'add', '-a', agent, '--rw', rw, 'work/proj']);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stderr, /runs as you/);
@@ -269,7 +297,10 @@ describe('names and existing accounts', () => {
       // Even a hand-forged config entry for that user cannot make au delete it.
       const config = `${human.home}/.config/agent-as-unix-user.toml`;
       mkdirSync(`${human.home}/.config`, { recursive: true });
-      writeFileSync(config, `[[agents]]\nuser_name = "${victim}"\nsu_as_agent_group = "su-as-${victim}"\nentrypoint = "/x"\nentrypoint_sha256 = ""\nbootstrapped = true\n`);
+      writeFileSync(
+        config,
+        `[[agents]]\nuser_name = "${victim}"\nsu_as_agent_group = "su-as-${victim}"\nentrypoint = "/x"\nentrypoint_sha256 = ""\nbootstrapped = true\n`,
+      );
       chownSync(config, human.uid, human.uid);
       const del = human.au(['delete', '-y', '-H', '-a', victim]);
       assert.equal(del.status, 1);

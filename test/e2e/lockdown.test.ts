@@ -38,7 +38,16 @@ describe('lockdown and .au.toml', () => {
   test('lockdown: a throw-away home, the repo read-only, no network, no secret', () => {
     assert.match(connect([]).stdout, /connected/, 'control: without lockdown the agent reaches the listener');
     const r = human.au(
-      ['run', '-a', agent, '--lockdown', '--', 'bash', '-c', 'echo junk > ~/junk && cat ~/junk && cat file && test ! -e ~/marker && echo marker-hidden; touch file2 || echo repo-read-only; pwd'],
+      [
+        'run',
+        '-a',
+        agent,
+        '--lockdown',
+        '--',
+        'bash',
+        '-c',
+        'echo junk > ~/junk && cat ~/junk && cat file && test ! -e ~/marker && echo marker-hidden; touch file2 || echo repo-read-only; pwd',
+      ],
       { cwd: repo },
     );
     assert.equal(r.status, 0, r.stderr);
@@ -53,9 +62,16 @@ describe('lockdown and .au.toml', () => {
     assert.doesNotMatch(connect(['--lockdown']).stdout, /connected/, 'no network in lockdown');
     assert.match(connect(['--lockdown', '--net']).stdout, /connected/, '--net keeps it');
 
-    const secret = human.au(['run', '-a', agent, '--lockdown', '-e', 'MY_SECRET', '--', 'true'], { cwd: repo, env: { MY_SECRET: 's3cr3t' } });
+    const secret = human.au(['run', '-a', agent, '--lockdown', '-e', 'MY_SECRET', '--', 'true'], {
+      cwd: repo,
+      env: { MY_SECRET: 's3cr3t' },
+    });
     assert.equal(secret.status, 2, 'no secret is looked up in lockdown');
-    must(['sh', '-c', `printf '[profiles.envcheck]\\ncommand = ["printenv", "ANTHROPIC_API_KEY"]\\nenv = ["ANTHROPIC_API_KEY"]\\n' >> ${human.home}/.config/agent-as-unix-user.toml`]);
+    must([
+      'sh',
+      '-c',
+      `printf '[profiles.envcheck]\\ncommand = ["printenv", "ANTHROPIC_API_KEY"]\\nenv = ["ANTHROPIC_API_KEY"]\\n' >> ${human.home}/.config/agent-as-unix-user.toml`,
+    ]);
     const withKey = human.au(['envcheck', '-a', agent], { cwd: repo, env: { ANTHROPIC_API_KEY: 'sk-x' } });
     assert.equal(withKey.stdout, 'sk-x\n', 'control: the profile passes its key normally');
     const locked = human.au(['envcheck', '-a', agent, '--lockdown'], { cwd: repo, env: { ANTHROPIC_API_KEY: 'sk-x' } });
@@ -64,10 +80,22 @@ describe('lockdown and .au.toml', () => {
 
   test("lockdown seeds the throw-away home with the profile's allowed files only, copied as the agent", () => {
     // The agent's real home: settings (allowed), credentials (not), and a planted symlink.
-    must(['runuser', '-u', agent, '--', 'sh', '-c',
-      `mkdir -p ~/.seedtool/agents && echo seeded > ~/.seedtool/settings.json && echo sub > ~/.seedtool/agents/a.md && echo secret > ~/.seedtool/creds.json && ln -s ${human.home}/.bashrc ~/.seedtool/agents/link`]);
-    must(['sh', '-c', `printf '[profiles.seedtool]\\ncommand = ["sh", "-c"]\\nsettings_files = [".seedtool/settings.json", ".seedtool/agents", ".missing"]\\ncredential_files = [".seedtool/creds.json"]\\n' >> ${human.home}/.config/agent-as-unix-user.toml`]);
-    const script = 'cat ~/.seedtool/settings.json ~/.seedtool/agents/a.md; test -e ~/.seedtool/creds.json || echo no-creds; test -e ~/.seedtool/agents/link || echo no-link; echo changed > ~/.seedtool/settings.json';
+    must([
+      'runuser',
+      '-u',
+      agent,
+      '--',
+      'sh',
+      '-c',
+      `mkdir -p ~/.seedtool/agents && echo seeded > ~/.seedtool/settings.json && echo sub > ~/.seedtool/agents/a.md && echo secret > ~/.seedtool/creds.json && ln -s ${human.home}/.bashrc ~/.seedtool/agents/link`,
+    ]);
+    must([
+      'sh',
+      '-c',
+      `printf '[profiles.seedtool]\\ncommand = ["sh", "-c"]\\nsettings_files = [".seedtool/settings.json", ".seedtool/agents", ".missing"]\\ncredential_files = [".seedtool/creds.json"]\\n' >> ${human.home}/.config/agent-as-unix-user.toml`,
+    ]);
+    const script =
+      'cat ~/.seedtool/settings.json ~/.seedtool/agents/a.md; test -e ~/.seedtool/creds.json || echo no-creds; test -e ~/.seedtool/agents/link || echo no-link; echo changed > ~/.seedtool/settings.json';
     const r = human.au(['seedtool', '-a', agent, '--lockdown', script], { cwd: repo });
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout, 'seeded\nsub\nno-creds\nno-link\n');
@@ -88,7 +116,10 @@ describe('lockdown and .au.toml', () => {
     assert.match(both.stdout, /doc\nwrote/, `control: ${both.stderr}`);
 
     writeFileSync(`${repo}/.au.toml`, 'shares = ["."]\nread_only = true\nnetwork = "none"\n');
-    const narrowed = human.au(['run', '-a', agent, '--', 'sh', '-c', 'test -e ~/docs/readme.txt || echo docs-gone; touch w2 || echo repo-ro'], { cwd: repo });
+    const narrowed = human.au(
+      ['run', '-a', agent, '--', 'sh', '-c', 'test -e ~/docs/readme.txt || echo docs-gone; touch w2 || echo repo-ro'],
+      { cwd: repo },
+    );
     assert.equal(narrowed.status, 0, narrowed.stderr);
     assert.match(narrowed.stdout, /docs-gone/);
     assert.match(narrowed.stdout, /repo-ro/);
@@ -96,12 +127,7 @@ describe('lockdown and .au.toml', () => {
   });
 
   test('.au.toml that would widen access is refused', () => {
-    const cases = [
-      `shares = ["${human.home}/private"]\n`,
-      'read_only = false\n',
-      'network = "allow"\n',
-      '[[mounts]]\nsource = "/etc"\n',
-    ];
+    const cases = [`shares = ["${human.home}/private"]\n`, 'read_only = false\n', 'network = "allow"\n', '[[mounts]]\nsource = "/etc"\n'];
     for (const text of cases) {
       writeFileSync(`${repo}/.au.toml`, text);
       const r = human.au(['run', '-a', agent, '--', 'touch', 'should-not-run'], { cwd: repo });

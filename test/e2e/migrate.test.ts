@@ -40,7 +40,7 @@ function pythonAgent(human: Human): { agent: string; group: string; oldEntrypoin
   writeFileSync(
     config,
     previous +
-    `[[agents]]\nuser_name = "${agent}"\nsu_as_agent_group = "${group}"\nentrypoint = "${oldEntrypoint}"\nentrypoint_sha256 = "00"\nbootstrapped = true\n` +
+      `[[agents]]\nuser_name = "${agent}"\nsu_as_agent_group = "${group}"\nentrypoint = "${oldEntrypoint}"\nentrypoint_sha256 = "00"\nbootstrapped = true\n` +
       `[[agents.mounts]]\nsource = "${ro}"\ntarget = "/home/${agent}/py-ro"\nread_only = true\n` +
       `[[agents.mounts]]\nsource = "${rw}"\ntarget = "/home/${agent}/py-rw"\nread_only = false\n`,
   );
@@ -85,7 +85,15 @@ describe('au migrate: an agent of the Python au', () => {
     assert.doesNotMatch(must(['getfacl', '-p', rw]), new RegExp(`group:${group}:`), "the Python au's group ACLs are gone");
     assert.equal(statSync(rw).mode & 0o2000, 0, 'and its setgid bit');
 
-    const id = human.au(['run', '-a', agent, '--', 'sh', '-c', `id -gn; cat /home/${agent}/notes.txt; cat /home/${agent}/py-rw/existing.txt; echo new > /home/${agent}/py-rw/new.txt; ls /home/${agent}/py-ro`]);
+    const id = human.au([
+      'run',
+      '-a',
+      agent,
+      '--',
+      'sh',
+      '-c',
+      `id -gn; cat /home/${agent}/notes.txt; cat /home/${agent}/py-rw/existing.txt; echo new > /home/${agent}/py-rw/new.txt; ls /home/${agent}/py-ro`,
+    ]);
     assert.equal(id.status, 0, id.stderr);
     assert.equal(id.stdout, `${agent}\nmine\nshared\n`);
     assert.ok(existsSync(`${rw}/new.txt`), 'the rw share is writable');
@@ -117,7 +125,10 @@ describe('au migrate: an agent of the Python au', () => {
     const impostor = pythonAgent(human);
     human.track(impostor.agent);
     must(['usermod', '--comment', 'Real Person', impostor.agent]);
-    for (const args of [['migrate', '-y'], ['delete', '-y', '-H']]) {
+    for (const args of [
+      ['migrate', '-y'],
+      ['delete', '-y', '-H'],
+    ]) {
       const r = human.au([...args, '-a', impostor.agent]);
       assert.equal(r.status, 1, r.stderr);
       assert.match(r.stderr, /refusing to migrate user .*GECOS is "Real Person"/);

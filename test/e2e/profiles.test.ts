@@ -58,7 +58,10 @@ describe('profiles, secrets and shell integration', () => {
     try {
       t.type(`${process.execPath} ${join(packageForHumans(), 'bin', 'au')} claude -a ${agent}; echo done-$((1+1))`);
       const screen = await t.waitFor(/done-2/);
-      assert.match(screen, new RegExp(`claude args: --dangerously-skip-permissions\\s*\\n(?:.*\\n)*?au: resume with: au claude -a ${agent} --resume\\s*\\n`));
+      assert.match(
+        screen,
+        new RegExp(`claude args: --dangerously-skip-permissions\\s*\\n(?:.*\\n)*?au: resume with: au claude -a ${agent} --resume\\s*\\n`),
+      );
       t.type(`${process.execPath} ${join(packageForHumans(), 'bin', 'au')} claude -a ${agent} --version; echo done-$((2+2))`);
       const after = (await t.waitFor(/done-4/)).split('done-2').pop()!;
       assert.doesNotMatch(after, /resume with/, 'a one-shot has nothing to resume');
@@ -79,7 +82,8 @@ describe('profiles, secrets and shell integration', () => {
     writeConfigExtra('[profiles.mytool]\ncommand = ["echo", "mytool"]\n');
     const list = human.au(['profiles']);
     assert.equal(list.status, 0, list.stderr);
-    for (const name of ['claude', 'codex', 'gemini', 'opencode', 'pi', 'shell', 'mytool']) assert.match(list.stdout, new RegExp(`^${name}: `, 'm'));
+    for (const name of ['claude', 'codex', 'gemini', 'opencode', 'pi', 'shell', 'mytool'])
+      assert.match(list.stdout, new RegExp(`^${name}: `, 'm'));
     assert.equal(human.au(['mytool', '-a', agent, 'extra']).stdout, 'mytool extra\n');
     const names = (JSON.parse(human.au(['profiles', '--json']).stdout) as { name: string }[]).map((p) => p.name);
     assert.ok(names.includes('mytool'));
@@ -120,7 +124,7 @@ describe('profiles, secrets and shell integration', () => {
     writeConfigExtra('');
   });
 
-  test("au profile import copies settings (not credentials unless asked), written as the agent", () => {
+  test('au profile import copies settings (not credentials unless asked), written as the agent', () => {
     put(`${human.home}/.claude/settings.json`, '{"theme":"dark"}\n', human.name);
     put(`${human.home}/.claude/.credentials.json`, '{"token":"secret"}\n', human.name);
     must(['chown', `${human.name}:`, `${human.home}/.claude`]);
@@ -145,7 +149,11 @@ describe('profiles, secrets and shell integration', () => {
   });
 
   test('completion scripts are valid and complete profile names', () => {
-    for (const [shell, check] of [['bash', ['bash', '-n']], ['zsh', ['zsh', '-n']], ['fish', ['fish', '-n']]] as const) {
+    for (const [shell, check] of [
+      ['bash', ['bash', '-n']],
+      ['zsh', ['zsh', '-n']],
+      ['fish', ['fish', '-n']],
+    ] as const) {
       const script = human.au(['completions', shell]);
       assert.equal(script.status, 0, script.stderr);
       const file = `/tmp/aut-completion-${human.name}.${shell}`;

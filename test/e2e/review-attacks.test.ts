@@ -12,7 +12,21 @@ import { type Human, type Result, createHuman, packageForHumans, sh } from '../h
 
 const REVIEW_ROOT = '/var/lib/agent-as-unix-user/review';
 
-interface JsonChange { path: string; kind: string; replaces?: string; partOf?: string; type: string; risky: boolean; reasons: string[]; refused?: string; conflict?: string; from?: string; target?: string; mode?: string; oldMode?: string }
+interface JsonChange {
+  path: string;
+  kind: string;
+  replaces?: string;
+  partOf?: string;
+  type: string;
+  risky: boolean;
+  reasons: string[];
+  refused?: string;
+  conflict?: string;
+  from?: string;
+  target?: string;
+  mode?: string;
+  oldMode?: string;
+}
 
 describe('review shares: attacks', () => {
   let human: Human;
@@ -48,12 +62,14 @@ describe('review shares: attacks', () => {
     agent = human.newAgent();
     src = `${human.home}/proj`;
     tgt = `/home/${agent}/proj`;
-    asHuman([
-      `mkdir -p ${src}/sub ${src}/docs && cd ${src}`,
-      'echo hello > a.txt && printf "#!/bin/sh\\necho build\\n" > build.sh && chmod 755 build.sh && echo x > sub/x',
-      'echo one > docs/one.md && echo two > docs/two.md',
-      `printf '{ "name": "p", "scripts": { "test": "true" } }\\n' > package.json`,
-    ].join(' && '));
+    asHuman(
+      [
+        `mkdir -p ${src}/sub ${src}/docs && cd ${src}`,
+        'echo hello > a.txt && printf "#!/bin/sh\\necho build\\n" > build.sh && chmod 755 build.sh && echo x > sub/x',
+        'echo one > docs/one.md && echo two > docs/two.md',
+        `printf '{ "name": "p", "scripts": { "test": "true" } }\\n' > package.json`,
+      ].join(' && '),
+    );
     const add = human.au(['mount', 'add', '--review', '-a', agent, src]);
     assert.equal(add.status, 0, said(add));
     const entry = readdirSync(`${REVIEW_ROOT}/${agent}`)[0] ?? '';
@@ -73,8 +89,16 @@ describe('review shares: attacks', () => {
       assert.equal(text.status, 0, said(text));
       const diff = human.au(['changes', '-a', agent, '--diff']);
       const dry = human.au(['accept', '--dry-run', '-a', agent, '--include-risky']);
-      const raw = { changes: text.stdout.includes('\x1b[1A'), diff: diff.stdout.includes('\x1b[1A'), acceptDryRun: dry.stdout.includes('\x1b[1A') };
-      assert.deepEqual(raw, { changes: false, diff: false, acceptDryRun: false }, `agent bytes raw in the output: ${JSON.stringify(text.stdout)}`);
+      const raw = {
+        changes: text.stdout.includes('\x1b[1A'),
+        diff: diff.stdout.includes('\x1b[1A'),
+        acceptDryRun: dry.stdout.includes('\x1b[1A'),
+      };
+      assert.deepEqual(
+        raw,
+        { changes: false, diff: false, acceptDryRun: false },
+        `agent bytes raw in the output: ${JSON.stringify(text.stdout)}`,
+      );
     } finally {
       reset();
     }
@@ -82,7 +106,9 @@ describe('review shares: attacks', () => {
 
   test('escape sequences, C1 controls, bidi overrides and newlines in names and in-share symlink targets are escaped by `au changes`', () => {
     try {
-      inRun(`touch "$(printf 'a\\033]52;c;cHduZWQ=\\007')" "$(printf 'b\\302\\233 2J')" "$(printf 'c\\342\\200\\256txt.sh')" "$(printf 'd\\nRISKY none')" && ln -s "$(printf 'sub/\\033[2J')" e`);
+      inRun(
+        `touch "$(printf 'a\\033]52;c;cHduZWQ=\\007')" "$(printf 'b\\302\\233 2J')" "$(printf 'c\\342\\200\\256txt.sh')" "$(printf 'd\\nRISKY none')" && ln -s "$(printf 'sub/\\033[2J')" e`,
+      );
       const text = human.au(['changes', '-a', agent]);
       assert.equal(text.status, 0, said(text));
       assert.ok(!/[\x1b\x07\u009b\u202e]/.test(text.stdout), JSON.stringify(text.stdout));
@@ -113,7 +139,9 @@ describe('review shares: attacks', () => {
 
   test('a FIFO, a socket: listed as refused, `au changes` and `au accept` do not block on them, nothing applied', () => {
     try {
-      inRun('mkfifo fifo && python3 -c "import socket; s=socket.socket(socket.AF_UNIX); s.bind(\'sock\')" 2>/dev/null; mkfifo package.json.tmp; rm -f a.txt && mkfifo a.txt');
+      inRun(
+        'mkfifo fifo && python3 -c "import socket; s=socket.socket(socket.AF_UNIX); s.bind(\'sock\')" 2>/dev/null; mkfifo package.json.tmp; rm -f a.txt && mkfifo a.txt',
+      );
       const c = changesJson();
       for (const p of ['fifo', 'a.txt']) assert.ok(c.find((x) => x.path === p)?.refused, `${p}: ${JSON.stringify(c)}`);
       const r = human.au(['accept', '-a', agent, '--include-risky'], { timeoutMs: 30_000 });
@@ -147,7 +175,8 @@ describe('review shares: attacks', () => {
       inRun('chmod 0777 sub && chmod 0666 a.txt && chmod 0777 build.sh');
       const r = human.au(['accept', '-a', agent]);
       assert.equal(r.status, 0, said(r));
-      for (const p of ['sub', 'a.txt', 'build.sh']) assert.equal(lstatSync(`${src}/${p}`).mode & 0o022, 0, `${p} is now ${(lstatSync(`${src}/${p}`).mode & 0o777).toString(8)}`);
+      for (const p of ['sub', 'a.txt', 'build.sh'])
+        assert.equal(lstatSync(`${src}/${p}`).mode & 0o022, 0, `${p} is now ${(lstatSync(`${src}/${p}`).mode & 0o777).toString(8)}`);
     } finally {
       reset();
       sh(['chmod', '755', `${src}/sub`, `${src}/build.sh`]);
@@ -157,7 +186,9 @@ describe('review shares: attacks', () => {
 
   test('a folder of mode 000 (or a package.json of mode 000) in the upper layer makes `au changes`, `au accept` and `au discard` fail for every change', () => {
     try {
-      inRun(`echo good > good.txt && echo other > other.txt && mkdir locked && echo y > locked/y && chmod 000 locked && printf '{}' > package.json && chmod 000 package.json`);
+      inRun(
+        `echo good > good.txt && echo other > other.txt && mkdir locked && echo y > locked/y && chmod 000 locked && printf '{}' > package.json && chmod 000 package.json`,
+      );
       const listed = changesJson();
       for (const p of ['locked', 'package.json']) assert.ok(listed.find((x) => x.path === p)?.refused, `${p}: ${JSON.stringify(listed)}`);
       const statuses = {
@@ -176,14 +207,22 @@ describe('review shares: attacks', () => {
   test('deep nesting (2000 folders): `au changes` and `au discard` survive (no stack overflow), nothing half-applied', () => {
     try {
       // One process, no fork per level (2000 levels: each a single component, no path ever near PATH_MAX).
-      inRun(`python3 -c "import os,time; t=time.time(); os.mkdir('deep'); os.chdir('deep')\nfor i in range(2000): os.mkdir('d'); os.chdir('d')\nopen('f','w').write('end'); print('made in', time.time()-t)"`);
+      inRun(
+        `python3 -c "import os,time; t=time.time(); os.mkdir('deep'); os.chdir('deep')\nfor i in range(2000): os.mkdir('d'); os.chdir('d')\nopen('f','w').write('end'); print('made in', time.time()-t)"`,
+      );
       const run = (args: string[]): string => {
         const r = human.au(args, { timeoutMs: 120_000 });
         return r.status === 0 ? 'ok' : `${r.status}: ${r.stderr.trim().slice(0, 200)}`;
       };
-      const deepest = changesJson().filter((x) => x.path.startsWith('deep/')).sort((x, y) => y.path.length - x.path.length)[0];
+      const deepest = changesJson()
+        .filter((x) => x.path.startsWith('deep/'))
+        .sort((x, y) => y.path.length - x.path.length)[0];
       assert.match(deepest?.refused ?? '', /folders deep/, 'the part past the depth limit is listed as refused');
-      const got = { changes: run(['changes', '-a', agent, '--json']), accept: run(['accept', '-a', agent, 'deep']), discard: run(['discard', '-a', agent]) };
+      const got = {
+        changes: run(['changes', '-a', agent, '--json']),
+        accept: run(['accept', '-a', agent, 'deep']),
+        discard: run(['discard', '-a', agent]),
+      };
       assert.deepEqual(got, { changes: 'ok', accept: 'ok', discard: 'ok' });
       assert.equal(readdirSync(`${stage}/upper`).length, 0, 'au discard left part of the tree');
     } finally {
@@ -213,8 +252,19 @@ describe('review shares: attacks', () => {
       inRun('rm -rf docs && echo notes > docs');
       const c = changesJson();
       const d = c.filter((x) => x.path.startsWith('docs'));
-      assert.ok(d.some((x) => x.path === 'docs/one.md' && x.kind === 'deleted') || d.some((x) => /type|replac|folder|director/i.test(`${x.kind} ${x.reasons.join()} ${x.conflict ?? ''}`)), JSON.stringify(d));
-      assert.deepEqual(d.map((x) => [x.path, x.kind, x.replaces ?? x.partOf]), [['docs', 'replaced', 'directory'], ['docs/one.md', 'deleted', 'docs'], ['docs/two.md', 'deleted', 'docs']]);
+      assert.ok(
+        d.some((x) => x.path === 'docs/one.md' && x.kind === 'deleted') ||
+          d.some((x) => /type|replac|folder|director/i.test(`${x.kind} ${x.reasons.join()} ${x.conflict ?? ''}`)),
+        JSON.stringify(d),
+      );
+      assert.deepEqual(
+        d.map((x) => [x.path, x.kind, x.replaces ?? x.partOf]),
+        [
+          ['docs', 'replaced', 'directory'],
+          ['docs/one.md', 'deleted', 'docs'],
+          ['docs/two.md', 'deleted', 'docs'],
+        ],
+      );
       const text = human.au(['changes', '-a', agent]);
       assert.match(text.stdout, /replaced +docs .*in place of your directory, which goes with all it holds/);
       assert.match(text.stdout, /deleted +docs\/one\.md .*goes with the replacement of docs/);
@@ -224,7 +274,10 @@ describe('review shares: attacks', () => {
       const r = human.au(['accept', '-a', agent, 'docs']);
       assert.equal(r.status, 0, said(r));
       assert.equal(readFileSync(`${src}/docs`, 'utf8'), 'notes\n');
-      assert.deepEqual(changesJson().filter((x) => x.path.startsWith('docs')), []);
+      assert.deepEqual(
+        changesJson().filter((x) => x.path.startsWith('docs')),
+        [],
+      );
     } finally {
       reset();
       sh(['rm', '-rf', `${src}/docs`]);
@@ -259,7 +312,16 @@ describe('review shares: attacks', () => {
     try {
       inRun('rm a.txt && mkdir a.txt && echo in > a.txt/in');
       const c = changesJson().filter((x) => x.path === 'a.txt');
-      assert.ok(c.some((x) => (x.kind === 'replaced' && x.replaces === 'file') || x.kind === 'deleted' || x.kind === 'modified' || /replac|type/i.test(x.reasons.join())), JSON.stringify(c));
+      assert.ok(
+        c.some(
+          (x) =>
+            (x.kind === 'replaced' && x.replaces === 'file') ||
+            x.kind === 'deleted' ||
+            x.kind === 'modified' ||
+            /replac|type/i.test(x.reasons.join()),
+        ),
+        JSON.stringify(c),
+      );
       assert.match(human.au(['changes', '-a', agent]).stdout, /replaced +a\.txt\/ .*in place of your file/);
       const r = human.au(['accept', '-a', agent, 'a.txt']);
       assert.equal(r.status, 0, said(r));
@@ -276,11 +338,17 @@ describe('review shares: attacks', () => {
       asHuman(`echo base > ${src}/c.txt && echo base > ${src}/d.txt`);
       inRun('echo agent > c.txt && rm d.txt');
       asHuman(`sleep 1; echo "human edit" > ${src}/c.txt; echo "human edit" > ${src}/d.txt`);
-      const flagged = changesJson().filter((x) => x.conflict).map((x) => x.path).sort();
+      const flagged = changesJson()
+        .filter((x) => x.conflict)
+        .map((x) => x.path)
+        .sort();
       assert.deepEqual(flagged, ['c.txt', 'd.txt'], 'the honest case is flagged');
       // The agent refreshes: same content, new inode / new whiteout.
       inRun('sleep 1; cp c.txt .t && mv .t c.txt && echo x > d.txt && rm d.txt');
-      const after = changesJson().filter((x) => x.conflict).map((x) => x.path).sort();
+      const after = changesJson()
+        .filter((x) => x.conflict)
+        .map((x) => x.path)
+        .sort();
       assert.deepEqual(after, ['c.txt', 'd.txt'], 'the conflict vanished after the agent re-created its entries');
     } finally {
       reset();
@@ -288,7 +356,7 @@ describe('review shares: attacks', () => {
     }
   });
 
-  test('the conflict flag holds when au first looks after the re-creation (noted at the run\'s start), and an honest later change is no conflict', () => {
+  test("the conflict flag holds when au first looks after the re-creation (noted at the run's start), and an honest later change is no conflict", () => {
     try {
       asHuman(`echo base > ${src}/e.txt && echo base > ${src}/f.txt`);
       inRun('echo agent > e.txt');
@@ -299,13 +367,22 @@ describe('review shares: attacks', () => {
       asHuman(`echo "human edit" > ${src}/f.txt; sleep 1`);
       inRun('echo agent > f.txt');
       const listed = changesJson();
-      assert.deepEqual(listed.filter((x) => x.conflict).map((x) => x.path), ['e.txt'], JSON.stringify(listed));
+      assert.deepEqual(
+        listed.filter((x) => x.conflict).map((x) => x.path),
+        ['e.txt'],
+        JSON.stringify(listed),
+      );
       assert.ok(lstatSync(`${stage}/base.json`).isFile(), 'STAGE/base.json written');
       // Accepted: the path is no longer noted; a later change to it is no conflict.
       const ok = human.au(['accept', '-a', agent, 'f.txt']);
       assert.equal(ok.status, 0, said(ok));
       inRun('sleep 1; echo again > f.txt');
-      assert.deepEqual(changesJson().filter((x) => x.conflict).map((x) => x.path), ['e.txt']);
+      assert.deepEqual(
+        changesJson()
+          .filter((x) => x.conflict)
+          .map((x) => x.path),
+        ['e.txt'],
+      );
     } finally {
       reset();
       sh(['rm', '-f', `${src}/e.txt`, `${src}/f.txt`, `${stage}/base.json`]);
@@ -319,7 +396,7 @@ describe('review shares: attacks', () => {
       assert.match(shown.stdout, /console\.log\(1\)/);
       const digest = /--expect ([0-9a-f]{20}) /.exec(shown.stdout)?.[1];
       assert.ok(digest, said(shown));
-      inRun('echo "require(\'child_process\').execSync(\'id\')" > tool.js');
+      inRun("echo \"require('child_process').execSync('id')\" > tool.js");
       const r = human.au(['accept', '-a', agent, '--expect', digest, 'tool.js']);
       assert.equal(r.status, 1, said(r));
       assert.match(r.stderr, /not those of digest .*nothing applied/);
@@ -339,7 +416,23 @@ describe('review shares: attacks', () => {
   });
 
   test('a mode-000 folder also hides the pending changes from `au sessions list` (counted as 0, silently)', async () => {
-    const server = background(['runuser', '-u', human.name, '--', 'env', '-i', ...Object.entries(human.env()).map(([k, v]) => `${k}=${v}`), process.execPath, join(packageForHumans(), 'bin', 'au'), 'server', 'run'], children, human.home);
+    const server = background(
+      [
+        'runuser',
+        '-u',
+        human.name,
+        '--',
+        'env',
+        '-i',
+        ...Object.entries(human.env()).map(([k, v]) => `${k}=${v}`),
+        process.execPath,
+        join(packageForHumans(), 'bin', 'au'),
+        'server',
+        'run',
+      ],
+      children,
+      human.home,
+    );
     try {
       inRun('echo pending > pending.txt');
       const listed = async (): Promise<string> => {
@@ -384,8 +477,18 @@ describe('review shares: attacks', () => {
 
   test('user.overlay.* xattrs forged through the mount (opaque, whiteout, redirect) do not reach upper as overlay markers', () => {
     try {
-      inRun('mkdir -p sub && touch sub/n && (setfattr -n user.overlay.opaque -v y sub; setfattr -n user.overlay.whiteout -v y sub/n; setfattr -n user.overlay.redirect -v /x sub; true) 2>/dev/null');
-      const got = sh(['getfattr', '-d', '-m', '^user\\.overlay\\.', '--absolute-names', `${stage}/upper/sub`, `${stage}/upper/sub/n`]).stdout;
+      inRun(
+        'mkdir -p sub && touch sub/n && (setfattr -n user.overlay.opaque -v y sub; setfattr -n user.overlay.whiteout -v y sub/n; setfattr -n user.overlay.redirect -v /x sub; true) 2>/dev/null',
+      );
+      const got = sh([
+        'getfattr',
+        '-d',
+        '-m',
+        '^user\\.overlay\\.',
+        '--absolute-names',
+        `${stage}/upper/sub`,
+        `${stage}/upper/sub/n`,
+      ]).stdout;
       assert.doesNotMatch(got, /^user\.overlay\.(opaque|whiteout|redirect)=/m, got);
       const c = changesJson();
       assert.ok(!c.some((x) => x.path === 'sub/x' && x.kind === 'deleted'), 'a forged opaque marker hid sub/x');
@@ -407,10 +510,20 @@ describe('review shares: attacks', () => {
     }
   });
 
-  test('code the human\'s tools run, on paths the risk list lacks, is applied by a plain `au accept` (lint-staged, lefthook, .hg/hgrc, .cargo/config.toml, .pnpmfile.cjs, binding.gyp, yarnPath release)', () => {
-    const paths = ['.lintstagedrc.json', 'lefthook.yml', '.hg/hgrc', '.cargo/config.toml', '.pnpmfile.cjs', 'binding.gyp', '.yarn/releases/yarn-4.0.0.cjs'];
+  test("code the human's tools run, on paths the risk list lacks, is applied by a plain `au accept` (lint-staged, lefthook, .hg/hgrc, .cargo/config.toml, .pnpmfile.cjs, binding.gyp, yarnPath release)", () => {
+    const paths = [
+      '.lintstagedrc.json',
+      'lefthook.yml',
+      '.hg/hgrc',
+      '.cargo/config.toml',
+      '.pnpmfile.cjs',
+      'binding.gyp',
+      '.yarn/releases/yarn-4.0.0.cjs',
+    ];
     try {
-      inRun(`mkdir -p .hg .cargo .yarn/releases && for p in ${paths.join(' ')}; do echo "evil" > $p; done && sed -i 's/"name": "p"/"name": "p", "lint-staged": { "*": "sh -c evil" }/' package.json`);
+      inRun(
+        `mkdir -p .hg .cargo .yarn/releases && for p in ${paths.join(' ')}; do echo "evil" > $p; done && sed -i 's/"name": "p"/"name": "p", "lint-staged": { "*": "sh -c evil" }/' package.json`,
+      );
       const c = changesJson();
       const missed = [...paths, 'package.json'].filter((p) => !c.find((x) => x.path === p)?.risky);
       assert.deepEqual(missed, [], `not flagged risky: ${missed.join(', ')}`);
@@ -420,7 +533,30 @@ describe('review shares: attacks', () => {
   });
 
   test('`au accept` while a run holds the share is refused (the agent cannot race accept from inside a run)', async () => {
-    const holder = background(['runuser', '-u', human.name, '--', 'env', '-i', ...Object.entries(human.env()).map(([k, v]) => `${k}=${v}`), process.execPath, join(packageForHumans(), 'bin', 'au'), 'run', '-a', agent, '-d', tgt, '--', 'bash', '-c', 'echo v1 > race.txt; echo holding; for i in $(seq 200); do echo "evil $i" > race.txt; sleep 0.05; done'], children, human.home);
+    const holder = background(
+      [
+        'runuser',
+        '-u',
+        human.name,
+        '--',
+        'env',
+        '-i',
+        ...Object.entries(human.env()).map(([k, v]) => `${k}=${v}`),
+        process.execPath,
+        join(packageForHumans(), 'bin', 'au'),
+        'run',
+        '-a',
+        agent,
+        '-d',
+        tgt,
+        '--',
+        'bash',
+        '-c',
+        'echo v1 > race.txt; echo holding; for i in $(seq 200); do echo "evil $i" > race.txt; sleep 0.05; done',
+      ],
+      children,
+      human.home,
+    );
     try {
       const deadline = Date.now() + 30_000;
       while (!holder.output().includes('holding') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
@@ -464,7 +600,9 @@ describe('review shares: attacks', () => {
   });
 
   test('after the DoS trees (mode 000, 2000 levels), `au mount remove --discard-changes` still clears the stage as root, touching nothing in SRC (held: the way out)', () => {
-    inRun(`mkdir locked && chmod 000 locked && python3 -c "import os; os.mkdir('deep'); os.chdir('deep')\nfor i in range(2000): os.mkdir('d'); os.chdir('d')"`);
+    inRun(
+      `mkdir locked && chmod 000 locked && python3 -c "import os; os.mkdir('deep'); os.chdir('deep')\nfor i in range(2000): os.mkdir('d'); os.chdir('d')"`,
+    );
     const before = sh(['bash', '-c', `cd ${src} && find . -printf '%p %m %s\\n' | sort | sha256sum`]).stdout;
     const kept = human.au(['mount', 'remove', '-y', '-a', agent, src]);
     assert.notEqual(kept.status, 0, `removed without --discard-changes: ${said(kept)}`);

@@ -39,12 +39,16 @@ describe('review: attacks on the entrypoint and the launch path', () => {
   let entrypoint: string;
   const undo = attackFixture((made) => ({ human, agent } = made));
   const asAgent = (script: string, options: { cwd?: string; auArgs?: string[]; env?: string[]; timeoutMs?: number } = {}): Result =>
-    human.au(['run', '-a', agent, ...(options.auArgs ?? []), ...(options.env ?? []).flatMap((e) => ['-e', e]), '--', 'bash', '-c', script], {
-      cwd: options.cwd,
-      timeoutMs: options.timeoutMs ?? 60_000,
-    });
+    human.au(
+      ['run', '-a', agent, ...(options.auArgs ?? []), ...(options.env ?? []).flatMap((e) => ['-e', e]), '--', 'bash', '-c', script],
+      {
+        cwd: options.cwd,
+        timeoutMs: options.timeoutMs ?? 60_000,
+      },
+    );
   /** The human calls the entrypoint directly, with exactly these environment variables. */
-  const direct = (env: string[], args: string[], timeoutMs = 30_000): Result => human.run(['env', '-i', ...env, entrypoint, ...args], { timeoutMs });
+  const direct = (env: string[], args: string[], timeoutMs = 30_000): Result =>
+    human.run(['env', '-i', ...env, entrypoint, ...args], { timeoutMs });
 
   /** The verdict of an escape script: no attempt worked and, where the agent has user namespaces, the userns part ran to its end and leaked nothing. */
   const assertNothingLeaked = (r: Result): void => {
@@ -65,8 +69,16 @@ describe('review: attacks on the entrypoint and the launch path', () => {
     assert.ok(existsSync(entrypoint), 'set-up: the entrypoint is installed');
   });
 
-  test('env: reserved names, bash function exports, newline-smuggled names and the caller\'s loader variables never set the agent\'s identity or reach it', () => {
-    for (const bad of ['AU_ENV_HOME=/root', 'AU_ENV_XDG_RUNTIME_DIR=/run/user/0', 'AU_ENV_SHELL=/tmp/x', 'AU_ENV_BASH_FUNC_id%%=() { echo pwned; }', 'AU_ENV_A-B=1', 'AU_ENV_=1', 'AU_ENV_1X=1']) {
+  test("env: reserved names, bash function exports, newline-smuggled names and the caller's loader variables never set the agent's identity or reach it", () => {
+    for (const bad of [
+      'AU_ENV_HOME=/root',
+      'AU_ENV_XDG_RUNTIME_DIR=/run/user/0',
+      'AU_ENV_SHELL=/tmp/x',
+      'AU_ENV_BASH_FUNC_id%%=() { echo pwned; }',
+      'AU_ENV_A-B=1',
+      'AU_ENV_=1',
+      'AU_ENV_1X=1',
+    ]) {
       const r = direct([bad], ['--', 'true']);
       assert.equal(r.status, 125, `the entrypoint accepted ${JSON.stringify(bad)}\n${describeResult(r)}`);
     }
@@ -98,7 +110,7 @@ describe('review: attacks on the entrypoint and the launch path', () => {
     }
   });
 
-  test('private places: from a user namespace, no umount, non-recursive bind or open_tree reveals the host /tmp, /dev/shm or the human\'s /run/user directory', () => {
+  test("private places: from a user namespace, no umount, non-recursive bind or open_tree reveals the host /tmp, /dev/shm or the human's /run/user directory", () => {
     const tag = rand();
     const huid = human.uid;
     const runtime = `/run/user/${huid}`;
@@ -121,7 +133,15 @@ describe('review: attacks on the entrypoint and the launch path', () => {
       assert.equal(control.status, 0, `set-up: outside au the agent uid reads ${f}\n${describeResult(control)}`);
     }
     // Relative paths under whatever was bound or cloned where one of the files would appear.
-    const cands = [`tmp/${name}`, `dev/shm/${name}`, `run/user/${huid}/${name}`, `user/${huid}/${name}`, `shm/${name}`, `${huid}/${name}`, name];
+    const cands = [
+      `tmp/${name}`,
+      `dev/shm/${name}`,
+      `run/user/${huid}/${name}`,
+      `user/${huid}/${name}`,
+      `shm/${name}`,
+      `${huid}/${name}`,
+      name,
+    ];
     const script = [
       TRY,
       ...files.map((f) => `try cat ${f}`),
@@ -206,41 +226,65 @@ describe('review: attacks on the entrypoint and the launch path', () => {
   const connectAbstract = (name: string): string =>
     `python3 -c "import socket; s=socket.socket(socket.AF_UNIX); s.connect('\\0${name}'); print('SUCCEEDED: abstract socket => '+s.recv(100).decode().strip())" 2>&1 | tail -n1`;
 
-  test(
-    "abstract unix sockets: the agent cannot reach a service of the human listening in the host's abstract namespace (the private /tmp and a network policy do not cover it)",
-    async () => {
-      const name = `aut-h-${rand()}`;
-      const secret = `abstract-secret-${rand()}`;
-      const listener = humanAbstractListener(name, secret);
-      await new Promise<void>((resolve) => listener.stdout?.once('data', () => resolve()));
-      const r = asAgent(connectAbstract(name));
-      listener.kill('SIGKILL');
-      assert.equal(r.status, 0, describeResult(r));
-      assert.doesNotMatch(r.stdout, new RegExp(secret), `the agent read the human's service over an abstract socket\n${r.stdout}`);
-      assert.match(r.stdout, /PermissionError/, `refused by the run's Landlock scope, not by chance\n${r.stdout}`);
-      const own = asAgent(
-        `python3 -c "import socket; l=socket.socket(socket.AF_UNIX); l.bind('\\0${name}-own'); l.listen(1); c=socket.socket(socket.AF_UNIX); c.connect('\\0${name}-own'); print('own abstract socket ok')"`,
-      );
-      assert.match(own.stdout, /^own abstract socket ok$/m, `the run's own abstract sockets work\n${describeResult(own)}`);
-    },
-  );
+  test("abstract unix sockets: the agent cannot reach a service of the human listening in the host's abstract namespace (the private /tmp and a network policy do not cover it)", async () => {
+    const name = `aut-h-${rand()}`;
+    const secret = `abstract-secret-${rand()}`;
+    const listener = humanAbstractListener(name, secret);
+    await new Promise<void>((resolve) => listener.stdout?.once('data', () => resolve()));
+    const r = asAgent(connectAbstract(name));
+    listener.kill('SIGKILL');
+    assert.equal(r.status, 0, describeResult(r));
+    assert.doesNotMatch(r.stdout, new RegExp(secret), `the agent read the human's service over an abstract socket\n${r.stdout}`);
+    assert.match(r.stdout, /PermissionError/, `refused by the run's Landlock scope, not by chance\n${r.stdout}`);
+    const own = asAgent(
+      `python3 -c "import socket; l=socket.socket(socket.AF_UNIX); l.bind('\\0${name}-own'); l.listen(1); c=socket.socket(socket.AF_UNIX); c.connect('\\0${name}-own'); print('own abstract socket ok')"`,
+    );
+    assert.match(own.stdout, /^own abstract socket ok$/m, `the run's own abstract sockets work\n${describeResult(own)}`);
+  });
 
   test(
     "abstract unix sockets: the agent cannot squat a name that the human's client then connects to (as X11 clients do with @/tmp/.X11-unix/X<n> before the file socket)",
-    { todo: 'ATTACK SUCCEEDS (a known limit, docs/spec/THREAT-MODEL.md): the agent binds any free abstract name in the host network namespace; a client of the human connecting to it talks to the agent (Landlock scoping stops connecting out of the run, not being connected to)' },
+    {
+      todo: 'ATTACK SUCCEEDS (a known limit, docs/spec/THREAT-MODEL.md): the agent binds any free abstract name in the host network namespace; a client of the human connecting to it talks to the agent (Landlock scoping stops connecting out of the run, not being connected to)',
+    },
     async () => {
       const name = `aut-squat-${rand()}`;
-      const agentRun = spawn('runuser', ['-u', human.name, '--', 'env', '-i', ...humanAuArgv(), 'run', '-a', agent, '--', 'python3', '-c',
-        `import socket\ns=socket.socket(socket.AF_UNIX)\ns.bind('\\0${name}')\ns.listen(1)\nprint('squatting',flush=True)\nc,_=s.accept()\nprint('AGENT GOT: '+c.recv(100).decode(),flush=True)`], { cwd: '/', stdio: ['ignore', 'pipe', 'inherit'] });
+      const agentRun = spawn(
+        'runuser',
+        [
+          '-u',
+          human.name,
+          '--',
+          'env',
+          '-i',
+          ...humanAuArgv(),
+          'run',
+          '-a',
+          agent,
+          '--',
+          'python3',
+          '-c',
+          `import socket\ns=socket.socket(socket.AF_UNIX)\ns.bind('\\0${name}')\ns.listen(1)\nprint('squatting',flush=True)\nc,_=s.accept()\nprint('AGENT GOT: '+c.recv(100).decode(),flush=True)`,
+        ],
+        { cwd: '/', stdio: ['ignore', 'pipe', 'inherit'] },
+      );
       undo.push(() => agentRun.kill('SIGKILL'));
       let out = '';
       agentRun.stdout?.on('data', (d: Buffer) => (out += d.toString()));
       for (let i = 0; i < 100 && !/squatting/.test(out); i++) await sleep(100);
       assert.match(out, /squatting/, 'set-up: the agent run started');
-      const client = human.run(['python3', '-c', `import socket\ns=socket.socket(socket.AF_UNIX)\ntry:\n  s.connect('\\0${name}'); s.sendall(b'human-cookie')\nexcept OSError as e: print('refused', e)`]);
+      const client = human.run([
+        'python3',
+        '-c',
+        `import socket\ns=socket.socket(socket.AF_UNIX)\ntry:\n  s.connect('\\0${name}'); s.sendall(b'human-cookie')\nexcept OSError as e: print('refused', e)`,
+      ]);
       for (let i = 0; i < 30 && !/AGENT GOT/.test(out); i++) await sleep(100);
       agentRun.kill('SIGTERM');
-      assert.doesNotMatch(out, /AGENT GOT: human-cookie/, `the human's client reached the agent's socket\n${out}\n${describeResult(client)}`);
+      assert.doesNotMatch(
+        out,
+        /AGENT GOT: human-cookie/,
+        `the human's client reached the agent's socket\n${out}\n${describeResult(client)}`,
+      );
     },
   );
 
@@ -274,7 +318,23 @@ describe('review: attacks on the entrypoint and the launch path', () => {
     assert.match(planted.stdout, /^planted$/m, describeResult(planted));
     const r = direct(
       ['LANG=C.UTF-8'],
-      ['--tmp-home', '--seed', '.cfg', '--seed', '.cfgl/shadow', '--seed', '.cfgl', '--seed', '.cfg/fifo', '--seed', '.cfg/magic/etc/shadow', '--', 'bash', '-c', 'cd ~ && ls -la . .cfg 2>&1; cat .cfg/* .cfgl/shadow .cfgl 2>&1; echo seeded-run-done'],
+      [
+        '--tmp-home',
+        '--seed',
+        '.cfg',
+        '--seed',
+        '.cfgl/shadow',
+        '--seed',
+        '.cfgl',
+        '--seed',
+        '.cfg/fifo',
+        '--seed',
+        '.cfg/magic/etc/shadow',
+        '--',
+        'bash',
+        '-c',
+        'cd ~ && ls -la . .cfg 2>&1; cat .cfg/* .cfgl/shadow .cfgl 2>&1; echo seeded-run-done',
+      ],
       20_000,
     );
     assert.equal(r.status, 0, `the seeded run did not finish (a FIFO blocked it?)\n${describeResult(r)}`);
@@ -334,7 +394,9 @@ describe('review: attacks on the entrypoint and the launch path', () => {
 
   test('keyrings outside lockdown: a normal run still keeps keys in its own session keyring (the seccomp filter only refuses request_key there)', () => {
     const tag = rand();
-    const r = asAgent(`keyctl add user aut-own-${tag} own-value @s >/dev/null && keyctl print $(keyctl search @s user aut-own-${tag}) && keyctl request user aut-own-${tag} 2>&1 | tail -n1`);
+    const r = asAgent(
+      `keyctl add user aut-own-${tag} own-value @s >/dev/null && keyctl print $(keyctl search @s user aut-own-${tag}) && keyctl request user aut-own-${tag} 2>&1 | tail -n1`,
+    );
     assert.equal(r.status, 0, describeResult(r));
     assert.match(r.stdout, /^own-value$/m, describeResult(r));
     assert.match(r.stdout, /Function not implemented/, `request_key fails with ENOSYS\n${describeResult(r)}`);
@@ -342,7 +404,11 @@ describe('review: attacks on the entrypoint and the launch path', () => {
 
   test('request_key upcall: the agent cannot make the kernel run a root helper that resolves names (DNS past the network policy and lockdown) or instantiates keys for it', () => {
     const tag = rand();
-    const script = [TRY, `try keyctl request2 user debug:aut-${tag} payload @s`, `try timeout 15 keyctl request2 dns_resolver aut-${tag}.example.com "" @s`].join('\n');
+    const script = [
+      TRY,
+      `try keyctl request2 user debug:aut-${tag} payload @s`,
+      `try timeout 15 keyctl request2 dns_resolver aut-${tag}.example.com "" @s`,
+    ].join('\n');
     const repo = `${human.home}/repo-rk`;
     must(['runuser', '-u', human.name, '--', 'mkdir', '-p', repo]);
     for (const auArgs of [[], ['--lockdown']]) {
@@ -352,32 +418,33 @@ describe('review: attacks on the entrypoint and the launch path', () => {
     }
   });
 
-  test(
-    "lockdown: the throw-away run cannot read the agent's user or persistent keyring of its normal runs, nor leave keys there for them",
-    () => {
-      const tag = rand();
-      const stored = asAgent(`keyctl add user aut-real-${tag} real-home-token-${tag} @u >/dev/null && keyctl add user aut-pers-${tag} persistent-token-${tag} $(keyctl get_persistent @s) >/dev/null && echo stored`);
-      assert.match(stored.stdout, /^stored$/m, `set-up: a normal run stores keys\n${describeResult(stored)}`);
-      const repo = `${human.home}/repo-keys`;
-      must(['runuser', '-u', human.name, '--', 'mkdir', '-p', repo]);
-      const r = asAgent(
-        [
-          TRY,
-          `try sh -c 'keyctl print $(keyctl search @u user aut-real-${tag})'`,
-          `try sh -c 'keyctl link @u @s && keyctl print $(keyctl search @u user aut-real-${tag})'`,
-          `try sh -c 'keyctl print $(keyctl search $(keyctl get_persistent @s) user aut-pers-${tag})'`,
-          `try keyctl add user aut-ldplant-${tag} from-lockdown @u`,
-        ].join('\n'),
-        { cwd: repo, auArgs: ['--lockdown'] },
-      );
-      const next = asAgent(`keyctl search @u user aut-ldplant-${tag} >/dev/null 2>&1 && echo "SUCCEEDED: the lockdown run's key is in the normal run"; echo next-done`);
-      asAgent(`for k in aut-real-${tag} aut-pers-${tag} aut-ldplant-${tag}; do keyctl purge user $k; done >/dev/null 2>&1; true`);
-      assert.equal(r.status, 0, describeResult(r));
-      assert.match(next.stdout, /next-done/, describeResult(next));
-      assert.deepEqual([...linesOf(r.stdout, 'SUCCEEDED'), ...linesOf(next.stdout, 'SUCCEEDED')], [], `${r.stdout}\n${next.stdout}`);
-      assert.match(r.stdout, /refused: keyctl add .*Function not implemented/, `refused by the lockdown run's seccomp filter\n${r.stdout}`);
-    },
-  );
+  test("lockdown: the throw-away run cannot read the agent's user or persistent keyring of its normal runs, nor leave keys there for them", () => {
+    const tag = rand();
+    const stored = asAgent(
+      `keyctl add user aut-real-${tag} real-home-token-${tag} @u >/dev/null && keyctl add user aut-pers-${tag} persistent-token-${tag} $(keyctl get_persistent @s) >/dev/null && echo stored`,
+    );
+    assert.match(stored.stdout, /^stored$/m, `set-up: a normal run stores keys\n${describeResult(stored)}`);
+    const repo = `${human.home}/repo-keys`;
+    must(['runuser', '-u', human.name, '--', 'mkdir', '-p', repo]);
+    const r = asAgent(
+      [
+        TRY,
+        `try sh -c 'keyctl print $(keyctl search @u user aut-real-${tag})'`,
+        `try sh -c 'keyctl link @u @s && keyctl print $(keyctl search @u user aut-real-${tag})'`,
+        `try sh -c 'keyctl print $(keyctl search $(keyctl get_persistent @s) user aut-pers-${tag})'`,
+        `try keyctl add user aut-ldplant-${tag} from-lockdown @u`,
+      ].join('\n'),
+      { cwd: repo, auArgs: ['--lockdown'] },
+    );
+    const next = asAgent(
+      `keyctl search @u user aut-ldplant-${tag} >/dev/null 2>&1 && echo "SUCCEEDED: the lockdown run's key is in the normal run"; echo next-done`,
+    );
+    asAgent(`for k in aut-real-${tag} aut-pers-${tag} aut-ldplant-${tag}; do keyctl purge user $k; done >/dev/null 2>&1; true`);
+    assert.equal(r.status, 0, describeResult(r));
+    assert.match(next.stdout, /next-done/, describeResult(next));
+    assert.deepEqual([...linesOf(r.stdout, 'SUCCEEDED'), ...linesOf(next.stdout, 'SUCCEEDED')], [], `${r.stdout}\n${next.stdout}`);
+    assert.match(r.stdout, /refused: keyctl add .*Function not implemented/, `refused by the lockdown run's seccomp filter\n${r.stdout}`);
+  });
 
   test("keyrings by name: the agent cannot join the human's named session keyring", () => {
     const tag = rand();
@@ -442,8 +509,18 @@ print('pts-done')`;
     // its namespace), swapping the target between the directory and a symlink for a few seconds.
     const racer = spawn(
       'runuser',
-      ['-u', human.name, '--', 'env', '-i', entrypoint, '--', 'bash', '-c',
-        `mkdir -p ${tgt}; end=$((SECONDS+6)); while [ $SECONDS -lt $end ]; do mv -T ${tgt} ${tgt}.d; ln -sfn /etc ${tgt}.l; mv -T ${tgt}.l ${tgt}; rm -f ${tgt}; mv -T ${tgt}.d ${tgt}; done >/dev/null 2>&1; rm -rf ${tgt}.d ${tgt}.l; echo racer-done`],
+      [
+        '-u',
+        human.name,
+        '--',
+        'env',
+        '-i',
+        entrypoint,
+        '--',
+        'bash',
+        '-c',
+        `mkdir -p ${tgt}; end=$((SECONDS+6)); while [ $SECONDS -lt $end ]; do mv -T ${tgt} ${tgt}.d; ln -sfn /etc ${tgt}.l; mv -T ${tgt}.l ${tgt}; rm -f ${tgt}; mv -T ${tgt}.d ${tgt}; done >/dev/null 2>&1; rm -rf ${tgt}.d ${tgt}.l; echo racer-done`,
+      ],
       { cwd: '/', stdio: ['ignore', 'pipe', 'ignore'] },
     );
     undo.push(() => racer.kill('SIGKILL'));
@@ -454,8 +531,27 @@ print('pts-done')`;
     const seen: string[] = [];
     for (let i = 0; i < 8; i++) {
       const r = await new Promise<Result>((resolve) => {
-        const c = spawn('runuser', ['-u', human.name, '--', 'env', '-i', `HOME=${human.home}`, 'PATH=/usr/bin:/bin', ...humanAuArgv(), 'run', '-a', agent, '--', 'bash', '-c',
-          `cat ${tgt}/marker 2>/dev/null; test -e /etc/marker && echo SHARE-ON-ETC; awk '$5 ~ /race-/ || $5 ~ /^\\/etc/ {print "mounted-at", $5}' /proc/self/mountinfo | grep -v '^mounted-at /etc$' ; awk '$5 == "/etc" {print "SHARE-ON-ETC mount"}' /proc/self/mountinfo; true`], { cwd: human.home, stdio: ['ignore', 'pipe', 'pipe'] });
+        const c = spawn(
+          'runuser',
+          [
+            '-u',
+            human.name,
+            '--',
+            'env',
+            '-i',
+            `HOME=${human.home}`,
+            'PATH=/usr/bin:/bin',
+            ...humanAuArgv(),
+            'run',
+            '-a',
+            agent,
+            '--',
+            'bash',
+            '-c',
+            `cat ${tgt}/marker 2>/dev/null; test -e /etc/marker && echo SHARE-ON-ETC; awk '$5 ~ /race-/ || $5 ~ /^\\/etc/ {print "mounted-at", $5}' /proc/self/mountinfo | grep -v '^mounted-at /etc$' ; awk '$5 == "/etc" {print "SHARE-ON-ETC mount"}' /proc/self/mountinfo; true`,
+          ],
+          { cwd: human.home, stdio: ['ignore', 'pipe', 'pipe'] },
+        );
         let out = '';
         let err = '';
         c.stdout.on('data', (d: Buffer) => (out += d.toString()));

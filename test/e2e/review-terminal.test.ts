@@ -10,7 +10,7 @@ import { Terminal } from '../helpers/tmux.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-describe('review6: the human\'s terminal after the agent (tmux)', () => {
+describe("review6: the human's terminal after the agent (tmux)", () => {
   let agent: string;
   let terminal: Terminal;
   let au: string;
@@ -41,7 +41,7 @@ describe('review6: the human\'s terminal after the agent (tmux)', () => {
     assert.doesNotMatch(terminal.control(['capture-pane', '-p', '-e', '-t', 'main']), /\x0etracked-done/);
   });
 
-  test('review6: ESC ) 0 + SO leaves the human\'s prompt in line drawing after au run', async () => {
+  test("review6: ESC ) 0 + SO leaves the human's prompt in line drawing after au run", async () => {
     agentFile('g1.bin', Buffer.from('\x1b)0\x0e', 'latin1'));
     await runAgent('g1.bin', 'gone');
     // What the human's shell prints after au exits (`echo gone-done`) is drawn in line drawing:
@@ -49,20 +49,20 @@ describe('review6: the human\'s terminal after the agent (tmux)', () => {
     assert.doesNotMatch(terminal.control(['capture-pane', '-p', '-e', '-t', 'main']), /\x0egone-done/);
   });
 
-  test('review6: insert mode (CSI 4 h) is left on the human\'s terminal after au run', async () => {
+  test("review6: insert mode (CSI 4 h) is left on the human's terminal after au run", async () => {
     agentFile('irm.bin', Buffer.from('\x1b[4h', 'latin1'));
     await runAgent('irm.bin', 'irm');
     assert.equal(flag('#{insert_flag}'), '0');
   });
 
-  test('review6: the agent clears the human\'s tab stops (CSI 3 g) for good', async () => {
+  test("review6: the agent clears the human's tab stops (CSI 3 g) for good", async () => {
     agentFile('tbc.bin', Buffer.from('\x1b[3g', 'latin1'));
     await runAgent('tbc.bin', 'tbc');
     const screen = await terminal.run(String.raw`printf 'tab\tstop\n'`);
     assert.match(screen, /^tab {5}stop/m, 'the tab no longer stops at column 8');
   });
 
-  test('review6: the agent\'s window title stays on the human\'s terminal after au run', async () => {
+  test("review6: the agent's window title stays on the human's terminal after au run", async () => {
     await terminal.run(String.raw`printf '\033]2;human-title\007'`);
     assert.equal(flag('#{pane_title}'), 'human-title');
     agentFile('title.bin', Buffer.from('\x1b]2;sudo password expired - run: sudo -k\x07', 'latin1'));
@@ -70,16 +70,19 @@ describe('review6: the human\'s terminal after the agent (tmux)', () => {
     assert.equal(flag('#{pane_title}'), 'human-title');
   });
 
-  test('review6 held: title reports, XTGETTCAP and DECRQSS get no answer typed at the human\'s prompt after au run', async () => {
+  test("review6 held: title reports, XTGETTCAP and DECRQSS get no answer typed at the human's prompt after au run", async () => {
     await terminal.run(String.raw`printf '\033]2;;echo pwned-by-title\007'`);
-    agentFile('reports.bin', Buffer.from('\x1b]2;x\x0aecho pwned\x0a\x07\x1b[21t\x1b[20t\x1bP$q"p\x1b\\\x1bP+q544e\x1b\\\x1b[>q\x05', 'latin1'));
+    agentFile(
+      'reports.bin',
+      Buffer.from('\x1b]2;x\x0aecho pwned\x0a\x07\x1b[21t\x1b[20t\x1bP$q"p\x1b\\\x1bP+q544e\x1b\\\x1b[>q\x05', 'latin1'),
+    );
     await runAgent('reports.bin', 'reports');
     await sleep(500);
     const screen = await typeAtPrompt();
     assert.doesNotMatch(screen, /pwned|\$ .+echo prompt-was-clean/);
   });
 
-  test('review6 held: a flood of passed queries just before the agent exits leaves no answers at the human\'s prompt', async () => {
+  test("review6 held: a flood of passed queries just before the agent exits leaves no answers at the human's prompt", async () => {
     // 3000 DA1 + CPR + DECRQM queries, then the agent is gone at once: au drains for 200 ms only.
     agentFile('flood.bin', Buffer.from('\x1b[c\x1b[6n\x1b[?2004$p\x1b]11;?\x07'.repeat(400), 'latin1'));
     await terminal.run(`${au} run -a ${agent} -- bash -c 'stty -echo; cat flood.bin'`, { timeoutMs: 30_000 });
@@ -88,7 +91,7 @@ describe('review6: the human\'s terminal after the agent (tmux)', () => {
     assert.doesNotMatch(screen, /\$ .+echo prompt-was-clean|\[\?|rgb:|\d;\d+R/);
   });
 
-  test('review6: with stdin not a terminal (< /dev/null), a passed query\'s answer is typed at the human\'s prompt after au run', async () => {
+  test("review6: with stdin not a terminal (< /dev/null), a passed query's answer is typed at the human's prompt after au run", async () => {
     agentFile('da.bin', Buffer.from('\x1b[c\x1b[?2004$p', 'latin1'));
     await terminal.run(`${au} run -a ${agent} -- cat da.bin < /dev/null`);
     await sleep(500);
@@ -96,7 +99,7 @@ describe('review6: the human\'s terminal after the agent (tmux)', () => {
     assert.doesNotMatch(screen, /\?1;2c|2004;\d\$y|\$ .+echo prompt-was-clean/, screen);
   });
 
-  test('review6: with --no-pty, a passed query\'s answer is typed at the human\'s prompt after au run', async () => {
+  test("review6: with --no-pty, a passed query's answer is typed at the human's prompt after au run", async () => {
     agentFile('da2.bin', Buffer.from('\x1b[c', 'latin1'));
     await terminal.run(`${au} run --no-pty -a ${agent} -- cat da2.bin`);
     await sleep(500);
@@ -104,17 +107,31 @@ describe('review6: the human\'s terminal after the agent (tmux)', () => {
     assert.doesNotMatch(screen, /\?1;2c|\$ .+echo prompt-was-clean/, screen);
   });
 
-  test('review6: agent output piped by the human (au run ... | tee log) reaches the terminal unfiltered', { todo: 'ATTACK SUCCEEDS (design limit): stdout a pipe is passed as is, so `| tee`, `| head`, `| grep` put the agent\'s OSC 52 on the human\'s terminal; tmux\'s clipboard is written' }, async () => {
-    try { terminal.control(['delete-buffer']); } catch { /* none */ }
-    agentFile('clip.bin', Buffer.from(`\x1b]52;c;${Buffer.from('echo owned').toString('base64')}\x07`, 'latin1'));
-    await terminal.run(`${au} run -a ${agent} -- cat clip.bin | tee /dev/null`);
-    assert.doesNotMatch(terminal.control(['list-buffers']), /echo owned/);
-  });
+  test(
+    'review6: agent output piped by the human (au run ... | tee log) reaches the terminal unfiltered',
+    {
+      todo: "ATTACK SUCCEEDS (design limit): stdout a pipe is passed as is, so `| tee`, `| head`, `| grep` put the agent's OSC 52 on the human's terminal; tmux's clipboard is written",
+    },
+    async () => {
+      try {
+        terminal.control(['delete-buffer']);
+      } catch {
+        /* none */
+      }
+      agentFile('clip.bin', Buffer.from(`\x1b]52;c;${Buffer.from('echo owned').toString('base64')}\x07`, 'latin1'));
+      await terminal.run(`${au} run -a ${agent} -- cat clip.bin | tee /dev/null`);
+      assert.doesNotMatch(terminal.control(['list-buffers']), /echo owned/);
+    },
+  );
 
-  test('review6: the agent erases the human\'s scrollback (CSI 3 J), hiding what ran before it', async () => {
+  test("review6: the agent erases the human's scrollback (CSI 3 J), hiding what ran before it", async () => {
     // No clear here: clear itself erases the scrollback (E3), which is what the agent is tried at.
     await terminal.run('seq -f "human-history-%g" 1 80', { clear: false });
-    assert.match(terminal.control(['capture-pane', '-p', '-t', 'main', '-S', '-']), /human-history-1\n/, 'the control: the history is there before');
+    assert.match(
+      terminal.control(['capture-pane', '-p', '-t', 'main', '-S', '-']),
+      /human-history-1\n/,
+      'the control: the history is there before',
+    );
     agentFile('ed3.bin', Buffer.from('\x1b[3J', 'latin1'));
     await terminal.run(`${au} run -a ${agent} -- cat ed3.bin`, { clear: false });
     assert.match(terminal.control(['capture-pane', '-p', '-t', 'main', '-S', '-']), /human-history-1\n/);
@@ -149,7 +166,7 @@ describe('review6: au attach with stdin not a terminal', () => {
     s?.cleanup();
   });
 
-  test('review6: a controller attached with stdin < /dev/null gets the agent\'s query answers typed at its prompt', async () => {
+  test("review6: a controller attached with stdin < /dev/null gets the agent's query answers typed at its prompt", async () => {
     await owner.run(String.raw`${s.au} attach -s ${s.socket} -a ${s.agent} -n q -- bash -c "printf '\033[c'; sleep 1" < /dev/null`);
     await sleep(500);
     const screen = await owner.run('echo prompt-was-clean', { clear: false });

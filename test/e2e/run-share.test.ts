@@ -14,7 +14,10 @@ describe('au run --share: per-run shares', () => {
 
   /** The agent's ACL entries on the human's files under PATH (files the agent made are its own anyway). */
   const agentAcls = (path: string): string =>
-    sh(['find', '-P', path, '-user', human.name, '-exec', 'getfacl', '-p', '--skip-base', '{}', '+']).stdout.split('\n').filter((l) => l.includes(`user:${agent}:`)).join('\n');
+    sh(['find', '-P', path, '-user', human.name, '-exec', 'getfacl', '-p', '--skip-base', '{}', '+'])
+      .stdout.split('\n')
+      .filter((l) => l.includes(`user:${agent}:`))
+      .join('\n');
 
   before(() => {
     human = createHuman();
@@ -27,11 +30,31 @@ describe('au run --share: per-run shares', () => {
   after(() => human.cleanup());
 
   test('read-only by default, :rw writable; visible for that run only; no ACL left after it', () => {
-    const ro = human.au(['run', '-a', agent, '--share', dir, '--', 'bash', '-c', `cat /home/${agent}/work/proj/file.txt; touch /home/${agent}/work/proj/x 2>/dev/null && echo wrote || echo read-only`]);
+    const ro = human.au([
+      'run',
+      '-a',
+      agent,
+      '--share',
+      dir,
+      '--',
+      'bash',
+      '-c',
+      `cat /home/${agent}/work/proj/file.txt; touch /home/${agent}/work/proj/x 2>/dev/null && echo wrote || echo read-only`,
+    ]);
     assert.equal(ro.status, 0, ro.stderr);
     assert.match(ro.stdout, /^hello\nread-only\n$/);
     assert.equal(agentAcls(dir), '', 'no ACL after a read-only run');
-    const rw = human.au(['run', '-a', agent, '--share', `${dir}:rw`, '--', 'bash', '-c', `echo agent > /home/${agent}/work/proj/from-agent && echo wrote`]);
+    const rw = human.au([
+      'run',
+      '-a',
+      agent,
+      '--share',
+      `${dir}:rw`,
+      '--',
+      'bash',
+      '-c',
+      `echo agent > /home/${agent}/work/proj/from-agent && echo wrote`,
+    ]);
     assert.equal(rw.status, 0, rw.stderr);
     assert.match(rw.stdout, /wrote/);
     assert.equal(agentAcls(dir), '', 'no ACL after a read-write run');
@@ -41,7 +64,29 @@ describe('au run --share: per-run shares', () => {
 
   for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
     test(`au killed with ${signal} mid-run: no ACL of the agent stays (SIGKILL: the next au command removes it)`, async () => {
-      const au = spawn('runuser', ['-u', human.name, '--', 'env', '-i', ...Object.entries(human.env()).map(([k, v]) => `${k}=${v}`), process.execPath, join(packageForHumans(), 'bin', 'au'), 'run', '-a', agent, '--share', `${dir}:rw`, '--', 'bash', '-c', 'echo started; exec sleep 60'], { stdio: ['ignore', 'pipe', 'pipe'], cwd: human.home });
+      const au = spawn(
+        'runuser',
+        [
+          '-u',
+          human.name,
+          '--',
+          'env',
+          '-i',
+          ...Object.entries(human.env()).map(([k, v]) => `${k}=${v}`),
+          process.execPath,
+          join(packageForHumans(), 'bin', 'au'),
+          'run',
+          '-a',
+          agent,
+          '--share',
+          `${dir}:rw`,
+          '--',
+          'bash',
+          '-c',
+          'echo started; exec sleep 60',
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'], cwd: human.home },
+      );
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error('the run did not start')), 30_000);
         au.stdout.on('data', (d: Buffer) => {
@@ -53,7 +98,11 @@ describe('au run --share: per-run shares', () => {
       });
       assert.notEqual(agentAcls(dir), '', 'granted during the run');
       // runuser is au's parent: signal au itself.
-      const auPid = Number(must(['pgrep', '-P', String(au.pid), '-f', 'bin/au']).trim().split('\n')[0]);
+      const auPid = Number(
+        must(['pgrep', '-P', String(au.pid), '-f', 'bin/au'])
+          .trim()
+          .split('\n')[0],
+      );
       process.kill(auPid, signal);
       await new Promise((resolve) => au.once('exit', resolve));
       if (signal === 'SIGKILL') {

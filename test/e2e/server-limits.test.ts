@@ -38,7 +38,9 @@ describe('session server limits', () => {
     assert.equal(r.welcomed, 1000, JSON.stringify(r));
     assert.equal(r.open, 1000, `every client still connected when memory was read: ${JSON.stringify(r)}`);
     const growthMb = (r.afterKb - r.beforeKb) / 1024;
-    console.log(`1000 clients x ${rounds} single bytes: server RSS ${(r.beforeKb / 1024).toFixed(0)} -> ${(r.afterKb / 1024).toFixed(0)} MB (+${growthMb.toFixed(1)} MB)`);
+    console.log(
+      `1000 clients x ${rounds} single bytes: server RSS ${(r.beforeKb / 1024).toFixed(0)} -> ${(r.afterKb / 1024).toFixed(0)} MB (+${growthMb.toFixed(1)} MB)`,
+    );
     // A million one-byte writes: kept as the chunks they were read in (an object per read), the
     // server grew by 62 MB here; copied into one buffer per client (4 KB each at first), by
     // 2-19 MB (the rest is garbage of the reads, collected when V8 chooses).
@@ -88,7 +90,10 @@ describe('session server limits', () => {
     await op.waitFor(/refused: your access to this server was withdrawn/);
     await op.waitFor(/connection to the server lost/);
     const changes = s.audit().filter((e) => e.event === 'role-change' && e.user === s.operator.name);
-    assert.deepEqual(changes.map((e) => `${e.session}:${e.from}->${e.to}`), ['demote:operator->observer', 'demote:observer->none']);
+    assert.deepEqual(
+      changes.map((e) => `${e.session}:${e.from}->${e.to}`),
+      ['demote:operator->observer', 'demote:observer->none'],
+    );
     assert.ok(s.audit().some((e) => e.event === 'input-refused' && e.session === 'demote' && e.user === s.operator.name));
     // Back as it was, for the next test.
     assert.equal(s.owner.au(['server', 'allow', '--operator', s.operator.name, s.agent]).status, 0);

@@ -23,7 +23,12 @@ describe('session server under load', () => {
   test('a client that never reads is dropped while another client gets everything; RSS stays bounded', async () => {
     // Enough to overflow any client queue many times over; speed itself is measured by npm run bench.
     const flood = 'yes | head -c 100M';
-    const baseline = probe(s.owner.name, s.socket, 'run', { session: 'flood-a', agent: s.agent, command: ['bash', '-c', flood], keepOutput: false });
+    const baseline = probe(s.owner.name, s.socket, 'run', {
+      session: 'flood-a',
+      agent: s.agent,
+      command: ['bash', '-c', flood],
+      keepOutput: false,
+    });
     assert.equal(baseline.end?.exitCode, 0, JSON.stringify(baseline));
     assert.ok(baseline.bytes > 100 * 1024 * 1024, `reader got ${baseline.bytes} bytes`);
 
@@ -31,17 +36,29 @@ describe('session server under load', () => {
     let maxRss = 0;
     const sampler = setInterval(() => (maxRss = Math.max(maxRss, rssKb(serverPid))), 50);
     try {
-      const reader = probeAsync(s.owner.name, s.socket, 'run', { session: 'flood-b', agent: s.agent, command: ['bash', '-c', `sleep 2; ${flood}`], keepOutput: false });
-      await eventually(() => probe(s.owner.name, s.socket, 'request', { action: 'list' }).body?.sessions?.some((x: { id: string }) => x.id === 'flood-b'), 'flood-b started');
+      const reader = probeAsync(s.owner.name, s.socket, 'run', {
+        session: 'flood-b',
+        agent: s.agent,
+        command: ['bash', '-c', `sleep 2; ${flood}`],
+        keepOutput: false,
+      });
+      await eventually(
+        () => probe(s.owner.name, s.socket, 'request', { action: 'list' }).body?.sessions?.some((x: { id: string }) => x.id === 'flood-b'),
+        'flood-b started',
+      );
       const staller = probeAsync(s.observer.name, s.socket, 'stall', { session: 'flood-b', holdMs: baseline.elapsedMs * 1.3 + 3000 });
       const withStaller = await reader;
       const stalled = await staller;
       assert.equal(withStaller.end?.exitCode, 0, JSON.stringify(withStaller));
       const elapsed = withStaller.elapsedMs - 2000;
-      console.log(`100M through a session: ${baseline.elapsedMs.toFixed(0)} ms alone, ${elapsed.toFixed(0)} ms with a stalled client; server max RSS ${(maxRss / 1024).toFixed(0)} MB`);
+      console.log(
+        `100M through a session: ${baseline.elapsedMs.toFixed(0)} ms alone, ${elapsed.toFixed(0)} ms with a stalled client; server max RSS ${(maxRss / 1024).toFixed(0)} MB`,
+      );
       assert.equal(stalled.closed, true, 'the stalled client was disconnected');
       assert.ok(stalled.bytesReceived < 64 * 1024 * 1024, `the stalled client got only what its bound allows (${stalled.bytesReceived})`);
-      assert.ok(s.audit().some((e) => e.event === 'leave' && e.session === 'flood-b' && e.user === s.observer.name && /too slow/.test(e.reason)));
+      assert.ok(
+        s.audit().some((e) => e.event === 'leave' && e.session === 'flood-b' && e.user === s.observer.name && /too slow/.test(e.reason)),
+      );
       assert.ok(maxRss < 400 * 1024, `server RSS ${maxRss} kB`);
     } finally {
       clearInterval(sampler);
@@ -51,7 +68,9 @@ describe('session server under load', () => {
   test('a late joiner after 1 MB of output sees the current screen at once', async () => {
     const owner = new Terminal(s.owner, 80, 24);
     terminals.push(owner);
-    owner.type(`${s.au} attach -s ${s.socket} -a ${s.agent} -n late -- bash -c 'seq 1 200000; printf "marker-%s\\n" done; exec sleep 1000'`);
+    owner.type(
+      `${s.au} attach -s ${s.socket} -a ${s.agent} -n late -- bash -c 'seq 1 200000; printf "marker-%s\\n" done; exec sleep 1000'`,
+    );
     await owner.waitFor(/marker-done/, 60_000);
     owner.keys('C-]', 'd');
     await owner.waitFor(/detached from session late/);
@@ -59,7 +78,12 @@ describe('session server under load', () => {
     terminals.push(observer);
     observer.type(`clear; ${s.au} attach -s ${s.socket} --of ${s.owner.name} -n late -r`);
     const screen = await observer.waitFor(/marker-done/);
-    const lastRows = (text: string): string[] => text.replace(/\s+$/, '').split('\n').slice(-23).map((l) => l.trimEnd());
+    const lastRows = (text: string): string[] =>
+      text
+        .replace(/\s+$/, '')
+        .split('\n')
+        .slice(-23)
+        .map((l) => l.trimEnd());
     const status = probe(s.owner.name, s.socket, 'request', { action: 'status', session: 'late' });
     const serverScreen = String(status.body?.screen ?? '');
     assert.deepEqual(lastRows(screen), lastRows(serverScreen));
@@ -75,7 +99,10 @@ describe('session server under load', () => {
     assert.equal(fragmented.welcome, true, JSON.stringify(fragmented));
     assert.equal(fragmented.pong, 'p1');
 
-    const [silent, oversize] = await Promise.all([probeAsync(s.owner.name, s.socket, 'silent'), probeAsync(s.operator.name, s.socket, 'oversize')]);
+    const [silent, oversize] = await Promise.all([
+      probeAsync(s.owner.name, s.socket, 'silent'),
+      probeAsync(s.operator.name, s.socket, 'oversize'),
+    ]);
     assert.match(String(silent.errors), /protocol error: no handshake within 5000 ms/);
     assert.ok(silent.closedAfterMs >= 4500 && silent.closedAfterMs < 9000, `closed after ${silent.closedAfterMs} ms`);
     assert.match(String(oversize.errors), /protocol error: frame type 0x01 announces 4294967295 bytes \(limit 16384\)/);
@@ -86,13 +113,22 @@ describe('session server under load', () => {
     assert.ok(garbage.closedByServer > 0, JSON.stringify(garbage));
     assert.ok(rssKb(serverPid) < 300 * 1024);
     // Endless input to an agent that does not read it: refused past a bound, not queued forever.
-    assert.equal(probe(s.owner.name, s.socket, 'run', { session: 'deaf', agent: s.agent, command: ['sleep', '1000'], until: '', detach: true }).welcome?.created, true);
+    assert.equal(
+      probe(s.owner.name, s.socket, 'run', { session: 'deaf', agent: s.agent, command: ['sleep', '1000'], until: '', detach: true }).welcome
+        ?.created,
+      true,
+    );
     const flood = probe(s.operator.name, s.socket, 'inputflood', { session: 'deaf', frames: 40 });
     assert.match(String(flood.errors), /input dropped: the agent is not reading its input/);
     assert.ok(rssKb(serverPid) < 300 * 1024);
     assert.equal(s.owner.au(['sessions', 'kill', 'deaf', '-s', s.socket]).status, 0);
 
-    const after = probe(s.operator.name, s.socket, 'run', { session: 'fz', input: 'echo still-$((2+3))\r', until: 'still-5', detach: true });
+    const after = probe(s.operator.name, s.socket, 'run', {
+      session: 'fz',
+      input: 'echo still-$((2+3))\r',
+      until: 'still-5',
+      detach: true,
+    });
     assert.ok(after.welcome, JSON.stringify(after));
     assert.equal(s.owner.au(['sessions', 'kill', 'fz', '-s', s.socket]).status, 0);
   });

@@ -77,7 +77,10 @@ describe('the record: bounded refusals, and a full disk', () => {
     let flood: { sockets: number; web: number };
     const started = Date.now();
     try {
-      const r = sh(['runuser', '-u', s.agent, '--', process.execPath, join(work, 'flood.cjs'), s.socket, url!, '10000'], { cwd: '/', timeoutMs: 300_000 });
+      const r = sh(['runuser', '-u', s.agent, '--', process.execPath, join(work, 'flood.cjs'), s.socket, url!, '10000'], {
+        cwd: '/',
+        timeoutMs: 300_000,
+      });
       flood = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { sockets: number; web: number };
     } finally {
       sh(['gpasswd', '-d', s.agent, s.group]);
@@ -87,8 +90,12 @@ describe('the record: bounded refusals, and a full disk', () => {
     await restart(); // the server's stop writes the counts of the last window
     const added = s.audit().slice(before);
     const summaries = added.filter((e) => e.event === 'refusals');
-    const socketTotal = added.filter((e) => e.event === 'refused' && e.uid === agentUid).length + summaries.filter((e) => e.source === `uid ${agentUid}`).reduce((n, e) => n + e.count, 0);
-    const webTotal = added.filter((e) => e.event === 'web-refused').length + summaries.filter((e) => !String(e.source).startsWith('uid ')).reduce((n, e) => n + e.count, 0);
+    const socketTotal =
+      added.filter((e) => e.event === 'refused' && e.uid === agentUid).length +
+      summaries.filter((e) => e.source === `uid ${agentUid}`).reduce((n, e) => n + e.count, 0);
+    const webTotal =
+      added.filter((e) => e.event === 'web-refused').length +
+      summaries.filter((e) => !String(e.source).startsWith('uid ')).reduce((n, e) => n + e.count, 0);
     assert.equal(socketTotal, 10_000, 'the audit says how many connections were refused');
     assert.equal(webTotal, 10_000, 'the audit says how many web requests were refused');
     // At most 2 * 20 + 1 refusal lines per 10-second window (refusals.ts), whatever the flood.
@@ -103,11 +110,25 @@ describe('the record: bounded refusals, and a full disk', () => {
     const pid = s.serverPid();
     s.stop();
     await eventually(() => pid <= 0 || !existsSync(`/proc/${pid}`), 'the server stops');
-    must(['mount', '-t', 'tmpfs', '-o', `size=2m,mode=0700,uid=${s.owner.uid},gid=${sh(['id', '-g', s.owner.name]).stdout.trim()}`, 'tmpfs', s.stateDir]);
+    must([
+      'mount',
+      '-t',
+      'tmpfs',
+      '-o',
+      `size=2m,mode=0700,uid=${s.owner.uid},gid=${sh(['id', '-g', s.owner.name]).stdout.trim()}`,
+      'tmpfs',
+      s.stateDir,
+    ]);
     mounted = true;
     s.start();
     const counter = 'i=0; while :; do i=$((i+1)); echo "count-$i"; sleep 0.02; done';
-    const started = probe(s.owner.name, s.socket, 'run', { session: 'full', agent: s.agent, command: ['bash', '-c', counter], until: 'count-3', detach: true });
+    const started = probe(s.owner.name, s.socket, 'run', {
+      session: 'full',
+      agent: s.agent,
+      command: ['bash', '-c', counter],
+      until: 'count-3',
+      detach: true,
+    });
     assert.equal(started.welcome?.created, true, JSON.stringify(started));
 
     // Fill the filesystem (root has no reserve on tmpfs: nothing is left for the owner).
@@ -118,19 +139,34 @@ describe('the record: bounded refusals, and a full disk', () => {
     // While full: output goes on, a client joins and types (audit events that cannot be written).
     const first = probe(s.owner.name, s.socket, 'request', { action: 'status', session: 'full' });
     await new Promise((r) => setTimeout(r, 1000)); // output for the recording's next batches
-    const joined = probe(s.owner.name, s.socket, 'run', { session: 'full', input: 'typed-while-full\r', until: 'count-\\d+', detach: true });
+    const joined = probe(s.owner.name, s.socket, 'run', {
+      session: 'full',
+      input: 'typed-while-full\r',
+      until: 'count-\\d+',
+      detach: true,
+    });
     assert.equal(joined.welcome?.session, 'full', JSON.stringify(joined));
     const second = probe(s.owner.name, s.socket, 'request', { action: 'status', session: 'full' });
     assert.ok(lastCount(second.body?.screen ?? '') > lastCount(first.body?.screen ?? ''), 'the session still prints');
     // The last pages of the files may still take a few lines: more events until writes fail.
     let list = s.owner.au(['sessions', 'list', '-s', s.socket]);
-    await eventually(() => {
-      probe(s.owner.name, s.socket, 'run', { session: 'full', input: 'more\r', until: 'count-\\d+', detach: true });
-      list = s.owner.au(['sessions', 'list', '-s', s.socket]);
-      return /The record is incomplete/.test(list.stdout) && /record incomplete/.test(list.stdout);
-    }, () => `au sessions list says the record is incomplete: ${list.stdout} ${list.stderr}`, 30_000);
+    await eventually(
+      () => {
+        probe(s.owner.name, s.socket, 'run', { session: 'full', input: 'more\r', until: 'count-\\d+', detach: true });
+        list = s.owner.au(['sessions', 'list', '-s', s.socket]);
+        return /The record is incomplete/.test(list.stdout) && /record incomplete/.test(list.stdout);
+      },
+      () => `au sessions list says the record is incomplete: ${list.stdout} ${list.stderr}`,
+      30_000,
+    );
     // A new session starts too (its recording begins in a gap).
-    const fresh = probe(s.owner.name, s.socket, 'run', { session: 'full2', agent: s.agent, command: ['bash', '-c', 'echo started-while-full; exec sleep 1000'], until: 'started-while-full', detach: true });
+    const fresh = probe(s.owner.name, s.socket, 'run', {
+      session: 'full2',
+      agent: s.agent,
+      command: ['bash', '-c', 'echo started-while-full; exec sleep 1000'],
+      until: 'started-while-full',
+      detach: true,
+    });
     assert.equal(fresh.welcome?.created, true, JSON.stringify(fresh));
     assert.equal(s.owner.au(['sessions', 'kill', 'full2', '-s', s.socket]).status, 0);
     assert.equal(list.status, 0, list.stderr);
@@ -147,7 +183,10 @@ describe('the record: bounded refusals, and a full disk', () => {
     }, 'the recording marks its gap');
     assert.equal(s.owner.au(['sessions', 'kill', 'full', '-s', s.socket]).status, 0);
     const doctor = s.owner.au(['doctor']);
-    assert.match(doctor.stdout, /session record.*the record is incomplete \(the disk was full\): audit-[\d-]+\.jsonl: \d+ audit events lost/);
+    assert.match(
+      doctor.stdout,
+      /session record.*the record is incomplete \(the disk was full\): audit-[\d-]+\.jsonl: \d+ audit events lost/,
+    );
     assert.match(doctor.stdout, /recordings with lost output: \d{8}T\d{6}-full\.cast/);
 
     // Every line of the record is whole JSON; the markers say what was lost.
@@ -160,9 +199,15 @@ describe('the record: bounded refusals, and a full disk', () => {
     const castName = readdirSync(join(s.stateDir, 'recordings')).find((n) => n.endsWith('-full.cast'))!;
     const cast = readFileSync(join(s.stateDir, 'recordings', castName), 'utf8');
     assert.ok(cast.endsWith('\n'));
-    const events = cast.split('\n').filter(Boolean).map((line) => JSON.parse(line) as unknown);
+    const events = cast
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as unknown);
     const marker = events.find((e) => Array.isArray(e) && e[1] === 'm') as [number, string, string];
     assert.match(marker[2], /^au: recording gap: \d+ bytes \(\d+ writes\) of the recording lost from [\d.]+ s to [\d.]+ s \(ENOSPC/);
-    assert.ok(events.some((e) => Array.isArray(e) && e[1] === 'o' && String(e[2]).includes('count-')), 'output after the gap is recorded');
+    assert.ok(
+      events.some((e) => Array.isArray(e) && e[1] === 'o' && String(e[2]).includes('count-')),
+      'output after the gap is recorded',
+    );
   });
 });

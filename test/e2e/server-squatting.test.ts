@@ -25,7 +25,7 @@ const server = createServer((socket) => {
 server.listen(path, () => { chmodSync(path, 0o777); console.log('listening'); });
 `;
 
-describe('sharing socket: a colleague cannot squat or impersonate the owner\'s server', () => {
+describe("sharing socket: a colleague cannot squat or impersonate the owner's server", () => {
   let owner: Human;
   let colleague: Human;
   let group: string;
@@ -69,7 +69,8 @@ describe('sharing socket: a colleague cannot squat or impersonate the owner\'s s
     if (group) sh(['groupdel', group]);
     if (dir) rmSync(dir, { recursive: true, force: true });
     const prefix = `agent-as-unix-user-${dir.slice(1).replace(/\//g, '_')}`;
-    for (const name of sh(['ls', '/etc/tmpfiles.d']).stdout.split('\n')) if (name === `${prefix}.conf` || name.startsWith(`${prefix}-`)) rmSync(join('/etc/tmpfiles.d', name), { force: true });
+    for (const name of sh(['ls', '/etc/tmpfiles.d']).stdout.split('\n'))
+      if (name === `${prefix}.conf` || name.startsWith(`${prefix}-`)) rmSync(join('/etc/tmpfiles.d', name), { force: true });
     rmSync(work, { recursive: true, force: true });
   });
 
@@ -130,7 +131,10 @@ describe('sharing socket: a colleague cannot squat or impersonate the owner\'s s
       must(['chown', '-h', `${colleague.name}:`, join(old, `${owner.name}.sock.pid`)]);
       const r = owner.au(['server', 'run', '-s', join(old, `${owner.name}.sock`)], { timeoutMs: 20_000 });
       assert.equal(r.status, 1);
-      assert.match(r.stderr, /is a shared socket directory of the old layout, where any member of its group can take your socket's name .*run `au server init` again/);
+      assert.match(
+        r.stderr,
+        /is a shared socket directory of the old layout, where any member of its group can take your socket's name .*run `au server init` again/,
+      );
       // Where `--shared` puts the socket now (the owner's own directory, not made there yet): the same.
       const shared = owner.au(['server', 'run', '-s', join(old, owner.name, 'server.sock')], { timeoutMs: 20_000 });
       assert.equal(shared.status, 1);
@@ -142,7 +146,7 @@ describe('sharing socket: a colleague cannot squat or impersonate the owner\'s s
     }
   });
 
-  test('au server init over a name the colleague planted (a symlink to the owner\'s home): removed, never followed', () => {
+  test("au server init over a name the colleague planted (a symlink to the owner's home): removed, never followed", () => {
     const old = `/run/${uniqueName('aut-s')}`;
     try {
       must(['install', '-d', '-m', '1770', '-o', 'root', '-g', group, old]);
@@ -171,7 +175,9 @@ describe('sharing socket: a colleague cannot squat or impersonate the owner\'s s
     const path = join(impostorDir, 'server.sock');
     const log = join(impostorDir, 'received');
     must(['install', '-m', '0666', '-o', colleague.name, '/dev/null', log]);
-    const child = spawn('runuser', ['-u', colleague.name, '--', process.execPath, join(work, 'impostor.cjs'), path, log], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn('runuser', ['-u', colleague.name, '--', process.execPath, join(work, 'impostor.cjs'), path, log], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     servers.push(child);
     await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
 
@@ -179,7 +185,12 @@ describe('sharing socket: a colleague cannot squat or impersonate the owner\'s s
     // named with --of (what a colleague would do): both refused, with what was found.
     const attach = owner.au(['attach', '-s', path, '-n', 'pair'], { timeoutMs: 20_000 });
     assert.equal(attach.status, 1, attach.stdout);
-    assert.match(attach.stderr, new RegExp(`refusing to talk to the server on ${path}: the server on it is run by uid ${colleague.uid}, not by ${owner.name} \\(uid ${owner.uid}\\); nothing was sent to it`));
+    assert.match(
+      attach.stderr,
+      new RegExp(
+        `refusing to talk to the server on ${path}: the server on it is run by uid ${colleague.uid}, not by ${owner.name} \\(uid ${owner.uid}\\); nothing was sent to it`,
+      ),
+    );
     const list = owner.au(['sessions', 'list', '-s', path, '--of', owner.name], { timeoutMs: 20_000 });
     assert.equal(list.status, 1);
     assert.match(list.stderr, /refusing to talk to the server on .*: the server on it is run by uid/);

@@ -61,7 +61,23 @@ describe('session server', () => {
     assert.match(refused.stderr, /refused: .* is not configured as an operator or observer/);
     sh(['usermod', '-aG', s.group, s.agent]);
     try {
-      const asAgent = sh(['runuser', '-u', s.agent, '--', process.execPath, join(packageForHumans(), 'bin', 'au'), 'sessions', 'list', '-s', s.socket, '--of', s.owner.name], { cwd: '/' });
+      const asAgent = sh(
+        [
+          'runuser',
+          '-u',
+          s.agent,
+          '--',
+          process.execPath,
+          join(packageForHumans(), 'bin', 'au'),
+          'sessions',
+          'list',
+          '-s',
+          s.socket,
+          '--of',
+          s.owner.name,
+        ],
+        { cwd: '/' },
+      );
       assert.equal(asAgent.status, 1, asAgent.stdout);
       assert.match(asAgent.stderr, /refused: .* is an agent user: agents are never admitted/);
     } finally {
@@ -101,7 +117,10 @@ describe('session server', () => {
     assert.ok(ofPair.some((e) => e.event === 'join' && e.user === s.operator.name && e.role === 'operator'));
     assert.ok(ofPair.some((e) => e.event === 'join' && e.user === s.observer.name && e.role === 'observer'));
     assert.ok(ofPair.some((e) => e.event === 'input' && e.user === s.operator.name && /echo hello-/.test(e.data)));
-    assert.ok(ofPair.some((e) => e.event === 'input' && e.user === s.operator.name && e.data === '\\x01'), 'Ctrl-A audited as one escaped byte');
+    assert.ok(
+      ofPair.some((e) => e.event === 'input' && e.user === s.operator.name && e.data === '\\x01'),
+      'Ctrl-A audited as one escaped byte',
+    );
     assert.ok(ofPair.some((e) => e.event === 'input-refused' && e.user === s.observer.name));
     assert.ok(!ofPair.some((e) => e.event === 'input' && e.user === s.observer.name));
     assert.ok(audit.some((e) => e.event === 'refused' && e.user === s.stranger.name));
@@ -110,8 +129,13 @@ describe('session server', () => {
     // The list shows who is attached, with roles.
     const list = s.owner.au(['sessions', 'list', '--json', '-s', s.socket]);
     assert.equal(list.status, 0, list.stderr);
-    const clients = (JSON.parse(list.stdout) as { id: string; clients: { user: string; role: string }[] }[]).find((x) => x.id === 'pair')!.clients;
-    assert.deepEqual(clients.map((c) => `${c.user}:${c.role}`).sort(), [`${s.owner.name}:owner`, `${s.operator.name}:operator`, `${s.observer.name}:observer`].sort());
+    const clients = (JSON.parse(list.stdout) as { id: string; clients: { user: string; role: string }[] }[]).find(
+      (x) => x.id === 'pair',
+    )!.clients;
+    assert.deepEqual(
+      clients.map((c) => `${c.user}:${c.role}`).sort(),
+      [`${s.owner.name}:owner`, `${s.operator.name}:operator`, `${s.observer.name}:observer`].sort(),
+    );
 
     // Detach leaves the session running; exit ends it and everyone sees the exit code.
     observerTerm.keys('C-]', 'd');
@@ -150,12 +174,25 @@ describe('session server', () => {
     assert.equal(kill.status, 0, kill.stderr);
     assert.match(kill.stdout, /killed session doomed/);
     await ownerTerm.waitFor(new RegExp(`session doomed ended: killed by ${s.owner.name}, exit code \\d+`));
-    await eventually(() => s.agentProcesses().length === 0, () => `agent processes left:\n${sh(['ps', '-o', 'pid,ppid,stat,user,cmd', '-u', s.agent]).stdout}\n${sh(['ps', '-ef', '--forest']).stdout.split('\n').filter((l) => /sleep|su_as|attach/.test(l)).join('\n')}`);
+    await eventually(
+      () => s.agentProcesses().length === 0,
+      () =>
+        `agent processes left:\n${sh(['ps', '-o', 'pid,ppid,stat,user,cmd', '-u', s.agent]).stdout}\n${sh(['ps', '-ef', '--forest'])
+          .stdout.split('\n')
+          .filter((l) => /sleep|su_as|attach/.test(l))
+          .join('\n')}`,
+    );
     const audit = s.audit();
     assert.ok(audit.some((e) => e.event === 'kill' && e.session === 'doomed' && e.by === s.owner.name));
     assert.ok(audit.some((e) => e.event === 'end' && e.session === 'doomed' && typeof e.exitCode === 'number'));
     // An operator may not kill.
-    const stays = probe(s.owner.name, s.socket, 'run', { session: 'stays', agent: s.agent, command: ['sleep', '1000'], until: '', detach: true });
+    const stays = probe(s.owner.name, s.socket, 'run', {
+      session: 'stays',
+      agent: s.agent,
+      command: ['sleep', '1000'],
+      until: '',
+      detach: true,
+    });
     assert.equal(stays.welcome?.created, true, JSON.stringify(stays));
     const denied = s.operator.au(['sessions', 'kill', 'stays', '-s', s.socket, '--of', s.owner.name]);
     assert.equal(denied.status, 1);

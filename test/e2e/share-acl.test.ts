@@ -118,7 +118,11 @@ describe('share ACLs against a live agent', () => {
     human = createHuman();
     agent = human.newAgent();
     proj = `${human.home}/proj`;
-    const setup = human.run(['sh', '-c', 'mkdir ~/proj ~/private && echo secret > ~/secret.txt && chmod 600 ~/secret.txt && echo private > ~/private/notes.txt']);
+    const setup = human.run([
+      'sh',
+      '-c',
+      'mkdir ~/proj ~/private && echo secret > ~/secret.txt && chmod 600 ~/secret.txt && echo private > ~/private/notes.txt',
+    ]);
     assert.equal(setup.status, 0, setup.stderr);
     const add = human.au(['mount', 'add', '-a', agent, '--rw', proj]);
     assert.equal(add.status, 0, add.stderr);
@@ -130,7 +134,9 @@ describe('share ACLs against a live agent', () => {
 
   /** Outside ~/proj (the share the agent has anyway), nothing of the human's and nothing in /etc names the agent. */
   function assertNoEntryOutsideShare(context: string): void {
-    const leaks = [...pathsWithEntryOf(agent, human.home), ...pathsWithEntryOf(agent, '/etc')].filter((p) => p !== proj && !p.startsWith(`${proj}/`));
+    const leaks = [...pathsWithEntryOf(agent, human.home), ...pathsWithEntryOf(agent, '/etc')].filter(
+      (p) => p !== proj && !p.startsWith(`${proj}/`),
+    );
     assert.deepEqual(leaks, [], `${context}: the agent got ACL entries outside the share`);
   }
 
@@ -139,8 +145,25 @@ describe('share ACLs against a live agent', () => {
     // setpriv execs au itself (runuser would stay its parent), so the kill reaches au.
     const child = spawn(
       'setpriv',
-      ['--reuid', String(human.uid), '--regid', must(['id', '-g', human.name]).trim(), '--init-groups', '--', 'env', '-i',
-        ...Object.entries(human.env()).map(([k, v]) => `${k}=${v}`), process.execPath, join(packageForHumans(), 'bin', 'au'), 'mount', 'add', '-a', agent, '--rw', source],
+      [
+        '--reuid',
+        String(human.uid),
+        '--regid',
+        must(['id', '-g', human.name]).trim(),
+        '--init-groups',
+        '--',
+        'env',
+        '-i',
+        ...Object.entries(human.env()).map(([k, v]) => `${k}=${v}`),
+        process.execPath,
+        join(packageForHumans(), 'bin', 'au'),
+        'mount',
+        'add',
+        '-a',
+        agent,
+        '--rw',
+        source,
+      ],
       { cwd: human.home, stdio: ['ignore', 'ignore', 'pipe'] },
     );
     let stderr = '';
@@ -159,8 +182,26 @@ describe('share ACLs against a live agent', () => {
     must(['runuser', '-u', human.name, '--', 'mkdir', `${proj}/${prefix}`]);
     const child = spawn(
       'runuser',
-      ['-u', human.name, '--', 'env', '-i', ...Object.entries(human.env()).map(([k, v]) => `${k}=${v}`), process.execPath, join(packageForHumans(), 'bin', 'au'),
-        'run', '-a', agent, '--', 'python3', '-c', RACER, base, human.home, String(ROUNDS)],
+      [
+        '-u',
+        human.name,
+        '--',
+        'env',
+        '-i',
+        ...Object.entries(human.env()).map(([k, v]) => `${k}=${v}`),
+        process.execPath,
+        join(packageForHumans(), 'bin', 'au'),
+        'run',
+        '-a',
+        agent,
+        '--',
+        'python3',
+        '-c',
+        RACER,
+        base,
+        human.home,
+        String(ROUNDS),
+      ],
       { cwd: human.home, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     racer = child;
@@ -181,7 +222,10 @@ describe('share ACLs against a live agent', () => {
         await waitFor(() => existsSync(`${proj}/${prefix}/done-${round}`), `the racer finished round ${round}: ${output}`);
         const swapped = Number(readFileSync(`${proj}/${prefix}/done-${round}`, 'utf8'));
         assert.ok(swapped > 0, `set-up: the agent swapped entries in round ${round} (${describeResult(r)})`);
-        assert.ok(readdirSync(sub).some((e) => lstatSync(`${sub}/${e}`).isSymbolicLink()), 'set-up: symlinks stand in the shared folder');
+        assert.ok(
+          readdirSync(sub).some((e) => lstatSync(`${sub}/${e}`).isSymbolicLink()),
+          'set-up: symlinks stand in the shared folder',
+        );
         swaps += swapped;
         assertNoEntryOutsideShare(`round ${round} (${describeResult(r)})`);
         unshare(sub);
@@ -233,11 +277,22 @@ describe('share ACLs against a live agent', () => {
     // Homes are often 755: then the agent reaches ~/proj2 by its path once the share is gone.
     chmodSync(human.home, 0o755);
     const proj2 = `${human.home}/proj2`;
-    const setup = human.run(['sh', '-c', 'mkdir ~/proj2 && chmod 755 ~/proj2 && echo hidden-secret > ~/proj2/hidden.txt && echo open-secret > ~/proj2/open.txt && chmod 600 ~/proj2/*.txt']);
+    const setup = human.run([
+      'sh',
+      '-c',
+      'mkdir ~/proj2 && chmod 755 ~/proj2 && echo hidden-secret > ~/proj2/hidden.txt && echo open-secret > ~/proj2/open.txt && chmod 600 ~/proj2/*.txt',
+    ]);
     assert.equal(setup.status, 0, setup.stderr);
     assert.equal(human.au(['mount', 'add', '-a', agent, '--rw', proj2]).status, 0);
-    const links = human.au(['run', '-a', agent, '--', 'sh', '-c',
-      'cd ~/proj2 && mkdir mine open && chmod 700 mine && chmod 755 open && ln hidden.txt mine/link && ln open.txt open/link && echo linked']);
+    const links = human.au([
+      'run',
+      '-a',
+      agent,
+      '--',
+      'sh',
+      '-c',
+      'cd ~/proj2 && mkdir mine open && chmod 700 mine && chmod 755 open && ln hidden.txt mine/link && ln open.txt open/link && echo linked',
+    ]);
     assert.match(links.stdout, /linked/, `set-up: the agent hard-links the human's files: ${describeResult(links)}`);
     // A folder of the human's own that the human made unlistable (its files inherited the share's ACL).
     assert.equal(human.run(['sh', '-c', 'mkdir ~/proj2/locked && echo x > ~/proj2/locked/f && chmod 300 ~/proj2/locked']).status, 0);
@@ -247,18 +302,32 @@ describe('share ACLs against a live agent', () => {
     const removed = human.au(['mount', 'remove', '-a', agent, proj2]);
     assert.equal(removed.status, 0, removed.stderr);
 
-    assert.doesNotMatch(must(['getfacl', '-p', `${proj2}/locked`]), new RegExp(`user:${agent}:`), "an unlistable folder's own entry is removed");
+    assert.doesNotMatch(
+      must(['getfacl', '-p', `${proj2}/locked`]),
+      new RegExp(`user:${agent}:`),
+      "an unlistable folder's own entry is removed",
+    );
     assert.match(removed.stderr, new RegExp(`cannot look inside .*${proj2}/locked\\b`), describeResult(removed));
     const attempt = human.au(['run', '-a', agent, '--', 'sh', '-c', `cat ${proj2}/open/link; cat ${proj2}/mine/link`]);
     assert.doesNotMatch(attempt.stdout, /open-secret/, 'a link in a folder the human can list is revoked');
     if (attempt.stdout.includes('hidden-secret')) {
-      assert.match(removed.stderr, new RegExp(`warning: .*cannot look inside .*${proj2}/mine\\b`), `au must name the folder it could not revoke in: ${describeResult(removed)}`);
+      assert.match(
+        removed.stderr,
+        new RegExp(`warning: .*cannot look inside .*${proj2}/mine\\b`),
+        `au must name the folder it could not revoke in: ${describeResult(removed)}`,
+      );
     }
     // Exactly: every file of the human's that still names the agent is linked from a folder au named.
     const named = [...removed.stderr.matchAll(new RegExp(`${proj2}/[^ ,]+`, 'g'))].map((m) => m[0]);
     const reachable = new Set(named.flatMap((dir) => must(['find', dir, '-type', 'f', '-printf', '%i\\n']).split('\n').filter(Boolean)));
-    const unrevoked = [...pathsWithEntryOf(agent, human.home)].filter((p) => p !== proj && !p.startsWith(`${proj}/`) && statSync(p).uid === human.uid);
-    for (const path of unrevoked) assert.ok(reachable.has(String(statSync(path).ino)), `${path} keeps the agent's entry and au did not report it: ${describeResult(removed)}`);
+    const unrevoked = [...pathsWithEntryOf(agent, human.home)].filter(
+      (p) => p !== proj && !p.startsWith(`${proj}/`) && statSync(p).uid === human.uid,
+    );
+    for (const path of unrevoked)
+      assert.ok(
+        reachable.has(String(statSync(path).ino)),
+        `${path} keeps the agent's entry and au did not report it: ${describeResult(removed)}`,
+      );
   });
 
   test('issue 13: au mount add --rw killed while it sets ACLs leaves a record, and au mount remove then leaves no ACL of the agent', async () => {
@@ -286,10 +355,21 @@ describe('share ACLs against a live agent', () => {
   test("issue 13: au mount remove of a share in the Python tool's layout removes its group ACLs and setgid, and the files leave su-as-NAME", () => {
     // In au's layout su-as-NAME is the humans' group, none of the agent's: left alone.
     const ours = `${human.home}/ours`;
-    assert.equal(human.run(['sh', '-c', `mkdir ~/ours && chgrp su-as-${agent} ~/ours && chmod g+s ~/ours && setfacl -m group:su-as-${agent}:rwx ~/ours`]).status, 0);
+    assert.equal(
+      human.run([
+        'sh',
+        '-c',
+        `mkdir ~/ours && chgrp su-as-${agent} ~/ours && chmod g+s ~/ours && setfacl -m group:su-as-${agent}:rwx ~/ours`,
+      ]).status,
+      0,
+    );
     assert.equal(human.au(['mount', 'add', '-a', agent, ours]).status, 0);
     assert.equal(human.au(['mount', 'remove', '-a', agent, ours]).status, 0);
-    assert.match(must(['getfacl', '-p', ours]), new RegExp(`^group:su-as-${agent}:rwx$`, 'm'), "au's layout: the humans' group entry stays");
+    assert.match(
+      must(['getfacl', '-p', ours]),
+      new RegExp(`^group:su-as-${agent}:rwx$`, 'm'),
+      "au's layout: the humans' group entry stays",
+    );
     assert.ok((statSync(ours).mode & 0o2000) !== 0, "au's layout: the human's setgid stays");
 
     const py = `${human.home}/pyshare`;
@@ -298,8 +378,11 @@ describe('share ACLs against a live agent', () => {
     assert.equal(human.au(['mount', 'add', '-a', agent, '--rw', py]).status, 0);
     // What the Python tool leaves on a share: the folder tree in group su-as-NAME, setgid folders,
     // group:su-as-NAME ACL entries (access and default).
-    const python = human.run(['sh', '-c',
-      `chgrp -R ${group} ${py} && find ${py} -type d -exec chmod g+s {} + && find ${py} -type d -exec setfacl -m group:${group}:rwx,default:group:${group}:rwx {} + && find ${py} -type f -exec setfacl -m group:${group}:rw {} +`]);
+    const python = human.run([
+      'sh',
+      '-c',
+      `chgrp -R ${group} ${py} && find ${py} -type d -exec chmod g+s {} + && find ${py} -type d -exec setfacl -m group:${group}:rwx,default:group:${group}:rwx {} + && find ${py} -type f -exec setfacl -m group:${group}:rw {} +`,
+    ]);
     assert.equal(python.status, 0, `set-up: the Python layout: ${describeResult(python)}`);
     assert.match(must(['getfacl', '-p', py]), new RegExp(`^group:${group}:rwx$`, 'm'), 'set-up: group entry');
     assert.ok((statSync(py).mode & 0o2000) !== 0, 'set-up: setgid');
@@ -325,7 +408,10 @@ describe('share ACLs against a live agent', () => {
 
 describe('setfacl-by-fd does what the setfacl command line it prints does', () => {
   interface Walker {
-    aclWalk(root: string, request: { owner: number; set: { uid: number; perm: number; isDefault: 0 | 1 }[]; remove: number[]; removeGroups: number[] }): { failedCount: number };
+    aclWalk(
+      root: string,
+      request: { owner: number; set: { uid: number; perm: number; isDefault: 0 | 1 }[]; remove: number[]; removeGroups: number[] },
+    ): { failedCount: number };
   }
   const native = createRequire(import.meta.url)(join(REPO, 'native', 'build', 'Release', 'au_native.node')) as Walker;
   const AGENT = 43_210;
@@ -338,26 +424,36 @@ describe('setfacl-by-fd does what the setfacl command line it prints does', () =
 
   /** A tree with what a real folder holds: modes, executables, existing ACLs, a FIFO, a symlink, a stranger's files. */
   function makeTree(root: string): void {
-    must(['sh', '-c', [
-      `mkdir -p ${root}/a/b ${root}/acl ${root}/dflt ${root}/stranger`,
-      `echo x > ${root}/a/plain && chmod 644 ${root}/a/plain`,
-      `echo x > ${root}/a/tool && chmod 750 ${root}/a/tool`,
-      `echo x > ${root}/a/b/private && chmod 600 ${root}/a/b/private`,
-      `echo x > ${root}/acl/shared && setfacl -m u:4444:rw,g:4445:r ${root}/acl/shared ${root}/acl`,
-      `setfacl -m d:u:4444:rwx ${root}/dflt && echo x > ${root}/dflt/inherits`,
-      `mkfifo ${root}/a/fifo && ln -s /etc ${root}/a/link`,
-      `echo x > ${root}/stranger/file && chown -R 4446 ${root}/stranger`,
-    ].join(' && ')]);
+    must([
+      'sh',
+      '-c',
+      [
+        `mkdir -p ${root}/a/b ${root}/acl ${root}/dflt ${root}/stranger`,
+        `echo x > ${root}/a/plain && chmod 644 ${root}/a/plain`,
+        `echo x > ${root}/a/tool && chmod 750 ${root}/a/tool`,
+        `echo x > ${root}/a/b/private && chmod 600 ${root}/a/b/private`,
+        `echo x > ${root}/acl/shared && setfacl -m u:4444:rw,g:4445:r ${root}/acl/shared ${root}/acl`,
+        `setfacl -m d:u:4444:rwx ${root}/dflt && echo x > ${root}/dflt/inherits`,
+        `mkfifo ${root}/a/fifo && ln -s /etc ${root}/a/link`,
+        `echo x > ${root}/stranger/file && chown -R 4446 ${root}/stranger`,
+      ].join(' && '),
+    ]);
   }
 
   /** getfacl of every path, with a mask that no named entry needs (same permissions) left out. */
   function acls(root: string): string {
     const out = must(['getfacl', '-R', '-P', '-p', root]).replaceAll(root, 'ROOT');
-    return out.split('\n\n').map((block) => {
-      const lines = block.split('\n');
-      const named = (prefix: string) => lines.some((l) => new RegExp(`^${prefix}(user|group):[^:]+:`).test(l));
-      return lines.filter((l) => !(l.startsWith('mask::') && !named('')) && !(l.startsWith('default:mask::') && !named('default:'))).join('\n');
-    }).sort().join('\n\n');
+    return out
+      .split('\n\n')
+      .map((block) => {
+        const lines = block.split('\n');
+        const named = (prefix: string) => lines.some((l) => new RegExp(`^${prefix}(user|group):[^:]+:`).test(l));
+        return lines
+          .filter((l) => !(l.startsWith('mask::') && !named('')) && !(l.startsWith('default:mask::') && !named('default:')))
+          .join('\n');
+      })
+      .sort()
+      .join('\n\n');
   }
 
   test('grant --rw, then remove: the same ACLs as find -P ... -exec setfacl --modify / --remove', () => {
@@ -366,16 +462,53 @@ describe('setfacl-by-fd does what the setfacl command line it prints does', () =
     makeTree(byFd);
     makeTree(bySetfacl);
     const rwX = 4 | 2 | 8;
-    let report = native.aclWalk(byFd, { owner: HUMAN, set: [{ uid: AGENT, perm: rwX, isDefault: 0 }, { uid: AGENT, perm: rwX, isDefault: 1 }, { uid: HUMAN, perm: rwX, isDefault: 1 }], remove: [], removeGroups: [] });
+    let report = native.aclWalk(byFd, {
+      owner: HUMAN,
+      set: [
+        { uid: AGENT, perm: rwX, isDefault: 0 },
+        { uid: AGENT, perm: rwX, isDefault: 1 },
+        { uid: HUMAN, perm: rwX, isDefault: 1 },
+      ],
+      remove: [],
+      removeGroups: [],
+    });
     assert.equal(report.failedCount, 0);
-    must(['find', '-P', bySetfacl, '-user', '0', '-type', 'd', '-exec', 'setfacl', '--modify', `user:${AGENT}:rwX,default:user:${AGENT}:rwX,default:user:0:rwX`, '{}', '+']);
+    must([
+      'find',
+      '-P',
+      bySetfacl,
+      '-user',
+      '0',
+      '-type',
+      'd',
+      '-exec',
+      'setfacl',
+      '--modify',
+      `user:${AGENT}:rwX,default:user:${AGENT}:rwX,default:user:0:rwX`,
+      '{}',
+      '+',
+    ]);
     must(['find', '-P', bySetfacl, '-user', '0', '-type', 'f', '-exec', 'setfacl', '--modify', `user:${AGENT}:rwX`, '{}', '+']);
     assert.equal(acls(byFd).replaceAll('by-fd', 'X'), acls(bySetfacl).replaceAll('by-setfacl', 'X'));
     assert.equal(lstatSync(`${byFd}/a/fifo`).isFIFO() && lstatSync(`${byFd}/a/link`).isSymbolicLink(), true);
 
     report = native.aclWalk(byFd, { owner: HUMAN, set: [], remove: [AGENT], removeGroups: [] });
     assert.equal(report.failedCount, 0);
-    must(['find', '-P', bySetfacl, '-user', '0', '-type', 'd', '-exec', 'setfacl', '--remove', `user:${AGENT},default:user:${AGENT}`, '{}', '+']);
+    must([
+      'find',
+      '-P',
+      bySetfacl,
+      '-user',
+      '0',
+      '-type',
+      'd',
+      '-exec',
+      'setfacl',
+      '--remove',
+      `user:${AGENT},default:user:${AGENT}`,
+      '{}',
+      '+',
+    ]);
     must(['find', '-P', bySetfacl, '-user', '0', '-type', 'f', '-exec', 'setfacl', '--remove', `user:${AGENT}`, '{}', '+']);
     assert.equal(acls(byFd).replaceAll('by-fd', 'X'), acls(bySetfacl).replaceAll('by-setfacl', 'X'));
     assert.doesNotMatch(must(['getfacl', '-R', '-P', byFd]), new RegExp(`user:${AGENT}:`));

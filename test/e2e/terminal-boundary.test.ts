@@ -45,7 +45,7 @@ describe('the terminal boundary (tmux, set-clipboard on)', () => {
   // Each test starts on an empty command line, whatever an earlier failure left typed there.
   beforeEach(() => terminal?.keys('C-c'));
 
-  test('the control: the human\'s own shell printing the same bytes does write tmux\'s clipboard', async () => {
+  test("the control: the human's own shell printing the same bytes does write tmux's clipboard", async () => {
     // Only the plain write: the queries would be answered into the human's own shell.
     writeFileSync(join(human.home, 'write.bin'), `\x1b]52;c;${B64}\x07`);
     await terminal.run('tty > ~/tty.txt; cat ~/write.bin');
@@ -58,7 +58,10 @@ describe('the terminal boundary (tmux, set-clipboard on)', () => {
   test('A22: through au run, no clipboard write in any spelling reaches tmux, split at every byte', async () => {
     await terminal.run(`${au} run -a ${agent} -- cat attacks.bin`);
     // The same bytes one write at a time (every split point of the stream).
-    await terminal.run(String.raw`${au} run -a ${agent} -- bash -c 'while IFS= read -r -d "" -n 1 c; do printf %s "$c"; done < attacks.bin'`, { timeoutMs: 60_000 });
+    await terminal.run(
+      String.raw`${au} run -a ${agent} -- bash -c 'while IFS= read -r -d "" -n 1 c; do printf %s "$c"; done < attacks.bin'`,
+      { timeoutMs: 60_000 },
+    );
     assert.equal(clipboard(), '', 'the agent wrote the clipboard');
     assert.match(terminal.screen(), /beforeafter/);
   });
@@ -66,7 +69,10 @@ describe('the terminal boundary (tmux, set-clipboard on)', () => {
   test('A22: the clipboard query gets no answer into the agent', async () => {
     terminal.control(['set-buffer', 'human-secret-clip']);
     // The agent asks for the clipboard and reads whatever its input gets for two seconds.
-    agentFile('ask.sh', String.raw`stty -icanon -echo min 0 time 20; printf '\033]52;c;?\007\033]5\0012;c;?\007'; head -c 400 > answer.bin; stty sane`);
+    agentFile(
+      'ask.sh',
+      String.raw`stty -icanon -echo min 0 time 20; printf '\033]52;c;?\007\033]5\0012;c;?\007'; head -c 400 > answer.bin; stty sane`,
+    );
     await terminal.run(`${au} run -a ${agent} -- bash ask.sh`);
     const answer = readFileSync(join(agentHome, 'answer.bin'), 'latin1');
     assert.doesNotMatch(answer, /52/);
@@ -75,7 +81,9 @@ describe('the terminal boundary (tmux, set-clipboard on)', () => {
   });
 
   test('the answer to a query the agent sent just before it ended is not typed at the human prompt', async () => {
-    const screen = await terminal.run(String.raw`${au} run -a ${agent} -- printf '\033[c\033[6n\033[>c'; IFS= read -r -t 1 -n 100 late; echo; printf 'late=[%q]\n' "$late"`);
+    const screen = await terminal.run(
+      String.raw`${au} run -a ${agent} -- printf '\033[c\033[6n\033[>c'; IFS= read -r -t 1 -n 100 late; echo; printf 'late=[%q]\n' "$late"`,
+    );
     assert.match(screen, /late=\[''\]/);
   });
 
@@ -87,16 +95,21 @@ describe('the terminal boundary (tmux, set-clipboard on)', () => {
     ].join('\n');
     writeFileSync(join(human.home, 'attack.cast'), `${cast}\n`);
     // Whatever the terminal answered would be typed at the prompt: read it right after.
-    const screen = await terminal.run(String.raw`${au} sessions replay x --file ~/attack.cast; IFS= read -r -t 1 -n 200 typed; echo; printf 'typed=[%q]\n' "$typed"`);
+    const screen = await terminal.run(
+      String.raw`${au} sessions replay x --file ~/attack.cast; IFS= read -r -t 1 -n 200 typed; echo; printf 'typed=[%q]\n' "$typed"`,
+    );
     assert.match(screen, /replayed.{0,4}-end/);
     assert.match(screen, /typed=\[''\]/, 'a terminal answer was typed at the prompt');
     assert.equal(clipboard(), '');
   });
 
   test('A23: with stdin a pipe and stdout the terminal, or --no-pty, no fd of the agent is the human terminal', async () => {
-    const probe = "exec 3> ~/fds-$MODE.txt; for fd in 0 1 2; do echo \"fd$fd=$(readlink /proc/$$/fd/$fd)\" >&3; done; printf '\\033]52;c;%s\\007' aGk=";
+    const probe =
+      'exec 3> ~/fds-$MODE.txt; for fd in 0 1 2; do echo "fd$fd=$(readlink /proc/$$/fd/$fd)" >&3; done; printf \'\\033]52;c;%s\\007\' aGk=';
     agentFile('probe.sh', probe);
-    await terminal.run(`echo | ${au} run -a ${agent} -e MODE=pipe -- bash probe.sh; ${au} run --no-pty -a ${agent} -e MODE=nopty -- bash probe.sh; ${au} run -a ${agent} -e MODE=pty -- bash probe.sh`);
+    await terminal.run(
+      `echo | ${au} run -a ${agent} -e MODE=pipe -- bash probe.sh; ${au} run --no-pty -a ${agent} -e MODE=nopty -- bash probe.sh; ${au} run -a ${agent} -e MODE=pty -- bash probe.sh`,
+    );
     for (const mode of ['pipe', 'nopty', 'pty']) {
       const fds = readFileSync(join(agentHome, `fds-${mode}.txt`), 'utf8');
       assert.match(fds, /fd2=/, fds);
@@ -111,7 +124,8 @@ describe('the terminal boundary (tmux, set-clipboard on)', () => {
     mkdirSync(join(human.home, '.claude'), { recursive: true });
     writeFileSync(join(human.home, '.claude', 'settings.json'), '{}\n');
     must(['chown', '-R', `${human.name}:`, join(human.home, '.claude')]);
-    const profile = "exec 3> ~/fds-import.txt; for fd in 0 1 2; do echo \"fd$fd=$(readlink /proc/$$/fd/$fd)\" >&3; done; exec 3>&-; printf '\\033]52;c;%s\\007' aGk=; printf '\\033]052;c;%s\\007' aGk= >&2\n";
+    const profile =
+      "exec 3> ~/fds-import.txt; for fd in 0 1 2; do echo \"fd$fd=$(readlink /proc/$$/fd/$fd)\" >&3; done; exec 3>&-; printf '\\033]52;c;%s\\007' aGk=; printf '\\033]052;c;%s\\007' aGk= >&2\n";
     agentFile('.bash_profile', profile);
     try {
       await terminal.run(`${au} profile import -a ${agent} claude`);
@@ -129,14 +143,19 @@ describe('the terminal boundary (tmux, set-clipboard on)', () => {
     let screen = await terminal.run(`echo "direct=$(ls / | wc -l) au=$(${au} run -a ${agent} -- ls / | wc -l)"`);
     const [, direct, viaAu] = /direct=(\d+) au=(\d+)/.exec(screen)!;
     assert.equal(viaAu, direct);
-    screen = await terminal.run(`${au} run -a ${agent} -- seq 3 > ~/seq.txt; ${au} run -a ${agent} -- yes 2> ~/yes-err.txt | head -1; echo "yes-rc=\${PIPESTATUS[0]}"`);
+    screen = await terminal.run(
+      `${au} run -a ${agent} -- seq 3 > ~/seq.txt; ${au} run -a ${agent} -- yes 2> ~/yes-err.txt | head -1; echo "yes-rc=\${PIPESTATUS[0]}"`,
+    );
     assert.match(screen, /yes-rc=141/);
     assert.equal(readFileSync(join(human.home, 'seq.txt'), 'latin1'), '1\n2\n3\n');
     assert.equal(readFileSync(join(human.home, 'yes-err.txt'), 'utf8'), '');
   });
 
   test('COLORTERM and TERM_PROGRAM reach the agent', async () => {
-    assert.match(await terminal.run(`COLORTERM=truecolor TERM_PROGRAM=tmux ${au} run -a ${agent} -- bash -c 'echo "ct=$COLORTERM tp=$TERM_PROGRAM"'`), /ct=truecolor tp=tmux/);
+    assert.match(
+      await terminal.run(`COLORTERM=truecolor TERM_PROGRAM=tmux ${au} run -a ${agent} -- bash -c 'echo "ct=$COLORTERM tp=$TERM_PROGRAM"'`),
+      /ct=truecolor tp=tmux/,
+    );
   });
 
   test('vim draws the same screen through au run as directly (byte-compared with escapes)', async () => {

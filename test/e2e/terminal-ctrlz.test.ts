@@ -78,7 +78,7 @@ describe('Ctrl-Z under au run (tmux)', () => {
     assert.match(screen, /\[1\]\+\s+Stopped\s+.*au run -a \S+ -- vim -u NONE/);
     terminal.type('clear; fg; echo "vim-rc=$?"');
     screen = await terminal.waitFor(/^first line\s*\n^second line/m);
-    assert.doesNotMatch(screen, /jobs-listed/, 'the screen is not vim\'s again');
+    assert.doesNotMatch(screen, /jobs-listed/, "the screen is not vim's again");
     // vim runs and reads keys again.
     terminal.keys('G', 'o');
     terminal.type('added after fg', false);
@@ -105,11 +105,13 @@ describe('Ctrl-Z under au run (tmux)', () => {
     assert.match(screen, /stand-in-rc=7/);
   });
 
-  test('attack: an agent stopping itself in a server session stops neither the server (a job of the human\'s shell) nor its session', async () => {
+  test("attack: an agent stopping itself in a server session stops neither the server (a job of the human's shell) nor its session", async () => {
     const socket = join(human.home, `ctrlz-${process.pid}.sock`);
     terminal.type(`clear; ${au} server run -s ${socket}`);
     const pid = Number(/listening on .* \(pid (\d+)\)/.exec(await terminal.waitFor(/listening on .* \(pid \d+\)/))![1]);
-    const r = human.au(['attach', '-s', socket, '-a', agent, '--', 'sh', '-c', 'kill -STOP $$; echo went-on; exit 3'], { timeoutMs: 30_000 });
+    const r = human.au(['attach', '-s', socket, '-a', agent, '--', 'sh', '-c', 'kill -STOP $$; echo went-on; exit 3'], {
+      timeoutMs: 30_000,
+    });
     assert.equal(r.status, 3, r.stderr);
     assert.match(r.stdout, /went-on/);
     const state = /\) (\S) /.exec(readFileSync(`/proc/${pid}/stat`, 'utf8'))![1];

@@ -48,7 +48,15 @@ describe('web observer: changes awaiting review', () => {
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
       timeout: 30_000,
     });
     const page = await browser.newPage();
@@ -61,7 +69,9 @@ describe('web observer: changes awaiting review', () => {
     assert.equal(run.status, 0, said(run));
     await row.filter({ hasText: '2 changes await review' }).waitFor({ timeout: 30_000 });
     // Through the one protocol module: a number, not text.
-    const state = (await (await fetch(`${url}api/state`, { headers: { Authorization: `Bearer ${observer}` } })).json()) as { agents: { name: string; awaitingReview: unknown }[] };
+    const state = (await (await fetch(`${url}api/state`, { headers: { Authorization: `Bearer ${observer}` } })).json()) as {
+      agents: { name: string; awaitingReview: unknown }[];
+    };
     assert.equal(state.agents.find((a) => a.name === agent)?.awaitingReview, 2);
   });
 });

@@ -40,7 +40,9 @@ export function hostileStream(seed: number, pieces: number): Uint8Array {
         parts.push(utf8(pick(['hello ', '漢字', '\r\n', '\t', 'é\u0302\u0303', '\x1b[31mred\x1b[0m'])));
         break;
       case 'string':
-        parts.push(bytes(pick(['\x1b]8;;http://evil/\x07link\x1b]8;;\x07', '\x1b]52;c;AAAA\x1b\\', '\x1bPq#0;2;0;0;0\x1b\\', '\x1b]0;title'])));
+        parts.push(
+          bytes(pick(['\x1b]8;;http://evil/\x07link\x1b]8;;\x07', '\x1b]52;c;AAAA\x1b\\', '\x1bPq#0;2;0;0;0\x1b\\', '\x1b]0;title'])),
+        );
         break;
       case 'junk':
         parts.push(Uint8Array.from({ length: 1 + Math.floor(next() * 8) }, () => Math.floor(next() * 256)));
@@ -52,4 +54,3 @@ export function hostileStream(seed: number, pieces: number): Uint8Array {
   }
   return Buffer.concat(parts);
 }
-

@@ -7,7 +7,20 @@ import { connect } from 'node:net';
 
 const [socketPath, mode, paramsText] = process.argv.slice(2);
 const params = JSON.parse(paramsText ?? '{}');
-const T = { Hello: 1, Welcome: 2, Error: 3, Result: 4, Input: 0x10, Output: 0x11, Resize: 0x20, Ping: 0x21, Pong: 0x22, End: 0x30, Notice: 0x31, Detach: 0x25 };
+const T = {
+  Hello: 1,
+  Welcome: 2,
+  Error: 3,
+  Result: 4,
+  Input: 0x10,
+  Output: 0x11,
+  Resize: 0x20,
+  Ping: 0x21,
+  Pong: 0x22,
+  End: 0x30,
+  Notice: 0x31,
+  Detach: 0x25,
+};
 
 const frame = (type, payload = Buffer.alloc(0)) => {
   const body = typeof payload === 'string' ? Buffer.from(payload) : payload;
@@ -21,12 +34,23 @@ const hello = (fields) => frame(T.Hello, JSON.stringify({ protocol: 1, ...fields
 /** A connection that parses frames and lets the caller await conditions. */
 function open() {
   const socket = connect(socketPath);
-  const state = { socket, frames: [], output: [], outputBytes: 0, closed: false, errors: [], ends: [], buffer: Buffer.alloc(0), waiters: [] };
+  const state = {
+    socket,
+    frames: [],
+    output: [],
+    outputBytes: 0,
+    closed: false,
+    errors: [],
+    ends: [],
+    buffer: Buffer.alloc(0),
+    waiters: [],
+  };
   const check = () => {
-    for (const w of [...state.waiters]) if (w.test()) {
-      state.waiters.splice(state.waiters.indexOf(w), 1);
-      w.resolve();
-    }
+    for (const w of [...state.waiters])
+      if (w.test()) {
+        state.waiters.splice(state.waiters.indexOf(w), 1);
+        w.resolve();
+      }
   };
   socket.on('data', (chunk) => {
     if (state.keepData === false) {
@@ -61,7 +85,15 @@ function open() {
   state.until = (test, ms = 20000, what = 'condition') =>
     new Promise((resolve, reject) => {
       if (test()) return resolve();
-      const timer = setTimeout(() => reject(new Error(`timeout waiting for ${what}; errors=${JSON.stringify(state.errors)} text=${JSON.stringify(state.text().slice(-300))}`)), ms);
+      const timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `timeout waiting for ${what}; errors=${JSON.stringify(state.errors)} text=${JSON.stringify(state.text().slice(-300))}`,
+            ),
+          ),
+        ms,
+      );
       state.waiters.push({ test, resolve: () => (clearTimeout(timer), resolve()) });
     });
   state.text = () => Buffer.concat(state.output).toString('latin1');
@@ -100,17 +132,35 @@ async function main() {
       c.keepOutput = params.keepOutput !== false;
       await c.connected;
       const started = process.hrtime.bigint();
-      c.socket.write(hello({ action: 'attach', session: params.session, agent: params.agent, command: params.command, readOnly: Boolean(params.readOnly), cols: params.cols ?? 80, rows: params.rows ?? 24 }));
+      c.socket.write(
+        hello({
+          action: 'attach',
+          session: params.session,
+          agent: params.agent,
+          command: params.command,
+          readOnly: Boolean(params.readOnly),
+          cols: params.cols ?? 80,
+          rows: params.rows ?? 24,
+        }),
+      );
       await c.until(() => c.frames.some((f) => f.type === T.Welcome || f.type === T.Error) || c.closed, 20000, 'welcome');
       const welcome = c.frames.find((f) => f.type === T.Welcome);
       if (!welcome) return { refused: true, errors: c.errors };
       if (params.input) c.socket.write(frame(T.Input, params.input));
-      if (params.until !== undefined) await c.until(() => new RegExp(params.until).test(c.keepOutput ? c.text() : ''), params.timeoutMs ?? 60000, params.until);
+      if (params.until !== undefined)
+        await c.until(() => new RegExp(params.until).test(c.keepOutput ? c.text() : ''), params.timeoutMs ?? 60000, params.until);
       else await c.until(() => c.ends.length > 0 || c.closed, params.timeoutMs ?? 120000, 'end');
       const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
       if (params.detach) c.socket.write(frame(T.Detach));
       c.socket.end();
-      return { welcome: JSON.parse(welcome.text), bytes: c.outputBytes, elapsedMs, end: c.ends[0], errors: c.errors, tail: c.keepOutput ? c.text().slice(-2000) : '' };
+      return {
+        welcome: JSON.parse(welcome.text),
+        bytes: c.outputBytes,
+        elapsedMs,
+        end: c.ends[0],
+        errors: c.errors,
+        tail: c.keepOutput ? c.text().slice(-2000) : '',
+      };
     }
     case 'stall': {
       // Join and never read again: the server must drop us, not slow down.
@@ -134,12 +184,20 @@ async function main() {
       // Handshake and frames one byte per write, with pauses; then check we are served.
       const c = open();
       await c.connected;
-      const wire = Buffer.concat([hello({ action: 'attach', session: params.session, cols: 80, rows: 24 }), frame(T.Ping, 'p1'), frame(T.Input, params.input ?? '')]);
+      const wire = Buffer.concat([
+        hello({ action: 'attach', session: params.session, cols: 80, rows: 24 }),
+        frame(T.Ping, 'p1'),
+        frame(T.Input, params.input ?? ''),
+      ]);
       for (const byte of wire) {
         c.socket.write(Buffer.from([byte]));
         await sleep(2);
       }
-      await c.until(() => c.frames.some((f) => f.type === T.Pong) && (!params.until || new RegExp(params.until).test(c.text())), 20000, 'pong and output');
+      await c.until(
+        () => c.frames.some((f) => f.type === T.Pong) && (!params.until || new RegExp(params.until).test(c.text())),
+        20000,
+        'pong and output',
+      );
       c.socket.write(frame(T.Detach));
       return { welcome: c.frames.some((f) => f.type === T.Welcome), pong: c.frames.find((f) => f.type === T.Pong)?.text };
     }
@@ -154,7 +212,8 @@ async function main() {
         const c = open();
         await c.connected;
         const parts = [];
-        if (random() % 4 !== 0) parts.push(hello({ action: 'attach', session: params.session, readOnly: random() % 2 === 0, cols: 80, rows: 24 }));
+        if (random() % 4 !== 0)
+          parts.push(hello({ action: 'attach', session: params.session, readOnly: random() % 2 === 0, cols: 80, rows: 24 }));
         for (let i = 0; i < perConnection && sent < total; i++, sent++) {
           const kind = random() % 6;
           if (kind === 0) {
@@ -173,7 +232,7 @@ async function main() {
         }
         const wire = Buffer.concat(parts);
         // Fragment randomly.
-        for (let off = 0; off < wire.length && !c.closed; ) {
+        for (let off = 0; off < wire.length && !c.closed;) {
           const n = 1 + (random() % 64);
           c.socket.write(wire.subarray(off, off + n));
           off += n;
@@ -266,7 +325,9 @@ async function main() {
       for (let i = 0; i < params.count; i++) {
         const c = open();
         await c.connected;
-        c.socket.write(hello({ action: 'attach', session: `${params.prefix}${i}`, agent: params.agent, command: params.command, cols: 80, rows: 24 }));
+        c.socket.write(
+          hello({ action: 'attach', session: `${params.prefix}${i}`, agent: params.agent, command: params.command, cols: 80, rows: 24 }),
+        );
         await c.until(() => c.frames.some((f) => f.type === T.Welcome || f.type === T.Error), 20000, 'welcome');
         if (c.errors.length > 0) throw new Error(c.errors.join('; '));
         c.socket.write(frame(T.Detach));
@@ -286,7 +347,9 @@ async function main() {
           conns.push(c);
         }
       }
-      await Promise.all(conns.map((c) => c.until(() => c.frames.some((f) => f.type === T.Welcome || f.type === T.Error), 30000, 'welcome')));
+      await Promise.all(
+        conns.map((c) => c.until(() => c.frames.some((f) => f.type === T.Welcome || f.type === T.Error), 30000, 'welcome')),
+      );
       const welcomed = conns.filter((c) => c.frames.some((f) => f.type === T.Welcome)).length;
       if (params.readyFile) (await import('node:fs')).writeFileSync(params.readyFile, String(welcomed));
       if (params.untilEnd) await Promise.all(conns.map((c) => c.until(() => c.closed, 600000, 'session end')));
@@ -308,7 +371,9 @@ async function main() {
           conns.push(c);
         }
       }
-      await Promise.all(conns.map((c) => c.until(() => c.frames.some((f) => f.type === T.Welcome || f.type === T.Error) || c.closed, 60000, 'welcome')));
+      await Promise.all(
+        conns.map((c) => c.until(() => c.frames.some((f) => f.type === T.Welcome || f.type === T.Error) || c.closed, 60000, 'welcome')),
+      );
       const welcomed = conns.filter((c) => c.frames.some((f) => f.type === T.Welcome)).length;
       await sleep(1000);
       const before = rssKb();
@@ -325,7 +390,14 @@ async function main() {
       const after = rssKb();
       const open = conns.filter((c) => !c.closed).length;
       for (const c of conns) c.socket.destroy();
-      return { welcomed, open, beforeKb: before, afterKb: after, bytesEach: params.rounds, errors: conns.flatMap((c) => c.errors).slice(0, 3) };
+      return {
+        welcomed,
+        open,
+        beforeKb: before,
+        afterKb: after,
+        bytesEach: params.rounds,
+        errors: conns.flatMap((c) => c.errors).slice(0, 3),
+      };
     }
     case 'hold': {
       // Opens `count` connections and says nothing: each is refused at once or closed by the

@@ -23,7 +23,13 @@ function probePath(): string {
 }
 
 /** Runs the protocol probe as a user; returns its JSON report. */
-export function probe(user: string, socket: string, mode: string, params: Record<string, unknown> = {}, timeoutMs = 180_000): Record<string, any> {
+export function probe(
+  user: string,
+  socket: string,
+  mode: string,
+  params: Record<string, unknown> = {},
+  timeoutMs = 180_000,
+): Record<string, any> {
   const r = sh(['runuser', '-u', user, '--', process.execPath, probePath(), socket, mode, JSON.stringify(params)], { cwd: '/', timeoutMs });
   const line = r.stdout.trim().split('\n').pop() ?? '';
   try {
@@ -111,7 +117,9 @@ export function sharedServer(): SharedServer {
     },
     audit() {
       const lines: Record<string, any>[] = [];
-      for (const name of readdirSync(stateDir).filter((n) => n.startsWith('audit-')).sort()) {
+      for (const name of readdirSync(stateDir)
+        .filter((n) => n.startsWith('audit-'))
+        .sort()) {
         for (const line of readFileSync(join(stateDir, name), 'utf8').split('\n')) if (line) lines.push(JSON.parse(line));
       }
       return lines;
@@ -133,7 +141,8 @@ export function sharedServer(): SharedServer {
       sh(['groupdel', observersGroup]);
       rmSync(dir, { recursive: true, force: true });
       const tmpfiles = `agent-as-unix-user-${dir.slice(1).replace(/\//g, '_')}`;
-      for (const name of readdirSync('/etc/tmpfiles.d')) if (name === `${tmpfiles}.conf` || name.startsWith(`${tmpfiles}-`)) rmSync(join('/etc/tmpfiles.d', name), { force: true });
+      for (const name of readdirSync('/etc/tmpfiles.d'))
+        if (name === `${tmpfiles}.conf` || name.startsWith(`${tmpfiles}-`)) rmSync(join('/etc/tmpfiles.d', name), { force: true });
     },
   };
   try {
@@ -211,7 +220,10 @@ export async function eventually(check: () => boolean, what: string | (() => str
 /** The probe in the background (for clients that must run at the same time). */
 export function probeAsync(user: string, socket: string, mode: string, params: Record<string, unknown> = {}): Promise<Record<string, any>> {
   return new Promise((resolve, reject) => {
-    const child = spawn('runuser', ['-u', user, '--', process.execPath, probePath(), socket, mode, JSON.stringify(params)], { cwd: '/', stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('runuser', ['-u', user, '--', process.execPath, probePath(), socket, mode, JSON.stringify(params)], {
+      cwd: '/',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));

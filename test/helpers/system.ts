@@ -16,7 +16,10 @@ export interface Result {
   stderr: string;
 }
 
-export function sh(argv: readonly string[], options: { input?: string; cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Result {
+export function sh(
+  argv: readonly string[],
+  options: { input?: string; cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Result {
   const [file, ...args] = argv;
   if (!file) throw new Error('empty command');
   const r: SpawnSyncReturns<string> = spawnSync(file, args, {
@@ -52,7 +55,8 @@ export function packageForHumans(): string {
   if (installedPackage) return installedPackage;
   const dir = mkdtempSync(join(tmpdir(), 'aut-pkg-'));
   chmodSync(dir, 0o755);
-  for (const part of ['bin', 'dist', 'package.json', 'native/build/Release/au_native.node']) cpSync(join(REPO, part), join(dir, part), { recursive: true });
+  for (const part of ['bin', 'dist', 'package.json', 'native/build/Release/au_native.node'])
+    cpSync(join(REPO, part), join(dir, part), { recursive: true });
   for (const part of ['package.json', 'lib', 'build/Release']) {
     cpSync(join(REPO, 'node_modules/node-pty', part), join(dir, 'node_modules/node-pty', part), { recursive: true });
   }
@@ -97,11 +101,14 @@ export class Human {
 
   /** Runs a command as the human (fresh credentials from the group database, like a login). */
   run(argv: readonly string[], options: { input?: string; cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Result {
-    return sh(['runuser', '-u', this.name, '--', 'env', '-i', ...Object.entries(this.env(options.env)).map(([k, v]) => `${k}=${v}`), ...argv], {
-      input: options.input,
-      cwd: options.cwd ?? this.home,
-      timeoutMs: options.timeoutMs,
-    });
+    return sh(
+      ['runuser', '-u', this.name, '--', 'env', '-i', ...Object.entries(this.env(options.env)).map(([k, v]) => `${k}=${v}`), ...argv],
+      {
+        input: options.input,
+        cwd: options.cwd ?? this.home,
+        timeoutMs: options.timeoutMs,
+      },
+    );
   }
 
   au(args: readonly string[], options: { input?: string; cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Result {

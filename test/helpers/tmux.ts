@@ -13,14 +13,21 @@ export class Terminal {
   private typed = '';
   private marks = 0;
 
-  constructor(private readonly human: Human, cols = 160, rows = 48) {
+  constructor(
+    private readonly human: Human,
+    cols = 160,
+    rows = 48,
+  ) {
     this.dir = mkdtempSync(join(tmpdir(), 'aut-tmux-'));
     chmodSync(this.dir, 0o700);
     chownSync(this.dir, human.uid, human.uid);
     this.socket = join(this.dir, 'sock');
-    const r = human.run(['tmux', '-S', this.socket, 'new-session', '-d', '-s', 'main', '-x', String(cols), '-y', String(rows), 'bash', '--login'], {
-      env: { TERM: 'xterm-256color', PS1: '$ ' },
-    });
+    const r = human.run(
+      ['tmux', '-S', this.socket, 'new-session', '-d', '-s', 'main', '-x', String(cols), '-y', String(rows), 'bash', '--login'],
+      {
+        env: { TERM: 'xterm-256color', PS1: '$ ' },
+      },
+    );
     if (r.status !== 0) throw new Error(`tmux failed: ${r.stderr}`);
   }
 
@@ -71,7 +78,9 @@ export class Terminal {
    */
   async waitFor(pattern: RegExp, timeoutMs = 20_000): Promise<string> {
     if (new RegExp(pattern.source, pattern.flags.replace(/[gy]/g, '')).test(this.typed)) {
-      throw new Error(`waitFor ${pattern} matches the line typed (${JSON.stringify(this.typed)}): wait for what the command prints (run() does)`);
+      throw new Error(
+        `waitFor ${pattern} matches the line typed (${JSON.stringify(this.typed)}): wait for what the command prints (run() does)`,
+      );
     }
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -87,4 +96,3 @@ export class Terminal {
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
-

@@ -26,9 +26,16 @@ test('grouped background syncs: every line lands, across a file change and a clo
   audit.record({ event: 'input', session: 's', user: 'u', bytes: 1, data: 'last' });
   audit.close();
   // Whatever sync was running when the files were given up returns and closes them (a sync can take tens of ms).
-  for (const deadline = Date.now() + 5000; openFds() > before && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 10));
-  const lines = (name: string): string[] => readFileSync(join(dir, name), 'utf8').trim().split('\n').map((l) => JSON.parse(l).data);
-  assert.deepEqual(lines('audit-a.jsonl'), Array.from({ length: 50 }, (_, i) => `k${i}`));
+  for (const deadline = Date.now() + 5000; openFds() > before && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 10));
+  const lines = (name: string): string[] =>
+    readFileSync(join(dir, name), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).data);
+  assert.deepEqual(
+    lines('audit-a.jsonl'),
+    Array.from({ length: 50 }, (_, i) => `k${i}`),
+  );
   assert.deepEqual(lines('audit-b.jsonl'), ['after-change', 'last']);
   assert.equal(openFds(), before, 'each file closed');
   assert.equal(audit.loss.lostEvents, 0);

@@ -116,12 +116,23 @@ test('an update rewrites only what changed: comments and unknown keys in mount t
     save();
   });
   const text = readFileSync(path, 'utf8');
-  for (const kept of ['# my agents', '# keep the check', '# the main one', '# its unix name', '# the project', 'note = "kept" # a key only the human knows', '# the other one']) {
+  for (const kept of [
+    '# my agents',
+    '# keep the check',
+    '# the main one',
+    '# its unix name',
+    '# the project',
+    'note = "kept" # a key only the human knows',
+    '# the other one',
+  ]) {
     assert.ok(text.includes(kept), `lost ${kept}:\n${text}`);
   }
   const config = loadConfig(path);
   assert.equal(config.agents[0]!.gid, 1501);
-  assert.deepEqual(config.agents[0]!.mounts.map((m) => m.target), ['/home/agent/proj', '/home/agent/docs']);
+  assert.deepEqual(
+    config.agents[0]!.mounts.map((m) => m.target),
+    ['/home/agent/proj', '/home/agent/docs'],
+  );
   assert.equal(config.agents[1]!.limits?.memory, 2 ** 30);
   assert.ok(text.indexOf('/home/agent/docs') < text.indexOf('# the other one'), 'the new mount goes with its agent');
 });
@@ -170,10 +181,11 @@ test('a read-only config is refused with the fix, and left as it was', () => {
   const path = tempConfig(COMMENTED);
   chmodSync(path, 0o444);
   assert.throws(
-    () => updateConfig(path, false, (config, save) => {
-      config.agents = [];
-      save();
-    }),
+    () =>
+      updateConfig(path, false, (config, save) => {
+        config.agents = [];
+        save();
+      }),
     (error: unknown) => error instanceof AuError && /read-only \(mode 0444\)/.test(error.message) && /chmod u\+w/.test(error.hint ?? ''),
   );
   assert.equal(readFileSync(path, 'utf8'), COMMENTED);
@@ -249,11 +261,19 @@ group_gid = 1004
   saveConfig(path, config);
   assert.deepEqual(loadConfig(path).kept, config.kept);
   assert.deepEqual(loadConfig(tempConfig(SEED_FILE)).kept, []);
-  assert.throws(() => loadConfig(tempConfig('[[kept_accounts]]\nuser_name = "x"\nsu_as_agent_group = "su-as-x"\ngid = 1\n')), /"uid" and "gid" are required/);
+  assert.throws(
+    () => loadConfig(tempConfig('[[kept_accounts]]\nuser_name = "x"\nsu_as_agent_group = "su-as-x"\ngid = 1\n')),
+    /"uid" and "gid" are required/,
+  );
 });
 
 test('a shape the line editor leaves alone (dotted keys, inline tables) is still saved right', () => {
-  const path = tempConfig(SEED_FILE.replace('bootstrapped = true\n', 'bootstrapped = true\nlimits.memory = 1073741824\nnet = { policy = "deny", loopback_ports = [], allow = [], domains = [] }\n'));
+  const path = tempConfig(
+    SEED_FILE.replace(
+      'bootstrapped = true\n',
+      'bootstrapped = true\nlimits.memory = 1073741824\nnet = { policy = "deny", loopback_ports = [], allow = [], domains = [] }\n',
+    ),
+  );
   assert.equal(loadConfig(path).agents[0]!.limits?.memory, 2 ** 30);
   assert.equal(loadConfig(path).agents[0]!.net?.policy, 'deny');
   updateConfig(path, false, (config, save) => {

@@ -17,7 +17,7 @@ test('doctor: Landlock without scopes (missing, ABI < 6, no addon) is a WARN tha
   assert.equal(landlockScopeCheck(7).status, 'PASS');
 });
 
-test('doctor: the native probe reports the kernel\'s Landlock ABI', () => {
+test("doctor: the native probe reports the kernel's Landlock ABI", () => {
   const native = createRequire(import.meta.url)('../../native/build/Release/au_native.node') as AuNative;
   const abi = native.landlockAbi();
   assert.ok(Number.isInteger(abi) && abi >= 0, String(abi));

@@ -11,7 +11,14 @@ import { compileFlagsFor } from '../../src/entrypoint/install.js';
 import { REPO } from '../helpers/system.js';
 
 const SOURCE = join(REPO, 'src', 'entrypoint', 'su_as_agent.c');
-const identity = { agentName: 'aut-build', agentUid: 1500, agentGid: 1500, driverGroup: 'su-as-aut-build', driverGid: 1501, agentHome: '/home/aut-build' };
+const identity = {
+  agentName: 'aut-build',
+  agentUid: 1500,
+  agentGid: 1500,
+  driverGroup: 'su-as-aut-build',
+  driverGid: 1501,
+  agentHome: '/home/aut-build',
+};
 const defines = compileFlagsFor(identity).filter((f) => f.startsWith('-DAGENT_') || f.startsWith('-DDRIVER_'));
 const work = mkdtempSync(join(tmpdir(), 'aut-entrypoint-build-'));
 after(() => rmSync(work, { recursive: true, force: true }));
@@ -29,7 +36,11 @@ test('the entrypoint builds with the flags au new uses, with no diagnostic', () 
 });
 
 test('the entrypoint has no warning with -Wall -Wextra -Wconversion -Wshadow -Wformat=2', () => {
-  const r = compile('gcc', ['-O2', '-c', '-Wall', '-Wextra', '-Wconversion', '-Wshadow', '-Wformat=2', '-U_FORTIFY_SOURCE', '-D_FORTIFY_SOURCE=3', ...defines], 'strict.o');
+  const r = compile(
+    'gcc',
+    ['-O2', '-c', '-Wall', '-Wextra', '-Wconversion', '-Wshadow', '-Wformat=2', '-U_FORTIFY_SOURCE', '-D_FORTIFY_SOURCE=3', ...defines],
+    'strict.o',
+  );
   assert.equal(r.status, 0, r.diagnostics);
   assert.equal(r.diagnostics, '', 'warnings');
 });

@@ -46,7 +46,11 @@ test('errno errors name the operation, the path and a fix', () => {
   const errno = (code: string, syscall: string, path: string, text: string): NodeJS.ErrnoException =>
     Object.assign(new Error(`${code}: ${text}, ${syscall} '${path}'`), { code, syscall, path });
   const cases: [string, string, RegExp][] = [
-    ['ENOSPC', 'no space left on device', /cannot write \/cfg\/a\.toml: ENOSPC: no space left on device; the disk is full: free some space/],
+    [
+      'ENOSPC',
+      'no space left on device',
+      /cannot write \/cfg\/a\.toml: ENOSPC: no space left on device; the disk is full: free some space/,
+    ],
     ['EFBIG', 'file too large', /cannot write \/cfg\/a\.toml: EFBIG: file too large; .*ulimit -f/],
     ['EACCES', 'permission denied', /cannot write \/cfg\/a\.toml: EACCES: permission denied; .*owner and mode/],
     ['ENOENT', 'no such file or directory', /cannot write \/cfg\/a\.toml: ENOENT: no such file or directory; it does not exist/],

@@ -36,10 +36,23 @@ function agent(extra: Partial<AgentConfig> = {}): AgentConfig {
 }
 
 const dir = (path: string, extra: Partial<StatFact> = {}): StatFact => ({ path, kind: 'directory', uid: 0, gid: 0, mode: 0o755, ...extra });
-const ANCESTORS = ['/', '/usr', '/usr/local', '/usr/local/libexec', '/usr/local/libexec/agent-as-unix-user', '/usr/local/libexec/agent-as-unix-user/a'];
+const ANCESTORS = [
+  '/',
+  '/usr',
+  '/usr/local',
+  '/usr/local/libexec',
+  '/usr/local/libexec/agent-as-unix-user',
+  '/usr/local/libexec/agent-as-unix-user/a',
+];
 
 function entrypoint(extra: Partial<EntrypointFacts> = {}, file: Partial<StatFact> = {}): EntrypointFacts {
-  return { path: PATH, ancestors: ANCESTORS.map((p) => dir(p)), file: { path: PATH, kind: 'file', uid: 0, gid: 1235, mode: 0o4750, ...file }, sha256: SHA, ...extra };
+  return {
+    path: PATH,
+    ancestors: ANCESTORS.map((p) => dir(p)),
+    file: { path: PATH, kind: 'file', uid: 0, gid: 1235, mode: 0o4750, ...file },
+    sha256: SHA,
+    ...extra,
+  };
 }
 
 function system(extra: Partial<SystemFacts> = {}): SystemFacts {
@@ -57,7 +70,13 @@ function system(extra: Partial<SystemFacts> = {}): SystemFacts {
   };
 }
 
-const facts = (extra: Partial<AgentFacts> = {}): AgentFacts => ({ human: HUMAN, entrypoint: entrypoint(), currentBuild: BUILD, system: system(), ...extra });
+const facts = (extra: Partial<AgentFacts> = {}): AgentFacts => ({
+  human: HUMAN,
+  entrypoint: entrypoint(),
+  currentBuild: BUILD,
+  system: system(),
+  ...extra,
+});
 const details = (found: Finding[]): string => found.map((f) => `${f.severity} ${f.area}: ${f.detail} -> ${f.fix}`).join('\n');
 
 test('a sound agent has no finding, for au run (entrypoint only) and for info/list/doctor', () => {
@@ -71,7 +90,10 @@ test('right after au new: the shell lacks the group but the database lists the h
 });
 
 test('an entrypoint unreadable for lack of membership is the membership finding alone, with a non-destructive fix', () => {
-  const found = assessAgent(agent(), facts({ entrypoint: entrypoint({ sha256: undefined, readError: 'EACCES' }), system: system({ humanInDriver: false }) }));
+  const found = assessAgent(
+    agent(),
+    facts({ entrypoint: entrypoint({ sha256: undefined, readError: 'EACCES' }), system: system({ humanInDriver: false }) }),
+  );
   assert.equal(found.length, 1, details(found));
   assert.equal(found[0]!.area, 'membership');
   assert.equal(found[0]!.fix, 'sudo usermod -aG su-as-a h');
@@ -123,15 +145,22 @@ test('an unsafe directory above the entrypoint is fixed there, not by reinstalli
 
 test('home problems each get their own repair; only a missing account or home offers delete-and-recreate', () => {
   const found = assessAgent(agent(), facts({ system: system({ home: { isDirectory: true, mode: 0o775, gid: 0, acl: [] } }) }));
-  assert.deepEqual(found.map((f) => f.fix), [
-    'sudo chmod g+s /home/a',
-    'sudo chgrp su-as-a /home/a',
-    'sudo chmod o-rwx /home/a',
-    'sudo setfacl --modify user:a:rwx,group:su-as-a:rwx,default:user:a:rwx,default:group:su-as-a:rwx /home/a',
-  ]);
+  assert.deepEqual(
+    found.map((f) => f.fix),
+    [
+      'sudo chmod g+s /home/a',
+      'sudo chgrp su-as-a /home/a',
+      'sudo chmod o-rwx /home/a',
+      'sudo setfacl --modify user:a:rwx,group:su-as-a:rwx,default:user:a:rwx,default:group:su-as-a:rwx /home/a',
+    ],
+  );
   const gone = assessAgent(agent(), facts({ system: system({ userExists: false }) }));
   assert.match(details(gone), /user a does not exist -> au delete -y -a a && au new -y -a a/);
-  assert.deepEqual(reinstallReasons(agent(), [...gone, ...assessAgent(agent({ entrypointBuild: 'old' }), facts())]), [], 'nothing to build for a missing account');
+  assert.deepEqual(
+    reinstallReasons(agent(), [...gone, ...assessAgent(agent({ entrypointBuild: 'old' }), facts())]),
+    [],
+    'nothing to build for a missing account',
+  );
 });
 
 test('unfinished set-up: one finding, fixed by au new', () => {
@@ -154,29 +183,50 @@ test('au doctor lines: one PASS per sound area, FAIL/WARN per finding with its f
   const human = { name: 'h', uid: 1000, gid: 1000, home: '/home/h' };
   const cg: CgroupSupport = { version: 2, controllers: ['memory', 'cpu', 'pids'], hierarchies: {} };
   const sound = findingChecks(agent(), [], human, cg, ['agent', 'membership']);
-  assert.deepEqual(sound.map((c) => [c.status, c.check, c.detail]), [
-    ['PASS', 'agent a', 'healthy'],
-    ['PASS', 'group su-as-a', 'h is a member'],
-  ]);
+  assert.deepEqual(
+    sound.map((c) => [c.status, c.check, c.detail]),
+    [
+      ['PASS', 'agent a', 'healthy'],
+      ['PASS', 'group su-as-a', 'h is a member'],
+    ],
+  );
   const stale = assessAgent(agent({ entrypointBuild: 'old' }), facts());
   const lines = findingChecks(agent(), stale, human, cg, ['agent']);
-  assert.deepEqual(lines.map((c) => [c.status, c.fix]), [['FAIL', 'au new -a a']]);
+  assert.deepEqual(
+    lines.map((c) => [c.status, c.fix]),
+    [['FAIL', 'au new -a a']],
+  );
 });
 
 test('sysctl fixes persist across a reboot', () => {
-  assert.equal(persistentSysctl('sudo ', 'fs.protected_regular', 1), "sudo sysctl -w fs.protected_regular=1 && echo 'fs.protected_regular = 1' | sudo tee /etc/sysctl.d/60-au-fs.protected_regular.conf >/dev/null");
+  assert.equal(
+    persistentSysctl('sudo ', 'fs.protected_regular', 1),
+    "sudo sysctl -w fs.protected_regular=1 && echo 'fs.protected_regular = 1' | sudo tee /etc/sysctl.d/60-au-fs.protected_regular.conf >/dev/null",
+  );
 });
 
 test('the bundles carry the same entrypoint build stamp as the source computes; au run carries no C source', () => {
   const stamp = currentBuildStamp();
   assert.match(stamp, /^[0-9a-f]{64}$/);
-  for (const bundle of ['au.cjs', 'run.cjs']) assert.ok(readFileSync(join(REPO, 'dist', bundle), 'utf8').includes(`"${stamp}"`), `dist/${bundle} is built from this source (node scripts/build.mjs)`);
+  for (const bundle of ['au.cjs', 'run.cjs'])
+    assert.ok(
+      readFileSync(join(REPO, 'dist', bundle), 'utf8').includes(`"${stamp}"`),
+      `dist/${bundle} is built from this source (node scripts/build.mjs)`,
+    );
   assert.doesNotMatch(readFileSync(join(REPO, 'dist', 'run.cjs'), 'utf8'), /#include <|int main\(/);
 });
 
 test('a review share whose staging directory the entrypoint would refuse is a launch failure with its fix', () => {
-  const problem = { source: '/home/h/proj', detail: 'staging directory /var/lib/x does not exist', fix: 'sudo install -d -o 1 -g 1 -m 0700 /var/lib/x' };
+  const problem = {
+    source: '/home/h/proj',
+    detail: 'staging directory /var/lib/x does not exist',
+    fix: 'sudo install -d -o 1 -g 1 -m 0700 /var/lib/x',
+  };
   const found = assessAgent(agent(), facts({ system: system({ reviewProblems: [problem] }) }));
-  assert.deepEqual(found.map((f) => [f.severity, f.area, f.fix]), [['fail', 'launch', problem.fix]], details(found));
+  assert.deepEqual(
+    found.map((f) => [f.severity, f.area, f.fix]),
+    [['fail', 'launch', problem.fix]],
+    details(found),
+  );
   assert.match(found[0]!.detail, /review share \/home\/h\/proj: staging directory/);
 });

@@ -30,7 +30,12 @@ test('only LANG, TERM and the given pairs reach the entrypoint', () => {
 
 test("the terminal's identity (COLORTERM, TERM_PROGRAM...) reaches the agent as AU_ENV_ pairs; -e wins", () => {
   const from = { TERM: 'xterm-256color', COLORTERM: 'truecolor', TERM_PROGRAM: 'tmux', TERM_PROGRAM_VERSION: '3.3a' };
-  assert.deepEqual(entrypointEnvironment([], from), { TERM: 'xterm-256color', AU_ENV_COLORTERM: 'truecolor', AU_ENV_TERM_PROGRAM: 'tmux', AU_ENV_TERM_PROGRAM_VERSION: '3.3a' });
+  assert.deepEqual(entrypointEnvironment([], from), {
+    TERM: 'xterm-256color',
+    AU_ENV_COLORTERM: 'truecolor',
+    AU_ENV_TERM_PROGRAM: 'tmux',
+    AU_ENV_TERM_PROGRAM_VERSION: '3.3a',
+  });
   assert.equal(entrypointEnvironment([['COLORTERM', '']], from).AU_ENV_COLORTERM, '');
 });
 
@@ -55,7 +60,22 @@ test('the command is passed as "$@" of a login shell, never re-quoted', () => {
     via: 'login-shell',
     interactive: false,
   });
-  assert.deepEqual(args, ['--mount-ro', '/home/h/p', '/home/a/p', '--chdir', '/home/a', '--', 'bash', '--login', '-c', 'declare -F -- "$1" >/dev/null && { "$@"; exit; }; exec "$@"', 'bash', 'echo', 'a b', '$HOME']);
+  assert.deepEqual(args, [
+    '--mount-ro',
+    '/home/h/p',
+    '/home/a/p',
+    '--chdir',
+    '/home/a',
+    '--',
+    'bash',
+    '--login',
+    '-c',
+    'declare -F -- "$1" >/dev/null && { "$@"; exit; }; exec "$@"',
+    'bash',
+    'echo',
+    'a b',
+    '$HOME',
+  ]);
 });
 
 test('exit status: the code, or 128+N for a signal', () => {

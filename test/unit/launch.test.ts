@@ -34,23 +34,64 @@ function agent(extra: Partial<AgentConfig> = {}): AgentConfig {
   };
 }
 
-const facts = (extra: Partial<LaunchFacts> = {}): LaunchFacts => ({ humanHomes: ['/home/h'], humanEnv: { LANG: 'C.UTF-8', TERM: 'screen', SECRET: 'no' }, ...extra });
+const facts = (extra: Partial<LaunchFacts> = {}): LaunchFacts => ({
+  humanHomes: ['/home/h'],
+  humanEnv: { LANG: 'C.UTF-8', TERM: 'screen', SECRET: 'no' },
+  ...extra,
+});
 const policy = (extra: Record<string, unknown>) => ({ path: '/home/h/repo/.au.toml', ...extra });
 
 /** Every way across the boundary, as its caller asks for it. */
 const WAYS: { name: string; request: (a: AgentConfig) => LaunchRequest; facts?: Partial<LaunchFacts> }[] = [
-  { name: 'au run', request: (a) => ({ agent: a, command: ['make'], via: 'login-shell', interactive: false, cwd: '/home/h/repo', shares: 'configured', env: [['K', 'v']] }) },
+  {
+    name: 'au run',
+    request: (a) => ({
+      agent: a,
+      command: ['make'],
+      via: 'login-shell',
+      interactive: false,
+      cwd: '/home/h/repo',
+      shares: 'configured',
+      env: [['K', 'v']],
+    }),
+  },
   {
     name: 'server session',
-    request: (a) => ({ agent: a, command: ['bash'], via: 'login-shell', interactive: true, cwd: '/home/h/repo', shares: 'configured', env: [], term: 'xterm-256color' }),
+    request: (a) => ({
+      agent: a,
+      command: ['bash'],
+      via: 'login-shell',
+      interactive: true,
+      cwd: '/home/h/repo',
+      shares: 'configured',
+      env: [],
+      term: 'xterm-256color',
+    }),
   },
   {
     name: 'profile import',
-    request: (a) => ({ agent: a, command: ['tar', '--extract', '--file', '-'], via: 'program', interactive: false, cwd: '/home/h/repo', shares: 'none', env: [] }),
+    request: (a) => ({
+      agent: a,
+      command: ['tar', '--extract', '--file', '-'],
+      via: 'program',
+      interactive: false,
+      cwd: '/home/h/repo',
+      shares: 'none',
+      env: [],
+    }),
   },
   {
     name: 'lockdown',
-    request: (a) => ({ agent: a, command: ['make'], via: 'login-shell', interactive: false, cwd: '/home/h/repo', shares: 'configured', env: [], lockdown: { rwCwd: true, network: true, seeds: ['.claude/settings.json'] } }),
+    request: (a) => ({
+      agent: a,
+      command: ['make'],
+      via: 'login-shell',
+      interactive: false,
+      cwd: '/home/h/repo',
+      shares: 'configured',
+      env: [],
+      lockdown: { rwCwd: true, network: true, seeds: ['.claude/settings.json'] },
+    }),
     facts: { lockdownSource: '/home/h/repo', lockdownTarget: '/home/a/repo' },
   },
 ];
@@ -88,8 +129,10 @@ for (const way of WAYS) {
   });
 
   test(`${way.name}: a .au.toml that would add a share is refused (lockdown: it uses no configured share)`, () => {
-    const run = (): unknown => planLaunch(way.request(agent()), facts({ ...way.facts, repoPolicy: policy({ shares: ['/home/h/private'] }) }));
-    if (way.name === 'lockdown') assert.deepEqual((run() as { mounts: unknown }).mounts, [{ source: '/home/h/repo', target: '/home/a/repo', readOnly: false }]);
+    const run = (): unknown =>
+      planLaunch(way.request(agent()), facts({ ...way.facts, repoPolicy: policy({ shares: ['/home/h/private'] }) }));
+    if (way.name === 'lockdown')
+      assert.deepEqual((run() as { mounts: unknown }).mounts, [{ source: '/home/h/repo', target: '/home/a/repo', readOnly: false }]);
     else assert.throws(run, RepoPolicyError);
   });
 
@@ -101,12 +144,38 @@ for (const way of WAYS) {
 
 test('au run: configured shares, narrowed to those listed; the working directory follows them', () => {
   const plain = planLaunch(WAYS[0]!.request(agent()), facts());
-  assert.equal(valueOf(planLaunch(WAYS[0]!.request(agent()), facts({ agentCgroupId: 42 })).args, '--net-policy'), policyId(NET, 1234, 42), 'the policy id names the cgroup the inbound rules match');
+  assert.equal(
+    valueOf(planLaunch(WAYS[0]!.request(agent()), facts({ agentCgroupId: 42 })).args, '--net-policy'),
+    policyId(NET, 1234, 42),
+    'the policy id names the cgroup the inbound rules match',
+  );
   assert.deepEqual(options(plain.args), [
-    '--mount-rw', '/home/h/repo', '/home/a/repo', '--mount-ro', '/home/h/docs', '/home/a/docs',
-    '--memory', String(2 ** 28), '--pids', '64', '--nofile', '128', '--net-policy', policyId(NET, 1234, 0), '--chdir', '/home/a/repo',
+    '--mount-rw',
+    '/home/h/repo',
+    '/home/a/repo',
+    '--mount-ro',
+    '/home/h/docs',
+    '/home/a/docs',
+    '--memory',
+    String(2 ** 28),
+    '--pids',
+    '64',
+    '--nofile',
+    '128',
+    '--net-policy',
+    policyId(NET, 1234, 0),
+    '--chdir',
+    '/home/a/repo',
   ]);
-  assert.deepEqual(plain.args.slice(plain.args.indexOf('--')), ['--', 'bash', '--login', '-c', 'declare -F -- "$1" >/dev/null && { "$@"; exit; }; exec "$@"', 'bash', 'make']);
+  assert.deepEqual(plain.args.slice(plain.args.indexOf('--')), [
+    '--',
+    'bash',
+    '--login',
+    '-c',
+    'declare -F -- "$1" >/dev/null && { "$@"; exit; }; exec "$@"',
+    'bash',
+    'make',
+  ]);
   assert.equal(plain.env.AU_ENV_K, 'v');
   assert.equal(plain.env.TERM, 'screen');
   const narrowed = planLaunch(WAYS[0]!.request(agent()), facts({ repoPolicy: policy({ shares: ['/home/h/docs'] }) }));
@@ -116,7 +185,16 @@ test('au run: configured shares, narrowed to those listed; the working directory
 
 test('server session: interactive login shell on the server PTY type', () => {
   const plan = planLaunch(WAYS[1]!.request(agent()), facts());
-  assert.deepEqual(plan.args.slice(plan.args.indexOf('--')), ['--', 'bash', '--login', '-i', '-c', 'declare -F -- "$1" >/dev/null && { "$@"; exit; }; exec "$@"', 'bash', 'bash']);
+  assert.deepEqual(plan.args.slice(plan.args.indexOf('--')), [
+    '--',
+    'bash',
+    '--login',
+    '-i',
+    '-c',
+    'declare -F -- "$1" >/dev/null && { "$@"; exit; }; exec "$@"',
+    'bash',
+    'bash',
+  ]);
   assert.equal(plan.env.TERM, 'xterm-256color');
 });
 
@@ -145,7 +223,7 @@ test('lockdown: the current directory only (temporary unless configured), throw-
   assert.throws(() => planLaunch(WAYS[3]!.request(agent()), facts()), LaunchError, 'the share must have been resolved');
 });
 
-test('the limits the planner checks are the entrypoint C file\'s', () => {
+test("the limits the planner checks are the entrypoint C file's", () => {
   assert.equal(Number(/#define MAX_MOUNTS (\d+)/.exec(entrypointSource)?.[1]), MAX_SHARES);
   assert.equal(MAX_SEEDS, MAX_SHARES, 'seeds share MAX_MOUNTS in the C file');
   assert.equal(Number(/#define MAX_ENV (\d+)/.exec(entrypointSource)?.[1]), MAX_ENV_VARIABLES);
@@ -162,8 +240,14 @@ test('a config the entrypoint would refuse is refused before it runs, and report
   assert.match(problems, /share source \/home\/other\/x is not a normalised path inside your home/);
   assert.match(problems, /share target \/home\/a\/\.\.\/etc/);
   const env = Array.from({ length: MAX_ENV_VARIABLES + 1 }, (_, i) => [`K${i}`, 'v'] as const);
-  assert.throws(() => planLaunch({ ...WAYS[0]!.request(agent({ net: undefined })), env }, facts()), /\d+ variables for the agent, at most 256/);
-  assert.deepEqual(entrypointRefusals({ mounts: [], seeds: [], envVariables: 0, workdir: 'rel', humanHomes: ['/home/h'], agentHome: '/home/a' }), ['working directory rel is not an absolute path']);
+  assert.throws(
+    () => planLaunch({ ...WAYS[0]!.request(agent({ net: undefined })), env }, facts()),
+    /\d+ variables for the agent, at most 256/,
+  );
+  assert.deepEqual(
+    entrypointRefusals({ mounts: [], seeds: [], envVariables: 0, workdir: 'rel', humanHomes: ['/home/h'], agentHome: '/home/a' }),
+    ['working directory rel is not an absolute path'],
+  );
   for (const good of ['/a', '/a/b.c', '/home/h/..x']) assert.ok(isNormalisedPath(good), good);
   for (const bad of ['', 'a', '/a/', '/a//b', '/a/./b', '/a/../b', `/${'x'.repeat(256)}`]) assert.ok(!isNormalisedPath(bad), bad);
 });
@@ -172,7 +256,7 @@ test('agent output printed by a helper run: printable ASCII only', () => {
   assert.equal(visibleText(Buffer.from('ok\n\x1b]52;c;eA==\x07\\ é')), 'ok\n\\x1b]52;c;eA==\\x07\\x5c \\xc3\\xa9');
 });
 
-test('an agent with shares trusts them in git (they are the human\'s, git would call them dubious); a caller\'s own git config wins', () => {
+test("an agent with shares trusts them in git (they are the human's, git would call them dubious); a caller's own git config wins", () => {
   const plan = planLaunch(WAYS[0]!.request(agent({})), facts());
   assert.ok(plan.mounts.length > 0);
   assert.equal(plan.env.AU_ENV_GIT_CONFIG_KEY_0, 'safe.directory');
@@ -188,10 +272,17 @@ test('--share: folders for this run only, mounted beside the configured ones, na
   assert.deepEqual(plan.temporaryShares, [extra]);
   assert.ok(plan.mounts.some((m) => m.source === '/home/h/other' && !m.readOnly));
   assert.ok(options(plan.args).join(' ').includes('--mount-rw /home/h/other /home/a/other'));
-  const narrowed = planLaunch(WAYS[0]!.request(agent()), facts({ runShares: [extra], repoPolicy: { path: '/home/h/repo/.au.toml', readOnly: true } }));
+  const narrowed = planLaunch(
+    WAYS[0]!.request(agent()),
+    facts({ runShares: [extra], repoPolicy: { path: '/home/h/repo/.au.toml', readOnly: true } }),
+  );
   assert.ok(narrowed.temporaryShares[0]!.readOnly, 'read_only = true narrows a run share too');
   const configured = agent().mounts[0]!;
-  assert.deepEqual(planLaunch(WAYS[0]!.request(agent()), facts({ runShares: [configured] })).temporaryShares, [], 'a configured share keeps its ACLs');
+  assert.deepEqual(
+    planLaunch(WAYS[0]!.request(agent()), facts({ runShares: [configured] })).temporaryShares,
+    [],
+    'a configured share keeps its ACLs',
+  );
   assert.throws(() => planLaunch(WAYS[0]!.request(agent()), facts({ runShares: [{ ...extra, target: configured.target }] })), /clashes/);
   assert.throws(() => planLaunch(WAYS[3]!.request(agent()), facts({ ...WAYS[3]!.facts, runShares: [extra] })), /--share and --lockdown/);
 });
@@ -208,9 +299,15 @@ test('a review share crosses every way as --mount-review SRC TGT KEY (read-only 
   }
   const narrowed = planLaunch(WAYS[0]!.request(reviewed), facts({ repoPolicy: policy({ readOnly: true }) }));
   assert.ok(options(narrowed.args).includes('--mount-review-ro'), 'a read-only .au.toml mounts the overlay read-only');
-  const readOnlyLockdown = planLaunch({ ...WAYS[3]!.request(reviewed), lockdown: { rwCwd: false, network: false, seeds: [] } }, facts(WAYS[3]!.facts));
+  const readOnlyLockdown = planLaunch(
+    { ...WAYS[3]!.request(reviewed), lockdown: { rwCwd: false, network: false, seeds: [] } },
+    facts(WAYS[3]!.facts),
+  );
   assert.ok(options(readOnlyLockdown.args).includes('--mount-review-ro'));
-  assert.throws(() => planLaunch(WAYS[3]!.request(reviewed), facts({ lockdownSource: '/home/h/repo/sub', lockdownTarget: '/home/a/sub' })), /inside the review share/);
+  assert.throws(
+    () => planLaunch(WAYS[3]!.request(reviewed), facts({ lockdownSource: '/home/h/repo/sub', lockdownTarget: '/home/a/sub' })),
+    /inside the review share/,
+  );
   const inside = { source: '/home/h/repo/sub', target: '/home/a/sub', readOnly: false };
   assert.throws(() => planLaunch(WAYS[0]!.request(reviewed), facts({ runShares: [inside] })), /review share/);
   assert.ok(entrypointSource.includes(`#define REVIEW_ROOT "${REVIEW_ROOT}"`), 'the C file and staging.ts name the same root');

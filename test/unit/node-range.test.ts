@@ -28,7 +28,8 @@ test('engines.node ranges: the forms packages use, read as npm reads them', () =
     ['21.0.0', '<=20', false],
     ['v22.1.0', '>=v22', true],
   ];
-  for (const [version, range, expected] of cases) assert.equal(satisfies(version, range), expected, `${version} in ${JSON.stringify(range)}`);
+  for (const [version, range, expected] of cases)
+    assert.equal(satisfies(version, range), expected, `${version} in ${JSON.stringify(range)}`);
 });
 
 test('a range it cannot read is "cannot tell", not a guess', () => {
@@ -48,31 +49,61 @@ test('the Node.js release given to the agent: the oldest fitting LTS line, its n
   assert.equal(pickNodeRelease(available, ['nonsense']), undefined);
 });
 
-test('au install reads the agent\'s answers strictly: manifests, its Node.js, the installed programs', async () => {
+test("au install reads the agent's answers strictly: manifests, its Node.js, the installed programs", async () => {
   const { parseManifest, parseAgentNode, parseInstalledPrograms, pinnedSpec, specKind } = await import('../../src/profiles/install.js');
   const { agentProgramChecks } = await import('../../src/doctor/agent-programs.js');
   const { BUILTIN_PROFILES } = await import('../../src/profiles/builtin.js');
-  const manifest = parseManifest('{\n  "name": "@anthropic-ai/claude-code",\n  "version": "2.1.332",\n  "engines": { "node": ">=22.0.0" }\n}\n');
+  const manifest = parseManifest(
+    '{\n  "name": "@anthropic-ai/claude-code",\n  "version": "2.1.332",\n  "engines": { "node": ">=22.0.0" }\n}\n',
+  );
   assert.deepEqual(manifest, { name: '@anthropic-ai/claude-code', version: '2.1.332', node: '>=22.0.0' });
-  assert.equal(pinnedSpec('@anthropic-ai/claude-code', manifest), '@anthropic-ai/claude-code@2.1.332', 'the release checked is the release installed');
+  assert.equal(
+    pinnedSpec('@anthropic-ai/claude-code', manifest),
+    '@anthropic-ai/claude-code@2.1.332',
+    'the release checked is the release installed',
+  );
   assert.equal(pinnedSpec('/opt/x/standin.tgz', manifest), '/opt/x/standin.tgz');
-  assert.equal(parseManifest('{"name":"x","version":"1.0.0","engines":{"node":">=22\\u001b[2J"}}'), undefined, 'no control bytes from the agent');
+  assert.equal(
+    parseManifest('{"name":"x","version":"1.0.0","engines":{"node":">=22\\u001b[2J"}}'),
+    undefined,
+    'no control bytes from the agent',
+  );
   assert.equal(parseManifest('[{"name":"x","version":"1.0.0"},{"name":"x","version":"1.1.0"}]')?.version, '1.1.0');
   assert.equal(specKind('@anthropic-ai/claude-code@latest'), 'registry');
   assert.equal(specKind('/opt/a/b.tgz'), 'tarball');
   assert.equal(specKind('https://example.com/b.tgz'), 'other');
-  assert.deepEqual(parseAgentNode('20.20.2\n/usr/bin/node\nlinux-x64\n'), { version: '20.20.2', path: '/usr/bin/node', platform: 'linux-x64' });
+  assert.deepEqual(parseAgentNode('20.20.2\n/usr/bin/node\nlinux-x64\n'), {
+    version: '20.20.2',
+    path: '/usr/bin/node',
+    platform: 'linux-x64',
+  });
   assert.equal(parseAgentNode('20.20.2\n/usr/bin/no de\nlinux-x64\n'), undefined);
 
-  const programs = parseInstalledPrograms('=node 20.20.2 /usr/bin/node\nclaude 2.1.332\n=engines claude >=22.0.0\ncodex -\nbogus 1.0\n=engines codex >=18\x1b]52;\n', BUILTIN_PROFILES);
+  const programs = parseInstalledPrograms(
+    '=node 20.20.2 /usr/bin/node\nclaude 2.1.332\n=engines claude >=22.0.0\ncodex -\nbogus 1.0\n=engines codex >=18\x1b]52;\n',
+    BUILTIN_PROFILES,
+  );
   assert.deepEqual(programs.node, { version: '20.20.2', path: '/usr/bin/node' });
   assert.equal(programs.versions.get('claude'), '2.1.332');
   assert.equal(programs.engines.get('claude'), '>=22.0.0');
   assert.equal(programs.engines.has('codex'), false);
   const checks = agentProgramChecks('bot', programs, BUILTIN_PROFILES);
-  assert.deepEqual(checks.map((c) => [c.status, c.check]), [['PASS', 'agent bot node'], ['WARN', 'agent bot claude']]);
-  assert.match(checks[1]!.detail, /claude 2\.1\.332 needs Node\.js >=22\.0\.0, the agent's programs get Node\.js 20\.20\.2 \(\/usr\/bin\/node\)/);
+  assert.deepEqual(
+    checks.map((c) => [c.status, c.check]),
+    [
+      ['PASS', 'agent bot node'],
+      ['WARN', 'agent bot claude'],
+    ],
+  );
+  assert.match(
+    checks[1]!.detail,
+    /claude 2\.1\.332 needs Node\.js >=22\.0\.0, the agent's programs get Node\.js 20\.20\.2 \(\/usr\/bin\/node\)/,
+  );
   assert.match(checks[1]!.fix!, /^au install -a bot claude/);
-  const fine = agentProgramChecks('bot', parseInstalledPrograms('=node 22.23.5 /home/bot/.local/bin/node\nclaude 2.1.332\n=engines claude >=22.0.0\n', BUILTIN_PROFILES), BUILTIN_PROFILES);
+  const fine = agentProgramChecks(
+    'bot',
+    parseInstalledPrograms('=node 22.23.5 /home/bot/.local/bin/node\nclaude 2.1.332\n=engines claude >=22.0.0\n', BUILTIN_PROFILES),
+    BUILTIN_PROFILES,
+  );
   assert.equal(fine[1]!.status, 'PASS');
 });

@@ -16,9 +16,20 @@ const pieces = (parts: Buffer[], options: OutputFilterOptions = {}): Buffer => {
 function filterEverySplit(input: Buffer, options: OutputFilterOptions = {}): Buffer {
   const expected = whole(input, options);
   for (let cut = 1; cut < input.length; cut++) {
-    assert.deepEqual(pieces([input.subarray(0, cut), input.subarray(cut)], options), expected, `split at ${cut} of ${JSON.stringify(input.toString('latin1'))}`);
+    assert.deepEqual(
+      pieces([input.subarray(0, cut), input.subarray(cut)], options),
+      expected,
+      `split at ${cut} of ${JSON.stringify(input.toString('latin1'))}`,
+    );
   }
-  assert.deepEqual(pieces([...input].map((b) => Buffer.from([b])), options), expected, 'byte by byte');
+  assert.deepEqual(
+    pieces(
+      [...input].map((b) => Buffer.from([b])),
+      options,
+    ),
+    expected,
+    'byte by byte',
+  );
   // What the filter lets out is canonical: filtering it again changes nothing.
   assert.deepEqual(whole(expected, options), expected, 'fixed point');
   return expected;
@@ -42,17 +53,17 @@ const ATTACKS: Record<string, string> = {
   'OSC 52 after an interrupted CSI': `\x1b[1\x1b]52;c;${B64}\x07`,
   'tmux passthrough': `\x1bPtmux;\x1b\x1b]52;c;${B64}\x07\x1b\\`,
   '8-bit DCS passthrough': `\x90tmux;\x1b\x1b]52;c;${B64}\x07\x9c`,
-  'DECRQSS': '\x1bP$qm\x1b\\',
-  'XTGETTCAP': '\x1bP+q544e\x1b\\',
-  'APC': '\x1b_Gf=100;AAAA\x1b\\',
+  DECRQSS: '\x1bP$qm\x1b\\',
+  XTGETTCAP: '\x1bP+q544e\x1b\\',
+  APC: '\x1b_Gf=100;AAAA\x1b\\',
   'PM and SOS': '\x1b^secret\x1b\\\x1bXsecret\x1b\\',
   'title report': '\x1b[21t',
   '8-bit title report': '\x9b21t',
   'UTF-8 C1 title report': '\xc2\x9b21t',
   'window report and resize': '\x1b[18t\x1b[8;1;1t\x1b[14t',
-  'XTVERSION': '\x1b[>q',
-  'DA3': '\x1b[=c',
-  'DECID': '\x1bZ',
+  XTVERSION: '\x1b[>q',
+  DA3: '\x1b[=c',
+  DECID: '\x1bZ',
   '8-bit DECID': '\x9a',
   'ENQ answerback': '\x05',
   'colour query and set': '\x1b]4;1;?\x07\x1b]10;rgb:00/00/00\x07\x1b]11;#000\x07',
@@ -126,7 +137,10 @@ test('huge counts are clamped, too many parameters dropped', () => {
 
 test('C1 controls become their 7-bit form, invalid UTF-8 becomes U+FFFD, other C0 controls are dropped', () => {
   assert.equal(filterEverySplit(bytes('a\x9b31mb\xc2\x9b1mc\x84\x85')).toString('latin1'), 'a\x1b[31mb\x1b[1mc\x1bD\x1bE');
-  assert.equal(filterEverySplit(bytes('a\xffb\xe2\x28c\xc0\xafd\xed\xa0\x80')).toString('utf8'), 'a\uFFFDb\uFFFD(c\uFFFD\uFFFDd\uFFFD\uFFFD');
+  assert.equal(
+    filterEverySplit(bytes('a\xffb\xe2\x28c\xc0\xafd\xed\xa0\x80')).toString('utf8'),
+    'a\uFFFDb\uFFFD(c\uFFFD\uFFFDd\uFFFD\uFFFD',
+  );
   assert.equal(filterEverySplit(bytes('a\x00\x01\x05\x1c\x7fb')).toString('latin1'), 'ab');
   // C0 controls inside a CSI are executed there, as terminals do.
   assert.equal(filterEverySplit(bytes('\x1b[3\n1m')).toString('latin1'), '\n\x1b[31m');
@@ -139,7 +153,17 @@ test('the modes an agent leaves set are undone, and only those', () => {
   const f = new TerminalOutputFilter();
   f.push(bytes('\x1b[?1049h\x1b[?25l\x1b[?1000;1006h\x1b[?2004h\x1b=\x1b[31m\x1b[?1004h\x1b[>1u'));
   const restore = f.modes.restoreSequence();
-  for (const part of ['\x1b[?1000l', '\x1b[?1006l', '\x1b[?2004l', '\x1b[?1004l', '\x1b>', '\x1b[0m', '\x1b[<1u', '\x1b[?1049l', '\x1b[?25h']) {
+  for (const part of [
+    '\x1b[?1000l',
+    '\x1b[?1006l',
+    '\x1b[?2004l',
+    '\x1b[?1004l',
+    '\x1b>',
+    '\x1b[0m',
+    '\x1b[<1u',
+    '\x1b[?1049l',
+    '\x1b[?25h',
+  ]) {
     assert.ok(restore.includes(part), `${JSON.stringify(part)} in ${JSON.stringify(restore)}`);
   }
   assert.ok(restore.indexOf('\x1b[?1049l') > restore.indexOf('\x1b[?1000l'));
@@ -167,11 +191,63 @@ test('keyboard protocol changes are undone: pushes popped, flags set in place re
   assert.equal(g.modes.restoreSequence(), '\x1b[=0u');
 });
 
-
 test('fuzz: whatever the agent prints, only allowlisted, canonical sequences come out, at any split', () => {
   // Tokens a hostile agent would mix: introducers in every form, numbers, separators, C0, C1, UTF-8.
-  const tokens = ['\x1b', '[', ']', 'P', '_', '^', 'X', '\\', '\x07', '\x9b', '\x9d', '\x90', '\x9c', '\xc2\x9b', '\xc2\x9d', '\xc2\x9c', '\xc2', '\xe2\x80', '\x9c',
-    '52', '052', '5\x012', ';', 'c', '?', ':', '0', '2', '8', '11', '1049', 'h', 'l', 'm', 't', 'q', '$', 'tmux;', 'Zm9v', '\x18', '\x1a', '\x05', '\x00', 'a', ' ', '\x7f', '\xff', 'é', '2147483647', 'b', 'u', '>', '='];
+  const tokens = [
+    '\x1b',
+    '[',
+    ']',
+    'P',
+    '_',
+    '^',
+    'X',
+    '\\',
+    '\x07',
+    '\x9b',
+    '\x9d',
+    '\x90',
+    '\x9c',
+    '\xc2\x9b',
+    '\xc2\x9d',
+    '\xc2\x9c',
+    '\xc2',
+    '\xe2\x80',
+    '\x9c',
+    '52',
+    '052',
+    '5\x012',
+    ';',
+    'c',
+    '?',
+    ':',
+    '0',
+    '2',
+    '8',
+    '11',
+    '1049',
+    'h',
+    'l',
+    'm',
+    't',
+    'q',
+    '$',
+    'tmux;',
+    'Zm9v',
+    '\x18',
+    '\x1a',
+    '\x05',
+    '\x00',
+    'a',
+    ' ',
+    '\x7f',
+    '\xff',
+    'é',
+    '2147483647',
+    'b',
+    'u',
+    '>',
+    '=',
+  ];
   let seed = 42;
   const random = (n: number): number => {
     seed = (seed * 1103515245 + 12345) & 0x7fffffff;
@@ -188,7 +264,11 @@ test('fuzz: whatever the agent prints, only allowlisted, canonical sequences com
       assert.deepEqual(whole(out, { answerQueries }), out, `not canonical: ${JSON.stringify(text)}`);
       const shown = out.toString('latin1');
       // No string introducer but titles, links (and colour queries for a live agent).
-      for (const m of shown.matchAll(/\x1b\](\d*)/g)) assert.ok(['0', '1', '2', '8', ...(answerQueries ? ['10', '11', '12'] : [])].includes(m[1]!), `OSC ${m[1]} from ${JSON.stringify(text)}`);
+      for (const m of shown.matchAll(/\x1b\](\d*)/g))
+        assert.ok(
+          ['0', '1', '2', '8', ...(answerQueries ? ['10', '11', '12'] : [])].includes(m[1]!),
+          `OSC ${m[1]} from ${JSON.stringify(text)}`,
+        );
       assert.doesNotMatch(shown, /\x1b[P_^X]/, `string from ${JSON.stringify(text)}`);
       // No C1 control, raw or in UTF-8, and only valid UTF-8.
       const decoded = out.toString('utf8');

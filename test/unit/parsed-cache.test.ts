@@ -1,6 +1,17 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, copyFileSync, fstatSync, linkSync, openSync, closeSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  fstatSync,
+  linkSync,
+  openSync,
+  closeSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parse } from 'smol-toml';
@@ -43,7 +54,11 @@ test('the parsed config is given back for the same file state and code, and for 
   const stats = fstatSync(fd, { bigint: true });
   closeSync(fd);
   assert.equal(readParsedCache(cache, parsedCacheKey(path, stats, 'code-2')), undefined, 'another au build parses again');
-  assert.equal(readParsedCache(cache, parsedCacheKey(join(dir, 'other.toml'), stats, 'code-1')), undefined, 'another config path parses again');
+  assert.equal(
+    readParsedCache(cache, parsedCacheKey(join(dir, 'other.toml'), stats, 'code-1')),
+    undefined,
+    'another config path parses again',
+  );
   // The file changed (even to the same size): its ctime/mtime, so the key, moved on.
   const changed = configFile(dir, TOML.replace('aut-cache/su_as_agent', 'aut-cachX/su_as_agent'));
   assert.notEqual(changed.key, key);
@@ -61,34 +76,40 @@ test('a config that JSON would not give back as it is (a date among unknown keys
 
 // The cache decides what au run executes (the entrypoint path, its hash, the shares): a forged
 // entry with the right key must not be taken from a file anyone but the human could write.
-test('attack: a cache entry with the right key is not used from a file others could have written', { skip: process.getuid?.() !== 0 && 'needs root (chown)' }, () => {
-  const dir = tempDir();
-  const { key } = configFile(dir);
-  const forged = configFromToml(parse(TOML.replace('/usr/local/libexec/agent-as-unix-user/aut-cache/su_as_agent', '/home/aut-cache/evil')));
-  const cache = parsedCachePath(join(dir, 'state'));
-  writeParsedCache(cache, key, forged);
-  assert.equal(readParsedCache(cache, key)?.agents[0]?.entrypoint, '/home/aut-cache/evil', 'set-up: the entry is read as written');
-  const others = join(dir, 'others.json');
-  for (const [mode, why] of [
-    [0o620, 'writable by the group'],
-    [0o606, 'writable by others'],
-    [0o640, 'readable by the group (an ACL mask that may grant a named user more)'],
-  ] as const) {
+test(
+  'attack: a cache entry with the right key is not used from a file others could have written',
+  { skip: process.getuid?.() !== 0 && 'needs root (chown)' },
+  () => {
+    const dir = tempDir();
+    const { key } = configFile(dir);
+    const forged = configFromToml(
+      parse(TOML.replace('/usr/local/libexec/agent-as-unix-user/aut-cache/su_as_agent', '/home/aut-cache/evil')),
+    );
+    const cache = parsedCachePath(join(dir, 'state'));
+    writeParsedCache(cache, key, forged);
+    assert.equal(readParsedCache(cache, key)?.agents[0]?.entrypoint, '/home/aut-cache/evil', 'set-up: the entry is read as written');
+    const others = join(dir, 'others.json');
+    for (const [mode, why] of [
+      [0o620, 'writable by the group'],
+      [0o606, 'writable by others'],
+      [0o640, 'readable by the group (an ACL mask that may grant a named user more)'],
+    ] as const) {
+      copyFileSync(cache, others);
+      chmodSync(others, mode);
+      assert.equal(readParsedCache(others, key), undefined, `a cache ${why} was used`);
+    }
     copyFileSync(cache, others);
-    chmodSync(others, mode);
-    assert.equal(readParsedCache(others, key), undefined, `a cache ${why} was used`);
-  }
-  copyFileSync(cache, others);
-  chmodSync(others, 0o600);
-  chownSync(others, 65534, 65534);
-  assert.equal(readParsedCache(others, key), undefined, 'a cache owned by another user was used');
-  const link = join(dir, 'link.json');
-  symlinkSync(cache, link);
-  assert.equal(readParsedCache(link, key), undefined, 'a symlink to a cache was followed');
-  const hard = join(dir, 'hard.json');
-  linkSync(cache, hard);
-  assert.equal(readParsedCache(hard, key), undefined, 'a cache with another hard link was used');
-});
+    chmodSync(others, 0o600);
+    chownSync(others, 65534, 65534);
+    assert.equal(readParsedCache(others, key), undefined, 'a cache owned by another user was used');
+    const link = join(dir, 'link.json');
+    symlinkSync(cache, link);
+    assert.equal(readParsedCache(link, key), undefined, 'a symlink to a cache was followed');
+    const hard = join(dir, 'hard.json');
+    linkSync(cache, hard);
+    assert.equal(readParsedCache(hard, key), undefined, 'a cache with another hard link was used');
+  },
+);
 
 // Through the bundle, where au run keeps it: a changed config is read anew, never the kept one.
 test('au run (bundled) keeps the parsed config and reads a changed config anew', () => {
@@ -106,6 +127,12 @@ test('au run (bundled) keeps the parsed config and reads a changed config anew',
   const kept = join(home, '.local', 'state', 'agent-as-unix-user', 'parsed-config.json');
   assert.match(readFileSync(kept, 'utf8'), /aut-cache\/su_as_agent/, 'the run kept its parse');
   assert.equal(run(), first);
-  writeFileSync(config, TOML.replaceAll('/usr/local/libexec/agent-as-unix-user/aut-cache/su_as_agent', '/usr/local/libexec/agent-as-unix-user/aut-cachf/su_as_agent'));
+  writeFileSync(
+    config,
+    TOML.replaceAll(
+      '/usr/local/libexec/agent-as-unix-user/aut-cache/su_as_agent',
+      '/usr/local/libexec/agent-as-unix-user/aut-cachf/su_as_agent',
+    ),
+  );
   assert.match(run(), /agent-as-unix-user\/aut-cachf:/);
 });

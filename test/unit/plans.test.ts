@@ -10,7 +10,9 @@ const ok = (stdout = ''): StepResult => ({ status: 0, stdout, stderr: '' });
 const missing: StepResult = { status: 2, stdout: '', stderr: '' };
 
 test('planCreate refuses an existing user or group before changing anything', () => {
-  const runner = new RecordingRunner((argv) => (argv.join(' ') === 'getent passwd alice' ? ok('alice:x:1000:1000::/home/alice:/bin/bash') : missing));
+  const runner = new RecordingRunner((argv) =>
+    argv.join(' ') === 'getent passwd alice' ? ok('alice:x:1000:1000::/home/alice:/bin/bash') : missing,
+  );
   assert.throws(() => planCreate(runner, emptyConfig(), 'alice'), AgentSetupError);
   assert.deepEqual(runner.changes, []);
 });
@@ -34,7 +36,12 @@ test('createAgent performs the documented steps, as privileged commands, to the 
   const record = newRecord('bot');
   createAgent(runner, record, { name: 'alice', uid: 1000, gid: 1000, home: '/home/alice' }, () => {});
   // Temporary paths (the entrypoint's build directory) shown as TMP.
-  const printed = runner.changes.map((argv) => argv.filter((a) => a !== 'sudo').join(' ').replace(/\/\S*\/au-entrypoint-bot-[^/\s]+/g, 'TMP'));
+  const printed = runner.changes.map((argv) =>
+    argv
+      .filter((a) => a !== 'sudo')
+      .join(' ')
+      .replace(/\/\S*\/au-entrypoint-bot-[^/\s]+/g, 'TMP'),
+  );
   assert.deepEqual(printed.slice(0, 9), [
     'groupadd su-as-bot',
     'useradd --create-home --home-dir /home/bot --shell /usr/sbin/nologin --expiredate 1970-01-02 --user-group --comment agent-as-unix-user agent bot',
@@ -49,13 +56,16 @@ test('createAgent performs the documented steps, as privileged commands, to the 
   ]);
   // Then the cron/at denials (`install -m 644 /dev/null FILE` first where this machine has no such
   // file), and the entrypoint: built as the human, installed setuid by root.
-  assert.deepEqual(printed.slice(9).filter((line) => !line.startsWith('install -m 644 /dev/null ')), [
-    'tee -a /etc/cron.deny',
-    'tee -a /etc/at.deny',
-    `cc ${COMPILER_FLAGS.join(' ')} -DAGENT_NAME="bot" -DAGENT_UID=2002 -DAGENT_GID=2002 -DDRIVER_GID=2001 -DAGENT_HOME="/home/bot" -o TMP/su_as_agent TMP/su_as_agent.c`,
-    'install -d -o root -g root -m 0755 /usr/local/libexec/agent-as-unix-user /usr/local/libexec/agent-as-unix-user/bot',
-    'install -o root -g su-as-bot -m 4750 TMP/su_as_agent /usr/local/libexec/agent-as-unix-user/bot/su_as_agent',
-  ]);
+  assert.deepEqual(
+    printed.slice(9).filter((line) => !line.startsWith('install -m 644 /dev/null ')),
+    [
+      'tee -a /etc/cron.deny',
+      'tee -a /etc/at.deny',
+      `cc ${COMPILER_FLAGS.join(' ')} -DAGENT_NAME="bot" -DAGENT_UID=2002 -DAGENT_GID=2002 -DDRIVER_GID=2001 -DAGENT_HOME="/home/bot" -o TMP/su_as_agent TMP/su_as_agent.c`,
+      'install -d -o root -g root -m 0755 /usr/local/libexec/agent-as-unix-user /usr/local/libexec/agent-as-unix-user/bot',
+      'install -o root -g su-as-bot -m 4750 TMP/su_as_agent /usr/local/libexec/agent-as-unix-user/bot/su_as_agent',
+    ],
+  );
   assert.equal(record.entrypoint, '/usr/local/libexec/agent-as-unix-user/bot/su_as_agent');
   assert.match(record.entrypointSha256 ?? '', /^[0-9a-f]{64}$/, 'the hash of the binary the compiler wrote');
   assert.equal(record.uid, 2002);

@@ -6,7 +6,9 @@ import { COMMAND_NAMES, allProfiles, findProfile } from '../../src/profiles/reso
 import { narrowShares } from '../../src/run/repo-policy.js';
 
 test('every command of the CLI is reserved: no profile can shadow it', () => {
-  const names = buildProgram().commands.map((c) => c.name()).filter((n) => !n.startsWith('__'));
+  const names = buildProgram()
+    .commands.map((c) => c.name())
+    .filter((n) => !n.startsWith('__'));
   for (const name of names) assert.ok((COMMAND_NAMES as readonly string[]).includes(name), `${name} is not in COMMAND_NAMES`);
 });
 
@@ -32,7 +34,9 @@ test('a repo policy only narrows the shares', () => {
     { source: '/home/h/p', target: '/home/a/p', readOnly: false },
     { source: '/home/h/d', target: '/home/a/d', readOnly: true },
   ];
-  assert.deepEqual(narrowShares(mounts, { path: 'x', shares: ['/home/h/p'], readOnly: true }), [{ source: '/home/h/p', target: '/home/a/p', readOnly: true }]);
+  assert.deepEqual(narrowShares(mounts, { path: 'x', shares: ['/home/h/p'], readOnly: true }), [
+    { source: '/home/h/p', target: '/home/a/p', readOnly: true },
+  ]);
   assert.throws(() => narrowShares(mounts, { path: 'x', shares: ['/home/h/secret'] }), /would add the share/);
 });
 

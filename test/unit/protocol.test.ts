@@ -31,11 +31,18 @@ describe('frame codec', () => {
   });
 
   test('one byte at a time gives the same frames', () => {
-    const wire = Buffer.concat([encodeJson(FrameType.Hello, { protocol: 1, action: 'list' }), encodeFrame(FrameType.Input, 'echo hello\r'), encodeFrame(FrameType.Ping, 'x')]);
+    const wire = Buffer.concat([
+      encodeJson(FrameType.Hello, { protocol: 1, action: 'list' }),
+      encodeFrame(FrameType.Input, 'echo hello\r'),
+      encodeFrame(FrameType.Ping, 'x'),
+    ]);
     const decoder = new FrameDecoder(CLIENT_FRAME_TYPES);
     const frames = [];
     for (const byte of wire) frames.push(...decoder.push(Buffer.from([byte])));
-    assert.deepEqual(frames.map((f) => f.type), [FrameType.Hello, FrameType.Input, FrameType.Ping]);
+    assert.deepEqual(
+      frames.map((f) => f.type),
+      [FrameType.Hello, FrameType.Input, FrameType.Ping],
+    );
     assert.equal(frames[1]!.payload.toString(), 'echo hello\r');
     assert.equal(decoder.pendingBytes, 0);
   });
@@ -97,7 +104,16 @@ describe('hello messages', () => {
   });
 
   test('attach defaults and validation', () => {
-    assert.deepEqual(parseHello({ protocol: 1, action: 'attach' }), { action: 'attach', session: undefined, agent: undefined, command: undefined, cwd: undefined, readOnly: false, cols: 80, rows: 24 });
+    assert.deepEqual(parseHello({ protocol: 1, action: 'attach' }), {
+      action: 'attach',
+      session: undefined,
+      agent: undefined,
+      command: undefined,
+      cwd: undefined,
+      readOnly: false,
+      cols: 80,
+      rows: 24,
+    });
     assert.throws(() => parseHello({ protocol: 1, action: 'attach', session: '../x' }), /invalid session id/);
     assert.throws(() => parseHello({ protocol: 1, action: 'attach', command: [] }), /non-empty array/);
     assert.throws(() => parseHello({ protocol: 1, action: 'attach', cols: 0 }), /cols\/rows/);

@@ -2,7 +2,14 @@
 // audit lines per window, and the counts add up to every refusal.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { DETAILED_BYTES, OTHER_SOURCES_LISTED, REASON_KEY_CHARS, type RefusalSummaryLine, RefusalLimiter, SUMMARY_BYTES } from '../../src/server/refusals.js';
+import {
+  DETAILED_BYTES,
+  OTHER_SOURCES_LISTED,
+  REASON_KEY_CHARS,
+  type RefusalSummaryLine,
+  RefusalLimiter,
+  SUMMARY_BYTES,
+} from '../../src/server/refusals.js';
 
 const limits = { windowMs: 60_000, perSource: 3, detailed: 5 };
 

@@ -33,7 +33,7 @@ test('[server] keep_days and max_recording_mb: defaults, values, and bad values'
   assert.throws(() => retentionOf(config), /server\.keep_days must be a positive number/);
 });
 
-test('pruning removes the record\'s old files and nothing else', () => {
+test("pruning removes the record's old files and nothing else", () => {
   const home = tempDir();
   const env = { XDG_STATE_HOME: home };
   const dir = join(home, 'agent-as-unix-user');
@@ -52,7 +52,9 @@ test('pruning removes the record\'s old files and nothing else', () => {
   const notOurs = file('recordings/notes.txt', true);
   const config = file('server.log', true);
   symlinkSync(oldCast, join(dir, 'recordings', '20200101T000001-link.cast'));
-  const removed = pruneRecords(30, env).map((f) => f.path).sort();
+  const removed = pruneRecords(30, env)
+    .map((f) => f.path)
+    .sort();
   assert.deepEqual(removed, [oldAudit, oldCast].sort());
   for (const kept of [today, newCast, notOurs, config]) assert.ok(existsSync(kept), kept);
 });

@@ -3,7 +3,19 @@
 // listing and applying, `..`, a hard link to a file elsewhere).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  renameSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { type Selection, acceptChanges, discardChanges } from '../../src/review/accept.js';
@@ -75,22 +87,29 @@ describe('acceptChanges / discardChanges', () => {
     assert.equal(existsSync(join(l.upper, 'gone.txt')), false, 'the whiteout is gone with the deletion');
 
     const named = accept(l, { paths: ['run.sh'] });
-    assert.deepEqual(named.applied.map((c) => c.path), ['run.sh']);
+    assert.deepEqual(
+      named.applied.map((c) => c.path),
+      ['run.sh'],
+    );
     assert.equal(statSync(join(l.src, 'run.sh')).mode & 0o777, 0o755);
     accept(l, { paths: ['suid'] });
     assert.equal(statSync(join(l.src, 'suid')).mode & 0o7777, 0o755, 'set-uid is dropped');
     assert.deepEqual(remaining(l), ['.git', '.git/hooks', '.git/hooks/pre-commit', 'package.json']);
   });
 
-  test('a conflict keeps the human\'s version and the agent\'s staged; the rest is applied', () => {
+  test("a conflict keeps the human's version and the agent's staged; the rest is applied", () => {
     const l = layers();
     writeFileSync(join(l.src, 'both.txt'), 'v1\n');
     writeFileSync(join(l.upper, 'both.txt'), 'agent\n');
     writeFileSync(join(l.upper, 'other.txt'), 'agent\n');
     const born = lstatSync(join(l.upper, 'both.txt'), { bigint: true }).birthtimeNs;
-    for (let i = 0; lstatSync(join(l.src, 'both.txt'), { bigint: true }).ctimeNs <= born && i < 1e6; i++) writeFileSync(join(l.src, 'both.txt'), 'human\n');
+    for (let i = 0; lstatSync(join(l.src, 'both.txt'), { bigint: true }).ctimeNs <= born && i < 1e6; i++)
+      writeFileSync(join(l.src, 'both.txt'), 'human\n');
     const outcome = accept(l);
-    assert.deepEqual(outcome.conflicts.map((c) => c.path), ['both.txt']);
+    assert.deepEqual(
+      outcome.conflicts.map((c) => c.path),
+      ['both.txt'],
+    );
     assert.equal(readFileSync(join(l.src, 'both.txt'), 'utf8'), 'human\n');
     assert.equal(readFileSync(join(l.src, 'other.txt'), 'utf8'), 'agent\n');
     assert.deepEqual(remaining(l), ['both.txt']);
@@ -126,7 +145,7 @@ describe('acceptChanges / discardChanges', () => {
     assert.ok(lstatSync(join(l.src, 'dir')).isDirectory());
   });
 
-  test('attack: SRC\'s folder swapped for a symlink between listing and applying: the write fails, nothing lands outside', () => {
+  test("attack: SRC's folder swapped for a symlink between listing and applying: the write fails, nothing lands outside", () => {
     const l = layers();
     const outside = join(l.root, 'outside');
     mkdirSync(outside);
@@ -145,7 +164,7 @@ describe('acceptChanges / discardChanges', () => {
     assert.deepEqual(readdirSync(outside), [], 'nothing written through the symlink');
   });
 
-  test('attack: upper\'s folder swapped for a symlink between listing and applying: not read through', () => {
+  test("attack: upper's folder swapped for a symlink between listing and applying: not read through", () => {
     const l = layers();
     const outside = join(l.root, 'outside');
     mkdirSync(outside);
@@ -161,13 +180,16 @@ describe('acceptChanges / discardChanges', () => {
     assert.match(outcome.failed.map((f) => f.error).join(), /ELOOP|ENOTDIR/);
   });
 
-  test('attack: a hard link in upper to a file of the human\'s elsewhere is not copied into SRC', () => {
+  test("attack: a hard link in upper to a file of the human's elsewhere is not copied into SRC", () => {
     const l = layers();
     const secret = join(l.root, 'id_ed25519');
     writeFileSync(secret, 'PRIVATE KEY');
     linkSync(secret, join(l.upper, 'notes.txt'));
     const outcome = accept(l, { includeRisky: true, paths: ['notes.txt'] });
-    assert.deepEqual(outcome.refused.map((c) => c.path), ['notes.txt']);
+    assert.deepEqual(
+      outcome.refused.map((c) => c.path),
+      ['notes.txt'],
+    );
     assert.equal(existsSync(join(l.src, 'notes.txt')), false);
   });
 
@@ -226,7 +248,10 @@ describe('acceptChanges / discardChanges', () => {
   test('lock: refused while a run holds STAGE shared', async () => {
     const l = layers();
     // -o: the lock stays with flock itself, so ending flock releases it.
-    const holder = spawn('flock', ['-o', '-s', l.stage, 'sh', '-c', 'echo locked; exec sleep 30'], { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+    const holder = spawn('flock', ['-o', '-s', l.stage, 'sh', '-c', 'echo locked; exec sleep 30'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      detached: true,
+    });
     try {
       await new Promise<void>((resolve) => holder.stdout.once('data', () => resolve()));
       assert.throws(() => lockStage(l.stage, 'bob'), /a run of agent bob is using this share; wait for it to end/);

@@ -12,7 +12,19 @@ const risky = (path: string, extra: Partial<Parameters<typeof riskReasons>[0]> =
 
 describe('review shares: attacks on the risk rules', () => {
   test('the documented risky paths are flagged at any depth (held)', () => {
-    for (const p of ['.git/config', 'sub/.git', '.husky/pre-commit', '.envrc', 'a/.envrc', '.vscode/tasks.json', 'Makefile', '.bashrc', '.npmrc', '.github/workflows/ci.yml', '.gitattributes']) {
+    for (const p of [
+      '.git/config',
+      'sub/.git',
+      '.husky/pre-commit',
+      '.envrc',
+      'a/.envrc',
+      '.vscode/tasks.json',
+      'Makefile',
+      '.bashrc',
+      '.npmrc',
+      '.github/workflows/ci.yml',
+      '.gitattributes',
+    ]) {
       assert.ok(risky(p), p);
     }
     assert.ok(risky('x.sh', { oldMode: 0o644, newMode: 0o755 }), 'became executable');
@@ -65,7 +77,7 @@ describe('review shares: attacks on the risk rules', () => {
     assert.ok(!risky('notes.md', { oldMode: 0o644, head: Buffer.from('caf\u00e9 \u2014 ok\n') }));
   });
 
-  test('modes that let other users write the human\'s entries (g+w, o+w added; a new world-writable file) are risky', () => {
+  test("modes that let other users write the human's entries (g+w, o+w added; a new world-writable file) are risky", () => {
     assert.ok(risky('sub', { type: 'directory', oldMode: 0o755, newMode: 0o777 }));
     assert.ok(risky('a.txt', { oldMode: 0o644, newMode: 0o666 }));
     assert.ok(risky('a.txt', { oldMode: 0o644, newMode: 0o664 }));
@@ -76,7 +88,13 @@ describe('review shares: attacks on the risk rules', () => {
 
   test('package.json scripts changed, a duplicate "scripts" key, or one that does not parse: flagged (held)', () => {
     const before = Buffer.from('{"scripts":{"test":"true"}}');
-    assert.ok(risky('package.json', { oldMode: 0o644, oldContent: before, newContent: Buffer.from('{"scripts":{"test":"true"},"scripts":{"test":"evil"}}') }));
+    assert.ok(
+      risky('package.json', {
+        oldMode: 0o644,
+        oldContent: before,
+        newContent: Buffer.from('{"scripts":{"test":"true"},"scripts":{"test":"evil"}}'),
+      }),
+    );
     assert.ok(risky('package.json', { oldMode: 0o644, oldContent: before, newContent: Buffer.from('{"scripts":') }));
   });
 });

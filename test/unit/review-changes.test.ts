@@ -36,7 +36,11 @@ function afterClockTick(path: string): void {
   }
   throw new Error('the clock did not move');
 }
-const summary = (changes: Change[]): string[] => changes.map((c) => `${c.kind} ${c.type} ${c.path}${c.from ? ` <- ${c.from}` : ''}${c.risky ? ' RISKY' : ''}${c.refused ? ' REFUSED' : ''}${c.conflict ? ' CONFLICT' : ''}`);
+const summary = (changes: Change[]): string[] =>
+  changes.map(
+    (c) =>
+      `${c.kind} ${c.type} ${c.path}${c.from ? ` <- ${c.from}` : ''}${c.risky ? ' RISKY' : ''}${c.refused ? ' REFUSED' : ''}${c.conflict ? ' CONFLICT' : ''}`,
+  );
 
 describe('listChanges', () => {
   test('a copied-up file or folder that equals SRC is no change; edits, additions, deletions, renames and modes are', () => {
@@ -99,9 +103,27 @@ describe('listChanges', () => {
     mkdirSync(join(upper, '.config/fish'), { recursive: true });
     writeFileSync(join(upper, '.config/fish/config.fish'), 'x');
     const changes = list();
-    const risky = changes.filter((c) => c.risky && c.type === 'file').map((c) => c.path).sort();
-    assert.deepEqual(risky, ['.bashrc', '.config/fish/config.fish', '.envrc', '.git/config', '.git/hooks/pre-commit', '.github/workflows/ci.yml', '.npmrc', '.vscode/tasks.json', 'Makefile', 'package.json', 'pip.conf']);
-    assert.deepEqual(changes.filter((c) => !c.risky).map((c) => c.path), ['.config', '.github', 'README.md', 'lib/package.json']);
+    const risky = changes
+      .filter((c) => c.risky && c.type === 'file')
+      .map((c) => c.path)
+      .sort();
+    assert.deepEqual(risky, [
+      '.bashrc',
+      '.config/fish/config.fish',
+      '.envrc',
+      '.git/config',
+      '.git/hooks/pre-commit',
+      '.github/workflows/ci.yml',
+      '.npmrc',
+      '.vscode/tasks.json',
+      'Makefile',
+      'package.json',
+      'pip.conf',
+    ]);
+    assert.deepEqual(
+      changes.filter((c) => !c.risky).map((c) => c.path),
+      ['.config', '.github', 'README.md', 'lib/package.json'],
+    );
     assert.match(changes.find((c) => c.path === 'package.json')!.reasons.join(), /scripts changed/);
     assert.match(changes.find((c) => c.path === '.git/hooks/pre-commit')!.reasons.join(), /hooks/);
   });
@@ -161,7 +183,11 @@ describe('listChanges', () => {
     afterClockTick(join(upper, 'later.txt'));
     writeFileSync(join(src, 'both.txt'), 'human\n');
     writeFileSync(join(src, 'later.txt'), 'human made it too\n');
-    assert.deepEqual(summary(list()), ['modified file agent-only.txt', 'modified file both.txt CONFLICT', 'modified file later.txt CONFLICT']);
+    assert.deepEqual(summary(list()), [
+      'modified file agent-only.txt',
+      'modified file both.txt CONFLICT',
+      'modified file later.txt CONFLICT',
+    ]);
   });
 
   test('hostile names are listed as they are, each its own entry; invalid UTF-8 is refused', () => {
@@ -171,7 +197,13 @@ describe('listChanges', () => {
     writeFileSync(Buffer.from(`${upper}/bad-\xff`, 'latin1'), 'x');
     writeFileSync(join(src, 'keep'), 'k');
     const changes = list();
-    assert.deepEqual(changes.filter((c) => !c.refused).map((c) => c.path).sort(), [...names].sort());
+    assert.deepEqual(
+      changes
+        .filter((c) => !c.refused)
+        .map((c) => c.path)
+        .sort(),
+      [...names].sort(),
+    );
     const bad = changes.find((c) => c.refused);
     assert.equal(bad?.path, 'bad-\\xff');
     assert.match(bad.refused!, /not valid UTF-8/);
@@ -182,8 +214,12 @@ describe('listChanges', () => {
   });
 
   test('riskReasons: a set-uid or set-gid bit is risky, on a file that was executable already too', () => {
-    assert.deepEqual(riskReasons({ components: ['tool'], type: 'file', oldMode: 0o755, newMode: 0o4755 }), ['set-uid or set-gid bit (au drops it when applying)']);
-    assert.deepEqual(riskReasons({ components: ['d'], type: 'directory', oldMode: 0o755, newMode: 0o2755 }), ['set-uid or set-gid bit (au drops it when applying)']);
+    assert.deepEqual(riskReasons({ components: ['tool'], type: 'file', oldMode: 0o755, newMode: 0o4755 }), [
+      'set-uid or set-gid bit (au drops it when applying)',
+    ]);
+    assert.deepEqual(riskReasons({ components: ['d'], type: 'directory', oldMode: 0o755, newMode: 0o2755 }), [
+      'set-uid or set-gid bit (au drops it when applying)',
+    ]);
     assert.deepEqual(riskReasons({ components: ['tool'], type: 'file', oldMode: 0o4755, newMode: 0o4755 }), []);
   });
 

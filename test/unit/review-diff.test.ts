@@ -21,7 +21,11 @@ function sink(isTTY: boolean): { stream: Writable & { isTTY?: boolean }; text: (
   return { stream, text: () => Buffer.concat(chunks).toString('utf8') };
 }
 
-function staged(files: { src?: Record<string, string>; upper: Record<string, string> }): { stage: string; source: string; humanUid: number } {
+function staged(files: { src?: Record<string, string>; upper: Record<string, string> }): {
+  stage: string;
+  source: string;
+  humanUid: number;
+} {
   const root = tempDir('au-diff-');
   mkdirSync(join(root, 'src'));
   mkdirSync(join(root, 'stage/upper'), { recursive: true });
@@ -34,12 +38,27 @@ test('diffLines: the shortest edit script', () => {
   const lines = (s: string): Buffer[] => s.split('').map((c) => Buffer.from(`${c}\n`));
   const ops = diffLines(lines('abcabba'), lines('cbabac'));
   assert.equal(ops.filter((o) => o.kind !== ' ').length, 5);
-  assert.equal(ops.filter((o) => o.kind !== '+').map((o) => o.line.toString()).join(''), 'a\nb\nc\na\nb\nb\na\n');
-  assert.equal(ops.filter((o) => o.kind !== '-').map((o) => o.line.toString()).join(''), 'c\nb\na\nb\na\nc\n');
+  assert.equal(
+    ops
+      .filter((o) => o.kind !== '+')
+      .map((o) => o.line.toString())
+      .join(''),
+    'a\nb\nc\na\nb\nb\na\n',
+  );
+  assert.equal(
+    ops
+      .filter((o) => o.kind !== '-')
+      .map((o) => o.line.toString())
+      .join(''),
+    'c\nb\na\nb\na\nc\n',
+  );
 });
 
 test('writeDiff, piped: git-style headers and hunks, the bytes as they are', () => {
-  const where = staged({ src: { 'a.txt': '1\n2\n3\n4\n5\n6\n7\n8\n9\n' }, upper: { 'a.txt': '1\n2\n3\n4\nfive\n6\n7\n8\n9\n', 'new.txt': 'hi\x1b[2J\n' } });
+  const where = staged({
+    src: { 'a.txt': '1\n2\n3\n4\n5\n6\n7\n8\n9\n' },
+    upper: { 'a.txt': '1\n2\n3\n4\nfive\n6\n7\n8\n9\n', 'new.txt': 'hi\x1b[2J\n' },
+  });
   const out = sink(false);
   withLayers(where, (layers) => writeDiff(layers, layers.changes, new DiffWriter(out.stream)));
   assert.equal(
@@ -49,7 +68,14 @@ test('writeDiff, piped: git-style headers and hunks, the bytes as they are', () 
       '--- a/a.txt',
       '+++ b/a.txt',
       '@@ -2,7 +2,7 @@',
-      ' 2', ' 3', ' 4', '-5', '+five', ' 6', ' 7', ' 8',
+      ' 2',
+      ' 3',
+      ' 4',
+      '-5',
+      '+five',
+      ' 6',
+      ' 7',
+      ' 8',
       'diff --git a/new.txt b/new.txt',
       'new file mode 100644',
       '--- /dev/null',
@@ -61,7 +87,7 @@ test('writeDiff, piped: git-style headers and hunks, the bytes as they are', () 
   );
 });
 
-test('writeDiff, on a terminal: the agent\'s controls are shown, never sent; names escaped', () => {
+test("writeDiff, on a terminal: the agent's controls are shown, never sent; names escaped", () => {
   const where = staged({ upper: { 'x\x1b]0;t\x07.txt': 'ok\n\x1b[2J\x1b[1Ahidden\rover\n\x1b]52;c;ZXZpbA==\x07\u202eevil\n' } });
   const out = sink(true);
   withLayers(where, (layers) => writeDiff(layers, layers.changes, new DiffWriter(out.stream, true)));

@@ -51,7 +51,9 @@ test('review6 held: tmux passthrough and DCS with allowed-looking prefixes are d
     `\x90tmux;\x1b\x1b]52;c;${B64}\x07\x9c`,
     `\xc2\x90tmux;\x1b\x1b]52;c;${B64}\x07\xc2\x9c`,
     '\x1bP=1s\x1b\\', // synchronized update (DCS form)
-    '\x1bP$q"p\x1b\\', '\x1bP+q544e\x1b\\', '\x1bP$t1;0;0;0;0$x\x1b\\', // DECRQSS, XTGETTCAP, DECRSPS
+    '\x1bP$q"p\x1b\\',
+    '\x1bP+q544e\x1b\\',
+    '\x1bP$t1;0;0;0;0$x\x1b\\', // DECRQSS, XTGETTCAP, DECRSPS
   ]) {
     const { out } = run(`a${s}b`);
     assert.equal(out.replace(/\x1b\]|/g, ''), out);
@@ -60,7 +62,15 @@ test('review6 held: tmux passthrough and DCS with allowed-looking prefixes are d
 });
 
 test('review6 held: hyperlinks to javascript:, data:, or with control bytes / spaces / non-ASCII in the URI are dropped', () => {
-  for (const uri of ['javascript:alert(1)', 'data:text/html,x', 'https://a b/', 'https://x/\x7f', 'https://x/\xc3\xa9', 'ssh://x', 'https://x/\x1b[31m']) {
+  for (const uri of [
+    'javascript:alert(1)',
+    'data:text/html,x',
+    'https://a b/',
+    'https://x/\x7f',
+    'https://x/\xc3\xa9',
+    'ssh://x',
+    'https://x/\x1b[31m',
+  ]) {
     const { out } = run(`\x1b]8;;${uri}\x1b\\link\x1b]8;;\x1b\\`);
     assert.doesNotMatch(out, /\x1b\]8;;[^\x1b]/, JSON.stringify(uri));
   }
@@ -78,20 +88,52 @@ test('review6 held: titles are rebuilt as text only: no escape, C0, C1 or DEL, b
 });
 
 test('review6 held: colour changes (OSC 4/10/11/12/17/104/110) never pass, so OSC 10/11 answers carry nothing the agent set', () => {
-  for (const s of ['\x1b]10;#ff0000\x07', '\x1b]11;rgb:ff/00/00\x07', '\x1b]12;red\x07', '\x1b]4;1;#000000\x07', '\x1b]17;red\x07', '\x1b]104\x07', '\x1b]110\x07', '\x1b]10;?;?\x07', '\x1b]10;?\x07']) {
+  for (const s of [
+    '\x1b]10;#ff0000\x07',
+    '\x1b]11;rgb:ff/00/00\x07',
+    '\x1b]12;red\x07',
+    '\x1b]4;1;#000000\x07',
+    '\x1b]17;red\x07',
+    '\x1b]104\x07',
+    '\x1b]110\x07',
+    '\x1b]10;?;?\x07',
+    '\x1b]10;?\x07',
+  ]) {
     assert.equal(run(s).out, '', JSON.stringify(s));
   }
   assert.equal(run('\x1b]10;?\x07', { answerQueries: true }).out, '\x1b]10;?\x1b\\');
 });
 
 test('review6 held: reports that echo data (CSI 21 t, 13/14/18/19 t, DECRQSS, XTVERSION, DECXCPR, DECRQCRA, ENQ) are dropped even for a live agent', () => {
-  for (const s of ['\x1b[21t', '\x1b[20t', '\x1b[13t', '\x1b[14t', '\x1b[18t', '\x1b[19t', '\x1b[>q', '\x1b[>0q', '\x1b[?6$p'.replace('?6', '?6;1'), '\x1b[1;1;1;1;1*y', '\x1b[?15n', '\x1b[?25n', '\x1b[5;1n', '\x05', '\x1bZ', '\x9aZ', '\x1b[=c', '\x1b[1$w', '\x1b[2$u', '\x1b[?996n', '\x1b[?1$p;']) {
+  for (const s of [
+    '\x1b[21t',
+    '\x1b[20t',
+    '\x1b[13t',
+    '\x1b[14t',
+    '\x1b[18t',
+    '\x1b[19t',
+    '\x1b[>q',
+    '\x1b[>0q',
+    '\x1b[?6$p'.replace('?6', '?6;1'),
+    '\x1b[1;1;1;1;1*y',
+    '\x1b[?15n',
+    '\x1b[?25n',
+    '\x1b[5;1n',
+    '\x05',
+    '\x1bZ',
+    '\x9aZ',
+    '\x1b[=c',
+    '\x1b[1$w',
+    '\x1b[2$u',
+    '\x1b[?996n',
+    '\x1b[?1$p;',
+  ]) {
     const { out } = run(s, { answerQueries: true });
     assert.doesNotMatch(out, /\x1b\[.*[tqynwu]$|\x05|\x1bZ|\x1b\[=c/, JSON.stringify(s));
   }
 });
 
-test('review6 held: huge counts are clamped and thousands of parameters drop the sequence (no DoS of the human\'s terminal)', () => {
+test("review6 held: huge counts are clamped and thousands of parameters drop the sequence (no DoS of the human's terminal)", () => {
   assert.equal(run('x\x1b[2147483647b').out, 'x\x1b[9999b');
   assert.equal(run('\x1b[99999999999999999999999999999999@').out, '\x1b[9999@');
   assert.equal(run(`\x1b[${'1;'.repeat(5000)}m`).out, '');
@@ -147,7 +189,7 @@ test('review6: newline mode (SM 20, LNM) left on is undone at the end', () => {
   assert.match(restore, /\x1b\[20l/);
 });
 
-test('review6: tab stops cleared (TBC) or moved (HTS) never reach the human\'s terminal (nothing to restore)', () => {
+test("review6: tab stops cleared (TBC) or moved (HTS) never reach the human's terminal (nothing to restore)", () => {
   // Fixed: TBC and HTS are dropped (no TUI needs them; the human's tab stops would outlive au).
   for (const s of ['\x1b[3g', '\x1b[0g', '\x1b[g', '\x1bH', '\x88', '\xc2\x88']) {
     assert.equal(run(`a${s}b`).out, 'ab', JSON.stringify(s));
@@ -176,16 +218,57 @@ test('review6: more kitty keyboard pushes than the tracker counts are all popped
 
 test('review6 held: DECSTR / RIS then modes set again are all undone', () => {
   const { restore } = run('\x1bc\x1b[?1000;2004;1049h\x1b(0\x1b[1m\x1b[!p\x1b[?1h');
-  for (const s of ['\x1b[?1000l', '\x1b[?2004l', '\x1b[?1049l', '\x1b(B', '\x1b[0m', '\x1b[?1l']) assert.ok(restore.includes(s), JSON.stringify(s));
+  for (const s of ['\x1b[?1000l', '\x1b[?2004l', '\x1b[?1049l', '\x1b(B', '\x1b[0m', '\x1b[?1l'])
+    assert.ok(restore.includes(s), JSON.stringify(s));
 });
 
 test('review6 held: fuzz: random escape-heavy bytes in random chunks never throw, and what passes is canonical and carries no string or 8-bit control', () => {
   let seed = 0x6a09e667;
   const rand = (n: number): number => {
-    seed ^= seed << 13; seed ^= seed >>> 17; seed ^= seed << 5;
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
     return (seed >>> 0) % n;
   };
-  const pieces = ['\x1b', '[', ']', 'P', '_', '^', 'X', '\\', '\x07', '\x9c', '\x9b', '\x9d', '\x90', '\xc2', '\x18', '\x1a', ';', '?', '>', '$', ' ', '5', '2', '0', '8', 'c', 'q', 't', 'h', 'l', 'm', 'u', 'p', '\x0e', '\xe2\x80', '\xf0', 'a'];
+  const pieces = [
+    '\x1b',
+    '[',
+    ']',
+    'P',
+    '_',
+    '^',
+    'X',
+    '\\',
+    '\x07',
+    '\x9c',
+    '\x9b',
+    '\x9d',
+    '\x90',
+    '\xc2',
+    '\x18',
+    '\x1a',
+    ';',
+    '?',
+    '>',
+    '$',
+    ' ',
+    '5',
+    '2',
+    '0',
+    '8',
+    'c',
+    'q',
+    't',
+    'h',
+    'l',
+    'm',
+    'u',
+    'p',
+    '\x0e',
+    '\xe2\x80',
+    '\xf0',
+    'a',
+  ];
   for (let round = 0; round < 300; round++) {
     let input = '';
     for (let k = 0; k < 400; k++) input += pieces[rand(pieces.length)];
@@ -214,7 +297,7 @@ test('review6: XTMODKEYS for resources other than 4 (modifyCursorKeys 1, modifyF
   for (const resource of ['0', '1', '2']) assert.ok(restore.includes(`\x1b[>${resource}m`), resource);
 });
 
-test('review6: XTSMPOINTER (CSI > 2 p, hide the mouse pointer) and XTMODKEYS disable (CSI > 4 n) never reach the human\'s terminal', () => {
+test("review6: XTSMPOINTER (CSI > 2 p, hide the mouse pointer) and XTMODKEYS disable (CSI > 4 n) never reach the human's terminal", () => {
   // Fixed: both are dropped (untracked state that would outlive au).
   const { out, restore } = run('\x1b[>3p\x1b[>4n\x1b[>2p\x1b[>n');
   assert.equal(out, '');
@@ -229,7 +312,7 @@ test('review6: scrollback erase (ED 3, DECSED 3) never passes, screen erases do 
   for (const s of ['\x1b[J', '\x1b[0J', '\x1b[1J', '\x1b[2J', '\x1b[?2J']) assert.equal(run(`a${s}b`).out, `a${s}b`, JSON.stringify(s));
 });
 
-test('review6: the agent\'s own title push/pop never passes (it could pop the human\'s title); au pushes once before the first title', () => {
+test("review6: the agent's own title push/pop never passes (it could pop the human's title); au pushes once before the first title", () => {
   assert.equal(run('\x1b[23;0t\x1b[23t\x1b[22;2t').out, '');
   const { out, restore } = run('\x1b]2;a\x07\x1b]2;b\x07');
   assert.equal(out, '\x1b[22;0t\x1b]2;a\x1b\\\x1b]2;b\x1b\\');
@@ -237,7 +320,7 @@ test('review6: the agent\'s own title push/pop never passes (it could pop the hu
   assert.equal(run('plain').restore, '');
 });
 
-test('review6: after a stop and resume, the human\'s title is pushed again, so every pop has its push', () => {
+test("review6: after a stop and resume, the human's title is pushed again, so every pop has its push", () => {
   const f = new TerminalOutputFilter();
   f.push(bytes('\x1b]2;agent\x07'));
   assert.match(f.modes.restoreSequence(), /\x1b\[23;0t/);

@@ -3,7 +3,21 @@ import { test } from 'node:test';
 import { parseRunArguments } from '../../src/cli/run-fast-path.js';
 
 test('the au run fast path parses the options of au run', () => {
-  const inv = parseRunArguments(['-a', 'bot', '-e', 'A=1', '--env=B=2', '-dwork', '--no-pty', '-C', '/c.toml', '--dry-run', '--', 'ls', '-la']);
+  const inv = parseRunArguments([
+    '-a',
+    'bot',
+    '-e',
+    'A=1',
+    '--env=B=2',
+    '-dwork',
+    '--no-pty',
+    '-C',
+    '/c.toml',
+    '--dry-run',
+    '--',
+    'ls',
+    '-la',
+  ]);
   assert.deepEqual(inv, {
     globals: { config: '/c.toml', dryRun: true },
     agent: 'bot',
@@ -15,7 +29,7 @@ test('the au run fast path parses the options of au run', () => {
 });
 
 test('anything unsure goes to the full CLI', () => {
-  for (const argv of [[], ['--help'], ['-h'], ['--frob', 'x'], ['-a'], ['-a', 'bot'], ['--', ]]) {
+  for (const argv of [[], ['--help'], ['-h'], ['--frob', 'x'], ['-a'], ['-a', 'bot'], ['--']]) {
     assert.equal(parseRunArguments(argv), undefined, JSON.stringify(argv));
   }
 });

@@ -28,10 +28,16 @@ describe('screen guard', () => {
     assert.equal(once(bytes('a\x1b[2147483647b')), 'a\x1b[80b');
     assert.equal(once(bytes('a\x1b[99999999999999999999999b'), 132, 50), 'a\x1b[132b');
     assert.equal(once(bytes('\x1b[2147483647L\x1b[2147483647M\x1b[2147483647S\x1b[2147483647T')), '\x1b[24L\x1b[24M\x1b[24S\x1b[24T');
-    assert.equal(once(bytes('\x1b[2147483647I\x1b[2147483647Z\x1b[2147483647@\x1b[2147483647X\x1b[2147483647 A')), '\x1b[80I\x1b[80Z\x1b[80@\x1b[80X\x1b[80 A');
+    assert.equal(
+      once(bytes('\x1b[2147483647I\x1b[2147483647Z\x1b[2147483647@\x1b[2147483647X\x1b[2147483647 A')),
+      '\x1b[80I\x1b[80Z\x1b[80@\x1b[80X\x1b[80 A',
+    );
     assert.equal(once(bytes('\x1b[2147483647;2147483647H\x1b[000005C')), '\x1b[80;80H\x1b[5C');
     // Sub-parameters are clamped too; what needs no clamp passes as it is.
-    assert.equal(once(bytes('\x1b[5:2147483647b\x1b[38;2;255;0;0m\x1b[?1049h\x1b[3;20r')), '\x1b[5:80b\x1b[38;2;255;0;0m\x1b[?1049h\x1b[3;20r');
+    assert.equal(
+      once(bytes('\x1b[5:2147483647b\x1b[38;2;255;0;0m\x1b[?1049h\x1b[3;20r')),
+      '\x1b[5:80b\x1b[38;2;255;0;0m\x1b[?1049h\x1b[3;20r',
+    );
   });
 
   test(`combining marks: at most ${MAX_MARKS_PER_CELL} after each character, across chunks and escape sequences`, () => {
@@ -80,7 +86,11 @@ describe('screen guard', () => {
       const input = hostileStream(seed, 60);
       const whole = once(input);
       for (let at = 0; at <= input.length; at++) {
-        assert.equal(filterAll(new ScreenGuard(80, 24), [input.subarray(0, at), input.subarray(at)]), whole, `seed ${seed}, split at ${at}`);
+        assert.equal(
+          filterAll(new ScreenGuard(80, 24), [input.subarray(0, at), input.subarray(at)]),
+          whole,
+          `seed ${seed}, split at ${at}`,
+        );
       }
       assert.equal(
         filterAll(
@@ -118,23 +128,27 @@ describe('screen model behind the guard', () => {
       wait();
     });
 
-  test('the 22-byte and 14-byte sequences and a fuzzed stream: the model survives and shows the clamped result', { timeout: 120_000 }, async () => {
-    const model = new ScreenModel(80, 24);
-    model.write(REPEAT_CRASH);
-    await settled(model);
-    assert.equal(model.failures, 0);
-    assert.equal(model.text().split('\n')[0], 'a\u0301\u0301\u0301\u0301'.repeat(80));
-    model.write(Buffer.from('\x1b[H\x1b[2J'));
-    model.write(REPEAT_BLOCK);
-    await settled(model);
-    assert.equal(model.text().split('\n')[0], 'a'.repeat(80));
-    for (let seed = 1; seed <= 20; seed++) model.write(Buffer.from(hostileStream(seed, 2000)));
-    model.write(Buffer.from('\x1b[0m\x1b[H\x1b[2Jstill here'));
-    const snapshot = await settled(model);
-    assert.equal(model.text().split('\n')[0], 'still here');
-    assert.equal(snapshot.kind, 'full');
-    model.dispose();
-  });
+  test(
+    'the 22-byte and 14-byte sequences and a fuzzed stream: the model survives and shows the clamped result',
+    { timeout: 120_000 },
+    async () => {
+      const model = new ScreenModel(80, 24);
+      model.write(REPEAT_CRASH);
+      await settled(model);
+      assert.equal(model.failures, 0);
+      assert.equal(model.text().split('\n')[0], 'a\u0301\u0301\u0301\u0301'.repeat(80));
+      model.write(Buffer.from('\x1b[H\x1b[2J'));
+      model.write(REPEAT_BLOCK);
+      await settled(model);
+      assert.equal(model.text().split('\n')[0], 'a'.repeat(80));
+      for (let seed = 1; seed <= 20; seed++) model.write(Buffer.from(hostileStream(seed, 2000)));
+      model.write(Buffer.from('\x1b[0m\x1b[H\x1b[2Jstill here'));
+      const snapshot = await settled(model);
+      assert.equal(model.text().split('\n')[0], 'still here');
+      assert.equal(snapshot.kind, 'full');
+      model.dispose();
+    },
+  );
 
   test('many flooded models share the parse budget and each still ends on its right screen', { timeout: 120_000 }, async () => {
     const models = Array.from({ length: 10 }, () => new ScreenModel(80, 24));
@@ -176,23 +190,27 @@ describe('screen model behind the guard', () => {
     return settled(model);
   };
 
-  test('a screen too large to send whole degrades to text, then to a blank screen; never over the snapshot bound', { timeout: 120_000 }, async () => {
-    const size = 400;
-    const model = new ScreenModel(size, size);
-    // Every cell its own colour: attributes make the full serialization far larger than the text.
-    let fill = '';
-    for (let y = 0; y < size; y++) {
-      fill += `\x1b[${y + 1};1H`;
-      for (let x = 0; x < size; x++) fill += `\x1b[38;5;${(x + y) % 256}m${String.fromCharCode(0x41 + (x % 26))}`;
-    }
-    const text = await feed(model, Buffer.from(fill));
-    assert.ok(text.screen.length <= SNAPSHOT_BYTES, `${text.screen.length} bytes`);
-    assert.equal(text.kind, 'text');
-    assert.match(text.screen, /ABCDEFGHIJ/);
-    // Five code points per cell (a letter and its marks) make even the text too large.
-    const blank = await feed(model, Buffer.from(`\x1b[H${'e\u0301\u0302\u0303\u0304'.repeat(size * (size - 1))}`));
-    assert.equal(blank.kind, 'blank');
-    assert.ok(Buffer.byteLength(blank.screen) <= SNAPSHOT_BYTES);
-    model.dispose();
-  });
+  test(
+    'a screen too large to send whole degrades to text, then to a blank screen; never over the snapshot bound',
+    { timeout: 120_000 },
+    async () => {
+      const size = 400;
+      const model = new ScreenModel(size, size);
+      // Every cell its own colour: attributes make the full serialization far larger than the text.
+      let fill = '';
+      for (let y = 0; y < size; y++) {
+        fill += `\x1b[${y + 1};1H`;
+        for (let x = 0; x < size; x++) fill += `\x1b[38;5;${(x + y) % 256}m${String.fromCharCode(0x41 + (x % 26))}`;
+      }
+      const text = await feed(model, Buffer.from(fill));
+      assert.ok(text.screen.length <= SNAPSHOT_BYTES, `${text.screen.length} bytes`);
+      assert.equal(text.kind, 'text');
+      assert.match(text.screen, /ABCDEFGHIJ/);
+      // Five code points per cell (a letter and its marks) make even the text too large.
+      const blank = await feed(model, Buffer.from(`\x1b[H${'e\u0301\u0302\u0303\u0304'.repeat(size * (size - 1))}`));
+      assert.equal(blank.kind, 'blank');
+      assert.ok(Buffer.byteLength(blank.screen) <= SNAPSHOT_BYTES);
+      model.dispose();
+    },
+  );
 });

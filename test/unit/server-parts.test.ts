@@ -18,7 +18,16 @@ import { type PresenceCount, PresenceLimiter } from '../../src/server/presence.j
 describe('roles', () => {
   const config = emptyConfig();
   config.extra.server = { operators: ['bob', '@devs'], observers: ['carol', '@watchers', 'agent1'] };
-  config.agents.push({ userName: 'agent1', group: 'su-as-agent1', entrypoint: '/x', entrypointSha256: '', bootstrapped: true, mounts: [], uid: 5001, extra: {} });
+  config.agents.push({
+    userName: 'agent1',
+    group: 'su-as-agent1',
+    entrypoint: '/x',
+    entrypointSha256: '',
+    bootstrapped: true,
+    mounts: [],
+    uid: 5001,
+    extra: {},
+  });
   const groups: Record<string, string[]> = { dave: ['dave', 'devs'], erin: ['erin', 'watchers'], frank: ['frank'] };
   const decide = (uid: number, user: string) => decideRole({ pid: 1, uid, gid: uid, user }, 1000, config, (u) => groups[u] ?? []);
 
@@ -60,7 +69,8 @@ function replayInto(snapshot: Snapshot, cols: number, rows: number): Promise<str
     terminal.write(snapshot.screen);
     terminal.write(snapshot.follow, () => {
       const lines: string[] = [];
-      for (let y = 0; y < rows; y++) lines.push(terminal.buffer.active.getLine(terminal.buffer.active.viewportY + y)?.translateToString(true) ?? '');
+      for (let y = 0; y < rows; y++)
+        lines.push(terminal.buffer.active.getLine(terminal.buffer.active.viewportY + y)?.translateToString(true) ?? '');
       resolve(lines.join('\n'));
     });
   });
@@ -74,7 +84,11 @@ describe('screen model', () => {
     model.write(Buffer.from('after the snapshot\r\n'));
     await new Promise<void>((resolve) => model.snapshot(() => resolve()));
     // The joiner gets the snapshot, the output that followed it, then live output.
-    const joiner = await replayInto({ ...snapshot, follow: Buffer.concat([snapshot.follow, Buffer.from('after the snapshot\r\n')]) }, 80, 24);
+    const joiner = await replayInto(
+      { ...snapshot, follow: Buffer.concat([snapshot.follow, Buffer.from('after the snapshot\r\n')]) },
+      80,
+      24,
+    );
     assert.equal(joiner, model.text());
     assert.match(model.text(), /line 19\n?.*\nafter the snapshot/);
   });
@@ -106,7 +120,14 @@ test('recordings are asciicast v2 with UTF-8 split across chunks kept whole', ()
     const { header, events } = readRecording(path);
     assert.equal(header.version, 2);
     assert.equal(header.width, 100);
-    assert.deepEqual(events.map((ev) => [ev.type, ev.data]), [['o', 'a'], ['o', 'é'], ['r', '90x20']]);
+    assert.deepEqual(
+      events.map((ev) => [ev.type, ev.data]),
+      [
+        ['o', 'a'],
+        ['o', 'é'],
+        ['r', '90x20'],
+      ],
+    );
     assert.equal(readFileSync(path, 'utf8').split('\n').length, 5);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -17,7 +17,10 @@ import { tempDir } from '../helpers/temp.js';
 test('dist/run.cjs loads only cheap built-in modules at start-up', () => {
   const bundle = readFileSync(join(REPO, 'dist', 'run.cjs'), 'utf8');
   const loaded = new Set([...bundle.matchAll(/(?<!__toESM\()require\("([^"]+)"\)/g)].map((m) => m[1]));
-  assert.deepEqual([...loaded].filter((name) => !['node:fs', 'node:path', './au.cjs'].includes(name!)), []);
+  assert.deepEqual(
+    [...loaded].filter((name) => !['node:fs', 'node:path', './au.cjs'].includes(name!)),
+    [],
+  );
   assert.doesNotMatch(bundle, /class Command extends|CommanderError/, 'the run bundle must not contain the command-line library');
 });
 
@@ -56,11 +59,27 @@ function reportRun(pkg: string): RunReport {
   writeFileSync(join(dir, 'report.cjs'), REPORT);
   const report = join(dir, 'report.json');
   // A config that does not exist: the run stops at "unknown agent", after the bundle loaded.
-  const r = spawnSync(process.execPath, ['--require', join(dir, 'report.cjs'), join(pkg, 'bin', 'au'), 'run', '--dry-run', '-C', join(dir, 'none.toml'), '-a', 'nobody', '--', 'true'], {
-    env: { PATH: '/usr/bin:/bin', HOME: dir, AU_REPORT: report },
-    stdio: ['ignore', 'ignore', 'pipe'],
-    encoding: 'utf8',
-  });
+  const r = spawnSync(
+    process.execPath,
+    [
+      '--require',
+      join(dir, 'report.cjs'),
+      join(pkg, 'bin', 'au'),
+      'run',
+      '--dry-run',
+      '-C',
+      join(dir, 'none.toml'),
+      '-a',
+      'nobody',
+      '--',
+      'true',
+    ],
+    {
+      env: { PATH: '/usr/bin:/bin', HOME: dir, AU_REPORT: report },
+      stdio: ['ignore', 'ignore', 'pipe'],
+      encoding: 'utf8',
+    },
+  );
   assert.match(r.stderr, /unknown agent "nobody"/);
   return JSON.parse(readFileSync(report, 'utf8')) as RunReport;
 }
@@ -73,7 +92,10 @@ const cacheUse = (pkg: string): Omit<RunReport, 'loaded'> => {
 test('au run loads no costly built-in on its way, bin/au included (module brings the ESM loader)', () => {
   // (net is loaded here by the error message on stderr, a pipe: a run that execs writes nothing.)
   const costly = ['module', 'os', 'child_process', 'crypto', 'tty', 'internal/modules/esm/loader', 'util'];
-  assert.deepEqual(reportRun(REPO).loaded.filter((m) => costly.includes(m)), []);
+  assert.deepEqual(
+    reportRun(REPO).loaded.filter((m) => costly.includes(m)),
+    [],
+  );
 });
 
 /** bin/ and dist/ of this build, as an installed package would have them. */
@@ -88,21 +110,29 @@ test('bin/au runs the run bundle with the code cache the build made of it, and t
 });
 
 // The cache is compiled code: whoever can write it runs code as the human on the next `au run`.
-test('attack: a code cache someone could write who cannot write the bundle is not used', { skip: process.getuid?.() !== 0 && 'needs root (chown)' }, () => {
-  const pkg = packageCopy();
-  const cache = join(pkg, 'dist', 'run.cjs.cache');
-  assert.deepEqual(cacheUse(pkg), { passed: true, rejected: false }, 'the copy as built uses its cache');
-  chmodSync(cache, 0o666);
-  assert.equal(cacheUse(pkg).passed, false, 'a cache writable by others was used');
-  chmodSync(cache, 0o644);
-  chownSync(cache, 65534, 65534);
-  assert.equal(cacheUse(pkg).passed, false, 'a cache owned by another user than the bundle was used');
-});
+test(
+  'attack: a code cache someone could write who cannot write the bundle is not used',
+  { skip: process.getuid?.() !== 0 && 'needs root (chown)' },
+  () => {
+    const pkg = packageCopy();
+    const cache = join(pkg, 'dist', 'run.cjs.cache');
+    assert.deepEqual(cacheUse(pkg), { passed: true, rejected: false }, 'the copy as built uses its cache');
+    chmodSync(cache, 0o666);
+    assert.equal(cacheUse(pkg).passed, false, 'a cache writable by others was used');
+    chmodSync(cache, 0o644);
+    chownSync(cache, 65534, 65534);
+    assert.equal(cacheUse(pkg).passed, false, 'a cache owned by another user than the bundle was used');
+  },
+);
 
 /** broken-pipe.ts bundled as dist/ has it, run in a plain Node (no test loader has made stdio streams). */
 function brokenPipeProgram(body: string): string {
   const { outputFiles } = buildSync({
-    stdin: { contents: `import { exitQuietlyOnBrokenPipe } from './src/terminal/broken-pipe.ts';\n${body}`, resolveDir: REPO, loader: 'ts' },
+    stdin: {
+      contents: `import { exitQuietlyOnBrokenPipe } from './src/terminal/broken-pipe.ts';\n${body}`,
+      resolveDir: REPO,
+      loader: 'ts',
+    },
     bundle: true,
     platform: 'node',
     format: 'cjs',

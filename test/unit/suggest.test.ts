@@ -14,7 +14,7 @@ test('a mistyped command or profile gets a suggestion; a far-off word gets none'
 test('au claud is a usage error that names claude', async () => {
   const errors: string[] = [];
   const write = process.stderr.write.bind(process.stderr);
-  process.stderr.write = ((chunk: string) => (errors.push(String(chunk)), true));
+  process.stderr.write = (chunk: string) => (errors.push(String(chunk)), true);
   try {
     assert.equal(await main(['claud', '-C', '/nonexistent/au.toml']), 2);
   } finally {

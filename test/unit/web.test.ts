@@ -71,7 +71,14 @@ describe('web observer: the gate', () => {
       address: parseWebAddress('127.0.0.1:0'),
       tokens,
       assetsDir: join(REPO, 'dist', 'web'),
-      host: { sessions: new Map(), auditLog: audit, configPath: join(dir, 'none.toml'), ownerName: 'tester', clientQueueBytes: 1 << 20, clientsPerSession: 4 },
+      host: {
+        sessions: new Map(),
+        auditLog: audit,
+        configPath: join(dir, 'none.toml'),
+        ownerName: 'tester',
+        clientQueueBytes: 1 << 20,
+        clientsPerSession: 4,
+      },
     });
     await web.start();
     base = web.url.replace(/\/$/, '');
@@ -83,7 +90,11 @@ describe('web observer: the gate', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const auditLines = (): Record<string, any>[] => readFileSync(auditFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
+  const auditLines = (): Record<string, any>[] =>
+    readFileSync(auditFile, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, any>);
 
   test('the page needs no token (and says nothing); the API needs one', async () => {
     const page = await fetch(`${base}/`);
@@ -94,7 +105,10 @@ describe('web observer: the gate', () => {
     assert.equal((await fetch(`${base}/api/state`)).status, 401);
     assert.equal((await fetch(`${base}/api/state?token=wrong`)).status, 401);
     assert.equal((await fetch(`${base}/api/state`, { headers: { Authorization: 'Bearer wrong' } })).status, 401);
-    assert.equal((await fetch(`${base}/api/state`, { headers: { Authorization: `Bearer ${tokens.observer}`, Origin: 'http://evil.example' } })).status, 403);
+    assert.equal(
+      (await fetch(`${base}/api/state`, { headers: { Authorization: `Bearer ${tokens.observer}`, Origin: 'http://evil.example' } })).status,
+      403,
+    );
     const ok = await fetch(`${base}/api/state`, { headers: { Authorization: `Bearer ${tokens.operator}` } });
     assert.equal(ok.status, 200);
     const state = (await ok.json()) as Record<string, any>;
@@ -131,8 +145,12 @@ describe('web observer: the gate', () => {
     ws.close();
     const refused = auditLines().filter((e) => e.event === 'web-refused');
     const reasons = refused.map((e) => `${e.status} ${e.reason}`);
-    for (const expected of ['401 no token', '401 wrong token', '403 foreign Origin "http://evil.example"', '403 no Origin header']) assert.ok(reasons.includes(expected), `${expected} in ${reasons.join(', ')}`);
+    for (const expected of ['401 no token', '401 wrong token', '403 foreign Origin "http://evil.example"', '403 no Origin header'])
+      assert.ok(reasons.includes(expected), `${expected} in ${reasons.join(', ')}`);
     const text = readFileSync(auditFile, 'utf8');
-    assert.ok(!text.includes(tokens.operator) && !text.includes(tokens.observer) && !text.includes('wrong-token-here'), 'no token in the audit');
+    assert.ok(
+      !text.includes(tokens.operator) && !text.includes(tokens.observer) && !text.includes('wrong-token-here'),
+      'no token in the audit',
+    );
   });
 });

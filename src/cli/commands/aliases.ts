@@ -22,7 +22,8 @@ export interface AliasOptions {
 
 function detectShell(requested: string | undefined): Shell {
   const name = requested ?? basename(process.env.SHELL ?? 'bash');
-  if (!(SHELLS as readonly string[]).includes(name)) throw new UsageError(`unsupported shell ${JSON.stringify(name)}: use --shell bash, zsh or fish`);
+  if (!(SHELLS as readonly string[]).includes(name))
+    throw new UsageError(`unsupported shell ${JSON.stringify(name)}: use --shell bash, zsh or fish`);
   return name as Shell;
 }
 

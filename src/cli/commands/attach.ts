@@ -46,8 +46,12 @@ export async function attachCommand(ctx: Context, options: AttachOptions, comman
   if (outcome.detached) return 0;
   const exitCode = outcome.exitCode ?? 0;
   // The session of a profile ended (not detached): au's own line on how to resume it.
-  const profile = options.program === undefined ? undefined : allProfiles(loadConfig(ctx.configPath)).find((p) => p.name === options.program);
-  const hint = profile && !programDidNotStart(exitCode) && process.stderr.isTTY ? resumeHint(profile, options.agent ?? DEFAULT_AGENT, command, 'session') : undefined;
+  const profile =
+    options.program === undefined ? undefined : allProfiles(loadConfig(ctx.configPath)).find((p) => p.name === options.program);
+  const hint =
+    profile && !programDidNotStart(exitCode) && process.stderr.isTTY
+      ? resumeHint(profile, options.agent ?? DEFAULT_AGENT, command, 'session')
+      : undefined;
   if (hint) process.stderr.write(`${hint}\n`);
   return exitCode;
 }

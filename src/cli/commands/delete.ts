@@ -45,9 +45,15 @@ export function deleteCommand(ctx: Context, name: string, options: { deleteHome:
     const kept = findAgent(config, name) ? undefined : findKept(config, name);
     if (kept) {
       const how = `\`au delete -H -a ${name}\` removes them, \`au new -a ${name}\` takes them back`;
-      if (!options.deleteHome) throw new AgentSetupError(`agent ${name} is deleted already; its account (uid ${kept.uid}) and home are kept: ${how}`);
+      if (!options.deleteHome)
+        throw new AgentSetupError(`agent ${name} is deleted already; its account (uid ${kept.uid}) and home are kept: ${how}`);
       checkDeletable(ctx.runner, kept);
-      if (!confirm(`Remove the kept account ${name} (uid ${kept.uid}), its groups and its home ${agentHomeOf(name)}?`, options.yes || ctx.dryRun)) {
+      if (
+        !confirm(
+          `Remove the kept account ${name} (uid ${kept.uid}), its groups and its home ${agentHomeOf(name)}?`,
+          options.yes || ctx.dryRun,
+        )
+      ) {
         throw new AgentSetupError('cancelled');
       }
       removeKept(ctx.runner, kept);
@@ -64,7 +70,11 @@ export function deleteCommand(ctx: Context, name: string, options: { deleteHome:
       ? `user, groups, entrypoint and home ${agentHomeOf(name)}`
       : 'entrypoint and share access; the account is kept locked with its home (-H removes them)';
     // Before the question about the agent: -y answers that one, not whether its staged changes may go.
-    allowDroppingStaged(name, agent.mounts, ctx.human, { yes: options.yes, discardChanges: Boolean(options.discardChanges), dryRun: ctx.dryRun });
+    allowDroppingStaged(name, agent.mounts, ctx.human, {
+      yes: options.yes,
+      discardChanges: Boolean(options.discardChanges),
+      dryRun: ctx.dryRun,
+    });
     if (!confirm(`Delete agent ${name} (${what})?`, options.yes || ctx.dryRun)) throw new AgentSetupError('cancelled');
     if (fromPython) {
       warn(`agent ${name} was made by the Python au: moving it to au's layout first (as au migrate does), so that au can delete it`);

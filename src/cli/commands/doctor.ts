@@ -31,7 +31,12 @@ function gitChecks(ctx: Context, config: Config): Check[] {
         : { status: 'WARN', check: `agent ${name} git keys`, detail: 'no SSH keys of its own for git', fix: `au keys -a ${name}` },
       ready.identity
         ? { status: 'PASS', check: `agent ${name} git identity`, detail: 'user.name and user.email are set' }
-        : { status: 'WARN', check: `agent ${name} git identity`, detail: "its git user.name or user.email is not set", fix: `au run -a ${name} -- git config --global user.name "${name} (agent)" && au run -a ${name} -- git config --global user.email ${name}@example.invalid` },
+        : {
+            status: 'WARN',
+            check: `agent ${name} git identity`,
+            detail: 'its git user.name or user.email is not set',
+            fix: `au run -a ${name} -- git config --global user.name "${name} (agent)" && au run -a ${name} -- git config --global user.email ${name}@example.invalid`,
+          },
     );
   }
   return checks;
@@ -40,7 +45,12 @@ function gitChecks(ctx: Context, config: Config): Check[] {
 export async function doctorCommand(ctx: Context, json: boolean): Promise<void> {
   const config = loadConfig(ctx.configPath);
   const { recordChecks } = await import('../../server/record-health.js');
-  const checks: Check[] = [...machineChecks(ctx.runner, ctx.human), ...agentChecks(ctx.runner, ctx.human, config), ...gitChecks(ctx, config), ...recordChecks()];
+  const checks: Check[] = [
+    ...machineChecks(ctx.runner, ctx.human),
+    ...agentChecks(ctx.runner, ctx.human, config),
+    ...gitChecks(ctx, config),
+    ...recordChecks(),
+  ];
   if (json) printJson(checks.map((c) => ({ ...c, fix: c.fix ?? null })));
   else for (const c of checks) say(formatCheck(c).replace(c.status, paint(c.status, COLOUR[c.status])));
   if (checks.some((c) => c.status === 'FAIL')) throw new ExitCode(1);

@@ -16,7 +16,10 @@ export function infoCommand(ctx: Context, name: string, json: boolean): void {
   const findings = assessAgent(agent, facts);
   const failed = findings.filter((f) => f.severity === 'fail');
   const home = agentHomeOf(agent.userName);
-  const limitsText = LIMIT_KEYS.filter((k) => agent.limits?.[k] !== undefined).map((k) => `${k} ${formatLimit(k, agent.limits![k]!)}`).join(', ') || 'none';
+  const limitsText =
+    LIMIT_KEYS.filter((k) => agent.limits?.[k] !== undefined)
+      .map((k) => `${k} ${formatLimit(k, agent.limits![k]!)}`)
+      .join(', ') || 'none';
   const netState = facts.system?.netState === 'none' ? 'loaded' : (facts.system?.netState ?? 'unknown');
   const netText = `${agent.net?.policy ?? 'allow'}${netState === 'unknown' ? ' (cannot verify without root)' : ''}`;
   const healthy = failed.length === 0;

@@ -68,7 +68,8 @@ const note = (text: string): void => {
 function agentNode(jobs: AgentJobs): AgentNode {
   const r = jobs.ask(agentNodeJob);
   const node = r.ok ? parseAgentNode(r.stdout) : undefined;
-  if (!node) throw new AuError(`the agent has no working node on its PATH (${r.why}): install Node.js system-wide first (npm comes with it)`);
+  if (!node)
+    throw new AuError(`the agent has no working node on its PATH (${r.why}): install Node.js system-wide first (npm comes with it)`);
   return node;
 }
 
@@ -80,7 +81,10 @@ interface Planned {
 }
 
 function plan(jobs: AgentJobs, profile: Profile, update: boolean): Planned {
-  if (!profile.package) throw new AuError(`profile ${profile.name} names no npm package to install: set \`package\` in [profiles.${profile.name}] of your config, or install it yourself with au run`);
+  if (!profile.package)
+    throw new AuError(
+      `profile ${profile.name} names no npm package to install: set \`package\` in [profiles.${profile.name}] of your config, or install it yourself with au run`,
+    );
   const spec = specOf(profile.package, update);
   if (specKind(spec) === 'other') {
     note(`${spec}: au cannot read its manifest before installing, so npm alone checks the Node.js it needs`);
@@ -88,7 +92,10 @@ function plan(jobs: AgentJobs, profile: Profile, update: boolean): Planned {
   }
   const r = jobs.ask(manifestJob(spec));
   const manifest = r.ok ? parseManifest(r.stdout) : undefined;
-  if (!manifest) throw new AuError(`cannot read the manifest of ${spec} as the agent (${r.ok ? 'not a package manifest' : r.why}): check the name and the agent's network access (au net show)`);
+  if (!manifest)
+    throw new AuError(
+      `cannot read the manifest of ${spec} as the agent (${r.ok ? 'not a package manifest' : r.why}): check the name and the agent's network access (au net show)`,
+    );
   return { profile, spec, manifest, ranges: neededRanges(profile, manifest) };
 }
 
@@ -99,10 +106,16 @@ function installAgentNode(jobs: AgentJobs, node: AgentNode, ranges: readonly str
   const nodePackage = nodePackageFor(node.platform);
   const r = jobs.ask(nodeVersionsJob(nodePackage));
   const versions = r.ok ? parseVersionList(r.stdout) : [];
-  if (versions.length === 0) throw new AuError(`the npm registry has no Node.js build for ${node.platform} (${nodePackage}: ${r.ok ? 'no releases' : r.why}): install Node.js ${ranges.join(' and ')} system-wide, or pass --force`);
+  if (versions.length === 0)
+    throw new AuError(
+      `the npm registry has no Node.js build for ${node.platform} (${nodePackage}: ${r.ok ? 'no releases' : r.why}): install Node.js ${ranges.join(' and ')} system-wide, or pass --force`,
+    );
   const release = pickNodeRelease(versions, ranges);
-  if (!release) throw new AuError(`no release of ${nodePackage} is in ${ranges.join(' and ')}: install a fitting Node.js system-wide, or pass --force`);
-  note(`installing Node.js ${release} for the agent (npm package ${nodePackage}, into its ~/.local: ~/.local/bin/node comes first on its PATH, so its programs run on it)`);
+  if (!release)
+    throw new AuError(`no release of ${nodePackage} is in ${ranges.join(' and ')}: install a fitting Node.js system-wide, or pass --force`);
+  note(
+    `installing Node.js ${release} for the agent (npm package ${nodePackage}, into its ~/.local: ~/.local/bin/node comes first on its PATH, so its programs run on it)`,
+  );
   const spec = `${nodePackage}@${release}`;
   const status = jobs.run(agentInstallJob([spec]));
   if (status !== 0) throw new AuError(`installing Node.js ${release} for the agent failed (exit status ${status}; npm's message is above)`);
@@ -112,9 +125,14 @@ function installAgentNode(jobs: AgentJobs, node: AgentNode, ranges: readonly str
   } catch (error) {
     // A Node.js that does not run on this machine must not stay first on the agent's PATH.
     jobs.run(agentNpmJob(['uninstall', '--global', '--loglevel=error', nodePackage]));
-    throw new AuError(`the Node.js just installed for the agent does not run here (${error instanceof Error ? error.message : String(error)}); it was removed again: install Node.js ${ranges.join(' and ')} system-wide, or pass --force`);
+    throw new AuError(
+      `the Node.js just installed for the agent does not run here (${error instanceof Error ? error.message : String(error)}); it was removed again: install Node.js ${ranges.join(' and ')} system-wide, or pass --force`,
+    );
   }
-  if (now.version !== release) throw new AuError(`the agent's login shell still finds Node.js ${now.version} (${now.path}), not the one just installed in ~/.local/bin: put ~/.local/bin first on its PATH (its ~/.profile)`);
+  if (now.version !== release)
+    throw new AuError(
+      `the agent's login shell still finds Node.js ${now.version} (${now.path}), not the one just installed in ~/.local/bin: put ~/.local/bin first on its PATH (its ~/.profile)`,
+    );
   note(`the agent's programs now get Node.js ${now.version} (${now.path})`);
   return release;
 }
@@ -130,7 +148,7 @@ export function installCommand(ctx: Context, agentName: string, names: string[],
     const specs = profiles.map((p) => specOf(p.package ?? '?', options.update));
     jobs.ask(agentNodeJob);
     for (const spec of specs.filter((s) => specKind(s) !== 'other')) jobs.ask(manifestJob(spec));
-    note('then, when the agent\'s Node.js is outside a range the packages need, a Node.js for the agent from the npm registry, and:');
+    note("then, when the agent's Node.js is outside a range the packages need, a Node.js for the agent from the npm registry, and:");
     jobs.run(agentInstallJob(specs));
     return 0;
   }
@@ -150,7 +168,12 @@ export function installCommand(ctx: Context, agentName: string, names: string[],
   if (unmet.length > 0) {
     note(`${unmet.join('; ')}; the agent's Node.js is ${node.version} (${node.path})`);
     if (options.force) note('--force: installing with it anyway (the program may not run)');
-    else installAgentNode(jobs, node, ranges.filter((r) => satisfies('0.0.0', r) !== undefined));
+    else
+      installAgentNode(
+        jobs,
+        node,
+        ranges.filter((r) => satisfies('0.0.0', r) !== undefined),
+      );
   }
   const specs = planned.map((p) => pinnedSpec(p.spec, p.manifest));
   return jobs.run(agentInstallJob(specs));

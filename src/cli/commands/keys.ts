@@ -16,7 +16,12 @@ export function keysCommand(ctx: Context, agentName: string, options: { json: bo
   if (r.status !== 0) throw new KeysError(`making the agent's keys failed (exit ${r.status}): ${visibleTail(r.stderr)}`);
   const keys = parseAgentKeys(r.stdout);
   if (options.json) {
-    printJson({ agent: agentName, auth_key: keys.authKey, signing_key: keys.signingKey, git: { name: keys.gitName ?? null, email: keys.gitEmail ?? null, signs_commits: true } });
+    printJson({
+      agent: agentName,
+      auth_key: keys.authKey,
+      signing_key: keys.signingKey,
+      git: { name: keys.gitName ?? null, email: keys.gitEmail ?? null, signs_commits: true },
+    });
     return;
   }
   printKeys(agentName, keys, options.rotate);
@@ -27,10 +32,12 @@ function printKeys(agentName: string, keys: AgentKeys, rotated: boolean): void {
   say('');
   say('Authentication key: add it as a deploy key of the repository (or to a machine user of your forge), never to your own account:');
   say(`  ${keys.authKey}`);
-  say('Signing key: the agent\'s commits are signed with it; add it as a signing key of that deploy key\'s user to show them as verified:');
+  say("Signing key: the agent's commits are signed with it; add it as a signing key of that deploy key's user to show them as verified:");
   say(`  ${keys.signingKey}`);
   if (rotated) say('Remove the old keys from the forge.');
   if (!keys.gitName || !keys.gitEmail) {
-    warn(`the agent's git identity is not set: au run -a ${agentName} -- git config --global user.name "${agentName} (agent)"; au run -a ${agentName} -- git config --global user.email "${agentName}@example.invalid"`);
+    warn(
+      `the agent's git identity is not set: au run -a ${agentName} -- git config --global user.name "${agentName} (agent)"; au run -a ${agentName} -- git config --global user.email "${agentName}@example.invalid"`,
+    );
   }
 }

@@ -12,7 +12,9 @@ import { printJson, say, warn } from '../output.js';
 import { requireAgent } from './lookup.js';
 
 const unfinishedHint = (m: MountConfig): string =>
-  m.pending ? ` (its ${m.pending} did not finish: run \`au mount ${m.pending}\` again${m.pending === 'add' ? ' with the same arguments, or `au mount remove`' : ''})` : '';
+  m.pending
+    ? ` (its ${m.pending} did not finish: run \`au mount ${m.pending}\` again${m.pending === 'add' ? ' with the same arguments, or `au mount remove`' : ''})`
+    : '';
 
 export type ShareMode = 'ro' | 'rw' | 'review';
 
@@ -27,16 +29,30 @@ export function mountAddCommand(ctx: Context, name: string, sourceInput: string,
     const target = resolveShareTarget(targetInput, source, ctx.human.home, agentHomeOf(name));
     const unfinished = agent.mounts.find((m) => m.pending === 'add' && m.source === source && m.target === target && modeOf(m) === mode);
     // The entrypoint mounts at most MAX_SHARES in a run: one more would make every run fail.
-    if (!unfinished && agent.mounts.length >= MAX_SHARES) throw new ShareError(`agent ${name} already has ${agent.mounts.length} shares, the most one run can mount (${MAX_SHARES}): remove one first (au mount remove)`);
+    if (!unfinished && agent.mounts.length >= MAX_SHARES)
+      throw new ShareError(
+        `agent ${name} already has ${agent.mounts.length} shares, the most one run can mount (${MAX_SHARES}): remove one first (au mount remove)`,
+      );
     const conflict = unfinished ? undefined : findConflict(agent, source, target);
     if (conflict) {
-      throw new ShareError(`${source} -> ${target} conflicts with the existing share ${conflict.source} -> ${conflict.target}${unfinishedHint(conflict)}`);
+      throw new ShareError(
+        `${source} -> ${target} conflicts with the existing share ${conflict.source} -> ${conflict.target}${unfinishedHint(conflict)}`,
+      );
     }
     // A share inside a review share (or around one) would let writes reach the folder unreviewed.
     const nested = unfinished ? undefined : findNestedReview(agent, source, mode === 'review');
-    if (nested) throw new ShareError(`${source} is inside or around the ${nested.review ? 'review ' : ''}share ${nested.source}: a review share cannot overlap another share`);
+    if (nested)
+      throw new ShareError(
+        `${source} is inside or around the ${nested.review ? 'review ' : ''}share ${nested.source}: a review share cannot overlap another share`,
+      );
     if (mode === 'review') {
-      addReviewShare(ctx, agent, unfinished ?? { source, target, readOnly: false, review: newReviewKey(), pending: 'add' }, !unfinished, save);
+      addReviewShare(
+        ctx,
+        agent,
+        unfinished ?? { source, target, readOnly: false, review: newReviewKey(), pending: 'add' },
+        !unfinished,
+        save,
+      );
       return;
     }
     if (readWrite) {
@@ -100,7 +116,13 @@ function agentIsRunning(ctx: Context, agent: AgentConfig): boolean {
  * A review share has no ACL to revoke: its staging directory goes, once the staged changes may
  * (asked, or --discard-changes) and no run has it mounted (the stage's lock says so).
  */
-function removeReviewShare(ctx: Context, agent: AgentConfig, mount: MountConfig, save: () => void, drop: Omit<DropOptions, 'dryRun'>): void {
+function removeReviewShare(
+  ctx: Context,
+  agent: AgentConfig,
+  mount: MountConfig,
+  save: () => void,
+  drop: Omit<DropOptions, 'dryRun'>,
+): void {
   allowDroppingStaged(agent.userName, [mount], ctx.human, { ...drop, dryRun: ctx.dryRun });
   mount.pending = 'remove';
   save();
@@ -108,14 +130,21 @@ function removeReviewShare(ctx: Context, agent: AgentConfig, mount: MountConfig,
     removeShareStage(ctx.runner, agent.userName, mount, ctx.human);
   } catch (error) {
     if (!(error instanceof StageInUseError)) throw error;
-    throw new StageInUseError(`a run of ${agent.userName} has ${mount.source} mounted: new runs no longer get it; once that run has ended, run \`au mount remove -a ${agent.userName} ${mount.source}\` again to finish`);
+    throw new StageInUseError(
+      `a run of ${agent.userName} has ${mount.source} mounted: new runs no longer get it; once that run has ended, run \`au mount remove -a ${agent.userName} ${mount.source}\` again to finish`,
+    );
   }
   agent.mounts = agent.mounts.filter((m) => m !== mount);
   save();
   process.stderr.write(`Removed ${agent.userName} review access ${mount.source} -> ${mount.target} and its staging directory\n`);
 }
 
-export function mountRemoveCommand(ctx: Context, name: string, path: string, drop: Omit<DropOptions, 'dryRun'> = { yes: false, discardChanges: false }): void {
+export function mountRemoveCommand(
+  ctx: Context,
+  name: string,
+  path: string,
+  drop: Omit<DropOptions, 'dryRun'> = { yes: false, discardChanges: false },
+): void {
   if (!ctx.dryRun) finishDeadRuns(ctx.runner, loadConfig(ctx.configPath).agents, ctx.human);
   updateConfig(ctx.configPath, ctx.dryRun, (config, save) => {
     const agent = requireAgent(config, name);
@@ -137,15 +166,21 @@ export function mountRemoveCommand(ctx: Context, name: string, path: string, dro
       // Its running sessions keep the mount, and what it moved during the walk may keep its
       // entry: the record stays (new runs do not mount a share being removed) until a walk with
       // no agent process running before or after it.
-      warn(runsAfter
-        ? `${name} has processes running: they keep ${mount.target} mounted until they end, and can move files out of the walk's way`
-        : `${name} had processes running when the walk began: they could have moved files out of the walk's way`);
-      process.stderr.write(`New runs of ${name} no longer get ${mount.source}; once its processes have ended, run \`au mount remove -a ${name} ${mount.source}\` again to finish\n`);
+      warn(
+        runsAfter
+          ? `${name} has processes running: they keep ${mount.target} mounted until they end, and can move files out of the walk's way`
+          : `${name} had processes running when the walk began: they could have moved files out of the walk's way`,
+      );
+      process.stderr.write(
+        `New runs of ${name} no longer get ${mount.source}; once its processes have ended, run \`au mount remove -a ${name} ${mount.source}\` again to finish\n`,
+      );
       return;
     }
     agent.mounts = agent.mounts.filter((m) => m !== mount);
     save();
-    process.stderr.write(`Removed ${name} access ${mount.source} -> ${mount.target}${left.length > 0 ? ' (see the warnings: not all of it could be revoked)' : ''}\n`);
+    process.stderr.write(
+      `Removed ${name} access ${mount.source} -> ${mount.target}${left.length > 0 ? ' (see the warnings: not all of it could be revoked)' : ''}\n`,
+    );
   });
 }
 
@@ -153,7 +188,9 @@ export function mountListCommand(ctx: Context, name: string, json: boolean): voi
   if (!ctx.dryRun) finishDeadRuns(ctx.runner, loadConfig(ctx.configPath).agents, ctx.human);
   const agent = requireAgent(loadConfig(ctx.configPath), name);
   if (json) {
-    printJson(agent.mounts.map((m) => ({ source: m.source, target: m.target, mode: modeOf(m), ...(m.pending ? { pending: m.pending } : {}) })));
+    printJson(
+      agent.mounts.map((m) => ({ source: m.source, target: m.target, mode: modeOf(m), ...(m.pending ? { pending: m.pending } : {}) })),
+    );
     return;
   }
   if (agent.mounts.length === 0) {

@@ -43,11 +43,13 @@ function checkAddress(text: string): void {
   const entry = parseAllowEntry(text);
   if (entry.family === 'name') return;
   const address = entry.host.split('/')[0]!;
-  if (isIP(address) !== entry.family) throw new UsageError(`invalid address ${JSON.stringify(text)}: ${address} is not an IPv${entry.family} address`);
+  if (isIP(address) !== entry.family)
+    throw new UsageError(`invalid address ${JSON.stringify(text)}: ${address} is not an IPv${entry.family} address`);
 }
 
 export async function netSetCommand(ctx: Context, name: string, kind: string, input: NetSetInput): Promise<void> {
-  if (!(POLICIES as readonly string[]).includes(kind)) throw new UsageError(`invalid policy ${JSON.stringify(kind)}: expected one of ${POLICIES.join(', ')}`);
+  if (!(POLICIES as readonly string[]).includes(kind))
+    throw new UsageError(`invalid policy ${JSON.stringify(kind)}: expected one of ${POLICIES.join(', ')}`);
   const policy: NetPolicy = {
     policy: kind as PolicyKind,
     loopbackPorts: [...new Set(input.port.map(parsePort))],
@@ -56,7 +58,8 @@ export async function netSetCommand(ctx: Context, name: string, kind: string, in
   };
   const listen = [...new Set((input.listen ?? []).map(parsePort))];
   if (listen.length) policy.listenPorts = listen;
-  if (kind === 'allow' && (policy.loopbackPorts.length || policy.allow.length || policy.domains.length || listen.length)) throw new UsageError('policy allow takes no --port, --allow, --domain or --listen');
+  if (kind === 'allow' && (policy.loopbackPorts.length || policy.allow.length || policy.domains.length || listen.length))
+    throw new UsageError('policy allow takes no --port, --allow, --domain or --listen');
   if (kind === 'allowlist' && policy.allow.length === 0) throw new UsageError('policy allowlist needs at least one --allow');
   if (kind === 'domains' && policy.domains.length === 0) throw new UsageError('policy domains needs at least one --domain');
   if (kind !== 'domains' && policy.domains.length > 0) throw new UsageError('--domain is for the domains policy');
@@ -118,13 +121,16 @@ function describe(policy: NetPolicy | undefined): string {
 function describeInbound(policy: NetPolicy | undefined): string {
   if (!enforced(policy)) return 'anything (no filtering)';
   const ports = policy.listenPorts ?? [];
-  return ports.length ? `TCP ports ${ports.join(', ')} from loopback only; nothing else` : 'nothing (no connection to the agent, from anywhere)';
+  return ports.length
+    ? `TCP ports ${ports.join(', ')} from loopback only; nothing else`
+    : 'nothing (no connection to the agent, from anywhere)';
 }
 
 export async function netApplyCommand(ctx: Context, name: string, force = false): Promise<void> {
   await updateConfig(ctx.configPath, ctx.dryRun, async (config, save) => {
     const agent = requireAgent(config, name);
-    if (agent.extra[PENDING] !== undefined) log(`Finishing an interrupted network change of ${name} (${JSON.stringify(agent.extra[PENDING])}): loading its recorded policy`);
+    if (agent.extra[PENDING] !== undefined)
+      log(`Finishing an interrupted network change of ${name} (${JSON.stringify(agent.extra[PENDING])}): loading its recorded policy`);
     settleLiveRuns(ctx.runner, agent, force, log);
     await applyPolicy(ctx.runner, agent, log);
     if (agent.extra[PENDING] !== undefined) finishRecorded(agent, save);
@@ -170,7 +176,9 @@ export function netShowCommand(ctx: Context, name: string, json: boolean): void 
   say(`policy: ${describe(agent.net)}`);
   say(`inbound: ${describeInbound(agent.net)}`);
   if (!listing) return;
-  say(`table: inet ${tableOf(name)} (${state === 'loaded' ? 'loaded' : state === 'missing' ? 'NOT LOADED' : state === 'outdated' ? 'OUTDATED' : 'cannot read: needs root'})`);
+  say(
+    `table: inet ${tableOf(name)} (${state === 'loaded' ? 'loaded' : state === 'missing' ? 'NOT LOADED' : state === 'outdated' ? 'OUTDATED' : 'cannot read: needs root'})`,
+  );
   if (refused !== undefined) say(`refused: ${refused} packets`);
   if (listing.status === 0) process.stdout.write(listing.stdout);
   if (state === 'missing' || state === 'outdated') warn(`au run -a ${name} refuses to start until you run: au net apply -a ${name}`);

@@ -22,7 +22,8 @@ export function newCommand(ctx: Context, name: string, yes: boolean): void {
     updateConfig(ctx.configPath, ctx.dryRun, (config, save) => {
       const record = findAgent(config, name);
       if (!record?.bootstrapped) throw new AgentSetupError(`agent ${name} changed while au new ran: run it again`);
-      if (!confirm(`Rebuild and reinstall the entrypoint of agent ${name} (${reasons.join('; ')})?`, yes || ctx.dryRun)) throw new AgentSetupError('cancelled');
+      if (!confirm(`Rebuild and reinstall the entrypoint of agent ${name} (${reasons.join('; ')})?`, yes || ctx.dryRun))
+        throw new AgentSetupError('cancelled');
       installAgentEntrypoint(ctx.runner, record);
       save();
     });
@@ -53,6 +54,8 @@ export function newCommand(ctx: Context, name: string, yes: boolean): void {
   process.stderr.write(ctx.dryRun ? `Dry run: nothing was changed\n` : `${done}\n`);
   if (!ctx.dryRun && !retaken) {
     const flag = name === DEFAULT_AGENT ? '' : ` -a ${name}`;
-    process.stderr.write(`Next: \`au install${flag} claude\` installs Claude Code for it; \`au keys${flag}\` gives it git keys of its own (never yours)\n`);
+    process.stderr.write(
+      `Next: \`au install${flag} claude\` installs Claude Code for it; \`au keys${flag}\` gives it git keys of its own (never yours)\n`,
+    );
   }
 }

@@ -26,7 +26,10 @@ export async function profileImportCommand(ctx: Context, agentName: string, prof
   const unpack = ['tar', '--extract', '--file', '-', '--no-same-owner', '--no-overwrite-dir', '--directory', home];
   // The agent side is a helper run: tar itself (not a login shell, so none of the agent's login
   // files run), no share, with the agent's limits and network policy like every launch.
-  const launch = prepareLaunch({ agent, command: unpack, via: 'program', interactive: false, cwd: process.cwd(), shares: 'none', env: [] }, ctx.human);
+  const launch = prepareLaunch(
+    { agent, command: unpack, via: 'program', interactive: false, cwd: process.cwd(), shares: 'none', env: [] },
+    ctx.human,
+  );
   process.stderr.write(`$ ${shellQuote(pack)} | au run -a ${agentName} -- ${shellQuote(unpack)}\n`);
   if (ctx.dryRun) return;
   await ensurePlanProxy(launch, agent, ctx.configPath);
@@ -35,7 +38,13 @@ export async function profileImportCommand(ctx: Context, agentName: string, prof
   const packed = await new Promise<number | null>((resolve) => (tar.exitCode !== null ? resolve(tar.exitCode) : tar.once('exit', resolve)));
   if (packed !== 0 || agentSide.status !== 0) {
     const said = visibleText(agentSide.output).trim();
-    if (said) process.stderr.write(`${said.split('\n').map((line) => `  agent: ${line}`).join('\n')}\n`);
+    if (said)
+      process.stderr.write(
+        `${said
+          .split('\n')
+          .map((line) => `  agent: ${line}`)
+          .join('\n')}\n`,
+      );
     process.stderr.write(`au: error: import failed (tar exited ${packed}, agent side ${agentSide.status})\n`);
     throw new ExitCode(1);
   }

@@ -13,7 +13,10 @@ export function profilesCommand(ctx: Context, json: boolean, agentName?: string)
   const config = loadConfig(ctx.configPath);
   const profiles = allProfiles(config);
   const agent = agentName ? findAgent(config, agentName) : undefined;
-  const versions = agent?.bootstrapped && !ctx.dryRun ? parseInstalledPrograms(runAsAgentCaptured(ctx, agent.userName, installedProgramsCommand(profiles)).stdout, profiles).versions : new Map<string, string>();
+  const versions =
+    agent?.bootstrapped && !ctx.dryRun
+      ? parseInstalledPrograms(runAsAgentCaptured(ctx, agent.userName, installedProgramsCommand(profiles)).stdout, profiles).versions
+      : new Map<string, string>();
   const shown = (name: string): string | undefined => {
     const v = versions.get(name);
     return v === undefined ? undefined : v === '-' ? 'not installed' : v === '?' ? 'installed' : v;
@@ -35,6 +38,8 @@ export function profilesCommand(ctx: Context, json: boolean, agentName?: string)
   for (const p of profiles) {
     const vars = [...p.env, ...Object.keys(p.secrets)];
     const installed = shown(p.name);
-    say(`${p.name}: ${shellQuote(p.command)}${vars.length > 0 ? `  (passes ${vars.join(', ')})` : ''}${installed ? `  [${agent!.userName}: ${installed}]` : ''}`);
+    say(
+      `${p.name}: ${shellQuote(p.command)}${vars.length > 0 ? `  (passes ${vars.join(', ')})` : ''}${installed ? `  [${agent!.userName}: ${installed}]` : ''}`,
+    );
   }
 }

@@ -56,7 +56,9 @@ function pickShare(ctx: Context, agentName: string, args: readonly string[]): { 
   const here = shares.find((s) => cwd === s.mount.source || cwd.startsWith(`${s.mount.source}/`));
   if (here) return { share: here, paths: [...args] };
   if (shares.length === 1) return { share: shares[0]!, paths: [...args] };
-  throw new UsageError(`agent ${agentName} has ${shares.length} review shares: name one first (${shares.map((s) => s.mount.source).join(', ')})`);
+  throw new UsageError(
+    `agent ${agentName} has ${shares.length} review shares: name one first (${shares.map((s) => s.mount.source).join(', ')})`,
+  );
 }
 
 /** Text to stdout; on a terminal through the output filter (what it shows holds the agent's names). */
@@ -80,7 +82,14 @@ function jsonChange(c: Change): Record<string, unknown> {
   return { ...rest, ...(mode !== undefined ? { mode: octal(mode) } : {}), ...(oldMode !== undefined ? { oldMode: octal(oldMode) } : {}) };
 }
 
-const size = (bytes: number): string => (bytes < 1024 ? `${bytes} B` : bytes < 1 << 20 ? `${(bytes / 1024).toFixed(1)} KiB` : bytes < 1 << 30 ? `${(bytes / (1 << 20)).toFixed(1)} MiB` : `${(bytes / (1 << 30)).toFixed(1)} GiB`);
+const size = (bytes: number): string =>
+  bytes < 1024
+    ? `${bytes} B`
+    : bytes < 1 << 20
+      ? `${(bytes / 1024).toFixed(1)} KiB`
+      : bytes < 1 << 30
+        ? `${(bytes / (1 << 20)).toFixed(1)} MiB`
+        : `${(bytes / (1 << 30)).toFixed(1)} GiB`;
 
 /** A name for the terminal: controls escaped; a name not in Unicode's composed form shown with its code points. */
 export function shownPath(path: string): string {
@@ -99,9 +108,11 @@ function describeChange(c: Change): string {
   if (c.from !== undefined) line += ` (from ${shownPath(c.from)})`;
   if (c.target !== undefined) line += ` -> ${printable(c.target)}`;
   if (c.type === 'directory') line += '/';
-  if (c.replaces !== undefined) line += `  (a ${c.type} in place of your ${c.replaces}${c.replaces === 'directory' ? ', which goes with all it holds' : ''})`;
+  if (c.replaces !== undefined)
+    line += `  (a ${c.type} in place of your ${c.replaces}${c.replaces === 'directory' ? ', which goes with all it holds' : ''})`;
   if (c.partOf !== undefined) line += `  (goes with the replacement of ${shownPath(c.partOf)})`;
-  if (c.type === 'file' && c.kind !== 'deleted') line += `  ${size(c.size)}${c.diskSize !== undefined && c.diskSize < c.size ? ` (${size(c.diskSize)} on disk)` : ''}`;
+  if (c.type === 'file' && c.kind !== 'deleted')
+    line += `  ${size(c.size)}${c.diskSize !== undefined && c.diskSize < c.size ? ` (${size(c.diskSize)} on disk)` : ''}`;
   if (c.oldMode !== undefined && c.mode !== undefined) line += `  mode ${octal(c.oldMode)} -> ${octal(c.mode)}`;
   if (c.risky) line += `  ${paint('RISKY', 'yellow')}: ${printable(c.reasons.join('; '))}`;
   if (c.conflict) line += `  ${paint('CONFLICT', 'red')}: ${printable(c.conflict)}`;
@@ -109,7 +120,12 @@ function describeChange(c: Change): string {
   return line;
 }
 
-export function changesCommand(ctx: Context, agentName: string, share: string | undefined, options: { json?: boolean; diff?: boolean; count?: boolean }): void {
+export function changesCommand(
+  ctx: Context,
+  agentName: string,
+  share: string | undefined,
+  options: { json?: boolean; diff?: boolean; count?: boolean },
+): void {
   const agent = requireAgent(loadConfig(ctx.configPath), agentName);
   const shares = share === undefined ? reviewShares(ctx, agent) : [pickShare(ctx, agentName, [share]).share];
   if (options.count) {
@@ -117,10 +133,23 @@ export function changesCommand(ctx: Context, agentName: string, share: string | 
     process.stdout.write(`${shares.reduce((sum, s) => sum + (withLayers(s.where, (layers) => layers.changes.length) ?? 0), 0)}\n`);
     return;
   }
-  const digestNow = (s: ReviewShare): string => withLayers(s.where, (layers) => listingDigest(layers.upperFd, layers.changes)) ?? digestOf([]);
-  const listed = shares.map((s) => ({ share: s, ...(withLayers(s.where, (layers) => ({ changes: layers.changes, digest: listingDigest(layers.upperFd, layers.changes) })) ?? { changes: [], digest: digestOf([]) }) }));
+  const digestNow = (s: ReviewShare): string =>
+    withLayers(s.where, (layers) => listingDigest(layers.upperFd, layers.changes)) ?? digestOf([]);
+  const listed = shares.map((s) => ({
+    share: s,
+    ...(withLayers(s.where, (layers) => ({ changes: layers.changes, digest: listingDigest(layers.upperFd, layers.changes) })) ?? {
+      changes: [],
+      digest: digestOf([]),
+    }),
+  }));
   if (options.json) {
-    const out = listed.map(({ share: s, changes, digest }) => ({ agent: s.agent, source: s.mount.source, target: s.mount.target, digest, changes: changes.map((c) => jsonChange(publicChange(c))) }));
+    const out = listed.map(({ share: s, changes, digest }) => ({
+      agent: s.agent,
+      source: s.mount.source,
+      target: s.mount.target,
+      digest,
+      changes: changes.map((c) => jsonChange(publicChange(c))),
+    }));
     process.stdout.write(`${asciiJson(out)}\n`);
     return;
   }
@@ -128,7 +157,9 @@ export function changesCommand(ctx: Context, agentName: string, share: string | 
   if (shares.length === 0) return out(`Agent ${agentName} has no review share (add one with au mount add --review).`);
   for (const { share: s, changes } of listed) {
     const risky = changes.filter((c) => c.risky).length;
-    out(`${printable(s.mount.source)} (agent ${agentName}, at ${printable(s.mount.target)}): ${changes.length === 0 ? 'no staged changes' : `${changes.length} staged change${changes.length === 1 ? '' : 's'}${risky ? `, ${risky} risky` : ''}`}`);
+    out(
+      `${printable(s.mount.source)} (agent ${agentName}, at ${printable(s.mount.target)}): ${changes.length === 0 ? 'no staged changes' : `${changes.length} staged change${changes.length === 1 ? '' : 's'}${risky ? `, ${risky} risky` : ''}`}`,
+    );
     for (const c of changes) out(`  ${describeChange(c)}`);
   }
   if (options.diff) {
@@ -137,7 +168,9 @@ export function changesCommand(ctx: Context, agentName: string, share: string | 
     for (const { share: s } of listed) withLayers(s.where, (layers) => writeDiff(layers, layers.changes, writer));
   }
   if (listed.some(({ changes }) => changes.some(runsAsYou))) {
-    out('Note: modified scripts and executables run as you the next time you, a hook or a build runs them: read their diff (au changes --diff) before accepting.');
+    out(
+      'Note: modified scripts and executables run as you the next time you, a hook or a build runs them: read their diff (au changes --diff) before accepting.',
+    );
   }
   // The digest binds au accept --expect to this listing; after a diff, only if the stage did
   // not change while it was shown (a run using the share may write meanwhile).
@@ -145,15 +178,21 @@ export function changesCommand(ctx: Context, agentName: string, share: string | 
   for (const { share: s, changes, digest } of listed) {
     if (changes.length === 0) continue;
     if (options.diff && digestNow(s) !== digest) {
-      process.stderr.write(`au: error: the staged changes of ${printable(s.mount.source)} changed while they were shown (a run is using the share?); run au changes again\n`);
+      process.stderr.write(
+        `au: error: the staged changes of ${printable(s.mount.source)} changed while they were shown (a run is using the share?); run au changes again\n`,
+      );
       changed = true;
       continue;
     }
-    out(`Digest of ${printable(s.mount.source)}: ${digest} (au accept -a ${agentName} --expect ${digest} ${printable(s.mount.source)} [PATH...] applies only what is listed here)`);
+    out(
+      `Digest of ${printable(s.mount.source)}: ${digest} (au accept -a ${agentName} --expect ${digest} ${printable(s.mount.source)} [PATH...] applies only what is listed here)`,
+    );
   }
   if (changed) throw new ExitCode(1);
   if (listed.some(({ changes }) => changes.length > 0)) {
-    out(`Apply them: au accept -a ${agentName} [SHARE] [PATH...] (risky ones only when named or with --include-risky); drop them: au discard -a ${agentName} [SHARE] [PATH...]`);
+    out(
+      `Apply them: au accept -a ${agentName} [SHARE] [PATH...] (risky ones only when named or with --include-risky); drop them: au discard -a ${agentName} [SHARE] [PATH...]`,
+    );
   }
 }
 
@@ -181,12 +220,17 @@ function reportOutcome(share: ReviewShare, outcome: Outcome, paths: readonly str
   const cmd = `-a ${share.agent} ${printable(share.mount.source)}`;
   out(`Applied ${outcome.applied.length} change${outcome.applied.length === 1 ? '' : 's'} to ${printable(share.mount.source)}`);
   for (const c of outcome.applied) out(`  ${c.kind.padEnd(8)} ${shownPath(c.path)}`);
-  for (const c of outcome.risky) out(`  not applied (risky: ${printable(c.reasons.join('; '))}): ${shownPath(c.path)}; name it, or use --include-risky`);
-  for (const c of outcome.refused) process.stderr.write(`au: error: ${shownPath(c.path)} refused: ${printable(c.refused ?? '')}; drop it with au discard ${cmd} PATH\n`);
+  for (const c of outcome.risky)
+    out(`  not applied (risky: ${printable(c.reasons.join('; '))}): ${shownPath(c.path)}; name it, or use --include-risky`);
+  for (const c of outcome.refused)
+    process.stderr.write(`au: error: ${shownPath(c.path)} refused: ${printable(c.refused ?? '')}; drop it with au discard ${cmd} PATH\n`);
   for (const c of outcome.conflicts) {
-    process.stderr.write(`au: error: conflict: ${shownPath(c.path)}: ${printable(c.conflict ?? '')}; your version is kept and the agent's stays staged: compare them (au changes --diff ${cmd}), then keep yours (au discard ${cmd} PATH) or take the agent's (au accept --overwrite ${cmd} PATH)\n`);
+    process.stderr.write(
+      `au: error: conflict: ${shownPath(c.path)}: ${printable(c.conflict ?? '')}; your version is kept and the agent's stays staged: compare them (au changes --diff ${cmd}), then keep yours (au discard ${cmd} PATH) or take the agent's (au accept --overwrite ${cmd} PATH)\n`,
+    );
   }
-  for (const { change, error } of outcome.failed) process.stderr.write(`au: error: cannot apply ${shownPath(change.path)}: ${printable(error)}\n`);
+  for (const { change, error } of outcome.failed)
+    process.stderr.write(`au: error: cannot apply ${shownPath(change.path)}: ${printable(error)}\n`);
   // A refused change fails the command when it was named itself (not when a folder above it was: it is listed, the rest applied).
   const named = new Set(paths.map((p) => p.replace(/^(\.\/)+/, '').replace(/\/+$/, '')));
   return outcome.conflicts.length + outcome.failed.length + outcome.refused.filter((c) => named.has(c.path)).length > 0 ? 1 : 0;
@@ -202,7 +246,12 @@ function dryRun(share: ReviewShare, paths: readonly string[], includeRisky: bool
   for (const c of picked?.risky ?? []) out(`  not taken (risky, not named): ${shownPath(c.path)}`);
 }
 
-export function acceptCommand(ctx: Context, agentName: string, args: readonly string[], options: { includeRisky?: boolean; overwrite?: boolean; expect?: string }): void {
+export function acceptCommand(
+  ctx: Context,
+  agentName: string,
+  args: readonly string[],
+  options: { includeRisky?: boolean; overwrite?: boolean; expect?: string },
+): void {
   const { share, paths } = pickShare(ctx, agentName, args);
   if (ctx.dryRun) return dryRun(share, paths, Boolean(options.includeRisky), 'apply');
   const result = underLock(share, (layers) => {
@@ -210,18 +259,24 @@ export function acceptCommand(ctx: Context, agentName: string, args: readonly st
     const parts = changeHashes(layers.upperFd, layers.changes);
     const now = digestOf(layers.changes.map((c) => parts.get(c)!));
     if (options.expect !== undefined && options.expect.toLowerCase() !== now) {
-      throw new AuError(`the staged changes of ${printable(share.mount.source)} are not those of digest ${printable(options.expect)} (now ${now}): nothing applied; review them again (au changes --diff -a ${share.agent})`);
+      throw new AuError(
+        `the staged changes of ${printable(share.mount.source)} are not those of digest ${printable(options.expect)} (now ${now}): nothing applied; review them again (au changes --diff -a ${share.agent})`,
+      );
     }
     const outcome = acceptChanges(layers, { paths, includeRisky: Boolean(options.includeRisky), overwrite: Boolean(options.overwrite) });
     return { outcome, digest: digestOf(outcome.applied.map((c) => parts.get(c)!)) };
   });
   if (!result) {
-    if (options.expect !== undefined && options.expect.toLowerCase() !== digestOf([])) throw new AuError(`nothing is staged in ${printable(share.mount.source)}, not the changes of digest ${printable(options.expect)}`);
+    if (options.expect !== undefined && options.expect.toLowerCase() !== digestOf([]))
+      throw new AuError(`nothing is staged in ${printable(share.mount.source)}, not the changes of digest ${printable(options.expect)}`);
     return textOut()(`No staged changes in ${printable(share.mount.source)}`);
   }
   const { outcome } = result;
   const code = reportOutcome(share, outcome, paths);
-  if (outcome.applied.length > 0) textOut()(`Digest of the applied changes: ${result.digest}${options.expect === undefined ? ' (au accept --expect DIGEST, with the digest au changes printed, applies nothing unless the stage is what was listed)' : ''}`);
+  if (outcome.applied.length > 0)
+    textOut()(
+      `Digest of the applied changes: ${result.digest}${options.expect === undefined ? ' (au accept --expect DIGEST, with the digest au changes printed, applies nothing unless the stage is what was listed)' : ''}`,
+    );
   if (code !== 0) throw new ExitCode(code);
 }
 
@@ -232,7 +287,8 @@ export function discardCommand(ctx: Context, agentName: string, args: readonly s
   const out = textOut();
   if (!result) return out(`No staged changes in ${printable(share.mount.source)}`);
   out(`Discarded ${result.discarded.length} staged change${result.discarded.length === 1 ? '' : 's'} of ${printable(share.mount.source)}`);
-  for (const { change, error } of result.failed) process.stderr.write(`au: error: cannot discard ${shownPath(change.path)}: ${printable(error)}\n`);
+  for (const { change, error } of result.failed)
+    process.stderr.write(`au: error: cannot discard ${shownPath(change.path)}: ${printable(error)}\n`);
   if (result.failed.length > 0) throw new ExitCode(1);
 }
 

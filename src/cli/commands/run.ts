@@ -67,7 +67,8 @@ export async function runCommand(ctx: Context, name: string, command: string[], 
   const lookup = options.lockdown ? () => undefined : envLookup(config);
   const env = options.env.map((item) => parseEnvPair(item, lookup));
   const runShares = (options.share ?? []).map(parseRunShare);
-  if (options.lockdown && runShares.length > 0) throw new UsageError('--share and --lockdown do not go together: a lockdown run shares the current directory only');
+  if (options.lockdown && runShares.length > 0)
+    throw new UsageError('--share and --lockdown do not go together: a lockdown run shares the current directory only');
   const agent = requireAgent(config, name);
   if (isPythonToolAgent(agent)) throw new AuError(migrateHint(agent));
   const profile = options.profile === undefined ? undefined : findProfile(config, options.profile);
@@ -88,14 +89,19 @@ export async function runCommand(ctx: Context, name: string, command: string[], 
     missingHint: profile?.installHint.replaceAll('AGENT', name),
     dryRun: ctx.dryRun,
     configPath: ctx.configPath,
-    lockdown: options.lockdown ? { rwCwd: Boolean(options.rwCwd), network: Boolean(options.net), seeds: profile?.settingsFiles ?? [] } : undefined,
+    lockdown: options.lockdown
+      ? { rwCwd: Boolean(options.rwCwd), network: Boolean(options.net), seeds: profile?.settingsFiles ?? [] }
+      : undefined,
     allowClipboard: options.allowClipboard,
     runShares: (options.share ?? []).map(parseRunShare),
     human: ctx.human,
     runner: ctx.runner,
   });
   // Only after an interactive run (a human at the terminal), as a line of au's own.
-  const hint = profile && !ctx.dryRun && !programDidNotStart(code) && process.stdin.isTTY && process.stderr.isTTY ? resumeHint(profile, name, command) : undefined;
+  const hint =
+    profile && !ctx.dryRun && !programDidNotStart(code) && process.stdin.isTTY && process.stderr.isTTY
+      ? resumeHint(profile, name, command)
+      : undefined;
   if (hint) process.stderr.write(`${hint}\n`);
   return code;
 }

@@ -35,7 +35,8 @@ export function socketPathOf(choice: SocketChoice): string {
  */
 export function serverTargetOf(ctx: Context, choice: SocketChoice): ServerTarget {
   const socketPath = socketPathOf(choice);
-  if (!choice.of) return { socketPath, ownerUid: ctx.human.uid, ownerName: ctx.human.name, hint: "to reach another user's server, add --of USER" };
+  if (!choice.of)
+    return { socketPath, ownerUid: ctx.human.uid, ownerName: ctx.human.name, hint: "to reach another user's server, add --of USER" };
   const owner = lookupUser(ctx.runner, choice.of);
   if (!owner) throw new UsageError(`no user ${JSON.stringify(choice.of)} in the passwd database`);
   return { socketPath, ownerUid: owner.uid, ownerName: owner.name };
@@ -62,7 +63,9 @@ function webAddressOf(options: ServerRunOptions): WebAddress | undefined {
     throw new UsageError((error as Error).message);
   }
   if (!address.loopback && !options.webPublic) {
-    throw new UsageError(`--web ${options.web} is not a loopback address: anyone who can reach it may try tokens; add --web-public to mean it`);
+    throw new UsageError(
+      `--web ${options.web} is not a loopback address: anyone who can reach it may try tokens; add --web-public to mean it`,
+    );
   }
   return address;
 }
@@ -130,7 +133,12 @@ async function startWeb(server: import('../../server/server.js').SessionServer, 
 }
 
 /** `au server token`: the web observer's links (or bare tokens). */
-export async function serverTokenCommand(options: { json?: boolean; operator?: boolean; observer?: boolean; rotate?: boolean }): Promise<void> {
+export async function serverTokenCommand(options: {
+  json?: boolean;
+  operator?: boolean;
+  observer?: boolean;
+  rotate?: boolean;
+}): Promise<void> {
   const { loadOrCreateTokens, readTokens, webTokensPath } = await import('../../server/web/tokens.js');
   const tokens = options.rotate ? loadOrCreateTokens({ rotate: true }) : readTokens();
   if (!tokens) throw new UsageError(`no web observer tokens yet (${webTokensPath()}): start the server with au server run --web PORT`);
@@ -216,7 +224,8 @@ export function serverInitCommand(ctx: Context, options: { group?: string; dir?:
   const dir = options.dir ?? SHARED_SOCKET_DIR;
   if (!/^[a-z_][a-z0-9_-]*$/.test(group)) throw new UsageError(`invalid group name ${JSON.stringify(group)}`);
   if (!dir.startsWith('/') || dir.includes('..')) throw new UsageError(`the socket directory must be an absolute path: ${dir}`);
-  for (const user of options.users) if (!/^[a-z_][a-z0-9_.-]*\$?$/.test(user)) throw new UsageError(`invalid user name ${JSON.stringify(user)}`);
+  for (const user of options.users)
+    if (!/^[a-z_][a-z0-9_.-]*\$?$/.test(user)) throw new UsageError(`invalid user name ${JSON.stringify(user)}`);
   const users = [...new Set([ctx.human.name, ...options.users])].filter((u) => u !== 'root');
   setUpSharing(ctx.runner, { group, dir, users });
   if (ctx.dryRun) {
@@ -252,15 +261,21 @@ export function serverAllowCommand(ctx: Context, role: 'operators' | 'observers'
   if (!role) throw new UsageError('give --operator or --observer');
   for (const name of names) if (!ROLE_ENTRY.test(name)) throw new UsageError(`invalid user or @group ${JSON.stringify(name)}`);
   updateConfig(ctx.configPath, ctx.dryRun, (config, save) => {
-    const table = (typeof config.extra.server === 'object' && config.extra.server !== null ? config.extra.server : {}) as Record<string, unknown>;
+    const table = (typeof config.extra.server === 'object' && config.extra.server !== null ? config.extra.server : {}) as Record<
+      string,
+      unknown
+    >;
     const other = role === 'operators' ? 'observers' : 'operators';
-    const list = (key: string): string[] => (Array.isArray(table[key]) ? (table[key] as unknown[]).filter((v): v is string => typeof v === 'string') : []);
+    const list = (key: string): string[] =>
+      Array.isArray(table[key]) ? (table[key] as unknown[]).filter((v): v is string => typeof v === 'string') : [];
     table[role] = [...new Set([...list(role), ...names])];
     table[other] = list(other).filter((n) => !names.includes(n));
     config.extra.server = table;
     save();
   });
-  say(`${names.join(', ')}: ${role === 'operators' ? 'operator (may type and resize)' : 'observer (read-only)'}${ctx.dryRun ? ' (dry run: nothing written)' : ''}`);
+  say(
+    `${names.join(', ')}: ${role === 'operators' ? 'operator (may type and resize)' : 'observer (read-only)'}${ctx.dryRun ? ' (dry run: nothing written)' : ''}`,
+  );
 }
 
 export function serverDenyCommand(ctx: Context, names: string[]): void {

@@ -13,19 +13,29 @@ export async function sessionsListCommand(ctx: Context, options: SocketChoice & 
   // Per agent, the changes waiting in its review shares (the human's own shares, read as them).
   const { awaitingReview } = await import('./review.js');
   const unreadable: string[] = [];
-  const review = awaitingReview(ctx, (agent, source, error) => unreadable.push(`agent ${agent}: the review share ${source} cannot be read, changes may await review (${error}): see au changes -a ${agent}`));
+  const review = awaitingReview(ctx, (agent, source, error) =>
+    unreadable.push(
+      `agent ${agent}: the review share ${source} cannot be read, changes may await review (${error}): see au changes -a ${agent}`,
+    ),
+  );
   if (options.json) return printJson(sessions.map((s) => ({ ...s, awaitingReview: review.get(s.agent) ?? 0 })));
   for (const line of unreadable) say(line);
-  for (const [agent, count] of review) say(`agent ${agent}: ${count} change${count === 1 ? '' : 's'} await${count === 1 ? 's' : ''} review (au changes -a ${agent})`);
+  for (const [agent, count] of review)
+    say(`agent ${agent}: ${count} change${count === 1 ? '' : 's'} await${count === 1 ? 's' : ''} review (au changes -a ${agent})`);
   // The record (audit log, recordings) has a gap when the disk did not take a write.
   const audit = result.audit as { lostEvents?: number; failing?: boolean; error?: string } | undefined;
   if (audit && (audit.lostEvents ?? 0) > 0) {
-    say(`The record is incomplete: ${audit.lostEvents} audit events could not be written (${audit.error ?? 'disk full?'})${audit.failing ? ', and writing still fails' : ''}: free space where the server keeps its record (its owner's ~/.local/state)`);
+    say(
+      `The record is incomplete: ${audit.lostEvents} audit events could not be written (${audit.error ?? 'disk full?'})${audit.failing ? ', and writing still fails' : ''}: free space where the server keeps its record (its owner's ~/.local/state)`,
+    );
   }
   if (sessions.length === 0) return say('No sessions.');
   for (const s of sessions) {
     const clients = s.clients.map((c) => `${c.user}:${c.role}`).join(',') || '-';
-    const lost = s.recordingLoss && s.recordingLoss.lostBytes > 0 ? `  record incomplete: ${s.recordingLoss.lostBytes} bytes of the recording lost (${s.recordingLoss.error ?? '?'})` : '';
+    const lost =
+      s.recordingLoss && s.recordingLoss.lostBytes > 0
+        ? `  record incomplete: ${s.recordingLoss.lostBytes} bytes of the recording lost (${s.recordingLoss.error ?? '?'})`
+        : '';
     say(`${s.id}  agent=${s.agent}  pid=${s.pid}  started=${s.startedAt}  clients=${clients}  ${s.command.join(' ')}${lost}`);
   }
 }
@@ -52,7 +62,10 @@ export async function sessionsReplayCommand(_ctx: Context, id: string, options: 
       /* none yet */
     }
     // Recordings are named YYYYMMDDTHHMMSS-ID.cast: the latest session of that id.
-    const match = names.filter((n) => n.endsWith(`-${id}.cast`) && n.length === `YYYYMMDDTHHMMSS-${id}.cast`.length).sort().pop();
+    const match = names
+      .filter((n) => n.endsWith(`-${id}.cast`) && n.length === `YYYYMMDDTHHMMSS-${id}.cast`.length)
+      .sort()
+      .pop();
     if (!match) throw new Error(`no recording of session ${id} in ${dir}`);
     path = join(dir, match);
   }
@@ -89,7 +102,8 @@ export async function sessionsPruneCommand(ctx: Context, options: { olderThan?: 
   let days = retentionOf(loadConfig(ctx.configPath)).keepDays;
   if (options.olderThan !== undefined) {
     days = Number(options.olderThan);
-    if (!/^\d+(\.\d+)?$/.test(options.olderThan) || days <= 0) throw new UsageError(`invalid --older-than ${JSON.stringify(options.olderThan)}: expected a number of days`);
+    if (!/^\d+(\.\d+)?$/.test(options.olderThan) || days <= 0)
+      throw new UsageError(`invalid --older-than ${JSON.stringify(options.olderThan)}: expected a number of days`);
   }
   const files = ctx.dryRun ? expiredRecords(recordFiles(), days) : pruneRecords(days);
   for (const file of files) process.stderr.write(`$ rm -- ${file.path}\n`);

@@ -28,7 +28,8 @@ export interface Cast {
 
 export class CastError extends AuError {}
 
-const dimension = (value: unknown, fallback: number): number => (typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 1000 ? value : fallback);
+const dimension = (value: unknown, fallback: number): number =>
+  typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 1000 ? value : fallback;
 
 /** Parses a recording's text. A line that is not a whole event (a torn write) is skipped. */
 export function parseCast(text: string): Cast {
@@ -39,7 +40,8 @@ export function parseCast(text: string): Cast {
   } catch {
     throw new CastError('not an asciicast v2 recording (no header line)');
   }
-  if (typeof raw !== 'object' || raw === null || (raw as { version?: unknown }).version !== 2) throw new CastError('not an asciicast v2 recording');
+  if (typeof raw !== 'object' || raw === null || (raw as { version?: unknown }).version !== 2)
+    throw new CastError('not an asciicast v2 recording');
   const fields = raw as Record<string, unknown>;
   const header: CastHeader = {
     version: 2,

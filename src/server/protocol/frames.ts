@@ -1,7 +1,16 @@
 // The session protocol for Node code (server, CLI client): the wire format of wire.ts (which the
 // web page shares) with Buffer payloads, so that callers can write frames to sockets and read
 // payloads as Buffers. The codec itself lives in wire.ts only.
-import { FrameReader, FrameType, MAX_PAYLOAD, type WireFrame, frameHeader, parseJsonPayload, parseResizePayload, resizePayload } from './wire.js';
+import {
+  FrameReader,
+  FrameType,
+  MAX_PAYLOAD,
+  type WireFrame,
+  frameHeader,
+  parseJsonPayload,
+  parseResizePayload,
+  resizePayload,
+} from './wire.js';
 
 export {
   CLIENT_FRAME_TYPES,
@@ -19,7 +28,8 @@ export interface Frame {
   payload: Buffer;
 }
 
-const asBuffer = (bytes: Uint8Array): Buffer => (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+const asBuffer = (bytes: Uint8Array): Buffer =>
+  Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 
 export function encodeFrame(type: FrameType, payload: Buffer | string = Buffer.alloc(0)): Buffer {
   const body = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload;

@@ -91,13 +91,15 @@ function optionalString(value: unknown, name: string): string | undefined {
 }
 
 function sessionId(value: unknown): string {
-  if (typeof value !== 'string' || !SESSION_ID_PATTERN.test(value)) throw new ProtocolError('hello: invalid session id (letters, digits, _ . -; at most 64)');
+  if (typeof value !== 'string' || !SESSION_ID_PATTERN.test(value))
+    throw new ProtocolError('hello: invalid session id (letters, digits, _ . -; at most 64)');
   return value;
 }
 
 function dimension(value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 1000) throw new ProtocolError('hello: cols/rows must be integers in 1..1000');
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 1000)
+    throw new ProtocolError('hello: cols/rows must be integers in 1..1000');
   return value;
 }
 
@@ -114,10 +116,17 @@ export function parseHello(data: Record<string, unknown>): Hello {
       return { action: 'status', session: sessionId(data.session) };
     case 'attach': {
       const command = data.command;
-      if (command !== undefined && (!Array.isArray(command) || command.length === 0 || command.length > 256 || !command.every((a) => typeof a === 'string' && !a.includes('\0')))) {
+      if (
+        command !== undefined &&
+        (!Array.isArray(command) ||
+          command.length === 0 ||
+          command.length > 256 ||
+          !command.every((a) => typeof a === 'string' && !a.includes('\0')))
+      ) {
         throw new ProtocolError('hello: "command" must be a non-empty array of strings');
       }
-      if (data.readOnly !== undefined && typeof data.readOnly !== 'boolean') throw new ProtocolError('hello: "readOnly" must be true or false');
+      if (data.readOnly !== undefined && typeof data.readOnly !== 'boolean')
+        throw new ProtocolError('hello: "readOnly" must be true or false');
       return {
         action: 'attach',
         session: data.session === undefined ? undefined : sessionId(data.session),

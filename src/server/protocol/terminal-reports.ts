@@ -43,14 +43,21 @@ function reportLength(data: Uint8Array, at: number): number {
   }
   if (prefix === 0x3c) return final === 0x4d || final === 0x6d ? i + 1 - at : 0; // SGR mouse press / release
   // c device attributes, R cursor position, n status, t window reports, M urxvt mouse.
-  if (final === 0x63 || final === 0x52 || final === 0x6e || (final === 0x74 && prefix === 0) || (final === 0x4d && prefix === 0 && i > at + 2)) return i + 1 - at;
+  if (
+    final === 0x63 ||
+    final === 0x52 ||
+    final === 0x6e ||
+    (final === 0x74 && prefix === 0) ||
+    (final === 0x4d && prefix === 0 && i > at + 2)
+  )
+    return i + 1 - at;
   return 0;
 }
 
 /** True when `data` is one or more terminal reports and nothing else. */
 export function isOnlyTerminalReports(data: Uint8Array): boolean {
   if (data.length === 0) return false;
-  for (let at = 0; at < data.length; ) {
+  for (let at = 0; at < data.length;) {
     const length = reportLength(data, at);
     if (length === 0) return false;
     at += length;

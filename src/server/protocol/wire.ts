@@ -87,7 +87,13 @@ export const SERVER_FRAME_TYPES: ReadonlySet<number> = new Set([
   FrameType.Notice,
 ]);
 /** A browser may send only these, after the WebSocket opens (the token and session id came with it). */
-export const WEB_CLIENT_FRAME_TYPES: ReadonlySet<number> = new Set([FrameType.Input, FrameType.Resize, FrameType.Ping, FrameType.Pong, FrameType.Detach]);
+export const WEB_CLIENT_FRAME_TYPES: ReadonlySet<number> = new Set([
+  FrameType.Input,
+  FrameType.Resize,
+  FrameType.Ping,
+  FrameType.Pong,
+  FrameType.Detach,
+]);
 
 export class ProtocolError extends AuError {}
 
@@ -114,7 +120,8 @@ export function headerProblem(type: number, length: number, accepts: ReadonlySet
 
 /** The 5 header bytes of a frame of `type` carrying `length` bytes. */
 export function frameHeader(type: FrameType, length: number): Uint8Array {
-  if (length > MAX_PAYLOAD[type]) throw new ProtocolError(`frame type ${hex(type)}: payload of ${length} bytes exceeds ${MAX_PAYLOAD[type]}`);
+  if (length > MAX_PAYLOAD[type])
+    throw new ProtocolError(`frame type ${hex(type)}: payload of ${length} bytes exceeds ${MAX_PAYLOAD[type]}`);
   const header = new Uint8Array(HEADER_BYTES);
   header[0] = type;
   new DataView(header.buffer).setUint32(1, length);
@@ -156,7 +163,8 @@ export function parseJsonPayload(frame: WireFrame): Record<string, unknown> {
   } catch {
     throw new ProtocolError(`frame type ${hex(frame.type)}: payload is not JSON`);
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ProtocolError(`frame type ${hex(frame.type)}: payload is not a JSON object`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new ProtocolError(`frame type ${hex(frame.type)}: payload is not a JSON object`);
   return value as Record<string, unknown>;
 }
 
@@ -217,7 +225,8 @@ export class FrameReader {
         if (chunk.length - at >= length) {
           frames.push({ type: type as FrameType, payload: chunk.subarray(at, at + length) });
           at += length;
-        } else this.current = { type: type as FrameType, length, payload: new Uint8Array(firstCapacity(length, chunk.length - at)), fill: 0 };
+        } else
+          this.current = { type: type as FrameType, length, payload: new Uint8Array(firstCapacity(length, chunk.length - at)), fill: 0 };
         continue;
       }
       const take = Math.min(HEADER_BYTES - this.headerFill, chunk.length - at);

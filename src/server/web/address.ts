@@ -29,8 +29,10 @@ export function parseWebAddress(spec: string): WebAddress {
     host = spec.slice(0, at);
     portText = spec.slice(at + 1);
   }
-  if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535) throw new WebAddressError(`invalid port in --web ${JSON.stringify(spec)}: give [ADDR:]PORT`);
-  if (host !== 'localhost' && isIP(host) === 0) throw new WebAddressError(`invalid address in --web ${JSON.stringify(spec)}: give an IP address (or localhost)`);
+  if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535)
+    throw new WebAddressError(`invalid port in --web ${JSON.stringify(spec)}: give [ADDR:]PORT`);
+  if (host !== 'localhost' && isIP(host) === 0)
+    throw new WebAddressError(`invalid address in --web ${JSON.stringify(spec)}: give an IP address (or localhost)`);
   return { host, port: Number(portText), loopback: isLoopbackHost(host), wildcard: host === '0.0.0.0' || host === '::' };
 }
 

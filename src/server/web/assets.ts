@@ -15,7 +15,11 @@ const FILES: Record<string, string> = {
   '/app.css': 'app.css',
   '/xterm.css': 'xterm.css',
 };
-const TYPES: Record<string, string> = { html: 'text/html; charset=utf-8', js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8' };
+const TYPES: Record<string, string> = {
+  html: 'text/html; charset=utf-8',
+  js: 'text/javascript; charset=utf-8',
+  css: 'text/css; charset=utf-8',
+};
 
 /** dist/web: next to the bundle (dist/au.cjs), or from the sources (tests run them unbundled). */
 export function assetsDir(): string {
@@ -30,7 +34,9 @@ export function loadAssets(dir = assetsDir()): Map<string, Asset> {
     try {
       body = readFileSync(join(dir, file));
     } catch (error) {
-      throw new Error(`the web observer's page is missing (${join(dir, file)}: ${(error as NodeJS.ErrnoException).code}); run the build (npm ci)`);
+      throw new Error(
+        `the web observer's page is missing (${join(dir, file)}: ${(error as NodeJS.ErrnoException).code}); run the build (npm ci)`,
+      );
     }
     assets.set(path, { type: TYPES[file.split('.').pop()!]!, body });
   }

@@ -19,10 +19,15 @@ export function countWithChild(configPath: string): CountChanges {
   return (agent) =>
     new Promise((resolve) => {
       if (!script) return resolve(undefined);
-      execFile(process.execPath, [script, 'changes', '-C', configPath, '-a', agent, '--count'], { timeout: CHILD_TIMEOUT_MS, maxBuffer: 1024, cwd: '/' }, (error, stdout) => {
-        const match = error ? null : COUNT.exec(stdout);
-        resolve(match ? Number(match[1]) : undefined);
-      });
+      execFile(
+        process.execPath,
+        [script, 'changes', '-C', configPath, '-a', agent, '--count'],
+        { timeout: CHILD_TIMEOUT_MS, maxBuffer: 1024, cwd: '/' },
+        (error, stdout) => {
+          const match = error ? null : COUNT.exec(stdout);
+          resolve(match ? Number(match[1]) : undefined);
+        },
+      );
     });
 }
 
@@ -33,7 +38,10 @@ export class ReviewCounts {
   private sessions = '';
   private dirty = true;
 
-  constructor(private readonly count: CountChanges, private readonly refreshMs = REFRESH_MS) {}
+  constructor(
+    private readonly count: CountChanges,
+    private readonly refreshMs = REFRESH_MS,
+  ) {}
 
   /**
    * The last counts of AGENTS (those with a review share); starts a refresh in the background

@@ -29,7 +29,12 @@ export function readTokens(path = webTokensPath()): WebTokens | undefined {
     return undefined;
   }
   const data = JSON.parse(text) as Partial<WebTokens>;
-  if (typeof data.observer !== 'string' || typeof data.operator !== 'string' || !TOKEN_SHAPE.test(data.observer) || !TOKEN_SHAPE.test(data.operator)) {
+  if (
+    typeof data.observer !== 'string' ||
+    typeof data.operator !== 'string' ||
+    !TOKEN_SHAPE.test(data.observer) ||
+    !TOKEN_SHAPE.test(data.operator)
+  ) {
     return undefined;
   }
   return { observer: data.observer, operator: data.operator, ...(typeof data.url === 'string' ? { url: data.url } : {}) };

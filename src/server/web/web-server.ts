@@ -18,7 +18,15 @@ import { type AuditLog, escapeBytes } from '../audit.js';
 import { WEB_CONNECTIONS_PER_ADDRESS, fdBudget } from '../fd-budget.js';
 import { logQuietly } from '../line-file.js';
 import type { Role } from '../auth.js';
-import { FrameDecoder, FrameType, PROTOCOL_VERSION, WEB_CLIENT_FRAME_TYPES, decodeResize, encodeFrame, encodeJson } from '../protocol/frames.js';
+import {
+  FrameDecoder,
+  FrameType,
+  PROTOCOL_VERSION,
+  WEB_CLIENT_FRAME_TYPES,
+  decodeResize,
+  encodeFrame,
+  encodeJson,
+} from '../protocol/frames.js';
 import type { WebAgent, WebState, Welcome } from '../protocol/messages.js';
 import { recordingsDir } from '../paths.js';
 import type { Session, SessionClient } from '../session.js';
@@ -106,7 +114,10 @@ export class WebServer {
     // Bounded against a slowloris (the agent reaches this port): a connection must finish its
     // headers within HEADERS_TIMEOUT_MS (checked every second), at most fdBudget().web are held
     // (past it, accepted and closed at once), WEB_CONNECTIONS_PER_ADDRESS per remote address.
-    this.http = createServer({ headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: 30_000, connectionsCheckingInterval: 1000 }, (req, res) => this.request(req, res));
+    this.http = createServer(
+      { headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: 30_000, connectionsCheckingInterval: 1000 },
+      (req, res) => this.request(req, res),
+    );
     this.http.maxConnections = fdBudget().web;
     this.http.on('connection', (socket: Socket) => this.admitConnection(socket));
     this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES, perMessageDeflate: false });
@@ -179,7 +190,12 @@ export class WebServer {
     if (url.pathname === '/ws' || origin !== undefined) {
       if (typeof origin !== 'string' || !this.allowedOrigins().has(origin)) {
         // The header's bytes (node gives them as latin1) as printable ASCII: the reason goes to the audit a human reads.
-        return this.refusal(req, url, 403, origin === undefined ? 'no Origin header' : `foreign Origin "${escapeBytes(Buffer.from(origin.slice(0, 200), 'latin1'))}"`);
+        return this.refusal(
+          req,
+          url,
+          403,
+          origin === undefined ? 'no Origin header' : `foreign Origin "${escapeBytes(Buffer.from(origin.slice(0, 200), 'latin1'))}"`,
+        );
       }
     }
     const token = this.tokenOf(req, url);
@@ -202,7 +218,8 @@ export class WebServer {
       'X-Content-Type-Options': 'nosniff',
       'X-Frame-Options': 'DENY',
       'Referrer-Policy': 'no-referrer',
-      'Content-Security-Policy': "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+      'Content-Security-Policy':
+        "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
     };
   }
 
@@ -240,7 +257,8 @@ export class WebServer {
         } catch {
           return this.json(res, 404, { error: 'no such recording' });
         }
-        if (body.length > MAX_RECORDING_BYTES) return this.json(res, 413, { error: `recording over ${MAX_RECORDING_BYTES} bytes: play it with au sessions replay` });
+        if (body.length > MAX_RECORDING_BYTES)
+          return this.json(res, 413, { error: `recording over ${MAX_RECORDING_BYTES} bytes: play it with au sessions replay` });
         return this.reply(res, 200, 'application/x-asciicast; charset=utf-8', body);
       }
     } catch (error) {
@@ -297,7 +315,9 @@ export class WebServer {
     const { role, status, reason } = url.pathname === '/ws' ? this.authorize(req, url) : { status: 404, reason: 'not found' };
     if (!role) {
       const text = status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : 'Not Found';
-      socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(reason) + 1}\r\n\r\n${reason}\n`);
+      socket.end(
+        `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(reason) + 1}\r\n\r\n${reason}\n`,
+      );
       return;
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => this.connected(ws, role, url.searchParams.get('session') ?? '', this.remoteOf(req)));
@@ -308,8 +328,10 @@ export class WebServer {
     const host = this.options.host;
     const client = new WebClient(ws, `web ${role}@${remote}`, role, host.clientQueueBytes, (reason) => leave(reason));
     const session = host.sessions.get(sessionId);
-    if (!session || session.isEnded) return client.close(encodeJson(FrameType.Error, { message: `no live session ${JSON.stringify(sessionId.slice(0, 64))}` }), 4404);
-    if (session.summary().clients.length >= host.clientsPerSession) return client.close(encodeJson(FrameType.Error, { message: `session ${session.id} is full` }), 4409);
+    if (!session || session.isEnded)
+      return client.close(encodeJson(FrameType.Error, { message: `no live session ${JSON.stringify(sessionId.slice(0, 64))}` }), 4404);
+    if (session.summary().clients.length >= host.clientsPerSession)
+      return client.close(encodeJson(FrameType.Error, { message: `session ${session.id} is full` }), 4409);
     this.clients.add(client);
     let joined = true;
     const leave = (reason: string): void => {
@@ -319,7 +341,15 @@ export class WebServer {
       session.leave(client, reason);
     };
     const summary = session.summary();
-    const welcome: Welcome = { protocol: PROTOCOL_VERSION, session: session.id, role, created: false, agent: session.agent, cols: summary.cols, rows: summary.rows };
+    const welcome: Welcome = {
+      protocol: PROTOCOL_VERSION,
+      session: session.id,
+      role,
+      created: false,
+      agent: session.agent,
+      cols: summary.cols,
+      rows: summary.rows,
+    };
     client.send([encodeJson(FrameType.Welcome, welcome)]);
     session.join(client);
     const decoder = new FrameDecoder(WEB_CLIENT_FRAME_TYPES);
