@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { lstatSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { background } from '../helpers/background.js';
+import { auRunHolding } from '../helpers/background.js';
 import { type Human, type Result, createHuman, packageForHumans, sh } from '../helpers/system.js';
 
 const REVIEW_ROOT = '/var/lib/agent-as-unix-user/review';
@@ -192,34 +192,8 @@ describe('review shares: au changes, accept, discard', () => {
   });
 
   test('accept and discard are refused while a run holds the share', async () => {
-    const holder = background(
-      [
-        'runuser',
-        '-u',
-        human.name,
-        '--',
-        'env',
-        '-i',
-        ...Object.entries(human.env()).map(([k, v]) => `${k}=${v}`),
-        process.execPath,
-        join(packageForHumans(), 'bin', 'au'),
-        'run',
-        '-a',
-        agent,
-        '-d',
-        tgt,
-        '--',
-        'bash',
-        '-c',
-        'echo holding; exec sleep 60',
-      ],
-      children,
-      human.home,
-    );
+    const holder = await auRunHolding(human, join(packageForHumans(), 'bin', 'au'), agent, tgt, 'echo holding; exec sleep 60', children);
     try {
-      const deadline = Date.now() + 30_000;
-      while (!holder.output().includes('holding') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
-      assert.match(holder.output(), /holding/);
       for (const command of ['accept', 'discard']) {
         const r = human.au([command, '-a', agent]);
         assert.equal(r.status, 1, said(r));

@@ -7,7 +7,7 @@ import { lstatSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { background } from '../helpers/background.js';
+import { auRunHolding, background } from '../helpers/background.js';
 import { type Human, type Result, createHuman, packageForHumans, sh } from '../helpers/system.js';
 
 const REVIEW_ROOT = '/var/lib/agent-as-unix-user/review';
@@ -533,34 +533,15 @@ describe('review shares: attacks', () => {
   });
 
   test('`au accept` while a run holds the share is refused (the agent cannot race accept from inside a run)', async () => {
-    const holder = background(
-      [
-        'runuser',
-        '-u',
-        human.name,
-        '--',
-        'env',
-        '-i',
-        ...Object.entries(human.env()).map(([k, v]) => `${k}=${v}`),
-        process.execPath,
-        join(packageForHumans(), 'bin', 'au'),
-        'run',
-        '-a',
-        agent,
-        '-d',
-        tgt,
-        '--',
-        'bash',
-        '-c',
-        'echo v1 > race.txt; echo holding; for i in $(seq 200); do echo "evil $i" > race.txt; sleep 0.05; done',
-      ],
+    const holder = await auRunHolding(
+      human,
+      join(packageForHumans(), 'bin', 'au'),
+      agent,
+      tgt,
+      'echo v1 > race.txt; echo holding; for i in $(seq 200); do echo "evil $i" > race.txt; sleep 0.05; done',
       children,
-      human.home,
     );
     try {
-      const deadline = Date.now() + 30_000;
-      while (!holder.output().includes('holding') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
-      assert.match(holder.output(), /holding/);
       const r = human.au(['accept', '-a', agent]);
       assert.notEqual(r.status, 0, said(r));
       assert.match(r.stderr, /using this share/);

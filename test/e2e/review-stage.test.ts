@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { background } from '../helpers/background.js';
+import { auRunHolding } from '../helpers/background.js';
 import { type Human, type Result, createHuman, must, packageForHumans, sh } from '../helpers/system.js';
 
 const REVIEW_ROOT = '/var/lib/agent-as-unix-user/review';
@@ -154,32 +154,7 @@ describe('review shares: staging', () => {
       'echo probed',
     ].join('; ');
     // Another run, holding the share (and P1 holding STAGE's fd) while this one probes.
-    const holder = background(
-      [
-        'runuser',
-        '-u',
-        human.name,
-        '--',
-        'env',
-        '-i',
-        ...Object.entries(human.env()).map(([k, v]) => `${k}=${v}`),
-        process.execPath,
-        join(packageForHumans(), 'bin', 'au'),
-        'run',
-        '-a',
-        agent,
-        '-d',
-        tgt,
-        '--',
-        'bash',
-        '-c',
-        'echo holding; exec sleep 60',
-      ],
-      children,
-      human.home,
-    );
-    const deadline = Date.now() + 30_000;
-    while (!holder.output().includes('holding') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    const holder = await auRunHolding(human, join(packageForHumans(), 'bin', 'au'), agent, tgt, 'echo holding; exec sleep 60', children);
     assert.match(holder.output(), /holding/, 'the holding run did not start');
     try {
       const r = inRun(probe);

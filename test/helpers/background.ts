@@ -28,3 +28,47 @@ export function background(argv: string[], track: ChildProcess[], cwd = '/'): Ba
     },
   };
 }
+
+/**
+ * `au run -a AGENT -d DIR -- bash -c SCRIPT` started as the human in the background, once SCRIPT
+ * printed `holding`: a run that holds its shares (review shares lock their stage) while the test
+ * acts beside it.
+ */
+export async function auRunHolding(
+  human: { name: string; home: string; env: () => NodeJS.ProcessEnv },
+  auBin: string,
+  agent: string,
+  dir: string,
+  script: string,
+  track: ChildProcess[],
+): Promise<Background> {
+  const env = Object.entries(human.env()).map(([k, v]) => `${k}=${v}`);
+  const holder = background(
+    [
+      'runuser',
+      '-u',
+      human.name,
+      '--',
+      'env',
+      '-i',
+      ...env,
+      process.execPath,
+      auBin,
+      'run',
+      '-a',
+      agent,
+      '-d',
+      dir,
+      '--',
+      'bash',
+      '-c',
+      script,
+    ],
+    track,
+    human.home,
+  );
+  const deadline = Date.now() + 30_000;
+  while (!/^holding$/m.test(holder.output()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  if (!/^holding$/m.test(holder.output())) throw new Error(`the run holding ${dir} did not start: ${holder.output()}`);
+  return holder;
+}
