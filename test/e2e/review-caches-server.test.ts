@@ -69,6 +69,37 @@ describe('review 8: server limits and roles', () => {
     },
   );
 
+  // A group change: the observer is one through @group; removed from the group (gpasswd, which
+  // replaces /etc/group), the watching connection must go, and a reconnect must be refused.
+  test('attack: a member removed from the observers group keeps neither the attached connection nor a new one', async () => {
+    const created = probe(s.owner.name, s.socket, 'run', { session: 'grp', agent: s.agent, command: ['bash'], until: '', detach: true });
+    assert.equal(created.welcome?.created, true, JSON.stringify(created));
+    const ob = terminal(s.observer);
+    ob.type(`${s.au} attach -s ${s.socket} --of ${s.owner.name} -n grp`);
+    await ob.waitFor(/session grp \(joined; .* you are observer/);
+    assert.equal(sh(['gpasswd', '-d', s.observer.name, s.observersGroup]).status, 0);
+    try {
+      await ob.waitFor(/refused: your access to this server was withdrawn/, 8_000);
+      const again = probe(s.observer.name, s.socket, 'run', { session: 'grp', readOnly: true, until: '' });
+      assert.equal(again.refused, true, `reconnected after removal: ${JSON.stringify(again)}`);
+    } finally {
+      sh(['gpasswd', '-a', s.observer.name, s.observersGroup]);
+      s.owner.au(['sessions', 'kill', 'grp', '-s', s.socket]);
+    }
+  });
+
+  // Connections that never send a byte, from the owner's own uid, are not limited: but an
+  // operator's flood must not take the owner's place, and the operator's own 65th is refused
+  // while its 64 paused, never-greeted sockets are held (the per-uid count starts at accept).
+  test('attack: 64 paused never-greeted connections plus a refused flood from a member do not stop the owner or another member (default fd budget)', async () => {
+    const flood = probeAsync(s.operator.name, s.socket, 'hold', { count: 64 + 300 });
+    await sleep(1_000);
+    assert.equal(probe(s.owner.name, s.socket, 'request', { action: 'list' }).type, 4, 'the owner was served');
+    assert.equal(probe(s.observer.name, s.socket, 'request', { action: 'list' }).type, 4, 'another member was served');
+    const { tally } = await flood;
+    assert.equal(tally['refused: more than 64 connections at once from this user'], 300, JSON.stringify(tally));
+  });
+
   // The owner is exempt from the per-uid limit, but not from listener.maxConnections, which is
   // the socket budget (half of RLIMIT_NOFILE, at least 16): on a server whose file limit is 64,
   // a single member holding 32 silent connections (half of what the per-uid limit allows)
