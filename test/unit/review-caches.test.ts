@@ -94,3 +94,52 @@ test('attack: a config rewritten in place to the same size with its mtime restor
   assert.equal(spawnSync('touch', ['-r', `${path}.bak`, path]).status, 0);
   assert.notEqual(keyOf(), before, 'same key for another content');
 });
+
+// The same with an ACL: a named user (a colleague outside the bundle's group) given write on
+// the cache shows as group bits (the mask) that the group-writable bundle has too.
+test('attack: a code cache an ACL lets a colleague write (bundle group-writable) is not loaded', { skip: !isRoot && 'needs root (setfacl)', todo: 'ATTACK SUCCEEDS: bin/au reads only mode bits: an ACL entry user:colleague:rw on the cache passes when the bundle is group-writable' }, () => {
+  const dir = tempDir();
+  const bundle = join(dir, 'run.cjs');
+  const cache = `${bundle}.cache`;
+  writeFileSync(bundle, '1');
+  writeFileSync(cache, 'x');
+  chmodSync(bundle, 0o664);
+  chmodSync(cache, 0o644);
+  assert.equal(spawnSync('setfacl', ['-m', 'u:nobody:rw', cache]).status, 0);
+  const st = fstatSync(openSync(bundle, 'r'));
+  assert.equal(readTrustedCache()(cache, st, fs), undefined, 'a cache a named user may write was trusted');
+});
+
+const TOML = (readOnly: string): string => `[[agents]]
+user_name = "aut-r8cache"
+su_as_agent_group = "su-as-aut-r8cache"
+entrypoint = "/usr/local/libexec/agent-as-unix-user/aut-r8cache/su_as_agent"
+entrypoint_sha256 = "${'a'.repeat(64)}"
+bootstrapped = true
+mounts = [{ source = "/home/h/src", target = "/home/aut-r8cache/src", read_only = ${readOnly} }]
+group_gid = 1002
+`;
+
+// Through the real bundle: a share made read-only by an in-place, same-size edit whose mtime
+// was put back must not come back read-write from the parsed cache.
+test('attack: au run (bundled) does not reuse a parse after a same-size edit with the mtime restored (a share made read-only)', () => {
+  const dir = tempDir();
+  const home = join(dir, 'home');
+  const config = join(dir, 'config.toml');
+  const run = (): string =>
+    spawnSync(process.execPath, [join(REPO, 'bin', 'au'), 'run', '--dry-run', '-C', config, '-a', 'aut-r8cache', '--', 'true'], {
+      env: { PATH: '/usr/bin:/bin', HOME: home },
+      encoding: 'utf8',
+    }).stderr;
+  writeFileSync(config, TOML('false'));
+  copyFileSync(config, `${config}.bak`);
+  spawnSync('touch', ['-r', config, `${config}.bak`]);
+  const first = run();
+  const kept = join(home, '.local', 'state', 'agent-as-unix-user', 'parsed-config.json');
+  assert.match(readFileSync(kept, 'utf8'), /"readOnly":false/, 'set-up: the run kept its parse');
+  writeFileSync(config, TOML('true ')); // same size
+  spawnSync('touch', ['-r', `${config}.bak`, config]);
+  run();
+  assert.match(readFileSync(kept, 'utf8'), /"readOnly":true/, `the parse of the read-only share was not kept anew: ${first.slice(0, 300)}`);
+  assert.doesNotMatch(readFileSync(kept, 'utf8'), /"readOnly":false/, 'the read-write parse is still the kept one');
+});
