@@ -143,3 +143,24 @@ test('attack: au run (bundled) does not reuse a parse after a same-size edit wit
   assert.match(readFileSync(kept, 'utf8'), /"readOnly":true/, `the parse of the read-only share was not kept anew: ${first.slice(0, 300)}`);
   assert.doesNotMatch(readFileSync(kept, 'utf8'), /"readOnly":false/, 'the read-write parse is still the kept one');
 });
+
+// homeDirectory() (new in this change, replacing os.homedir()) takes $HOME as it is: empty or
+// relative, the config path and the state dir are relative to the cwd, where `au run` is
+// typically started, a share the agent writes. The planted config (not even the human's
+// file) is read, its mounts would be used with the human's real agent and entrypoint, and the
+// parsed cache is written into the share. Same as os.homedir() before, kept by the rewrite.
+for (const home of ['', '.']) {
+  test(`attack: au run with HOME=${JSON.stringify(home)} in an agent-writable folder does not read a config planted there`, { skip: !isRoot && 'needs root (chown)', todo: 'ATTACK SUCCEEDS: an empty or relative $HOME makes au run read ./.config/agent-as-unix-user.toml (owned by anyone) and write ./.local/state in the cwd' }, () => {
+    const dir = tempDir();
+    chmodSync(dir, 0o777);
+    fs.mkdirSync(join(dir, '.config'));
+    writeFileSync(
+      join(dir, '.config', 'agent-as-unix-user.toml'),
+      `[[agents]]\nuser_name = "aut-r8planted"\nsu_as_agent_group = "su-as-aut-r8planted"\nentrypoint = "/r8-planted/su_as_agent"\nentrypoint_sha256 = "${'a'.repeat(64)}"\nbootstrapped = true\nmounts = [{ source = "/root/.ssh", target = "/home/aut-r8planted/ssh", read_only = false }]\n`,
+    );
+    spawnSync('chown', ['-R', 'nobody', dir]);
+    const r = spawnSync(process.execPath, [join(REPO, 'bin', 'au'), 'run', '--dry-run', '-a', 'aut-r8planted', '--', 'true'], { cwd: dir, env: { PATH: '/usr/bin:/bin', HOME: home }, encoding: 'utf8' });
+    assert.doesNotMatch(r.stderr, /r8-planted/, `the planted config was read: ${r.stderr}`);
+    assert.equal(fs.existsSync(join(dir, '.local')), false, 'au wrote its state into the cwd');
+  });
+}
