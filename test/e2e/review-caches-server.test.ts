@@ -33,7 +33,9 @@ describe('review 8: server limits and roles', () => {
   // keeps typing until the 30 s lookup period rolls over.
   test(
     'attack: an operator withdrawn by a same-size config rewrite whose mtime was restored can no longer type within 5 s',
-    { todo: 'ATTACK SUCCEEDS: rolesStamp ignores ctime: a same-size in-place edit with mtime restored leaves a withdrawn operator typing for up to 30 s' },
+    {
+      todo: 'ATTACK SUCCEEDS: rolesStamp ignores ctime: a same-size in-place edit with mtime restored leaves a withdrawn operator typing for up to 30 s',
+    },
     async () => {
       // Any other change of /etc/passwd or /etc/group (another user made on this machine) moves
       // the stamp and hides the attack: up to 3 tries; one input reaching the agent is enough.
@@ -110,7 +112,9 @@ describe('review 8: server limits and roles', () => {
   // colleague's account retired under another name) keeps the configured operator's role.
   test(
     'attack: an operator whose account is renamed away from the configured name while attached loses the role',
-    { todo: 'ATTACK SUCCEEDS: recheckRoles re-decides with the user name looked up at connect: a renamed account keeps the old name\'s operator role' },
+    {
+      todo: "ATTACK SUCCEEDS: recheckRoles re-decides with the user name looked up at connect: a renamed account keeps the old name's operator role",
+    },
     async () => {
       const created = probe(s.owner.name, s.socket, 'run', { session: 'ren', agent: s.agent, command: ['bash'], until: '', detach: true });
       assert.equal(created.welcome?.created, true, JSON.stringify(created));
@@ -125,7 +129,11 @@ describe('review 8: server limits and roles', () => {
       writeFileSync('/etc/passwd', passwd.replace(new RegExp(`^${s.operator.name}:`, 'm'), `${renamed}:`));
       assert.match(sh(['getent', 'passwd', String(s.operator.uid)]).stdout, new RegExp(`^${renamed}:`));
       // The test's tmux is driven with runuser -u NAME: the new name from now on.
-      (op as unknown as { human: Human }).human = Object.assign(Object.create(Object.getPrototypeOf(original) as object) as Human, original, { name: renamed });
+      (op as unknown as { human: Human }).human = Object.assign(
+        Object.create(Object.getPrototypeOf(original) as object) as Human,
+        original,
+        { name: renamed },
+      );
       try {
         await sleep(4_000);
         op.type('echo renamed-$((7+8))');
@@ -144,7 +152,18 @@ describe('review 8: server limits and roles', () => {
   // The agent is never admitted; it must not even hold connections (it would count against the
   // socket budget the owner shares): the shared socket's directory keeps it out.
   test('attack: the agent cannot connect to the shared socket at all', () => {
-    const r = sh(['runuser', '-u', s.agent, '--', process.execPath, '-e', `require('node:net').connect(${JSON.stringify(s.socket)}).on('connect', () => { console.log('connected'); process.exit(0); }).on('error', (e) => { console.log(e.code); process.exit(0); })`], { cwd: '/' });
+    const r = sh(
+      [
+        'runuser',
+        '-u',
+        s.agent,
+        '--',
+        process.execPath,
+        '-e',
+        `require('node:net').connect(${JSON.stringify(s.socket)}).on('connect', () => { console.log('connected'); process.exit(0); }).on('error', (e) => { console.log(e.code); process.exit(0); })`,
+      ],
+      { cwd: '/' },
+    );
     assert.match(r.stdout, /EACCES|ENOENT/, r.stdout + r.stderr);
   });
 
@@ -154,11 +173,34 @@ describe('review 8: server limits and roles', () => {
   // takes every slot, and the owner's own connections are closed at accept.
   test(
     'attack: one member holding fewer connections than the per-user limit cannot lock the owner out (server with RLIMIT_NOFILE 64)',
-    { todo: 'ATTACK SUCCEEDS: maxConnections (the fd budget) is shared with the owner: one member with < 64 held connections locks the owner out when the budget is <= 64' },
+    {
+      todo: 'ATTACK SUCCEEDS: maxConnections (the fd budget) is shared with the owner: one member with < 64 held connections locks the owner out when the budget is <= 64',
+    },
     async () => {
       s.stopAndWait();
       const argv = s.au.split(' ');
-      const r = sh(['prlimit', '--nofile=64:64', '--', 'runuser', '-u', s.owner.name, '--', 'env', `HOME=${s.owner.home}`, `USER=${s.owner.name}`, 'PATH=/usr/local/bin:/usr/bin:/bin', ...argv, 'server', 'run', '-d', '-s', s.socket], { cwd: s.owner.home });
+      const r = sh(
+        [
+          'prlimit',
+          '--nofile=64:64',
+          '--',
+          'runuser',
+          '-u',
+          s.owner.name,
+          '--',
+          'env',
+          `HOME=${s.owner.home}`,
+          `USER=${s.owner.name}`,
+          'PATH=/usr/local/bin:/usr/bin:/bin',
+          ...argv,
+          'server',
+          'run',
+          '-d',
+          '-s',
+          s.socket,
+        ],
+        { cwd: s.owner.home },
+      );
       assert.equal(r.status, 0, r.stderr);
       try {
         await eventually(() => probe(s.owner.name, s.socket, 'request', { action: 'list' }).type === 4, 'the low-limit server answers');
@@ -166,7 +208,10 @@ describe('review 8: server limits and roles', () => {
         await sleep(1_500);
         const answers = [0, 1, 2].map(() => probe(s.owner.name, s.socket, 'request', { action: 'list' }));
         await flood;
-        assert.ok(answers.every((a) => a.type === 4), `the owner was not served while a member held 40 connections: ${JSON.stringify(answers)}`);
+        assert.ok(
+          answers.every((a) => a.type === 4),
+          `the owner was not served while a member held 40 connections: ${JSON.stringify(answers)}`,
+        );
       } finally {
         s.stopAndWait();
         s.start();

@@ -11,7 +11,8 @@ test('attack: an `end` recorded while background syncs run, then a day change an
   let day = 'a';
   const audit = new AuditLog(() => join(dir, `audit-${day}.jsonl`));
   for (let round = 0; round < 20; round++) {
-    for (let i = 0; i < 200; i++) audit.record({ event: 'input', session: 's', user: 'u', bytes: 1, data: `r${round}-${i}-${'x'.repeat(i % 97)}` });
+    for (let i = 0; i < 200; i++)
+      audit.record({ event: 'input', session: 's', user: 'u', bytes: 1, data: `r${round}-${i}-${'x'.repeat(i % 97)}` });
     await new Promise((r) => setTimeout(r, round % 5)); // background syncs start between rounds
     audit.record({ event: 'end', session: `s${round}`, exitCode: 0, reason: 'exited' } as never);
     // On the page cache at once, read back by another descriptor before anything else runs.
@@ -22,7 +23,11 @@ test('attack: an `end` recorded while background syncs run, then a day change an
   }
   audit.close();
   let n = 0;
-  for (const name of ['audit-a.jsonl', 'audit-b.jsonl']) for (const line of readFileSync(join(dir, name), 'utf8').trimEnd().split('\n')) (JSON.parse(line), n++);
+  for (const name of ['audit-a.jsonl', 'audit-b.jsonl'])
+    for (const line of readFileSync(join(dir, name), 'utf8').trimEnd().split('\n')) {
+      JSON.parse(line);
+      n++;
+    }
   assert.equal(n, 20 * 201);
   assert.equal(audit.loss.lostEvents, 0);
   // Nothing written after close reaches a reused descriptor.
