@@ -200,3 +200,32 @@ for (const home of ['', '.']) {
     },
   );
 }
+
+// process.dlopen loads the addon by a path built from the bundle's __dirname (bin/au passes the
+// dirname of the resolved bundle path): an addon planted under the cwd (a share the agent
+// writes) at the same relative place must never be loaded.
+test(
+  'attack: au run never dlopens an au_native.node planted under the cwd',
+  { skip: spawnSync('cc', ['--version']).status !== 0 && 'needs a C compiler' },
+  () => {
+    const dir = tempDir();
+    const marker = join(dir, 'LOADED');
+    const lib = join(dir, 'native', 'build', 'Release');
+    fs.mkdirSync(lib, { recursive: true });
+    fs.mkdirSync(join(dir, 'dist'));
+    const source = join(dir, 'evil.c');
+    writeFileSync(
+      source,
+      `#include <stdio.h>\n__attribute__((constructor)) static void evil(void) { FILE *f = fopen("${marker}", "w"); if (f) fclose(f); }\n`,
+    );
+    assert.equal(spawnSync('cc', ['-shared', '-fPIC', '-o', join(lib, 'au_native.node'), source]).status, 0);
+    for (const cwd of [dir, join(dir, 'dist')]) {
+      spawnSync(
+        process.execPath,
+        [join(REPO, 'bin', 'au'), 'run', '--dry-run', '-C', join(dir, 'none.toml'), '-a', 'aut-x', '--', 'true'],
+        { cwd, env: { PATH: '/usr/bin:/bin', HOME: join(dir, 'home') }, encoding: 'utf8' },
+      );
+    }
+    assert.equal(fs.existsSync(marker), false, 'the planted addon ran');
+  },
+);
