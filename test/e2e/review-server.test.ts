@@ -25,7 +25,8 @@ import { ScreenModel } from '../../src/server/screen.js';
 import { Recording, readRecording } from '../../src/server/recording.js';
 import { hostileStream, random } from '../helpers/hostile-output.js';
 import { type SharedServer, eventually, probe, probeAsync, sharedServerWithTwoAgents } from '../helpers/session-server.js';
-import { chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from '../helpers/browser.js';
 import { type Human, createHuman, sh } from '../helpers/system.js';
 
 const rssKb = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
@@ -606,7 +607,7 @@ describe('review3, the web page', () => {
   let owner: Human;
   let agent: string;
   let stateDir: string;
-  let browser: Awaited<ReturnType<typeof chromium.launch>> | undefined;
+  let browser: Browser | undefined;
   const serverPid = (): number => {
     try {
       return Number(readFileSync(join(stateDir, 'server.sock.pid'), 'utf8').trim());
@@ -652,19 +653,7 @@ describe('review3, the web page', () => {
         detach: true,
       });
       assert.equal(created.welcome?.created, true, JSON.stringify(created));
-      browser = await chromium.launch({
-        executablePath: '/usr/bin/chromium',
-        headless: true,
-        args: [
-          '--no-sandbox',
-          '--disable-gpu',
-          '--no-first-run',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-        ],
-        timeout: 30_000,
-      });
+      browser = await launchChromium();
       const page = await (await browser.newContext({ viewport: { width: 1100, height: 700 } })).newPage();
       await page.goto(`${url}#token=${observer}`);
       await page.locator('#sessions li[data-session="flood-web"] button').click();

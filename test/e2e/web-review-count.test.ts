@@ -5,11 +5,11 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type Browser, chromium } from 'playwright-core';
+import { type Browser } from 'playwright-core';
+import { launchChromium } from '../helpers/browser.js';
 import { type Human, type Result, createHuman, sh } from '../helpers/system.js';
 import { eventually } from '../helpers/session-server.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const REVIEW_ROOT = '/var/lib/agent-as-unix-user/review';
 
 describe('web observer: changes awaiting review', () => {
@@ -45,20 +45,7 @@ describe('web observer: changes awaiting review', () => {
   });
 
   test('the agent stages 2 changes in a review share: the page shows "2 changes await review" (nothing before)', async () => {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-      timeout: 30_000,
-    });
+    browser = await launchChromium();
     const page = await browser.newPage();
     await page.goto(`${url}#token=${observer}`);
     const row = page.locator(`#agents li[data-agent="${agent}"]`);

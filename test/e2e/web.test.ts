@@ -8,7 +8,8 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSy
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type Browser, type Page, chromium } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
+import { launchChromium } from '../helpers/browser.js';
 import { WebSocket } from 'ws';
 import { FrameType } from '../../src/server/protocol/frames.js';
 import { type Human, REPO, createHuman, packageForHumans, sh } from '../helpers/system.js';
@@ -17,7 +18,6 @@ import { REPEAT_BLOCK, REPEAT_CRASH, hostileStream } from '../helpers/hostile-ou
 import { agentHomeOf } from '../../src/agents/names.js';
 import { Terminal } from '../helpers/tmux.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(REPO, 'test-artifacts');
 // Screenshots belong to whoever owns the checkout, not to root who runs the tests.
 process.on('exit', () => {
@@ -225,21 +225,7 @@ describe('web observer', () => {
   });
 
   test('in a browser: observer watches, cannot type; operator types; a finished session replays', async () => {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      // Playwright gives every launch a fresh, temporary --user-data-dir of its own.
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-      timeout: 30_000,
-    });
+    browser = await launchChromium();
     const tmux = terminal();
     tmux.type(`${au} attach -a ${agent} -n browsed`);
     await tmux.waitFor(/session browsed \(started/);
@@ -338,20 +324,7 @@ describe('web observer', () => {
   });
 
   test('the page with a 200x50 TUI at 1400x900 and 390x844: all of it visible, replay controls uncovered, no refusal until the observer types, Ctrl+C copies, the operator leaving gives the owner its size back, state and exit code shown', async () => {
-    const launched = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-      timeout: 30_000,
-    });
+    const launched = await launchChromium();
     browser = launched;
     const tmux = new Terminal(owner, 200, 50);
     terminals.push(tmux);
@@ -631,19 +604,7 @@ describe('web observer against hostile output', () => {
         detach: true,
       });
       assert.equal(created.welcome?.created, true, JSON.stringify(created));
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        headless: true,
-        args: [
-          '--no-sandbox',
-          '--disable-gpu',
-          '--no-first-run',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-        ],
-        timeout: 30_000,
-      });
+      browser = await launchChromium();
       const page = await (await browser.newContext({ viewport: { width: 1100, height: 700 } })).newPage();
       await page.goto(`${url}#token=${tokens.observer}`);
       await page.locator('#sessions li[data-session="hostile-web"] button').click();
