@@ -55,8 +55,9 @@ function databaseStamp(files: readonly string[] = ['/etc/passwd', '/etc/group'])
   return files
     .map((file) => {
       try {
-        const st = statSync(file);
-        return `${st.ino}:${st.size}:${st.mtimeMs}`;
+        // The ctime too: an in-place edit of the same size with the mtime put back still moves it.
+        const st = statSync(file, { bigint: true });
+        return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
       } catch {
         return '-';
       }

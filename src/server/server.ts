@@ -88,7 +88,8 @@ export interface ServerOptions {
 }
 
 class Connection implements SessionClient {
-  readonly user: string;
+  /** The peer's name, looked up again when roles are (an account renamed while connected). */
+  user: string;
   readonly uid: number;
   role: Role;
   session: Session | undefined;
@@ -158,6 +159,9 @@ export class SessionServer {
   private connections = 0;
   /** Open connections per uid (counted from accept, admitted or not). */
   private readonly openPerUid = new Map<number, number>();
+  /** Open connections of everyone but the owner (counted from accept), and what they may reach. */
+  private openOfOthers = 0;
+  private readonly othersBudget: number;
   /** Admitted connections, whose roles follow the config. */
   private readonly admitted = new Set<Connection>();
   private roleTimer: NodeJS.Timeout | undefined;
@@ -176,7 +180,10 @@ export class SessionServer {
     // socket buffer (bounded there), not in chunks in ours.
     this.listener = createServer({ pauseOnConnect: true }, (socket) => this.accept(socket));
     // Past it, a connection is accepted and closed at once (its descriptor never held): fd-budget.ts.
-    this.listener.maxConnections = Math.min(LIMITS.connections, fdBudget().socket);
+    // (a backstop: accept() keeps a reserve of it for the owner, whom members must never lock out).
+    const budget = Math.min(LIMITS.connections, fdBudget().socket);
+    this.listener.maxConnections = budget;
+    this.othersBudget = budget - Math.max(8, Math.floor(budget / 8));
   }
 
   get auditLog(): AuditLog {
@@ -317,8 +324,15 @@ export class SessionServer {
     }
     const { uid } = credentials;
     const open = this.openPerUid.get(uid) ?? 0;
-    if (uid !== this.ownerUid && open >= LIMITS.connectionsPerUser) {
-      const reason = `more than ${LIMITS.connectionsPerUser} connections at once from this user`;
+    const owner = uid === this.ownerUid;
+    const reason = owner
+      ? undefined
+      : open >= LIMITS.connectionsPerUser
+        ? `more than ${LIMITS.connectionsPerUser} connections at once from this user`
+        : this.openOfOthers >= this.othersBudget
+          ? 'the server has too many connections at once (the rest is kept for its owner)'
+          : undefined;
+    if (reason) {
       this.audit.refused(`uid ${uid}`, { event: 'refused', uid, pid: credentials.pid, user: knownUserName(uid) ?? `uid ${uid}`, reason });
       // Closed as soon as the refusal is out (not kept for a grace period: a flood of them
       // must not hold descriptors).
@@ -327,7 +341,9 @@ export class SessionServer {
       return;
     }
     this.openPerUid.set(uid, open + 1);
+    if (!owner) this.openOfOthers++;
     socket.once('close', () => {
+      if (!owner) this.openOfOthers--;
       const left = (this.openPerUid.get(uid) ?? 1) - 1;
       if (left > 0) this.openPerUid.set(uid, left);
       else this.openPerUid.delete(uid);
@@ -424,8 +440,12 @@ export class SessionServer {
         return;
       }
       for (const connection of stale) {
-        const { role, reason } = await decideRole(connection.peer, this.ownerUid, config);
+        // The name again from the uid (cached until /etc/passwd changes): an account renamed
+        // while connected must not keep the role of the name it had.
+        const peer = await namedPeer(connection.peer);
+        const { role, reason } = await decideRole(peer, this.ownerUid, config);
         if (connection.isClosed) continue;
+        connection.user = peer.user;
         connection.decidedOn = stamp;
         const now = role && connection.readOnly ? 'observer' : role;
         if (now === connection.role) continue;

@@ -22,7 +22,11 @@ export function currentHuman(): Human {
   return { name: info.username, uid: info.uid, gid: info.gid, home: info.homedir };
 }
 
-/** os.homedir() without the os module: $HOME when set, else the passwd entry. */
+/**
+ * os.homedir() without the os module: $HOME when absolute, else the passwd entry. An empty or
+ * relative $HOME would put the config and state under the cwd (often a share the agent writes).
+ */
 export function homeDirectory(): string {
-  return process.env.HOME ?? currentHuman().home;
+  const home = process.env.HOME;
+  return home?.startsWith('/') ? home : currentHuman().home;
 }
