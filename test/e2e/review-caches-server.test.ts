@@ -33,14 +33,14 @@ describe('review 8: server limits and roles', () => {
   // keeps typing until the 30 s lookup period rolls over.
   test('attack: an operator withdrawn by a same-size config rewrite whose mtime was restored can no longer type within 5 s', async () => {
     // Any other change of /etc/passwd or /etc/group (another user made on this machine) moves
-    // the stamp and hides the attack: up to 3 tries; one input reaching the agent is enough.
+    // the stamp and hides the attack: up to 2 tries; one input reaching the agent is enough.
     const op = terminal(s.operator);
     const config = join(s.owner.home, '.config', 'agent-as-unix-user.toml');
     const original = readFileSync(config, 'utf8');
     assert.ok(original.includes(`"${s.operator.name}"`), original);
     const backup = `${config}.review8`;
     let reached = false;
-    for (let attempt = 0; attempt < 3 && !reached; attempt++) {
+    for (let attempt = 0; attempt < 2 && !reached; attempt++) {
       const id = `stamp${attempt}`;
       const created = probe(s.owner.name, s.socket, 'run', { session: id, agent: s.agent, command: ['bash'], until: '', detach: true });
       assert.equal(created.welcome?.created, true, JSON.stringify(created));
@@ -48,9 +48,9 @@ describe('review 8: server limits and roles', () => {
       await op.waitFor(new RegExp(`session ${id} \\(joined; .* you are operator\\)`));
       copyFileSync(config, backup);
       assert.equal(sh(['touch', '-r', config, backup]).status, 0);
-      // 3-5 s into a lookup period (30 s periods): the period's own recheck has run (it would
-      // re-decide every connection anyway), and the check ends well inside the period.
-      while (Date.now() % 30_000 < 3_000 || Date.now() % 30_000 > 5_000) await sleep(100);
+      // 3-20 s into a lookup period (30 s periods): the period's own recheck has run (it would
+      // re-decide every connection anyway), and the check (6.5 s) ends inside the period.
+      while (Date.now() % 30_000 < 3_000 || Date.now() % 30_000 > 20_000) await sleep(100);
       const fake = `${s.operator.name.slice(0, -1)}${s.operator.name.endsWith('x') ? 'y' : 'x'}`;
       writeFileSync(config, original.replaceAll(`"${s.operator.name}"`, `"${fake}"`)); // in place: same inode, same size
       assert.equal(sh(['touch', '-r', backup, config]).status, 0);
