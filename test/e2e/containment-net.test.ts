@@ -360,14 +360,7 @@ describe('network policies (au net)', () => {
       const show = human.au(['net', 'show', '-a', agent]);
       assert.match(show.stdout, new RegExp(`^inbound: TCP ports ${LISTEN_PORT} from loopback only; nothing else$`, 'm'));
       const server = background(
-        [
-          'runuser',
-          '-u',
-          human.name,
-          '--',
-          'env',
-          '-i',
-          ...Object.entries(human.env()).map(([k, v]) => `${k}=${v}`),
+        human.asHuman([
           process.execPath,
           join(packageForHumans(), 'bin', 'au'),
           'run',
@@ -379,7 +372,7 @@ describe('network policies (au net)', () => {
           LISTENER,
           String(INBOUND_PORT),
           String(LISTEN_PORT),
-        ],
+        ]),
         human.home,
       );
       try {

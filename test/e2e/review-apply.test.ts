@@ -7,10 +7,9 @@ import assert from 'node:assert/strict';
 import { type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { lstatSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { auRunHolding } from '../helpers/background.js';
-import { type Human, type Result, createHuman, packageForHumans, sh } from '../helpers/system.js';
+import { type Human, type Result, createHuman, sh } from '../helpers/system.js';
 
 const REVIEW_ROOT = '/var/lib/agent-as-unix-user/review';
 const HOSTILE = ['new\nline', '-rf', 'x'.repeat(255), 'caf\u00e9', 'cafe\u0301'];
@@ -192,7 +191,7 @@ describe('review shares: au changes, accept, discard', () => {
   });
 
   test('accept and discard are refused while a run holds the share', async () => {
-    const holder = await auRunHolding(human, join(packageForHumans(), 'bin', 'au'), agent, tgt, 'echo holding; exec sleep 60', children);
+    const holder = await auRunHolding(human, agent, tgt, 'echo holding; exec sleep 60', children);
     try {
       for (const command of ['accept', 'discard']) {
         const r = human.au([command, '-a', agent]);

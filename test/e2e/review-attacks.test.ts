@@ -417,19 +417,7 @@ describe('review shares: attacks', () => {
 
   test('a mode-000 folder also hides the pending changes from `au sessions list` (counted as 0, silently)', async () => {
     const server = background(
-      [
-        'runuser',
-        '-u',
-        human.name,
-        '--',
-        'env',
-        '-i',
-        ...Object.entries(human.env()).map(([k, v]) => `${k}=${v}`),
-        process.execPath,
-        join(packageForHumans(), 'bin', 'au'),
-        'server',
-        'run',
-      ],
+      human.asHuman([process.execPath, join(packageForHumans(), 'bin', 'au'), 'server', 'run']),
       children,
       human.home,
     );
@@ -535,7 +523,6 @@ describe('review shares: attacks', () => {
   test('`au accept` while a run holds the share is refused (the agent cannot race accept from inside a run)', async () => {
     const holder = await auRunHolding(
       human,
-      join(packageForHumans(), 'bin', 'au'),
       agent,
       tgt,
       'echo v1 > race.txt; echo holding; for i in $(seq 200); do echo "evil $i" > race.txt; sleep 0.05; done',

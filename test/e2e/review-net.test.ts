@@ -75,18 +75,7 @@ describe('review: attacks on the two-way network policies and the domains proxy'
   let site: string;
   let selfSite: string;
 
-  const auArgv = (args: string[]): string[] => [
-    'runuser',
-    '-u',
-    human.name,
-    '--',
-    'env',
-    '-i',
-    ...Object.entries(human.env()).map(([k, v]) => `${k}=${v}`),
-    process.execPath,
-    join(packageForHumans(), 'bin', 'au'),
-    ...args,
-  ];
+  const auArgv = (args: string[]): string[] => human.asHuman([process.execPath, join(packageForHumans(), 'bin', 'au'), ...args]);
   const agentPy = (code: string): { status: number; stdout: string; stderr: string } =>
     human.au(['run', '-a', agent, '--', 'python3', '-c', code]);
   const bgAgent = (code: string, name = agent): ReturnType<typeof background> =>

@@ -10,10 +10,9 @@ import assert from 'node:assert/strict';
 import { type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { auRunHolding } from '../helpers/background.js';
-import { type Human, type Result, createHuman, must, packageForHumans, sh } from '../helpers/system.js';
+import { type Human, type Result, createHuman, must, sh } from '../helpers/system.js';
 
 const REVIEW_ROOT = '/var/lib/agent-as-unix-user/review';
 
@@ -154,7 +153,7 @@ describe('review shares: staging', () => {
       'echo probed',
     ].join('; ');
     // Another run, holding the share (and P1 holding STAGE's fd) while this one probes.
-    const holder = await auRunHolding(human, join(packageForHumans(), 'bin', 'au'), agent, tgt, 'echo holding; exec sleep 60', children);
+    const holder = await auRunHolding(human, agent, tgt, 'echo holding; exec sleep 60', children);
     assert.match(holder.output(), /holding/, 'the holding run did not start');
     try {
       const r = inRun(probe);

@@ -2,6 +2,7 @@
 // stop that kills its whole process group. `track` collects the children so that a test's
 // after() can kill what a failing test left running.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { type Human, auArgv } from './system.js';
 
 export interface Background {
   output: () => string;
@@ -35,38 +36,13 @@ export function background(argv: string[], track: ChildProcess[], cwd = '/'): Ba
  * acts beside it.
  */
 export async function auRunHolding(
-  human: { name: string; home: string; env: () => NodeJS.ProcessEnv },
-  auBin: string,
+  human: Pick<Human, 'asHuman' | 'home'>,
   agent: string,
   dir: string,
   script: string,
   track: ChildProcess[],
 ): Promise<Background> {
-  const env = Object.entries(human.env()).map(([k, v]) => `${k}=${v}`);
-  const holder = background(
-    [
-      'runuser',
-      '-u',
-      human.name,
-      '--',
-      'env',
-      '-i',
-      ...env,
-      process.execPath,
-      auBin,
-      'run',
-      '-a',
-      agent,
-      '-d',
-      dir,
-      '--',
-      'bash',
-      '-c',
-      script,
-    ],
-    track,
-    human.home,
-  );
+  const holder = background(human.asHuman([...auArgv(), 'run', '-a', agent, '-d', dir, '--', 'bash', '-c', script]), track, human.home);
   const deadline = Date.now() + 30_000;
   while (!/^holding$/m.test(holder.output()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
   if (!/^holding$/m.test(holder.output())) throw new Error(`the run holding ${dir} did not start: ${holder.output()}`);

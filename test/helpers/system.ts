@@ -66,8 +66,11 @@ export function packageForHumans(): string {
   return dir;
 }
 
-/** `au` as a human types it in a shell: the copy of the package that every user can read. */
-export const auCommandLine = (): string => `${process.execPath} ${join(packageForHumans(), 'bin', 'au')}`;
+/** `au` as argv: Node and the copy of the package that every user can read. */
+export const auArgv = (): string[] => [process.execPath, join(packageForHumans(), 'bin', 'au')];
+
+/** `au` as a human types it in a shell. */
+export const auCommandLine = (): string => auArgv().join(' ');
 
 let fallbackPackage: string | undefined;
 /** The same package without the native addon: exercises au's pure-Node fallback paths. */
@@ -99,16 +102,18 @@ export class Human {
     return { HOME: this.home, USER: this.name, LOGNAME: this.name, PATH: AU_ENV_PATH, LANG: 'C.UTF-8', ...extra };
   }
 
+  /** ARGV as the human would run it: runuser (fresh credentials, like a login) with env() only. */
+  asHuman(argv: readonly string[], extra: Record<string, string> = {}): string[] {
+    return ['runuser', '-u', this.name, '--', 'env', '-i', ...Object.entries(this.env(extra)).map(([k, v]) => `${k}=${v}`), ...argv];
+  }
+
   /** Runs a command as the human (fresh credentials from the group database, like a login). */
   run(argv: readonly string[], options: { input?: string; cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Result {
-    return sh(
-      ['runuser', '-u', this.name, '--', 'env', '-i', ...Object.entries(this.env(options.env)).map(([k, v]) => `${k}=${v}`), ...argv],
-      {
-        input: options.input,
-        cwd: options.cwd ?? this.home,
-        timeoutMs: options.timeoutMs,
-      },
-    );
+    return sh(this.asHuman(argv, options.env), {
+      input: options.input,
+      cwd: options.cwd ?? this.home,
+      timeoutMs: options.timeoutMs,
+    });
   }
 
   au(args: readonly string[], options: { input?: string; cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Result {
